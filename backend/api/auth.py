@@ -1,0 +1,192 @@
+"""Sign-in endpoints: password, SMS one-time code, WeChat; refresh and logout."""
+from __future__ import annotations
+
+from flask import current_app, jsonify, request
+from flask.views import MethodView
+from flask_jwt_extended import (
+    get_jwt,
+    jwt_required,
+    set_access_cookies,
+    set_refresh_cookies,
+    unset_jwt_cookies,
+)
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, ValidationError, fields, validate
+
+from backend.api.common import ApiErrorSchema
+from backend.domain.phones import InvalidPhone, normalize_phone
+from backend.extensions import limiter
+from backend.integrations.wechat_login import WeChatLoginError
+from backend.services import auth as auth_service
+from backend.services.auth import SignInFailed, TooManyRequests
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录与令牌")
+
+LOGIN_LIMIT = "10 per minute"
+
+
+class PhoneField(fields.String):
+    """A mainland mobile number, normalised on load (+86 and spaces removed)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return normalize_phone(raw)
+        except InvalidPhone as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class PasswordLoginSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=128), load_only=True)
+
+
+class SmsRequestSchema(Schema):
+    phone = PhoneField(required=True, validate=validate.Length(max=20), metadata={"example": "13800138000"})
+
+
+class SmsVerifySchema(SmsRequestSchema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="请输入6位数字验证码"))
+
+
+class WeChatLoginSchema(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    kind = fields.String(load_default="miniprogram", validate=validate.OneOf(["miniprogram", "oauth"]))
+
+
+class LogoutSchema(Schema):
+    refresh_token = fields.String(validate=validate.Length(max=4096))
+
+
+class TokenSchema(Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String()
+    token_type = fields.String(required=True)
+    expires_in = fields.Integer(required=True)
+
+
+class SmsSentSchema(Schema):
+    expires_in = fields.Integer(required=True)
+
+
+def token_response(access: str, refresh: str | None):
+    body = {
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds()),
+    }
+    if refresh:
+        body["refresh_token"] = refresh
+    response = jsonify(body)
+    set_access_cookies(response, access)
+    if refresh:
+        set_refresh_cookies(response, refresh)
+    return response
+
+
+def _signed_in(user):
+    access, refresh = auth_service.issue_tokens(user)
+    return token_response(access, refresh)
+
+
+@blp.route("/password")
+class PasswordLogin(MethodView):
+    decorators = [limiter.limit(LOGIN_LIMIT)]
+
+    @blp.arguments(PasswordLoginSchema)
+    @blp.response(200, TokenSchema)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(429, schema=ApiErrorSchema)
+    def post(self, body):
+        """Staff, committee and officials sign in with a username and password."""
+        try:
+            user = auth_service.sign_in_with_password(body["username"], body["password"])
+        except SignInFailed as exc:
+            abort(401, message=str(exc))
+        return _signed_in(user)
+
+
+@blp.route("/sms/request")
+class SmsRequest(MethodView):
+    decorators = [limiter.limit(LOGIN_LIMIT)]
+
+    @blp.arguments(SmsRequestSchema)
+    @blp.response(202, SmsSentSchema)
+    @blp.alt_response(429, schema=ApiErrorSchema)
+    def post(self, body):
+        """Send a six-digit code to a phone (once a minute, five times an hour)."""
+        try:
+            ttl = auth_service.request_sms_code(body["phone"])
+        except TooManyRequests as exc:
+            abort(429, message=str(exc), headers={"Retry-After": str(exc.retry_after)})
+        return {"expires_in": ttl}
+
+
+@blp.route("/sms/verify")
+class SmsVerify(MethodView):
+    decorators = [limiter.limit(LOGIN_LIMIT)]
+
+    @blp.arguments(SmsVerifySchema)
+    @blp.response(200, TokenSchema)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(429, schema=ApiErrorSchema)
+    def post(self, body):
+        """Sign in (or sign up) with the phone and its code; a code works once."""
+        try:
+            user = auth_service.verify_sms_code(body["phone"], body["code"])
+        except SignInFailed as exc:
+            abort(401, message=str(exc))
+        return _signed_in(user)
+
+
+@blp.route("/wechat")
+class WeChatLogin(MethodView):
+    decorators = [limiter.limit(LOGIN_LIMIT)]
+
+    @blp.arguments(WeChatLoginSchema)
+    @blp.response(200, TokenSchema)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(429, schema=ApiErrorSchema)
+    def post(self, body):
+        """Sign in with a mini-program `wx.login` code or an H5 OAuth (snsapi_base) code."""
+        provider = auth_service.wechat_login()
+        try:
+            if body["kind"] == "oauth":
+                identity = provider.oauth_exchange(body["code"])
+            else:
+                identity = provider.code_to_session(body["code"])
+            user = auth_service.sign_in_with_wechat(identity)
+        except WeChatLoginError as exc:
+            abort(401, message="微信登录失败，请重试", errors={"wechat": [f"{exc.errcode}: {exc.errmsg}"]})
+        except SignInFailed as exc:
+            abort(401, message=str(exc))
+        return _signed_in(user)
+
+
+@blp.route("/refresh")
+class Refresh(MethodView):
+    @blp.response(200, TokenSchema)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @jwt_required(refresh=True)
+    def post(self):
+        """A new access token from a refresh token (cookie or bearer)."""
+        user = auth_service.current_user_or_none()
+        if user is None:
+            abort(401)
+        access, _ = auth_service.issue_tokens(user)
+        return token_response(access, None)
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @blp.arguments(LogoutSchema, required=False)
+    @blp.response(204)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @jwt_required(verify_type=False)
+    def post(self, body):
+        """Revoke this token (and the refresh token, when given or in a cookie) and clear cookies."""
+        refresh = (body or {}).get("refresh_token") or request.cookies.get(current_app.config["JWT_REFRESH_COOKIE_NAME"])
+        auth_service.sign_out(get_jwt(), refresh)
+        response = current_app.response_class(status=204)
+        unset_jwt_cookies(response)
+        return response

@@ -1,0 +1,73 @@
+"""One error shape for the whole API, JWT errors included: {code, status, message, errors?} (DESIGN §6)."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
+
+log = logging.getLogger("linli.errors")
+
+MESSAGES = {
+    400: "请求有误",
+    401: "请先登录",
+    403: "没有权限进行此操作",
+    404: "没有找到",
+    405: "不支持该请求方法",
+    409: "与当前状态冲突",
+    413: "上传内容过大",
+    415: "不支持的内容类型",
+    422: "输入有误，请检查后重试",
+    429: "操作太频繁，请稍后再试",
+    500: "服务器开小差了，请稍后再试",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def error_payload(code: int, name: str, message: str | None = None, errors: dict | None = None) -> dict:
+    payload = {"code": code, "status": name, "message": message or MESSAGES.get(code, name)}
+    if errors:
+        payload["errors"] = errors
+    return payload
+
+
+def json_error(code: int, message: str | None = None, errors: dict | None = None, headers: dict | None = None):
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    response = jsonify(error_payload(code, HTTP_STATUS_CODES.get(code, "Error"), message, errors))
+    response.status_code = code
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def handle_http_exception(error: HTTPException):
+    data = getattr(error, "data", None) or {}
+    headers = dict(data.get("headers") or {})
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
+    if error.code == 429 and getattr(error, "retry_after", None):
+        headers["Retry-After"] = str(error.retry_after)
+    if not wants_json():
+        if error.code == 401:
+            return redirect(url_for("h5.login", next=request.full_path))
+        message = data.get("message") or MESSAGES.get(error.code, error.name)
+        return render_template("error.html", code=error.code, message=message), error.code, headers
+    errors = data.get("errors") or data.get("messages")
+    message = data.get("message")
+    if message is None and error.code not in MESSAGES and error.description:
+        message = error.description
+    return json_error(error.code or 500, message, errors, headers)
+
+
+def handle_unexpected(error: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return handle_http_exception(InternalServerError())
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,64 @@
+"""The signed-in user: identity, roles, households, binding requests, and the large-text setting."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_jwt_extended import jwt_required
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from backend.api.common import ApiErrorSchema
+from backend.api.schemas import BindingSchema, MembershipSchema
+from backend.request_context import optional_user_id
+from backend.services import bindings as binding_service
+from backend.services import people as people_service
+
+blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="当前用户")
+
+
+class MeSchema(Schema):
+    id = fields.Integer()
+    display_name = fields.String()
+    username = fields.String(allow_none=True)
+    phone_masked = fields.String(allow_none=True)
+    has_wechat = fields.Boolean()
+    large_text = fields.Boolean()
+    memberships = fields.List(fields.Nested(MembershipSchema))
+    bindings = fields.List(fields.Nested(BindingSchema))
+
+
+class MeUpdateSchema(Schema):
+    large_text = fields.Boolean()
+    display_name = fields.String(validate=validate.Length(min=1, max=64))
+
+
+def _me(user_id: int) -> dict:
+    user = people_service.get_user(user_id)
+    return {
+        "id": user.id,
+        "display_name": user.display_name,
+        "username": user.username,
+        "phone_masked": user.phone_masked,
+        "has_wechat": user.wechat_openid is not None,
+        "large_text": user.large_text,
+        "memberships": binding_service.my_memberships(user_id),
+        "bindings": binding_service.my_bindings(user_id),
+    }
+
+
+@blp.route("")
+class Me(MethodView):
+    @blp.response(200, MeSchema)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @jwt_required()
+    def get(self):
+        """Who I am, my roles and households, and my binding requests."""
+        return _me(optional_user_id())
+
+    @blp.arguments(MeUpdateSchema)
+    @blp.response(200, MeSchema)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @jwt_required()
+    def patch(self, body):
+        """Change my display name or the large-text mode (适老化), kept for every device."""
+        people_service.update_profile(optional_user_id(), **body)
+        return _me(optional_user_id())

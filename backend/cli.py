@@ -1,0 +1,170 @@
+"""`linli` commands: init-db, demo, qr, import, serve, worker, cron, dev (and Flask-Migrate's `db`)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+from flask_migrate import upgrade
+
+from backend.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    for command in (init_db, demo, qr, import_ledger_command, serve, worker, cron):
+        app.cli.add_command(command)
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    upgrade()
+    click.echo("数据库已就绪")
+
+
+@click.command("demo")
+def demo() -> None:
+    """Load the demo data once."""
+    from backend.services.demo import load_demo
+
+    click.echo("已导入演示数据" if load_demo() else "演示数据已存在，跳过")
+
+
+@click.command("qr")
+@click.argument("compound_code")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("qr-out"))
+@click.option("--revoke", is_flag=True, help="Invalidate every printed code of the compound first.")
+def qr(compound_code: str, out_dir: Path, revoke: bool) -> None:
+    """Write the compound's and each building's QR code (PNG, SVG) and the A4 poster to a folder."""
+    from sqlalchemy import select
+
+    from backend.models import Compound
+    from backend.services import compounds as compound_service
+    from backend.services import qr as qr_service
+
+    compound = db.session.scalar(select(Compound).where(Compound.code == compound_code))
+    if compound is None:
+        raise click.ClickException(f"没有编码为 {compound_code} 的小区")
+    if revoke:
+        qr_service.revoke_qr_codes(compound.id, actor_id=None)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    targets = [(compound.code, None)] + [
+        (f"{compound.code}-{b.name}", b) for b in compound_service.list_buildings(compound.id)
+    ]
+    for name, building in targets:
+        url = qr_service.entry_url(compound, building)
+        (out_dir / f"{name}.png").write_bytes(qr_service.qr_png(url))
+        (out_dir / f"{name}.svg").write_text(qr_service.qr_svg(url), encoding="utf-8")
+    with current_app.test_request_context():
+        from flask import render_template
+
+        url = qr_service.entry_url(compound)
+        html = render_template("poster.html", compound=compound, building=None, qr_svg=qr_service.qr_svg(url))
+    (out_dir / f"{compound.code}-poster.html").write_text(html, encoding="utf-8")
+    click.echo(f"已写入 {len(targets) * 2 + 1} 个文件到 {out_dir}")
+
+
+@click.command("import")
+@click.argument("xlsx", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--community-id", type=int, required=True, help="The community (社区) the compounds belong to.")
+def import_ledger_command(xlsx: Path, community_id: int) -> None:
+    """Import compounds, buildings and households from an .xlsx ledger; all rows or none."""
+    from backend.services.ledger_import import LedgerFileInvalid, import_ledger
+
+    with xlsx.open("rb") as stream:
+        try:
+            report = import_ledger(stream, community_id, actor_id=None)
+        except LedgerFileInvalid as exc:
+            raise click.ClickException(str(exc)) from exc
+    if not report.ok:
+        for error in report.errors:
+            click.echo(f"第 {error['row']} 行 {error['field']}: {error['message']}", err=True)
+        raise click.ClickException(f"{len(report.errors)} 处错误，未导入任何数据")
+    click.echo(
+        f"新增小区 {report.compounds_created}，楼栋 {report.buildings_created}，"
+        f"房屋 {report.households_created}，更新房屋 {report.households_updated}"
+    )
+
+
+@click.command("serve")
+def serve() -> None:
+    """The development web server (threaded, no reloader)."""
+    port = int(os.environ.get("LINLI_PORT", "5000"))
+    current_app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker(burst: bool) -> None:
+    """An RQ worker on the high, default and low queues, with the scheduler."""
+    from backend.jobs.worker import run_worker
+
+    run_worker(current_app._get_current_object(), burst=burst)
+
+
+@click.command("cron")
+def cron() -> None:
+    """The one rq cron process (backend/jobs/cron.py)."""
+    from backend.jobs.worker import run_cron
+
+    run_cron(current_app._get_current_object())
+
+
+def _create_app() -> Flask:
+    from backend import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(create_app=_create_app, add_default_commands=False, add_version_option=False)
+
+
+@cli.command("dev")
+def dev() -> None:
+    """Everything `make run` needs: migrate, demo data once, then web + worker + cron together."""
+    from honcho.manager import Manager
+
+    from backend.config import Settings
+    from backend.redis_conn import start_embedded_redis
+
+    settings = Settings.from_env()
+    env = dict(os.environ)
+    if not settings.redis_url:
+        # One embedded Redis for all three processes, reached through its unix socket.
+        env["LINLI_REDIS_URL"] = start_embedded_redis(settings.instance_path)
+        os.environ["LINLI_REDIS_URL"] = env["LINLI_REDIS_URL"]
+    app = _create_app()
+    with app.app_context():
+        upgrade()
+        from backend.services.demo import DEMO_PASSWORD, demo_compound, load_demo
+        from backend.services.qr import entry_url, qr_text
+
+        load_demo()
+        compound = demo_compound()
+        with app.test_request_context():
+            url = entry_url(compound)
+        click.echo(qr_text(url))
+        click.echo(f"邻里已启动: {settings.public_url}/h5/")
+        click.echo(f"小区入口（{compound.name}）: {url}")
+        click.echo(
+            "演示账号（密码 " + DEMO_PASSWORD + "）: admin official secretary committee manager staff "
+            "owner tenant owner2 owner01…owner40"
+        )
+        click.echo("演示手机号 13900000001（业主 owner）；验证码见日志 'sandbox SMS'")
+    linli = [sys.executable, "-m", "backend.cli"]
+    manager = Manager()
+    for name, args in (("web", ["serve"]), ("worker", ["worker"]), ("cron", ["cron"])):
+        manager.add_process(name, " ".join(linli + args), env=env)
+    manager.loop()
+    sys.exit(manager.returncode)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Settings read from LINLI_* environment variables, with safe defaults for development."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "linli-dev-secret-not-for-production-use-0123456789"
+
+# In production each of these must come from the environment; the app refuses to start otherwise.
+PRODUCTION_SECRETS = ("LINLI_SECRET_KEY", "LINLI_JWT_SECRET_KEY", "LINLI_DATABASE_URL", "LINLI_REDIS_URL")
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def normalize_database_url(url: str) -> str:
+    """SQLAlchemy needs the psycopg 3 driver named; operators write plain postgresql:// URLs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass
+class Settings:
+    env: str = "development"
+    secret_key: str = DEV_SECRET
+    jwt_secret_key: str = DEV_SECRET + "-jwt"
+    database_url: str = ""
+    redis_url: str | None = None
+    instance_path: Path = field(default_factory=lambda: PROJECT_ROOT / "instance")
+    public_url: str = "http://127.0.0.1:5000"
+    port: int = 5000
+    wechat_provider: str = "sandbox"
+    wechat_appid: str = ""
+    wechat_secret: str = ""
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_open_base: str = "https://open.weixin.qq.com"
+    sms_provider: str = "sandbox"
+    access_minutes: int = 30
+    refresh_days: int = 30
+    ratelimit_enabled: bool = True
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = _env("LINLI_ENV", "development")
+        if env == "production":
+            missing = [name for name in PRODUCTION_SECRETS if not _env(name)]
+            if missing:
+                raise ConfigError("production needs " + ", ".join(missing))
+            if _env("LINLI_WECHAT_PROVIDER", "sandbox") == "sandbox":
+                raise ConfigError("production cannot use the sandbox WeChat provider")
+            if _env("LINLI_SMS_PROVIDER", "sandbox") == "sandbox":
+                raise ConfigError("production cannot use the sandbox SMS provider")
+        instance = Path(_env("LINLI_INSTANCE_PATH", str(PROJECT_ROOT / "instance")))
+        settings = cls(
+            env=env,
+            secret_key=_env("LINLI_SECRET_KEY", DEV_SECRET),
+            jwt_secret_key=_env("LINLI_JWT_SECRET_KEY", DEV_SECRET + "-jwt"),
+            database_url=_env("LINLI_DATABASE_URL", f"sqlite:///{instance / 'linli.db'}"),
+            redis_url=_env("LINLI_REDIS_URL"),
+            instance_path=instance,
+            port=int(_env("LINLI_PORT", "5000")),
+            wechat_provider=_env("LINLI_WECHAT_PROVIDER", "sandbox"),
+            wechat_appid=_env("LINLI_WECHAT_APPID", ""),
+            wechat_secret=_env("LINLI_WECHAT_SECRET", ""),
+            wechat_api_base=_env("LINLI_WECHAT_API_BASE", "https://api.weixin.qq.com"),
+            wechat_open_base=_env("LINLI_WECHAT_OPEN_BASE", "https://open.weixin.qq.com"),
+            sms_provider=_env("LINLI_SMS_PROVIDER", "sandbox"),
+        )
+        settings.public_url = _env("LINLI_PUBLIC_URL", f"http://127.0.0.1:{settings.port}")
+        if env == "production" and settings.wechat_provider == "wechat" and not (
+            settings.wechat_appid and settings.wechat_secret
+        ):
+            raise ConfigError("production needs LINLI_WECHAT_APPID and LINLI_WECHAT_SECRET")
+        return settings
+
+    def flask_config(self) -> dict:
+        secure = self.env == "production"
+        return {
+            "ENV_NAME": self.env,
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": normalize_database_url(self.database_url),
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            "LINLI_REDIS_URL": self.redis_url,
+            "LINLI_PUBLIC_URL": self.public_url.rstrip("/"),
+            "LINLI_WECHAT_PROVIDER": self.wechat_provider,
+            "LINLI_WECHAT_APPID": self.wechat_appid,
+            "LINLI_WECHAT_SECRET": self.wechat_secret,
+            "LINLI_WECHAT_API_BASE": self.wechat_api_base,
+            "LINLI_WECHAT_OPEN_BASE": self.wechat_open_base,
+            "LINLI_SMS_PROVIDER": self.sms_provider,
+            "JWT_SECRET_KEY": self.jwt_secret_key,
+            "JWT_TOKEN_LOCATION": ["headers", "cookies"],
+            "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=self.access_minutes),
+            "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=self.refresh_days),
+            "JWT_COOKIE_SECURE": secure,
+            "JWT_COOKIE_SAMESITE": "Lax",
+            "JWT_COOKIE_CSRF_PROTECT": True,
+            "JWT_CSRF_CHECK_FORM": True,
+            "JWT_SESSION_COOKIE": False,
+            "API_TITLE": "Linli 邻里 API",
+            "API_VERSION": "v1",
+            "OPENAPI_VERSION": "3.0.3",
+            "OPENAPI_URL_PREFIX": "/api/v1",
+            "OPENAPI_JSON_PATH": "openapi.json",
+            "RATELIMIT_ENABLED": self.ratelimit_enabled,
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        }

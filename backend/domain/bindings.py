@@ -1,0 +1,39 @@
+"""Household binding (住户绑定): who may be bound, and how a request is decided."""
+from __future__ import annotations
+
+import enum
+
+from backend.domain.roles import Role
+
+
+class BindingStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Relation(enum.StrEnum):
+    OWNER = "owner"  # 业主
+    TENANT = "tenant"  # 租户 / 同住人
+
+
+RELATION_LABELS = {Relation.OWNER: "业主", Relation.TENANT: "租户/同住人"}
+STATUS_LABELS = {BindingStatus.PENDING: "待审核", BindingStatus.APPROVED: "已认证", BindingStatus.REJECTED: "未通过"}
+
+
+class BindingRefused(ValueError):
+    """The decision cannot be taken; the message is shown to the user."""
+
+
+def role_for(relation: Relation) -> Role:
+    return Role.OWNER if relation is Relation.OWNER else Role.RESIDENT
+
+
+def check_can_decide(status: BindingStatus) -> None:
+    if status is not BindingStatus.PENDING:
+        raise BindingRefused(f"该申请已处理（{STATUS_LABELS[status]}），不能再次审核")
+
+
+def verified_by_register(relation: Relation, phone_hash: str | None, registered_phone_hashes: set[str]) -> bool:
+    """An owner whose phone matches the imported owner register (产权名册) is verified at once."""
+    return relation is Relation.OWNER and phone_hash is not None and phone_hash in registered_phone_hashes

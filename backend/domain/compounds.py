@@ -1,0 +1,59 @@
+"""The ledger vocabulary of a compound (DESIGN §2, §7)."""
+from __future__ import annotations
+
+import enum
+
+
+class ManagementModel(enum.StrEnum):
+    MARKET = "market"
+    OWNER_SELF = "owner_self"
+    UNIT_SELF = "unit_self"
+    TRUST = "trust"
+    COMMUNITY_FALLBACK = "community_fallback"
+
+
+MANAGEMENT_MODEL_LABELS = {
+    ManagementModel.MARKET: "市场化物业服务",
+    ManagementModel.OWNER_SELF: "业主自行服务",
+    ManagementModel.UNIT_SELF: "单位自管",
+    ManagementModel.TRUST: "信托制物业服务",
+    ManagementModel.COMMUNITY_FALLBACK: "社区兜底服务",
+}
+
+
+class PartyOrgForm(enum.StrEnum):
+    SINGLE = "single"
+    JOINT = "joint"
+    GRID = "grid"
+    NONE = "none"
+
+
+class GovernanceBody(enum.StrEnum):
+    OWNERS_COMMITTEE = "owners_committee"
+    PROPERTY_COMMITTEE = "property_committee"
+    SELF_COMMITTEE = "self_committee"
+    NONE = "none"
+
+
+class RenovationStatus(enum.StrEnum):
+    NOT_PLANNED = "not_planned"
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+class AreaLevel(enum.StrEnum):
+    CITY = "city"
+    DISTRICT = "district"
+    STREET = "street"
+    COMMUNITY = "community"
+
+
+class HouseholdKind(enum.StrEnum):
+    RESIDENTIAL = "residential"
+    COMMERCIAL = "commercial"
+
+
+def format_floor_area(centi_m2: int) -> str:
+    """Floor area is stored in 0.01 m² so it sums exactly; shown as 89.50."""
+    return f"{centi_m2 // 100}.{centi_m2 % 100:02d}"

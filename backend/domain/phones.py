@@ -1,0 +1,25 @@
+"""Mainland mobile numbers: normalise and mask (个人信息保护法: never shown whole)."""
+from __future__ import annotations
+
+import re
+
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+
+
+class InvalidPhone(ValueError):
+    pass
+
+
+def normalize_phone(raw: str) -> str:
+    digits = re.sub(r"[\s-]", "", raw or "")
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    if not MOBILE_RE.match(digits):
+        raise InvalidPhone("请输入正确的11位手机号")
+    return digits
+
+
+def mask_phone(phone: str) -> str:
+    return f"{phone[:3]}****{phone[-4:]}"

@@ -1,0 +1,51 @@
+"""The roles of DESIGN §1 and what each may do, as plain data."""
+from __future__ import annotations
+
+import enum
+
+
+class Role(enum.StrEnum):
+    RESIDENT = "resident"
+    OWNER = "owner"
+    COMMITTEE = "committee"
+    PARTY_SECRETARY = "party_secretary"
+    STAFF = "staff"
+    MANAGER = "manager"
+    OFFICIAL = "official"
+    EVALUATOR = "evaluator"
+    ADMIN = "admin"
+    # Not stored: held for the length of a session by whoever scanned the compound's signed QR code.
+    VISITOR = "visitor"
+
+
+AREA_ROLES = frozenset({Role.OFFICIAL})
+GLOBAL_ROLES = frozenset({Role.ADMIN})
+HOUSEHOLD_ROLES = frozenset({Role.RESIDENT, Role.OWNER})
+
+
+class Action(enum.StrEnum):
+    VIEW_COMPOUND = "view_compound"
+    LIST_BUILDINGS = "list_buildings"
+    LIST_HOUSEHOLDS = "list_households"
+    REQUEST_BINDING = "request_binding"
+    REVIEW_BINDINGS = "review_bindings"
+    PRINT_QR = "print_qr"
+    IMPORT_LEDGER = "import_ledger"
+
+
+_RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
+
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    Action.VIEW_COMPOUND: frozenset(Role),
+    Action.LIST_BUILDINGS: frozenset(Role),
+    Action.LIST_HOUSEHOLDS: _RUNS_COMPOUND,
+    Action.REQUEST_BINDING: frozenset(Role),
+    # DESIGN §1 and the foundation issue: committee, party secretary or staff verify households.
+    Action.REVIEW_BINDINGS: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.ADMIN}),
+    Action.PRINT_QR: _RUNS_COMPOUND,
+    Action.IMPORT_LEDGER: frozenset({Role.OFFICIAL, Role.ADMIN}),
+}
+
+
+def allows(roles: frozenset[Role] | set[Role], action: Action) -> bool:
+    return bool(PERMISSIONS[action] & set(roles))

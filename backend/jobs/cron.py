@@ -1,0 +1,29 @@
+"""The periodic jobs, as data, run by exactly one `linli cron` (rq cron) process.
+
+Cron strings are UTC. Each entry only queues `enqueue_slot`, which queues the real job with a per-slot
+job_id and unique=True, so a restarted or second cron process cannot run a slot twice."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rq import cron
+
+from backend.jobs.slots import enqueue_slot
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    job_path: str
+    cron: str  # UTC
+    beijing: str  # the same schedule in Asia/Shanghai, for people
+    queue: str
+
+
+PERIODIC_JOBS = (
+    PeriodicJob("backend.jobs.health.record_worker_heartbeat", "* * * * *", "每分钟", "low"),
+)
+
+for job in PERIODIC_JOBS:
+    cron.register(
+        enqueue_slot, queue_name="high", args=(job.job_path, job.cron, job.queue), cron=job.cron, name=job.job_path
+    )

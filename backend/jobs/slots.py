@@ -1,0 +1,28 @@
+"""Queue a periodic job once per time slot, whatever number of cron processes asked (rq cron has no lock)."""
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from croniter import croniter
+from rq.exceptions import DuplicateJobError
+
+from backend.jobs import get_queue
+
+log = logging.getLogger("linli.jobs")
+
+
+def slot_job_id(job_path: str, cron: str, now: datetime) -> str:
+    """The id of the latest slot of `cron` at or before `now` (UTC), e.g. backend.jobs.x:202611250900."""
+    slot = croniter(cron, now.astimezone(UTC)).get_prev(datetime) if not croniter.match(cron, now) else now
+    return f"{job_path}:{slot.astimezone(UTC):%Y%m%d%H%M}"
+
+
+def enqueue_slot(job_path: str, cron: str, queue_name: str) -> str | None:
+    job_id = slot_job_id(job_path, cron, datetime.now(UTC).replace(second=0, microsecond=0))
+    try:
+        get_queue(queue_name).enqueue(job_path, job_id=job_id, unique=True, result_ttl=86400)
+    except DuplicateJobError:
+        log.info("slot %s already queued", job_id)
+        return None
+    return job_id

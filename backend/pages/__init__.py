@@ -1,0 +1,44 @@
+"""The H5 blueprint: server-rendered Chinese pages (WeUI look) that call the same services as the API."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, request
+from flask_jwt_extended import get_jwt
+
+from backend.domain.compounds import MANAGEMENT_MODEL_LABELS, format_floor_area
+from backend.request_context import optional_user_id
+from backend.services import people as people_service
+
+h5 = Blueprint("h5", __name__, url_prefix="/h5")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+LARGE_TEXT_COOKIE = "linli_large_text"
+
+
+@h5.app_template_filter("local_time")
+def local_time(value) -> str:
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@h5.app_template_filter("floor_area")
+def floor_area(centi_m2: int) -> str:
+    return format_floor_area(centi_m2)
+
+
+@h5.app_context_processor
+def page_context() -> dict:
+    if request.blueprint != "h5":
+        return {}
+    user_id = optional_user_id()
+    user = people_service.get_user(user_id) if user_id else None
+    large_text = user.large_text if user else request.cookies.get(LARGE_TEXT_COOKIE) == "1"
+    csrf = get_jwt().get("csrf", "") if user else ""
+    return {
+        "current_user": user,
+        "large_text": large_text,
+        "csrf_token": csrf,
+        "model_labels": MANAGEMENT_MODEL_LABELS,
+    }
+
+
+from backend.pages import auth, bindings, entry, settings  # noqa: E402,F401  (routes register on h5)

@@ -1,0 +1,137 @@
+"""Sign-in pages: WeChat (silent snsapi_base OAuth), phone + code, staff password; sign-out."""
+from __future__ import annotations
+
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask_jwt_extended import get_jwt, set_access_cookies, set_refresh_cookies, unset_jwt_cookies
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from backend.domain.phones import InvalidPhone, normalize_phone
+from backend.extensions import limiter
+from backend.integrations.wechat_login import SandboxWeChatLogin, WeChatLoginError
+from backend.pages import h5
+from backend.pages.helpers import require_user_for_post, safe_next
+from backend.services import auth as auth_service
+from backend.services.auth import SignInFailed, TooManyRequests
+
+SANDBOX_BROWSER_COOKIE = "linli_sandbox_wxid"
+LOGIN_LIMIT = "10 per minute"
+
+
+def _state_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="linli-wechat-oauth-state")
+
+
+def _signed_in_redirect(user, next_path: str):
+    access, refresh = auth_service.issue_tokens(user)
+    response = redirect(safe_next(next_path))
+    set_access_cookies(response, access)
+    set_refresh_cookies(response, refresh)
+    return response
+
+
+def _login_page(status: int = 200, **context):
+    context.setdefault("next_path", safe_next(request.values.get("next")))
+    context.setdefault("wechat_browser", "MicroMessenger" in request.headers.get("User-Agent", ""))
+    return render_template("auth/login.html", **context), status
+
+
+@h5.get("/login")
+def login():
+    return _login_page()
+
+
+@h5.post("/login/password")
+@limiter.limit(LOGIN_LIMIT)
+def login_password():
+    username = request.form.get("username", "").strip()[:64]
+    password = request.form.get("password", "")[:128]
+    if not username or not password:
+        return _login_page(422, password_error="请输入用户名和密码", username=username)
+    try:
+        user = auth_service.sign_in_with_password(username, password)
+    except SignInFailed as exc:
+        return _login_page(401, password_error=str(exc), username=username)
+    return _signed_in_redirect(user, request.form.get("next"))
+
+
+@h5.post("/login/sms/request")
+@limiter.limit(LOGIN_LIMIT)
+def login_sms_request():
+    raw = request.form.get("phone", "")[:20]
+    try:
+        phone = normalize_phone(raw)
+        auth_service.request_sms_code(phone)
+    except InvalidPhone as exc:
+        return _login_page(422, sms_error=str(exc), phone=raw)
+    except TooManyRequests as exc:
+        return _login_page(429, sms_error=str(exc), phone=raw, code_sent=True)
+    return _login_page(sms_notice="验证码已发送，5分钟内有效", phone=phone, code_sent=True)
+
+
+@h5.post("/login/sms/verify")
+@limiter.limit(LOGIN_LIMIT)
+def login_sms_verify():
+    raw = request.form.get("phone", "")[:20]
+    code = request.form.get("code", "").strip()[:6]
+    try:
+        phone = normalize_phone(raw)
+        if not (len(code) == 6 and code.isdigit()):
+            raise SignInFailed("请输入6位数字验证码")
+        user = auth_service.verify_sms_code(phone, code)
+    except InvalidPhone as exc:
+        return _login_page(422, sms_error=str(exc), phone=raw)
+    except SignInFailed as exc:
+        return _login_page(401, sms_error=str(exc), phone=raw, code_sent=True)
+    return _signed_in_redirect(user, request.form.get("next"))
+
+
+@h5.get("/auth/wechat/start")
+def wechat_start():
+    provider = auth_service.wechat_login()
+    state = _state_serializer().dumps(safe_next(request.args.get("next")))
+    if isinstance(provider, SandboxWeChatLogin):
+        redirect_uri = url_for("h5.wechat_callback")
+    else:
+        redirect_uri = current_app.config["LINLI_PUBLIC_URL"] + url_for("h5.wechat_callback")
+    return redirect(provider.oauth_authorize_url(redirect_uri, state))
+
+
+@h5.get("/auth/wechat/callback")
+@limiter.limit(LOGIN_LIMIT)
+def wechat_callback():
+    try:
+        next_path = _state_serializer().loads(request.args.get("state", ""), max_age=600)
+    except BadSignature:
+        return _login_page(400, wechat_error="登录已超时，请重新点击微信登录")
+    code = request.args.get("code", "")[:128]
+    if not code:
+        return _login_page(400, wechat_error="您取消了微信授权")
+    try:
+        user = auth_service.sign_in_with_wechat(auth_service.wechat_login().oauth_exchange(code))
+    except (WeChatLoginError, SignInFailed):
+        return _login_page(401, wechat_error="微信登录失败，请重试或使用手机号登录")
+    return _signed_in_redirect(user, next_path)
+
+
+@h5.get("/sandbox/wechat/authorize")
+def sandbox_wechat_authorize():
+    """Stands in for open.weixin.qq.com in development: one stable fake WeChat identity per browser."""
+    if not isinstance(auth_service.wechat_login(), SandboxWeChatLogin):
+        abort(404)
+    redirect_uri = request.args.get("redirect_uri", "")
+    if redirect_uri != url_for("h5.wechat_callback"):
+        abort(400)
+    browser_id = request.cookies.get(SANDBOX_BROWSER_COOKIE) or SandboxWeChatLogin.new_browser_id()
+    target = url_for("h5.wechat_callback", code=browser_id, state=request.args.get("state", ""))
+    response = make_response(redirect(target))
+    response.set_cookie(SANDBOX_BROWSER_COOKIE, browser_id, max_age=365 * 86400, httponly=True, samesite="Lax")
+    return response
+
+
+@h5.post("/logout")
+def logout():
+    require_user_for_post()
+    auth_service.sign_out(get_jwt(), request.cookies.get(current_app.config["JWT_REFRESH_COOKIE_NAME"]))
+    response = redirect(url_for("h5.index"))
+    unset_jwt_cookies(response)
+    return response

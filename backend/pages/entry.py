@@ -1,0 +1,90 @@
+"""QR entry and the compound home page, the poster, and the start page."""
+from __future__ import annotations
+
+from flask import abort, make_response, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from backend.domain.bindings import BindingStatus
+from backend.domain.roles import Action, allows
+from backend.extensions import db
+from backend.models import BindingRequest, Building
+from backend.pages import h5
+from backend.pages.helpers import compound_by_code
+from backend.policy import roles_in_compound, visible_compounds
+from backend.request_context import ENTRY_COOKIE, entry_compound_id, optional_user_id
+from backend.services import bindings as binding_service
+from backend.services import compounds as compound_service
+from backend.services import qr as qr_service
+from backend.services.qr import EntryRefused
+
+ENTRY_COOKIE_MAX_AGE = 30 * 86400
+
+
+@h5.get("/")
+def index():
+    user_id = optional_user_id()
+    compounds = []
+    if user_id:
+        compounds = compound_service.compound_rows(visible_compounds(user_id), 1, 100).items
+    return render_template("index.html", compounds=compounds)
+
+
+@h5.get("/c/<code>")
+def compound_home(code: str):
+    token = request.args.get("t")
+    if token is not None:
+        try:
+            grant = qr_service.verify_entry_token(token)
+        except EntryRefused as exc:
+            return render_template("error.html", code=403, message=str(exc)), 403
+        compound = compound_by_code(code)
+        if grant.compound_id != compound.id:
+            return render_template("error.html", code=403, message="该二维码不属于这个小区"), 403
+        # Keep the proof of scanning in a cookie and drop the token from the address bar.
+        response = make_response(redirect(url_for("h5.compound_home", code=code)))
+        response.set_cookie(ENTRY_COOKIE, token, max_age=ENTRY_COOKIE_MAX_AGE, httponly=True, samesite="Lax")
+        return response
+    compound = compound_by_code(code)
+    user_id = optional_user_id()
+    roles = roles_in_compound(user_id, compound, entry_compound_id())
+    if not roles:
+        message = "请扫描小区张贴的二维码进入" if user_id is None else "您还不是该小区的住户，请扫描小区二维码后申请绑定房屋"
+        return render_template("error.html", code=403, message=message), 403
+    memberships = [m for m in binding_service.my_memberships(user_id) if m.compound_id == compound.id] if user_id else []
+    my_requests = [b for b in binding_service.my_bindings(user_id) if b.compound_id == compound.id] if user_id else []
+    pending_count = 0
+    if allows(roles, Action.REVIEW_BINDINGS):
+        pending_count = db.session.scalar(
+            select(func.count()).where(
+                BindingRequest.compound_id == compound.id, BindingRequest.status == BindingStatus.PENDING
+            )
+        )
+    return render_template(
+        "compound_home.html",
+        compound=compound,
+        detail=compound_service.compound_detail(compound),
+        memberships=memberships,
+        my_requests=[b for b in my_requests if b.status is not BindingStatus.APPROVED],
+        can_review=allows(roles, Action.REVIEW_BINDINGS),
+        can_print=allows(roles, Action.PRINT_QR),
+        pending_count=pending_count,
+    )
+
+
+@h5.get("/c/<code>/poster")
+def poster(code: str):
+    """A4 poster: compound name, large-print steps, the QR code. Printed by committee, staff or officials."""
+    compound = compound_by_code(code)
+    roles = roles_in_compound(optional_user_id(), compound)
+    if not roles:
+        abort(404)
+    if not allows(roles, Action.PRINT_QR):
+        abort(403)
+    building = None
+    building_id = request.args.get("building_id", type=int)
+    if building_id:
+        building = db.session.get(Building, building_id)
+        if building is None or building.compound_id != compound.id:
+            abort(404)
+    svg = qr_service.qr_svg(qr_service.entry_url(compound, building))
+    return render_template("poster.html", compound=compound, building=building, qr_svg=svg)

@@ -1,0 +1,36 @@
+"""Small helpers the page modules share: safe redirects, sign-in requirement, compound lookup by code."""
+from __future__ import annotations
+
+from flask import abort, redirect, request, url_for
+from flask_jwt_extended import verify_jwt_in_request
+from sqlalchemy import select
+
+from backend.extensions import db
+from backend.models import Compound
+from backend.request_context import optional_user_id
+
+
+def safe_next(target: str | None, default: str = "/h5/") -> str:
+    """Only same-site paths: never let ?next= send someone to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+def login_redirect():
+    return redirect(url_for("h5.login", next=request.full_path.rstrip("?")))
+
+
+def require_user_for_post() -> int:
+    """Checks the JWT cookie and its CSRF double-submit field; aborts 401 (→ sign-in page) without one."""
+    verify_jwt_in_request()
+    return optional_user_id()
+
+
+def compound_by_code(code: str) -> Compound:
+    if len(code) > 32:
+        abort(404)
+    compound = db.session.scalar(select(Compound).where(Compound.code == code))
+    if compound is None:
+        abort(404)
+    return compound

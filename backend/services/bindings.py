@@ -1,0 +1,172 @@
+"""Household binding: a resident asks, the compound's committee, party secretary or staff decide."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from backend.domain.bindings import (
+    BindingRefused,
+    BindingStatus,
+    Relation,
+    check_can_decide,
+    role_for,
+    verified_by_register,
+)
+from backend.extensions import db
+from backend.models import BindingRequest, Building, Household, Membership, RegisteredOwner, User
+from backend.models.base import utcnow
+from backend.services.audit import record_audit
+from backend.services.compounds import Page, paginate
+
+
+def find_household(compound_id: int, building_id: int, unit: str, room: str) -> Household:
+    household = db.session.scalar(
+        select(Household)
+        .join(Building, Building.id == Household.building_id)
+        .where(
+            Household.compound_id == compound_id,
+            Household.building_id == building_id,
+            Household.unit == unit.strip(),
+            Household.room == room.strip(),
+        )
+    )
+    if household is None:
+        raise BindingRefused("找不到该房屋，请核对楼栋、单元和房号")
+    return household
+
+
+def request_binding(
+    *, user_id: int, compound_id: int, building_id: int, unit: str, room: str, name: str, relation: Relation, ip: str | None
+) -> BindingRequest:
+    household = find_household(compound_id, building_id, unit, room)
+    already = db.session.scalar(
+        select(Membership.id).where(Membership.user_id == user_id, Membership.household_id == household.id)
+    )
+    if already:
+        raise BindingRefused("您已绑定该房屋")
+    binding = BindingRequest(
+        user_id=user_id,
+        compound_id=compound_id,
+        household_id=household.id,
+        claimed_name=name.strip(),
+        relation=relation,
+        status=BindingStatus.PENDING,
+    )
+    db.session.add(binding)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise BindingRefused("您已提交过该房屋的绑定申请，请等待审核") from exc
+    record_audit(
+        actor_id=user_id, action="binding.request", target_type="binding", target_id=binding.id,
+        compound_id=compound_id, after={"household_id": household.id, "relation": relation.value}, ip=ip,
+    )
+    user_phone_hash = db.session.scalar(select(User.phone_hash).where(User.id == user_id))
+    registered = set(
+        db.session.scalars(
+            select(RegisteredOwner.phone_hash).where(
+                RegisteredOwner.household_id == household.id, RegisteredOwner.phone_hash.is_not(None)
+            )
+        )
+    )
+    if verified_by_register(relation, user_phone_hash, registered):
+        _approve(binding, actor_id=None, ip=ip, reason="手机号与产权名册一致，自动认证")
+    db.session.commit()
+    return binding
+
+
+def bindings_page(compound_id: int, status: BindingStatus | None, page: int, page_size: int) -> Page:
+    query = (
+        select(BindingRequest)
+        .options(joinedload(BindingRequest.household).joinedload(Household.building), joinedload(BindingRequest.user))
+        .where(BindingRequest.compound_id == compound_id)
+        .order_by(BindingRequest.id.desc())
+    )
+    if status is not None:
+        query = query.where(BindingRequest.status == status)
+    result = paginate(query, page, page_size)
+    return Page(items=[row.BindingRequest for row in result.items], total=result.total, page=page, page_size=page_size)
+
+
+def my_bindings(user_id: int) -> list[BindingRequest]:
+    return list(
+        db.session.scalars(
+            select(BindingRequest)
+            .options(joinedload(BindingRequest.household).joinedload(Household.building))
+            .where(BindingRequest.user_id == user_id)
+            .order_by(BindingRequest.id.desc())
+            .limit(50)
+        )
+    )
+
+
+def _locked(binding_id: int) -> BindingRequest:
+    # FOR UPDATE on PostgreSQL: two reviewers clicking at once decide once.
+    return db.session.scalar(select(BindingRequest).where(BindingRequest.id == binding_id).with_for_update())
+
+
+def _approve(binding: BindingRequest, actor_id: int | None, ip: str | None, reason: str = "") -> None:
+    check_can_decide(binding.status)
+    now = utcnow()
+    binding.status = BindingStatus.APPROVED
+    binding.decided_by_id = actor_id
+    binding.decided_at = now
+    binding.reason = reason
+    membership = Membership(
+        user_id=binding.user_id,
+        role=role_for(binding.relation),
+        compound_id=binding.compound_id,
+        household_id=binding.household_id,
+        verified_by_id=actor_id,
+        verified_at=now,
+    )
+    db.session.add(membership)
+    user = db.session.get(User, binding.user_id)
+    if not user.display_name:
+        user.display_name = binding.claimed_name
+    record_audit(
+        actor_id=actor_id, action="binding.approve", target_type="binding", target_id=binding.id,
+        compound_id=binding.compound_id, before={"status": "pending"},
+        after={"status": "approved", "role": membership.role.value, "household_id": binding.household_id, "reason": reason},
+        ip=ip,
+    )
+
+
+def approve_binding(binding_id: int, actor_id: int, ip: str | None) -> BindingRequest:
+    binding = _locked(binding_id)
+    _approve(binding, actor_id, ip)
+    db.session.commit()
+    return binding
+
+
+def reject_binding(binding_id: int, actor_id: int, reason: str, ip: str | None) -> BindingRequest:
+    binding = _locked(binding_id)
+    check_can_decide(binding.status)
+    binding.status = BindingStatus.REJECTED
+    binding.decided_by_id = actor_id
+    binding.decided_at = utcnow()
+    binding.reason = reason.strip()
+    record_audit(
+        actor_id=actor_id, action="binding.reject", target_type="binding", target_id=binding.id,
+        compound_id=binding.compound_id, before={"status": "pending"}, after={"status": "rejected", "reason": binding.reason},
+        ip=ip,
+    )
+    db.session.commit()
+    return binding
+
+
+def binding_compound_id(binding_id: int) -> int | None:
+    return db.session.scalar(select(BindingRequest.compound_id).where(BindingRequest.id == binding_id))
+
+
+def my_memberships(user_id: int) -> list[Membership]:
+    return list(
+        db.session.scalars(
+            select(Membership)
+            .options(joinedload(Membership.household).joinedload(Household.building))
+            .where(Membership.user_id == user_id)
+            .order_by(Membership.id)
+        )
+    )

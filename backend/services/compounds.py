@@ -1,0 +1,124 @@
+"""Reading compounds, buildings and households: every list is a fixed number of queries."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select
+
+from backend.domain.roles import Role
+from backend.extensions import db
+from backend.models import Area, Building, Compound, Household, Membership, PropertyCompany
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    total: int
+    page: int
+    page_size: int
+
+
+def paginate(query: Select, page: int, page_size: int) -> Page:
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    items = db.session.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
+    return Page(items=items, total=total, page=page, page_size=page_size)
+
+
+@dataclass(frozen=True)
+class CompoundFigures:
+    building_count: int
+    household_count: int
+    total_floor_area_centi_m2: int
+
+
+def compound_figures(compound_ids: list[int]) -> dict[int, CompoundFigures]:
+    buildings = dict(
+        db.session.execute(
+            select(Building.compound_id, func.count()).where(Building.compound_id.in_(compound_ids)).group_by(
+                Building.compound_id
+            )
+        ).all()
+    )
+    households = {
+        row.compound_id: row
+        for row in db.session.execute(
+            select(
+                Household.compound_id,
+                func.count().label("count"),
+                func.coalesce(func.sum(Household.floor_area_centi_m2), 0).label("area"),
+            )
+            .where(Household.compound_id.in_(compound_ids))
+            .group_by(Household.compound_id)
+        )
+    }
+    return {
+        cid: CompoundFigures(
+            building_count=buildings.get(cid, 0),
+            household_count=households[cid].count if cid in households else 0,
+            total_floor_area_centi_m2=int(households[cid].area) if cid in households else 0,
+        )
+        for cid in compound_ids
+    }
+
+
+def compound_rows(query: Select, page: int, page_size: int) -> Page:
+    """Compounds with their area and company names and figures, in three queries whatever the page size."""
+    listing = (
+        query.add_columns(Area.name.label("area_name"), PropertyCompany.name.label("property_company_name"))
+        .join(Area, Area.id == Compound.area_id)
+        .outerjoin(PropertyCompany, PropertyCompany.id == Compound.property_company_id)
+        .order_by(Compound.id)
+    )
+    result = paginate(listing, page, page_size)
+    figures = compound_figures([row.Compound.id for row in result.items])
+    items = [_compound_dict(row.Compound, row.area_name, row.property_company_name, figures[row.Compound.id]) for row in result.items]
+    return Page(items=items, total=result.total, page=page, page_size=page_size)
+
+
+def compound_detail(compound: Compound) -> dict:
+    company = db.session.get(PropertyCompany, compound.property_company_id) if compound.property_company_id else None
+    area_name = db.session.scalar(select(Area.name).where(Area.id == compound.area_id))
+    figures = compound_figures([compound.id])[compound.id]
+    return _compound_dict(compound, area_name, company.name if company else None, figures)
+
+
+def _compound_dict(compound: Compound, area_name: str, company_name: str | None, figures: CompoundFigures) -> dict:
+    return {
+        "compound": compound,
+        "area_name": area_name,
+        "property_company_name": company_name,
+        "building_count": figures.building_count,
+        "household_count": figures.household_count,
+        "total_floor_area_centi_m2": figures.total_floor_area_centi_m2,
+    }
+
+
+def list_buildings(compound_id: int) -> list[Building]:
+    return list(db.session.scalars(select(Building).where(Building.compound_id == compound_id).order_by(Building.id)))
+
+
+def households_page(compound_id: int, page: int, page_size: int, building_id: int | None = None) -> Page:
+    verified_owners = (
+        select(func.count())
+        .where(Membership.household_id == Household.id, Membership.role == Role.OWNER)
+        .correlate(Household)
+        .scalar_subquery()
+    )
+    query = (
+        select(Household, Building.name.label("building_name"), verified_owners.label("verified_owner_count"))
+        .join(Building, Building.id == Household.building_id)
+        .where(Household.compound_id == compound_id)
+        .order_by(Household.building_id, Household.unit, Household.room)
+    )
+    if building_id is not None:
+        query = query.where(Household.building_id == building_id)
+    result = paginate(query, page, page_size)
+    items = [
+        {
+            "household": row.Household,
+            "building_name": row.building_name,
+            "verified_owner_count": row.verified_owner_count,
+        }
+        for row in result.items
+    ]
+    return Page(items=items, total=result.total, page=page, page_size=page_size)

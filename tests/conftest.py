@@ -1,0 +1,270 @@
+"""Shared fixtures: one app per run on SQLite or PostgreSQL (LINLI_TEST_DATABASE_URL) and real Redis,
+a transaction rolled back after every test, factories, sign-in helpers and a query counter.
+
+Tests marked `live` (a real server thread, e.g. Playwright) commit for real and truncate afterwards."""
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import redis
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import event, text
+from werkzeug.serving import make_server
+
+from backend import create_app
+from backend.domain.compounds import AreaLevel, ManagementModel
+from backend.domain.roles import Role
+from backend.extensions import db
+from backend.models import Area, Base, Building, Compound, Household, Membership, User
+from backend.models.base import utcnow
+from backend.services.identity import hash_password, phone_columns
+from tests.support import TEST_PASSWORD, bearer
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+_PASSWORD_HASH = hash_password(TEST_PASSWORD)
+_counter = itertools.count(1)
+
+
+def _redis_url() -> str:
+    configured = os.environ.get("LINLI_TEST_REDIS_URL")
+    if configured:
+        return configured
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
+        return "redis://127.0.0.1:6379/15"
+    except redis.RedisError:
+        from backend.redis_conn import start_embedded_redis
+
+        return start_embedded_redis(Path(tempfile.mkdtemp(prefix="linli-redis-")))
+
+
+def _database_url(tmp_dir: Path) -> str:
+    configured = os.environ.get("LINLI_TEST_DATABASE_URL", "sqlite")
+    if configured == "sqlite":
+        return f"sqlite:///{tmp_dir / 'test.db'}"
+    from backend.config import normalize_database_url
+
+    return normalize_database_url(configured)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "live: runs a real server thread; data is committed and truncated after")
+
+
+def pytest_report_header(config):
+    return f"linli database: {os.environ.get('LINLI_TEST_DATABASE_URL', 'sqlite')}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory) -> Iterator[Flask]:
+    tmp_dir = tmp_path_factory.mktemp("linli")
+    database_url = _database_url(tmp_dir)
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "LINLI_REDIS_URL": _redis_url(),
+            "LINLI_PUBLIC_URL": "http://linli.test",
+        }
+    )
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        upgrade()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis(app):
+    app.extensions["linli_redis"].flushdb()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _database(request, app, monkeypatch):
+    """Each test runs inside a transaction that is rolled back (NOTES: works on PostgreSQL too)."""
+    if request.node.get_closest_marker("live"):
+        with app.app_context():
+            yield
+            db.session.remove()
+            _truncate_all()
+        return
+    with app.app_context():
+        conn = db.engine.connect()
+        outer = conn.begin()
+        monkeypatch.setitem(db.engines, None, conn)
+        monkeypatch.setitem(db.session.session_factory.kw, "join_transaction_mode", "create_savepoint")
+        db.session.remove()
+        try:
+            yield conn
+        finally:
+            db.session.remove()
+            outer.rollback()
+            conn.close()
+
+
+def _truncate_all() -> None:
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# ---- factories -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_area():
+    def make(name: str | None = None, level: AreaLevel = AreaLevel.COMMUNITY, parent: Area | None = None) -> Area:
+        area = Area(name=name or f"区域{next(_counter)}", level=level, parent_id=parent.id if parent else None)
+        db.session.add(area)
+        db.session.flush()
+        area.path = f"{parent.path if parent else '/'}{area.id}/"
+        db.session.commit()
+        return area
+
+    return make
+
+
+@pytest.fixture
+def area_tree(make_area):
+    """city → district → street → community; returns the four areas."""
+    city = make_area("攀枝花市", AreaLevel.CITY)
+    district = make_area(f"东区{next(_counter)}", AreaLevel.DISTRICT, city)
+    street = make_area("炳草岗街道", AreaLevel.STREET, district)
+    community = make_area("金沙社区", AreaLevel.COMMUNITY, street)
+    return city, district, street, community
+
+
+@pytest.fixture
+def make_compound(make_area):
+    def make(
+        name: str | None = None,
+        area: Area | None = None,
+        model: ManagementModel = ManagementModel.MARKET,
+        buildings: int = 2,
+        households_per_building: int = 4,
+    ) -> Compound:
+        area = area or make_area()
+        number = next(_counter)
+        compound = Compound(code=f"c{number}", name=name or f"测试小区{number}", area_id=area.id, management_model=model)
+        db.session.add(compound)
+        db.session.flush()
+        for b in range(1, buildings + 1):
+            building = Building(compound_id=compound.id, name=f"{b}栋")
+            db.session.add(building)
+            db.session.flush()
+            for h in range(1, households_per_building + 1):
+                db.session.add(
+                    Household(compound_id=compound.id, building_id=building.id, unit="1", room=f"{h}01",
+                              floor_area_centi_m2=8000 + h * 125)
+                )
+        db.session.commit()
+        return compound
+
+    return make
+
+
+@pytest.fixture
+def make_user():
+    def make(
+        role: Role | None = None,
+        compound: Compound | None = None,
+        area: Area | None = None,
+        household: Household | None = None,
+        phone: str | None = None,
+        username: str | None = None,
+    ) -> User:
+        number = next(_counter)
+        user = User(
+            username=username or f"user{number}", password_hash=_PASSWORD_HASH, display_name=f"用户{number}",
+            **(phone_columns(phone) if phone else {}),
+        )
+        db.session.add(user)
+        db.session.flush()
+        if role is not None:
+            db.session.add(
+                Membership(
+                    user_id=user.id, role=role,
+                    compound_id=compound.id if compound and role not in (Role.OFFICIAL, Role.ADMIN) else None,
+                    area_id=area.id if role is Role.OFFICIAL else None,
+                    household_id=household.id if household else None,
+                    verified_at=utcnow() if household else None,
+                )
+            )
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def sign_in(client):
+    return lambda user: bearer(client, user)
+
+
+# ---- query counting ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def count_queries(_database):
+    """Counts SQL statements run on the test connection inside the `with` block."""
+
+    @contextmanager
+    def counting() -> Iterator[list[str]]:
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+                statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+
+    return counting
+
+
+# ---- a live server for the browser -----------------------------------------------------------------
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,37 @@
+"""Helpers for tests: sign-in, lookups and the error-shape assertion."""
+from __future__ import annotations
+
+from backend.extensions import db
+from backend.models import Building, Compound, Household, User
+
+TEST_PASSWORD = "test-password-1"
+
+
+def first_household(compound: Compound) -> Household:
+    return db.session.scalars(
+        db.select(Household).where(Household.compound_id == compound.id).order_by(Household.id)
+    ).first()
+
+
+def buildings_of(compound: Compound) -> list[Building]:
+    return list(db.session.scalars(db.select(Building).where(Building.compound_id == compound.id).order_by(Building.id)))
+
+
+def bearer(client, user: User) -> dict[str, str]:
+    """Sign in through the real password endpoint and return the Authorization header."""
+    response = client.post("/api/v1/auth/password", json={"username": user.username, "password": TEST_PASSWORD})
+    assert response.status_code == 200, response.json
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    client.delete_cookie("csrf_access_token")
+    client.delete_cookie("csrf_refresh_token")
+    return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
+def assert_error_shape(response, status: int) -> None:
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:500])
+    body = response.get_json()
+    assert isinstance(body, dict) and body["code"] == status
+    assert isinstance(body["status"], str) and isinstance(body["message"], str) and body["message"]
+
+
