@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask, jsonify, redirect, url_for
 from sqlalchemy import event, text
+from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.engine import Engine
 
 from backend.config import PROJECT_ROOT, Settings
@@ -24,6 +25,15 @@ def _sqlite_foreign_keys(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        # pysqlite's own transaction handling sends no BEGIN before a SELECT and lets RELEASE of the first
+        # SAVEPOINT commit for real; SQLAlchemy's pysqlite recipe hands BEGIN to SQLAlchemy instead.
+        dbapi_connection.isolation_level = None
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN")
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -37,6 +47,14 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.from_mapping(settings.flask_config())
     app.config.update(config or {})
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A ping per checkout pays off across a network; a SQLite file cannot drop its connection.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if app.config["LINLI_PROXY_COUNT"]:
+        # Behind nginx the client address is in X-Forwarded-For; without this every rate limit would be
+        # keyed on the proxy's address and so shared by the whole site.
+        count = app.config["LINLI_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     redis_url = app.config["LINLI_REDIS_URL"] or start_embedded_redis(Path(app.instance_path))
@@ -65,7 +83,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_api(app: Flask) -> None:
     from flask_smorest import Blueprint
 
-    from backend.api import auth, bindings, compounds, me
+    from backend.api import auth, bindings, compounds, ledger, me
     from backend.api.errors import register_error_handlers
     from backend.jwt_setup import register_jwt
 
@@ -73,7 +91,7 @@ def _register_api(app: Flask) -> None:
     Blueprint.PAGINATION_HEADER_NAME = None
     smorest_api.init_app(app)
     smorest_api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
-    for module in (auth, me, compounds, bindings):
+    for module in (auth, me, compounds, bindings, ledger):
         smorest_api.register_blueprint(module.blp)
     register_error_handlers(app)
     register_jwt(app)

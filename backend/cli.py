@@ -62,7 +62,11 @@ def qr(compound_code: str, out_dir: Path, revoke: bool) -> None:
         from flask import render_template
 
         url = qr_service.entry_url(compound)
-        html = render_template("poster.html", compound=compound, building=None, qr_svg=qr_service.qr_svg(url))
+        # The file is opened from disk, where /h5/static/... does not resolve: carry the stylesheet inline.
+        poster_css = (Path(current_app.static_folder) / "css" / "poster.css").read_text(encoding="utf-8")
+        html = render_template(
+            "poster.html", compound=compound, building=None, qr_svg=qr_service.qr_svg(url), poster_css=poster_css
+        )
     (out_dir / f"{compound.code}-poster.html").write_text(html, encoding="utf-8")
     click.echo(f"已写入 {len(targets) * 2 + 1} 个文件到 {out_dir}")
 
@@ -92,8 +96,11 @@ def import_ledger_command(xlsx: Path, community_id: int) -> None:
 @click.command("serve")
 def serve() -> None:
     """The development web server (threaded, no reloader)."""
+    from werkzeug.serving import run_simple
+
+    # app.run() refuses to start under the flask CLI; run_simple is what it would call.
     port = int(os.environ.get("LINLI_PORT", "5000"))
-    current_app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+    run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
 
 
 @click.command("worker")

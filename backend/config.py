@@ -49,6 +49,7 @@ class Settings:
     access_minutes: int = 30
     refresh_days: int = 30
     ratelimit_enabled: bool = True
+    proxy_count: int = 0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -76,6 +77,7 @@ class Settings:
             wechat_api_base=_env("LINLI_WECHAT_API_BASE", "https://api.weixin.qq.com"),
             wechat_open_base=_env("LINLI_WECHAT_OPEN_BASE", "https://open.weixin.qq.com"),
             sms_provider=_env("LINLI_SMS_PROVIDER", "sandbox"),
+            proxy_count=int(_env("LINLI_PROXY_COUNT", "0")),
         )
         settings.public_url = _env("LINLI_PUBLIC_URL", f"http://127.0.0.1:{settings.port}")
         if env == "production" and settings.wechat_provider == "wechat" and not (
@@ -90,7 +92,6 @@ class Settings:
             "ENV_NAME": self.env,
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": normalize_database_url(self.database_url),
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
             "LINLI_REDIS_URL": self.redis_url,
             "LINLI_PUBLIC_URL": self.public_url.rstrip("/"),
             "LINLI_WECHAT_PROVIDER": self.wechat_provider,
@@ -99,6 +100,7 @@ class Settings:
             "LINLI_WECHAT_API_BASE": self.wechat_api_base,
             "LINLI_WECHAT_OPEN_BASE": self.wechat_open_base,
             "LINLI_SMS_PROVIDER": self.sms_provider,
+            "LINLI_PROXY_COUNT": self.proxy_count,
             "JWT_SECRET_KEY": self.jwt_secret_key,
             "JWT_TOKEN_LOCATION": ["headers", "cookies"],
             "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=self.access_minutes),

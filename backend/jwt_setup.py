@@ -16,7 +16,8 @@ from jwt.exceptions import PyJWTError
 
 from backend.api.errors import json_error, wants_json
 from backend.extensions import jwt
-from backend.services.auth import is_token_revoked
+from backend.request_context import remember_user_id
+from backend.services.auth import active_user, is_token_revoked
 
 REFRESH_WHEN_LEFT = timedelta(minutes=10)
 CSRF_MESSAGE = "安全校验失败，请刷新页面后重试"
@@ -33,6 +34,12 @@ def register_jwt(app: Flask) -> None:
     def _revoked(_header, payload) -> bool:
         return is_token_revoked(payload["jti"])
 
+    @jwt.token_verification_loader
+    def _remember_user(_header, payload) -> bool:
+        # Runs last, after signature, type and revocation checks: the identity is now trusted.
+        remember_user_id(int(payload["sub"]))
+        return True
+
     @jwt.unauthorized_loader
     def _missing(reason: str):
         if "CSRF" in reason:
@@ -48,6 +55,11 @@ def register_jwt(app: Flask) -> None:
     @jwt.expired_token_loader
     def _expired(_header, _payload):
         return _unauthorized("登录已过期，请重新登录")
+
+    @jwt.user_lookup_loader
+    def _user(_header, payload):
+        # None makes every protected endpoint answer 401 (user_lookup_error_loader below), not crash later.
+        return active_user(payload["sub"])
 
     @jwt.revoked_token_loader
     def _revoked_response(_header, _payload):

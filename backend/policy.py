@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import abort
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from backend.domain.roles import Action, Role, allows
 from backend.extensions import db
@@ -22,13 +22,16 @@ def ancestor_area_ids(path: str) -> list[int]:
     return [int(part) for part in path.strip("/").split("/") if part]
 
 
-def roles_in_compound(user_id: int | None, compound: Compound, entry_compound_id: int | None = None) -> frozenset[Role]:
+def roles_in_compound(
+    user_id: int | None, compound: Compound, entry_compound_id: int | None = None, area_path: str | None = None
+) -> frozenset[Role]:
     roles: set[Role] = set()
     if entry_compound_id == compound.id:
         roles.add(Role.VISITOR)
     if user_id is None:
         return frozenset(roles)
-    area_path = db.session.scalar(select(Area.path).where(Area.id == compound.area_id)) or ""
+    if area_path is None:
+        area_path = db.session.scalar(select(Area.path).where(Area.id == compound.area_id)) or ""
     rows = db.session.scalars(
         select(Membership.role).where(
             Membership.user_id == user_id,
@@ -48,15 +51,44 @@ def authorize(
 ) -> Access:
     """Abort 404 when the caller has nothing to do with the compound (its existence stays hidden),
     403 when they do but their role does not allow the action."""
-    compound = db.session.get(Compound, compound_id)
-    if compound is None:
+    row = db.session.execute(
+        select(Compound, Area.path).join(Area, Area.id == Compound.area_id).where(Compound.id == compound_id)
+    ).first()
+    if row is None:
         abort(404)
-    roles = roles_in_compound(user_id, compound, entry_compound_id)
+    compound = row.Compound
+    roles = roles_in_compound(user_id, compound, entry_compound_id, area_path=row.path)
     if not roles:
         abort(404)
     if not allows(roles, action):
         abort(403)
     return Access(compound=compound, roles=roles)
+
+
+def authorize_area(action: Action, area_id: int, user_id: int | None) -> Area:
+    """For actions on an area itself (e.g. importing a community's ledger): an admin, or an official of the
+    area or one of its ancestors. 404 for strangers; 403 for people who only hold roles below the area."""
+    area = db.session.get(Area, area_id)
+    if area is None or user_id is None:
+        abort(404)
+    memberships = db.session.execute(
+        select(Membership.role, Membership.area_id).where(Membership.user_id == user_id)
+    ).all()
+    above = set(ancestor_area_ids(area.path))
+    roles = {row.role for row in memberships if row.role == Role.ADMIN or row.area_id in above}
+    if not roles:
+        # A role in a compound or a smaller area below this one makes the area known to the caller.
+        held_below = db.session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .outerjoin(Compound, Compound.id == Membership.compound_id)
+            .join(Area, Area.id == func.coalesce(Membership.area_id, Compound.area_id))
+            .where(Membership.user_id == user_id, Area.path.startswith(area.path))
+        )
+        abort(403 if held_below else 404)
+    if not allows(roles, action):
+        abort(403)
+    return area
 
 
 def visible_compounds(user_id: int) -> Select:

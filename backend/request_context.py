@@ -1,7 +1,7 @@
 """Who is asking: the signed-in user (JWT cookie or bearer) and the compound whose QR code they scanned."""
 from __future__ import annotations
 
-from flask import g, request
+from flask import request
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
@@ -10,18 +10,26 @@ from backend.services.qr import EntryRefused, verify_entry_token
 
 ENTRY_COOKIE = "linli_entry"
 ENTRY_HEADER = "X-Entry-Token"
+# Cached in the WSGI environ, which lives exactly one request: `g` lives as long as the app context, and a
+# test's app context spans many requests by different users.
+_USER_KEY = "linli.user_id"
+
+
+def remember_user_id(user_id: int) -> None:
+    """Called once a token has passed every check, so later calls in the request need not decode it again."""
+    request.environ[_USER_KEY] = user_id
 
 
 def optional_user_id() -> int | None:
     """The caller's user id, or None; a bad or expired token counts as signed out, never as an error."""
-    if "linli_user_id" not in g:
+    if _USER_KEY not in request.environ:
         try:
             verify_jwt_in_request(optional=True, verify_type=False)
             identity = get_jwt_identity()
         except (JWTExtendedException, PyJWTError):
             identity = None
-        g.linli_user_id = int(identity) if identity else None
-    return g.linli_user_id
+        request.environ[_USER_KEY] = int(identity) if identity else None
+    return request.environ[_USER_KEY]
 
 
 def entry_compound_id() -> int | None:

@@ -6,7 +6,7 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from backend.api.common import ID, ApiErrorSchema, PageQuery, envelope
+from backend.api.common import ID, NOT_BLANK, ApiErrorSchema, PageQuery, envelope
 from backend.api.schemas import BindingSchema
 from backend.domain.bindings import BindingRefused, BindingStatus, Relation
 from backend.domain.roles import Action
@@ -18,10 +18,11 @@ blp = Blueprint("bindings", __name__, url_prefix="/api/v1", description="住户�
 
 
 class BindingRequestSchema(Schema):
-    building_id = fields.Integer(required=True, validate=ID)
+    # strict: a JSON 1.5 must not be truncated into building 1.
+    building_id = fields.Integer(required=True, strict=True, validate=ID)
     unit = fields.String(required=True, validate=validate.Length(min=1, max=16))
     room = fields.String(required=True, validate=validate.Length(min=1, max=16))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=64), NOT_BLANK])
     relation = fields.Enum(Relation, by_value=True, required=True)
 
 
@@ -30,7 +31,7 @@ class BindingListQuery(PageQuery):
 
 
 class RejectSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    reason = fields.String(required=True, validate=[validate.Length(min=1, max=200), NOT_BLANK])
 
 
 def _refused(exc: BindingRefused):

@@ -6,6 +6,8 @@ from marshmallow import Schema, fields, validate
 MAX_ID = 2_147_483_647
 MAX_PAGE = 10_000
 ID = validate.Range(min=1, max=MAX_ID)
+# Text that is only spaces would be stored empty once stripped.
+NOT_BLANK = validate.Regexp(r"\s*\S", error="不能为空")
 
 
 class PageQuery(Schema):

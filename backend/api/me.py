@@ -6,7 +6,7 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from backend.api.common import ApiErrorSchema
+from backend.api.common import NOT_BLANK, ApiErrorSchema
 from backend.api.schemas import BindingSchema, MembershipSchema
 from backend.request_context import optional_user_id
 from backend.services import bindings as binding_service
@@ -28,7 +28,7 @@ class MeSchema(Schema):
 
 class MeUpdateSchema(Schema):
     large_text = fields.Boolean()
-    display_name = fields.String(validate=validate.Length(min=1, max=64))
+    display_name = fields.String(validate=[validate.Length(min=1, max=64), NOT_BLANK])
 
 
 def _me(user_id: int) -> dict:

@@ -44,13 +44,13 @@ class BuildingSchema(Schema):
 
 
 class HouseholdSchema(Schema):
-    id = fields.Integer(attribute="household.id")
-    building_id = fields.Integer(attribute="household.building_id")
+    id = fields.Integer()
+    building_id = fields.Integer()
     building_name = fields.String()
-    unit = fields.String(attribute="household.unit")
-    room = fields.String(attribute="household.room")
-    floor_area_centi_m2 = fields.Integer(attribute="household.floor_area_centi_m2")
-    kind = fields.Enum(HouseholdKind, by_value=True, attribute="household.kind")
+    unit = fields.String()
+    room = fields.String()
+    floor_area_centi_m2 = fields.Integer()
+    kind = fields.Enum(HouseholdKind, by_value=True)
     verified_owner_count = fields.Integer()
 
 

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+# ASCII only: Python's \d also matches other scripts' digits, which no SMS gateway or register uses.
+MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 class InvalidPhone(ValueError):
@@ -11,7 +13,8 @@ class InvalidPhone(ValueError):
 
 
 def normalize_phone(raw: str) -> str:
-    digits = re.sub(r"[\s-]", "", raw or "")
+    # NFKC turns full-width input from a Chinese IME (＋８６ １３８…) into ASCII.
+    digits = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", raw or ""))
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):

@@ -13,9 +13,13 @@ log = logging.getLogger("linli.jobs")
 
 
 def slot_job_id(job_path: str, cron: str, now: datetime) -> str:
-    """The id of the latest slot of `cron` at or before `now` (UTC), e.g. backend.jobs.x:202611250900."""
-    slot = croniter(cron, now.astimezone(UTC)).get_prev(datetime) if not croniter.match(cron, now) else now
-    return f"{job_path}:{slot.astimezone(UTC):%Y%m%d%H%M}"
+    """The id of the latest slot of `cron` at or before `now` (UTC), e.g. backend_jobs_x-202611250900.
+
+    RQ ids allow only letters, digits, '_' and '-', hence the dots of the path become underscores."""
+    # Cron strings are UTC: match in UTC too, or 09:00 Beijing would miss the "0 1 * * *" slot it is.
+    now = now.astimezone(UTC)
+    slot = now if croniter.match(cron, now) else croniter(cron, now).get_prev(datetime)
+    return f"{job_path.replace('.', '_')}-{slot.astimezone(UTC):%Y%m%d%H%M}"
 
 
 def enqueue_slot(job_path: str, cron: str, queue_name: str) -> str | None:

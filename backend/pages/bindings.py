@@ -13,6 +13,12 @@ from backend.services import bindings as binding_service
 from backend.services import compounds as compound_service
 
 FIELD_LIMITS = {"unit": 16, "room": 16, "name": 64}
+MAX_ID = 2_147_483_647
+
+
+def _is_id(text: str) -> bool:
+    # ASCII digits only ("²".isdigit() is true but int() refuses it) and within the integer column.
+    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID
 
 
 @h5.get("/c/<code>/bind")
@@ -35,7 +41,7 @@ def bind_submit(code: str):
         error = "请填写完整的楼栋、单元、房号、姓名和身份"
     elif any(len(form[key]) > limit for key, limit in FIELD_LIMITS.items()):
         error = "填写内容过长，请检查"
-    elif form["relation"] not in {r.value for r in Relation} or not form["building_id"].isdigit():
+    elif form["relation"] not in {r.value for r in Relation} or not _is_id(form["building_id"]):
         error = "请选择楼栋和身份"
     if error is None:
         try:

@@ -2,20 +2,34 @@
 from __future__ import annotations
 
 from flask import make_response, redirect, request
-from flask_jwt_extended import verify_jwt_in_request
+from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+from flask_jwt_extended.exceptions import CSRFError, JWTExtendedException
+from jwt.exceptions import PyJWTError
 
 from backend.pages import LARGE_TEXT_COOKIE, h5
 from backend.pages.helpers import safe_next
-from backend.request_context import optional_user_id
 from backend.services import people as people_service
+
+
+def _signed_in_user_id() -> int | None:
+    """Like optional_user_id(), except that a sign-in cookie without its CSRF field is refused (403):
+    optional_user_id() would read it as signed out and the choice would miss the account."""
+    try:
+        verify_jwt_in_request(optional=True)
+    except CSRFError:
+        raise
+    except (JWTExtendedException, PyJWTError):
+        return None  # an expired or stale sign-in counts as signed out, as on every page
+    identity = get_jwt_identity()
+    return int(identity) if identity else None
 
 
 @h5.post("/settings/large-text")
 def toggle_large_text():
     enable = request.form.get("enable") == "1"
     response = make_response(redirect(safe_next(request.form.get("next"))))
-    if optional_user_id() is not None:
-        verify_jwt_in_request()  # CSRF double-submit for a signed-in change
-        people_service.update_profile(optional_user_id(), large_text=enable)
+    user_id = _signed_in_user_id()
+    if user_id is not None:
+        people_service.update_profile(user_id, large_text=enable)
     response.set_cookie(LARGE_TEXT_COOKIE, "1" if enable else "0", max_age=365 * 86400, samesite="Lax")
     return response

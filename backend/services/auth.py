@@ -58,7 +58,8 @@ def wechat_login() -> WeChatLoginProvider:
         return provider
     config = current_app.config
     if config["LINLI_WECHAT_PROVIDER"] == "wechat":
-        provider = WeChatLoginClient(
+        # Built once per app: the client holds the connection pool, which a client per request would leak.
+        provider = current_app.extensions["linli_wechat_login"] = WeChatLoginClient(
             config["LINLI_WECHAT_APPID"],
             config["LINLI_WECHAT_SECRET"],
             api_base=config["LINLI_WECHAT_API_BASE"],
@@ -148,7 +149,12 @@ def issue_tokens(user: User) -> tuple[str, str]:
 
 def current_user_or_none() -> User | None:
     identity = get_jwt_identity()
-    user = db.session.get(User, int(identity)) if identity else None
+    return active_user(identity) if identity else None
+
+
+def active_user(identity: str) -> User | None:
+    """The token's user while the account exists and is active (a token can outlive both)."""
+    user = db.session.get(User, int(identity)) if identity.isascii() and identity.isdigit() else None
     return user if user is not None and user.is_active else None
 
 

@@ -98,27 +98,32 @@ def list_buildings(compound_id: int) -> list[Building]:
 
 
 def households_page(compound_id: int, page: int, page_size: int, building_id: int | None = None) -> Page:
+    """Plain rows, not ORM objects: this is the hottest list of the desk pages (see docs/benchmarks.md)."""
     verified_owners = (
         select(func.count())
         .where(Membership.household_id == Household.id, Membership.role == Role.OWNER)
         .correlate(Household)
         .scalar_subquery()
     )
-    query = (
-        select(Household, Building.name.label("building_name"), verified_owners.label("verified_owner_count"))
-        .join(Building, Building.id == Household.building_id)
-        .where(Household.compound_id == compound_id)
-        .order_by(Household.building_id, Household.unit, Household.room)
-    )
+    scope = [Household.compound_id == compound_id]
     if building_id is not None:
-        query = query.where(Household.building_id == building_id)
-    result = paginate(query, page, page_size)
-    items = [
-        {
-            "household": row.Household,
-            "building_name": row.building_name,
-            "verified_owner_count": row.verified_owner_count,
-        }
-        for row in result.items
-    ]
-    return Page(items=items, total=result.total, page=page, page_size=page_size)
+        scope.append(Household.building_id == building_id)
+    total = db.session.scalar(select(func.count()).select_from(Household).where(*scope)) or 0
+    rows = db.session.execute(
+        select(
+            Household.id,
+            Household.building_id,
+            Building.name.label("building_name"),
+            Household.unit,
+            Household.room,
+            Household.floor_area_centi_m2,
+            Household.kind,
+            verified_owners.label("verified_owner_count"),
+        )
+        .join(Building, Building.id == Household.building_id)
+        .where(*scope)
+        .order_by(Household.building_id, Household.unit, Household.room)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).mappings()
+    return Page(items=list(rows), total=total, page=page, page_size=page_size)

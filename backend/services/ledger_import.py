@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from itertools import islice
 from typing import BinaryIO
+from zipfile import BadZipFile
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -34,6 +36,9 @@ COLUMNS = {
 }
 REQUIRED = ("code", "name", "management_model", "building", "unit", "room", "floor_area")
 MAX_ROWS = 20_000
+# What openpyxl raises on a file that is not a readable .xlsx: not a zip, a zip without the workbook parts
+# (KeyError), broken XML inside (ParseError is a SyntaxError), or a workbook without a sheet.
+_UNREADABLE = (InvalidFileException, BadZipFile, KeyError, IndexError, OSError, ValueError, SyntaxError)
 _MODEL_BY_TEXT = {label: model for model, label in MANAGEMENT_MODEL_LABELS.items()} | {m.value: m for m in ManagementModel}
 
 
@@ -71,6 +76,8 @@ def _parse_row(number: int, raw: dict) -> tuple[dict, list[dict]]:
         return row, errors
     if len(row["code"]) > 32 or len(row["name"]) > 128 or len(row["building"]) > 32:
         errors.append({"row": number, "field": "code", "message": "小区编码、名称或楼栋过长"})
+    if len(row["address"]) > 255:
+        errors.append({"row": number, "field": "address", "message": "地址不能超过 255 个字"})
     if len(row["unit"]) > 16 or len(row["room"]) > 16:
         errors.append({"row": number, "field": "room", "message": "单元或房号过长"})
     model = _MODEL_BY_TEXT.get(row["management_model"])
@@ -99,28 +106,35 @@ def _parse_row(number: int, raw: dict) -> tuple[dict, list[dict]]:
     return row, errors
 
 
-def read_rows(stream: BinaryIO) -> tuple[list[tuple[int, dict]], list[dict]]:
+def _sheet_values(stream: BinaryIO) -> list[tuple]:
+    """The first sheet's rows, header included, read in full so a broken part surfaces here and not later."""
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
+        try:
+            # One row past the limit is enough to know the sheet is too long.
+            return list(islice(workbook.worksheets[0].iter_rows(values_only=True), MAX_ROWS + 2))
+        finally:
+            workbook.close()
+    except _UNREADABLE as exc:
         raise LedgerFileInvalid("文件不是有效的 .xlsx 表格") from exc
-    sheet = workbook.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header = [_text(cell) for cell in next(rows, ())]
+
+
+def read_rows(stream: BinaryIO) -> tuple[list[tuple[int, dict]], list[dict]]:
+    values = _sheet_values(stream)
+    if len(values) > MAX_ROWS + 1:
+        raise LedgerFileInvalid(f"一次最多导入 {MAX_ROWS} 行")
+    header = [_text(cell) for cell in (values[0] if values else ())]
     missing = [title for title, key in COLUMNS.items() if key in REQUIRED and title not in header]
     if missing:
         raise LedgerFileInvalid("表头缺少列：" + "、".join(missing))
     keys = [COLUMNS.get(title) for title in header]
     parsed, errors = [], []
-    for number, values in enumerate(rows, start=2):
-        if number - 1 > MAX_ROWS:
-            raise LedgerFileInvalid(f"一次最多导入 {MAX_ROWS} 行")
-        if all(value in (None, "") for value in values):
+    for number, row_values in enumerate(values[1:], start=2):
+        if all(value in (None, "") for value in row_values):
             continue
-        row, row_errors = _parse_row(number, {key: value for key, value in zip(keys, values, strict=False) if key})
+        row, row_errors = _parse_row(number, {key: value for key, value in zip(keys, row_values, strict=False) if key})
         parsed.append((number, row))
         errors.extend(row_errors)
-    workbook.close()
     return parsed, errors
 
 
@@ -154,11 +168,12 @@ def import_ledger(stream: BinaryIO, community_area_id: int, actor_id: int | None
     registered: set[tuple[int, str]] = set()
     for compound in compounds.values():
         registered.update(
-            db.session.execute(
+            (household_id, name)
+            for household_id, name in db.session.execute(
                 select(RegisteredOwner.household_id, RegisteredOwner.name)
                 .join(Household, Household.id == RegisteredOwner.household_id)
                 .where(Household.compound_id == compound.id)
-            ).tuples()
+            )
         )
         for building in db.session.scalars(select(Building).where(Building.compound_id == compound.id)):
             buildings[(compound.id, building.name)] = building

@@ -1,0 +1,16 @@
+"""The app as gunicorn serves it in the benchmark, plus one bare JSON endpoint: the framework ceiling.
+
+The ceiling goes through the same app, extensions and after-request hooks as every other view; it
+only skips our own work (auth, policy, SQL), so the ratio shows what our code costs."""
+from __future__ import annotations
+
+from flask import jsonify
+
+from backend import create_app
+
+app = create_app()
+
+
+@app.get("/_bench/ceiling")
+def ceiling():
+    return jsonify({"ok": True})

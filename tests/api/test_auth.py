@@ -1,0 +1,848 @@
+"""Sign-in and tokens: password, SMS code, WeChat (sandbox and the real client against a stand-in), refresh,
+logout, cookies with CSRF and implicit refresh, and the H5 sign-in pages."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs, urlsplit
+
+import jwt as pyjwt
+import pytest
+import time_machine
+from flask_jwt_extended import create_access_token, decode_token
+from sqlalchemy import func, select, text
+
+from backend.domain.roles import Role
+from backend.extensions import db
+from backend.integrations.sms import last_sandbox_code
+from backend.integrations.wechat_login import WeChatLoginClient
+from backend.models import User
+from tests.integrations.wechat_standin import APPID, OAUTH, SECRET, WeChatStandIn, running_standin
+from tests.support import TEST_PASSWORD, assert_error_shape
+
+PHONE = "13812341234"
+MASKED = "138****1234"
+START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+# ---- helpers and fixtures --------------------------------------------------------------------------
+
+
+def set_cookies(response) -> dict[str, str]:
+    """Name → the raw Set-Cookie line, to check flags as the browser sees them."""
+    lines = {}
+    for line in response.headers.getlist("Set-Cookie"):
+        name = next(iter(SimpleCookie(line)))
+        lines[name] = line
+    return lines
+
+
+def cookie_value(response, name: str) -> str:
+    return SimpleCookie(set_cookies(response)[name])[name].value
+
+
+def request_code(client, phone: str = PHONE):
+    return client.post("/api/v1/auth/sms/request", json={"phone": phone})
+
+
+def sent_code(app, phone: str = PHONE) -> str:
+    code = last_sandbox_code(app.extensions["linli_redis"], phone)
+    assert code is not None
+    return code
+
+
+def verify(client, code: str, phone: str = PHONE):
+    return client.post("/api/v1/auth/sms/verify", json={"phone": phone, "code": code})
+
+
+def wrong_code(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+def me(client, token: str):
+    return client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+
+
+def password_tokens(client, user) -> dict:
+    response = client.post("/api/v1/auth/password", json={"username": user.username, "password": TEST_PASSWORD})
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def let_the_resend_minute_pass(app) -> None:
+    # Redis keeps the 60 s cooldown itself, out of time-machine's reach: end it the way time would.
+    r = app.extensions["linli_redis"]
+    for key in r.scan_iter("linli:otp:cooldown:*"):
+        r.delete(key)
+
+
+@pytest.fixture
+def staff(make_compound, make_user):
+    return make_user(role=Role.STAFF, compound=make_compound(), username="zhang.wei")
+
+
+@pytest.fixture(scope="module")
+def wechat_server() -> Iterator[WeChatStandIn]:
+    with running_standin() as standin:
+        yield standin
+
+
+@pytest.fixture
+def real_wechat(app, wechat_server) -> Iterator[WeChatStandIn]:
+    """The real WeChat client, pointed at the stand-in, serves sign-in for this test."""
+    wechat_server.reset()
+    login = WeChatLoginClient(APPID, SECRET, api_base=wechat_server.url)
+    app.extensions["linli_wechat_login"] = login
+    try:
+        yield wechat_server
+    finally:
+        app.extensions.pop("linli_wechat_login", None)
+        login.http.close()
+
+
+# ---- password --------------------------------------------------------------------------------------
+
+
+def test_password_sign_in_returns_working_tokens(client, staff):
+    response = client.post("/api/v1/auth/password", json={"username": "zhang.wei", "password": TEST_PASSWORD})
+
+    assert response.status_code == 200
+    body = response.json
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 30 * 60
+    assert body["refresh_token"] and "password" not in body
+    assert me(client, body["access_token"]).json["username"] == "zhang.wei"
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(client, staff):
+    wrong = client.post("/api/v1/auth/password", json={"username": "zhang.wei", "password": "not-it"})
+    unknown = client.post("/api/v1/auth/password", json={"username": "nobody", "password": TEST_PASSWORD})
+
+    assert_error_shape(wrong, 401)
+    assert_error_shape(unknown, 401)
+    assert wrong.json == unknown.json
+    assert "access_token_cookie" not in set_cookies(wrong)
+
+
+def test_deactivated_staff_cannot_sign_in(client, staff):
+    staff.is_active = False
+    db.session.commit()
+
+    response = client.post("/api/v1/auth/password", json={"username": "zhang.wei", "password": TEST_PASSWORD})
+
+    assert_error_shape(response, 401)
+    assert response.json["message"] == "用户名或密码错误"
+
+
+def test_password_sign_in_missing_fields_is_422(client):
+    response = client.post("/api/v1/auth/password", json={})
+
+    assert_error_shape(response, 422)
+    assert set(response.json["errors"]["json"]) == {"username", "password"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"username": 12345, "password": TEST_PASSWORD},
+        {"username": "zhang.wei", "password": ["a", "list"]},
+        {"username": None, "password": None},
+        {"username": "", "password": TEST_PASSWORD},
+        {"username": "zhang.wei", "password": "x" * 129},
+        ["zhang.wei", TEST_PASSWORD],
+        "zhang.wei",
+    ],
+)
+def test_password_sign_in_wrong_types_are_422(client, body):
+    assert_error_shape(client.post("/api/v1/auth/password", json=body), 422)
+
+
+def test_password_sign_in_malformed_json_is_400(client):
+    response = client.post("/api/v1/auth/password", data="{not json", content_type="application/json")
+
+    assert_error_shape(response, 400)
+
+
+# ---- phone + SMS code ------------------------------------------------------------------------------
+
+
+def test_sms_code_signs_up_a_user_with_only_a_masked_phone(app, client):
+    requested = request_code(client)
+    assert requested.status_code == 202 and requested.json == {"expires_in": 300}
+
+    response = verify(client, sent_code(app))
+
+    assert response.status_code == 200
+    profile = me(client, response.json["access_token"]).json
+    assert profile["phone_masked"] == MASKED and profile["username"] is None
+    row = db.session.execute(text("SELECT * FROM users WHERE id = :id"), {"id": profile["id"]}).mappings().one()
+    assert row["phone_masked"] == MASKED
+    for column, value in row.items():
+        assert PHONE not in str(value), f"plain phone stored in users.{column}"
+
+
+def test_sms_sign_in_finds_the_user_who_already_has_the_phone(app, client, make_user):
+    existing = make_user(phone=PHONE)
+    request_code(client)
+
+    response = verify(client, sent_code(app))
+
+    assert me(client, response.json["access_token"]).json["id"] == existing.id
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_sms_phone_is_normalised(app, client):
+    assert request_code(client, "+86 138-1234-1234").status_code == 202
+
+    response = verify(client, sent_code(app, PHONE), phone="13812341234")
+
+    assert me(client, response.json["access_token"]).json["phone_masked"] == MASKED
+
+
+def test_sms_code_works_only_once(app, client):
+    request_code(client)
+    code = sent_code(app)
+    assert verify(client, code).status_code == 200
+
+    assert_error_shape(verify(client, code), 401)
+
+
+def test_wrong_sms_code_is_refused_and_the_right_one_still_works(app, client):
+    request_code(client)
+    code = sent_code(app)
+
+    refused = verify(client, wrong_code(code))
+
+    assert_error_shape(refused, 401)
+    assert refused.json["message"] == "验证码错误"
+    assert verify(client, code).status_code == 200
+
+
+def test_four_wrong_tries_leave_the_code_usable(app, client):
+    request_code(client)
+    code = sent_code(app)
+    for _ in range(4):
+        assert_error_shape(verify(client, wrong_code(code)), 401)
+
+    assert verify(client, code).status_code == 200
+
+
+def test_five_wrong_tries_burn_the_code(app, client):
+    request_code(client)
+    code = sent_code(app)
+    for _ in range(5):
+        assert_error_shape(verify(client, wrong_code(code)), 401)
+
+    burnt = verify(client, code)
+
+    assert_error_shape(burnt, 401)
+    assert burnt.json["message"] == "验证码已失效，请重新获取"
+
+
+def test_sms_code_expires_after_five_minutes(app, client):
+    request_code(client)
+    code = sent_code(app)
+    r = app.extensions["linli_redis"]
+    [key] = list(r.scan_iter("linli:otp:code:*"))
+    assert 295 <= r.ttl(key) <= 300
+    # Redis expires the code on its own clock; make the five minutes pass there.
+    r.expire(key, 0)
+
+    expired = verify(client, code)
+
+    assert_error_shape(expired, 401)
+    assert expired.json["message"] == "验证码已失效，请重新获取"
+
+
+def test_sms_code_without_a_request_is_refused(client):
+    assert_error_shape(verify(client, "123456"), 401)
+
+
+def test_resending_within_a_minute_is_429_with_retry_after(app, client):
+    request_code(client)
+    first = sent_code(app)
+
+    response = request_code(client)
+
+    assert_error_shape(response, 429)
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert sent_code(app) == first
+
+
+def test_more_than_five_codes_an_hour_is_429(app, client):
+    for _ in range(5):
+        assert request_code(client).status_code == 202
+        let_the_resend_minute_pass(app)
+
+    response = request_code(client)
+
+    assert_error_shape(response, 429)
+    assert int(response.headers["Retry-After"]) > 60
+    assert request_code(client, "13900001111").status_code == 202
+
+
+@pytest.mark.parametrize("phone", ["12345", "2381234123", "1381234123x", "138123412345", "", 13812341234, None])
+def test_invalid_phone_is_422(client, phone):
+    response = client.post("/api/v1/auth/sms/request", json={"phone": phone})
+
+    assert_error_shape(response, 422)
+    assert "phone" in response.json["errors"]["json"]
+
+
+@pytest.mark.parametrize("code", ["12345", "1234567", "12a456", 123456, None])
+def test_malformed_sms_code_is_422(client, code):
+    response = client.post("/api/v1/auth/sms/verify", json={"phone": PHONE, "code": code})
+
+    assert_error_shape(response, 422)
+    assert "code" in response.json["errors"]["json"]
+
+
+# ---- rate limit on the login endpoints -------------------------------------------------------------
+
+
+def test_password_login_is_limited_to_ten_a_minute_per_ip(client, staff):
+    # Every attempt counts, a malformed one too (and it skips the deliberately slow argon2 check).
+    for _ in range(10):
+        assert_error_shape(client.post("/api/v1/auth/password", json={"username": "zhang.wei"}), 422)
+
+    limited = client.post("/api/v1/auth/password", json={"username": "zhang.wei", "password": TEST_PASSWORD})
+
+    assert_error_shape(limited, 429)
+    assert int(limited.headers["Retry-After"]) >= 1
+    other_ip = client.post(
+        "/api/v1/auth/password", json={"username": "zhang.wei", "password": TEST_PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.1.2.3"},
+    )
+    assert other_ip.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/sms/request", "/api/v1/auth/sms/verify", "/api/v1/auth/wechat"])
+def test_other_login_endpoints_are_limited_to_ten_a_minute(client, path):
+    for _ in range(10):
+        assert_error_shape(client.post(path, json={}), 422)
+
+    assert_error_shape(client.post(path, json={}), 429)
+
+
+def test_sign_in_forms_are_limited_to_ten_a_minute(client):
+    for _ in range(10):
+        assert client.post("/h5/login/password", data={"username": "zhang.wei"}).status_code == 422
+
+    limited = client.post("/h5/login/password", data={"username": "zhang.wei"})
+
+    assert limited.status_code == 429
+    assert "操作太频繁" in limited.get_data(as_text=True)
+
+
+# ---- WeChat (sandbox provider) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["miniprogram", "oauth"])
+def test_sandbox_wechat_code_signs_in_the_same_user_each_time(client, kind):
+    first = client.post("/api/v1/auth/wechat", json={"code": "sbx.browser-1", "kind": kind})
+    again = client.post("/api/v1/auth/wechat", json={"code": "sbx.browser-1", "kind": kind})
+    other = client.post("/api/v1/auth/wechat", json={"code": "sbx.browser-2", "kind": kind})
+
+    assert first.status_code == again.status_code == other.status_code == 200
+    first_me = me(client, first.json["access_token"]).json
+    assert first_me["has_wechat"] is True and first_me["phone_masked"] is None
+    assert me(client, again.json["access_token"]).json["id"] == first_me["id"]
+    assert me(client, other.json["access_token"]).json["id"] != first_me["id"]
+
+
+def test_invalid_sandbox_wechat_code_is_401(client):
+    response = client.post("/api/v1/auth/wechat", json={"code": "not-from-wechat"})
+
+    assert_error_shape(response, 401)
+    assert response.json["errors"]["wechat"][0].startswith("40029")
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"code": ""}, {"code": 42}, {"code": "x" * 129}, {"code": "sbx.a", "kind": "web"}]
+)
+def test_bad_wechat_sign_in_body_is_422(client, body):
+    assert_error_shape(client.post("/api/v1/auth/wechat", json=body), 422)
+
+
+# ---- WeChat (the real client against the stand-in) -------------------------------------------------
+
+
+def test_mini_program_sign_in_through_the_real_client(client, real_wechat):
+    code = real_wechat.issue_code("o-mini-person", "u-person")
+
+    response = client.post("/api/v1/auth/wechat", json={"code": code, "kind": "miniprogram"})
+
+    assert response.status_code == 200
+    [session_key] = real_wechat.session_keys
+    assert session_key not in response.get_data(as_text=True)
+    user = db.session.get(User, me(client, response.json["access_token"]).json["id"])
+    assert (user.wechat_openid, user.wechat_unionid) == ("o-mini-person", "u-person")
+    assert session_key not in str(db.session.execute(text("SELECT * FROM users")).all())
+    second = client.post("/api/v1/auth/wechat", json={"code": real_wechat.issue_code("o-mini-person", "u-person")})
+    assert me(client, second.json["access_token"]).json["id"] == user.id
+
+
+def test_oauth_sign_in_through_the_real_client(client, real_wechat):
+    code = real_wechat.issue_code("o-h5-person", kind=OAUTH)
+
+    response = client.post("/api/v1/auth/wechat", json={"code": code, "kind": "oauth"})
+
+    assert response.status_code == 200
+    assert db.session.scalar(select(User.id).where(User.wechat_openid == "o-h5-person")) == (
+        me(client, response.json["access_token"]).json["id"]
+    )
+    assert [call.path for call in real_wechat.calls] == ["/sns/oauth2/access_token"]
+
+
+def test_real_client_retries_when_wechat_is_busy(client, real_wechat):
+    code = real_wechat.issue_code("o-patient", busy=1)
+
+    response = client.post("/api/v1/auth/wechat", json={"code": code})
+
+    assert response.status_code == 200
+    assert len(real_wechat.calls) == 2
+
+
+@pytest.mark.parametrize(("errcode", "kind"), [(40029, "miniprogram"), (45011, "miniprogram"), (40029, "oauth")])
+def test_wechat_errors_through_the_real_client_are_401(client, real_wechat, errcode, kind):
+    code = real_wechat.issue_code("o-unlucky", errcode=45011) if errcode == 45011 else "forged-code"
+
+    response = client.post("/api/v1/auth/wechat", json={"code": code, "kind": kind})
+
+    assert_error_shape(response, 401)
+    assert response.json["errors"]["wechat"][0].startswith(str(errcode))
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_configured_wechat_provider_signs_in_through_the_real_client(app, client, wechat_server, monkeypatch):
+    wechat_server.reset()
+    for key, value in {
+        "LINLI_WECHAT_PROVIDER": "wechat", "LINLI_WECHAT_APPID": APPID, "LINLI_WECHAT_SECRET": SECRET,
+        "LINLI_WECHAT_API_BASE": wechat_server.url,
+    }.items():
+        monkeypatch.setitem(app.config, key, value)
+    try:
+        first = client.post("/api/v1/auth/wechat", json={"code": wechat_server.issue_code("o-configured")})
+        built = app.extensions["linli_wechat_login"]
+        second = client.post("/api/v1/auth/wechat", json={"code": wechat_server.issue_code("o-configured")})
+
+        assert first.status_code == second.status_code == 200
+        assert me(client, first.json["access_token"]).json["id"] == me(client, second.json["access_token"]).json["id"]
+        assert app.extensions["linli_wechat_login"] is built
+        assert [call.query["appid"] for call in wechat_server.calls] == [APPID, APPID]
+    finally:
+        app.extensions.pop("linli_wechat_login").http.close()
+
+
+def test_unreachable_wechat_is_401_not_500(app, client):
+    with running_standin() as gone:
+        url = gone.url
+    login = WeChatLoginClient(APPID, SECRET, api_base=url)
+    app.extensions["linli_wechat_login"] = login
+    try:
+        response = client.post("/api/v1/auth/wechat", json={"code": "any"})
+    finally:
+        app.extensions.pop("linli_wechat_login")
+        login.http.close()
+
+    assert_error_shape(response, 401)
+
+
+# ---- refresh, logout, expiry, forged tokens --------------------------------------------------------
+
+
+def test_refresh_token_gives_a_new_access_token(client, staff):
+    tokens = password_tokens(client, staff)
+
+    response = client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+
+    assert response.status_code == 200
+    assert "refresh_token" not in response.json
+    assert response.json["access_token"] != tokens["access_token"]
+    assert me(client, response.json["access_token"]).json["id"] == staff.id
+
+
+def test_refresh_with_an_access_token_is_401(client, staff):
+    tokens = password_tokens(client, staff)
+
+    response = client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+
+    assert_error_shape(response, 401)
+
+
+def test_access_with_a_refresh_token_is_401(client, staff):
+    assert_error_shape(me(client, password_tokens(client, staff)["refresh_token"]), 401)
+
+
+def test_refresh_for_a_deactivated_user_is_401(client, staff):
+    tokens = password_tokens(client, staff)
+    staff.is_active = False
+    db.session.commit()
+
+    response = client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+
+    assert_error_shape(response, 401)
+
+
+def test_deactivated_users_tokens_stop_working(client, staff):
+    tokens = password_tokens(client, staff)
+    client.delete_cookie("access_token_cookie")
+    staff.is_active = False
+    db.session.commit()
+
+    response = me(client, tokens["access_token"])
+
+    assert_error_shape(response, 401)
+    assert response.json["message"] == "账号不存在或已停用"
+
+
+def test_logout_revokes_the_access_token_and_the_given_refresh_token(client, staff):
+    tokens = password_tokens(client, staff)
+    other_session = password_tokens(client, staff)
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+
+    response = client.post(
+        "/api/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]},
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
+
+    assert response.status_code == 204
+    assert_error_shape(me(client, tokens["access_token"]), 401)
+    refreshed = client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+    assert_error_shape(refreshed, 401)
+    # Signing out on one phone leaves the other signed in.
+    assert me(client, other_session["access_token"]).status_code == 200
+
+
+def test_logout_with_a_refresh_token_as_bearer_revokes_it(client, staff):
+    tokens = password_tokens(client, staff)
+    bearer_refresh = {"Authorization": f"Bearer {tokens['refresh_token']}"}
+
+    assert client.post("/api/v1/auth/logout", headers=bearer_refresh).status_code == 204
+
+    assert_error_shape(client.post("/api/v1/auth/refresh", headers=bearer_refresh), 401)
+
+
+def test_logout_ignores_a_garbage_refresh_token(client, staff):
+    tokens = password_tokens(client, staff)
+
+    response = client.post(
+        "/api/v1/auth/logout", json={"refresh_token": "garbage"},
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
+
+    assert response.status_code == 204
+
+
+def test_logout_needs_a_token(client):
+    assert_error_shape(client.post("/api/v1/auth/logout"), 401)
+
+
+def test_logout_with_a_wrongly_typed_body_is_422(client, staff):
+    tokens = password_tokens(client, staff)
+
+    response = client.post(
+        "/api/v1/auth/logout", json={"refresh_token": 5}, headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+
+    assert_error_shape(response, 422)
+
+
+def test_expired_access_token_is_401(client, staff):
+    with time_machine.travel(START, tick=False) as traveller:
+        tokens = password_tokens(client, staff)
+        client.delete_cookie("access_token_cookie")
+        traveller.shift(timedelta(minutes=29))
+        assert me(client, tokens["access_token"]).status_code == 200
+        traveller.shift(timedelta(minutes=2))
+
+        expired = me(client, tokens["access_token"])
+
+        assert_error_shape(expired, 401)
+        assert expired.json["message"] == "登录已过期，请重新登录"
+
+
+def _claims(user_id: int, **extra) -> dict:
+    now = datetime.now(UTC)
+    return {
+        "sub": str(user_id), "type": "access", "fresh": False, "jti": "forged-jti",
+        "iat": now, "nbf": now, "exp": now + timedelta(minutes=30), **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda user, real: "garbage",
+        lambda user, real: "",
+        lambda user, real: pyjwt.encode(_claims(user.id), "not-our-key-0123456789abcdef0123456789", "HS256"),
+        lambda user, real: pyjwt.encode(_claims(user.id), None, "none"),
+        lambda user, real: real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB"),
+        lambda user, real: ".".join(
+            [real.split(".")[0], pyjwt.utils.base64url_encode(b'{"sub":"1","type":"access"}').decode(),
+             real.split(".")[2]]
+        ),
+    ],
+    ids=["garbage", "empty", "other-key", "alg-none", "bad-signature", "swapped-payload"],
+)
+def test_forged_bearer_is_401(client, staff, forge):
+    real = password_tokens(client, staff)["access_token"]
+    client.delete_cookie("access_token_cookie")
+
+    assert_error_shape(client.get("/api/v1/me", headers={"Authorization": f"Bearer {forge(staff, real)}"}), 401)
+
+
+def test_token_of_a_user_that_no_longer_exists_is_401(app, client):
+    with app.test_request_context():
+        token = create_access_token(identity="2147483000")
+
+    assert_error_shape(me(client, token), 401)
+
+
+def test_non_bearer_authorization_is_401(client):
+    assert_error_shape(client.get("/api/v1/me", headers={"Authorization": "Basic emhhbmc6d2Vp"}), 401)
+
+
+# ---- cookies, CSRF double-submit, implicit refresh -------------------------------------------------
+
+
+def test_cookie_sign_in_sets_an_httponly_access_cookie_and_a_readable_csrf_cookie(client, staff):
+    response = client.post("/api/v1/auth/password", json={"username": "zhang.wei", "password": TEST_PASSWORD})
+
+    cookies = set_cookies(response)
+    for name in ("access_token_cookie", "refresh_token_cookie"):
+        assert "HttpOnly" in cookies[name] and "SameSite=Lax" in cookies[name]
+    for name in ("csrf_access_token", "csrf_refresh_token"):
+        assert "HttpOnly" not in cookies[name] and "SameSite=Lax" in cookies[name]
+    assert cookie_value(response, "access_token_cookie") == response.json["access_token"]
+
+
+def test_cookie_authenticated_write_needs_the_csrf_header(client, staff):
+    response = client.post("/api/v1/auth/password", json={"username": "zhang.wei", "password": TEST_PASSWORD})
+    csrf = cookie_value(response, "csrf_access_token")
+
+    without = client.patch("/api/v1/me", json={"large_text": True})
+    mismatched = client.patch("/api/v1/me", json={"large_text": True}, headers={"X-CSRF-TOKEN": "not-" + csrf})
+
+    assert_error_shape(without, 401)
+    assert_error_shape(mismatched, 401)
+    db.session.refresh(staff)
+    assert staff.large_text is False
+    with_header = client.patch("/api/v1/me", json={"large_text": True}, headers={"X-CSRF-TOKEN": csrf})
+    assert with_header.status_code == 200 and with_header.json["large_text"] is True
+    assert client.get("/api/v1/me").json["large_text"] is True
+
+
+def test_cookie_refresh_needs_the_refresh_csrf_header(client, staff):
+    response = client.post("/api/v1/auth/password", json={"username": "zhang.wei", "password": TEST_PASSWORD})
+
+    assert_error_shape(client.post("/api/v1/auth/refresh"), 401)
+    refreshed = client.post(
+        "/api/v1/auth/refresh", headers={"X-CSRF-TOKEN": cookie_value(response, "csrf_refresh_token")}
+    )
+    assert refreshed.status_code == 200
+    assert cookie_value(refreshed, "access_token_cookie") == refreshed.json["access_token"]
+
+
+def test_page_request_near_expiry_gets_a_new_access_cookie(app, client, staff):
+    with time_machine.travel(START, tick=False) as traveller:
+        signed_in = client.post("/api/v1/auth/password", json={"username": "zhang.wei", "password": TEST_PASSWORD})
+        old_exp = decode_token(signed_in.json["access_token"])["exp"]
+        traveller.shift(timedelta(minutes=5))
+        assert "access_token_cookie" not in set_cookies(client.get("/h5/"))
+        traveller.shift(timedelta(minutes=20))
+
+        page = client.get("/h5/")
+
+        assert page.status_code == 200
+        new_token = cookie_value(page, "access_token_cookie")
+        assert "HttpOnly" in set_cookies(page)["access_token_cookie"]
+        assert decode_token(new_token)["exp"] == old_exp + 25 * 60
+        traveller.shift(timedelta(minutes=10))
+        assert client.get("/api/v1/me").json["id"] == staff.id
+
+
+def test_expired_cookie_is_not_refreshed_implicitly(client, staff):
+    with time_machine.travel(START, tick=False) as traveller:
+        client.post("/api/v1/auth/password", json={"username": "zhang.wei", "password": TEST_PASSWORD})
+        traveller.shift(timedelta(minutes=31))
+
+        page = client.get("/h5/")
+
+        assert "access_token_cookie" not in set_cookies(page)
+
+
+# ---- the H5 sign-in pages --------------------------------------------------------------------------
+
+
+def test_login_page_offers_wechat_sms_and_password(client):
+    page = client.get("/h5/login?next=/h5/c/c1")
+
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "微信一键登录" in html and 'name="phone"' in html and 'name="password"' in html
+    assert 'value="/h5/c/c1"' in html
+
+
+def test_password_form_signs_in_and_goes_to_next(client, staff):
+    response = client.post(
+        "/h5/login/password", data={"username": "zhang.wei", "password": TEST_PASSWORD, "next": "/h5/c/c1"}
+    )
+
+    assert response.status_code == 302 and response.headers["Location"] == "/h5/c/c1"
+    assert "HttpOnly" in set_cookies(response)["access_token_cookie"]
+    assert client.get("/api/v1/me").json["id"] == staff.id
+
+
+def test_password_form_never_redirects_off_site(client, staff):
+    response = client.post(
+        "/h5/login/password", data={"username": "zhang.wei", "password": TEST_PASSWORD, "next": "//evil.example/x"}
+    )
+
+    assert response.headers["Location"] == "/h5/"
+
+
+def test_password_form_wrong_password_shows_the_error(client, staff):
+    response = client.post("/h5/login/password", data={"username": "zhang.wei", "password": "nope"})
+
+    assert response.status_code == 401
+    assert "用户名或密码错误" in response.get_data(as_text=True)
+    assert "access_token_cookie" not in set_cookies(response)
+
+
+def test_password_form_missing_fields_is_422(client):
+    response = client.post("/h5/login/password", data={"username": "zhang.wei"})
+
+    assert response.status_code == 422
+    assert "请输入用户名和密码" in response.get_data(as_text=True)
+
+
+def test_sms_form_signs_in_with_the_sent_code(app, client):
+    asked = client.post("/h5/login/sms/request", data={"phone": PHONE, "next": "/h5/"})
+    assert asked.status_code == 200
+    assert 'name="code"' in asked.get_data(as_text=True)
+
+    response = client.post("/h5/login/sms/verify", data={"phone": PHONE, "code": sent_code(app), "next": "/h5/"})
+
+    assert response.status_code == 302 and response.headers["Location"] == "/h5/"
+    assert client.get("/api/v1/me").json["phone_masked"] == MASKED
+
+
+def test_sms_form_errors_are_shown_not_500(app, client):
+    assert client.post("/h5/login/sms/request", data={"phone": "12345"}).status_code == 422
+    client.post("/h5/login/sms/request", data={"phone": PHONE})
+    assert client.post("/h5/login/sms/request", data={"phone": PHONE}).status_code == 429
+    wrong = client.post("/h5/login/sms/verify", data={"phone": PHONE, "code": wrong_code(sent_code(app))})
+    assert wrong.status_code == 401 and "验证码错误" in wrong.get_data(as_text=True)
+    assert client.post("/h5/login/sms/verify", data={"phone": PHONE, "code": "abc"}).status_code == 401
+
+
+def _wechat_sandbox_chain(client, next_path: str = "/h5/"):
+    start = client.get(f"/h5/auth/wechat/start?next={next_path}")
+    assert start.status_code == 302
+    authorize = urlsplit(start.headers["Location"])
+    assert authorize.path == "/h5/sandbox/wechat/authorize"
+    assert parse_qs(authorize.query)["redirect_uri"] == ["/h5/auth/wechat/callback"]
+    consent = client.get(start.headers["Location"])
+    assert consent.status_code == 302
+    callback = urlsplit(consent.headers["Location"])
+    assert callback.path == "/h5/auth/wechat/callback"
+    return client.get(consent.headers["Location"])
+
+
+def test_wechat_sandbox_oauth_chain_signs_in_the_same_browser_as_the_same_user(client):
+    signed_in = _wechat_sandbox_chain(client, "/h5/c/c1")
+
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/h5/c/c1"
+    first = client.get("/api/v1/me").json
+    assert first["has_wechat"] is True
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+
+    _wechat_sandbox_chain(client)
+
+    assert client.get("/api/v1/me").json["id"] == first["id"]
+
+
+def test_wechat_callback_with_a_forged_state_is_refused(client):
+    start = client.get("/h5/auth/wechat/start")
+    consent = client.get(start.headers["Location"])
+    code = parse_qs(urlsplit(consent.headers["Location"]).query)["code"][0]
+
+    forged = client.get("/h5/auth/wechat/callback", query_string={"code": code, "state": "forged.state.value"})
+
+    assert forged.status_code == 400
+    assert "登录已超时" in forged.get_data(as_text=True)
+    assert "access_token_cookie" not in set_cookies(forged)
+
+
+def test_wechat_callback_state_expires_after_ten_minutes(client):
+    with time_machine.travel(START, tick=False) as traveller:
+        start = client.get("/h5/auth/wechat/start")
+        consent = client.get(start.headers["Location"])
+        traveller.shift(timedelta(minutes=11))
+
+        late = client.get(consent.headers["Location"])
+
+        assert late.status_code == 400
+
+
+def test_wechat_callback_without_a_code_means_the_user_declined(client):
+    start = client.get("/h5/auth/wechat/start")
+    state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
+
+    declined = client.get("/h5/auth/wechat/callback", query_string={"state": state})
+
+    assert declined.status_code == 400 and "取消" in declined.get_data(as_text=True)
+
+
+def test_sandbox_authorize_refuses_a_foreign_redirect(client):
+    response = client.get("/h5/sandbox/wechat/authorize", query_string={"redirect_uri": "https://evil.example/cb"})
+
+    assert response.status_code == 400
+
+
+def test_wechat_oauth_pages_with_the_real_client(client, real_wechat):
+    start = client.get("/h5/auth/wechat/start?next=/h5/c/c1")
+    authorize = urlsplit(start.headers["Location"])
+    query = parse_qs(authorize.query)
+    assert (authorize.netloc, authorize.path, authorize.fragment) == (
+        "open.weixin.qq.com", "/connect/oauth2/authorize", "wechat_redirect"
+    )
+    assert query["redirect_uri"] == ["http://linli.test/h5/auth/wechat/callback"]
+    assert query["scope"] == ["snsapi_base"]
+    assert client.get("/h5/sandbox/wechat/authorize", query_string=query).status_code == 404
+    code = real_wechat.issue_code("o-h5-page", kind=OAUTH)
+
+    signed_in = client.get("/h5/auth/wechat/callback", query_string={"code": code, "state": query["state"][0]})
+
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/h5/c/c1"
+    assert client.get("/api/v1/me").json["has_wechat"] is True
+    refused = client.get("/h5/auth/wechat/callback", query_string={"code": code, "state": query["state"][0]})
+    assert refused.status_code == 401 and "微信登录失败" in refused.get_data(as_text=True)
+
+
+def test_page_logout_needs_the_csrf_field_and_revokes_both_tokens(client, staff):
+    signed_in = client.post("/h5/login/password", data={"username": "zhang.wei", "password": TEST_PASSWORD})
+    access = cookie_value(signed_in, "access_token_cookie")
+    refresh = cookie_value(signed_in, "refresh_token_cookie")
+    csrf = cookie_value(signed_in, "csrf_access_token")
+    assert f'name="csrf_token" value="{csrf}"' in client.get("/h5/").get_data(as_text=True)
+
+    refused = client.post("/h5/logout")
+    assert refused.status_code == 403
+    assert me(client, access).status_code == 200
+
+    response = client.post("/h5/logout", data={"csrf_token": csrf})
+
+    assert response.status_code == 302 and response.headers["Location"] == "/h5/"
+    assert set_cookies(response)["access_token_cookie"].startswith("access_token_cookie=;")
+    assert_error_shape(me(client, access), 401)
+    assert_error_shape(client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {refresh}"}), 401)
+
+
+def test_page_logout_signed_out_goes_to_sign_in(client):
+    response = client.post("/h5/logout")
+
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/h5/login"

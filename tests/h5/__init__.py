@@ -1,0 +1,1 @@
+"""Browser tests of the H5 pages (Playwright, system Chromium)."""

@@ -1,0 +1,1 @@
+"""Tests of the clients for outside services, against local stand-ins."""

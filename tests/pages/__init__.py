@@ -1,0 +1,1 @@
+"""H5 page tests (Flask test client)."""
