@@ -34,6 +34,12 @@ def check_can_decide(status: BindingStatus) -> None:
         raise BindingRefused(f"该申请已处理（{STATUS_LABELS[status]}），不能再次审核")
 
 
+def check_not_own_request(applicant_id: int, reviewer_id: int | None) -> None:
+    """Verified owners vote: nobody may verify themselves, not even a committee member."""
+    if reviewer_id is not None and applicant_id == reviewer_id:
+        raise BindingRefused("不能审核自己的申请，请由小区其他审核人员处理")
+
+
 def verified_by_register(relation: Relation, phone_hash: str | None, registered_phone_hashes: set[str]) -> bool:
     """An owner whose phone matches the imported owner register (产权名册) is verified at once."""
     return relation is Relation.OWNER and phone_hash is not None and phone_hash in registered_phone_hashes

@@ -10,6 +10,7 @@ from backend.domain.bindings import (
     BindingStatus,
     Relation,
     check_can_decide,
+    check_not_own_request,
     role_for,
     verified_by_register,
 )
@@ -136,6 +137,7 @@ def _approve(binding: BindingRequest, actor_id: int | None, ip: str | None, reas
 
 def approve_binding(binding_id: int, actor_id: int, ip: str | None) -> BindingRequest:
     binding = _locked(binding_id)
+    check_not_own_request(binding.user_id, actor_id)
     _approve(binding, actor_id, ip)
     db.session.commit()
     return binding
@@ -143,6 +145,7 @@ def approve_binding(binding_id: int, actor_id: int, ip: str | None) -> BindingRe
 
 def reject_binding(binding_id: int, actor_id: int, reason: str, ip: str | None) -> BindingRequest:
     binding = _locked(binding_id)
+    check_not_own_request(binding.user_id, actor_id)
     check_can_decide(binding.status)
     binding.status = BindingStatus.REJECTED
     binding.decided_by_id = actor_id

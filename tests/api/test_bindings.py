@@ -544,3 +544,14 @@ def test_rejecting_twice_is_409(client, compound, household, make_user, reviewer
         client.post(f"/api/v1/bindings/{binding_id}/reject", json={"reason": "b"}, headers=headers), 409
     )
     assert len(audit("binding.reject", binding_id)) == 1
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_reviewer_cannot_decide_their_own_request(client, compound, household, reviewer, decision):
+    binding_id = ask(client, compound, reviewer, household).json["id"]
+    response = client.post(f"/api/v1/bindings/{binding_id}/{decision}", json={"reason": "自己审核"},
+                           headers=bearer_for(reviewer))
+    assert_error_shape(response, 409)
+    assert "自己" in response.json["message"]
+    assert db.session.get(BindingRequest, binding_id).status is BindingStatus.PENDING
+    assert [m for m in memberships_of(reviewer) if m.household_id == household.id] == []

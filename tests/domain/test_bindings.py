@@ -10,6 +10,7 @@ from backend.domain.bindings import (
     BindingStatus,
     Relation,
     check_can_decide,
+    check_not_own_request,
     role_for,
     verified_by_register,
 )
@@ -55,3 +56,10 @@ def test_verified_by_register_only_for_an_owner_with_a_registered_phone(
     relation, phone_hash, register, verified
 ):
     assert verified_by_register(relation, phone_hash, register) is verified
+
+
+def test_nobody_decides_their_own_request():
+    with pytest.raises(BindingRefused, match="自己"):
+        check_not_own_request(applicant_id=7, reviewer_id=7)
+    assert check_not_own_request(applicant_id=7, reviewer_id=8) is None
+    assert check_not_own_request(applicant_id=7, reviewer_id=None) is None
