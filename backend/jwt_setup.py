@@ -4,20 +4,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask, redirect, render_template, request, url_for
-from flask_jwt_extended import (
-    create_access_token,
-    get_jwt,
-    get_jwt_identity,
-    set_access_cookies,
-    verify_jwt_in_request,
-)
-from flask_jwt_extended.exceptions import JWTExtendedException
-from jwt.exceptions import PyJWTError
+from flask_jwt_extended import create_access_token, set_access_cookies
 
 from backend.api.errors import json_error, wants_json
 from backend.extensions import jwt
-from backend.request_context import remember_user_id
-from backend.services.auth import active_user, is_token_revoked
+from backend.request_context import optional_user_id, remember_verified_token, verified_claims
+from backend.services.auth import active_user, is_token_revoked, user_id_from_refresh_token
 
 REFRESH_WHEN_LEFT = timedelta(minutes=10)
 CSRF_MESSAGE = "安全校验失败，请刷新页面后重试"
@@ -35,9 +27,9 @@ def register_jwt(app: Flask) -> None:
         return is_token_revoked(payload["jti"])
 
     @jwt.token_verification_loader
-    def _remember_user(_header, payload) -> bool:
+    def _remember_token(_header, payload) -> bool:
         # Runs last, after signature, type and revocation checks: the identity is now trusted.
-        remember_user_id(int(payload["sub"]))
+        remember_verified_token(payload)
         return True
 
     @jwt.unauthorized_loader
@@ -73,18 +65,31 @@ def register_jwt(app: Flask) -> None:
     def _no_user(_header, _payload):
         return _unauthorized("账号不存在或已停用")
 
+    @app.before_request
+    def _renew_expired_page_session():
+        """The 30-minute access cookie has lapsed but the 30-day refresh cookie is good: on a page view,
+        issue a new access cookie and load the page again, so residents stay signed in for weeks."""
+        if not _is_page() or request.method not in ("GET", "HEAD") or optional_user_id() is not None:
+            return None
+        refresh_cookie = request.cookies.get(app.config["JWT_REFRESH_COOKIE_NAME"])
+        user_id = user_id_from_refresh_token(refresh_cookie) if refresh_cookie else None
+        if user_id is None:
+            return None
+        response = redirect(request.full_path.rstrip("?"))
+        set_access_cookies(response, create_access_token(identity=str(user_id)))
+        return response
+
     @app.after_request
     def _refresh_expiring_cookie(response):
-        """Pages keep working past the 30-minute access token as long as the browser holds the cookie."""
-        if request.path.startswith("/h5/static") or "access_token_cookie" not in request.cookies:
+        """A cookie token with under ten minutes left is replaced, using the claims already verified."""
+        claims = verified_claims() if "access_token_cookie" in request.cookies else {}
+        if claims.get("type") != "access" or "Authorization" in request.headers:
             return response
-        try:
-            verify_jwt_in_request(optional=True, locations=["cookies"], verify_type=False)
-            claims = get_jwt()
-        except (JWTExtendedException, PyJWTError):
-            return response
-        if claims.get("type") == "access" and claims.get("exp"):
-            left = datetime.fromtimestamp(claims["exp"], UTC) - datetime.now(UTC)
-            if left < REFRESH_WHEN_LEFT:
-                set_access_cookies(response, create_access_token(identity=get_jwt_identity()))
+        left = datetime.fromtimestamp(claims["exp"], UTC) - datetime.now(UTC)
+        if left < REFRESH_WHEN_LEFT:
+            set_access_cookies(response, create_access_token(identity=claims["sub"]))
         return response
+
+
+def _is_page() -> bool:
+    return request.path.startswith("/h5/") and not request.path.startswith("/h5/static/")

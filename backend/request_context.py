@@ -13,11 +13,19 @@ ENTRY_HEADER = "X-Entry-Token"
 # Cached in the WSGI environ, which lives exactly one request: `g` lives as long as the app context, and a
 # test's app context spans many requests by different users.
 _USER_KEY = "linli.user_id"
+_CLAIMS_KEY = "linli.jwt_claims"
 
 
-def remember_user_id(user_id: int) -> None:
+def remember_verified_token(claims: dict) -> None:
     """Called once a token has passed every check, so later calls in the request need not decode it again."""
-    request.environ[_USER_KEY] = user_id
+    request.environ[_USER_KEY] = int(claims["sub"])
+    request.environ[_CLAIMS_KEY] = claims
+
+
+def verified_claims() -> dict:
+    """The claims of the token verified in this request ({} when signed out)."""
+    optional_user_id()
+    return request.environ.get(_CLAIMS_KEY, {})
 
 
 def optional_user_id() -> int | None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, request
-from flask_jwt_extended import get_jwt
 
 from backend.domain.compounds import MANAGEMENT_MODEL_LABELS, format_floor_area
-from backend.request_context import optional_user_id
+from backend.request_context import optional_user_id, verified_claims
 from backend.services import people as people_service
 
 h5 = Blueprint("h5", __name__, url_prefix="/h5")
@@ -32,7 +31,7 @@ def page_context() -> dict:
     user_id = optional_user_id()
     user = people_service.get_user(user_id) if user_id else None
     large_text = user.large_text if user else request.cookies.get(LARGE_TEXT_COOKIE) == "1"
-    csrf = get_jwt().get("csrf", "") if user else ""
+    csrf = verified_claims().get("csrf", "") if user else ""
     return {
         "current_user": user,
         "large_text": large_text,

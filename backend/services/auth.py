@@ -158,6 +158,18 @@ def active_user(identity: str) -> User | None:
     return user if user is not None and user.is_active else None
 
 
+def user_id_from_refresh_token(encoded: str) -> int | None:
+    """The user of a refresh token that is genuine, unexpired, not revoked and whose account is active."""
+    try:
+        claims = decode_token(encoded)
+    except (PyJWTError, JWTExtendedException):
+        return None
+    if claims.get("type") != "refresh" or is_token_revoked(claims["jti"]):
+        return None
+    user = active_user(str(claims.get("sub", "")))
+    return user.id if user else None
+
+
 def revoke_refresh_token(encoded: str) -> None:
     """Blocklist a refresh token handed in at logout; one that does not decode is no threat and is ignored."""
     try:

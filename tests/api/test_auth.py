@@ -663,14 +663,36 @@ def test_page_request_near_expiry_gets_a_new_access_cookie(app, client, staff):
         assert client.get("/api/v1/me").json["id"] == staff.id
 
 
-def test_expired_cookie_is_not_refreshed_implicitly(client, staff):
+def test_expired_access_cookie_is_renewed_from_the_refresh_cookie_on_a_page_view(client, staff):
     with time_machine.travel(START, tick=False) as traveller:
         client.post("/api/v1/auth/password", json={"username": "zhang.wei", "password": TEST_PASSWORD})
+        traveller.shift(timedelta(days=3))
+
+        page = client.get("/h5/?x=1")
+
+        assert page.status_code == 302 and page.location == "/h5/?x=1"
+        renewed = cookie_value(page, "access_token_cookie")
+        assert decode_token(renewed)["sub"] == str(staff.id)
+        assert client.get("/api/v1/me").json["id"] == staff.id
+
+
+def test_expired_access_cookie_without_a_good_refresh_cookie_stays_signed_out(client, staff):
+    with time_machine.travel(START, tick=False) as traveller:
+        client.post("/api/v1/auth/password", json={"username": "zhang.wei", "password": TEST_PASSWORD})
+        refresh = client.get_cookie("refresh_token_cookie").value
+        auth_service_revoke = client.post(
+            "/api/v1/auth/logout", json={"refresh_token": refresh},
+            headers={"X-CSRF-TOKEN": client.get_cookie("csrf_access_token").value},
+        )
+        assert auth_service_revoke.status_code == 204
+        client.set_cookie("refresh_token_cookie", refresh)
         traveller.shift(timedelta(minutes=31))
 
         page = client.get("/h5/")
 
+        assert page.status_code == 200
         assert "access_token_cookie" not in set_cookies(page)
+        assert "欢迎使用邻里" in page.get_data(as_text=True)
 
 
 # ---- the H5 sign-in pages --------------------------------------------------------------------------
