@@ -6,8 +6,8 @@ from pathlib import Path
 
 from flask import Flask, jsonify, redirect, url_for
 from sqlalchemy import event, text
-from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend.config import PROJECT_ROOT, Settings
 from backend.extensions import api as smorest_api

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from marshmallow import Schema, ValidationError, fields, validate
 from webargs.flaskparser import FlaskParser
 
+from backend.domain.text import unstorable
+
 MAX_ID = 2_147_483_647
 MAX_PAGE = 10_000
 ID = validate.Range(min=1, max=MAX_ID)
@@ -45,30 +47,15 @@ def envelope(item_schema: type[Schema]) -> type[Schema]:
     return _envelopes[name]
 
 
-def _unstorable(value) -> bool:
-    """Text no database column can hold: PostgreSQL refuses NUL, and a lone surrogate has no UTF-8 form."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return "\x00" in value
-    if isinstance(value, Mapping):
-        return any(_unstorable(key) or _unstorable(item) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return any(_unstorable(item) for item in value)
-    return False
-
-
 class ArgumentsParser(FlaskParser):
     """webargs' parser, refusing unstorable text in any argument with a 422 before a schema sees it."""
 
     def pre_load(self, location_data, *, schema, req, location):
         if not isinstance(location_data, Mapping):
             return location_data  # a JSON list or scalar: the schema itself reports the wrong type
-        bad = [key for key, value in location_data.items() if _unstorable(key) or _unstorable(value)]
+        bad = [key for key, value in location_data.items() if unstorable(key) or unstorable(value)]
         if bad:
             raise ValidationError(
-                {("_schema" if _unstorable(key) else key): ["含有无法保存的字符（如 NUL）"] for key in bad}
+                {("_schema" if unstorable(key) else key): ["含有无法保存的字符（如 NUL）"] for key in bad}
             )
         return location_data

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, request
+from flask import Blueprint, abort, request
 
 from backend.domain.compounds import MANAGEMENT_MODEL_LABELS, format_floor_area
+from backend.domain.text import unstorable
 from backend.request_context import optional_user_id, verified_claims
 from backend.services import people as people_service
 
@@ -38,6 +39,13 @@ def page_context() -> dict:
         "csrf_token": csrf,
         "model_labels": MANAGEMENT_MODEL_LABELS,
     }
+
+
+@h5.before_request
+def refuse_unstorable_text():
+    # A NUL in a form field would otherwise surface as a PostgreSQL error, i.e. a 500, deep in a query.
+    if any(unstorable(values) for values in request.form.lists()):
+        abort(400)
 
 
 from backend.pages import auth, bindings, entry, settings  # noqa: E402,F401  (routes register on h5)
