@@ -9,7 +9,7 @@ from flask_jwt_extended import create_access_token, set_access_cookies
 from backend.api.errors import json_error, wants_json
 from backend.extensions import jwt
 from backend.request_context import optional_user_id, remember_verified_token, verified_claims
-from backend.services.auth import active_user, is_token_revoked, user_id_from_refresh_token
+from backend.services.auth import is_active_user, is_token_revoked, user_id_from_refresh_token
 
 REFRESH_WHEN_LEFT = timedelta(minutes=10)
 CSRF_MESSAGE = "安全校验失败，请刷新页面后重试"
@@ -27,10 +27,17 @@ def register_jwt(app: Flask) -> None:
         return is_token_revoked(payload["jti"])
 
     @jwt.token_verification_loader
-    def _remember_token(_header, payload) -> bool:
-        # Runs last, after signature, type and revocation checks: the identity is now trusted.
+    def _check_account_and_remember(_header, payload) -> bool:
+        # Runs last, after signature, type and revocation checks: the identity is trusted once the account
+        # still exists and is active (False → the 401 of token_verification_failed_loader).
+        if not is_active_user(payload["sub"]):
+            return False
         remember_verified_token(payload)
         return True
+
+    @jwt.token_verification_failed_loader
+    def _inactive_account(_header, _payload):
+        return _unauthorized("账号不存在或已停用")
 
     @jwt.unauthorized_loader
     def _missing(reason: str):
@@ -48,11 +55,6 @@ def register_jwt(app: Flask) -> None:
     def _expired(_header, _payload):
         return _unauthorized("登录已过期，请重新登录")
 
-    @jwt.user_lookup_loader
-    def _user(_header, payload):
-        # None makes every protected endpoint answer 401 (user_lookup_error_loader below), not crash later.
-        return active_user(payload["sub"])
-
     @jwt.revoked_token_loader
     def _revoked_response(_header, _payload):
         return _unauthorized("已退出登录，请重新登录")
@@ -60,10 +62,6 @@ def register_jwt(app: Flask) -> None:
     @jwt.needs_fresh_token_loader
     def _needs_fresh(_header, _payload):
         return _unauthorized("请重新登录以确认身份")
-
-    @jwt.user_lookup_error_loader
-    def _no_user(_header, _payload):
-        return _unauthorized("账号不存在或已停用")
 
     @app.before_request
     def _renew_expired_page_session():

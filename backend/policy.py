@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import abort
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, String, bindparam, cast, func, or_, select
 
 from backend.domain.roles import Action, Role, allows
 from backend.extensions import db
@@ -14,35 +14,43 @@ from backend.models import Area, Compound, Membership
 
 @dataclass(frozen=True)
 class Access:
-    compound: Compound
+    compound_id: int
     roles: frozenset[Role]
+
+    @property
+    def compound(self) -> Compound:
+        # Loaded only by the views that show the compound; the session's identity map keeps it per request.
+        return db.session.get(Compound, self.compound_id)
 
 
 def ancestor_area_ids(path: str) -> list[int]:
     return [int(part) for part in path.strip("/").split("/") if part]
 
 
-def roles_in_compound(
-    user_id: int | None, compound: Compound, entry_compound_id: int | None = None, area_path: str | None = None
-) -> frozenset[Role]:
-    roles: set[Role] = set()
-    if entry_compound_id == compound.id:
-        roles.add(Role.VISITOR)
-    if user_id is None:
-        return frozenset(roles)
-    if area_path is None:
-        area_path = db.session.scalar(select(Area.path).where(Area.id == compound.area_id)) or ""
-    rows = db.session.scalars(
-        select(Membership.role).where(
-            Membership.user_id == user_id,
-            or_(
-                Membership.compound_id == compound.id,
-                Membership.area_id.in_(ancestor_area_ids(area_path)),
-                Membership.role == Role.ADMIN,
-            ),
-        )
+# Built once: every API call and page asks this, and building the statement costs more than running it.
+# A membership counts when it is in the compound, is an admin's, or is an official's over an area whose id
+# appears in the compound's area path ("/1/4/9/").
+_ROLES_IN_COMPOUND = (
+    select(Membership.role)
+    .select_from(Compound)
+    .join(Area, Area.id == Compound.area_id)
+    .join(
+        Membership,
+        or_(
+            Membership.compound_id == Compound.id,
+            Membership.role == Role.ADMIN,
+            Area.path.contains("/" + cast(Membership.area_id, String) + "/"),
+        ),
     )
-    roles.update(rows)
+    .where(Compound.id == bindparam("compound_id"), Membership.user_id == bindparam("user_id"))
+)
+
+
+def roles_in_compound(user_id: int | None, compound_id: int, entry_compound_id: int | None = None) -> frozenset[Role]:
+    """Every role the caller holds here; empty when the compound does not exist or is none of theirs."""
+    roles: set[Role] = {Role.VISITOR} if entry_compound_id == compound_id else set()
+    if user_id is not None:
+        roles.update(db.session.scalars(_ROLES_IN_COMPOUND, {"compound_id": compound_id, "user_id": user_id}))
     return frozenset(roles)
 
 
@@ -51,18 +59,12 @@ def authorize(
 ) -> Access:
     """Abort 404 when the caller has nothing to do with the compound (its existence stays hidden),
     403 when they do but their role does not allow the action."""
-    row = db.session.execute(
-        select(Compound, Area.path).join(Area, Area.id == Compound.area_id).where(Compound.id == compound_id)
-    ).first()
-    if row is None:
-        abort(404)
-    compound = row.Compound
-    roles = roles_in_compound(user_id, compound, entry_compound_id, area_path=row.path)
+    roles = roles_in_compound(user_id, compound_id, entry_compound_id)
     if not roles:
         abort(404)
     if not allows(roles, action):
         abort(403)
-    return Access(compound=compound, roles=roles)
+    return Access(compound_id=compound_id, roles=roles)
 
 
 def authorize_area(action: Action, area_id: int, user_id: int | None) -> Area:

@@ -84,6 +84,7 @@ def main() -> int:
         owner = _post_json(base + "/api/v1/auth/password", {"username": "owner", "password": "linli-demo"})
         results = {
             "ceiling": _wrk(base + "/_bench/ceiling", []),
+            "signed_in": _wrk(base + "/_bench/signed-in", [f"Authorization: Bearer {committee['access_token']}"]),
             "households": _wrk(
                 base + "/api/v1/compounds/1/households?page_size=20",
                 [f"Authorization: Bearer {committee['access_token']}"],
@@ -99,6 +100,8 @@ def main() -> int:
     print("| endpoint | req/s | ratio to ceiling | target |")
     print("| --- | ---: | ---: | ---: |")
     print(f"| bare Flask JSON (ceiling) | {ceiling:.0f} | 1.00 | |")
+    print(f"| signed-in no-op (ceiling + JWT check only) | {results['signed_in']:.0f} | "
+          f"{results['signed_in'] / ceiling:.2f} | |")
     failed = False
     for name, label in (("households", "GET /api/v1/compounds/1/households?page_size=20 (committee)"),
                         ("home", "GET /h5/c/yangguang (owner, cookie)")):

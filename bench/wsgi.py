@@ -5,6 +5,7 @@ only skips our own work (auth, policy, SQL), so the ratio shows what our code co
 from __future__ import annotations
 
 from flask import jsonify
+from flask_jwt_extended import jwt_required
 
 from backend import create_app
 
@@ -13,4 +14,11 @@ app = create_app()
 
 @app.get("/_bench/ceiling")
 def ceiling():
+    return jsonify({"ok": True})
+
+
+@app.get("/_bench/signed-in")
+@jwt_required()
+def signed_in():
+    """The ceiling plus only the sign-in check (JWT decode, revocation in Redis, account still active)."""
     return jsonify({"ok": True})

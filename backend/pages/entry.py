@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 from flask import abort, make_response, redirect, render_template, request, url_for
-from sqlalchemy import func, select
 
-from backend.domain.bindings import BindingStatus
 from backend.domain.roles import Action, allows
 from backend.extensions import db
-from backend.models import BindingRequest, Building
+from backend.models import Building
 from backend.pages import h5
 from backend.pages.helpers import compound_by_code
 from backend.policy import roles_in_compound, visible_compounds
@@ -46,28 +44,20 @@ def compound_home(code: str):
         return response
     compound = compound_by_code(code)
     user_id = optional_user_id()
-    roles = roles_in_compound(user_id, compound, entry_compound_id())
+    roles = roles_in_compound(user_id, compound.id, entry_compound_id())
     if not roles:
         message = "请扫描小区张贴的二维码进入" if user_id is None else "您还不是该小区的住户，请扫描小区二维码后申请绑定房屋"
         return render_template("error.html", code=403, message=message), 403
-    memberships = [m for m in binding_service.my_memberships(user_id) if m.compound_id == compound.id] if user_id else []
-    my_requests = [b for b in binding_service.my_bindings(user_id) if b.compound_id == compound.id] if user_id else []
-    pending_count = 0
-    if allows(roles, Action.REVIEW_BINDINGS):
-        pending_count = db.session.scalar(
-            select(func.count()).where(
-                BindingRequest.compound_id == compound.id, BindingRequest.status == BindingStatus.PENDING
-            )
-        )
+    memberships, my_requests = binding_service.standing_in_compound(user_id, compound.id) if user_id else ([], [])
+    can_review = allows(roles, Action.REVIEW_BINDINGS)
     return render_template(
         "compound_home.html",
         compound=compound,
-        detail=compound_service.compound_detail(compound),
         memberships=memberships,
-        my_requests=[b for b in my_requests if b.status is not BindingStatus.APPROVED],
-        can_review=allows(roles, Action.REVIEW_BINDINGS),
+        my_requests=my_requests,
+        can_review=can_review,
         can_print=allows(roles, Action.PRINT_QR),
-        pending_count=pending_count,
+        pending_count=binding_service.pending_count(compound.id) if can_review else 0,
     )
 
 
@@ -75,7 +65,7 @@ def compound_home(code: str):
 def poster(code: str):
     """A4 poster: compound name, large-print steps, the QR code. Printed by committee, staff or officials."""
     compound = compound_by_code(code)
-    roles = roles_in_compound(optional_user_id(), compound)
+    roles = roles_in_compound(optional_user_id(), compound.id)
     if not roles:
         abort(404)
     if not allows(roles, Action.PRINT_QR):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import abort, redirect, request, url_for
 from flask_jwt_extended import verify_jwt_in_request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from backend.extensions import db
 from backend.models import Compound
@@ -30,7 +31,7 @@ def require_user_for_post() -> int:
 def compound_by_code(code: str) -> Compound:
     if len(code) > 32:
         abort(404)
-    compound = db.session.scalar(select(Compound).where(Compound.code == code))
+    compound = db.session.scalar(select(Compound).options(joinedload(Compound.area)).where(Compound.code == code))
     if compound is None:
         abort(404)
     return compound

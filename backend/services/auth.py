@@ -12,7 +12,7 @@ from flask import current_app, url_for
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token, get_jwt_identity
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
@@ -149,13 +149,18 @@ def issue_tokens(user: User) -> tuple[str, str]:
 
 def current_user_or_none() -> User | None:
     identity = get_jwt_identity()
-    return active_user(identity) if identity else None
+    return db.session.get(User, int(identity)) if identity and is_active_user(identity) else None
 
 
-def active_user(identity: str) -> User | None:
-    """The token's user while the account exists and is active (a token can outlive both)."""
-    user = db.session.get(User, int(identity)) if identity.isascii() and identity.isdigit() else None
-    return user if user is not None and user.is_active else None
+# Asked on every signed-in request, so the statement is built once.
+_ACTIVE_USER = select(User.id).where(User.id == bindparam("user_id"), User.is_active.is_(True))
+
+
+def is_active_user(identity: str) -> bool:
+    """A token can outlive its account, or the account's activation: both end its use."""
+    if not (identity.isascii() and identity.isdigit()):
+        return False
+    return db.session.scalar(_ACTIVE_USER, {"user_id": int(identity)}) is not None
 
 
 def user_id_from_refresh_token(encoded: str) -> int | None:
@@ -166,8 +171,8 @@ def user_id_from_refresh_token(encoded: str) -> int | None:
         return None
     if claims.get("type") != "refresh" or is_token_revoked(claims["jti"]):
         return None
-    user = active_user(str(claims.get("sub", "")))
-    return user.id if user else None
+    identity = str(claims.get("sub", ""))
+    return int(identity) if is_active_user(identity) else None
 
 
 def revoke_refresh_token(encoded: str) -> None:

@@ -1,7 +1,7 @@
 """Household binding: a resident asks, the compound's committee, party secretary or staff decide."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -101,6 +101,32 @@ def my_bindings(user_id: int) -> list[BindingRequest]:
             .limit(50)
         )
     )
+
+
+def standing_in_compound(user_id: int, compound_id: int) -> tuple[list[Membership], list[BindingRequest]]:
+    """For the compound home page: my verified households here, and my requests here still open or refused."""
+    memberships = db.session.scalars(
+        select(Membership)
+        .options(joinedload(Membership.household).joinedload(Household.building))
+        .where(Membership.user_id == user_id, Membership.compound_id == compound_id,
+               Membership.household_id.is_not(None))
+        .order_by(Membership.id)
+    ).all()
+    requests = db.session.scalars(
+        select(BindingRequest)
+        .options(joinedload(BindingRequest.household).joinedload(Household.building))
+        .where(BindingRequest.user_id == user_id, BindingRequest.compound_id == compound_id,
+               BindingRequest.status != BindingStatus.APPROVED)
+        .order_by(BindingRequest.id.desc())
+        .limit(20)
+    ).all()
+    return list(memberships), list(requests)
+
+
+def pending_count(compound_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).where(BindingRequest.compound_id == compound_id, BindingRequest.status == BindingStatus.PENDING)
+    ) or 0
 
 
 def _locked(binding_id: int) -> BindingRequest:

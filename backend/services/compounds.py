@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from backend.domain.roles import Role
 from backend.extensions import db
@@ -97,19 +97,18 @@ def list_buildings(compound_id: int) -> list[Building]:
     return list(db.session.scalars(select(Building).where(Building.compound_id == compound_id).order_by(Building.id)))
 
 
-def households_page(compound_id: int, page: int, page_size: int, building_id: int | None = None) -> Page:
-    """Plain rows, not ORM objects: this is the hottest list of the desk pages (see docs/benchmarks.md)."""
+def _household_statements(by_building: bool) -> tuple[Select, Select]:
+    scope = [Household.compound_id == bindparam("compound_id")]
+    if by_building:
+        scope.append(Household.building_id == bindparam("building_id"))
     verified_owners = (
         select(func.count())
         .where(Membership.household_id == Household.id, Membership.role == Role.OWNER)
         .correlate(Household)
         .scalar_subquery()
     )
-    scope = [Household.compound_id == compound_id]
-    if building_id is not None:
-        scope.append(Household.building_id == building_id)
-    total = db.session.scalar(select(func.count()).select_from(Household).where(*scope)) or 0
-    rows = db.session.execute(
+    count = select(func.count()).select_from(Household).where(*scope)
+    rows = (
         select(
             Household.id,
             Household.building_id,
@@ -123,7 +122,19 @@ def households_page(compound_id: int, page: int, page_size: int, building_id: in
         .join(Building, Building.id == Household.building_id)
         .where(*scope)
         .order_by(Household.building_id, Household.unit, Household.room)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    ).mappings()
-    return Page(items=list(rows), total=total, page=page, page_size=page_size)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    return count, rows
+
+
+# The hottest list of the desk pages (docs/benchmarks.md): statements built once, plain rows, no ORM objects.
+_HOUSEHOLDS = {by_building: _household_statements(by_building) for by_building in (False, True)}
+
+
+def households_page(compound_id: int, page: int, page_size: int, building_id: int | None = None) -> Page:
+    count, rows = _HOUSEHOLDS[building_id is not None]
+    params = {"compound_id": compound_id, "building_id": building_id}
+    total = db.session.scalar(count, params) or 0
+    items = db.session.execute(rows, params | {"limit": page_size, "offset": (page - 1) * page_size}).mappings()
+    return Page(items=list(items), total=total, page=page, page_size=page_size)
