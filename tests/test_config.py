@@ -1,0 +1,76 @@
+"""Settings: safe defaults for development, and a hard stop in production when a secret is missing."""
+from __future__ import annotations
+
+import pytest
+
+from backend.config import PRODUCTION_SECRETS, ConfigError, Settings, normalize_database_url
+
+PRODUCTION = {
+    "LINLI_ENV": "production",
+    "LINLI_SECRET_KEY": "s" * 40,
+    "LINLI_JWT_SECRET_KEY": "j" * 40,
+    "LINLI_DATABASE_URL": "postgresql://linli@db/linli",
+    "LINLI_REDIS_URL": "redis://cache:6379/0",
+    "LINLI_WECHAT_PROVIDER": "wechat",
+    "LINLI_WECHAT_APPID": "wx0123456789abcdef",
+    "LINLI_WECHAT_SECRET": "w" * 32,
+    "LINLI_SMS_PROVIDER": "aliyun",
+}
+
+
+@pytest.fixture
+def environment(monkeypatch):
+    for name in [*PRODUCTION, "LINLI_PUBLIC_URL", "LINLI_PORT", "LINLI_PROXY_COUNT"]:
+        monkeypatch.delenv(name, raising=False)
+
+    def set_env(values: dict[str, str]) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+
+    return set_env
+
+
+def test_development_starts_with_defaults(environment):
+    settings = Settings.from_env()
+    assert settings.env == "development"
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.redis_url is None  # the embedded Redis
+    assert settings.public_url == "http://127.0.0.1:5000"
+    assert settings.flask_config()["JWT_COOKIE_SECURE"] is False
+
+
+def test_production_with_every_secret_starts_with_secure_cookies(environment):
+    environment(PRODUCTION)
+    config = Settings.from_env().flask_config()
+    assert config["JWT_COOKIE_SECURE"] is True
+    assert config["SECRET_KEY"] == "s" * 40
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://linli@db/linli"
+
+
+@pytest.mark.parametrize("missing", PRODUCTION_SECRETS)
+def test_production_refuses_to_start_without_a_secret(environment, missing):
+    environment({name: value for name, value in PRODUCTION.items() if name != missing})
+    with pytest.raises(ConfigError, match=missing):
+        Settings.from_env()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("LINLI_WECHAT_PROVIDER", "sandbox"), ("LINLI_SMS_PROVIDER", "sandbox"), ("LINLI_WECHAT_SECRET", "")],
+)
+def test_production_refuses_sandboxes_and_missing_wechat_credentials(environment, name, value):
+    environment(PRODUCTION | {name: value})
+    with pytest.raises(ConfigError):
+        Settings.from_env()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+    ],
+)
+def test_database_urls_name_the_psycopg_driver(url, expected):
+    assert normalize_database_url(url) == expected
