@@ -84,6 +84,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_api(app: Flask) -> None:
     from backend.api import auth, bindings, compounds, ledger, me
     from backend.api.errors import register_error_handlers
+    from backend.jobs.health import last_worker_heartbeat
     from backend.jwt_setup import register_jwt
 
     smorest_api.init_app(app)
@@ -95,8 +96,12 @@ def _register_api(app: Flask) -> None:
 
     @app.get("/healthz")
     def healthz():
+        """Database and Redis decide the status; the worker's last heartbeat (cron → queue → worker, every
+        minute) is reported so a stopped worker or cron shows, without taking the web server out."""
         checks = {"database": _database_ok(), "redis": _redis_ok(app)}
-        return jsonify({"ok": all(checks.values()), **checks}), 200 if all(checks.values()) else 503
+        heartbeat = last_worker_heartbeat() if checks["redis"] else None
+        body = {"ok": all(checks.values()), **checks, "worker_heartbeat": heartbeat}
+        return jsonify(body), 200 if all(checks.values()) else 503
 
 
 def _database_ok() -> bool:

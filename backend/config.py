@@ -11,6 +11,14 @@ DEV_SECRET = "linli-dev-secret-not-for-production-use-0123456789"
 
 # In production each of these must come from the environment; the app refuses to start otherwise.
 PRODUCTION_SECRETS = ("LINLI_SECRET_KEY", "LINLI_JWT_SECRET_KEY", "LINLI_DATABASE_URL", "LINLI_REDIS_URL")
+SMS_PROVIDERS = ("sandbox", "aliyun")
+# What Alibaba Cloud SMS needs besides its endpoint; production refuses `aliyun` without any of them.
+ALIYUN_SMS_SETTINGS = (
+    "LINLI_ALIYUN_ACCESS_KEY_ID",
+    "LINLI_ALIYUN_ACCESS_KEY_SECRET",
+    "LINLI_ALIYUN_SMS_SIGN_NAME",
+    "LINLI_ALIYUN_SMS_TEMPLATE_CODE",
+)
 
 
 class ConfigError(RuntimeError):
@@ -46,6 +54,11 @@ class Settings:
     wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_open_base: str = "https://open.weixin.qq.com"
     sms_provider: str = "sandbox"
+    aliyun_access_key_id: str = ""
+    aliyun_access_key_secret: str = ""
+    aliyun_sms_sign_name: str = ""
+    aliyun_sms_template_code: str = ""
+    aliyun_sms_endpoint: str = "https://dysmsapi.aliyuncs.com"
     access_minutes: int = 30
     refresh_days: int = 30
     ratelimit_enabled: bool = True
@@ -54,14 +67,20 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         env = _env("LINLI_ENV", "development")
+        sms_provider = _env("LINLI_SMS_PROVIDER", "sandbox")
+        if sms_provider not in SMS_PROVIDERS:
+            raise ConfigError(f"LINLI_SMS_PROVIDER must be one of {', '.join(SMS_PROVIDERS)}, not {sms_provider!r}")
         if env == "production":
             missing = [name for name in PRODUCTION_SECRETS if not _env(name)]
             if missing:
                 raise ConfigError("production needs " + ", ".join(missing))
             if _env("LINLI_WECHAT_PROVIDER", "sandbox") == "sandbox":
                 raise ConfigError("production cannot use the sandbox WeChat provider")
-            if _env("LINLI_SMS_PROVIDER", "sandbox") == "sandbox":
+            if sms_provider == "sandbox":
                 raise ConfigError("production cannot use the sandbox SMS provider")
+            missing = [name for name in ALIYUN_SMS_SETTINGS if not _env(name)]
+            if missing:
+                raise ConfigError("production with the aliyun SMS provider needs " + ", ".join(missing))
         instance = Path(_env("LINLI_INSTANCE_PATH", str(PROJECT_ROOT / "instance")))
         settings = cls(
             env=env,
@@ -76,7 +95,12 @@ class Settings:
             wechat_secret=_env("LINLI_WECHAT_SECRET", ""),
             wechat_api_base=_env("LINLI_WECHAT_API_BASE", "https://api.weixin.qq.com"),
             wechat_open_base=_env("LINLI_WECHAT_OPEN_BASE", "https://open.weixin.qq.com"),
-            sms_provider=_env("LINLI_SMS_PROVIDER", "sandbox"),
+            sms_provider=sms_provider,
+            aliyun_access_key_id=_env("LINLI_ALIYUN_ACCESS_KEY_ID", ""),
+            aliyun_access_key_secret=_env("LINLI_ALIYUN_ACCESS_KEY_SECRET", ""),
+            aliyun_sms_sign_name=_env("LINLI_ALIYUN_SMS_SIGN_NAME", ""),
+            aliyun_sms_template_code=_env("LINLI_ALIYUN_SMS_TEMPLATE_CODE", ""),
+            aliyun_sms_endpoint=_env("LINLI_ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com"),
             proxy_count=int(_env("LINLI_PROXY_COUNT", "0")),
         )
         settings.public_url = _env("LINLI_PUBLIC_URL", f"http://127.0.0.1:{settings.port}")
@@ -100,6 +124,11 @@ class Settings:
             "LINLI_WECHAT_API_BASE": self.wechat_api_base,
             "LINLI_WECHAT_OPEN_BASE": self.wechat_open_base,
             "LINLI_SMS_PROVIDER": self.sms_provider,
+            "LINLI_ALIYUN_ACCESS_KEY_ID": self.aliyun_access_key_id,
+            "LINLI_ALIYUN_ACCESS_KEY_SECRET": self.aliyun_access_key_secret,
+            "LINLI_ALIYUN_SMS_SIGN_NAME": self.aliyun_sms_sign_name,
+            "LINLI_ALIYUN_SMS_TEMPLATE_CODE": self.aliyun_sms_template_code,
+            "LINLI_ALIYUN_SMS_ENDPOINT": self.aliyun_sms_endpoint,
             "LINLI_PROXY_COUNT": self.proxy_count,
             "JWT_SECRET_KEY": self.jwt_secret_key,
             "JWT_TOKEN_LOCATION": ["headers", "cookies"],

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -262,9 +261,3 @@ def live_server(app) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=5)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

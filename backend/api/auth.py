@@ -18,7 +18,7 @@ from backend.domain.phones import InvalidPhone, normalize_phone
 from backend.extensions import limiter
 from backend.integrations.wechat_login import WeChatLoginError
 from backend.services import auth as auth_service
-from backend.services.auth import SignInFailed, TooManyRequests
+from backend.services.auth import SignInFailed, SmsUnavailable, TooManyRequests
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录与令牌")
 
@@ -112,13 +112,22 @@ class SmsRequest(MethodView):
 
     @blp.arguments(SmsRequestSchema)
     @blp.response(202, SmsSentSchema)
-    @blp.alt_response(429, schema=ApiErrorSchema)
+    @blp.alt_response(429, schema=ApiErrorSchema, description="Too soon for this phone, or the SMS provider's rate limit")
+    @blp.alt_response(503, schema=ApiErrorSchema, description="The SMS provider failed; ask again at once or later")
     def post(self, body):
-        """Send a six-digit code to a phone (once a minute, five times an hour)."""
+        """Send a six-digit code to a phone (once a minute, five times an hour).
+
+        When the SMS provider does not take the message, no code is kept and the phone may ask again at
+        once: 429 when the provider's own rate limit refused it, 422 on `phone` when the provider says it is
+        no mobile number, 503 with 短信服务暂时不可用 for an outage of the provider (not a fault of the input)."""
         try:
             ttl = auth_service.request_sms_code(body["phone"])
         except TooManyRequests as exc:
             abort(429, message=str(exc), headers={"Retry-After": str(exc.retry_after)})
+        except InvalidPhone as exc:
+            abort(422, errors={"json": {"phone": [str(exc)]}})
+        except SmsUnavailable as exc:
+            abort(503, message=str(exc))
         return {"expires_in": ttl}
 
 

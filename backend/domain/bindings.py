@@ -17,7 +17,6 @@ class Relation(enum.StrEnum):
     TENANT = "tenant"  # 租户 / 同住人
 
 
-RELATION_LABELS = {Relation.OWNER: "业主", Relation.TENANT: "租户/同住人"}
 STATUS_LABELS = {BindingStatus.PENDING: "待审核", BindingStatus.APPROVED: "已认证", BindingStatus.REJECTED: "未通过"}
 
 

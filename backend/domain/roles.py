@@ -18,11 +18,6 @@ class Role(enum.StrEnum):
     VISITOR = "visitor"
 
 
-AREA_ROLES = frozenset({Role.OFFICIAL})
-GLOBAL_ROLES = frozenset({Role.ADMIN})
-HOUSEHOLD_ROLES = frozenset({Role.RESIDENT, Role.OWNER})
-
-
 class Action(enum.StrEnum):
     VIEW_COMPOUND = "view_compound"
     LIST_BUILDINGS = "list_buildings"

@@ -11,7 +11,7 @@ from backend.integrations.wechat_login import SandboxWeChatLogin, WeChatLoginErr
 from backend.pages import h5
 from backend.pages.helpers import require_user_for_post, safe_next
 from backend.services import auth as auth_service
-from backend.services.auth import SignInFailed, TooManyRequests
+from backend.services.auth import SignInFailed, SmsUnavailable, TooManyRequests
 
 SANDBOX_BROWSER_COOKIE = "linli_sandbox_wxid"
 LOGIN_LIMIT = "10 per minute"
@@ -65,6 +65,8 @@ def login_sms_request():
         return _login_page(422, sms_error=str(exc), phone=raw)
     except TooManyRequests as exc:
         return _login_page(429, sms_error=str(exc), phone=raw, code_sent=True)
+    except SmsUnavailable as exc:
+        return _login_page(503, sms_error=str(exc), phone=raw)
     return _login_page(sms_notice="验证码已发送，5分钟内有效", phone=phone, code_sent=True)
 
 

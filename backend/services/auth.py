@@ -15,8 +15,16 @@ from jwt.exceptions import PyJWTError
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
+from backend.domain.phones import InvalidPhone, mask_phone
 from backend.extensions import db
-from backend.integrations.sms import SandboxSms, SmsSender
+from backend.integrations.sms import (
+    NUMBER_REFUSED,
+    PROVIDER_LIMITED,
+    AliyunSms,
+    SandboxSms,
+    SmsSender,
+    SmsSendFailed,
+)
 from backend.integrations.wechat_login import (
     SandboxWeChatLogin,
     WeChatIdentity,
@@ -44,12 +52,31 @@ class TooManyRequests(Exception):
         self.retry_after = retry_after
 
 
+class SmsUnavailable(Exception):
+    """The SMS provider is down or refuses us (keys, balance, signature): not the user's fault; safe to show."""
+
+
 def redis_client() -> redis.Redis:
     return current_app.extensions["linli_redis"]
 
 
 def sms_sender() -> SmsSender:
-    return current_app.extensions.get("linli_sms") or SandboxSms(redis_client())
+    sender = current_app.extensions.get("linli_sms")
+    if sender is not None:
+        return sender
+    config = current_app.config
+    if config["LINLI_SMS_PROVIDER"] == "aliyun":
+        # Built once per app, like the WeChat client: it holds the connection pool.
+        sender = AliyunSms(
+            config["LINLI_ALIYUN_ACCESS_KEY_ID"],
+            config["LINLI_ALIYUN_ACCESS_KEY_SECRET"],
+            config["LINLI_ALIYUN_SMS_SIGN_NAME"],
+            config["LINLI_ALIYUN_SMS_TEMPLATE_CODE"],
+            endpoint=config["LINLI_ALIYUN_SMS_ENDPOINT"],
+        )
+    else:
+        sender = SandboxSms(redis_client())
+    return current_app.extensions.setdefault("linli_sms", sender)
 
 
 def wechat_login() -> WeChatLoginProvider:
@@ -82,7 +109,11 @@ def _code_digest(phone: str, code: str) -> str:
 
 
 def request_sms_code(phone: str) -> int:
-    """Send a 6-digit code; return its lifetime. One per minute and five per hour per phone."""
+    """Send a 6-digit code; return its lifetime. One per minute and five per hour per phone.
+
+    When the provider does not take the message, nothing of this request is kept (code, cooldown, hourly
+    count), so the user may ask again at once: its rate limit → TooManyRequests, a number it refuses →
+    InvalidPhone, anything else (outage, keys, balance) → SmsUnavailable."""
     r = redis_client()
     key = phone_hash(phone)
     if not r.set(f"linli:otp:cooldown:{key}", 1, nx=True, ex=CODE_RESEND_SECONDS):
@@ -98,7 +129,23 @@ def request_sms_code(phone: str) -> int:
     pipe.set(f"linli:otp:code:{key}", _code_digest(phone, code), ex=CODE_TTL_SECONDS)
     pipe.delete(f"linli:otp:attempts:{key}")
     pipe.execute()
-    sms_sender().send_code(phone, code)
+    try:
+        sms_sender().send_code(phone, code)
+    except SmsSendFailed as exc:
+        pipe = r.pipeline()
+        pipe.delete(f"linli:otp:code:{key}", f"linli:otp:cooldown:{key}")
+        pipe.decr(hourly)
+        pipe.execute()
+        # The provider's code and message, never the one-time code (SmsSendFailed carries none).
+        if exc.code == PROVIDER_LIMITED:
+            log.warning("SMS to %s refused by the provider's flow control: %s", mask_phone(phone), exc.message)
+            # Alibaba Cloud's default flow control for codes: one per number per minute (and 5/hour, 10/day).
+            raise TooManyRequests("验证码发送过于频繁，请稍后再试", retry_after=60) from exc
+        if exc.code == NUMBER_REFUSED:
+            log.warning("SMS to %s refused: not a mobile number to the provider", mask_phone(phone))
+            raise InvalidPhone("该手机号无法接收短信，请检查后重试") from exc
+        log.error("SMS to %s not sent: %s %s", mask_phone(phone), exc.code, exc.message)
+        raise SmsUnavailable("短信服务暂时不可用，请稍后再试") from exc
     return CODE_TTL_SECONDS
 
 
