@@ -146,5 +146,8 @@ class Settings:
             "OPENAPI_JSON_PATH": "openapi.json",
             "RATELIMIT_ENABLED": self.ratelimit_enabled,
             "RATELIMIT_HEADERS_ENABLED": True,
+            # Redis down must not turn sign-in into a 500: limits fall back to each worker's memory.
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+            "RATELIMIT_SWALLOW_ERRORS": True,
             "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         }

@@ -1,7 +1,8 @@
 """The health check: database and Redis decide the status; the worker's heartbeat is reported."""
 from backend import create_app
 from backend.jobs.health import record_worker_heartbeat
-from tests.support import assert_error_shape
+from backend.redis_conn import connect
+from tests.support import TEST_PASSWORD, assert_error_shape
 
 
 def test_healthz_reports_database_and_redis(client):
@@ -15,18 +16,35 @@ def test_healthz_shows_the_last_worker_heartbeat(client):
     assert client.get("/healthz").json["worker_heartbeat"] == stamp
 
 
-def test_healthz_is_503_when_redis_or_the_database_is_unreachable(app, tmp_path):
+def test_healthz_is_503_when_redis_is_unreachable(app, client, monkeypatch):
+    monkeypatch.setitem(app.extensions, "linli_redis", connect("redis://127.0.0.1:9/0"))  # nothing listens
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json == {"ok": False, "database": True, "redis": False, "worker_heartbeat": None}
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(app, tmp_path):
+    # A second app on the same Redis: the extensions are shared objects, so only the database may differ.
     broken = create_app(
         {
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'no-such-dir' / 'x.db'}",
-            "LINLI_REDIS_URL": "redis://127.0.0.1:9/0",  # the discard port: nothing listens
+            "LINLI_REDIS_URL": app.config["LINLI_REDIS_URL"],
         }
     )
     response = broken.test_client().get("/healthz")
     assert response.status_code == 503
-    assert response.json == {"ok": False, "database": False, "redis": False, "worker_heartbeat": None}
+    assert response.json["database"] is False and response.json["redis"] is True
 
 
 def test_unknown_api_path_uses_error_shape(client):
     assert_error_shape(client.get("/api/v1/nothing-here"), 404)
+
+
+def test_signed_in_reading_survives_a_redis_outage(app, client, make_user, monkeypatch):
+    """The revocation list fails open (tokens live 30 minutes): an outage must not sign everyone out."""
+    user = make_user(username="reader")
+    token = client.post("/api/v1/auth/password", json={"username": "reader", "password": TEST_PASSWORD}).json
+    monkeypatch.setitem(app.extensions, "linli_redis", connect("redis://127.0.0.1:9/0"))
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert response.status_code == 200 and response.json["id"] == user.id
