@@ -69,7 +69,7 @@ class Settings:
         env = _env("LINLI_ENV", "development")
         sms_provider = _env("LINLI_SMS_PROVIDER", "sandbox")
         if sms_provider not in SMS_PROVIDERS:
-            raise ConfigError(f"LINLI_SMS_PROVIDER must be one of {', '.join(SMS_PROVIDERS)}, not {sms_provider!r}")
+            raise ConfigError(f"LINLI_SMS_PROVIDER is {sms_provider!r}, not one of {', '.join(SMS_PROVIDERS)}")
         if env == "production":
             missing = [name for name in PRODUCTION_SECRETS if not _env(name)]
             if missing:

@@ -48,3 +48,18 @@ def test_signed_in_reading_survives_a_redis_outage(app, client, make_user, monke
     monkeypatch.setitem(app.extensions, "linli_redis", connect("redis://127.0.0.1:9/0"))
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token['access_token']}"})
     assert response.status_code == 200 and response.json["id"] == user.id
+
+
+def test_sms_sign_in_says_it_is_unavailable_while_redis_is_down(app, client, monkeypatch):
+    monkeypatch.setitem(app.extensions, "linli_redis", connect("redis://127.0.0.1:9/0"))
+    asked = client.post("/api/v1/auth/sms/request", json={"phone": "13800138000"})
+    assert_error_shape(asked, 503)
+    assert "短信登录暂时不可用" in asked.json["message"]
+    assert_error_shape(client.post("/api/v1/auth/sms/verify", json={"phone": "13800138000", "code": "123456"}), 503)
+    page = client.post("/h5/login/sms/request", data={"phone": "13800138000"})
+    assert page.status_code == 503 and "短信登录暂时不可用" in page.get_data(as_text=True)
+
+
+def test_a_seven_digit_code_on_the_sms_form_is_refused_not_cut(client):
+    page = client.post("/h5/login/sms/verify", data={"phone": "13800138000", "code": "1234567"})
+    assert page.status_code == 401 and "请输入6位数字验证码" in page.get_data(as_text=True)

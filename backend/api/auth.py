@@ -112,14 +112,15 @@ class SmsRequest(MethodView):
 
     @blp.arguments(SmsRequestSchema)
     @blp.response(202, SmsSentSchema)
-    @blp.alt_response(429, schema=ApiErrorSchema, description="Too soon for this phone, or the SMS provider's rate limit")
-    @blp.alt_response(503, schema=ApiErrorSchema, description="The SMS provider failed; ask again at once or later")
+    @blp.alt_response(429, schema=ApiErrorSchema, description="Too soon for this phone, or the provider's limit")
+    @blp.alt_response(503, schema=ApiErrorSchema, description="The SMS provider failed; the phone may ask again")
     def post(self, body):
         """Send a six-digit code to a phone (once a minute, five times an hour).
 
         When the SMS provider does not take the message, no code is kept and the phone may ask again at
-        once: 429 when the provider's own rate limit refused it, 422 on `phone` when the provider says it is
-        no mobile number, 503 with 短信服务暂时不可用 for an outage of the provider (not a fault of the input)."""
+        once: 429 when the provider's own rate limit refused it, 422 on `phone` when the provider says it
+        is no mobile number, 503 (短信服务暂时不可用) for an outage of the provider, which is no fault of
+        the input."""
         try:
             ttl = auth_service.request_sms_code(body["phone"])
         except TooManyRequests as exc:
@@ -139,12 +140,15 @@ class SmsVerify(MethodView):
     @blp.response(200, TokenSchema)
     @blp.alt_response(401, schema=ApiErrorSchema)
     @blp.alt_response(429, schema=ApiErrorSchema)
+    @blp.alt_response(503, schema=ApiErrorSchema, description="The one-time code store is unreachable")
     def post(self, body):
         """Sign in (or sign up) with the phone and its code; a code works once."""
         try:
             user = auth_service.verify_sms_code(body["phone"], body["code"])
         except SignInFailed as exc:
             abort(401, message=str(exc))
+        except SmsUnavailable as exc:
+            abort(503, message=str(exc))
         return _signed_in(user)
 
 

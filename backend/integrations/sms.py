@@ -1,4 +1,4 @@
-"""Sending SMS one-time codes: an interface, a sandbox that writes to the log and to Redis, and Alibaba Cloud SMS.
+"""Sending SMS one-time codes: an interface, a sandbox (to the log and Redis), and Alibaba Cloud SMS.
 
 Alibaba Cloud (dysmsapi `SendSms`, API version 2017-05-25) is an RPC-style API signed with signature
 version 1.0: the parameters, sorted by name and percent-encoded per RFC 3986, form the
@@ -84,7 +84,7 @@ def rpc_signature(method: str, params: dict[str, str], access_key_secret: str) -
 
 
 class AliyunSms:
-    """Alibaba Cloud SMS with one approved template whose variable is ${code}. `endpoint` is a stand-in in tests."""
+    """Alibaba Cloud SMS through one approved template with the variable ${code}. Tests set `endpoint`."""
 
     def __init__(
         self,

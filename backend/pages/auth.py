@@ -74,16 +74,18 @@ def login_sms_request():
 @limiter.limit(LOGIN_LIMIT)
 def login_sms_verify():
     raw = request.form.get("phone", "")[:20]
-    code = request.form.get("code", "").strip()[:6]
+    code = request.form.get("code", "").strip()
     try:
         phone = normalize_phone(raw)
-        if not (len(code) == 6 and code.isdigit()):
+        if not (len(code) == 6 and code.isascii() and code.isdigit()):
             raise SignInFailed("请输入6位数字验证码")
         user = auth_service.verify_sms_code(phone, code)
     except InvalidPhone as exc:
         return _login_page(422, sms_error=str(exc), phone=raw)
     except SignInFailed as exc:
         return _login_page(401, sms_error=str(exc), phone=raw, code_sent=True)
+    except SmsUnavailable as exc:
+        return _login_page(503, sms_error=str(exc), phone=raw, code_sent=True)
     return _signed_in_redirect(user, request.form.get("next"))
 
 

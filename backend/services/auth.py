@@ -5,6 +5,8 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import redis
@@ -53,11 +55,21 @@ class TooManyRequests(Exception):
 
 
 class SmsUnavailable(Exception):
-    """The SMS provider is down or refuses us (keys, balance, signature): not the user's fault; safe to show."""
+    """The SMS provider is down or refuses us (keys, balance, signature): no fault of the user. Safe to show."""
 
 
 def redis_client() -> redis.Redis:
     return current_app.extensions["linli_redis"]
+
+
+@contextmanager
+def _code_store() -> Iterator[redis.Redis]:
+    """One-time codes live in Redis: while it is down, SMS sign-in says so instead of failing with a 500."""
+    try:
+        yield redis_client()
+    except redis.RedisError as exc:
+        log.error("one-time code store unreachable: %s", exc)
+        raise SmsUnavailable("短信登录暂时不可用，请稍后再试或使用微信登录") from exc
 
 
 def sms_sender() -> SmsSender:
@@ -114,7 +126,11 @@ def request_sms_code(phone: str) -> int:
     When the provider does not take the message, nothing of this request is kept (code, cooldown, hourly
     count), so the user may ask again at once: its rate limit → TooManyRequests, a number it refuses →
     InvalidPhone, anything else (outage, keys, balance) → SmsUnavailable."""
-    r = redis_client()
+    with _code_store() as r:
+        return _send_new_code(r, phone)
+
+
+def _send_new_code(r: redis.Redis, phone: str) -> int:
     key = phone_hash(phone)
     if not r.set(f"linli:otp:cooldown:{key}", 1, nx=True, ex=CODE_RESEND_SECONDS):
         raise TooManyRequests("验证码已发送，请稍后再试", retry_after=int(r.ttl(f"linli:otp:cooldown:{key}") or 1))
@@ -135,7 +151,8 @@ def request_sms_code(phone: str) -> int:
         pipe = r.pipeline()
         pipe.delete(f"linli:otp:code:{key}", f"linli:otp:cooldown:{key}")
         pipe.decr(hourly)
-        pipe.execute()
+        if pipe.execute()[1] < 0:
+            r.delete(hourly)  # the hour ran out while we waited for the provider: no count without a TTL
         # The provider's code and message, never the one-time code (SmsSendFailed carries none).
         if exc.code == PROVIDER_LIMITED:
             log.warning("SMS to %s refused by the provider's flow control: %s", mask_phone(phone), exc.message)
@@ -151,7 +168,12 @@ def request_sms_code(phone: str) -> int:
 
 def verify_sms_code(phone: str, code: str) -> User:
     """Single use: a right code is consumed; five wrong tries burn the code."""
-    r = redis_client()
+    with _code_store() as r:
+        _consume_code(r, phone, code)
+    return _find_or_create(User.phone_hash == phone_hash(phone), phone_columns(phone))
+
+
+def _consume_code(r: redis.Redis, phone: str, code: str) -> None:
     key = phone_hash(phone)
     attempts = r.incr(f"linli:otp:attempts:{key}")
     r.expire(f"linli:otp:attempts:{key}", CODE_TTL_SECONDS)
@@ -164,7 +186,6 @@ def verify_sms_code(phone: str, code: str) -> User:
     # GETDEL-like: whoever deletes the key first wins, so a code cannot sign in twice concurrently.
     if not r.delete(f"linli:otp:code:{key}"):
         raise SignInFailed("验证码已失效，请重新获取")
-    return _find_or_create(User.phone_hash == key, phone_columns(phone))
 
 
 def sign_in_with_wechat(identity: WeChatIdentity) -> User:
