@@ -12,6 +12,7 @@ DEV_SECRET = "linli-dev-secret-not-for-production-use-0123456789"
 # In production each of these must come from the environment; the app refuses to start otherwise.
 PRODUCTION_SECRETS = ("LINLI_SECRET_KEY", "LINLI_JWT_SECRET_KEY", "LINLI_DATABASE_URL", "LINLI_REDIS_URL")
 SMS_PROVIDERS = ("sandbox", "aliyun")
+WECHAT_PROVIDERS = ("sandbox", "wechat")
 # What Alibaba Cloud SMS needs besides its endpoint; production refuses `aliyun` without any of them.
 ALIYUN_SMS_SETTINGS = (
     "LINLI_ALIYUN_ACCESS_KEY_ID",
@@ -68,6 +69,12 @@ class Settings:
     def from_env(cls) -> Settings:
         env = _env("LINLI_ENV", "development")
         sms_provider = _env("LINLI_SMS_PROVIDER", "sandbox")
+        wechat_provider = _env("LINLI_WECHAT_PROVIDER", "sandbox")
+        if wechat_provider not in WECHAT_PROVIDERS:
+            # A typo must not fall back to the sandbox, which signs anyone in.
+            raise ConfigError(
+                f"LINLI_WECHAT_PROVIDER is {wechat_provider!r}, not one of {', '.join(WECHAT_PROVIDERS)}"
+            )
         if sms_provider not in SMS_PROVIDERS:
             raise ConfigError(f"LINLI_SMS_PROVIDER is {sms_provider!r}, not one of {', '.join(SMS_PROVIDERS)}")
         if env == "production":

@@ -15,3 +15,5 @@ migrate = Migrate()
 api = Api()
 jwt = JWTManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Per client address and endpoint, for every sign-in endpoint of the API and the pages.
+SIGN_IN_LIMIT = "10 per minute"

@@ -4,21 +4,27 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask, redirect, render_template, request, url_for
-from flask_jwt_extended import create_access_token, set_access_cookies
+from flask_jwt_extended import decode_token, set_access_cookies
 
 from backend.api.errors import json_error, wants_json
 from backend.extensions import jwt
-from backend.request_context import optional_user_id, remember_verified_token, verified_claims
-from backend.services.auth import is_active_user, is_token_revoked, user_id_from_refresh_token
+from backend.request_context import current_path, optional_user_id, remember_verified_token, verified_claims
+from backend.services.auth import (
+    access_token_for,
+    access_token_from_refresh_token,
+    is_active_user,
+    is_token_revoked,
+)
 
 REFRESH_WHEN_LEFT = timedelta(minutes=10)
 CSRF_MESSAGE = "安全校验失败，请刷新页面后重试"
+_RENEWED_KEY = "linli.renewed_access_token"
 
 
 def _unauthorized(message: str):
     if wants_json():
         return json_error(401, message)
-    return redirect(url_for("h5.login", next=request.full_path))
+    return redirect(url_for("h5.login", next=current_path()))
 
 
 def register_jwt(app: Flask) -> None:
@@ -64,28 +70,34 @@ def register_jwt(app: Flask) -> None:
         return _unauthorized("请重新登录以确认身份")
 
     @app.before_request
-    def _renew_expired_page_session():
-        """The 30-minute access cookie has lapsed but the 30-day refresh cookie is good: on a page view,
-        issue a new access cookie and load the page again, so residents stay signed in for weeks."""
-        if not _is_page() or request.method not in ("GET", "HEAD") or optional_user_id() is not None:
+    def _keep_page_session():
+        """Page views keep residents signed in. An access cookie with under ten minutes left is replaced
+        before the page renders, so its forms carry the new token's CSRF value (POSTs never renew: a
+        logout must not hand out a new token). One that has lapsed is renewed from the 30-day refresh
+        cookie and the page loaded again."""
+        if not _is_page() or request.method not in ("GET", "HEAD") or "Authorization" in request.headers:
+            return None
+        if optional_user_id() is not None:
+            claims = verified_claims()
+            left = datetime.fromtimestamp(claims["exp"], UTC) - datetime.now(UTC)
+            if claims.get("type") == "access" and left < REFRESH_WHEN_LEFT:
+                renewed = access_token_for(claims["sub"], claims.get("rjti", ""))
+                request.environ[_RENEWED_KEY] = renewed
+                remember_verified_token(decode_token(renewed))
             return None
         refresh_cookie = request.cookies.get(app.config["JWT_REFRESH_COOKIE_NAME"])
-        user_id = user_id_from_refresh_token(refresh_cookie) if refresh_cookie else None
-        if user_id is None:
+        renewed = access_token_from_refresh_token(refresh_cookie) if refresh_cookie else None
+        if renewed is None:
             return None
-        response = redirect(request.full_path.rstrip("?"))
-        set_access_cookies(response, create_access_token(identity=str(user_id)))
+        response = redirect(current_path())
+        set_access_cookies(response, renewed)
         return response
 
     @app.after_request
-    def _refresh_expiring_cookie(response):
-        """A cookie token with under ten minutes left is replaced, using the claims already verified."""
-        claims = verified_claims() if "access_token_cookie" in request.cookies else {}
-        if claims.get("type") != "access" or "Authorization" in request.headers:
-            return response
-        left = datetime.fromtimestamp(claims["exp"], UTC) - datetime.now(UTC)
-        if left < REFRESH_WHEN_LEFT:
-            set_access_cookies(response, create_access_token(identity=claims["sub"]))
+    def _set_renewed_cookie(response):
+        renewed = request.environ.get(_RENEWED_KEY)
+        if renewed:
+            set_access_cookies(response, renewed)
         return response
 
 

@@ -1,10 +1,13 @@
 """Who is asking: the signed-in user (JWT cookie or bearer) and the compound whose QR code they scanned."""
 from __future__ import annotations
 
+import re
+
 from flask import request
-from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+from flask_jwt_extended import verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
+from werkzeug.urls import iri_to_uri
 
 from backend.services.qr import EntryRefused, verify_entry_token
 
@@ -32,12 +35,31 @@ def optional_user_id() -> int | None:
     """The caller's user id, or None; a bad or expired token counts as signed out, never as an error."""
     if _USER_KEY not in request.environ:
         try:
-            verify_jwt_in_request(optional=True, verify_type=False)
-            identity = get_jwt_identity()
+            # Returns None for OPTIONS, where flask-jwt-extended checks nothing (and get_jwt_identity raises).
+            verified = verify_jwt_in_request(optional=True, verify_type=False)
+            identity = verified[1]["sub"] if verified else None
         except (JWTExtendedException, PyJWTError):
             identity = None
         request.environ[_USER_KEY] = int(identity) if identity else None
     return request.environ[_USER_KEY]
+
+
+# A same-site path: one slash, then printable ASCII only. Browsers drop tabs and line breaks from URLs,
+# so "/\t/evil.example" would become "//evil.example", another site.
+_SAME_SITE_PATH = re.compile(r"/(?![/\\])[!-~]*")
+
+
+def same_site_path(target: str | None) -> str | None:
+    """`target` as an ASCII URI path when it stays on this site, else None."""
+    if not target:
+        return None
+    uri = iri_to_uri(target)
+    return uri if _SAME_SITE_PATH.fullmatch(uri) else None
+
+
+def current_path() -> str:
+    """This request's path and query, safe to put in a Location header or a ?next= value."""
+    return same_site_path(request.full_path.rstrip("?")) or "/h5/"
 
 
 def entry_compound_id() -> int | None:

@@ -78,3 +78,9 @@ def test_production_refuses_sandboxes_and_missing_wechat_credentials(environment
 )
 def test_database_urls_name_the_psycopg_driver(url, expected):
     assert normalize_database_url(url) == expected
+
+
+def test_a_mistyped_wechat_provider_is_refused_not_read_as_the_sandbox(environment):
+    environment({"LINLI_WECHAT_PROVIDER": "weixin"})
+    with pytest.raises(ConfigError, match="LINLI_WECHAT_PROVIDER"):
+        Settings.from_env()

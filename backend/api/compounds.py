@@ -10,8 +10,6 @@ from marshmallow import Schema, fields
 from backend.api.common import ID, ApiErrorSchema, PageQuery, envelope
 from backend.api.schemas import BuildingSchema, CompoundSchema, HouseholdSchema
 from backend.domain.roles import Action
-from backend.extensions import db
-from backend.models import Building
 from backend.policy import authorize, visible_compounds
 from backend.request_context import entry_compound_id, optional_user_id
 from backend.services import compounds as compound_service
@@ -82,11 +80,10 @@ class Households(MethodView):
 
 def _qr_url(compound_id: int, query: dict) -> str:
     access = authorize(Action.PRINT_QR, compound_id, optional_user_id())
-    building = None
-    if query.get("building_id"):
-        building = db.session.get(Building, query["building_id"])
-        if building is None or building.compound_id != compound_id:
-            abort(404, message="没有这个楼栋")
+    try:
+        building = compound_service.building_in(compound_id, query.get("building_id"))
+    except LookupError:
+        abort(404, message="没有这个楼栋")
     return qr_service.entry_url(access.compound, building)
 
 

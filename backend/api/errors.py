@@ -6,6 +6,8 @@ import logging
 from flask import Flask, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
+from backend.request_context import current_path
+
 log = logging.getLogger("linli.errors")
 
 MESSAGES = {
@@ -53,7 +55,7 @@ def handle_http_exception(error: HTTPException):
         headers["Retry-After"] = str(error.retry_after)
     if not wants_json():
         if error.code == 401:
-            return redirect(url_for("h5.login", next=request.full_path))
+            return redirect(url_for("h5.login", next=current_path()))
         message = data.get("message") or MESSAGES.get(error.code, error.name)
         return render_template("error.html", code=error.code, message=message), error.code, headers
     errors = data.get("errors") or data.get("messages")

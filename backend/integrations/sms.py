@@ -52,7 +52,7 @@ class SandboxSms:
         self.redis = redis_client
 
     def send_code(self, phone: str, code: str) -> None:
-        log.warning("sandbox SMS to %s: 【邻里】验证码 %s，5分钟内有效。", phone, code)
+        log.warning("sandbox SMS to %s: 【邻里】验证码 %s，5分钟内有效。", mask_phone(phone), code)
         pipe = self.redis.pipeline()
         pipe.lpush(SANDBOX_OUTBOX_KEY, json.dumps({"phone": phone, "code": code}))
         pipe.ltrim(SANDBOX_OUTBOX_KEY, 0, 99)

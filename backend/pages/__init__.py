@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, render_template, request
 
 from backend.domain.compounds import MANAGEMENT_MODEL_LABELS, format_floor_area
 from backend.domain.text import unstorable
@@ -39,6 +39,18 @@ def page_context() -> dict:
         "csrf_token": csrf,
         "model_labels": MANAGEMENT_MODEL_LABELS,
     }
+
+
+@h5.before_request
+def refuse_cross_site_posts():
+    """Forms are posted from our own pages only. Browsers name the page that posts (Origin, and
+    Sec-Fetch-Site where supported): a post from another site, e.g. a forged sign-in form, is refused."""
+    if request.method != "POST":
+        return None
+    origin = request.headers.get("Origin")
+    if request.headers.get("Sec-Fetch-Site") == "cross-site" or (origin and origin != request.host_url.rstrip("/")):
+        return render_template("error.html", code=403, message="安全校验失败，请从本站页面提交"), 403
+    return None
 
 
 @h5.before_request

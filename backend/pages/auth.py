@@ -1,12 +1,15 @@
 """Sign-in pages: WeChat (silent snsapi_base OAuth), phone + code, staff password; sign-out."""
 from __future__ import annotations
 
+import hmac
+import secrets
+
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_jwt_extended import get_jwt, set_access_cookies, set_refresh_cookies, unset_jwt_cookies
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from backend.domain.phones import InvalidPhone, normalize_phone
-from backend.extensions import limiter
+from backend.extensions import SIGN_IN_LIMIT, limiter
 from backend.integrations.wechat_login import SandboxWeChatLogin, WeChatLoginError
 from backend.pages import h5
 from backend.pages.helpers import require_user_for_post, safe_next
@@ -14,7 +17,8 @@ from backend.services import auth as auth_service
 from backend.services.auth import SignInFailed, SmsUnavailable, TooManyRequests
 
 SANDBOX_BROWSER_COOKIE = "linli_sandbox_wxid"
-LOGIN_LIMIT = "10 per minute"
+OAUTH_NONCE_COOKIE = "linli_oauth_nonce"
+OAUTH_STATE_SECONDS = 600
 
 
 def _state_serializer() -> URLSafeTimedSerializer:
@@ -41,7 +45,7 @@ def login():
 
 
 @h5.post("/login/password")
-@limiter.limit(LOGIN_LIMIT)
+@limiter.limit(SIGN_IN_LIMIT)
 def login_password():
     username = request.form.get("username", "").strip()[:64]
     password = request.form.get("password", "")[:128]
@@ -55,7 +59,7 @@ def login_password():
 
 
 @h5.post("/login/sms/request")
-@limiter.limit(LOGIN_LIMIT)
+@limiter.limit(SIGN_IN_LIMIT)
 def login_sms_request():
     raw = request.form.get("phone", "")[:20]
     try:
@@ -71,7 +75,7 @@ def login_sms_request():
 
 
 @h5.post("/login/sms/verify")
-@limiter.limit(LOGIN_LIMIT)
+@limiter.limit(SIGN_IN_LIMIT)
 def login_sms_verify():
     raw = request.form.get("phone", "")[:20]
     code = request.form.get("code", "").strip()
@@ -92,21 +96,31 @@ def login_sms_verify():
 @h5.get("/auth/wechat/start")
 def wechat_start():
     provider = auth_service.wechat_login()
-    state = _state_serializer().dumps(safe_next(request.args.get("next")))
+    # The state is bound to this browser by a nonce cookie: a callback link made in someone else's
+    # browser cannot sign this one in as them (login CSRF).
+    nonce = secrets.token_urlsafe(16)
+    state = _state_serializer().dumps({"next": safe_next(request.args.get("next")), "nonce": nonce})
     if isinstance(provider, SandboxWeChatLogin):
         redirect_uri = url_for("h5.wechat_callback")
     else:
         redirect_uri = current_app.config["LINLI_PUBLIC_URL"] + url_for("h5.wechat_callback")
-    return redirect(provider.oauth_authorize_url(redirect_uri, state))
+    response = redirect(provider.oauth_authorize_url(redirect_uri, state))
+    response.set_cookie(OAUTH_NONCE_COOKIE, nonce, max_age=OAUTH_STATE_SECONDS, httponly=True, samesite="Lax",
+                        secure=current_app.config["JWT_COOKIE_SECURE"])
+    return response
 
 
 @h5.get("/auth/wechat/callback")
-@limiter.limit(LOGIN_LIMIT)
+@limiter.limit(SIGN_IN_LIMIT)
 def wechat_callback():
     try:
-        next_path = _state_serializer().loads(request.args.get("state", ""), max_age=600)
+        state = _state_serializer().loads(request.args.get("state", ""), max_age=OAUTH_STATE_SECONDS)
     except BadSignature:
         return _login_page(400, wechat_error="登录已超时，请重新点击微信登录")
+    nonce = request.cookies.get(OAUTH_NONCE_COOKIE, "")
+    if not (isinstance(state, dict) and nonce and hmac.compare_digest(str(state.get("nonce", "")), nonce)):
+        return _login_page(400, wechat_error="登录已超时，请重新点击微信登录")
+    next_path = safe_next(state.get("next"))
     code = request.args.get("code", "")[:128]
     if not code:
         return _login_page(400, wechat_error="您取消了微信授权")
@@ -114,7 +128,9 @@ def wechat_callback():
         user = auth_service.sign_in_with_wechat(auth_service.wechat_login().oauth_exchange(code))
     except (WeChatLoginError, SignInFailed):
         return _login_page(401, wechat_error="微信登录失败，请重试或使用手机号登录")
-    return _signed_in_redirect(user, next_path)
+    response = _signed_in_redirect(user, next_path)
+    response.delete_cookie(OAUTH_NONCE_COOKIE)
+    return response
 
 
 @h5.get("/sandbox/wechat/authorize")

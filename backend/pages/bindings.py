@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from backend.api.common import MAX_ID
 from backend.domain.bindings import BindingRefused, BindingStatus, Relation
 from backend.domain.roles import Action
 from backend.pages import h5
@@ -13,7 +14,6 @@ from backend.services import bindings as binding_service
 from backend.services import compounds as compound_service
 
 FIELD_LIMITS = {"unit": 16, "room": 16, "name": 64}
-MAX_ID = 2_147_483_647
 
 
 def _is_id(text: str) -> bool:

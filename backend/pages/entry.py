@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from flask import abort, make_response, redirect, render_template, request, url_for
 
+from backend.api.common import MAX_ID
 from backend.domain.roles import Action, allows
-from backend.extensions import db
-from backend.models import Building
 from backend.pages import h5
 from backend.pages.helpers import compound_by_code
-from backend.policy import roles_in_compound, visible_compounds
+from backend.policy import authorize, roles_in_compound, visible_compounds
 from backend.request_context import ENTRY_COOKIE, entry_compound_id, optional_user_id
 from backend.services import bindings as binding_service
 from backend.services import compounds as compound_service
@@ -65,16 +64,13 @@ def compound_home(code: str):
 def poster(code: str):
     """A4 poster: compound name, large-print steps, the QR code. Printed by committee, staff or officials."""
     compound = compound_by_code(code)
-    roles = roles_in_compound(optional_user_id(), compound.id)
-    if not roles:
-        abort(404)
-    if not allows(roles, Action.PRINT_QR):
-        abort(403)
-    building = None
+    authorize(Action.PRINT_QR, compound.id, optional_user_id())
     building_id = request.args.get("building_id", type=int)
-    if building_id:
-        building = db.session.get(Building, building_id)
-        if building is None or building.compound_id != compound.id:
-            abort(404)
+    if building_id is not None and not 0 < building_id <= MAX_ID:
+        abort(404)
+    try:
+        building = compound_service.building_in(compound.id, building_id)
+    except LookupError:
+        abort(404)
     svg = qr_service.qr_svg(qr_service.entry_url(compound, building))
     return render_template("poster.html", compound=compound, building=building, qr_svg=svg)

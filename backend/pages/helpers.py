@@ -1,25 +1,23 @@
 """Small helpers the page modules share: safe redirects, sign-in requirement, compound lookup by code."""
 from __future__ import annotations
 
-from flask import abort, redirect, request, url_for
+from flask import abort, redirect, url_for
 from flask_jwt_extended import verify_jwt_in_request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from backend.extensions import db
 from backend.models import Compound
-from backend.request_context import optional_user_id
+from backend.request_context import current_path, optional_user_id, same_site_path
 
 
 def safe_next(target: str | None, default: str = "/h5/") -> str:
     """Only same-site paths: never let ?next= send someone to another site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    return same_site_path(target) or default
 
 
 def login_redirect():
-    return redirect(url_for("h5.login", next=request.full_path.rstrip("?")))
+    return redirect(url_for("h5.login", next=current_path()))
 
 
 def require_user_for_post() -> int:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import redis
 from flask import current_app, url_for
-from flask_jwt_extended import create_access_token, create_refresh_token, decode_token, get_jwt_identity
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
 from sqlalchemy import bindparam, select
@@ -211,13 +211,14 @@ def _find_or_create(condition, columns: dict) -> User:
 
 
 def issue_tokens(user: User) -> tuple[str, str]:
+    """A refresh token and an access token that names it (`rjti`), so signing out ends both."""
     identity = str(user.id)
-    return create_access_token(identity=identity), create_refresh_token(identity=identity)
+    refresh = create_refresh_token(identity=identity)
+    return access_token_for(identity, decode_token(refresh)["jti"]), refresh
 
 
-def current_user_or_none() -> User | None:
-    identity = get_jwt_identity()
-    return db.session.get(User, int(identity)) if identity and is_active_user(identity) else None
+def access_token_for(identity: str, refresh_jti: str) -> str:
+    return create_access_token(identity=identity, additional_claims={"rjti": refresh_jti})
 
 
 # Asked on every signed-in request, so the statement is built once.
@@ -231,8 +232,8 @@ def is_active_user(identity: str) -> bool:
     return db.session.scalar(_ACTIVE_USER, {"user_id": int(identity)}) is not None
 
 
-def user_id_from_refresh_token(encoded: str) -> int | None:
-    """The user of a refresh token that is genuine, unexpired, not revoked and whose account is active."""
+def access_token_from_refresh_token(encoded: str) -> str | None:
+    """A new access token when the refresh token is genuine, unexpired, not revoked and its account active."""
     try:
         claims = decode_token(encoded)
     except (PyJWTError, JWTExtendedException):
@@ -240,7 +241,7 @@ def user_id_from_refresh_token(encoded: str) -> int | None:
     if claims.get("type") != "refresh" or is_token_revoked(claims["jti"]):
         return None
     identity = str(claims.get("sub", ""))
-    return int(identity) if is_active_user(identity) else None
+    return access_token_for(identity, claims["jti"]) if is_active_user(identity) else None
 
 
 def revoke_refresh_token(encoded: str) -> None:
@@ -253,8 +254,11 @@ def revoke_refresh_token(encoded: str) -> None:
 
 
 def sign_out(claims: dict, refresh_token: str | None) -> None:
-    """Revoke the presented token, and the refresh token too when the client hands it in."""
+    """Revoke the presented token and its refresh token: the one it names (`rjti`), and any handed in."""
     revoke_token(claims["jti"], claims["exp"])
+    if claims.get("rjti"):
+        refresh_lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+        revoke_token(claims["rjti"], int((datetime.now(UTC) + refresh_lifetime).timestamp()))
     if refresh_token:
         revoke_refresh_token(refresh_token)
 

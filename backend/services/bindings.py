@@ -15,7 +15,7 @@ from backend.domain.bindings import (
     verified_by_register,
 )
 from backend.extensions import db
-from backend.models import BindingRequest, Building, Household, Membership, RegisteredOwner, User
+from backend.models import BindingRequest, Household, Membership, RegisteredOwner, User
 from backend.models.base import utcnow
 from backend.services.audit import record_audit
 from backend.services.compounds import Page, paginate
@@ -24,7 +24,6 @@ from backend.services.compounds import Page, paginate
 def find_household(compound_id: int, building_id: int, unit: str, room: str) -> Household:
     household = db.session.scalar(
         select(Household)
-        .join(Building, Building.id == Household.building_id)
         .where(
             Household.compound_id == compound_id,
             Household.building_id == building_id,

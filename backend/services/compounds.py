@@ -93,6 +93,16 @@ def _compound_dict(compound: Compound, area_name: str, company_name: str | None,
     }
 
 
+def building_in(compound_id: int, building_id: int | None) -> Building | None:
+    """The building when one is asked for and it belongs to the compound; LookupError when it does not."""
+    if building_id is None:
+        return None
+    building = db.session.get(Building, building_id)
+    if building is None or building.compound_id != compound_id:
+        raise LookupError(building_id)
+    return building
+
+
 def list_buildings(compound_id: int) -> list[Building]:
     return list(db.session.scalars(select(Building).where(Building.compound_id == compound_id).order_by(Building.id)))
 

@@ -45,7 +45,7 @@ def entry_url(compound: Compound, building: Building | None = None) -> str:
     return f"{current_app.config['LINLI_PUBLIC_URL']}/h5/c/{quote(compound.code)}?t={token}"
 
 
-def verify_entry_token(token: str | None, compound_id: int | None = None) -> EntryGrant:
+def verify_entry_token(token: str | None) -> EntryGrant:
     """Check signature and version against the database; raise EntryRefused with a Chinese reason."""
     if not token or len(token) > 512:
         raise EntryRefused("二维码无效，请重新扫描小区张贴的二维码")
@@ -55,8 +55,6 @@ def verify_entry_token(token: str | None, compound_id: int | None = None) -> Ent
         raise EntryRefused("二维码无效或已被篡改，请重新扫描小区张贴的二维码") from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("c"), int):
         raise EntryRefused("二维码无效，请重新扫描小区张贴的二维码")
-    if compound_id is not None and payload["c"] != compound_id:
-        raise EntryRefused("该二维码不属于这个小区")
     compound = db.session.get(Compound, payload["c"])
     if compound is None or compound.qr_version != payload.get("v"):
         raise EntryRefused("该二维码已停用，请扫描小区最新张贴的二维码")
