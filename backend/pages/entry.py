@@ -1,7 +1,7 @@
 """QR entry and the compound home page, the poster, and the start page."""
 from __future__ import annotations
 
-from flask import abort, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 
 from backend.api.common import MAX_ID
 from backend.domain.roles import Action, allows
@@ -39,7 +39,8 @@ def compound_home(code: str):
             return render_template("error.html", code=403, message="该二维码不属于这个小区"), 403
         # Keep the proof of scanning in a cookie and drop the token from the address bar.
         response = make_response(redirect(url_for("h5.compound_home", code=code)))
-        response.set_cookie(ENTRY_COOKIE, token, max_age=ENTRY_COOKIE_MAX_AGE, httponly=True, samesite="Lax")
+        response.set_cookie(ENTRY_COOKIE, token, max_age=ENTRY_COOKIE_MAX_AGE, httponly=True, samesite="Lax",
+                            secure=current_app.config["JWT_COOKIE_SECURE"])
         return response
     compound = compound_by_code(code)
     user_id = optional_user_id()

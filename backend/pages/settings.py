@@ -1,7 +1,7 @@
 """The large-text mode (适老化): kept on the account when signed in, in a cookie otherwise."""
 from __future__ import annotations
 
-from flask import make_response, redirect, request
+from flask import current_app, make_response, redirect, request
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_jwt_extended.exceptions import CSRFError, JWTExtendedException
 from jwt.exceptions import PyJWTError
@@ -31,5 +31,6 @@ def toggle_large_text():
     user_id = _signed_in_user_id()
     if user_id is not None:
         people_service.update_profile(user_id, large_text=enable)
-    response.set_cookie(LARGE_TEXT_COOKIE, "1" if enable else "0", max_age=365 * 86400, samesite="Lax")
+    response.set_cookie(LARGE_TEXT_COOKIE, "1" if enable else "0", max_age=365 * 86400, samesite="Lax",
+                        secure=current_app.config["JWT_COOKIE_SECURE"])
     return response

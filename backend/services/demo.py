@@ -129,7 +129,8 @@ def load_demo() -> bool:
     verified(user("owner2", "孙桂兰"), Role.OWNER, second, second_homes[0])
     for index in range(1, 41):
         verified(user(f"owner{index:02d}", f"业主{index:02d}"), Role.OWNER, first, first_homes[index])
-    # An owner on the register who has not signed up yet: signing in with this phone verifies at once.
+    # An owner on the register who has not signed up yet: signing in with this phone and asking to be
+    # bound to this household as its owner is approved at once.
     db.session.add(RegisteredOwner(household_id=first_homes[50].id, name="周德明", phone_hash=phone_hash("13900000050"),
                                    phone_masked="139****0050"))
     for index, name in ((45, "吴海燕"), (46, "郑大伟")):

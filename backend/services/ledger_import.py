@@ -4,6 +4,7 @@ One row per household. Every row is checked first; if any row is wrong, nothing 
 error comes back with its row number, so the sheet can be fixed in one pass."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from itertools import islice
@@ -34,6 +35,8 @@ COLUMNS = {
     "业主姓名": "owner_name",
     "业主手机": "owner_phone",
 }
+COLUMN_TITLES = {key: title for title, key in COLUMNS.items()}
+COMPOUND_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 REQUIRED = ("code", "name", "management_model", "building", "unit", "room", "floor_area")
 MAX_ROWS = 20_000
 # What openpyxl raises on a file that is not a readable .xlsx: not a zip, a zip without the workbook parts
@@ -74,8 +77,11 @@ def _parse_row(number: int, raw: dict) -> tuple[dict, list[dict]]:
     ]
     if errors:
         return row, errors
-    if len(row["code"]) > 32 or len(row["name"]) > 128 or len(row["building"]) > 32:
-        errors.append({"row": number, "field": "code", "message": "小区编码、名称或楼栋过长"})
+    if not COMPOUND_CODE.fullmatch(row["code"]):
+        # The code is part of every QR link (/h5/c/<code>): letters, digits, '-' and '_' only.
+        errors.append({"row": number, "field": "code", "message": "小区编码只能由字母、数字、- 和 _ 组成，最长 32 位"})
+    if len(row["name"]) > 128 or len(row["building"]) > 32:
+        errors.append({"row": number, "field": "name", "message": "小区名称或楼栋过长"})
     if len(row["address"]) > 255:
         errors.append({"row": number, "field": "address", "message": "地址不能超过 255 个字"})
     if len(row["unit"]) > 16 or len(row["room"]) > 16:
@@ -92,7 +98,7 @@ def _parse_row(number: int, raw: dict) -> tuple[dict, list[dict]]:
     except InvalidOperation:
         errors.append({"row": number, "field": "floor_area", "message": "建筑面积应为 1 到 100000 之间的数字（m²）"})
     if row["built_year"]:
-        if not (row["built_year"].isdigit() and 1900 <= int(row["built_year"]) <= 2100):
+        if not (row["built_year"].isascii() and row["built_year"].isdigit() and 1900 <= int(row["built_year"]) <= 2100):
             errors.append({"row": number, "field": "built_year", "message": "建成年份应为四位年份"})
         else:
             row["built_year"] = int(row["built_year"])
@@ -145,12 +151,21 @@ def import_ledger(stream: BinaryIO, community_area_id: int, actor_id: int | None
     if community is None or community.level is not AreaLevel.COMMUNITY:
         raise LedgerFileInvalid("请选择一个社区作为导入位置")
     rows, report.errors = read_rows(stream)
+    unreadable = {error["row"] for error in report.errors}
     seen: dict[tuple, int] = {}
+    first_of_compound: dict[str, tuple[int, dict]] = {}
     for number, row in rows:
         key = (row["code"], row["building"], row["unit"], row["room"])
         if key in seen:
             report.errors.append({"row": number, "field": "room", "message": f"与第 {seen[key]} 行是同一户"})
         seen.setdefault(key, number)
+        if number in unreadable:
+            continue
+        first_number, first = first_of_compound.setdefault(row["code"], (number, row))
+        for column in ("name", "management_model"):
+            if row[column] != first[column]:
+                message = f"与第 {first_number} 行同一小区编码，但{COLUMN_TITLES[column]}不同"
+                report.errors.append({"row": number, "field": column, "message": message})
     if report.errors:
         return report
 

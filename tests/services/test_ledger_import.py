@@ -223,3 +223,24 @@ def test_cli_import_of_a_non_xlsx_file_exits_non_zero(app, area_tree, tmp_path):
 
     assert result.exit_code == 1
     assert "不是有效的 .xlsx" in result.stderr
+
+
+def test_rows_of_one_compound_code_must_agree_on_its_name_and_model(area_tree):
+    rows = (ledger_row("101"), ledger_row("102", 小区名称="乙小区"), ledger_row("103", model="trust"))
+
+    report = _import(area_tree[3], ledger_xlsx(rows))
+
+    assert [(e["row"], e["field"]) for e in report.errors] == [(3, "name"), (4, "management_model")]
+    assert "第 2 行" in report.errors[0]["message"]
+    assert _count(Compound) == 0
+
+
+@pytest.mark.parametrize("code", ["a/b", "小区1", "x" * 33, "a b"])
+def test_a_compound_code_must_fit_in_a_qr_link(area_tree, code):
+    report = _import(area_tree[3], ledger_xlsx((ledger_row("101", 小区编码=code),)))
+    assert [(e["row"], e["field"]) for e in report.errors] == [(2, "code")]
+
+
+def test_a_build_year_in_other_digits_is_a_row_error_not_a_crash(area_tree):
+    report = _import(area_tree[3], ledger_xlsx((ledger_row("101", 建成年份="１９９４"), ledger_row("102", 建成年份="²"))))
+    assert [(e["row"], e["field"]) for e in report.errors] == [(2, "built_year"), (3, "built_year")]
