@@ -93,6 +93,17 @@ def authorize_area(action: Action, area_id: int, user_id: int | None) -> Area:
     return area
 
 
+def assessed_compounds(user_id: int) -> set[int] | None:
+    """The compounds whose assessment the user may read in a list: None means all (admins, officials,
+    whose lists hold only compounds below their area)."""
+    memberships = db.session.execute(
+        select(Membership.role, Membership.compound_id).where(Membership.user_id == user_id)
+    ).all()
+    if any(row.role in (Role.ADMIN, Role.OFFICIAL) for row in memberships):
+        return None
+    return {row.compound_id for row in memberships if allows({row.role}, Action.VIEW_ASSESSMENT)}
+
+
 def visible_compounds(user_id: int) -> Select:
     """Compounds a user may list: by membership, by an official's area, or all for an admin."""
     memberships = db.session.execute(

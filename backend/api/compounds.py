@@ -9,8 +9,8 @@ from marshmallow import Schema, fields
 
 from backend.api.common import ID, ApiErrorSchema, PageQuery, envelope
 from backend.api.schemas import BuildingSchema, CompoundSchema, HouseholdSchema
-from backend.domain.roles import Action
-from backend.policy import authorize, visible_compounds
+from backend.domain.roles import Action, allows
+from backend.policy import assessed_compounds, authorize, visible_compounds
 from backend.request_context import entry_compound_id, optional_user_id
 from backend.services import compounds as compound_service
 from backend.services import qr as qr_service
@@ -36,7 +36,10 @@ class Compounds(MethodView):
     @jwt_required()
     def get(self, query):
         """The compounds the caller may see: their own, every one below an official's area, all for admins."""
-        page = compound_service.compound_rows(visible_compounds(optional_user_id()), query["page"], query["page_size"])
+        user_id = optional_user_id()
+        page = compound_service.compound_rows(
+            visible_compounds(user_id), query["page"], query["page_size"], assessed_compounds(user_id)
+        )
         return page.__dict__
 
 
@@ -45,9 +48,10 @@ class CompoundDetail(MethodView):
     @blp.response(200, CompoundSchema)
     @blp.alt_response(404, schema=ApiErrorSchema)
     def get(self, compound_id):
-        """One compound's ledger row (members, officials above it, or a visitor with its QR entry)."""
+        """One compound's ledger row (members, officials above it, or a visitor with its QR entry); the
+        assessment fields only for those who run or oversee it."""
         access = authorize(Action.VIEW_COMPOUND, compound_id, optional_user_id(), entry_compound_id())
-        return compound_service.compound_detail(access.compound)
+        return compound_service.compound_detail(access.compound, allows(access.roles, Action.VIEW_ASSESSMENT))
 
 
 @blp.route(f"/{COMPOUND_ID}/buildings")

@@ -30,8 +30,9 @@ class CompoundSchema(Schema):
     property_company_name = fields.String(allow_none=True)
     fee_standard_fen_per_m2 = fields.Integer(attribute="compound.fee_standard_fen_per_m2", allow_none=True)
     renovation_status = fields.Enum(RenovationStatus, by_value=True, attribute="compound.renovation_status")
-    open_problems = fields.String(attribute="compound.open_problems")
-    is_problem_compound = fields.Boolean(attribute="compound.is_problem_compound")
+    # Only for those who run the compound or oversee it (Action.VIEW_ASSESSMENT); absent for residents.
+    open_problems = fields.String()
+    is_problem_compound = fields.Boolean()
     building_count = fields.Integer()
     household_count = fields.Integer()
     total_floor_area_centi_m2 = fields.Integer()

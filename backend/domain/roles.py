@@ -26,6 +26,8 @@ class Action(enum.StrEnum):
     REVIEW_BINDINGS = "review_bindings"
     PRINT_QR = "print_qr"
     IMPORT_LEDGER = "import_ledger"
+    # The officials' assessment of a compound (problem compound, open problems), not its public facts.
+    VIEW_ASSESSMENT = "view_assessment"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -39,6 +41,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.REVIEW_BINDINGS: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.ADMIN}),
     Action.PRINT_QR: _RUNS_COMPOUND,
     Action.IMPORT_LEDGER: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.VIEW_ASSESSMENT: _RUNS_COMPOUND,
 }
 
 

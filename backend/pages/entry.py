@@ -22,7 +22,7 @@ def index():
     user_id = optional_user_id()
     compounds = []
     if user_id:
-        compounds = compound_service.compound_rows(visible_compounds(user_id), 1, 100).items
+        compounds = compound_service.compound_rows(visible_compounds(user_id), 1, 100, assessed=set()).items
     return render_template("index.html", compounds=compounds)
 
 

@@ -61,8 +61,9 @@ def compound_figures(compound_ids: list[int]) -> dict[int, CompoundFigures]:
     }
 
 
-def compound_rows(query: Select, page: int, page_size: int) -> Page:
-    """Compounds with their area and company names and figures, in three queries whatever the page size."""
+def compound_rows(query: Select, page: int, page_size: int, assessed: set[int] | None) -> Page:
+    """Compounds with their area and company names and figures, in three queries whatever the page size.
+    The assessment fields come with the compounds in `assessed` (None: with every compound)."""
     listing = (
         query.add_columns(Area.name.label("area_name"), PropertyCompany.name.label("property_company_name"))
         .join(Area, Area.id == Compound.area_id)
@@ -71,19 +72,32 @@ def compound_rows(query: Select, page: int, page_size: int) -> Page:
     )
     result = paginate(listing, page, page_size)
     figures = compound_figures([row.Compound.id for row in result.items])
-    items = [_compound_dict(row.Compound, row.area_name, row.property_company_name, figures[row.Compound.id]) for row in result.items]
+    items = [
+        _compound_dict(
+            row.Compound, row.area_name, row.property_company_name, figures[row.Compound.id],
+            with_assessment=assessed is None or row.Compound.id in assessed,
+        )
+        for row in result.items
+    ]
     return Page(items=items, total=result.total, page=page, page_size=page_size)
 
 
-def compound_detail(compound: Compound) -> dict:
+def compound_detail(compound: Compound, with_assessment: bool) -> dict:
     company = db.session.get(PropertyCompany, compound.property_company_id) if compound.property_company_id else None
     area_name = db.session.scalar(select(Area.name).where(Area.id == compound.area_id))
     figures = compound_figures([compound.id])[compound.id]
-    return _compound_dict(compound, area_name, company.name if company else None, figures)
+    return _compound_dict(compound, area_name, company.name if company else None, figures, with_assessment)
 
 
-def _compound_dict(compound: Compound, area_name: str, company_name: str | None, figures: CompoundFigures) -> dict:
-    return {
+def _compound_dict(
+    compound: Compound, area_name: str, company_name: str | None, figures: CompoundFigures, with_assessment: bool
+) -> dict:
+    assessment = (
+        {"open_problems": compound.open_problems, "is_problem_compound": compound.is_problem_compound}
+        if with_assessment
+        else {}
+    )
+    return assessment | {
         "compound": compound,
         "area_name": area_name,
         "property_company_name": company_name,

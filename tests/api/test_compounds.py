@@ -386,3 +386,45 @@ def test_household_list_of_impossible_compound_is_404(client, make_user, compoun
         f"/api/v1/compounds/{compound_id}/households", headers=bearer_for(make_user(Role.ADMIN))
     )
     assert_error_shape(response, 404)
+
+
+# ---- the officials' assessment (problem compound, open problems) ------------------------------------
+
+ASSESSMENT = {"is_problem_compound", "open_problems"}
+
+
+@pytest.fixture
+def problem_compound(area_tree, make_compound):
+    compound = make_compound(area=area_tree[3])
+    compound.is_problem_compound = True
+    compound.open_problems = "业委会长期空缺"
+    db.session.commit()
+    return compound
+
+
+@pytest.mark.parametrize("role", [Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER])
+def test_who_runs_the_compound_reads_its_assessment(client, problem_compound, make_user, role):
+    headers = bearer_for(make_user(role, problem_compound))
+    detail = client.get(f"/api/v1/compounds/{problem_compound.id}", headers=headers).json
+    assert (detail["is_problem_compound"], detail["open_problems"]) == (True, "业委会长期空缺")
+    assert set(client.get("/api/v1/compounds", headers=headers).json["items"][0]) >= ASSESSMENT
+
+
+def test_official_above_reads_the_assessment_in_detail_and_list(client, area_tree, problem_compound, make_user):
+    headers = bearer_for(make_user(Role.OFFICIAL, area=area_tree[2]))
+    assert client.get(f"/api/v1/compounds/{problem_compound.id}", headers=headers).json["is_problem_compound"] is True
+    assert client.get("/api/v1/compounds", headers=headers).json["items"][0]["open_problems"] == "业委会长期空缺"
+
+
+@pytest.mark.parametrize("role", [Role.OWNER, Role.RESIDENT])
+def test_residents_read_the_compound_without_the_assessment(client, problem_compound, make_user, role):
+    headers = bearer_for(make_user(role, problem_compound, household=first_household(problem_compound)))
+    detail = client.get(f"/api/v1/compounds/{problem_compound.id}", headers=headers).json
+    listed = client.get("/api/v1/compounds", headers=headers).json["items"][0]
+    assert detail["name"] == problem_compound.name and not ASSESSMENT & set(detail)
+    assert not ASSESSMENT & set(listed)
+
+
+def test_qr_visitor_reads_the_compound_without_the_assessment(client, problem_compound):
+    detail = client.get(f"/api/v1/compounds/{problem_compound.id}", headers=entry_header(problem_compound)).json
+    assert detail["name"] == problem_compound.name and not ASSESSMENT & set(detail)
