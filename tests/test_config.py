@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from backend.config import PRODUCTION_SECRETS, ConfigError, Settings, normalize_database_url
+from backend.config import (
+    ALIYUN_SMS_SETTINGS,
+    PRODUCTION_SECRETS,
+    ConfigError,
+    Settings,
+    normalize_database_url,
+)
 
 PRODUCTION = {
     "LINLI_ENV": "production",
@@ -24,7 +30,7 @@ PRODUCTION = {
 
 @pytest.fixture
 def environment(monkeypatch):
-    for name in [*PRODUCTION, "LINLI_PUBLIC_URL", "LINLI_PORT", "LINLI_PROXY_COUNT"]:
+    for name in [*PRODUCTION, "LINLI_PUBLIC_URL", "LINLI_PORT", "LINLI_PROXY_COUNT", "LINLI_ALIYUN_SMS_ENDPOINT"]:
         monkeypatch.delenv(name, raising=False)
 
     def set_env(values: dict[str, str]) -> None:
@@ -84,3 +90,30 @@ def test_a_mistyped_wechat_provider_is_refused_not_read_as_the_sandbox(environme
     environment({"LINLI_WECHAT_PROVIDER": "weixin"})
     with pytest.raises(ConfigError, match="LINLI_WECHAT_PROVIDER"):
         Settings.from_env()
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+def test_unknown_sms_provider_is_a_config_error(environment, env):
+    environment(PRODUCTION | {"LINLI_ENV": env, "LINLI_SMS_PROVIDER": "tencent"})
+
+    with pytest.raises(ConfigError, match="LINLI_SMS_PROVIDER"):
+        Settings.from_env()
+
+
+@pytest.mark.parametrize("missing", ALIYUN_SMS_SETTINGS)
+def test_production_aliyun_needs_every_key(environment, missing):
+    environment({name: value for name, value in PRODUCTION.items() if name != missing})
+
+    with pytest.raises(ConfigError, match=missing):
+        Settings.from_env()
+
+
+def test_production_aliyun_with_every_key_reaches_the_app_config(environment):
+    environment(PRODUCTION)
+
+    config = Settings.from_env().flask_config()
+
+    assert config["LINLI_SMS_PROVIDER"] == "aliyun"
+    assert config["LINLI_ALIYUN_ACCESS_KEY_ID"] == "LTAI5tProductionKey"
+    assert config["LINLI_ALIYUN_SMS_SIGN_NAME"] == "邻里"
+    assert config["LINLI_ALIYUN_SMS_ENDPOINT"] == "https://dysmsapi.aliyuncs.com"

@@ -29,8 +29,9 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.integrations.serving import serving
 
 ACCESS_KEY_ID = "LTAI5tStandInKeyId0001"
 ACCESS_KEY_SECRET = "standin-access-key-secret-0123456789"
@@ -209,13 +210,6 @@ class AliyunSmsStandIn:
 def running_standin() -> Iterator[AliyunSmsStandIn]:
     """Serve a stand-in on 127.0.0.1 (a free port) in a thread; its `url` is the endpoint to use."""
     standin = AliyunSmsStandIn()
-    server = make_server("127.0.0.1", 0, standin, threaded=True)
-    standin.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(standin) as url:
+        standin.url = url
         yield standin
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from backend.config import ALIYUN_SMS_SETTINGS, ConfigError, Settings
 from backend.integrations.sms import (
     AliyunSms,
     SandboxSms,
@@ -411,62 +410,7 @@ def test_sms_form_shows_the_provider_flow_control(client, standin, aliyun, use_s
     assert "验证码发送过于频繁" in page.get_data(as_text=True)
 
 
-# ---- configuration ---------------------------------------------------------------------------------
-
-PRODUCTION_WITH_ALIYUN = {
-    "LINLI_ENV": "production",
-    "LINLI_SECRET_KEY": "s" * 40,
-    "LINLI_JWT_SECRET_KEY": "j" * 40,
-    "LINLI_DATABASE_URL": "postgresql://linli@db/linli",
-    "LINLI_REDIS_URL": "redis://cache:6379/0",
-    "LINLI_WECHAT_PROVIDER": "wechat",
-    "LINLI_WECHAT_APPID": "wx0123456789abcdef",
-    "LINLI_WECHAT_SECRET": "w" * 32,
-    "LINLI_SMS_PROVIDER": "aliyun",
-    "LINLI_ALIYUN_ACCESS_KEY_ID": "LTAI5tProductionKey",
-    "LINLI_ALIYUN_ACCESS_KEY_SECRET": "a" * 30,
-    "LINLI_ALIYUN_SMS_SIGN_NAME": "邻里",
-    "LINLI_ALIYUN_SMS_TEMPLATE_CODE": "SMS_465390001",
-}
-
-
-@pytest.fixture
-def environment(monkeypatch):
-    for name in [*PRODUCTION_WITH_ALIYUN, "LINLI_ALIYUN_SMS_ENDPOINT"]:
-        monkeypatch.delenv(name, raising=False)
-
-    def set_env(values: dict[str, str]) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(name, value)
-
-    return set_env
-
-
-@pytest.mark.parametrize("env", ["development", "production"])
-def test_unknown_sms_provider_is_a_config_error(environment, env):
-    environment(PRODUCTION_WITH_ALIYUN | {"LINLI_ENV": env, "LINLI_SMS_PROVIDER": "tencent"})
-
-    with pytest.raises(ConfigError, match="LINLI_SMS_PROVIDER"):
-        Settings.from_env()
-
-
-@pytest.mark.parametrize("missing", ALIYUN_SMS_SETTINGS)
-def test_production_aliyun_needs_every_key(environment, missing):
-    environment({name: value for name, value in PRODUCTION_WITH_ALIYUN.items() if name != missing})
-
-    with pytest.raises(ConfigError, match=missing):
-        Settings.from_env()
-
-
-def test_production_aliyun_with_every_key_reaches_the_app_config(environment):
-    environment(PRODUCTION_WITH_ALIYUN)
-
-    config = Settings.from_env().flask_config()
-
-    assert config["LINLI_SMS_PROVIDER"] == "aliyun"
-    assert config["LINLI_ALIYUN_ACCESS_KEY_ID"] == "LTAI5tProductionKey"
-    assert config["LINLI_ALIYUN_SMS_SIGN_NAME"] == "邻里"
-    assert config["LINLI_ALIYUN_SMS_ENDPOINT"] == "https://dysmsapi.aliyuncs.com"
+# ---- the sender the app builds ------------------------------------------------------------------
 
 
 @pytest.fixture

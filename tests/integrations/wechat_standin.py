@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.integrations.serving import serving
 
 APPID = "wx5tand1nappid000"
 SECRET = "standin-app-secret-0123456789abcd"
@@ -130,13 +131,6 @@ class WeChatStandIn:
 def running_standin() -> Iterator[WeChatStandIn]:
     """Serve a stand-in on 127.0.0.1 (a free port) in a thread; its `url` is the api_base to use."""
     standin = WeChatStandIn()
-    server = make_server("127.0.0.1", 0, standin, threaded=True)
-    standin.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(standin) as url:
+        standin.url = url
         yield standin
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
