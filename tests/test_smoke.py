@@ -63,3 +63,18 @@ def test_sms_sign_in_says_it_is_unavailable_while_redis_is_down(app, client, mon
 def test_a_seven_digit_code_on_the_sms_form_is_refused_not_cut(client):
     page = client.post("/h5/login/sms/verify", data={"phone": "13800138000", "code": "1234567"})
     assert page.status_code == 401 and "请输入6位数字验证码" in page.get_data(as_text=True)
+
+
+def test_api_logout_while_redis_is_down_says_so_and_the_page_still_forgets_the_tokens(app, client, make_user,
+                                                                                       monkeypatch):
+    make_user(username="leaver")
+    token = client.post("/api/v1/auth/password", json={"username": "leaver", "password": TEST_PASSWORD}).json
+    csrf = client.get_cookie("csrf_access_token").value
+    monkeypatch.setitem(app.extensions, "linli_redis", connect("redis://127.0.0.1:9/0"))
+
+    api = client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert_error_shape(api, 503)
+
+    page = client.post("/h5/logout", data={"csrf_token": csrf})
+    assert page.status_code == 302
+    assert client.get_cookie("access_token_cookie") is None

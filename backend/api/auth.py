@@ -18,7 +18,7 @@ from backend.domain.phones import InvalidPhone, normalize_phone
 from backend.extensions import SIGN_IN_LIMIT, limiter
 from backend.integrations.wechat_login import WeChatLoginError
 from backend.services import auth as auth_service
-from backend.services.auth import SignInFailed, SmsUnavailable, TooManyRequests
+from backend.services.auth import SignInFailed, SignOutIncomplete, SmsUnavailable, TooManyRequests
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录与令牌")
 
@@ -191,11 +191,16 @@ class Logout(MethodView):
     @blp.arguments(LogoutSchema, required=False)
     @blp.response(204)
     @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(503, schema=ApiErrorSchema, description="Redis is down: the tokens could not be revoked")
     @jwt_required(verify_type=False)
     def post(self, body):
-        """Revoke this token (and the refresh token, when given or in a cookie) and clear cookies."""
+        """Revoke this token and its refresh token (the one it names, or one given or in a cookie) and clear
+        cookies. A client that gets 503 still holds valid tokens and should try again."""
         refresh = (body or {}).get("refresh_token") or request.cookies.get(current_app.config["JWT_REFRESH_COOKIE_NAME"])
-        auth_service.sign_out(get_jwt(), refresh)
+        try:
+            auth_service.sign_out(get_jwt(), refresh)
+        except SignOutIncomplete as exc:
+            abort(503, message=str(exc))
         response = current_app.response_class(status=204)
         unset_jwt_cookies(response)
         return response

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from contextlib import suppress
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_jwt_extended import get_jwt, set_access_cookies, set_refresh_cookies, unset_jwt_cookies
@@ -14,7 +15,7 @@ from backend.integrations.wechat_login import SandboxWeChatLogin, WeChatLoginErr
 from backend.pages import h5
 from backend.pages.helpers import require_user_for_post, safe_next
 from backend.services import auth as auth_service
-from backend.services.auth import SignInFailed, SmsUnavailable, TooManyRequests
+from backend.services.auth import SignInFailed, SignOutIncomplete, SmsUnavailable, TooManyRequests
 
 SANDBOX_BROWSER_COOKIE = "linli_sandbox_wxid"
 OAUTH_NONCE_COOKIE = "linli_oauth_nonce"
@@ -151,7 +152,9 @@ def sandbox_wechat_authorize():
 @h5.post("/logout")
 def logout():
     require_user_for_post()
-    auth_service.sign_out(get_jwt(), request.cookies.get(current_app.config["JWT_REFRESH_COOKIE_NAME"]))
+    # If Redis is down the service logs it; the browser forgets its tokens below all the same.
+    with suppress(SignOutIncomplete):
+        auth_service.sign_out(get_jwt(), request.cookies.get(current_app.config["JWT_REFRESH_COOKIE_NAME"]))
     response = redirect(url_for("h5.index"))
     unset_jwt_cookies(response)
     return response

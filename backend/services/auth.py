@@ -54,6 +54,10 @@ class TooManyRequests(Exception):
         self.retry_after = retry_after
 
 
+class SignOutIncomplete(Exception):
+    """The revocation list is unreachable: the tokens stay valid until they expire. Safe to show."""
+
+
 class SmsUnavailable(Exception):
     """The SMS provider is down or refuses us (keys, balance, signature): no fault of the user. Safe to show."""
 
@@ -255,12 +259,16 @@ def revoke_refresh_token(encoded: str) -> None:
 
 def sign_out(claims: dict, refresh_token: str | None) -> None:
     """Revoke the presented token and its refresh token: the one it names (`rjti`), and any handed in."""
-    revoke_token(claims["jti"], claims["exp"])
-    if claims.get("rjti"):
-        refresh_lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
-        revoke_token(claims["rjti"], int((datetime.now(UTC) + refresh_lifetime).timestamp()))
-    if refresh_token:
-        revoke_refresh_token(refresh_token)
+    try:
+        revoke_token(claims["jti"], claims["exp"])
+        if claims.get("rjti"):
+            refresh_lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+            revoke_token(claims["rjti"], int((datetime.now(UTC) + refresh_lifetime).timestamp()))
+        if refresh_token:
+            revoke_refresh_token(refresh_token)
+    except redis.RedisError as exc:
+        log.error("sign-out of %s not recorded, revocation list unreachable: %s", claims["sub"], exc)
+        raise SignOutIncomplete("退出登录暂时无法完成，请稍后再试") from exc
 
 
 def revoke_token(jti: str, expires_at: int) -> None:
