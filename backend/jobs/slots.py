@@ -5,6 +5,7 @@ import logging
 from datetime import UTC, datetime
 
 from croniter import croniter
+from rq import get_current_job
 from rq.exceptions import DuplicateJobError
 
 from backend.jobs import get_queue
@@ -23,7 +24,10 @@ def slot_job_id(job_path: str, cron: str, now: datetime) -> str:
 
 
 def enqueue_slot(job_path: str, cron: str, queue_name: str) -> str | None:
-    job_id = slot_job_id(job_path, cron, datetime.now(UTC).replace(second=0, microsecond=0))
+    # The slot is the one cron fired for (when it queued this job), not when a busy worker got to it.
+    current = get_current_job()
+    fired_at = current.enqueued_at if current is not None and current.enqueued_at else datetime.now(UTC)
+    job_id = slot_job_id(job_path, cron, fired_at.replace(second=0, microsecond=0))
     try:
         get_queue(queue_name).enqueue(job_path, job_id=job_id, unique=True, result_ttl=86400)
     except DuplicateJobError:

@@ -124,3 +124,22 @@ def test_two_cron_schedulers_at_the_same_minute_run_the_heartbeat_once(redis_con
     finished = FinishedJobRegistry("low", connection=redis_conn).get_job_ids()
     assert finished == ["backend_jobs_health_record_worker_heartbeat-202611250101"]
     assert last_worker_heartbeat().startswith("2026-11-25T01:01:00")
+
+
+def test_a_worker_that_is_behind_still_queues_the_slot_cron_fired_for(redis_conn):
+    with time_machine.travel(datetime(2026, 11, 25, 1, 0, 30, tzinfo=UTC), tick=False) as traveller:
+        schedulers = [CronScheduler(connection=redis_conn) for _ in range(2)]
+        for scheduler in schedulers:
+            scheduler.load_config_from_file("backend.jobs.cron")
+        traveller.move_to(datetime(2026, 11, 25, 1, 1, 0, tzinfo=UTC))
+        schedulers[0].enqueue_jobs()
+        traveller.move_to(datetime(2026, 11, 25, 1, 3, 40, tzinfo=UTC))  # the first slot waited 2½ minutes
+        schedulers[1].enqueue_jobs()
+
+        _burst(redis_conn)
+
+    finished = FinishedJobRegistry("low", connection=redis_conn).get_job_ids()
+    assert sorted(finished) == [
+        "backend_jobs_health_record_worker_heartbeat-202611250101",
+        "backend_jobs_health_record_worker_heartbeat-202611250103",
+    ]
