@@ -82,17 +82,24 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register_api(app: Flask) -> None:
-    from backend.api import auth, bindings, compounds, ledger, me
+    from backend.api import auth, bindings, compounds, ledger, me, notifications
     from backend.api.errors import register_error_handlers
     from backend.jobs.health import last_worker_heartbeat
     from backend.jwt_setup import register_jwt
+    from backend.services.queueing import push_committed_jobs
 
     smorest_api.init_app(app)
     smorest_api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
-    for module in (auth, me, compounds, bindings, ledger):
+    for module in (auth, me, compounds, bindings, ledger, notifications):
         smorest_api.register_blueprint(module.blp)
     register_error_handlers(app)
     register_jwt(app)
+
+    @app.after_request
+    def _push_requested_jobs(response):
+        # The view's transaction has committed: its jobs go to Redis now (or wait in the outbox).
+        push_committed_jobs()
+        return response
 
     @app.get("/healthz")
     def healthz():

@@ -1,9 +1,10 @@
-"""`linli` commands: init-db, demo, qr, import, serve, worker, cron, dev (and Flask-Migrate's `db`)."""
+"""`linli` commands: init-db, demo, qr, import, serve, worker, cron, jobs, dev (and Flask-Migrate's `db`)."""
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
@@ -12,9 +13,11 @@ from flask_migrate import upgrade
 
 from backend.extensions import db
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
 
 def register_cli(app: Flask) -> None:
-    for command in (init_db, demo, qr, import_ledger_command, serve, worker, cron):
+    for command in (init_db, demo, qr, import_ledger_command, serve, worker, cron, jobs, relay):
         app.cli.add_command(command)
 
 
@@ -26,11 +29,20 @@ def init_db() -> None:
 
 
 @click.command("demo")
-def demo() -> None:
-    """Load the demo data once."""
-    from backend.services.demo import load_demo
+@click.option(
+    "--households", type=click.IntRange(1, 1_000_000), default=None,
+    help="Also ensure a `bench` compound with this many households, each with a verified owner (benchmarks).",
+)
+def demo(households: int | None) -> None:
+    """Load the demo data once (and, with --households, the benchmark compound)."""
+    from backend.services.demo import load_bench_households, load_demo
 
     click.echo("已导入演示数据" if load_demo() else "演示数据已存在，跳过")
+    if households is not None:
+        created = load_bench_households(
+            households, on_chunk=lambda done, total: click.echo(f"压测小区: {done}/{total} 户")
+        )
+        click.echo(f"压测小区新增 {created} 户（共 {households} 户）" if created else f"压测小区已有 {households} 户，跳过")
 
 
 @click.command("qr")
@@ -93,6 +105,14 @@ def import_ledger_command(xlsx: Path, community_id: int) -> None:
     )
 
 
+@click.command("relay")
+def relay() -> None:
+    """Push the jobs waiting in the outbox (they wait there while Redis is down)."""
+    from backend.services.queueing import relay_outbox
+
+    click.echo(f"已推送 {relay_outbox()} 个任务")
+
+
 @click.command("serve")
 def serve() -> None:
     """The development web server (threaded, no reloader)."""
@@ -118,6 +138,45 @@ def cron() -> None:
     from backend.jobs.worker import run_cron
 
     run_cron(current_app._get_current_object())
+
+
+@click.group("jobs")
+def jobs() -> None:
+    """Failed jobs: list them, put them back on their queue."""
+
+
+@jobs.command("failed")
+def jobs_failed() -> None:
+    """List failed jobs of the high, default and low queues, newest first (times in Beijing time)."""
+    from backend.services.job_admin import list_failed_jobs
+
+    failed = list_failed_jobs()
+    if not failed:
+        click.echo("没有失败的任务")
+        return
+    for job in failed:
+        failed_at = f"{job.failed_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}" if job.failed_at else "-"
+        click.echo(f"{job.id}\t{job.queue}\t{job.func}\t{failed_at}\t{job.error}")
+    click.echo(f"共 {len(failed)} 个失败任务")
+
+
+@jobs.command("requeue")
+@click.argument("job_id", required=False)
+@click.option("--all", "requeue_all", is_flag=True, help="Requeue every failed job.")
+def jobs_requeue(job_id: str | None, requeue_all: bool) -> None:
+    """Put a failed job (or, with --all, every failed job) back on its queue."""
+    from backend.services import job_admin
+
+    if requeue_all == (job_id is not None):
+        raise click.UsageError("请给出一个任务编号，或使用 --all")
+    if requeue_all:
+        click.echo(f"已重新排队 {len(job_admin.requeue_all())} 个任务")
+        return
+    try:
+        job = job_admin.requeue(job_id)
+    except job_admin.JobNotFailed as exc:
+        raise click.ClickException(f"没有编号为 {job_id} 的失败任务") from exc
+    click.echo(f"已重新排队 {job.id}（队列 {job.origin}）")
 
 
 def _create_app() -> Flask:

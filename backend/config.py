@@ -130,6 +130,8 @@ class Settings:
             "LINLI_WECHAT_SECRET": self.wechat_secret,
             "LINLI_WECHAT_API_BASE": self.wechat_api_base,
             "LINLI_WECHAT_OPEN_BASE": self.wechat_open_base,
+            "LINLI_WECHAT_NOTICE_TEMPLATE_ID": _env("LINLI_WECHAT_NOTICE_TEMPLATE_ID", ""),
+            "LINLI_ALIYUN_SMS_NOTICE_TEMPLATE_CODE": _env("LINLI_ALIYUN_SMS_NOTICE_TEMPLATE_CODE", ""),
             "LINLI_SMS_PROVIDER": self.sms_provider,
             "LINLI_ALIYUN_ACCESS_KEY_ID": self.aliyun_access_key_id,
             "LINLI_ALIYUN_ACCESS_KEY_SECRET": self.aliyun_access_key_secret,

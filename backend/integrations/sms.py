@@ -44,6 +44,8 @@ class SmsSendFailed(Exception):
 class SmsSender(Protocol):
     def send_code(self, phone: str, code: str) -> None: ...
 
+    def send_notice(self, phone: str, title: str) -> None: ...
+
 
 class SandboxSms:
     """Nothing leaves the machine: the code is logged and kept (last 100) so demos and tests can read it."""
@@ -58,11 +60,18 @@ class SandboxSms:
         pipe.ltrim(SANDBOX_OUTBOX_KEY, 0, 99)
         pipe.execute()
 
+    def send_notice(self, phone: str, title: str) -> None:
+        log.warning("sandbox SMS to %s: 【邻里】%s", mask_phone(phone), title)
+        pipe = self.redis.pipeline()
+        pipe.lpush(SANDBOX_OUTBOX_KEY, json.dumps({"phone": phone, "notice": title}, ensure_ascii=False))
+        pipe.ltrim(SANDBOX_OUTBOX_KEY, 0, 99)
+        pipe.execute()
+
 
 def last_sandbox_code(redis_client: redis.Redis, phone: str) -> str | None:
     for raw in redis_client.lrange(SANDBOX_OUTBOX_KEY, 0, 99):
         message = json.loads(raw)
-        if message["phone"] == phone:
+        if message["phone"] == phone and "code" in message:
             return message["code"]
     return None
 
@@ -94,14 +103,25 @@ class AliyunSms:
         template_code: str,
         endpoint: str = ALIYUN_ENDPOINT,
         http: httpx.Client | None = None,
+        notice_template_code: str = "",
     ):
         self.access_key_id = access_key_id
         self.access_key_secret = access_key_secret
         self.sign_name = sign_name
         self.template_code = template_code
+        # A second approved template with the variable ${title}, for urgent notices (e.g. 停水通知).
+        self.notice_template_code = notice_template_code
         self.http = http or httpx.Client(base_url=endpoint.rstrip("/"), timeout=5.0)
 
     def send_code(self, phone: str, code: str) -> None:
+        self._send(phone, self.template_code, {"code": code}, secret=code)
+
+    def send_notice(self, phone: str, title: str) -> None:
+        if not self.notice_template_code:
+            raise SmsSendFailed("NoNoticeTemplate", "LINLI_ALIYUN_SMS_NOTICE_TEMPLATE_CODE is not set")
+        self._send(phone, self.notice_template_code, {"title": title[:20]}, secret=None)
+
+    def _send(self, phone: str, template_code: str, template_param: dict, secret: str | None) -> None:
         params = {
             "Action": "SendSms",
             "Version": "2017-05-25",
@@ -114,8 +134,8 @@ class AliyunSms:
             "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "PhoneNumbers": phone,
             "SignName": self.sign_name,
-            "TemplateCode": self.template_code,
-            "TemplateParam": json.dumps({"code": code}, separators=(",", ":")),
+            "TemplateCode": template_code,
+            "TemplateParam": json.dumps(template_param, ensure_ascii=False, separators=(",", ":")),
         }
         # POST with a form body, not GET: httpx logs each request's URL, and the code must stay out of logs.
         params["Signature"] = rpc_signature("POST", params, self.access_key_secret)
@@ -129,5 +149,7 @@ class AliyunSms:
         if not isinstance(answer, dict) or answer.get("Code") != "OK":
             error = answer if isinstance(answer, dict) else {}
             # SignatureDoesNotMatch echoes the server's string to sign, code and number included.
-            message = str(error.get("Message", "")).replace(code, "******").replace(phone, mask_phone(phone))
+            message = str(error.get("Message", "")).replace(phone, mask_phone(phone))
+            if secret:
+                message = message.replace(secret, "******")
             raise SmsSendFailed(str(error.get("Code") or "MalformedAnswer"), message)

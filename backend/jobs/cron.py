@@ -21,6 +21,7 @@ class PeriodicJob:
 
 PERIODIC_JOBS = (
     PeriodicJob("backend.jobs.health.record_worker_heartbeat", "* * * * *", "每分钟", "low"),
+    PeriodicJob("backend.jobs.outbox.relay", "* * * * *", "每分钟", "default"),
 )
 
 for job in PERIODIC_JOBS:

@@ -9,6 +9,7 @@ from rq import get_current_job
 from rq.exceptions import DuplicateJobError
 
 from backend.jobs import get_queue
+from backend.jobs.logging import JOB_CALLBACKS
 
 log = logging.getLogger("linli.jobs")
 
@@ -29,7 +30,7 @@ def enqueue_slot(job_path: str, cron: str, queue_name: str) -> str | None:
     fired_at = current.enqueued_at if current is not None and current.enqueued_at else datetime.now(UTC)
     job_id = slot_job_id(job_path, cron, fired_at.replace(second=0, microsecond=0))
     try:
-        get_queue(queue_name).enqueue(job_path, job_id=job_id, unique=True, result_ttl=86400)
+        get_queue(queue_name).enqueue(job_path, job_id=job_id, unique=True, result_ttl=86400, **JOB_CALLBACKS)
     except DuplicateJobError:
         log.info("slot %s already queued", job_id)
         return None

@@ -9,12 +9,14 @@ from rq.cron import CronScheduler
 
 from backend.extensions import db
 from backend.jobs import QUEUES
+from backend.services.queueing import relay_outbox
 
 
 def run_worker(app: Flask, burst: bool = False) -> None:
     with app.app_context():
         # A forked work horse must not reuse the parent's pooled connections (SQLAlchemy, "pooling and fork").
         os.register_at_fork(after_in_child=lambda: db.engine.dispose(close=False))
+        relay_outbox()  # jobs that waited while Redis was down
         worker = Worker(list(QUEUES), connection=app.extensions["linli_redis"])
         worker.work(with_scheduler=True, burst=burst)
 

@@ -2,6 +2,8 @@
 from backend.models.audit import AuditEvent
 from backend.models.base import Base
 from backend.models.bindings import BindingRequest
+from backend.models.jobs import OutboxJob
+from backend.models.notifications import Delivery, Notice, Notification, NotificationPreference
 from backend.models.people import Membership, User
 from backend.models.places import Area, Building, Compound, Household, PropertyCompany, RegisteredOwner
 
@@ -12,8 +14,13 @@ __all__ = [
     "BindingRequest",
     "Building",
     "Compound",
+    "Delivery",
     "Household",
     "Membership",
+    "Notice",
+    "Notification",
+    "NotificationPreference",
+    "OutboxJob",
     "PropertyCompany",
     "RegisteredOwner",
     "User",

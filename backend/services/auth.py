@@ -89,6 +89,7 @@ def sms_sender() -> SmsSender:
             config["LINLI_ALIYUN_SMS_SIGN_NAME"],
             config["LINLI_ALIYUN_SMS_TEMPLATE_CODE"],
             endpoint=config["LINLI_ALIYUN_SMS_ENDPOINT"],
+            notice_template_code=config["LINLI_ALIYUN_SMS_NOTICE_TEMPLATE_CODE"],
         )
     else:
         sender = SandboxSms(redis_client())

@@ -14,11 +14,14 @@ from backend.domain.bindings import (
     role_for,
     verified_by_register,
 )
+from backend.domain.notifications import BINDING_DECISION, BINDING_REVIEW
+from backend.domain.roles import PERMISSIONS, Action
 from backend.extensions import db
-from backend.models import BindingRequest, Household, Membership, RegisteredOwner, User
+from backend.models import BindingRequest, Building, Compound, Household, Membership, RegisteredOwner, User
 from backend.models.base import utcnow
 from backend.services.audit import record_audit
 from backend.services.compounds import Page, paginate
+from backend.services.notifications import notify
 
 
 def find_household(compound_id: int, building_id: int, unit: str, room: str) -> Household:
@@ -73,6 +76,8 @@ def request_binding(
     )
     if verified_by_register(relation, user_phone_hash, registered):
         _approve(binding, actor_id=None, ip=ip, reason="手机号与产权名册一致，自动认证")
+    else:
+        _tell_reviewers(binding)
     db.session.commit()
     return binding
 
@@ -152,6 +157,7 @@ def _approve(binding: BindingRequest, actor_id: int | None, ip: str | None, reas
     user = db.session.get(User, binding.user_id)
     if not user.display_name:
         user.display_name = binding.claimed_name
+    _tell_applicant(binding, "房屋认证已通过", f"{_address(binding)} 已认证，您可以使用小区的全部服务。")
     record_audit(
         actor_id=actor_id, action="binding.approve", target_type="binding", target_id=binding.id,
         compound_id=binding.compound_id, before={"status": "pending"},
@@ -176,6 +182,7 @@ def reject_binding(binding_id: int, actor_id: int, reason: str, ip: str | None) 
     binding.decided_by_id = actor_id
     binding.decided_at = utcnow()
     binding.reason = reason.strip()
+    _tell_applicant(binding, "房屋认证未通过", f"{_address(binding)}：{binding.reason}")
     record_audit(
         actor_id=actor_id, action="binding.reject", target_type="binding", target_id=binding.id,
         compound_id=binding.compound_id, before={"status": "pending"}, after={"status": "rejected", "reason": binding.reason},
@@ -183,6 +190,32 @@ def reject_binding(binding_id: int, actor_id: int, reason: str, ip: str | None) 
     )
     db.session.commit()
     return binding
+
+
+def _address(binding: BindingRequest) -> str:
+    household = db.session.get(Household, binding.household_id)
+    building = db.session.get(Building, household.building_id)
+    return f"{building.name} {household.unit}单元 {household.room}室"
+
+
+def _tell_applicant(binding: BindingRequest, title: str, body: str) -> None:
+    code = db.session.scalar(select(Compound.code).where(Compound.id == binding.compound_id))
+    notify([binding.user_id], BINDING_DECISION, title, body, link=f"/h5/c/{code}",
+           dedupe_key=f"binding-{binding.id}-{binding.status.value}")
+
+
+def _tell_reviewers(binding: BindingRequest) -> None:
+    reviewers = db.session.scalars(
+        select(Membership.user_id).where(
+            Membership.compound_id == binding.compound_id,
+            Membership.role.in_(PERMISSIONS[Action.REVIEW_BINDINGS]),
+            Membership.user_id != binding.user_id,
+        )
+    ).all()
+    if reviewers:
+        code = db.session.scalar(select(Compound.code).where(Compound.id == binding.compound_id))
+        notify(reviewers, BINDING_REVIEW, "新的住户认证申请", f"{binding.claimed_name} 申请绑定 {_address(binding)}",
+               link=f"/h5/c/{code}/bindings", dedupe_key=f"binding-{binding.id}-requested")
 
 
 def binding_compound_id(binding_id: int) -> int | None:

@@ -1,9 +1,11 @@
-"""Demo data for `make run` and the benchmark: one street, two compounds, ~120 households, a user per role."""
+"""Demo data for `make run` and the benchmark: one street, two compounds, ~120 households, a user per role,
+and on request a `bench` compound scaled to any number of households for the fan-out benchmark."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 
 from backend.domain.bindings import BindingStatus, Relation
 from backend.domain.compounds import (
@@ -145,3 +147,92 @@ def load_demo() -> bool:
 
 def demo_compound() -> Compound:
     return db.session.scalar(select(Compound).where(Compound.code == DEMO_COMPOUNDS[0][0]))
+
+
+BENCH_CODE = "bench"
+BENCH_BUILDING_SIZE = 200  # households per building: 4 units × 25 floors × 2 doors
+BENCH_CHUNK = 5000
+
+
+def _bench_compound() -> Compound:
+    compound = db.session.scalar(select(Compound).where(Compound.code == BENCH_CODE))
+    if compound is not None:
+        return compound
+    home = demo_compound()
+    if home is None:
+        raise LookupError("load the demo data first")
+    compound = Compound(
+        code=BENCH_CODE, name="压测小区", address="攀枝花市东区炳草岗大道1号", area_id=home.area_id, built_year=1998,
+        management_model=ManagementModel.MARKET, party_org_form=PartyOrgForm.SINGLE,
+        governance_body=GovernanceBody.OWNERS_COMMITTEE, property_company_id=home.property_company_id,
+        fee_standard_fen_per_m2=85,
+    )
+    db.session.add(compound)
+    db.session.commit()
+    return compound
+
+
+def _bench_home(index: int) -> tuple[int, str, str]:
+    """Household `index` (from 0) → (building number, unit, room)."""
+    building, place = divmod(index, BENCH_BUILDING_SIZE)
+    unit, rest = divmod(place, 50)
+    floor, door = divmod(rest, 2)
+    return building + 1, str(unit + 1), f"{floor + 1}{door + 1:02d}"
+
+
+def load_bench_households(
+    count: int, on_chunk: Callable[[int, int], None] | None = None, chunk_size: int = BENCH_CHUNK
+) -> int:
+    """Ensure the `bench` compound has `count` households, each with one verified owner (username
+    bench000001…, a sandbox WeChat openid, no password). Returns how many households were added.
+
+    Bulk inserts, one commit per chunk of households together with their owners, so the compound's
+    household count is also the number of owners made and a second run carries on where the first stopped."""
+    compound = _bench_compound()
+    admin_id = db.session.scalar(select(User.id).where(User.username == "admin"))
+    existing = db.session.scalar(
+        select(func.count()).select_from(Household).where(Household.compound_id == compound.id)
+    )
+    buildings = dict(
+        db.session.execute(select(Building.name, Building.id).where(Building.compound_id == compound.id)).all()
+    )
+    now = utcnow()
+    for start in range(existing, count, chunk_size):
+        indexes = range(start, min(start + chunk_size, count))
+        homes = [_bench_home(index) for index in indexes]
+        missing = sorted({number for number, _, _ in homes if f"{number}栋" not in buildings})
+        if missing:
+            rows = db.session.execute(
+                insert(Building).returning(Building.name, Building.id),
+                [{"compound_id": compound.id, "name": f"{number}栋"} for number in missing],
+            )
+            buildings.update(rows.all())
+        household_ids = db.session.scalars(
+            insert(Household).returning(Household.id, sort_by_parameter_order=True),
+            [
+                {"compound_id": compound.id, "building_id": buildings[f"{number}栋"], "unit": unit, "room": room,
+                 # 60–120 m², spread deterministically so the same run gives the same areas.
+                 "floor_area_centi_m2": 6000 + (index * 7919) % 6000}
+                for index, (number, unit, room) in zip(indexes, homes, strict=True)
+            ],
+        ).all()
+        user_ids = db.session.scalars(
+            insert(User).returning(User.id, sort_by_parameter_order=True),
+            [
+                {"username": f"bench{index + 1:06d}", "display_name": f"压测业主{index + 1}",
+                 "wechat_openid": f"bench-openid-{index + 1}", "created_at": now}
+                for index in indexes
+            ],
+        ).all()
+        db.session.execute(
+            insert(Membership),
+            [
+                {"user_id": user_id, "role": Role.OWNER, "compound_id": compound.id, "household_id": household_id,
+                 "verified_by_id": admin_id, "verified_at": now, "created_at": now}
+                for user_id, household_id in zip(user_ids, household_ids, strict=True)
+            ],
+        )
+        db.session.commit()
+        if on_chunk is not None:
+            on_chunk(indexes[-1] + 1, count)
+    return max(count - existing, 0)

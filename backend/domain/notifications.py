@@ -1,0 +1,65 @@
+"""Notification rules: urgency, channels, quiet hours (DESIGN §6), batching."""
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Sequence
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+QUIET_FROM, QUIET_UNTIL = time(22, 0), time(8, 0)
+# One fan-out job per this many recipients: enough to amortise a job, small enough to retry cheaply.
+BATCH_SIZE = 500
+
+# The kinds of notification, each with the label the settings page shows. A person can turn a kind's
+# pushes off (urgent ones still come); its inbox rows are written either way.
+BINDING_DECISION = "binding_decision"
+BINDING_REVIEW = "binding_review"
+KINDS = {BINDING_DECISION: "房屋认证结果", BINDING_REVIEW: "住户认证审核"}
+
+
+class Urgency(enum.StrEnum):
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+class Channel(enum.StrEnum):
+    WECHAT = "wechat"
+    SMS = "sms"
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DECLINED = "declined"  # the person withdrew consent (WeChat 43101): final
+    FAILED = "failed"  # final failure (bad template data, unknown error)
+
+
+def deliver_after(now: datetime, urgency: Urgency) -> datetime:
+    """When a push may go out: at once, or for a non-urgent one in quiet hours (22:00–08:00 Beijing time)
+    at the next 08:00. The in-app inbox row is written at once either way."""
+    if urgency is Urgency.URGENT:
+        return now
+    local = now.astimezone(SHANGHAI)
+    if QUIET_UNTIL <= local.time() < QUIET_FROM:
+        return now
+    wake_day = local.date() if local.time() < QUIET_UNTIL else local.date() + timedelta(days=1)
+    return datetime.combine(wake_day, QUIET_UNTIL, tzinfo=SHANGHAI).astimezone(now.tzinfo)
+
+
+def push_channels(urgency: Urgency, has_wechat: bool, has_phone: bool, kind_enabled: bool) -> list[Channel]:
+    """WeChat when the person signed in with it; SMS only for urgent matters (it costs money and wakes
+    people). A kind the person turned off gets no push unless urgent; the inbox row is written anyway."""
+    if not kind_enabled and urgency is not Urgency.URGENT:
+        return []
+    channels = [Channel.WECHAT] if has_wechat else []
+    if urgency is Urgency.URGENT and has_phone:
+        channels.append(Channel.SMS)
+    return channels
+
+
+def batches(ids: Sequence[int], size: int = BATCH_SIZE) -> Iterator[list[int]]:
+    """Distinct ids in order, cut into lists of at most `size`."""
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), size):
+        yield unique[start : start + size]

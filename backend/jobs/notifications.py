@@ -1,0 +1,143 @@
+"""Notification jobs (queue `high`): write a batch of inbox rows, then push them by channel.
+
+Both are idempotent: the inbox is unique on person and dedupe key (a rerun inserts nothing new and
+queues no push), and a delivery is sent only while it is pending and marked sent before the next."""
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from backend.domain.notifications import Channel, DeliveryStatus, deliver_after, push_channels
+from backend.domain.phones import mask_phone
+from backend.extensions import db
+from backend.integrations.sms import SmsSendFailed
+from backend.integrations.wechat_messages import RecipientDeclined, WeChatMessageError
+from backend.models import Delivery, Notice, Notification, NotificationPreference, User
+from backend.models.base import utcnow
+from backend.services.auth import sms_sender
+from backend.services.identity import decrypt_phone
+from backend.services.notifications import wechat_messages
+from backend.services.queueing import enqueue_after_commit, push_committed_jobs
+
+log = logging.getLogger("linli.notifications")
+
+DELIVER_JOB = "backend.jobs.notifications.deliver"
+
+
+class DeliveryPostponed(Exception):
+    """Some pushes failed for a passing reason; RQ's retry runs the job again for those still pending."""
+
+
+def _insert(model):
+    return postgresql_insert(model) if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert(model)
+
+
+def fan_out(notice_id: int, user_ids: list[int]) -> int:
+    """Write the inbox rows of one batch and queue its pushes; returns how many rows were new."""
+    notice = db.session.get(Notice, notice_id)
+    now = utcnow()
+    statement = (
+        _insert(Notification)
+        .values([{"user_id": uid, "notice_id": notice.id, "dedupe_key": notice.dedupe_key, "created_at": now}
+                 for uid in user_ids])
+        .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+        .returning(Notification.id, Notification.user_id)
+    )
+    created = dict(db.session.execute(statement).tuples().all())
+    if created:
+        _plan_pushes(notice, created, now)
+    db.session.commit()
+    push_committed_jobs()
+    return len(created)
+
+
+def _plan_pushes(notice: Notice, created: dict[int, int], now: datetime) -> None:
+    user_ids = list(created.values())
+    people = db.session.execute(
+        select(User.id, User.wechat_openid.is_not(None), User.phone_cipher.is_not(None)).where(User.id.in_(user_ids))
+    ).tuples().all()
+    turned_off = set(
+        db.session.scalars(
+            select(NotificationPreference.user_id).where(
+                NotificationPreference.user_id.in_(user_ids),
+                NotificationPreference.kind == notice.kind,
+                NotificationPreference.enabled.is_(False),
+            )
+        )
+    )
+    by_user = {uid: nid for nid, uid in created.items()}
+    when = deliver_after(now, notice.urgency)
+    rows = [
+        {"notification_id": by_user[uid], "channel": channel, "status": DeliveryStatus.PENDING,
+         "deliver_after": when, "attempts": 0, "last_error": ""}
+        for uid, has_wechat, has_phone in people
+        for channel in push_channels(notice.urgency, has_wechat, has_phone, uid not in turned_off)
+    ]
+    if not rows:
+        return
+    inserted = db.session.execute(
+        _insert(Delivery).values(rows).on_conflict_do_nothing(index_elements=["notification_id", "channel"])
+        .returning(Delivery.id, Delivery.channel)
+    ).tuples().all()
+    for channel in Channel:
+        ids = [delivery_id for delivery_id, delivery_channel in inserted if delivery_channel == channel]
+        if ids:
+            enqueue_after_commit(DELIVER_JOB, channel.value, ids, queue="high", run_at=when if when > now else None)
+
+
+def deliver(channel: str, delivery_ids: list[int]) -> int:
+    """Push the pending deliveries of one batch; returns how many were sent."""
+    rows = db.session.execute(
+        select(Delivery, Notice, User)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .join(Notice, Notice.id == Notification.notice_id)
+        .join(User, User.id == Notification.user_id)
+        .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.PENDING)
+        .order_by(Delivery.id)
+    ).all()
+    sent = postponed = 0
+    for delivery, notice, user in rows:
+        if delivery.deliver_after > datetime.now(UTC):
+            postponed += 1  # quiet hours: a push queued early waits for its time
+            continue
+        delivery.attempts += 1
+        try:
+            _send(Channel(channel), notice, user)
+        except RecipientDeclined:
+            delivery.status = DeliveryStatus.DECLINED
+        except WeChatMessageError as exc:
+            delivery.last_error = str(exc)[:255]
+            if exc.transient:
+                postponed += 1
+            else:
+                delivery.status = DeliveryStatus.FAILED
+        except SmsSendFailed as exc:
+            delivery.last_error = str(exc)[:255]
+            delivery.status = DeliveryStatus.FAILED
+        else:
+            delivery.status = DeliveryStatus.SENT
+            delivery.sent_at = utcnow()
+            sent += 1
+        # One commit per push: a crash after a send must not send it again.
+        db.session.commit()
+    if postponed:
+        raise DeliveryPostponed(f"{postponed} of {len(rows)} {channel} pushes postponed")
+    return sent
+
+
+def _send(channel: Channel, notice: Notice, user: User) -> None:
+    if channel is Channel.WECHAT:
+        template_id = current_app.config.get("LINLI_WECHAT_NOTICE_TEMPLATE_ID") or "sandbox-notice"
+        link = current_app.config["LINLI_PUBLIC_URL"] + (notice.link or "/h5/inbox")
+        wechat_messages().send(user.wechat_openid, template_id, {"thing1": notice.title[:20], "thing2": (notice.body or notice.title)[:20]}, page=link)
+    else:
+        phone = decrypt_phone(user.phone_cipher)
+        log.info("SMS notice %s to %s", notice.id, mask_phone(phone))
+        sms_sender().send_notice(phone, notice.title)
+
+
