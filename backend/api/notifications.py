@@ -33,17 +33,17 @@ class NotificationQuery(PageQuery):
     unread = fields.Boolean(load_default=False)
 
 
-class PreferenceSchema(Schema):
+class NotificationPreferenceSchema(Schema):
     kind = fields.String()
     label = fields.String()
     enabled = fields.Boolean()
 
 
-class PreferenceListSchema(Schema):
-    items = fields.List(fields.Nested(PreferenceSchema), required=True)
+class NotificationPreferenceListSchema(Schema):
+    items = fields.List(fields.Nested(NotificationPreferenceSchema), required=True)
 
 
-class PreferenceUpdateSchema(Schema):
+class NotificationPreferenceUpdateSchema(Schema):
     enabled = fields.Boolean(required=True)
 
 
@@ -85,7 +85,7 @@ class ReadAllNotifications(MethodView):
 
 @blp.route("/notification-preferences")
 class Preferences(MethodView):
-    @blp.response(200, PreferenceListSchema)
+    @blp.response(200, NotificationPreferenceListSchema)
     @blp.alt_response(401, schema=ApiErrorSchema)
     @jwt_required()
     def get(self):
@@ -95,8 +95,8 @@ class Preferences(MethodView):
 
 @blp.route(f"/notification-preferences/{KIND}")
 class Preference(MethodView):
-    @blp.arguments(PreferenceUpdateSchema)
-    @blp.response(200, PreferenceSchema)
+    @blp.arguments(NotificationPreferenceUpdateSchema)
+    @blp.response(200, NotificationPreferenceSchema)
     @blp.alt_response(401, schema=ApiErrorSchema)
     @jwt_required()
     def put(self, body, kind):

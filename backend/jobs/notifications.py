@@ -26,6 +26,7 @@ from backend.services.queueing import enqueue_after_commit, push_committed_jobs
 
 log = logging.getLogger("linli.notifications")
 
+PLAN_PUSHES_JOB = "backend.jobs.notifications.plan_pushes"
 DELIVER_JOB = "backend.jobs.notifications.deliver"
 
 
@@ -38,56 +39,65 @@ def _insert(model):
 
 
 def fan_out(notice_id: int, user_ids: list[int]) -> int:
-    """Write the inbox rows of one batch and queue its pushes; returns how many rows were new."""
+    """Write the inbox rows of one batch, then ask for its pushes to be planned; returns how many rows
+    were new. Pushes are planned by a job of their own on `default`, so every inbox row is written
+    before any push work competes with it."""
     notice = db.session.get(Notice, notice_id)
     now = utcnow()
     statement = (
         _insert(Notification)
-        .values([{"user_id": uid, "notice_id": notice.id, "dedupe_key": notice.dedupe_key, "created_at": now}
-                 for uid in user_ids])
         .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
-        .returning(Notification.id, Notification.user_id)
+        .returning(Notification.id)
     )
-    created = dict(db.session.execute(statement).tuples().all())
+    rows = [{"user_id": uid, "notice_id": notice.id, "dedupe_key": notice.dedupe_key, "created_at": now}
+            for uid in user_ids]
+    created = list(db.session.scalars(statement, rows))
     if created:
-        _plan_pushes(notice, created, now)
+        enqueue_after_commit(PLAN_PUSHES_JOB, notice.id, created, queue="default")
     db.session.commit()
     push_committed_jobs()
     return len(created)
 
 
-def _plan_pushes(notice: Notice, created: dict[int, int], now: datetime) -> None:
-    user_ids = list(created.values())
+def plan_pushes(notice_id: int, notification_ids: list[int]) -> int:
+    """Create the push deliveries of new inbox rows and queue one delivery job per channel."""
+    notice = db.session.get(Notice, notice_id)
     people = db.session.execute(
-        select(User.id, User.wechat_openid.is_not(None), User.phone_cipher.is_not(None)).where(User.id.in_(user_ids))
+        select(Notification.id, User.id, User.wechat_openid.is_not(None), User.phone_cipher.is_not(None))
+        .join(User, User.id == Notification.user_id)
+        .where(Notification.id.in_(notification_ids))
     ).tuples().all()
     turned_off = set(
         db.session.scalars(
             select(NotificationPreference.user_id).where(
-                NotificationPreference.user_id.in_(user_ids),
+                NotificationPreference.user_id.in_([person[1] for person in people]),
                 NotificationPreference.kind == notice.kind,
                 NotificationPreference.enabled.is_(False),
             )
         )
     )
-    by_user = {uid: nid for nid, uid in created.items()}
+    now = utcnow()
     when = deliver_after(now, notice.urgency)
     rows = [
-        {"notification_id": by_user[uid], "channel": channel, "status": DeliveryStatus.PENDING,
+        {"notification_id": notification_id, "channel": channel, "status": DeliveryStatus.PENDING,
          "deliver_after": when, "attempts": 0, "last_error": ""}
-        for uid, has_wechat, has_phone in people
-        for channel in push_channels(notice.urgency, has_wechat, has_phone, uid not in turned_off)
+        for notification_id, user_id, has_wechat, has_phone in people
+        for channel in push_channels(notice.urgency, has_wechat, has_phone, user_id not in turned_off)
     ]
-    if not rows:
-        return
-    inserted = db.session.execute(
-        _insert(Delivery).values(rows).on_conflict_do_nothing(index_elements=["notification_id", "channel"])
-        .returning(Delivery.id, Delivery.channel)
-    ).tuples().all()
+    inserted = []
+    if rows:
+        inserted = db.session.execute(
+            _insert(Delivery).on_conflict_do_nothing(index_elements=["notification_id", "channel"])
+            .returning(Delivery.id, Delivery.channel),
+            rows,
+        ).tuples().all()
     for channel in Channel:
         ids = [delivery_id for delivery_id, delivery_channel in inserted if delivery_channel == channel]
         if ids:
             enqueue_after_commit(DELIVER_JOB, channel.value, ids, queue="high", run_at=when if when > now else None)
+    db.session.commit()
+    push_committed_jobs()
+    return len(inserted)
 
 
 def deliver(channel: str, delivery_ids: list[int]) -> int:

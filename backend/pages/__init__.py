@@ -8,6 +8,7 @@ from flask import Blueprint, abort, render_template, request
 from backend.domain.compounds import MANAGEMENT_MODEL_LABELS, format_floor_area
 from backend.domain.text import unstorable
 from backend.request_context import optional_user_id, verified_claims
+from backend.services import notifications as notification_service
 from backend.services import people as people_service
 
 h5 = Blueprint("h5", __name__, url_prefix="/h5")
@@ -35,6 +36,8 @@ def page_context() -> dict:
     csrf = verified_claims().get("csrf", "") if user else ""
     return {
         "current_user": user,
+        # The header's 消息 badge: one COUNT, and only for someone signed in.
+        "unread_notifications": notification_service.unread_count(user.id) if user else 0,
         "large_text": large_text,
         "csrf_token": csrf,
         "model_labels": MANAGEMENT_MODEL_LABELS,
@@ -60,4 +63,4 @@ def refuse_unstorable_text():
         abort(400)
 
 
-from backend.pages import auth, bindings, entry, settings  # noqa: E402,F401  (routes register on h5)
+from backend.pages import auth, bindings, entry, notifications, settings  # noqa: E402,F401  (routes register on h5)

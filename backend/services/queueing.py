@@ -51,9 +51,12 @@ def _remember_committed(session: Session) -> None:
         session.info.setdefault(_COMMITTED, []).extend(pending)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_rolled_back(session: Session, transaction) -> None:
+    # Only the whole transaction's end (rolled back or closed; after a commit nothing is left) forgets the
+    # rows: a savepoint rolled back (begin_nested) undoes its own rows only, and their ids are not found.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 def push_committed_jobs() -> int:

@@ -1,14 +1,17 @@
 """The whole foundation flow in a real browser on a 375 px WeChat phone: scan the compound's QR link,
-sign in with WeChat (sandbox), ask to be bound; a committee member approves; the resident sees 已认证."""
+sign in with WeChat (sandbox), ask to be bound; a committee member approves; the resident sees 已认证,
+and, once a worker has run, the 房屋认证已通过 notification in the inbox."""
 from __future__ import annotations
 
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from rq import Queue, SimpleWorker
 
 from backend.domain.roles import Role
 from backend.extensions import db
+from backend.jobs import QUEUES
 from backend.services import qr as qr_service
 from tests.support import TEST_PASSWORD
 
@@ -19,6 +22,15 @@ def assert_fits_phone(page: Page) -> None:
     """Nothing on the page may push it wider than the 375 px screen (no sideways scrolling)."""
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"{page.url} is {width}px wide"
+
+
+def run_worker(app) -> None:
+    """What the worker would do next: run every queued job, here in the test's thread and app context."""
+    connection = app.extensions["linli_redis"]
+    SimpleWorker([Queue(name, connection=connection) for name in QUEUES], connection=connection).work(
+        burst=True, logging_level="WARNING"
+    )
+    db.session.close()  # release SQLite's locks before the server thread reads or writes again
 
 
 def test_resident_binds_household_and_committee_approves(
@@ -78,16 +90,39 @@ def test_resident_binds_household_and_committee_approves(
     card.get_by_role("button", name="通过", exact=True).click()
     expect(reviewer.locator(".ll-flash")).to_have_text("已通过认证")
     expect(reviewer.locator(".ll-empty")).to_have_text("暂无申请")
+    run_worker(app)
 
     resident.reload()
     households = resident.locator("#my-households")
     expect(households).to_contain_text("2栋 1单元 301室")
     expect(households).to_contain_text("业主 · 已认证")
     expect(households).not_to_contain_text("待审核")
+    expect(resident.locator("#inbox-link .weui-badge")).to_have_text("1")
+    expect(resident.locator("#home-inbox-link .weui-badge")).to_have_text("1")
     resident.screenshot(path=str(artifacts / "binding-flow-resident.png"), full_page=True)
+
+    resident.locator("#inbox-link").click()
+    expect(resident).to_have_url(f"{live_server}/h5/inbox")
+    expect(resident.locator("h1")).to_have_text("我的消息")
+    notification = resident.locator(".ll-inbox__item").first
+    expect(notification).to_contain_text("房屋认证已通过")
+    expect(notification).to_contain_text("2栋 1单元 301室")
+    expect(notification).to_have_class(re.compile(r"\bll-inbox__item_unread\b"))
+    expect(resident.locator("#settings")).to_have_text("消息设置")
+    assert_fits_phone(resident)
+    resident.screenshot(path=str(artifacts / "inbox.png"), full_page=True)
+
+    # Opening it marks it read and leads to the compound home; the badge is gone.
+    notification.click()
+    expect(resident).to_have_url(f"{live_server}/h5/c/{code}")
+    expect(resident.locator("#inbox-link .weui-badge")).to_have_count(0)
 
     # 适老化: the same home in large text still fits the phone.
     resident.get_by_role("button", name="大字模式").click()
     expect(resident.locator("body")).to_have_class(re.compile(r"\blarge-text\b"))
     assert_fits_phone(resident)
     resident.screenshot(path=str(artifacts / "binding-flow-resident-large-text.png"), full_page=True)
+    resident.locator("#inbox-link").click()
+    expect(resident.locator(".ll-inbox__item").first).not_to_have_class(re.compile(r"\bll-inbox__item_unread\b"))
+    assert_fits_phone(resident)
+    resident.screenshot(path=str(artifacts / "inbox-large-text.png"), full_page=True)

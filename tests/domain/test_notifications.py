@@ -1,0 +1,145 @@
+"""Notification rules: quiet hours (22:00–08:00 Beijing time), push channels per person, recipient batches."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from backend.domain.notifications import BATCH_SIZE, Channel, Urgency, batches, deliver_after, push_channels
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY = date(2026, 11, 2)
+
+
+def beijing(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI)
+
+
+def every_minute_of(day: date):
+    start = beijing(day, 0)
+    return [start + timedelta(minutes=m) for m in range(24 * 60)]
+
+
+# ---- quiet hours -----------------------------------------------------------------------------------
+
+
+def test_every_minute_of_a_day_outside_quiet_hours_pushes_at_once_and_inside_waits_for_eight():
+    waited = 0
+    for local in every_minute_of(DAY):
+        now = local.astimezone(UTC)
+        when = deliver_after(now, Urgency.NORMAL)
+        assert when.tzinfo is not None and when.utcoffset() == timedelta(0)
+        if time(8, 0) <= local.time() < time(22, 0):
+            assert when == now, local
+            continue
+        waited += 1
+        wake_day = DAY if local.time() < time(8, 0) else DAY + timedelta(days=1)
+        assert when == beijing(wake_day, 8).astimezone(UTC), local
+    # 22:00–23:59 and 00:00–07:59: ten hours of minutes
+    assert waited == 10 * 60
+
+
+def test_every_minute_of_a_day_an_urgent_push_goes_at_once():
+    for local in every_minute_of(DAY):
+        now = local.astimezone(UTC)
+        assert deliver_after(now, Urgency.URGENT) == now
+
+
+@pytest.mark.parametrize(
+    ("local", "expected"),
+    [
+        (beijing(DAY, 7, 59), beijing(DAY, 8)),
+        (beijing(DAY, 8), beijing(DAY, 8)),
+        (beijing(DAY, 21, 59), beijing(DAY, 21, 59)),
+        (beijing(DAY, 22), beijing(DAY + timedelta(days=1), 8)),
+        (beijing(DAY, 23), beijing(DAY + timedelta(days=1), 8)),
+        (beijing(DAY, 0), beijing(DAY, 8)),
+        # the last night of a year wakes on the first morning of the next
+        (beijing(date(2026, 12, 31), 23, 30), beijing(date(2027, 1, 1), 8)),
+    ],
+)
+def test_quiet_hour_edges(local, expected):
+    assert deliver_after(local.astimezone(UTC), Urgency.NORMAL) == expected
+
+
+def test_beijing_midnight_is_sixteen_hundred_utc_the_day_before():
+    # 23:00 Beijing = 15:00 UTC; the push waits until 08:00 Beijing = 00:00 UTC next day
+    assert deliver_after(datetime(2026, 11, 2, 15, 0, tzinfo=UTC), Urgency.NORMAL) == datetime(
+        2026, 11, 3, 0, 0, tzinfo=UTC
+    )
+
+
+@given(
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
+    st.sampled_from(Urgency),
+)
+def test_a_push_never_goes_early_never_in_quiet_hours_and_waits_under_ten_hours(now, urgency):
+    when = deliver_after(now, urgency)
+    assert when.tzinfo is not None and when.utcoffset() == timedelta(0)
+    assert now <= when < now + timedelta(hours=10)
+    if urgency is Urgency.URGENT:
+        assert when == now
+    else:
+        local = when.astimezone(SHANGHAI).time()
+        assert time(8, 0) <= local < time(22, 0)
+        assert when == now or local == time(8, 0)
+
+
+# ---- channels --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("urgency", "has_wechat", "has_phone", "kind_enabled"),
+    list(itertools.product(Urgency, (True, False), (True, False), (True, False))),
+)
+def test_push_channels_for_every_combination(urgency, has_wechat, has_phone, kind_enabled):
+    channels = push_channels(urgency, has_wechat, has_phone, kind_enabled)
+    urgent = urgency is Urgency.URGENT
+    expected = []
+    if kind_enabled or urgent:
+        expected = ([Channel.WECHAT] if has_wechat else []) + ([Channel.SMS] if urgent and has_phone else [])
+    assert channels == expected
+
+
+def test_sms_is_only_for_urgent_matters():
+    assert push_channels(Urgency.NORMAL, has_wechat=False, has_phone=True, kind_enabled=True) == []
+    assert push_channels(Urgency.URGENT, has_wechat=False, has_phone=True, kind_enabled=True) == [Channel.SMS]
+
+
+def test_a_kind_turned_off_gets_no_push_unless_urgent():
+    assert push_channels(Urgency.NORMAL, has_wechat=True, has_phone=True, kind_enabled=False) == []
+    assert push_channels(Urgency.URGENT, has_wechat=True, has_phone=True, kind_enabled=False) == [
+        Channel.WECHAT,
+        Channel.SMS,
+    ]
+
+
+# ---- batches ---------------------------------------------------------------------------------------
+
+
+@given(st.lists(st.integers(min_value=1, max_value=3000), max_size=2000), st.integers(min_value=1, max_value=600))
+def test_batches_are_distinct_in_order_bounded_and_cover_the_input(ids, size):
+    cut = list(batches(ids, size))
+    flat = [uid for batch in cut for uid in batch]
+    assert flat == list(dict.fromkeys(ids))  # distinct, first-seen order
+    assert set(flat) == set(ids)
+    assert all(1 <= len(batch) <= size for batch in cut)
+    assert all(len(batch) == size for batch in cut[:-1])  # only the last one is short
+
+
+@given(st.lists(st.integers(min_value=1, max_value=10**6), max_size=3000))
+def test_default_batches_hold_at_most_500(ids):
+    assert all(len(batch) <= BATCH_SIZE == 500 for batch in batches(ids))
+
+
+def test_twelve_hundred_recipients_make_three_batches():
+    assert [len(batch) for batch in batches(range(1, 1201))] == [500, 500, 200]
+
+
+def test_no_recipients_make_no_batch():
+    assert list(batches([])) == []

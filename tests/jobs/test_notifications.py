@@ -1,0 +1,505 @@
+"""Notifications end to end with real Redis, the real database and an in-process RQ worker: every reminder
+reaches each inbox once and each WeChat / SMS push is sent once, through retries, repeats, a Redis outage and
+quiet hours. Pushes go through the real clients to local stand-ins of WeChat and Alibaba Cloud SMS."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from rq import Queue, SimpleWorker
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+from sqlalchemy import func, insert, select
+
+from backend.domain.notifications import Channel, DeliveryStatus, Urgency
+from backend.domain.roles import Role
+from backend.extensions import db
+from backend.integrations.sms import AliyunSms
+from backend.integrations.wechat_messages import OFFICIAL_ACCOUNT, WeChatMessages
+from backend.jobs import QUEUES
+from backend.jobs.notifications import DELIVER_JOB
+from backend.models import Delivery, Household, Notice, Notification, OutboxJob, User
+from backend.redis_conn import connect
+from backend.services.auth import issue_tokens
+from backend.services.notifications import FAN_OUT_JOB, notify, set_kind_enabled
+from backend.services.qr import make_entry_token
+from backend.services.queueing import push_committed_jobs, relay_outbox
+from tests.integrations import aliyun_sms_standin, wechat_messages_standin
+from tests.integrations.wechat_messages_standin import BIZSEND_PATH, WeChatMessagesStandIn
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# A Monday morning in Beijing: outside quiet hours, whatever the clock of the machine running the tests.
+MORNING = datetime(2026, 11, 2, 10, 0, tzinfo=SHANGHAI)
+NOTICE_TEMPLATE = "SMS_465390002"
+PHONE = "13912345678"
+CLOSED_PORT_URL = "redis://127.0.0.1:9/0"
+_openids = iter(range(1, 10**6))
+
+
+# ---- stand-ins, clock and worker -------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def morning():
+    with time_machine.travel(MORNING, tick=True) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def redis_conn(app):
+    return app.extensions["linli_redis"]
+
+
+@pytest.fixture(scope="module")
+def wechat_server() -> Iterator[WeChatMessagesStandIn]:
+    with wechat_messages_standin.running_standin() as standin:
+        yield standin
+
+
+@pytest.fixture
+def wechat(app, monkeypatch, wechat_server, redis_conn) -> Iterator[WeChatMessagesStandIn]:
+    """The real subscribe-message client (official account, bizsend) talking to the stand-in."""
+    wechat_server.reset()
+    client = WeChatMessages(
+        wechat_messages_standin.APPID, wechat_messages_standin.SECRET, redis_conn,
+        kind=OFFICIAL_ACCOUNT, api_base=wechat_server.url,
+    )
+    monkeypatch.setitem(app.extensions, "linli_wechat_messages", client)
+    yield wechat_server
+    client.http.close()
+
+
+@pytest.fixture(scope="module")
+def sms_server() -> Iterator[aliyun_sms_standin.AliyunSmsStandIn]:
+    with aliyun_sms_standin.running_standin() as standin:
+        standin.template_code = NOTICE_TEMPLATE
+        yield standin
+
+
+@pytest.fixture
+def sms(app, monkeypatch, sms_server) -> Iterator[aliyun_sms_standin.AliyunSmsStandIn]:
+    """The real Alibaba Cloud SMS client, with a notice template, talking to the stand-in."""
+    sms_server.reset()
+    sender = AliyunSms(
+        aliyun_sms_standin.ACCESS_KEY_ID, aliyun_sms_standin.ACCESS_KEY_SECRET, aliyun_sms_standin.SIGN_NAME,
+        aliyun_sms_standin.TEMPLATE_CODE, endpoint=sms_server.url, notice_template_code=NOTICE_TEMPLATE,
+    )
+    monkeypatch.setitem(app.extensions, "linli_sms", sender)
+    yield sms_server
+    sender.http.close()
+
+
+def work(redis_conn, *, scheduler: bool = False) -> None:
+    """Run every queued job in this thread; with the scheduler, first move the scheduled jobs now due."""
+    worker = SimpleWorker([Queue(name, connection=redis_conn) for name in QUEUES], connection=redis_conn)
+    worker.work(burst=True, with_scheduler=scheduler, logging_level="WARNING")
+
+
+# ---- people and lookups ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def compound(make_compound):
+    return make_compound(buildings=1, households_per_building=4)
+
+
+@pytest.fixture
+def person(make_user):
+    """A user, with a WeChat openid (signed in through WeChat) and/or a phone when asked."""
+
+    def make(*, wechat: bool = True, phone: str | None = None, role: Role | None = None, compound=None) -> User:
+        user = make_user(role, compound, phone=phone)
+        if wechat:
+            user.wechat_openid = f"oLinliNotice{next(_openids):016d}"
+            db.session.commit()
+        return user
+
+    return make
+
+
+def inbox(user: User) -> list[Notification]:
+    return list(db.session.scalars(select(Notification).where(Notification.user_id == user.id)))
+
+
+def deliveries(user: User) -> list[Delivery]:
+    return list(
+        db.session.scalars(
+            select(Delivery)
+            .join(Notification, Notification.id == Delivery.notification_id)
+            .where(Notification.user_id == user.id)
+            .order_by(Delivery.id)
+        )
+    )
+
+
+def wechat_to(standin: WeChatMessagesStandIn, user: User) -> list:
+    return [message for message in standin.messages if message.touser == user.wechat_openid]
+
+
+def send_attempts_to(standin: WeChatMessagesStandIn, user: User) -> int:
+    return sum(1 for call in standin.calls_to(BIZSEND_PATH) if (call.body or {}).get("touser") == user.wechat_openid)
+
+
+def tell(user_ids, *, key: str, urgency: Urgency = Urgency.NORMAL, kind: str = "repair_update") -> Notice:
+    """A service notifies and commits, then pushes its jobs, as a request (after_request) or a job does."""
+    notice = notify(user_ids, kind, "报修已受理", "3栋1单元 水管漏水", link="/h5/inbox", urgency=urgency, dedupe_key=key)
+    db.session.commit()
+    push_committed_jobs()
+    return notice
+
+
+def ask_binding(client, compound, user, household: Household):
+    """POST a binding request as a visitor who scanned the compound's QR code; it notifies the reviewers."""
+    body = {"building_id": household.building_id, "unit": household.unit, "room": household.room,
+            "name": "张三", "relation": "owner"}
+    headers = {"Authorization": f"Bearer {issue_tokens(user)[0]}", "X-Entry-Token": make_entry_token(compound)}
+    return client.post(f"/api/v1/compounds/{compound.id}/bindings", json=body, headers=headers)
+
+
+def households_of(compound) -> list[Household]:
+    return list(db.session.scalars(select(Household).where(Household.compound_id == compound.id).order_by(Household.id)))
+
+
+def outbox_rows(func_path: str) -> list[OutboxJob]:
+    return list(db.session.scalars(select(OutboxJob).where(OutboxJob.func_path == func_path).order_by(OutboxJob.id)))
+
+
+# ---- a reminder asked for during a request ---------------------------------------------------------
+
+
+def test_a_review_reminder_asked_for_in_a_request_reaches_each_reviewer_exactly_once(
+    client, app, compound, person, make_user, wechat, redis_conn
+):
+    on_wechat = person(role=Role.COMMITTEE, compound=compound)
+    in_app_only = person(wechat=False, role=Role.PARTY_SECRETARY, compound=compound)
+    applicant = make_user()
+
+    response = ask_binding(client, compound, applicant, households_of(compound)[0])
+    assert response.status_code == 201, response.json
+    # The fan-out job reached Redis after the request's commit, not before and not twice.
+    [fan_out_row] = outbox_rows(FAN_OUT_JOB)
+    assert fan_out_row.pushed_at is not None
+    assert Queue("high", connection=redis_conn).job_ids == [fan_out_row.job_id]
+    assert inbox(on_wechat) == []
+
+    work(redis_conn)
+    work(redis_conn)
+
+    for reviewer in (on_wechat, in_app_only):
+        [row] = inbox(reviewer)
+        notice = db.session.get(Notice, row.notice_id)
+        assert notice.kind == "binding_review" and notice.title == "新的住户认证申请"
+        assert row.read_at is None
+    assert inbox(applicant) == []
+    [message] = wechat_to(wechat, on_wechat)
+    assert message.path == BIZSEND_PATH
+    assert message.data["thing1"] == {"value": "新的住户认证申请"}
+    assert message.page == f"{app.config['LINLI_PUBLIC_URL']}/h5/c/{compound.code}/bindings"
+    [push] = deliveries(on_wechat)
+    assert (push.channel, push.status, push.attempts) == (Channel.WECHAT, DeliveryStatus.SENT, 1)
+    assert push.sent_at is not None
+    assert deliveries(in_app_only) == []
+
+    # RQ may run a job again (a worker lost after the commit): both jobs are idempotent.
+    queue = Queue("high", connection=redis_conn)
+    for row in outbox_rows(FAN_OUT_JOB) + outbox_rows(DELIVER_JOB):
+        queue.enqueue(row.func_path, *row.args)
+    assert relay_outbox() == 0
+    work(redis_conn)
+    assert len(inbox(on_wechat)) == len(inbox(in_app_only)) == 1
+    assert len(wechat_to(wechat, on_wechat)) == 1
+    assert send_attempts_to(wechat, on_wechat) == 1
+
+
+def test_a_binding_decision_reaches_the_applicant_once(client, compound, person, wechat, redis_conn):
+    reviewer = person(wechat=False, role=Role.COMMITTEE, compound=compound)
+    applicant = person()
+    binding_id = ask_binding(client, compound, applicant, households_of(compound)[0]).json["id"]
+
+    headers = {"Authorization": f"Bearer {issue_tokens(reviewer)[0]}"}
+    assert client.post(f"/api/v1/bindings/{binding_id}/approve", json={}, headers=headers).status_code == 200
+    work(redis_conn)
+
+    [row] = inbox(applicant)
+    assert db.session.get(Notice, row.notice_id).title == "房屋认证已通过"
+    assert [m.data["thing1"]["value"] for m in wechat_to(wechat, applicant)] == ["房屋认证已通过"]
+
+
+# ---- the same notify call repeated ----------------------------------------------------------------
+
+
+def test_the_same_notify_call_repeated_reaches_each_person_once(person, wechat, redis_conn):
+    first, second = person(), person()
+
+    for _ in range(3):
+        tell([first.id, second.id], key="water-cut-2026-11-02")
+    work(redis_conn)
+    tell([first.id, second.id, first.id], key="water-cut-2026-11-02")  # again, after it went out
+    work(redis_conn)
+
+    assert db.session.scalar(select(func.count()).select_from(Notice).where(Notice.dedupe_key == "water-cut-2026-11-02")) == 1
+    for user in (first, second):
+        assert len(inbox(user)) == 1
+        assert len(deliveries(user)) == 1
+        assert len(wechat_to(wechat, user)) == 1
+
+
+def test_a_repeat_in_the_same_transaction_is_one_notice(person, wechat, redis_conn):
+    user = person()
+    notify([user.id], "repair_update", "报修已受理", dedupe_key="repair-7-accepted")
+    notify([user.id], "repair_update", "报修已受理", dedupe_key="repair-7-accepted")
+    db.session.commit()
+    push_committed_jobs()
+    work(redis_conn)
+
+    assert len(inbox(user)) == 1
+    assert len(wechat_to(wechat, user)) == 1
+
+
+def test_notices_without_a_dedupe_key_are_each_delivered(person, wechat, redis_conn):
+    user = person()
+    notify([user.id], "announcement", "停水通知")
+    notify([user.id], "announcement", "停电通知")
+    db.session.commit()
+    push_committed_jobs()
+    work(redis_conn)
+
+    titles = sorted(db.session.get(Notice, row.notice_id).title for row in inbox(user))
+    assert titles == ["停水通知", "停电通知"]
+    assert sorted(m.data["thing1"]["value"] for m in wechat_to(wechat, user)) == ["停水通知", "停电通知"]
+
+
+# ---- WeChat's answers: busy, declined, bad template data -------------------------------------------
+
+
+def test_a_push_that_fails_transiently_is_retried_and_sent_once(person, wechat, redis_conn, morning):
+    unlucky, lucky = person(), person()
+    wechat.answer_for(unlucky.wechat_openid, -1, times=1)
+
+    tell([unlucky.id, lucky.id], key="meeting-12-invite")
+    started = datetime.now(UTC)
+    work(redis_conn)
+
+    [waiting] = deliveries(unlucky)
+    assert (waiting.status, waiting.attempts) == (DeliveryStatus.PENDING, 1)
+    assert "-1" in waiting.last_error
+    assert len(wechat_to(wechat, lucky)) == 1 and wechat_to(wechat, unlucky) == []
+    # RQ holds the failed attempt for its first retry interval (10 s).
+    registry = ScheduledJobRegistry(queue=Queue("high", connection=redis_conn))
+    [job_id] = registry.get_job_ids()
+    assert timedelta(seconds=9) <= registry.get_scheduled_time(job_id) - started <= timedelta(seconds=12)
+
+    work(redis_conn, scheduler=True)  # not due yet
+    assert wechat_to(wechat, unlucky) == []
+
+    morning.shift(timedelta(seconds=12))
+    work(redis_conn, scheduler=True)
+    [sent] = deliveries(unlucky)
+    assert (sent.status, sent.attempts) == (DeliveryStatus.SENT, 2)
+    assert len(wechat_to(wechat, unlucky)) == 1
+    assert len(wechat_to(wechat, lucky)) == 1  # the retry did not send the others again
+
+    morning.shift(timedelta(minutes=10))
+    work(redis_conn, scheduler=True)
+    assert registry.get_job_ids() == []
+    assert len(wechat_to(wechat, unlucky)) == 1 and send_attempts_to(wechat, unlucky) == 2
+    assert len(wechat_to(wechat, lucky)) == 1 and send_attempts_to(wechat, lucky) == 1
+
+
+def test_a_push_busy_through_every_retry_ends_as_a_failed_job_and_stays_pending(person, wechat, redis_conn, morning):
+    user = person()
+    wechat.answer_for(user.wechat_openid, -1)
+
+    tell([user.id], key="meeting-13-invite")
+    work(redis_conn)
+    for wait in (10, 60, 300):  # Retry(max=3, interval=[10, 60, 300])
+        morning.shift(timedelta(seconds=wait + 1))
+        work(redis_conn, scheduler=True)
+
+    [push] = deliveries(user)
+    assert (push.status, push.attempts) == (DeliveryStatus.PENDING, 4)
+    [deliver_row] = outbox_rows(DELIVER_JOB)
+    assert FailedJobRegistry(queue=Queue("high", connection=redis_conn)).get_job_ids() == [deliver_row.job_id]
+    assert wechat_to(wechat, user) == []
+
+
+def test_a_recipient_who_declined_43101_is_marked_declined_and_not_retried(person, wechat, redis_conn, morning):
+    user = person()
+    wechat.answer_for(user.wechat_openid, 43101)
+
+    tell([user.id], key="vote-5-open")
+    work(redis_conn)
+    morning.shift(timedelta(minutes=10))
+    work(redis_conn, scheduler=True)
+
+    [push] = deliveries(user)
+    assert (push.status, push.attempts, push.sent_at) == (DeliveryStatus.DECLINED, 1, None)
+    assert send_attempts_to(wechat, user) == 1
+    assert ScheduledJobRegistry(queue=Queue("high", connection=redis_conn)).get_job_ids() == []
+    assert len(inbox(user)) == 1  # the inbox row stays
+
+
+def test_template_data_refused_47003_fails_the_push_is_logged_and_not_retried(
+    person, wechat, redis_conn, morning, caplog
+):
+    caplog.set_level(logging.ERROR, logger="linli.wechat")
+    user = person()
+    wechat.answer_for(user.wechat_openid, 47003)
+
+    tell([user.id], key="vote-6-open")
+    work(redis_conn)
+    morning.shift(timedelta(minutes=10))
+    work(redis_conn, scheduler=True)
+
+    [push] = deliveries(user)
+    assert (push.status, push.attempts) == (DeliveryStatus.FAILED, 1)
+    assert "47003" in push.last_error
+    assert send_attempts_to(wechat, user) == 1
+    assert ScheduledJobRegistry(queue=Queue("high", connection=redis_conn)).get_job_ids() == []
+    [record] = [r for r in caplog.records if r.name == "linli.wechat" and r.levelno == logging.ERROR]
+    assert "47003" in record.getMessage() or "thing1" in record.getMessage()
+    assert user.wechat_openid not in record.getMessage()
+
+
+# ---- Redis down ------------------------------------------------------------------------------------
+
+
+def test_while_redis_is_down_100_requests_succeed_and_the_relay_delivers_exactly_100(
+    client, app, make_compound, make_user, person, wechat, redis_conn, monkeypatch
+):
+    compound = make_compound(buildings=13, households_per_building=8)
+    reviewer = person(role=Role.STAFF, compound=compound)
+    applicants = [make_user() for _ in range(100)]
+    homes = households_of(compound)
+
+    monkeypatch.setitem(app.extensions, "linli_redis", connect(CLOSED_PORT_URL))
+    statuses = [ask_binding(client, compound, user, home).status_code for user, home in zip(applicants, homes)]
+    assert statuses == [201] * 100
+    waiting = outbox_rows(FAN_OUT_JOB)
+    assert len(waiting) == 100 and all(row.pushed_at is None for row in waiting)
+    assert inbox(reviewer) == []
+
+    monkeypatch.setitem(app.extensions, "linli_redis", redis_conn)  # Redis is back
+    assert relay_outbox() == 100
+    queue = Queue("high", connection=redis_conn)
+    assert sorted(queue.job_ids) == sorted(row.job_id for row in waiting)
+
+    work(redis_conn)
+    assert len(inbox(reviewer)) == 100
+    assert len(wechat_to(wechat, reviewer)) == 100
+    assert {push.status for push in deliveries(reviewer)} == {DeliveryStatus.SENT}
+
+    assert relay_outbox() == 0
+    work(redis_conn)
+    assert queue.count == 0
+    assert len(inbox(reviewer)) == 100 and len(wechat_to(wechat, reviewer)) == 100
+
+
+# ---- quiet hours and preferences -------------------------------------------------------------------
+
+
+def test_a_normal_notice_at_23_beijing_is_in_the_inbox_at_once_and_pushed_at_8(person, wechat, redis_conn, morning):
+    user = person()
+    morning.move_to(datetime(2026, 11, 2, 23, 0, tzinfo=SHANGHAI), tick=False)
+    eight = datetime(2026, 11, 3, 8, 0, tzinfo=SHANGHAI)
+
+    tell([user.id], key="fee-reminder-2026-11")
+    work(redis_conn)
+
+    assert len(inbox(user)) == 1
+    [push] = deliveries(user)
+    assert (push.status, push.deliver_after) == (DeliveryStatus.PENDING, eight)
+    registry = ScheduledJobRegistry(queue=Queue("high", connection=redis_conn))
+    [deliver_row] = outbox_rows(DELIVER_JOB)
+    assert registry.get_job_ids() == [deliver_row.job_id]
+    assert registry.get_scheduled_time(deliver_row.job_id) == eight
+    assert wechat_to(wechat, user) == []
+
+    morning.move_to(eight - timedelta(seconds=1), tick=False)
+    work(redis_conn, scheduler=True)
+    assert wechat_to(wechat, user) == []
+
+    morning.move_to(eight, tick=False)
+    work(redis_conn, scheduler=True)
+    work(redis_conn, scheduler=True)
+    assert len(wechat_to(wechat, user)) == 1
+    [push] = deliveries(user)
+    assert (push.status, push.sent_at) == (DeliveryStatus.SENT, eight)
+
+
+def test_an_urgent_notice_at_23_beijing_is_pushed_at_once_by_wechat_and_sms(
+    person, wechat, sms, redis_conn, morning
+):
+    with_phone = person(phone=PHONE)
+    wechat_only = person()
+    morning.move_to(datetime(2026, 11, 2, 23, 0, tzinfo=SHANGHAI), tick=False)
+
+    tell([with_phone.id, wechat_only.id], key="gas-leak-2026-11-02", urgency=Urgency.URGENT)
+    work(redis_conn)
+
+    assert len(wechat_to(wechat, with_phone)) == len(wechat_to(wechat, wechat_only)) == 1
+    [text] = sms.messages
+    assert (text.phone, text.template_code, text.template_param) == (PHONE, NOTICE_TEMPLATE, {"title": "报修已受理"})
+    assert {(push.channel, push.status) for push in deliveries(with_phone)} == {
+        (Channel.WECHAT, DeliveryStatus.SENT),
+        (Channel.SMS, DeliveryStatus.SENT),
+    }
+    assert [push.channel for push in deliveries(wechat_only)] == [Channel.WECHAT]
+    assert ScheduledJobRegistry(queue=Queue("high", connection=redis_conn)).get_job_ids() == []
+
+
+def test_sms_is_never_used_for_a_normal_notice(person, wechat, sms, redis_conn):
+    user = person(phone=PHONE)
+
+    tell([user.id], key="survey-3-open")
+    work(redis_conn)
+
+    assert [push.channel for push in deliveries(user)] == [Channel.WECHAT]
+    assert sms.messages == []
+
+
+def test_a_kind_turned_off_gets_the_inbox_row_but_no_push_unless_urgent(person, wechat, sms, redis_conn):
+    user = person(phone=PHONE)
+    set_kind_enabled(user.id, "repair_update", False)
+
+    tell([user.id], key="repair-8-accepted", kind="repair_update")
+    work(redis_conn)
+    assert len(inbox(user)) == 1
+    assert deliveries(user) == [] and wechat_to(wechat, user) == [] and sms.messages == []
+
+    tell([user.id], key="repair-8-flooding", kind="repair_update", urgency=Urgency.URGENT)
+    tell([user.id], key="vote-9-open", kind="vote_open")  # another kind is still pushed
+    work(redis_conn)
+    assert len(inbox(user)) == 3
+    assert len(wechat_to(wechat, user)) == 2
+    assert [message.phone for message in sms.messages] == [PHONE]
+
+    set_kind_enabled(user.id, "repair_update", True)
+    tell([user.id], key="repair-8-closed", kind="repair_update")
+    work(redis_conn)
+    assert len(wechat_to(wechat, user)) == 3
+
+
+# ---- batching --------------------------------------------------------------------------------------
+
+
+def test_fan_out_to_1200_recipients_is_three_jobs(redis_conn):
+    db.session.execute(
+        insert(User), [{"username": f"fanout{n}", "display_name": f"居民{n}", "is_active": True} for n in range(1200)]
+    )
+    user_ids = list(db.session.scalars(select(User.id).where(User.username.like("fanout%")).order_by(User.id)))
+
+    notice = tell(user_ids, key="water-cut-all")
+
+    queue = Queue("high", connection=redis_conn)
+    jobs = queue.jobs
+    assert [len(job.args[1]) for job in jobs] == [500, 500, 200]
+    assert all(job.args[0] == notice.id for job in jobs)
+    assert [uid for job in jobs for uid in job.args[1]] == user_ids
+    work(redis_conn)
+    assert db.session.scalar(select(func.count()).select_from(Notification).where(Notification.notice_id == notice.id)) == 1200
+    assert queue.count == 0

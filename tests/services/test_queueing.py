@@ -1,0 +1,182 @@
+"""Jobs asked for in a transaction reach Redis only after its commit, once, and wait in the outbox while
+Redis is down (real Redis, real database, an in-process RQ worker)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rq import Queue, SimpleWorker, get_current_job
+from rq.registry import ScheduledJobRegistry
+from sqlalchemy import select
+
+from backend.extensions import db
+from backend.jobs import QUEUES
+from backend.models import OutboxJob
+from backend.redis_conn import connect
+from backend.services import queueing
+from backend.services.queueing import enqueue_after_commit, push_committed_jobs, relay_outbox
+
+RECORD = f"{__name__}.record_run"
+RUNS_KEY = "linli:test:queueing:runs"
+CLOSED_PORT_URL = "redis://127.0.0.1:9/0"
+
+
+def record_run(label: str) -> str:
+    get_current_job().connection.rpush(RUNS_KEY, label)
+    return label
+
+
+@pytest.fixture
+def redis_conn(app):
+    return app.extensions["linli_redis"]
+
+
+@pytest.fixture
+def redis_down(app, monkeypatch, redis_conn):
+    """Points the app at a port nobody listens on; call the returned function to bring Redis back."""
+    monkeypatch.setitem(app.extensions, "linli_redis", connect(CLOSED_PORT_URL))
+    return lambda: monkeypatch.setitem(app.extensions, "linli_redis", redis_conn)
+
+
+def runs(redis_conn) -> list[str]:
+    return [raw.decode() for raw in redis_conn.lrange(RUNS_KEY, 0, -1)]
+
+
+def work(redis_conn) -> None:
+    SimpleWorker([Queue(name, connection=redis_conn) for name in QUEUES], connection=redis_conn).work(
+        burst=True, logging_level="WARNING"
+    )
+
+
+def ask(label: str, **options) -> int:
+    return enqueue_after_commit(RECORD, label, queue="default", **options).id
+
+
+def unpushed() -> list[int]:
+    return list(db.session.scalars(select(OutboxJob.id).where(OutboxJob.pushed_at.is_(None)).order_by(OutboxJob.id)))
+
+
+def test_a_rolled_back_transaction_pushes_nothing(redis_conn):
+    row_id = ask("never")
+    db.session.rollback()
+
+    assert push_committed_jobs() == 0
+    assert db.session.get(OutboxJob, row_id) is None
+    assert relay_outbox() == 0
+    assert Queue("default", connection=redis_conn).count == 0
+    work(redis_conn)
+    assert runs(redis_conn) == []
+
+
+def test_a_committed_transaction_pushes_its_job_once(redis_conn):
+    row_id = ask("once")
+    # Nothing reaches Redis before the commit.
+    assert push_committed_jobs() == 0
+    assert Queue("default", connection=redis_conn).count == 0
+    db.session.commit()
+
+    assert push_committed_jobs() == 1
+    assert push_committed_jobs() == 0
+    assert relay_outbox() == 0
+    queue = Queue("default", connection=redis_conn)
+    assert queue.job_ids == [f"outbox-{row_id}"]
+    assert db.session.get(OutboxJob, row_id).pushed_at is not None
+    work(redis_conn)
+    assert runs(redis_conn) == ["once"]
+
+
+def test_jobs_go_to_the_queue_they_name(redis_conn):
+    high = enqueue_after_commit(RECORD, "h", queue="high").id
+    low = enqueue_after_commit(RECORD, "l", queue="low").id
+    db.session.commit()
+    push_committed_jobs()
+
+    assert Queue("high", connection=redis_conn).job_ids == [f"outbox-{high}"]
+    assert Queue("low", connection=redis_conn).job_ids == [f"outbox-{low}"]
+    assert Queue("default", connection=redis_conn).count == 0
+
+
+def test_the_same_row_pushed_twice_queues_one_job(redis_conn):
+    row_id = ask("twice")
+    db.session.commit()
+    push_committed_jobs()
+    # The push reached Redis but recording it did not (a crash in between): the relay pushes it again.
+    db.session.get(OutboxJob, row_id).pushed_at = None
+    db.session.commit()
+
+    assert relay_outbox() == 1
+    assert Queue("default", connection=redis_conn).job_ids == [f"outbox-{row_id}"]
+    assert unpushed() == []
+    work(redis_conn)
+
+    # Even after the job ran, a late third push is refused: its result is still kept.
+    db.session.get(OutboxJob, row_id).pushed_at = None
+    db.session.commit()
+    relay_outbox()
+    work(redis_conn)
+    assert runs(redis_conn) == ["twice"]
+
+
+def test_while_redis_is_down_jobs_wait_and_the_relay_pushes_them_oldest_first(redis_conn, redis_down):
+    ids = []
+    for label in ("first", "second", "third"):
+        ids.append(ask(label))
+        db.session.commit()
+        assert push_committed_jobs() == 0  # no error: the row waits
+    assert relay_outbox() == 0  # still down: stops without an error
+    assert unpushed() == ids
+
+    redis_down()  # Redis is back
+    assert relay_outbox() == 3
+    assert Queue("default", connection=redis_conn).job_ids == [f"outbox-{row_id}" for row_id in ids]
+    assert unpushed() == []
+    assert relay_outbox() == 0
+    work(redis_conn)
+    assert runs(redis_conn) == ["first", "second", "third"]
+
+
+def test_the_relay_pushes_a_long_backlog_in_rounds(redis_conn, redis_down, monkeypatch):
+    monkeypatch.setattr(queueing, "RELAY_BATCH", 2)
+    ids = [ask(str(n)) for n in range(5)]
+    db.session.commit()
+    push_committed_jobs()
+    redis_down()
+
+    assert relay_outbox() == 5
+    assert Queue("default", connection=redis_conn).job_ids == [f"outbox-{row_id}" for row_id in ids]
+
+
+def test_a_job_for_later_waits_in_the_scheduled_registry(redis_conn):
+    run_at = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+    row_id = ask("later", run_at=run_at)
+    db.session.commit()
+    push_committed_jobs()
+
+    queue = Queue("default", connection=redis_conn)
+    registry = ScheduledJobRegistry(queue=queue)
+    assert queue.count == 0
+    assert registry.get_job_ids() == [f"outbox-{row_id}"]
+    assert registry.get_scheduled_time(f"outbox-{row_id}") == run_at
+
+
+def test_a_job_for_a_time_already_past_when_relayed_is_queued_at_once(redis_conn, redis_down):
+    row_id = ask("late", run_at=datetime.now(UTC) - timedelta(minutes=1))
+    db.session.commit()
+    push_committed_jobs()
+    redis_down()
+
+    relay_outbox()
+    assert Queue("default", connection=redis_conn).job_ids == [f"outbox-{row_id}"]
+
+
+def test_a_rolled_back_savepoint_does_not_hold_back_the_jobs_asked_for_before_it(redis_conn):
+    kept = ask("kept")
+    with pytest.raises(LookupError), db.session.begin_nested():
+        ask("dropped")
+        raise LookupError("a nested step failed")
+    db.session.commit()
+
+    assert push_committed_jobs() == 1
+    assert Queue("default", connection=redis_conn).job_ids == [f"outbox-{kept}"]
+    assert unpushed() == []
