@@ -112,9 +112,11 @@ class Settings:
         )
         settings.public_url = _env("LINLI_PUBLIC_URL", f"http://127.0.0.1:{settings.port}")
         if env == "production" and settings.wechat_provider == "wechat" and not (
-            settings.wechat_appid and settings.wechat_secret
+            settings.wechat_appid and settings.wechat_secret and _env("LINLI_WECHAT_NOTICE_TEMPLATE_ID")
         ):
-            raise ConfigError("production needs LINLI_WECHAT_APPID and LINLI_WECHAT_SECRET")
+            raise ConfigError(
+                "production needs LINLI_WECHAT_APPID, LINLI_WECHAT_SECRET and LINLI_WECHAT_NOTICE_TEMPLATE_ID"
+            )
         return settings
 
     def flask_config(self) -> dict:

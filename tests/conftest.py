@@ -57,6 +57,16 @@ def _database_url(tmp_dir: Path) -> str:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "live: runs a real server thread; data is committed and truncated after")
+    config.addinivalue_line("markers", "postgresql: about PostgreSQL itself; collected only in the PostgreSQL run")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("LINLI_TEST_DATABASE_URL", "sqlite") != "sqlite":
+        return
+    postgresql_only = [item for item in items if item.get_closest_marker("postgresql")]
+    if postgresql_only:
+        config.hook.pytest_deselected(items=postgresql_only)
+        items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
 
 
 def pytest_report_header(config):

@@ -20,6 +20,7 @@ PRODUCTION = {
     "LINLI_WECHAT_PROVIDER": "wechat",
     "LINLI_WECHAT_APPID": "wx0123456789abcdef",
     "LINLI_WECHAT_SECRET": "w" * 32,
+    "LINLI_WECHAT_NOTICE_TEMPLATE_ID": "tmpl-notice-0001",
     "LINLI_SMS_PROVIDER": "aliyun",
     "LINLI_ALIYUN_ACCESS_KEY_ID": "LTAI5tProductionKey",
     "LINLI_ALIYUN_ACCESS_KEY_SECRET": "a" * 30,
@@ -66,7 +67,8 @@ def test_production_refuses_to_start_without_a_secret(environment, missing):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("LINLI_WECHAT_PROVIDER", "sandbox"), ("LINLI_SMS_PROVIDER", "sandbox"), ("LINLI_WECHAT_SECRET", "")],
+    [("LINLI_WECHAT_PROVIDER", "sandbox"), ("LINLI_SMS_PROVIDER", "sandbox"), ("LINLI_WECHAT_SECRET", ""),
+     ("LINLI_WECHAT_NOTICE_TEMPLATE_ID", "")],
 )
 def test_production_refuses_sandboxes_and_missing_wechat_credentials(environment, name, value):
     environment(PRODUCTION | {name: value})

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from backend.domain.notifications import Channel, DeliveryStatus, deliver_after, push_channels
 from backend.domain.phones import mask_phone
 from backend.extensions import db
-from backend.integrations.sms import SmsSendFailed
+from backend.integrations.sms import PROVIDER_LIMITED, SmsSendFailed
 from backend.integrations.wechat_messages import RecipientDeclined, WeChatMessageError
 from backend.models import Delivery, Notice, Notification, NotificationPreference, User
 from backend.models.base import utcnow
@@ -28,6 +28,8 @@ log = logging.getLogger("linli.notifications")
 
 PLAN_PUSHES_JOB = "backend.jobs.notifications.plan_pushes"
 DELIVER_JOB = "backend.jobs.notifications.deliver"
+# SMS answers worth another try: the provider's flow control (per number and minute/hour) or no answer.
+SMS_TRANSIENT = frozenset({PROVIDER_LIMITED, "Unreachable"})
 
 
 class DeliveryPostponed(Exception):
@@ -66,7 +68,7 @@ def plan_pushes(notice_id: int, notification_ids: list[int]) -> int:
         select(Notification.id, User.id, User.wechat_openid.is_not(None), User.phone_cipher.is_not(None))
         .join(User, User.id == Notification.user_id)
         .where(Notification.id.in_(notification_ids))
-    ).tuples().all()
+    ).all()
     turned_off = set(
         db.session.scalars(
             select(NotificationPreference.user_id).where(
@@ -90,7 +92,7 @@ def plan_pushes(notice_id: int, notification_ids: list[int]) -> int:
             _insert(Delivery).on_conflict_do_nothing(index_elements=["notification_id", "channel"])
             .returning(Delivery.id, Delivery.channel),
             rows,
-        ).tuples().all()
+        ).all()
     for channel in Channel:
         ids = [delivery_id for delivery_id, delivery_channel in inserted if delivery_channel == channel]
         if ids:
@@ -128,7 +130,10 @@ def deliver(channel: str, delivery_ids: list[int]) -> int:
                 delivery.status = DeliveryStatus.FAILED
         except SmsSendFailed as exc:
             delivery.last_error = str(exc)[:255]
-            delivery.status = DeliveryStatus.FAILED
+            if exc.code in SMS_TRANSIENT:
+                postponed += 1
+            else:
+                delivery.status = DeliveryStatus.FAILED
         else:
             delivery.status = DeliveryStatus.SENT
             delivery.sent_at = utcnow()

@@ -17,6 +17,8 @@ def run_worker(app: Flask, burst: bool = False) -> None:
         # A forked work horse must not reuse the parent's pooled connections (SQLAlchemy, "pooling and fork").
         os.register_at_fork(after_in_child=lambda: db.engine.dispose(close=False))
         relay_outbox()  # jobs that waited while Redis was down
+        # The relay's session still holds its connection; every work horse would inherit that one socket.
+        db.session.remove()
         worker = Worker(list(QUEUES), connection=app.extensions["linli_redis"])
         worker.work(with_scheduler=True, burst=burst)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from uuid import uuid4
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -34,10 +35,12 @@ def notify(
     """Ask for `title` to reach every user: in-app always, pushes by channel. Runs in the caller's
     transaction; the fan-out jobs (one per 500 recipients) start after the caller commits. Called again
     with the same dedupe key, nobody gets it twice."""
+    # Without a key every call is its own notice (an empty key would make them all one).
+    dedupe_key = (dedupe_key or f"notice-{uuid4().hex}")[:128]
     notice = db.session.scalar(select(Notice).where(Notice.dedupe_key == dedupe_key))
     if notice is None:
         notice = Notice(kind=kind, title=title[:64], body=body[:500], link=link[:255], urgency=urgency,
-                        dedupe_key=dedupe_key[:128])
+                        dedupe_key=dedupe_key)
         try:
             with db.session.begin_nested():
                 db.session.add(notice)

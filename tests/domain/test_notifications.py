@@ -67,7 +67,7 @@ def test_quiet_hour_edges(local, expected):
     assert deliver_after(local.astimezone(UTC), Urgency.NORMAL) == expected
 
 
-def test_beijing_midnight_is_sixteen_hundred_utc_the_day_before():
+def test_a_notice_at_23_beijing_waits_until_midnight_utc():
     # 23:00 Beijing = 15:00 UTC; the push waits until 08:00 Beijing = 00:00 UTC next day
     assert deliver_after(datetime(2026, 11, 2, 15, 0, tzinfo=UTC), Urgency.NORMAL) == datetime(
         2026, 11, 3, 0, 0, tzinfo=UTC
@@ -122,7 +122,9 @@ def test_a_kind_turned_off_gets_no_push_unless_urgent():
 # ---- batches ---------------------------------------------------------------------------------------
 
 
-@given(st.lists(st.integers(min_value=1, max_value=3000), max_size=2000), st.integers(min_value=1, max_value=600))
+@given(
+    st.lists(st.integers(min_value=1, max_value=3000), max_size=2000), st.integers(min_value=1, max_value=600)
+)
 def test_batches_are_distinct_in_order_bounded_and_cover_the_input(ids, size):
     cut = list(batches(ids, size))
     flat = [uid for batch in cut for uid in batch]

@@ -2,6 +2,7 @@
 marks read and never leaves the site, 全部已读 and the push setting per kind (forms with the CSRF field)."""
 from __future__ import annotations
 
+import itertools
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,7 +18,7 @@ from backend.services.notifications import notify
 from backend.services.queueing import push_committed_jobs
 from tests.support import first_household
 
-_sent = iter(range(1, 1_000_000))
+_sent = itertools.count(1)
 
 
 def send(app, users, title: str, link: str = "/h5/", body: str = "") -> None:

@@ -54,7 +54,9 @@ def ask(label: str, **options) -> int:
 
 
 def unpushed() -> list[int]:
-    return list(db.session.scalars(select(OutboxJob.id).where(OutboxJob.pushed_at.is_(None)).order_by(OutboxJob.id)))
+    return list(
+        db.session.scalars(select(OutboxJob.id).where(OutboxJob.pushed_at.is_(None)).order_by(OutboxJob.id))
+    )
 
 
 def test_a_rolled_back_transaction_pushes_nothing(redis_conn):
