@@ -16,7 +16,7 @@ from schemathesis.specs.openapi.checks import (
 from backend.domain.bindings import BindingStatus, Relation
 from backend.domain.roles import Role
 from backend.extensions import db, limiter
-from backend.models import BindingRequest
+from backend.models import BindingRequest, Notice, Notification
 from backend.services.auth import issue_tokens
 from tests.support import buildings_of, first_household
 
@@ -24,8 +24,9 @@ CHECKS = [not_a_server_error, response_schema_conformance, status_code_conforman
 
 
 @pytest.fixture
-def seeded(area_tree, make_compound, make_user) -> dict[str, int]:
-    """A compound with buildings and households, a pending binding, and the ids worth aiming at."""
+def seeded(area_tree, make_compound, make_user, admin) -> dict[str, int]:
+    """A compound with buildings and households, a pending binding, an inbox row of the admin's, and the
+    ids worth aiming at."""
     community = area_tree[3]
     compound = make_compound(area=community, buildings=2, households_per_building=3)
     applicant = make_user()
@@ -34,10 +35,15 @@ def seeded(area_tree, make_compound, make_user) -> dict[str, int]:
         claimed_name="王秀英", relation=Relation.OWNER, status=BindingStatus.PENDING,
     )
     db.session.add(binding)
+    notice = Notice(kind="binding_review", title="新的住户认证申请", urgency="normal", dedupe_key="fuzz-notice")
+    db.session.add(notice)
+    db.session.flush()
+    notification = Notification(user_id=admin.id, notice_id=notice.id, dedupe_key=notice.dedupe_key)
+    db.session.add(notification)
     db.session.commit()
     return {
         "compound_id": compound.id, "binding_id": binding.id, "area_id": community.id,
-        "building_id": buildings_of(compound)[0].id,
+        "building_id": buildings_of(compound)[0].id, "notification_id": notification.id,
     }
 
 
