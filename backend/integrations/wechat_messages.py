@@ -177,11 +177,11 @@ class WeChatMessages:
             body["force_refresh"] = True
         answer = self._post(TOKEN_PATH, body)
         errcode = int(answer.get("errcode") or 0)
-        if errcode == BUSY:
-            raise WeChatBusy(errcode, str(answer.get("errmsg", "")))
         if errcode or not answer.get("access_token"):
+            # Without a token no message is wrong: quota, rate limit, an IP not yet whitelisted or wrong
+            # credentials all pass or get fixed, so the push is retried (and lands in the failed jobs).
             errmsg = str(answer.get("errmsg", "answer without access_token"))
-            raise WeChatMessageError(errcode or NO_ANSWER, errmsg)
+            raise WeChatBusy(errcode or NO_ANSWER, f"no access token: {errmsg}")
         token, expires_in = str(answer["access_token"]), int(answer.get("expires_in") or 0)
         # Normal mode hands out the current token with its remaining life, which can be under the margin:
         # keep such a token for half of that, so a burst of sends does not ask for a token each time.

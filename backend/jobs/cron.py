@@ -22,6 +22,7 @@ class PeriodicJob:
 PERIODIC_JOBS = (
     PeriodicJob("backend.jobs.health.record_worker_heartbeat", "* * * * *", "每分钟", "low"),
     PeriodicJob("backend.jobs.outbox.relay", "* * * * *", "每分钟", "default"),
+    PeriodicJob("backend.jobs.notifications.requeue_stale_deliveries", "*/10 * * * *", "每10分钟", "default"),
 )
 
 for job in PERIODIC_JOBS:

@@ -5,14 +5,14 @@ queues no push), and a delivery is sent only while it is pending and marked sent
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from backend.domain.notifications import Channel, DeliveryStatus, deliver_after, push_channels
+from backend.domain.notifications import Channel, DeliveryStatus, batches, deliver_after, push_channels
 from backend.domain.phones import mask_phone
 from backend.extensions import db
 from backend.integrations.sms import PROVIDER_LIMITED, SmsSendFailed
@@ -28,6 +28,9 @@ log = logging.getLogger("linli.notifications")
 
 PLAN_PUSHES_JOB = "backend.jobs.notifications.plan_pushes"
 DELIVER_JOB = "backend.jobs.notifications.deliver"
+# A push pending this long after its time lost its job; the sweep (cron, every 10 minutes) requeues it.
+STALE_AFTER = timedelta(minutes=30)
+STALE_SWEEP_LIMIT = 50_000
 # SMS answers worth another try: the provider's flow control (per number and minute/hour) or no answer.
 SMS_TRANSIENT = frozenset({PROVIDER_LIMITED, "Unreachable"})
 
@@ -103,7 +106,9 @@ def plan_pushes(notice_id: int, notification_ids: list[int]) -> int:
 
 
 def deliver(channel: str, delivery_ids: list[int]) -> int:
-    """Push the pending deliveries of one batch; returns how many were sent."""
+    """Push the pending deliveries of one batch; returns how many were sent. A push that may not go yet
+    (quiet hours, also for a retry that would fall into them) is queued again for its time; one that
+    failed for a passing reason makes the job fail, so RQ retries it (only pending pushes are resent)."""
     rows = db.session.execute(
         select(Delivery, Notice, User)
         .join(Notification, Notification.id == Delivery.notification_id)
@@ -113,24 +118,24 @@ def deliver(channel: str, delivery_ids: list[int]) -> int:
         .order_by(Delivery.id)
     ).all()
     sent = postponed = 0
+    later: list[Delivery] = []
     for delivery, notice, user in rows:
-        if delivery.deliver_after > datetime.now(UTC):
-            postponed += 1  # quiet hours: a push queued early waits for its time
+        now = datetime.now(UTC)
+        # Checked again at send time: a retry or a late job must not wake people in quiet hours either.
+        due = max(delivery.deliver_after, deliver_after(now, notice.urgency))
+        if due > now:
+            delivery.deliver_after = due
+            later.append(delivery)
             continue
         delivery.attempts += 1
         try:
             _send(Channel(channel), notice, user)
         except RecipientDeclined:
             delivery.status = DeliveryStatus.DECLINED
-        except WeChatMessageError as exc:
+        except (WeChatMessageError, SmsSendFailed) as exc:
             delivery.last_error = str(exc)[:255]
-            if exc.transient:
-                postponed += 1
-            else:
-                delivery.status = DeliveryStatus.FAILED
-        except SmsSendFailed as exc:
-            delivery.last_error = str(exc)[:255]
-            if exc.code in SMS_TRANSIENT:
+            transient = exc.transient if isinstance(exc, WeChatMessageError) else exc.code in SMS_TRANSIENT
+            if transient:
                 postponed += 1
             else:
                 delivery.status = DeliveryStatus.FAILED
@@ -140,9 +145,33 @@ def deliver(channel: str, delivery_ids: list[int]) -> int:
             sent += 1
         # One commit per push: a crash after a send must not send it again.
         db.session.commit()
+    if later:
+        enqueue_after_commit(DELIVER_JOB, channel, [d.id for d in later], queue="high",
+                             run_at=min(d.deliver_after for d in later))
+        db.session.commit()
+        push_committed_jobs()
     if postponed:
         raise DeliveryPostponed(f"{postponed} of {len(rows)} {channel} pushes postponed")
     return sent
+
+
+def requeue_stale_deliveries() -> int:
+    """Pushes still pending long after their time (Redis lost a job, or a job used up its retries) are
+    queued again; `deliver` is idempotent, so a push that is merely slow is not sent twice."""
+    stale_before = datetime.now(UTC) - STALE_AFTER
+    stale = db.session.execute(
+        select(Delivery.id, Delivery.channel)
+        .where(Delivery.status == DeliveryStatus.PENDING, Delivery.deliver_after < stale_before)
+        .order_by(Delivery.id)
+        .limit(STALE_SWEEP_LIMIT)
+    ).all()
+    for channel in Channel:
+        ids = [delivery_id for delivery_id, delivery_channel in stale if delivery_channel == channel]
+        for batch in batches(ids):
+            enqueue_after_commit(DELIVER_JOB, channel.value, batch, queue="high")
+    db.session.commit()
+    push_committed_jobs()
+    return len(stale)
 
 
 def _send(channel: Channel, notice: Notice, user: User) -> None:

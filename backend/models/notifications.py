@@ -57,7 +57,10 @@ class Delivery(Base):
     last_error: Mapped[str] = mapped_column(String(255), default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    __table_args__ = (UniqueConstraint("notification_id", "channel"),)
+    __table_args__ = (
+        UniqueConstraint("notification_id", "channel"),
+        Index("ix_deliveries_status_due", "status", "deliver_after"),
+    )
 
 
 class NotificationPreference(Base):

@@ -10,7 +10,12 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.domain.notifications import KINDS, Urgency, batches
 from backend.extensions import db
-from backend.integrations.wechat_messages import OFFICIAL_ACCOUNT, SandboxWeChatMessages, WeChatMessages
+from backend.integrations.wechat_messages import (
+    OFFICIAL_ACCOUNT,
+    SandboxWeChatMessages,
+    SubscribeMessageSender,
+    WeChatMessages,
+)
 from backend.models import Notice, Notification, NotificationPreference
 from backend.models.base import utcnow
 from backend.services.compounds import Page, paginate
@@ -129,7 +134,7 @@ def _item(notification: Notification, notice: Notice) -> dict:
     }
 
 
-def wechat_messages():
+def wechat_messages() -> SubscribeMessageSender:
     """The WeChat subscribe-message sender, built once per app (official account: H5 users' openids)."""
     sender = current_app.extensions.get("linli_wechat_messages")
     if sender is None:

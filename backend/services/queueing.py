@@ -8,6 +8,7 @@ queues one job: nothing is lost, nothing runs twice."""
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import UTC, datetime
 
 import redis
@@ -29,6 +30,8 @@ _COMMITTED = "linli_outbox_committed"
 # Results are kept a day, so a late second push of the same row is still refused as a duplicate.
 RESULT_TTL = 86400
 RELAY_BATCH = 1000
+# A delivery job sends up to 500 pushes with a 5 s timeout each: RQ's default 180 s would kill it midway.
+JOB_TIMEOUT = 3600
 
 
 def enqueue_after_commit(
@@ -36,10 +39,12 @@ def enqueue_after_commit(
 ) -> OutboxJob:
     """Ask for `func_path(*args)` once the caller's transaction commits (at `run_at`, if given)."""
     row = OutboxJob(queue=queue, func_path=func_path, args=list(args), job_id=job_id or "", run_at=run_at)
+    if not job_id:
+        # Not the row id: after a database reset that id comes back while Redis still remembers the old
+        # job for a day, and the new job would be refused as its duplicate.
+        row.job_id = f"outbox-{uuid.uuid4().hex}"
     db.session.add(row)
     db.session.flush()
-    if not job_id:
-        row.job_id = f"outbox-{row.id}"
     db.session.info.setdefault(_PENDING, []).append(row.id)
     return row
 
@@ -91,7 +96,7 @@ def _push(rows: list[OutboxJob]) -> int:
             queue = Queue(row.queue, connection=connection)
             options = {
                 "job_id": row.job_id, "unique": True, "result_ttl": RESULT_TTL,
-                "retry": Retry(max=3, interval=[10, 60, 300]), **JOB_CALLBACKS,
+                "retry": Retry(max=3, interval=[10, 60, 300]), "job_timeout": JOB_TIMEOUT, **JOB_CALLBACKS,
             }
             try:
                 if row.run_at is not None and row.run_at > datetime.now(UTC):

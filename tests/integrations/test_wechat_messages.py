@@ -174,11 +174,12 @@ def test_token_refused_again_after_the_refresh_is_transient_and_not_retried_furt
     assert [call.body.get("force_refresh") for call in wechat.calls_to(TOKEN_PATH)] == [None, True]
 
 
-def test_wrong_secret_is_a_final_error_and_nothing_is_sent(make_client, wechat, redis_client):
-    with pytest.raises(WeChatMessageError) as caught:
+def test_no_token_is_a_passing_failure_and_nothing_is_sent(make_client, wechat, redis_client):
+    """Wrong credentials, a quota or a missing IP whitelist: the message is fine, so it is retried later."""
+    with pytest.raises(WeChatBusy) as caught:
         make_client(secret="not-the-secret").send(OPENID, TEMPLATE, DATA)
 
-    assert type(caught.value) is WeChatMessageError and not caught.value.transient
+    assert caught.value.transient
     assert caught.value.errcode == 40125
     assert wechat.calls_to(SEND_PATH) == []
     assert redis_client.get(TOKEN_KEY) is None

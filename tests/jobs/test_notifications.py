@@ -21,7 +21,7 @@ from backend.extensions import db
 from backend.integrations.sms import AliyunSms
 from backend.integrations.wechat_messages import OFFICIAL_ACCOUNT, WeChatMessages
 from backend.jobs import QUEUES
-from backend.jobs.notifications import DELIVER_JOB
+from backend.jobs.notifications import DELIVER_JOB, requeue_stale_deliveries
 from backend.models import Delivery, Household, Notice, Notification, OutboxJob, User
 from backend.redis_conn import connect
 from backend.services.auth import issue_tokens
@@ -641,3 +641,46 @@ def test_an_sms_gateway_out_of_reach_is_tried_again_once_it_answers(
     assert (push.status, push.attempts) == (DeliveryStatus.SENT, 2)
     assert [message.phone for message in sms.messages] == [PHONE]
     unreachable.http.close()
+
+
+def test_a_retry_that_would_fall_into_quiet_hours_waits_until_8(person, wechat, redis_conn, morning):
+    user = person()
+    wechat.answer_for(user.wechat_openid, -1, times=1)
+    morning.move_to(datetime(2026, 11, 2, 21, 59, 55, tzinfo=SHANGHAI))
+
+    tell([user.id], key="meeting-21-invite")
+    work(redis_conn)  # the first attempt, at 21:59:55, fails for a passing reason
+    morning.move_to(datetime(2026, 11, 2, 22, 0, 10, tzinfo=SHANGHAI))
+    work(redis_conn, scheduler=True)  # RQ's retry comes in quiet hours: it is put off to 08:00
+
+    [waiting] = deliveries(user)
+    assert waiting.status == DeliveryStatus.PENDING
+    assert waiting.deliver_after == datetime(2026, 11, 3, 8, 0, tzinfo=SHANGHAI)
+    assert wechat_to(wechat, user) == []
+    morning.move_to(datetime(2026, 11, 3, 7, 59, 50, tzinfo=SHANGHAI))
+    work(redis_conn, scheduler=True)
+    assert wechat_to(wechat, user) == []
+    morning.move_to(datetime(2026, 11, 3, 8, 0, 5, tzinfo=SHANGHAI))
+    work(redis_conn, scheduler=True)
+    assert len(wechat_to(wechat, user)) == 1
+    assert deliveries(user)[0].status == DeliveryStatus.SENT
+
+
+def test_pushes_whose_job_gave_up_are_queued_again_by_the_sweep(person, wechat, redis_conn, morning):
+    user = person()
+    wechat.answer_for(user.wechat_openid, -1, times=4)  # busy through the first try and all three retries
+    tell([user.id], key="meeting-22-invite")
+    work(redis_conn)
+    for wait in (10, 60, 300):
+        morning.shift(timedelta(seconds=wait + 1))
+        work(redis_conn, scheduler=True)
+    assert deliveries(user)[0].status == DeliveryStatus.PENDING
+
+    assert requeue_stale_deliveries() == 0  # not late enough yet
+    morning.shift(timedelta(minutes=31))
+    assert requeue_stale_deliveries() == 1
+    work(redis_conn)
+
+    assert deliveries(user)[0].status == DeliveryStatus.SENT
+    assert len(wechat_to(wechat, user)) == 1
+    assert requeue_stale_deliveries() == 0
