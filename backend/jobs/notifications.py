@@ -1,6 +1,7 @@
-"""Notification jobs (queue `high`): write a batch of inbox rows, then push them by channel.
+"""Notification jobs: write a batch of inbox rows (`high`), plan their pushes (`default`), push them by
+channel (`high`), and sweep up pushes whose job was lost.
 
-Both are idempotent: the inbox is unique on person and dedupe key (a rerun inserts nothing new and
+All are idempotent: the inbox is unique on person and dedupe key (a rerun inserts nothing new and
 queues no push), and a delivery is sent only while it is pending and marked sent before the next."""
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -127,7 +128,8 @@ def deliver(channel: str, delivery_ids: list[int]) -> int:
             delivery.deliver_after = due
             later.append(delivery)
             continue
-        delivery.attempts += 1
+        if not _claim(delivery):
+            continue  # another job (a sweep racing a slow one) is sending it
         try:
             _send(Channel(channel), notice, user)
         except RecipientDeclined:
@@ -155,6 +157,20 @@ def deliver(channel: str, delivery_ids: list[int]) -> int:
     return sent
 
 
+def _claim(delivery: Delivery) -> bool:
+    """Count the attempt with a compare-and-set on it, committed before the send: of two jobs holding the
+    same pending push, only one gets to send it."""
+    claimed = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery.id, Delivery.status == DeliveryStatus.PENDING,
+               Delivery.attempts == delivery.attempts)
+        .values(attempts=delivery.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()  # also expires `delivery`, which reloads with the new count
+    return bool(claimed)
+
+
 def requeue_stale_deliveries() -> int:
     """Pushes still pending long after their time (Redis lost a job, or a job used up its retries) are
     queued again; `deliver` is idempotent, so a push that is merely slow is not sent twice."""
@@ -178,7 +194,9 @@ def _send(channel: Channel, notice: Notice, user: User) -> None:
     if channel is Channel.WECHAT:
         template_id = current_app.config.get("LINLI_WECHAT_NOTICE_TEMPLATE_ID") or "sandbox-notice"
         link = current_app.config["LINLI_PUBLIC_URL"] + (notice.link or "/h5/inbox")
-        wechat_messages().send(user.wechat_openid, template_id, {"thing1": notice.title[:20], "thing2": (notice.body or notice.title)[:20]}, page=link)
+        # Subscribe-message `thing` fields hold at most 20 characters.
+        data = {"thing1": notice.title[:20], "thing2": (notice.body or notice.title)[:20]}
+        wechat_messages().send(user.wechat_openid, template_id, data, page=link)
     else:
         phone = decrypt_phone(user.phone_cipher)
         log.info("SMS notice %s to %s", notice.id, mask_phone(phone))

@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from rq import Queue, SimpleWorker
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from backend.domain.notifications import Channel, DeliveryStatus, Urgency
 from backend.domain.roles import Role
@@ -21,7 +21,7 @@ from backend.extensions import db
 from backend.integrations.sms import AliyunSms
 from backend.integrations.wechat_messages import OFFICIAL_ACCOUNT, WeChatMessages
 from backend.jobs import QUEUES
-from backend.jobs.notifications import DELIVER_JOB, requeue_stale_deliveries
+from backend.jobs.notifications import DELIVER_JOB, _claim, requeue_stale_deliveries
 from backend.models import Delivery, Household, Notice, Notification, OutboxJob, User
 from backend.redis_conn import connect
 from backend.services.auth import issue_tokens
@@ -684,3 +684,25 @@ def test_pushes_whose_job_gave_up_are_queued_again_by_the_sweep(person, wechat, 
     assert deliveries(user)[0].status == DeliveryStatus.SENT
     assert len(wechat_to(wechat, user)) == 1
     assert requeue_stale_deliveries() == 0
+
+
+def test_of_two_jobs_holding_the_same_pending_push_only_one_may_send_it(person, wechat, redis_conn, morning):
+    """A sweep may requeue a push whose first job is merely slow: each job claims the push (a compare-and-set
+    on its attempt count) before sending, so the second one's claim fails."""
+    user = person()
+    wechat.answer_for(user.wechat_openid, -1)  # keep the push pending
+    tell([user.id], key="meeting-23-invite")
+    work(redis_conn)
+    [push] = deliveries(user)
+    seen_by_both = push.attempts
+
+    # The first job claims it…
+    db.session.execute(
+        update(Delivery).where(Delivery.id == push.id).values(attempts=seen_by_both + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    # …and the second job, which read the same row before, cannot.
+    stale_view = Delivery(id=push.id, attempts=seen_by_both, status=DeliveryStatus.PENDING)
+    assert _claim(stale_view) is False
+    assert _claim(db.session.get(Delivery, push.id)) is True
