@@ -64,6 +64,8 @@ class Settings:
     refresh_days: int = 30
     ratelimit_enabled: bool = True
     proxy_count: int = 0
+    # Work-order photos on local disk; empty = instance/photos.
+    photo_dir: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -109,6 +111,7 @@ class Settings:
             aliyun_sms_template_code=_env("LINLI_ALIYUN_SMS_TEMPLATE_CODE", ""),
             aliyun_sms_endpoint=_env("LINLI_ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com"),
             proxy_count=int(_env("LINLI_PROXY_COUNT", "0")),
+            photo_dir=_env("LINLI_PHOTO_DIR", ""),
         )
         settings.public_url = _env("LINLI_PUBLIC_URL", f"http://127.0.0.1:{settings.port}")
         if env == "production" and settings.wechat_provider == "wechat" and not (
@@ -141,6 +144,7 @@ class Settings:
             "LINLI_ALIYUN_SMS_TEMPLATE_CODE": self.aliyun_sms_template_code,
             "LINLI_ALIYUN_SMS_ENDPOINT": self.aliyun_sms_endpoint,
             "LINLI_PROXY_COUNT": self.proxy_count,
+            "LINLI_PHOTO_DIR": self.photo_dir,
             "JWT_SECRET_KEY": self.jwt_secret_key,
             "JWT_TOKEN_LOCATION": ["headers", "cookies"],
             "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=self.access_minutes),

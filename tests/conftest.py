@@ -83,6 +83,7 @@ def app(tmp_path_factory) -> Iterator[Flask]:
             "SQLALCHEMY_DATABASE_URI": database_url,
             "LINLI_REDIS_URL": _redis_url(),
             "LINLI_PUBLIC_URL": "http://linli.test",
+            "LINLI_PHOTO_DIR": str(tmp_dir / "photos"),
         }
     )
     with app.app_context():

@@ -15,7 +15,18 @@ BATCH_SIZE = 500
 # pushes off (urgent ones still come); its inbox rows are written either way.
 BINDING_DECISION = "binding_decision"
 BINDING_REVIEW = "binding_review"
-KINDS = {BINDING_DECISION: "房屋认证结果", BINDING_REVIEW: "住户认证审核"}
+WORK_ORDER_UPDATE = "work_order_update"
+WORK_ORDER_ASSIGNED = "work_order_assigned"
+WORK_ORDER_ESCALATED = "work_order_escalated"
+WORK_ORDER_RATE_REMINDER = "work_order_rate_reminder"
+KINDS = {
+    BINDING_DECISION: "房屋认证结果",
+    BINDING_REVIEW: "住户认证审核",
+    WORK_ORDER_UPDATE: "报修进度",
+    WORK_ORDER_ASSIGNED: "新报修与派单",
+    WORK_ORDER_ESCALATED: "工单超时升级",
+    WORK_ORDER_RATE_REMINDER: "报修评价提醒",
+}
 
 
 class Urgency(enum.StrEnum):

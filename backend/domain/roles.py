@@ -28,6 +28,15 @@ class Action(enum.StrEnum):
     IMPORT_LEDGER = "import_ledger"
     # The officials' assessment of a compound (problem compound, open problems), not its public facts.
     VIEW_ASSESSMENT = "view_assessment"
+    SUBMIT_WORK_ORDER = "submit_work_order"
+    # Every order of the compound, not only one's own.
+    VIEW_WORK_ORDERS = "view_work_orders"
+    HANDLE_WORK_ORDERS = "handle_work_orders"
+    ASSIGN_WORK_ORDERS = "assign_work_orders"
+    # Orders this month, times to accept and close, ratings: public to everyone of the compound, no names.
+    VIEW_WORK_ORDER_STATS = "view_work_order_stats"
+    CONFIGURE_WORK_ORDERS = "configure_work_orders"
+    REPLY_TO_RATINGS = "reply_to_ratings"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -42,6 +51,14 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.PRINT_QR: _RUNS_COMPOUND,
     Action.IMPORT_LEDGER: frozenset({Role.OFFICIAL, Role.ADMIN}),
     Action.VIEW_ASSESSMENT: _RUNS_COMPOUND,
+    # A verified household's people report; staff do not file orders for themselves.
+    Action.SUBMIT_WORK_ORDER: frozenset({Role.RESIDENT, Role.OWNER}),
+    Action.VIEW_WORK_ORDERS: _RUNS_COMPOUND,
+    Action.HANDLE_WORK_ORDERS: frozenset({Role.STAFF, Role.MANAGER, Role.ADMIN}),
+    Action.ASSIGN_WORK_ORDERS: frozenset({Role.MANAGER, Role.ADMIN}),
+    Action.VIEW_WORK_ORDER_STATS: frozenset(Role),
+    Action.CONFIGURE_WORK_ORDERS: frozenset({Role.MANAGER, Role.COMMITTEE, Role.PARTY_SECRETARY, Role.ADMIN}),
+    Action.REPLY_TO_RATINGS: frozenset({Role.MANAGER, Role.ADMIN}),
 }
 
 

@@ -23,6 +23,8 @@ PERIODIC_JOBS = (
     PeriodicJob("backend.jobs.health.record_worker_heartbeat", "* * * * *", "每分钟", "low"),
     PeriodicJob("backend.jobs.outbox.relay", "* * * * *", "每分钟", "default"),
     PeriodicJob("backend.jobs.notifications.requeue_stale_deliveries", "*/10 * * * *", "每10分钟", "default"),
+    PeriodicJob("backend.jobs.workorders.sweep", "*/5 * * * *", "每5分钟", "default"),
+    PeriodicJob("backend.jobs.workorders.tally_last_month", "30 18 * * *", "每天02:30", "low"),
 )
 
 for job in PERIODIC_JOBS:

@@ -6,6 +6,16 @@ from backend.models.jobs import OutboxJob
 from backend.models.notifications import Delivery, Notice, Notification, NotificationPreference
 from backend.models.people import Membership, User
 from backend.models.places import Area, Building, Compound, Household, PropertyCompany, RegisteredOwner
+from backend.models.workorders import (
+    ScoreSnapshot,
+    WorkOrder,
+    WorkOrderCategory,
+    WorkOrderEscalation,
+    WorkOrderEvent,
+    WorkOrderFollower,
+    WorkOrderPhoto,
+    WorkOrderRating,
+)
 
 __all__ = [
     "Area",
@@ -23,5 +33,13 @@ __all__ = [
     "OutboxJob",
     "PropertyCompany",
     "RegisteredOwner",
+    "ScoreSnapshot",
     "User",
+    "WorkOrder",
+    "WorkOrderCategory",
+    "WorkOrderEscalation",
+    "WorkOrderEvent",
+    "WorkOrderFollower",
+    "WorkOrderPhoto",
+    "WorkOrderRating",
 ]

@@ -25,6 +25,16 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.IMPORT_LEDGER: {Role.OFFICIAL, Role.ADMIN},
     # Whether it is a problem compound and its open problems: for those who run or oversee it.
     Action.VIEW_ASSESSMENT: RUNS_COMPOUND,
+    # Work orders (报事报修) are raised by the people of a verified household.
+    Action.SUBMIT_WORK_ORDER: {Role.RESIDENT, Role.OWNER},
+    Action.VIEW_WORK_ORDERS: RUNS_COMPOUND,
+    # Staff take and close orders; the property manager assigns them (DESIGN §1).
+    Action.HANDLE_WORK_ORDERS: {Role.STAFF, Role.MANAGER, Role.ADMIN},
+    Action.ASSIGN_WORK_ORDERS: {Role.MANAGER, Role.ADMIN},
+    # The compound's figures are public to everyone who reached it, QR visitors included.
+    Action.VIEW_WORK_ORDER_STATS: ALL,
+    Action.CONFIGURE_WORK_ORDERS: {Role.MANAGER, Role.COMMITTEE, Role.PARTY_SECRETARY, Role.ADMIN},
+    Action.REPLY_TO_RATINGS: {Role.MANAGER, Role.ADMIN},
 }
 
 

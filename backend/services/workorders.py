@@ -1,0 +1,836 @@
+"""Work orders (报事报修): submit, move through the states, follow, urge, rate, list, and escalate."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+
+from backend.domain import workorders as rules
+from backend.domain.notifications import (
+    WORK_ORDER_ASSIGNED,
+    WORK_ORDER_ESCALATED,
+    WORK_ORDER_RATE_REMINDER,
+    WORK_ORDER_UPDATE,
+)
+from backend.domain.notifications import Urgency as NoticeUrgency
+from backend.domain.roles import Role
+from backend.domain.workorders import (
+    ACTION_LABELS,
+    OPEN_STATUSES,
+    STATUS_LABELS,
+    Action,
+    Actor,
+    EscalationLevel,
+    Phase,
+    Sla,
+    Status,
+    Urgency,
+)
+from backend.extensions import db
+from backend.models import (
+    Area,
+    Building,
+    Compound,
+    Household,
+    Membership,
+    User,
+    WorkOrder,
+    WorkOrderCategory,
+    WorkOrderEscalation,
+    WorkOrderEvent,
+    WorkOrderFollower,
+    WorkOrderPhoto,
+    WorkOrderRating,
+)
+from backend.models.base import utcnow
+from backend.policy import ancestor_area_ids
+from backend.services.audit import record_audit
+from backend.services.compounds import Page
+from backend.services.notifications import notify
+from backend.services.photos import MAX_PHOTOS_PER_ORDER, PreparedPhoto, delete_photos, store_photo
+
+
+class WorkOrderRefused(Exception):
+    """A request the order's rules refuse; `status` is the HTTP status the API answers with."""
+
+    def __init__(self, message: str, status: int = 409):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class CategorySla:
+    name: str
+    normal: Sla
+    urgent: Sla
+
+
+# ---- categories and SLA ---------------------------------------------------------------------------
+
+
+def categories(compound_id: int) -> list[CategorySla]:
+    rows = db.session.scalars(
+        select(WorkOrderCategory).where(WorkOrderCategory.compound_id == compound_id).order_by(
+            WorkOrderCategory.position, WorkOrderCategory.id
+        )
+    ).all()
+    if not rows:
+        return [
+            CategorySla(name, rules.DEFAULT_SLA[Urgency.NORMAL], rules.DEFAULT_SLA[Urgency.URGENT])
+            for name in rules.DEFAULT_CATEGORIES
+        ]
+    return [
+        CategorySla(
+            row.name,
+            Sla(timedelta(minutes=row.accept_minutes_normal), timedelta(minutes=row.close_minutes_normal)),
+            Sla(timedelta(minutes=row.accept_minutes_urgent), timedelta(minutes=row.close_minutes_urgent)),
+        )
+        for row in rows
+    ]
+
+
+def set_categories(compound_id: int, items: Sequence[CategorySla], actor_id: int, ip: str | None) -> None:
+    """Replace the compound's category list and SLA. Orders already filed keep their deadlines."""
+    before = [_category_dict(c) for c in categories(compound_id)]
+    db.session.execute(WorkOrderCategory.__table__.delete().where(WorkOrderCategory.compound_id == compound_id))
+    for position, item in enumerate(items):
+        db.session.add(
+            WorkOrderCategory(
+                compound_id=compound_id, name=item.name, position=position,
+                accept_minutes_normal=_minutes(item.normal.accept), close_minutes_normal=_minutes(item.normal.close),
+                accept_minutes_urgent=_minutes(item.urgent.accept), close_minutes_urgent=_minutes(item.urgent.close),
+            )
+        )
+    record_audit(
+        actor_id=actor_id, action="work_order.categories", target_type="compound", target_id=compound_id,
+        compound_id=compound_id, before={"categories": before},
+        after={"categories": [_category_dict(c) for c in items]}, ip=ip,
+    )
+    db.session.commit()
+
+
+def _minutes(value: timedelta) -> int:
+    return int(value.total_seconds() // 60)
+
+
+def _category_dict(category: CategorySla) -> dict:
+    return {
+        "name": category.name,
+        "accept_minutes_normal": _minutes(category.normal.accept),
+        "close_minutes_normal": _minutes(category.normal.close),
+        "accept_minutes_urgent": _minutes(category.urgent.accept),
+        "close_minutes_urgent": _minutes(category.urgent.close),
+    }
+
+
+def _sla_for(compound_id: int, category: str, urgency: Urgency) -> Sla:
+    for item in categories(compound_id):
+        if item.name == category:
+            return item.urgent if urgency is Urgency.URGENT else item.normal
+    raise WorkOrderRefused("请选择有效的报修类别", status=422)
+
+
+# ---- submitting -----------------------------------------------------------------------------------
+
+
+def my_households(user_id: int, compound_id: int) -> list[Household]:
+    return list(
+        db.session.scalars(
+            select(Household)
+            .join(Membership, Membership.household_id == Household.id)
+            .options(joinedload(Household.building))
+            .where(Membership.user_id == user_id, Membership.compound_id == compound_id,
+                   Membership.role.in_((Role.OWNER, Role.RESIDENT)))
+            .order_by(Household.id)
+        ).unique()
+    )
+
+
+@dataclass(frozen=True)
+class Place:
+    household_id: int | None
+    building_id: int | None
+    location_text: str
+
+
+def resolve_place(user_id: int, compound_id: int, household_id: int | None, building_id: int | None,
+                  location_text: str) -> Place:
+    """My household, or a common area: a building of this compound and/or a description of the spot."""
+    location_text = location_text.strip()
+    if household_id is not None:
+        household = next((h for h in my_households(user_id, compound_id) if h.id == household_id), None)
+        if household is None:
+            raise WorkOrderRefused("只能为您已认证的房屋报修", status=422)
+        return Place(household.id, household.building_id, location_text)
+    if building_id is not None:
+        in_compound = db.session.scalar(
+            select(Building.id).where(Building.id == building_id, Building.compound_id == compound_id)
+        )
+        if in_compound is None:
+            raise WorkOrderRefused("请选择本小区的楼栋", status=422)
+    elif not location_text:
+        raise WorkOrderRefused("请选择报修位置：我的房屋、楼栋或填写公共区域", status=422)
+    return Place(None, building_id, location_text)
+
+
+def find_duplicates(compound_id: int, category: str, place: Place, now: datetime | None = None) -> list[WorkOrder]:
+    """Open orders of the same category at the same building (or the same common spot) from the last 14
+    days, offered to the resident to join instead of filing another."""
+    now = now or utcnow()
+    if place.building_id is not None:
+        same_place = WorkOrder.building_id == place.building_id
+    else:
+        same_place = and_(WorkOrder.building_id.is_(None), WorkOrder.location_text == place.location_text)
+    return list(
+        db.session.scalars(
+            select(WorkOrder)
+            .options(joinedload(WorkOrder.building))
+            .where(
+                WorkOrder.compound_id == compound_id,
+                WorkOrder.category == category,
+                WorkOrder.status.in_(OPEN_STATUSES),
+                WorkOrder.created_at >= now - rules.DUPLICATE_WINDOW,
+                same_place,
+            )
+            .order_by(WorkOrder.id.desc())
+            .limit(5)
+        )
+    )
+
+
+def submit_order(
+    *,
+    user_id: int,
+    compound_id: int,
+    category: str,
+    description: str,
+    urgency: Urgency,
+    household_id: int | None = None,
+    building_id: int | None = None,
+    location_text: str = "",
+    photos: Sequence[PreparedPhoto] = (),
+    ip: str | None = None,
+) -> WorkOrder:
+    if len(photos) > MAX_PHOTOS_PER_ORDER:
+        raise WorkOrderRefused(f"最多上传{MAX_PHOTOS_PER_ORDER}张照片", status=422)
+    place = resolve_place(user_id, compound_id, household_id, building_id, location_text)
+    sla = _sla_for(compound_id, category, urgency)
+    now = utcnow()
+    order = WorkOrder(
+        compound_id=compound_id, submitter_id=user_id, household_id=place.household_id,
+        building_id=place.building_id, location_text=place.location_text, category=category,
+        description=description.strip(), urgency=urgency, status=Status.SUBMITTED,
+        accept_due_at=rules.sla_due(now, sla, Phase.ACCEPT), close_due_at=rules.sla_due(now, sla, Phase.CLOSE),
+        created_at=now, escalation_level=0, urge_count=0, dispute_count=0,
+    )
+    order.sla_due_at = order.accept_due_at
+    _plan_escalation(order)
+    db.session.add(order)
+    db.session.flush()
+    db.session.add(WorkOrderFollower(work_order_id=order.id, user_id=user_id))
+    event = _record_event(order, user_id, "submit", None, Status.SUBMITTED, "")
+    with _photos_kept_only_on_commit() as stored:
+        for prepared in photos:
+            stored.append(_add_photo(order, user_id, prepared, event_id=event.id).storage_key)
+        handlers = _staff_ids(compound_id)
+        if handlers:
+            notify(
+                handlers, WORK_ORDER_ASSIGNED, f"新报修：{category}", order.description[:60],
+                link=f"/h5/work-orders/{order.id}", urgency=_notice_urgency(order),
+                dedupe_key=f"wo-{order.id}-new",
+            )
+        db.session.commit()
+    return order
+
+
+@contextmanager
+def _photos_kept_only_on_commit() -> Iterator[list[str]]:
+    """Files are written before their rows commit; if the commit never happens, remove them again."""
+    stored: list[str] = []
+    try:
+        yield stored
+    except BaseException:
+        db.session.rollback()
+        delete_photos(stored)
+        raise
+
+
+def _add_photo(order: WorkOrder, uploader_id: int, prepared: PreparedPhoto, event_id: int | None) -> WorkOrderPhoto:
+    photo = WorkOrderPhoto(
+        work_order_id=order.id, event_id=event_id, uploader_id=uploader_id, storage_key=store_photo(prepared),
+        width=prepared.width, height=prepared.height, size_bytes=len(prepared.data),
+    )
+    db.session.add(photo)
+    return photo
+
+
+def upload_photo(order_id: int, user_id: int, prepared: PreparedPhoto) -> WorkOrderPhoto:
+    """A photo to use in the next step (e.g. after-photos for 办结), by the submitter or a handler."""
+    order = _locked(order_id)
+    if order.status not in OPEN_STATUSES and order.status is not Status.CLOSED:
+        raise WorkOrderRefused(f"工单{STATUS_LABELS[order.status]}，不能再上传照片")
+    waiting = db.session.scalar(
+        select(func.count()).where(
+            WorkOrderPhoto.work_order_id == order_id, WorkOrderPhoto.uploader_id == user_id,
+            WorkOrderPhoto.event_id.is_(None),
+        )
+    )
+    if waiting >= MAX_PHOTOS_PER_ORDER:
+        raise WorkOrderRefused(f"最多上传{MAX_PHOTOS_PER_ORDER}张照片", status=422)
+    with _photos_kept_only_on_commit() as stored:
+        photo = _add_photo(order, user_id, prepared, event_id=None)
+        stored.append(photo.storage_key)
+        db.session.commit()
+    return photo
+
+
+# ---- reading ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """How one person stands to one order: their roles in its compound and their relation to the order."""
+
+    user_id: int
+    roles: frozenset[Role]
+    actors: frozenset[Actor]
+    follows: bool
+
+    @property
+    def sees_all(self) -> bool:
+        return bool(self.roles & {Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL,
+                                  Role.ADMIN})
+
+
+def actors_for(order: WorkOrder, user_id: int, roles: frozenset[Role]) -> frozenset[Actor]:
+    actors = set()
+    if order.submitter_id == user_id:
+        actors.add(Actor.SUBMITTER)
+    if Role.STAFF in roles and order.assignee_id in (None, user_id):
+        actors.add(Actor.HANDLER)
+    if roles & {Role.MANAGER, Role.ADMIN}:
+        actors.add(Actor.MANAGER)
+    return frozenset(actors or {Actor.OTHER})
+
+
+def viewer_of(order: WorkOrder, user_id: int, roles: frozenset[Role]) -> Viewer | None:
+    """None when the person may not see the order: outside its compound, or a resident it is not theirs."""
+    follows = db.session.scalar(
+        select(WorkOrderFollower.user_id).where(
+            WorkOrderFollower.work_order_id == order.id, WorkOrderFollower.user_id == user_id
+        )
+    ) is not None
+    viewer = Viewer(user_id, roles, actors_for(order, user_id, roles), follows)
+    if not roles or not (viewer.sees_all or follows or order.submitter_id == user_id):
+        return None
+    return viewer
+
+
+def get_order(order_id: int) -> WorkOrder | None:
+    return db.session.scalar(
+        select(WorkOrder)
+        .options(
+            joinedload(WorkOrder.building), joinedload(WorkOrder.household).joinedload(Household.building),
+            joinedload(WorkOrder.assignee), joinedload(WorkOrder.rating),
+        )
+        .where(WorkOrder.id == order_id)
+    )
+
+
+def order_compound_id(order_id: int) -> int | None:
+    return db.session.scalar(select(WorkOrder.compound_id).where(WorkOrder.id == order_id))
+
+
+def timeline(order_id: int) -> list[WorkOrderEvent]:
+    return list(
+        db.session.scalars(
+            select(WorkOrderEvent)
+            .options(joinedload(WorkOrderEvent.actor), selectinload(WorkOrderEvent.photos))
+            .where(WorkOrderEvent.work_order_id == order_id)
+            .order_by(WorkOrderEvent.id)
+        ).unique()
+    )
+
+
+def pending_photos(order_id: int, user_id: int) -> list[WorkOrderPhoto]:
+    return list(
+        db.session.scalars(
+            select(WorkOrderPhoto).where(
+                WorkOrderPhoto.work_order_id == order_id, WorkOrderPhoto.uploader_id == user_id,
+                WorkOrderPhoto.event_id.is_(None),
+            ).order_by(WorkOrderPhoto.id)
+        )
+    )
+
+
+def photo(photo_id: int) -> WorkOrderPhoto | None:
+    return db.session.get(WorkOrderPhoto, photo_id)
+
+
+def escalations(order_id: int) -> list[WorkOrderEscalation]:
+    return list(
+        db.session.scalars(
+            select(WorkOrderEscalation).where(WorkOrderEscalation.work_order_id == order_id).order_by(
+                WorkOrderEscalation.id
+            )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    status: Status | None = None
+    category: str | None = None
+    overdue: bool | None = None
+    mine: bool = False  # only orders assigned to the viewer (the staff queue)
+
+
+# One prebuilt shape for every list: the row plus what a list line shows, loaded in the same statement.
+_LIST_OPTIONS = (joinedload(WorkOrder.building), joinedload(WorkOrder.household), joinedload(WorkOrder.rating))
+
+
+def orders_page(
+    compound_id: int, viewer_id: int, sees_all: bool, flt: OrderFilter, page: int, page_size: int,
+    now: datetime | None = None,
+) -> Page:
+    """Newest first; residents see the orders they filed or follow, staff and committee all of the compound."""
+    now = now or utcnow()
+    query = select(WorkOrder).where(WorkOrder.compound_id == compound_id)
+    if not sees_all:
+        followed = select(WorkOrderFollower.work_order_id).where(WorkOrderFollower.user_id == viewer_id)
+        query = query.where(WorkOrder.id.in_(followed))
+    if flt.status is not None:
+        query = query.where(WorkOrder.status == flt.status)
+    if flt.category:
+        query = query.where(WorkOrder.category == flt.category)
+    if flt.overdue is True:
+        query = query.where(WorkOrder.status.in_(OPEN_STATUSES), WorkOrder.sla_due_at < now)
+    elif flt.overdue is False:
+        query = query.where(or_(WorkOrder.sla_due_at.is_(None), WorkOrder.sla_due_at >= now))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = db.session.scalars(
+        query.options(*_LIST_OPTIONS).order_by(WorkOrder.id.desc()).limit(page_size).offset((page - 1) * page_size)
+    ).all()
+    return Page(items=list(items), total=total, page=page, page_size=page_size)
+
+
+def staff_queue(compound_id: int, user_id: int, page: int, page_size: int) -> Page:
+    """Open orders assigned to me or to nobody yet, the nearest SLA deadline first."""
+    query = select(WorkOrder).where(
+        WorkOrder.compound_id == compound_id,
+        WorkOrder.status.in_(OPEN_STATUSES),
+        or_(WorkOrder.assignee_id == user_id, WorkOrder.assignee_id.is_(None)),
+    )
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = db.session.scalars(
+        query.options(*_LIST_OPTIONS).order_by(WorkOrder.sla_due_at, WorkOrder.id)
+        .limit(page_size).offset((page - 1) * page_size)
+    ).all()
+    return Page(items=list(items), total=total, page=page, page_size=page_size)
+
+
+def staff_members(compound_id: int) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User).join(Membership, Membership.user_id == User.id)
+            .where(Membership.compound_id == compound_id, Membership.role == Role.STAFF, User.is_active.is_(True))
+            .order_by(User.id)
+        ).unique()
+    )
+
+
+# ---- transitions -----------------------------------------------------------------------------------
+
+
+def _locked(order_id: int) -> WorkOrder:
+    # FOR UPDATE on PostgreSQL: of two staff accepting at once, the second sees the order accepted (409).
+    order = db.session.scalar(
+        select(WorkOrder).where(WorkOrder.id == order_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if order is None:
+        raise WorkOrderRefused("工单不存在", status=404)
+    return order
+
+
+def transition(
+    order_id: int,
+    user_id: int,
+    roles: frozenset[Role],
+    action: Action,
+    *,
+    note: str = "",
+    assignee_id: int | None = None,
+    merge_into_id: int | None = None,
+    photo_ids: Sequence[int] = (),
+    rating: dict | None = None,
+    ip: str | None = None,
+) -> WorkOrder:
+    """Apply one action of the state machine, record it as an event with its photos, tell who needs to know."""
+    order = _locked(order_id)
+    now = utcnow()
+    note = note.strip()
+    awaiting = rules.awaiting_confirmation(order.status, order.closed_at, order.confirmed_at is not None, now)
+    target = rules.next_status(order.status, action, actors_for(order, user_id, roles), awaiting_confirmation=awaiting)
+    if action in rules.NOTE_REQUIRED and not note:
+        raise WorkOrderRefused("请填写说明，居民会看到", status=422)
+    source = order.status
+    apply = _APPLY[action]
+    apply(order, user_id=user_id, now=now, note=note, assignee_id=assignee_id, merge_into_id=merge_into_id)
+    order.status = target
+    _after_status_change(order, source, now)
+    event = _record_event(order, user_id, action.value, source, target, note)
+    _attach_photos(order, user_id, photo_ids, event.id)
+    if action is Action.CONFIRM and rating:
+        _rate(order, user_id, **rating)
+    _tell_followers(order, action, note)
+    if action in (Action.REJECT, Action.MERGE, Action.ASSIGN):
+        record_audit(
+            actor_id=user_id, action=f"work_order.{action.value}", target_type="work_order", target_id=order.id,
+            compound_id=order.compound_id, before={"status": source.value},
+            after={"status": target.value, "note": note, "assignee_id": order.assignee_id,
+                   "merged_into_id": order.merged_into_id}, ip=ip,
+        )
+    db.session.commit()
+    return order
+
+
+def _apply_accept(order: WorkOrder, *, user_id: int, now: datetime, **_) -> None:
+    if order.assignee_id is None:
+        order.assignee_id = user_id
+    order.accepted_at = now
+    order.seconds_to_accept = int((now - order.created_at).total_seconds())
+
+
+def _apply_close(order: WorkOrder, *, now: datetime, **_) -> None:
+    order.closed_at = now
+    order.seconds_to_close = int((now - order.created_at).total_seconds())
+    order.closed_within_sla = now <= order.close_due_at and order.dispute_count == 0
+
+
+def _apply_reject(order: WorkOrder, *, note: str, **_) -> None:
+    order.reject_reason = note[:200]
+
+
+def _apply_merge(order: WorkOrder, *, merge_into_id: int | None, **_) -> None:
+    if merge_into_id is None or merge_into_id == order.id:
+        raise WorkOrderRefused("请选择要合并到的另一张工单", status=422)
+    survivor = db.session.scalar(
+        select(WorkOrder).where(WorkOrder.id == merge_into_id, WorkOrder.compound_id == order.compound_id)
+    )
+    if survivor is None:
+        raise WorkOrderRefused("要合并到的工单不在本小区", status=422)
+    if survivor.status not in OPEN_STATUSES:
+        raise WorkOrderRefused("只能合并到未办结的工单")
+    order.merged_into_id = survivor.id
+    order.reject_reason = f"与工单#{survivor.id}重复，已合并处理"
+    followers = db.session.scalars(
+        select(WorkOrderFollower.user_id).where(WorkOrderFollower.work_order_id == order.id)
+    ).all()
+    for follower_id in followers:
+        _follow(survivor.id, follower_id)
+
+
+def _apply_assign(order: WorkOrder, *, assignee_id: int | None, **_) -> None:
+    if assignee_id is None or assignee_id not in {u.id for u in staff_members(order.compound_id)}:
+        raise WorkOrderRefused("请选择本小区的物业工作人员", status=422)
+    order.assignee_id = assignee_id
+    notify(
+        [assignee_id], WORK_ORDER_ASSIGNED, f"派单：{order.category}", order.description[:60],
+        link=f"/h5/work-orders/{order.id}", urgency=_notice_urgency(order),
+        dedupe_key=f"wo-{order.id}-assign-{assignee_id}-{_event_count(order.id)}",
+    )
+
+
+def _apply_confirm(order: WorkOrder, *, now: datetime, **_) -> None:
+    order.confirmed_at = now
+
+
+def _apply_dispute(order: WorkOrder, **_) -> None:
+    order.dispute_count += 1
+    order.closed_at = None
+    order.seconds_to_close = None
+    order.closed_within_sla = None
+
+
+def _no_change(order: WorkOrder, **_) -> None:
+    return None
+
+
+_APPLY = {
+    Action.ACCEPT: _apply_accept,
+    Action.START: _no_change,
+    Action.CLOSE: _apply_close,
+    Action.REJECT: _apply_reject,
+    Action.MERGE: _apply_merge,
+    Action.WITHDRAW: _no_change,
+    Action.ASSIGN: _apply_assign,
+    Action.CONFIRM: _apply_confirm,
+    Action.DISPUTE: _apply_dispute,
+}
+
+
+def _after_status_change(order: WorkOrder, source: Status, now: datetime) -> None:
+    """Keep the running deadline and the next escalation in step with the status."""
+    phase, before = rules.phase_of(order.status), rules.phase_of(source)
+    if phase is None:
+        order.sla_due_at = None
+        order.escalate_at = None
+        return
+    if before is Phase.ACCEPT and phase is Phase.CLOSE:
+        # Accepted: the close deadline's steps start afresh. A reopened order (未解决) keeps the steps it
+        # already took against the close deadline.
+        order.escalation_level = 0
+    order.sla_due_at = order.accept_due_at if phase is Phase.ACCEPT else order.close_due_at
+    _plan_escalation(order)
+
+
+def _window(order: WorkOrder) -> timedelta:
+    due = order.accept_due_at if rules.phase_of(order.status) is Phase.ACCEPT else order.close_due_at
+    return due - order.created_at
+
+
+def _plan_escalation(order: WorkOrder) -> None:
+    step = rules.next_escalation(order.sla_due_at, _window(order), order.escalation_level, order.urge_count)
+    order.escalate_at = step[1] if step else None
+
+
+def _attach_photos(order: WorkOrder, user_id: int, photo_ids: Sequence[int], event_id: int) -> None:
+    if not photo_ids:
+        return
+    photos = db.session.scalars(
+        select(WorkOrderPhoto).where(
+            WorkOrderPhoto.id.in_(photo_ids), WorkOrderPhoto.work_order_id == order.id,
+            WorkOrderPhoto.uploader_id == user_id, WorkOrderPhoto.event_id.is_(None),
+        )
+    ).all()
+    if len(photos) != len(set(photo_ids)):
+        raise WorkOrderRefused("照片无效：请先上传本工单的照片", status=422)
+    for item in photos:
+        item.event_id = event_id
+
+
+def _record_event(order: WorkOrder, actor_id: int | None, action: str, source: Status | None,
+                  target: Status | None, note: str) -> WorkOrderEvent:
+    event = WorkOrderEvent(
+        work_order_id=order.id, actor_id=actor_id, action=action, from_status=source.value if source else None,
+        to_status=target.value if target else None, note=note[:500],
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+# ---- following, urging, rating -----------------------------------------------------------------------
+
+
+def _follow(order_id: int, user_id: int) -> None:
+    exists = db.session.get(WorkOrderFollower, (order_id, user_id))
+    if exists is None:
+        db.session.add(WorkOrderFollower(work_order_id=order_id, user_id=user_id))
+
+
+def follow(order_id: int, user_id: int) -> WorkOrder:
+    """Join an open order (the same problem already reported) instead of filing a duplicate."""
+    order = _locked(order_id)
+    if order.status not in OPEN_STATUSES:
+        raise WorkOrderRefused("该工单已结束，请重新报修")
+    _follow(order.id, user_id)
+    _record_event(order, user_id, "follow", None, None, "")
+    db.session.commit()
+    return order
+
+
+def urge(order_id: int, user_id: int, now: datetime | None = None) -> WorkOrder:
+    """催办: once per 4 hours per order; every urge brings the escalation steps a quarter window forward."""
+    order = _locked(order_id)
+    now = now or utcnow()
+    if order.status not in OPEN_STATUSES:
+        raise WorkOrderRefused("工单已结束，无需催办")
+    if not rules.may_urge(order.status, order.last_urged_at, now):
+        raise WorkOrderRefused("4小时内已催办过，请耐心等待", status=429)
+    order.urge_count += 1
+    order.last_urged_at = now
+    _plan_escalation(order)
+    _record_event(order, user_id, "urge", None, None, "")
+    recipients = [order.assignee_id] if order.assignee_id else _staff_ids(order.compound_id)
+    if recipients:
+        notify(recipients, WORK_ORDER_ASSIGNED, f"居民催办：{order.category}", order.description[:60],
+               link=f"/h5/work-orders/{order.id}", urgency=_notice_urgency(order),
+               dedupe_key=f"wo-{order.id}-urge-{order.urge_count}")
+    db.session.commit()
+    return order
+
+
+def rate(order_id: int, user_id: int, stars: int, comment: str = "", tags: Sequence[str] = ()) -> WorkOrderRating:
+    order = _locked(order_id)
+    if order.submitter_id != user_id:
+        raise WorkOrderRefused("只有报修人可以评价", status=403)
+    rating = _rate(order, user_id, stars=stars, comment=comment, tags=tags)
+    db.session.commit()
+    return rating
+
+
+def _rate(order: WorkOrder, user_id: int, stars: int, comment: str = "", tags: Sequence[str] = ()) -> WorkOrderRating:
+    if order.status is not Status.CLOSED or order.confirmed_at is None:
+        raise WorkOrderRefused("确认已解决后才能评价")
+    if not 1 <= stars <= 5:
+        raise WorkOrderRefused("评分为1到5星", status=422)
+    unknown = [tag for tag in tags if tag not in rules.RATING_TAGS]
+    if unknown:
+        raise WorkOrderRefused(f"未知的评价标签：{'、'.join(unknown)}", status=422)
+    rating = WorkOrderRating(work_order_id=order.id, user_id=user_id, stars=stars, comment=comment.strip()[:300],
+                             tags=",".join(dict.fromkeys(tags)))
+    try:
+        with db.session.begin_nested():
+            db.session.add(rating)
+    except IntegrityError as exc:
+        raise WorkOrderRefused("该工单已评价过") from exc
+    _record_event(order, user_id, "rate", None, None, f"{stars}星")
+    return rating
+
+
+def reply_to_rating(order_id: int, user_id: int, reply: str, ip: str | None = None) -> WorkOrderRating:
+    rating = db.session.scalar(
+        select(WorkOrderRating).where(WorkOrderRating.work_order_id == order_id).with_for_update()
+    )
+    if rating is None:
+        raise WorkOrderRefused("该工单还没有评价", status=404)
+    rating.reply = reply.strip()[:300]
+    rating.replied_by_id = user_id
+    rating.replied_at = utcnow()
+    order = db.session.get(WorkOrder, order_id)
+    record_audit(actor_id=user_id, action="work_order.reply", target_type="work_order", target_id=order_id,
+                 compound_id=order.compound_id, after={"reply": rating.reply}, ip=ip)
+    db.session.commit()
+    return rating
+
+
+# ---- notifications ------------------------------------------------------------------------------------
+
+
+def _notice_urgency(order: WorkOrder) -> NoticeUrgency:
+    return NoticeUrgency.URGENT if order.urgency is Urgency.URGENT else NoticeUrgency.NORMAL
+
+
+def _staff_ids(compound_id: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(Membership.user_id).where(Membership.compound_id == compound_id, Membership.role == Role.STAFF)
+        )
+    )
+
+
+def _tell_followers(order: WorkOrder, action: Action, note: str) -> None:
+    if action is Action.ASSIGN:
+        return
+    followers = db.session.scalars(
+        select(WorkOrderFollower.user_id).where(WorkOrderFollower.work_order_id == order.id)
+    ).all()
+    if action is Action.DISPUTE and order.assignee_id:
+        followers = [*followers, order.assignee_id]
+    body = f"工单#{order.id}（{order.category}）{ACTION_LABELS[action]}：{STATUS_LABELS[order.status]}"
+    if note:
+        body += f"。{note}"
+    notify(followers, WORK_ORDER_UPDATE, f"报修进度：{STATUS_LABELS[order.status]}", body,
+           link=f"/h5/work-orders/{order.id}", dedupe_key=f"wo-{order.id}-{action.value}-{_event_count(order.id)}")
+
+
+def _event_count(order_id: int) -> int:
+    return db.session.scalar(select(func.count()).where(WorkOrderEvent.work_order_id == order_id)) or 0
+
+
+# ---- escalation (cron sweep) -----------------------------------------------------------------------------
+
+
+def escalation_recipients(compound_id: int, level: EscalationLevel) -> list[int]:
+    """Managers; then the committee and the party secretary; then the officials of the nearest area above the
+    compound that has any (the community first)."""
+    if level is EscalationLevel.MANAGER:
+        roles = (Role.MANAGER,)
+    elif level is EscalationLevel.COMMITTEE:
+        roles = (Role.COMMITTEE, Role.PARTY_SECRETARY)
+    else:
+        path = db.session.scalar(select(Area.path).join(Compound, Compound.area_id == Area.id).where(
+            Compound.id == compound_id))
+        rows = db.session.execute(
+            select(Membership.user_id, Membership.area_id).where(
+                Membership.role == Role.OFFICIAL, Membership.area_id.in_(ancestor_area_ids(path))
+            )
+        ).all()
+        for area_id in reversed(ancestor_area_ids(path)):
+            nearest = [row.user_id for row in rows if row.area_id == area_id]
+            if nearest:
+                return nearest
+        return []
+    return list(
+        db.session.scalars(
+            select(Membership.user_id).where(Membership.compound_id == compound_id, Membership.role.in_(roles))
+        )
+    )
+
+
+def due_escalation_ids(now: datetime, limit: int = 500) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(WorkOrder.id)
+            .where(WorkOrder.escalate_at <= now, WorkOrder.status.in_(OPEN_STATUSES))
+            .order_by(WorkOrder.escalate_at)
+            .limit(limit)
+        )
+    )
+
+
+def escalate_order(order_id: int, now: datetime) -> EscalationLevel | None:
+    """Take the order's next escalation step if it is due; None when there is nothing to do. Safe to call
+    twice: the step is a unique row, and the plan moves on only when the row is new."""
+    order = _locked(order_id)
+    phase = rules.phase_of(order.status)
+    if phase is None or order.escalate_at is None or order.escalate_at > now:
+        db.session.rollback()
+        return None
+    level = EscalationLevel(order.escalation_level + 1)
+    try:
+        with db.session.begin_nested():
+            db.session.add(WorkOrderEscalation(work_order_id=order.id, phase=phase.value, level=int(level)))
+    except IntegrityError:
+        # Already taken (e.g. a sweep that died before moving the plan on): only move the plan on.
+        level = None
+    order.escalation_level += 1
+    _plan_escalation(order)
+    if level is not None:
+        _record_event(order, None, "escalate", None, None, rules.ESCALATION_LABELS[level])
+        recipients = escalation_recipients(order.compound_id, level)
+        if recipients:
+            deadline = "受理" if phase is Phase.ACCEPT else "办结"
+            # Urges can bring a step before the deadline: then it is the residents pressing, not the clock.
+            title = "居民多次催办" if now < order.sla_due_at else f"工单超时未{deadline}"
+            notify(recipients, WORK_ORDER_ESCALATED, f"{title}：{order.category}",
+                   f"工单#{order.id} {order.description[:40]}", link=f"/h5/work-orders/{order.id}",
+                   urgency=_notice_urgency(order), dedupe_key=f"wo-{order.id}-esc-{phase.value}-{int(level)}")
+    db.session.commit()
+    return level
+
+
+def remind_to_rate(now: datetime, limit: int = 500) -> int:
+    """Remind each submitter once to answer an order closed three days ago or more."""
+    orders = db.session.execute(
+        select(WorkOrder.id, WorkOrder.submitter_id, WorkOrder.category).where(
+            WorkOrder.status == Status.CLOSED, WorkOrder.confirmed_at.is_(None), WorkOrder.rate_reminded.is_(False),
+            WorkOrder.closed_at <= now - rules.RATE_REMINDER_AFTER,
+            WorkOrder.closed_at > now - rules.CONFIRM_WINDOW,
+        ).limit(limit)
+    ).all()
+    for row in orders:
+        notify([row.submitter_id], WORK_ORDER_RATE_REMINDER, "请确认报修结果并评价",
+               f"工单#{row.id}（{row.category}）已办结，是否已解决？", link=f"/h5/work-orders/{row.id}",
+               dedupe_key=f"wo-{row.id}-rate-reminder")
+    if orders:
+        db.session.execute(update(WorkOrder).where(WorkOrder.id.in_([row.id for row in orders])).values(
+            rate_reminded=True))
+    db.session.commit()
+    return len(orders)
