@@ -7,6 +7,7 @@ from flask import request
 from flask_jwt_extended import verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.urls import iri_to_uri
 
 from backend.services.qr import EntryRefused, verify_entry_token
@@ -38,7 +39,9 @@ def optional_user_id() -> int | None:
             # Returns None for OPTIONS, where flask-jwt-extended checks nothing (and get_jwt_identity raises).
             verified = verify_jwt_in_request(optional=True, verify_type=False)
             identity = verified[1]["sub"] if verified else None
-        except (JWTExtendedException, PyJWTError):
+        except (JWTExtendedException, PyJWTError, RequestEntityTooLarge):
+            # A body over the limit cannot be read for the form's CSRF field: signed out for this request,
+            # so its 413 page renders instead of failing again inside the error handler.
             identity = None
         request.environ[_USER_KEY] = int(identity) if identity else None
     return request.environ[_USER_KEY]

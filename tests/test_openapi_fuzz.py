@@ -15,9 +15,13 @@ from schemathesis.specs.openapi.checks import (
 
 from backend.domain.bindings import BindingStatus, Relation
 from backend.domain.roles import Role
+from backend.domain.workorders import Urgency
 from backend.extensions import db, limiter
-from backend.models import BindingRequest, Notice, Notification
+from backend.models import BindingRequest, Notice, Notification, WorkOrderPhoto
+from backend.services import photos
 from backend.services.auth import issue_tokens
+from backend.services.workorders import submit_order
+from tests import photo_samples
 from tests.support import buildings_of, first_household
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
@@ -25,8 +29,8 @@ CHECKS = [not_a_server_error, response_schema_conformance, status_code_conforman
 
 @pytest.fixture
 def seeded(area_tree, make_compound, make_user, admin) -> dict[str, int]:
-    """A compound with buildings and households, a pending binding, an inbox row of the admin's, and the
-    ids worth aiming at."""
+    """A compound with buildings and households, a pending binding, an inbox row of the admin's, work orders
+    (one with a photo) and a staff member to assign them to, and the ids worth aiming at."""
     community = area_tree[3]
     compound = make_compound(area=community, buildings=2, households_per_building=3)
     applicant = make_user()
@@ -41,10 +45,27 @@ def seeded(area_tree, make_compound, make_user, admin) -> dict[str, int]:
     notification = Notification(user_id=admin.id, notice_id=notice.id, dedupe_key=notice.dedupe_key)
     db.session.add(notification)
     db.session.commit()
+    resident = make_user(Role.OWNER, compound, household=first_household(compound))
+    staff = make_user(Role.STAFF, compound)
+    photo = photos.prepare_photo(photo_samples.camera_jpeg(160, 120).stream())
+    order = submit_order(
+        user_id=resident.id, compound_id=compound.id, category="水电维修", description="楼道灯不亮",
+        urgency=Urgency.NORMAL, building_id=buildings_of(compound)[0].id, location_text="2单元", photos=[photo],
+    )
+    other = submit_order(
+        user_id=resident.id, compound_id=compound.id, category="水电维修", description="楼道灯闪烁",
+        urgency=Urgency.NORMAL, building_id=buildings_of(compound)[0].id, location_text="2单元",
+    )
     return {
         "compound_id": compound.id, "binding_id": binding.id, "area_id": community.id,
         "building_id": buildings_of(compound)[0].id, "notification_id": notification.id,
+        "order_id": order.id, "photo_id": order_photo_id(order.id), "assignee_id": staff.id,
+        "merge_into_id": other.id,
     }
+
+
+def order_photo_id(order_id: int) -> int:
+    return db.session.scalar(db.select(WorkOrderPhoto.id).where(WorkOrderPhoto.work_order_id == order_id))
 
 
 @pytest.fixture

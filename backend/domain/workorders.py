@@ -123,6 +123,20 @@ def next_status(
     return rule.target or status
 
 
+def allowed_actions(
+    status: Status, actors: frozenset[Actor] | set[Actor], *, awaiting_confirmation: bool = False
+) -> list[Action]:
+    """Every action next_status would take now, in Action order: the steps a page offers as buttons."""
+    allowed = []
+    for action in Action:
+        try:
+            next_status(status, action, actors, awaiting_confirmation=awaiting_confirmation)
+        except TransitionRefused:
+            continue
+        allowed.append(action)
+    return allowed
+
+
 def awaiting_confirmation(status: Status, closed_at: datetime | None, confirmed: bool, now: datetime) -> bool:
     return status == Status.CLOSED and not confirmed and closed_at is not None and now < closed_at + CONFIRM_WINDOW
 

@@ -44,6 +44,18 @@ def page_context() -> dict:
     }
 
 
+# Pages whose forms carry photos (6 of at most 10 MB each); every other request keeps the app's 12 MB cap.
+PHOTO_FORM_ENDPOINTS = frozenset({"h5.work_order_submit", "h5.work_order_step"})
+PHOTO_FORM_MAX_BYTES = 64 * 1024 * 1024
+
+
+@h5.before_request
+def allow_photo_forms():
+    # First of the hooks: the next ones read the form, and the limit must be set before anything does.
+    if request.endpoint in PHOTO_FORM_ENDPOINTS:
+        request.max_content_length = PHOTO_FORM_MAX_BYTES
+
+
 @h5.before_request
 def refuse_cross_site_posts():
     """Forms are posted from our own pages only. Browsers name the page that posts (Origin, and
@@ -63,4 +75,4 @@ def refuse_unstorable_text():
         abort(400)
 
 
-from backend.pages import auth, bindings, entry, notifications, settings  # noqa: E402,F401  (routes register on h5)
+from backend.pages import auth, bindings, entry, notifications, settings, workorders  # noqa: E402,F401  (routes register on h5)

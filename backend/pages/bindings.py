@@ -3,22 +3,16 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from backend.api.common import MAX_ID
 from backend.domain.bindings import BindingRefused, BindingStatus, Relation
 from backend.domain.roles import Action
 from backend.pages import h5
-from backend.pages.helpers import compound_by_code, login_redirect, require_user_for_post
+from backend.pages.helpers import compound_by_code, login_redirect, parse_id, require_user_for_post
 from backend.policy import authorize
 from backend.request_context import client_ip, entry_compound_id, optional_user_id
 from backend.services import bindings as binding_service
 from backend.services import compounds as compound_service
 
 FIELD_LIMITS = {"unit": 16, "room": 16, "name": 64}
-
-
-def _is_id(text: str) -> bool:
-    # ASCII digits only ("²".isdigit() is true but int() refuses it) and within the integer column.
-    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID
 
 
 @h5.get("/c/<code>/bind")
@@ -41,7 +35,7 @@ def bind_submit(code: str):
         error = "请填写完整的楼栋、单元、房号、姓名和身份"
     elif any(len(form[key]) > limit for key, limit in FIELD_LIMITS.items()):
         error = "填写内容过长，请检查"
-    elif form["relation"] not in {r.value for r in Relation} or not _is_id(form["building_id"]):
+    elif form["relation"] not in {r.value for r in Relation} or parse_id(form["building_id"]) is None:
         error = "请选择楼栋和身份"
     if error is None:
         try:

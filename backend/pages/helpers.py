@@ -6,6 +6,7 @@ from flask_jwt_extended import verify_jwt_in_request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from backend.api.common import MAX_ID
 from backend.extensions import db
 from backend.models import Compound
 from backend.request_context import current_path, optional_user_id, same_site_path
@@ -33,3 +34,12 @@ def compound_by_code(code: str) -> Compound:
     if compound is None:
         abort(404)
     return compound
+
+
+def parse_id(text: str) -> int | None:
+    """A form's id field, or None. ASCII digits only ("²".isdigit() is true but int() refuses it), short
+    enough for int() (which refuses over 4,300 digits) and within the integer column."""
+    text = text.strip()
+    if len(text) <= 10 and text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID:
+        return int(text)
+    return None

@@ -180,12 +180,18 @@ def resolve_place(user_id: int, compound_id: int, household_id: int | None, buil
 
 def find_duplicates(compound_id: int, category: str, place: Place, now: datetime | None = None) -> list[WorkOrder]:
     """Open orders of the same category at the same building (or the same common spot) from the last 14
-    days, offered to the resident to join instead of filing another."""
+    days, offered to the resident to join instead of filing another. Only common-area orders and the
+    resident's own household's: a neighbour's repair at home is the neighbour's business."""
     now = now or utcnow()
     if place.building_id is not None:
         same_place = WorkOrder.building_id == place.building_id
     else:
         same_place = and_(WorkOrder.building_id.is_(None), WorkOrder.location_text == place.location_text)
+    if place.household_id is not None:
+        same_place = and_(same_place, or_(WorkOrder.household_id.is_(None),
+                                          WorkOrder.household_id == place.household_id))
+    else:
+        same_place = and_(same_place, WorkOrder.household_id.is_(None))
     return list(
         db.session.scalars(
             select(WorkOrder)
@@ -270,20 +276,29 @@ def _add_photo(order: WorkOrder, uploader_id: int, prepared: PreparedPhoto, even
 
 
 def upload_photo(order_id: int, user_id: int, prepared: PreparedPhoto) -> WorkOrderPhoto:
-    """A photo to use in the next step (e.g. after-photos for 办结), by the submitter or a handler."""
+    """A photo by the submitter or a handler. The submitter's photos while nobody has accepted the order yet
+    belong to the report itself (its submit event); any other waits for the next step (e.g. after-photos for
+    办结) and is attached by passing its id with that step."""
     order = _locked(order_id)
     if order.status not in OPEN_STATUSES and order.status is not Status.CLOSED:
         raise WorkOrderRefused(f"工单{STATUS_LABELS[order.status]}，不能再上传照片")
-    waiting = db.session.scalar(
+    event_id = None
+    if order.status is Status.SUBMITTED and order.submitter_id == user_id:
+        event_id = db.session.scalar(
+            select(WorkOrderEvent.id).where(
+                WorkOrderEvent.work_order_id == order_id, WorkOrderEvent.action == "submit"
+            )
+        )
+    kept = db.session.scalar(
         select(func.count()).where(
             WorkOrderPhoto.work_order_id == order_id, WorkOrderPhoto.uploader_id == user_id,
-            WorkOrderPhoto.event_id.is_(None),
+            WorkOrderPhoto.event_id.is_(None) if event_id is None else WorkOrderPhoto.event_id == event_id,
         )
     )
-    if waiting >= MAX_PHOTOS_PER_ORDER:
+    if kept >= MAX_PHOTOS_PER_ORDER:
         raise WorkOrderRefused(f"最多上传{MAX_PHOTOS_PER_ORDER}张照片", status=422)
     with _photos_kept_only_on_commit() as stored:
-        photo = _add_photo(order, user_id, prepared, event_id=None)
+        photo = _add_photo(order, user_id, prepared, event_id=event_id)
         stored.append(photo.storage_key)
         db.session.commit()
     return photo
@@ -316,6 +331,12 @@ def actors_for(order: WorkOrder, user_id: int, roles: frozenset[Role]) -> frozen
     if roles & {Role.MANAGER, Role.ADMIN}:
         actors.add(Actor.MANAGER)
     return frozenset(actors or {Actor.OTHER})
+
+
+def actions_open_to(order: WorkOrder, viewer: Viewer, now: datetime | None = None) -> list[Action]:
+    awaiting = rules.awaiting_confirmation(order.status, order.closed_at, order.confirmed_at is not None,
+                                           now or utcnow())
+    return rules.allowed_actions(order.status, viewer.actors, awaiting_confirmation=awaiting)
 
 
 def viewer_of(order: WorkOrder, user_id: int, roles: frozenset[Role]) -> Viewer | None:
@@ -487,7 +508,7 @@ def transition(
     _attach_photos(order, user_id, photo_ids, event.id)
     if action is Action.CONFIRM and rating:
         _rate(order, user_id, **rating)
-    _tell_followers(order, action, note)
+    _tell_followers(order, action, note, user_id)
     if action in (Action.REJECT, Action.MERGE, Action.ASSIGN):
         record_audit(
             actor_id=user_id, action=f"work_order.{action.value}", target_type="work_order", target_id=order.id,
@@ -635,8 +656,13 @@ def _follow(order_id: int, user_id: int) -> None:
 
 
 def follow(order_id: int, user_id: int) -> WorkOrder:
-    """Join an open order (the same problem already reported) instead of filing a duplicate."""
+    """Join an open order (the same problem already reported) instead of filing a duplicate: a common
+    area's, or one of my own household's. Another household's order stays hidden (404)."""
     order = _locked(order_id)
+    if order.household_id is not None and order.household_id not in {
+        household.id for household in my_households(user_id, order.compound_id)
+    }:
+        raise WorkOrderRefused("工单不存在", status=404)
     if order.status not in OPEN_STATUSES:
         raise WorkOrderRefused("该工单已结束，请重新报修")
     _follow(order.id, user_id)
@@ -725,14 +751,19 @@ def _staff_ids(compound_id: int) -> list[int]:
     )
 
 
-def _tell_followers(order: WorkOrder, action: Action, note: str) -> None:
+def _tell_followers(order: WorkOrder, action: Action, note: str, actor_id: int) -> None:
+    """Everyone following the order hears of its new status, except whoever just changed it; staff hear of
+    a 未解决 answer."""
     if action is Action.ASSIGN:
         return
-    followers = db.session.scalars(
+    followers = list(db.session.scalars(
         select(WorkOrderFollower.user_id).where(WorkOrderFollower.work_order_id == order.id)
-    ).all()
+    ))
     if action is Action.DISPUTE and order.assignee_id:
-        followers = [*followers, order.assignee_id]
+        followers.append(order.assignee_id)
+    followers = [user_id for user_id in followers if user_id != actor_id]
+    if not followers:
+        return
     body = f"工单#{order.id}（{order.category}）{ACTION_LABELS[action]}：{STATUS_LABELS[order.status]}"
     if note:
         body += f"。{note}"

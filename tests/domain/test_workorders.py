@@ -34,6 +34,7 @@ from backend.domain.workorders import (
     Status,
     TransitionRefused,
     Urgency,
+    allowed_actions,
     awaiting_confirmation,
     escalation_at,
     is_overdue,
@@ -133,6 +134,14 @@ CASES = [
 @pytest.mark.parametrize(("status", "awaiting", "action", "actors"), CASES)
 def test_transition_is_allowed_or_refused_as_designed(status, awaiting, action, actors):
     assert outcome(status, action, actors, awaiting) == expected_outcome(status, action, actors, awaiting)
+
+
+@pytest.mark.parametrize(("status", "awaiting"), STATUS_AWAITING)
+@pytest.mark.parametrize("actors", ACTOR_SETS)
+def test_the_offered_steps_are_exactly_those_the_table_allows(status, awaiting, actors):
+    expected = [action for action in Action
+                if not isinstance(expected_outcome(status, action, actors, awaiting), Refused)]
+    assert allowed_actions(status, actors, awaiting_confirmation=awaiting) == expected
 
 
 @pytest.mark.parametrize(("status", "awaiting", "action", "actors"), CASES)

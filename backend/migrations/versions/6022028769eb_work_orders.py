@@ -5,9 +5,8 @@ Revises: 2fe99e05cbe8
 Create Date: 2026-11-25 10:44:00.352957
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '6022028769eb'

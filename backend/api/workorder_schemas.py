@@ -1,0 +1,307 @@
+"""Request and response schemas of the work-order (报事报修) API."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask_smorest.fields import Upload
+from marshmallow import Schema, ValidationError, fields, post_load, pre_dump, validate, validates_schema
+
+from backend.api.common import ID, NOT_BLANK, PageQuery
+from backend.domain.workorders import (
+    ESCALATION_LABELS,
+    RATING_TAGS,
+    STATUS_LABELS,
+    URGENCY_LABELS,
+    Action,
+    EscalationLevel,
+    Sla,
+    Status,
+    Urgency,
+    is_overdue,
+)
+from backend.models.base import utcnow
+from backend.services.photos import MAX_PHOTOS_PER_ORDER
+from backend.services.workorders import CategorySla
+
+CATEGORY = validate.Length(min=1, max=16)
+# A year at most: a longer deadline is a typo, and no deadline arithmetic comes near an overflow.
+MINUTES = validate.Range(min=1, max=525_600)
+# Months the figures can be asked for: YYYY-MM, this century.
+MONTH = validate.Regexp(r"^20\d\d-(0[1-9]|1[0-2])$", error="月份格式为 YYYY-MM")
+
+
+def photo_url(order_id: int, photo_id: int) -> str:
+    return f"/api/v1/work-orders/{order_id}/photos/{photo_id}"
+
+
+def place_label(order) -> str:
+    """Where, as residents say it: "1栋 1单元301", "2栋 北门车棚", or the free text alone."""
+    parts = []
+    if order.building is not None:
+        parts.append(order.building.name)
+    if order.household is not None:
+        parts.append(f"{order.household.unit}单元{order.household.room}")
+    if order.location_text:
+        parts.append(order.location_text)
+    return " ".join(parts)
+
+
+def _string() -> dict:
+    """What a computed string field is in the OpenAPI document (apispec cannot tell from a function)."""
+    return {"metadata": {"type": "string"}}
+
+
+# ---- requests ---------------------------------------------------------------------------------------
+
+
+class PlaceQuery(Schema):
+    """My household, or a common area: a building of the compound and/or a description of the spot."""
+
+    household_id = fields.Integer(validate=ID, load_default=None)
+    building_id = fields.Integer(validate=ID, load_default=None)
+    location_text = fields.String(load_default="", validate=validate.Length(max=100))
+
+
+class WorkOrderSubmitSchema(Schema):
+    category = fields.String(required=True, validate=[CATEGORY, NOT_BLANK])
+    description = fields.String(required=True, validate=[validate.Length(min=1, max=1000), NOT_BLANK])
+    urgency = fields.Enum(Urgency, by_value=True, load_default=Urgency.NORMAL)
+    # strict: a JSON 1.5 must not be truncated into household 1.
+    household_id = fields.Integer(strict=True, validate=ID, allow_none=True, load_default=None)
+    building_id = fields.Integer(strict=True, validate=ID, allow_none=True, load_default=None)
+    location_text = fields.String(load_default="", validate=validate.Length(max=100))
+
+
+class DuplicateQuery(PlaceQuery):
+    category = fields.String(required=True, validate=[CATEGORY, NOT_BLANK])
+
+
+class WorkOrderListQuery(PageQuery):
+    status = fields.Enum(Status, by_value=True)
+    category = fields.String(validate=CATEGORY)
+    overdue = fields.Boolean()
+
+
+class RatingInputSchema(Schema):
+    stars = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    comment = fields.String(load_default="", validate=validate.Length(max=300))
+    tags = fields.List(
+        fields.String(validate=validate.OneOf(RATING_TAGS)), load_default=list,
+        validate=validate.Length(max=len(RATING_TAGS)),
+    )
+
+
+class TransitionSchema(Schema):
+    action = fields.Enum(Action, by_value=True, required=True)
+    # Required for reject, close and dispute (the resident reads it); the service says so with a 422.
+    note = fields.String(load_default="", validate=validate.Length(max=500))
+    assignee_id = fields.Integer(strict=True, validate=ID, allow_none=True, load_default=None)
+    merge_into_id = fields.Integer(strict=True, validate=ID, allow_none=True, load_default=None)
+    # Photos uploaded beforehand through POST /work-orders/<id>/photos, e.g. after-photos for close (办结).
+    photo_ids = fields.List(
+        fields.Integer(strict=True, validate=ID), load_default=list,
+        validate=validate.Length(max=MAX_PHOTOS_PER_ORDER),
+    )
+    rating = fields.Nested(RatingInputSchema, allow_none=True, load_default=None)
+
+    @validates_schema
+    def _rating_only_when_confirming(self, data, **_):
+        if data.get("rating") and data.get("action") is not Action.CONFIRM:
+            raise ValidationError("只有确认已解决时可以评价", "rating")
+
+
+class ReplySchema(Schema):
+    reply = fields.String(required=True, validate=[validate.Length(min=1, max=300), NOT_BLANK])
+
+
+class StatsQuery(Schema):
+    month = fields.String(validate=MONTH, metadata={"description": "YYYY-MM（上海时间），默认本月"})
+
+
+class PhotoUploadSchema(Schema):
+    photo = Upload(required=True, metadata={"description": "一张照片：JPG、PNG、WebP（或 HEIC），不超过 10 MB"})
+
+
+class CategorySchema(Schema):
+    """One category and its SLA in minutes: time to accept and to close, for normal and urgent orders."""
+
+    name = fields.String(required=True, validate=[CATEGORY, NOT_BLANK])
+    accept_minutes_normal = fields.Integer(required=True, strict=True, validate=MINUTES)
+    close_minutes_normal = fields.Integer(required=True, strict=True, validate=MINUTES)
+    accept_minutes_urgent = fields.Integer(required=True, strict=True, validate=MINUTES)
+    close_minutes_urgent = fields.Integer(required=True, strict=True, validate=MINUTES)
+
+    @validates_schema
+    def _close_after_accept(self, data, **_):
+        for urgency in ("normal", "urgent"):
+            if data[f"close_minutes_{urgency}"] < data[f"accept_minutes_{urgency}"]:
+                raise ValidationError("办结时限不能短于受理时限", f"close_minutes_{urgency}")
+
+    @post_load
+    def _category(self, data, **_) -> CategorySla:
+        def sla(urgency: str) -> Sla:
+            accept, close = data[f"accept_minutes_{urgency}"], data[f"close_minutes_{urgency}"]
+            return Sla(timedelta(minutes=accept), timedelta(minutes=close))
+
+        return CategorySla(data["name"].strip(), sla("normal"), sla("urgent"))
+
+    @pre_dump
+    def _minutes(self, category: CategorySla, **_) -> dict:
+        def minutes(value: timedelta) -> int:
+            return int(value.total_seconds() // 60)
+
+        return {
+            "name": category.name,
+            "accept_minutes_normal": minutes(category.normal.accept),
+            "close_minutes_normal": minutes(category.normal.close),
+            "accept_minutes_urgent": minutes(category.urgent.accept),
+            "close_minutes_urgent": minutes(category.urgent.close),
+        }
+
+
+class CategoryListSchema(Schema):
+    items = fields.List(fields.Nested(CategorySchema), required=True, validate=validate.Length(min=1, max=30))
+
+    @validates_schema
+    def _names_unique(self, data, **_):
+        names = [item.name for item in data["items"]]
+        if len(set(names)) != len(names):
+            raise ValidationError("类别名称不能重复", "items")
+
+
+# ---- responses --------------------------------------------------------------------------------------
+
+
+class PhotoSchema(Schema):
+    id = fields.Integer()
+    url = fields.Function(lambda photo: photo_url(photo.work_order_id, photo.id), **_string())
+    width = fields.Integer()
+    height = fields.Integer()
+
+
+class RatingSchema(Schema):
+    stars = fields.Integer()
+    comment = fields.String()
+    tags = fields.Function(
+        lambda rating: [tag for tag in rating.tags.split(",") if tag],
+        metadata={"type": "array", "items": {"type": "string", "enum": list(RATING_TAGS)}},
+    )
+    # The manager's public answer (empty until there is one).
+    reply = fields.String()
+    replied_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class WorkOrderSchema(Schema):
+    """One line of a list: what the order is, where, how far it has got and whether it is late."""
+
+    id = fields.Integer()
+    compound_id = fields.Integer()
+    category = fields.String()
+    description = fields.String()
+    urgency = fields.Enum(Urgency, by_value=True)
+    urgency_label = fields.Function(lambda order: URGENCY_LABELS[order.urgency], **_string())
+    status = fields.Enum(Status, by_value=True)
+    status_label = fields.Function(lambda order: STATUS_LABELS[order.status], **_string())
+    place = fields.Function(place_label, **_string())
+    household_id = fields.Integer(allow_none=True)
+    building_id = fields.Integer(allow_none=True)
+    location_text = fields.String()
+    assignee_id = fields.Integer(allow_none=True)
+    sla_due_at = fields.DateTime(allow_none=True)
+    overdue = fields.Function(
+        lambda order: is_overdue(order.status, order.sla_due_at, utcnow()), metadata={"type": "boolean"}
+    )
+    escalation_level = fields.Integer()
+    urge_count = fields.Integer()
+    dispute_count = fields.Integer()
+    rating_stars = fields.Function(
+        lambda order: order.rating.stars if order.rating else None,
+        metadata={"type": "integer", "nullable": True},
+    )
+    created_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+
+
+class DuplicateSchema(Schema):
+    """An open order the resident may join instead of filing another; no names."""
+
+    id = fields.Integer()
+    category = fields.String()
+    description = fields.String()
+    status = fields.Enum(Status, by_value=True)
+    status_label = fields.Function(lambda order: STATUS_LABELS[order.status], **_string())
+    place = fields.Function(place_label, **_string())
+    created_at = fields.DateTime()
+
+
+class DuplicateListSchema(Schema):
+    items = fields.List(fields.Nested(DuplicateSchema), required=True)
+
+
+class TimelineEntrySchema(Schema):
+    id = fields.Integer()
+    action = fields.String()
+    action_label = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(allow_none=True)
+    note = fields.String()
+    # Staff by name and title; another resident only as "居民" to residents (个人信息保护法).
+    actor_name = fields.String()
+    actor_title = fields.String()
+    mine = fields.Boolean()
+    photos = fields.List(fields.Nested(PhotoSchema))
+    created_at = fields.DateTime()
+
+
+class WorkOrderDetailSchema(WorkOrderSchema):
+    accepted_at = fields.DateTime(allow_none=True)
+    confirmed_at = fields.DateTime(allow_none=True)
+    accept_due_at = fields.DateTime()
+    close_due_at = fields.DateTime()
+    escalation_label = fields.Function(
+        lambda detail: ESCALATION_LABELS[EscalationLevel(detail.escalation_level)]
+        if detail.escalation_level
+        else "",
+        **_string(),
+    )
+    reject_reason = fields.String()
+    merged_into_id = fields.Integer(allow_none=True)
+    assignee_name = fields.String(allow_none=True)
+    submitter_name = fields.String()
+    mine = fields.Boolean()
+    following = fields.Boolean()
+    awaiting_confirmation = fields.Boolean()
+    rating = fields.Nested(RatingSchema, allow_none=True)
+    timeline = fields.List(fields.Nested(TimelineEntrySchema))
+    # My uploads not yet used in a step: send their ids as photo_ids with the next transition.
+    pending_photos = fields.List(fields.Nested(PhotoSchema))
+    actions = fields.List(
+        fields.Enum(Action, by_value=True),
+        metadata={"description": "此人现在可以执行的流转操作（POST …/transitions 的 action）"},
+    )
+    can_urge = fields.Boolean()
+    can_rate = fields.Boolean()
+    can_reply = fields.Boolean()
+    can_upload_photos = fields.Boolean()
+
+
+class FiguresSchema(Schema):
+    """One month's figures of the compound (orders submitted that month, Asia/Shanghai): counts, medians,
+    shares; public to everyone of the compound, so no names."""
+
+    month = fields.Date(metadata={"description": "该月第一天"})
+    orders = fields.Integer()
+    accepted = fields.Integer()
+    closed = fields.Integer()
+    closed_within_sla = fields.Integer()
+    confirmed = fields.Integer()
+    closed_unconfirmed = fields.Integer()
+    disputed = fields.Integer()
+    rating_count = fields.Integer()
+    rating_sum = fields.Integer()
+    median_accept_seconds = fields.Integer(allow_none=True)
+    median_close_seconds = fields.Integer(allow_none=True)
+    share_closed_within_sla = fields.Float(allow_none=True)
+    share_confirmed = fields.Float(allow_none=True)
+    average_rating = fields.Float(allow_none=True)

@@ -1,0 +1,118 @@
+"""Two staff accepting the same order at the same moment, on PostgreSQL with committed data: one wins, the
+other gets 409, and the order's events show exactly one accept with nothing lost."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from backend.domain.roles import Role
+from backend.domain.workorders import Status, Urgency
+from backend.extensions import db
+from backend.models import WorkOrder, WorkOrderEvent
+from backend.services import workorders as workorder_service
+from backend.services.auth import issue_tokens
+from tests.support import first_household
+
+ROUNDS = 5
+
+
+def bearer_for(user) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_tokens(user)[0]}"}
+
+
+def _race(app, path: str, bodies: list[dict], headers: list[dict]) -> list[tuple[int, dict]]:
+    """POST every body at once, each from its own thread with its own app context, client and connection."""
+    barrier = threading.Barrier(len(bodies))
+    results: list[tuple[int, dict] | BaseException] = [None] * len(bodies)
+
+    def run(index: int) -> None:
+        try:
+            with app.app_context():
+                client = app.test_client()
+                barrier.wait(timeout=10)
+                response = client.post(path, json=bodies[index], headers=headers[index])
+                results[index] = (response.status_code, response.get_json())
+                db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which fails the test with it
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+@pytest.mark.postgresql
+@pytest.mark.live
+def test_two_staff_accepting_at_once_one_wins_the_other_gets_409(app, make_compound, make_user):
+    compound = make_compound(buildings=1, households_per_building=1)
+    submitter = make_user(Role.OWNER, compound, household=first_household(compound))
+    first, second = make_user(Role.STAFF, compound), make_user(Role.STAFF, compound)
+    headers = [bearer_for(first), bearer_for(second)]
+    order_ids = [
+        workorder_service.submit_order(
+            user_id=submitter.id, compound_id=compound.id, category="其他", description=f"第{n}件",
+            urgency=Urgency.NORMAL, location_text="东门",
+        ).id
+        for n in range(ROUNDS)
+    ]
+    db.session.remove()
+
+    for order_id in order_ids:
+        path = f"/api/v1/work-orders/{order_id}/transitions"
+        results = _race(app, path, [{"action": "accept"}] * 2, headers)
+        assert sorted(status for status, _ in results) == [200, 409], results
+        winner = next(body for status, body in results if status == 200)
+        loser = next(body for status, body in results if status == 409)
+        assert loser["code"] == 409 and loser["message"]
+
+        db.session.expire_all()
+        order = db.session.get(WorkOrder, order_id)
+        assert order.status is Status.ACCEPTED and order.assignee_id == winner["assignee_id"]
+        events = db.session.scalars(
+            db.select(WorkOrderEvent)
+            .where(WorkOrderEvent.work_order_id == order_id)
+            .order_by(WorkOrderEvent.id)
+        ).all()
+        assert [event.action for event in events] == ["submit", "accept"]
+        assert events[1].actor_id == winner["assignee_id"]
+        db.session.remove()
+
+
+@pytest.mark.postgresql
+@pytest.mark.live
+def test_accept_racing_withdraw_applies_exactly_one(app, make_compound, make_user):
+    """Accept against withdraw: whichever comes first happens, the other is refused; never both."""
+    compound = make_compound(buildings=1, households_per_building=1)
+    submitter = make_user(Role.OWNER, compound, household=first_household(compound))
+    staff = make_user(Role.STAFF, compound)
+    headers = [bearer_for(staff), bearer_for(submitter)]
+    order_ids = [
+        workorder_service.submit_order(
+            user_id=submitter.id, compound_id=compound.id, category="其他", description=f"第{n}件",
+            urgency=Urgency.NORMAL, location_text="东门",
+        ).id
+        for n in range(ROUNDS)
+    ]
+    db.session.remove()
+
+    for order_id in order_ids:
+        results = _race(app, f"/api/v1/work-orders/{order_id}/transitions",
+                        [{"action": "accept"}, {"action": "withdraw"}], headers)
+        assert sorted(status for status, _ in results) == [200, 409], results
+        db.session.expire_all()
+        order = db.session.get(WorkOrder, order_id)
+        actions = db.session.scalars(
+            db.select(WorkOrderEvent.action)
+            .where(WorkOrderEvent.work_order_id == order_id)
+            .order_by(WorkOrderEvent.id)
+        ).all()
+        expected = {Status.ACCEPTED: ["submit", "accept"], Status.WITHDRAWN: ["submit", "withdraw"]}
+        assert actions == expected[order.status]
+        db.session.remove()

@@ -1,0 +1,694 @@
+"""Work order (报事报修) pages: who may open each page, submitting with photos, duplicates, urging, the staff
+and manager steps, the rating and its reply, the board and the public figures."""
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+import time_machine
+from PIL import Image
+
+from backend.domain.roles import Role
+from backend.domain.workorders import Status, Urgency
+from backend.extensions import db
+from backend.integrations.storage import LocalDiskStorage
+from backend.models import Household, WorkOrder, WorkOrderPhoto
+from backend.models.base import utcnow
+from backend.pages.workorders import duration_zh
+from backend.services import workorders as workorder_service
+from backend.services.photos import STORAGE_EXTENSION, UNSUPPORTED
+from tests import photo_samples
+from tests.support import buildings_of, first_household
+
+
+@pytest.fixture(autouse=True)
+def photo_dir(app, tmp_path, monkeypatch):
+    """Each test's photos on its own disk folder, not in the project's instance folder."""
+    monkeypatch.setitem(app.extensions, STORAGE_EXTENSION, LocalDiskStorage(tmp_path / "photos"))
+
+
+@pytest.fixture
+def compound(make_compound):
+    return make_compound(name="金沙苑小区")
+
+
+@pytest.fixture
+def households(compound):
+    return list(db.session.scalars(db.select(Household).where(Household.compound_id == compound.id).order_by(Household.id)))
+
+
+@pytest.fixture
+def browser(app, page_sign_in):
+    """A phone signed in as `user`; `.csrf` is the token its forms carry, `.user` who it is."""
+
+    def open_as(user):
+        phone = app.test_client()
+        phone.csrf = page_sign_in(phone, user)
+        phone.user = user
+        return phone
+
+    return open_as
+
+
+@pytest.fixture
+def resident(compound, make_user, browser):
+    return browser(make_user(role=Role.OWNER, compound=compound, household=first_household(compound)))
+
+
+@pytest.fixture
+def neighbour(compound, make_user, browser, households):
+    return browser(make_user(role=Role.RESIDENT, compound=compound, household=households[1]))
+
+
+@pytest.fixture
+def staff(compound, make_user, browser):
+    return browser(make_user(role=Role.STAFF, compound=compound))
+
+
+@pytest.fixture
+def manager(compound, make_user, browser):
+    return browser(make_user(role=Role.MANAGER, compound=compound))
+
+
+@pytest.fixture
+def committee(compound, make_user, browser):
+    return browser(make_user(role=Role.COMMITTEE, compound=compound))
+
+
+@pytest.fixture
+def outsider(make_compound, make_user, browser):
+    """An owner and a staff member of another compound."""
+    other = make_compound()
+    return (browser(make_user(role=Role.OWNER, compound=other, household=first_household(other))),
+            browser(make_user(role=Role.STAFF, compound=other)))
+
+
+def html(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def jpeg_upload():
+    return photo_samples.camera_jpeg().upload()
+
+
+def submit(phone, compound, photos=(), **overrides):
+    data = {
+        "csrf_token": phone.csrf, "category": "公共设施", "place": "common",
+        "building_id": str(buildings_of(compound)[0].id), "location_text": "3楼楼道",
+        "description": "楼道灯不亮已有三天", "urgency": "normal",
+    } | overrides
+    if photos:
+        data["photos"] = list(photos)
+    return phone.post(f"/h5/c/{compound.code}/work-orders/new", data=data, content_type="multipart/form-data")
+
+
+def submitted_id(response) -> int:
+    assert response.status_code == 302, html(response)[:600]
+    match = re.fullmatch(r"/h5/work-orders/(\d+)", response.headers["Location"])
+    assert match, response.headers["Location"]
+    return int(match.group(1))
+
+
+def step(phone, order_id, action, photos=(), **fields):
+    data = {"csrf_token": phone.csrf} | fields
+    if photos:
+        data["photos"] = list(photos)
+    response = phone.post(f"/h5/work-orders/{order_id}/{action}", data=data, content_type="multipart/form-data")
+    assert response.status_code == 302 and response.headers["Location"] == f"/h5/work-orders/{order_id}", html(response)[:600]
+    return html(phone.get(response.headers["Location"]))
+
+
+def photo_urls(page: str, order_id: int) -> list[str]:
+    return re.findall(rf'<img src="(/h5/work-orders/{order_id}/photos/\d+)"', page)
+
+
+def status_of(order_id: int) -> Status:
+    db.session.expire_all()
+    return db.session.get(WorkOrder, order_id).status
+
+
+def section(page: str, element_id: str) -> str:
+    assert f'id="{element_id}"' in page, f"no #{element_id}"
+    return page.split(f'id="{element_id}"', 1)[1]
+
+
+# ---- submitting ---------------------------------------------------------------------------------------------
+
+
+def test_home_tile_opens_the_work_orders(resident, compound):
+    home = html(resident.get(f"/h5/c/{compound.code}"))
+    assert f'id="work-orders-link" href="/h5/c/{compound.code}/work-orders"' in home
+    page = resident.get(f"/h5/c/{compound.code}/work-orders")
+    assert page.status_code == 200 and "我的报修" in html(page) and "还没有报修记录" in html(page)
+    assert f'href="/h5/c/{compound.code}/work-orders/new"' in html(page)
+
+
+def test_submit_form_offers_categories_my_household_buildings_and_urgency(resident, compound):
+    page = html(resident.get(f"/h5/c/{compound.code}/work-orders/new"))
+    for name in ("水电维修", "公共设施", "环境卫生", "电梯", "噪音扰民", "其他"):
+        assert f'<option value="{name}"' in page
+    household = first_household(compound)
+    assert re.search(rf'name="place" value="{household.id}" checked', page)
+    assert "我家：1栋 1单元 101室" in page and 'value="common"' in page
+    for building in buildings_of(compound):
+        assert f'<option value="{building.id}"' in page
+    assert "紧急：停水停电、燃气、电梯困人" in page
+    assert 'enctype="multipart/form-data"' in page
+    assert '<input class="ll-file" type="file" name="photos" multiple accept="image/*"' in page
+    assert f'name="csrf_token" value="{resident.csrf}"' in page
+
+
+def test_resident_submits_with_a_photo_that_loses_its_gps(resident, compound):
+    order_id = submitted_id(submit(resident, compound, photos=[jpeg_upload()]))
+
+    page = html(resident.get(f"/h5/work-orders/{order_id}"))
+    assert "报修已提交，物业会尽快受理" in page
+    assert "公共设施 · #" in page and "楼道灯不亮已有三天" in page and "待受理" in page
+    assert "1栋 公共区域 · 3楼楼道" in page
+    [url] = photo_urls(page, order_id)
+    photo = resident.get(url)
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
+    assert photo.headers["Cache-Control"].startswith("private")
+    image = Image.open(io.BytesIO(photo.data))
+    assert image.format == "JPEG" and not image.getexif()
+    assert photo_samples.CAMERA_COMMENT not in photo.data
+
+
+def test_resident_submits_for_own_household_as_urgent(resident, compound):
+    household = first_household(compound)
+    order_id = submitted_id(submit(resident, compound, category="水电维修", place=str(household.id), building_id="",
+                                   location_text="厨房", description="家里停水", urgency="urgent"))
+    order = db.session.get(WorkOrder, order_id)
+    assert (order.household_id, order.urgency, order.location_text) == (household.id, Urgency.URGENT, "厨房")
+    page = html(resident.get(f"/h5/work-orders/{order_id}"))
+    assert "1栋 1单元 101室 · 厨房" in page and "紧急" in page
+
+
+@pytest.mark.parametrize(
+    ("sample", "message"),
+    [(photo_samples.php_named_jpg, UNSUPPORTED), (photo_samples.truncated_jpeg, "照片已损坏或不完整")],
+)
+def test_wrong_file_is_refused_in_chinese_and_the_form_keeps_what_was_typed(resident, compound, sample, message):
+    response = submit(resident, compound, photos=[jpeg_upload(), sample().upload()], description="东门路灯坏了")
+    assert response.status_code == 422 and response.mimetype == "text/html"
+    page = html(response)
+    assert message in page
+    assert "东门路灯坏了</textarea>" in page and 'value="3楼楼道"' in page
+    assert '<option value="公共设施" selected>' in page
+    assert db.session.scalar(db.select(db.func.count()).select_from(WorkOrder)) == 0
+    assert db.session.scalar(db.select(db.func.count()).select_from(WorkOrderPhoto)) == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"category": "修飞机"}, "请选择报修类别"),
+        ({"description": "   "}, "请描述遇到的问题"),
+        ({"description": "长" * 1001}, "填写内容过长"),
+        ({"urgency": "very"}, "请选择紧急程度"),
+        ({"place": "²"}, "请选择报修位置"),
+        ({"place": "9" * 5000}, "请选择报修位置"),
+        ({"building_id": "9" * 5000, "location_text": ""}, "请选择报修位置：我的房屋、楼栋或填写公共区域"),
+        ({"building_id": "", "location_text": ""}, "请选择报修位置：我的房屋、楼栋或填写公共区域"),
+    ],
+)
+def test_incomplete_form_is_refused_in_chinese(resident, compound, overrides, message):
+    response = submit(resident, compound, **overrides)
+    assert response.status_code == 422 and message in html(response)
+
+
+def test_seven_photos_are_too_many(resident, compound):
+    response = submit(resident, compound, photos=[jpeg_upload() for _ in range(7)])
+    assert response.status_code == 422 and "最多上传6张照片" in html(response)
+
+
+def test_cannot_file_for_someone_elses_household(resident, compound, households):
+    response = submit(resident, compound, place=str(households[1].id))
+    assert response.status_code == 422 and "只能为您已认证的房屋报修" in html(response)
+
+
+def test_building_of_another_compound_is_refused(resident, compound, make_compound):
+    foreign = buildings_of(make_compound())[0]
+    response = submit(resident, compound, building_id=str(foreign.id))
+    assert response.status_code == 422 and "请选择本小区的楼栋" in html(response)
+
+
+def test_submit_needs_the_csrf_field(resident, compound):
+    response = submit(resident, compound, csrf_token="")
+    assert response.status_code == 403 and "安全校验失败" in html(response)
+    assert db.session.scalar(db.select(db.func.count()).select_from(WorkOrder)) == 0
+
+
+def test_a_photo_over_10_mb_is_refused_with_a_chinese_message(resident, compound):
+    response = submit(resident, compound, photos=[photo_samples.oversized_upload().upload()])
+    assert response.status_code == 422 and response.mimetype == "text/html"
+    assert "照片不能超过10MB" in html(response)
+    assert db.session.scalar(db.select(db.func.count()).select_from(WorkOrder)) == 0
+
+
+def test_a_form_over_64_mb_is_a_chinese_413_page_not_a_500(resident, compound):
+    too_much = [(io.BytesIO(bytes(9 * 1024 * 1024)), f"IMG_{n}.jpg", "image/jpeg") for n in range(8)]
+    response = submit(resident, compound, photos=too_much)
+    assert response.status_code == 413 and response.mimetype == "text/html"
+    assert "上传内容过大" in html(response)
+    assert db.session.scalar(db.select(db.func.count()).select_from(WorkOrder)) == 0
+
+
+def test_submit_form_asks_strangers_to_sign_in(client, compound, scan):
+    scan(client, compound)
+    response = client.get(f"/h5/c/{compound.code}/work-orders/new")
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/h5/login"
+
+
+def test_only_verified_residents_of_the_compound_may_submit(app, compound, make_user, browser, scan, staff, outsider):
+    visitor = browser(make_user())
+    scan(visitor, compound)
+    refused = visitor.get(f"/h5/c/{compound.code}/work-orders/new")
+    assert refused.status_code == 403 and "绑定并认证房屋后才能报修" in html(refused)
+    assert staff.get(f"/h5/c/{compound.code}/work-orders/new").status_code == 403
+    assert outsider[0].get(f"/h5/c/{compound.code}/work-orders/new").status_code == 404
+    assert submit(outsider[0], compound).status_code == 404
+
+
+# ---- duplicates -------------------------------------------------------------------------------------------------
+
+
+def test_duplicate_is_offered_to_follow_instead(resident, neighbour, compound):
+    first = submitted_id(submit(resident, compound))
+
+    offer = submit(neighbour, compound, description="3楼灯坏了", photos=[jpeg_upload()])
+    assert offer.status_code == 200
+    page = html(offer)
+    dup = section(page, "duplicates")
+    assert f'data-order="{first}"' in dup and "楼道灯不亮已有三天" in dup
+    assert f'action="/h5/work-orders/{first}/follow"' in dup and "关注此工单" in dup
+    assert "重新选择照片" in dup
+    form = section(page, "work-order-form")
+    assert '<input type="hidden" name="confirm_new" value="1">' in form and "仍要提交新工单" in form
+    assert "3楼灯坏了</textarea>" in form
+    assert db.session.scalar(db.select(db.func.count()).select_from(WorkOrder)) == 1
+
+    # The neighbour may not read the order before joining it, and may after.
+    assert neighbour.get(f"/h5/work-orders/{first}").status_code == 404
+    followed = neighbour.post(f"/h5/work-orders/{first}/follow", data={"csrf_token": neighbour.csrf})
+    assert followed.status_code == 302 and followed.headers["Location"] == f"/h5/work-orders/{first}"
+    detail = html(neighbour.get(f"/h5/work-orders/{first}"))
+    assert "已关注此工单" in detail and "报修人" in detail
+    assert f'data-order="{first}"' in html(neighbour.get(f"/h5/c/{compound.code}/work-orders"))
+
+
+def test_resident_may_still_file_a_new_order_after_the_offer(resident, neighbour, compound):
+    first = submitted_id(submit(resident, compound))
+    second = submitted_id(submit(neighbour, compound, confirm_new="1", photos=[jpeg_upload()]))
+    assert second != first
+    assert len(photo_urls(html(neighbour.get(f"/h5/work-orders/{second}")), second)) == 1
+
+
+def test_duplicate_of_another_category_or_place_is_not_offered(resident, neighbour, compound):
+    submitted_id(submit(resident, compound))
+    submitted_id(submit(neighbour, compound, category="绿化"))
+    submitted_id(submit(neighbour, compound, building_id=str(buildings_of(compound)[1].id)))
+
+
+def test_a_neighbour_can_neither_be_offered_nor_follow_a_households_own_repair(resident, neighbour, compound):
+    household = first_household(compound)
+    order_id = submitted_id(submit(resident, compound, category="水电维修", place=str(household.id),
+                                   building_id="", location_text="厨房", description="家里水管漏水"))
+
+    offer = submit(neighbour, compound, category="水电维修", building_id=str(household.building_id))
+    followed = neighbour.post(f"/h5/work-orders/{order_id}/follow", data={"csrf_token": neighbour.csrf})
+
+    assert offer.status_code == 302 and "家里水管漏水" not in html(neighbour.get(offer.headers["Location"]))
+    assert followed.status_code == 302 and followed.headers["Location"] != f"/h5/work-orders/{order_id}"
+    assert neighbour.get(f"/h5/work-orders/{order_id}").status_code == 404
+
+
+def test_outsider_cannot_follow(resident, compound, outsider):
+    order_id = submitted_id(submit(resident, compound))
+    owner, _ = outsider
+    assert owner.post(f"/h5/work-orders/{order_id}/follow", data={"csrf_token": owner.csrf}).status_code == 404
+    assert owner.post("/h5/work-orders/2147483647/follow", data={"csrf_token": owner.csrf}).status_code == 404
+
+
+# ---- who may read an order and its photos ---------------------------------------------------------------------
+
+
+def test_order_and_photos_are_hidden_from_everyone_else(client, resident, neighbour, staff, committee, compound,
+                                                        outsider, scan):
+    order_id = submitted_id(submit(resident, compound, photos=[jpeg_upload()]))
+    [url] = photo_urls(html(resident.get(f"/h5/work-orders/{order_id}")), order_id)
+
+    for phone in (neighbour, *outsider):
+        assert phone.get(f"/h5/work-orders/{order_id}").status_code == 404
+        assert phone.get(url).status_code == 404
+    scan(client, compound)
+    assert client.get(url).status_code == 404
+    assert client.get(f"/h5/work-orders/{order_id}").status_code == 302  # to sign-in
+
+    for phone in (staff, committee):
+        assert phone.get(f"/h5/work-orders/{order_id}").status_code == 200
+        assert phone.get(url).status_code == 200
+
+
+def test_photo_url_must_match_its_order(resident, compound):
+    with_photo = submitted_id(submit(resident, compound, photos=[jpeg_upload()]))
+    other = submitted_id(submit(resident, compound, category="绿化"))
+    photo_id = db.session.scalar(db.select(WorkOrderPhoto.id).where(WorkOrderPhoto.work_order_id == with_photo))
+    assert resident.get(f"/h5/work-orders/{other}/photos/{photo_id}").status_code == 404
+    assert resident.get(f"/h5/work-orders/{with_photo}/photos/2147483647").status_code == 404
+
+
+def test_unknown_order_is_a_404_page(resident, staff):
+    for phone in (resident, staff):
+        response = phone.get("/h5/work-orders/2147483647")
+        assert response.status_code == 404 and response.mimetype == "text/html"
+        assert phone.post("/h5/work-orders/2147483647/accept", data={"csrf_token": phone.csrf}).status_code == 404
+    assert resident.get("/h5/work-orders/2147483648").status_code == 404
+
+
+def test_residents_list_shows_only_their_own_orders(resident, neighbour, compound):
+    mine = submitted_id(submit(resident, compound))
+    theirs = submitted_id(submit(neighbour, compound, category="绿化"))
+    page = html(resident.get(f"/h5/c/{compound.code}/work-orders"))
+    assert f'data-order="{mine}"' in page and f'data-order="{theirs}"' not in page
+    assert "共 1 单" in page and 'id="board-filter"' not in page
+
+
+# ---- resident steps ---------------------------------------------------------------------------------------------
+
+
+def test_urge_once_per_four_hours(resident, compound):
+    order_id = submitted_id(submit(resident, compound))
+    page = step(resident, order_id, "urge")
+    assert "已催办，物业会尽快处理" in page
+    assert 'id="urge-wait"' in page and "后可再次催办" in page and 'id="urge"' not in page
+
+    page = step(resident, order_id, "urge")
+    assert "4小时内已催办过，请耐心等待" in page
+    assert db.session.get(WorkOrder, order_id).urge_count == 1
+
+    with time_machine.travel(utcnow() + timedelta(hours=4, minutes=1)):
+        assert 'id="urge"' in html(resident.get(f"/h5/work-orders/{order_id}", follow_redirects=True))
+
+
+def test_staff_cannot_urge(resident, staff, compound):
+    order_id = submitted_id(submit(resident, compound))
+    assert staff.post(f"/h5/work-orders/{order_id}/urge", data={"csrf_token": staff.csrf}).status_code == 403
+
+
+def test_withdraw_before_accept_only(resident, staff, compound):
+    first = submitted_id(submit(resident, compound))
+    assert "撤回报修" in html(resident.get(f"/h5/work-orders/{first}"))
+    page = step(resident, first, "withdraw")
+    assert "已撤回报修" in page and status_of(first) is Status.WITHDRAWN
+
+    second = submitted_id(submit(resident, compound, category="绿化"))
+    step(staff, second, "accept")
+    page = html(resident.get(f"/h5/work-orders/{second}"))
+    assert 'id="withdraw-form"' not in page
+    assert "工单已受理，不能撤回" in step(resident, second, "withdraw")
+    assert status_of(second) is Status.ACCEPTED
+
+
+def test_resident_sees_no_staff_buttons_and_cannot_post_them(resident, compound):
+    order_id = submitted_id(submit(resident, compound))
+    assert 'id="staff-actions"' not in html(resident.get(f"/h5/work-orders/{order_id}"))
+    assert "您无权受理此工单" in step(resident, order_id, "accept")
+    assert status_of(order_id) is Status.SUBMITTED
+
+
+# ---- staff and manager ------------------------------------------------------------------------------------------
+
+
+def test_staff_work_an_order_and_the_resident_disputes_then_confirms_and_rates(resident, staff, manager, compound):
+    order_id = submitted_id(submit(resident, compound, photos=[jpeg_upload()]))
+
+    queue = html(staff.get(f"/h5/c/{compound.code}/work-orders/queue"))
+    assert f'data-order="{order_id}"' in queue and "受理时限" in queue
+
+    detail = html(staff.get(f"/h5/work-orders/{order_id}"))
+    actions = section(detail, "staff-actions")
+    assert ">受理</button>" in actions and ">驳回</button>" in actions and "ll-big-btn" in actions
+    assert "开始处理" not in actions
+
+    assert "已受理" in step(staff, order_id, "accept")
+    page = step(staff, order_id, "start")
+    assert "已开始处理" in page and 'id="close-form"' in page
+    page = step(staff, order_id, "close", photos=[jpeg_upload()], note="已更换灯泡")
+    assert "已办结，等待居民确认" in page and status_of(order_id) is Status.CLOSED
+    closing = section(page, "timeline").split('data-action="close"', 1)[1].split("</li>", 1)[0]
+    assert "已更换灯泡" in closing and len(photo_urls(closing, order_id)) == 1
+
+    # The resident sees the after-photo and the close note, and answers 未解决.
+    page = html(resident.get(f"/h5/work-orders/{order_id}"))
+    assert len(photo_urls(page, order_id)) == 2 and "已更换灯泡" in page and "物业" in page
+    assert 'id="confirm-form"' in page and 'id="dispute-form"' in page
+    page = step(resident, order_id, "dispute", note="灯还是不亮")
+    assert "已反馈未解决，工单重新处理" in page and status_of(order_id) is Status.IN_PROGRESS
+    assert "反馈未解决" in page and "灯还是不亮" in page
+
+    step(staff, order_id, "close", note="已更换线路")
+    page = html(resident.get(f"/h5/work-orders/{order_id}"))
+    assert "请选择1到5星的评分" in step(resident, order_id, "confirm")
+    page = step(resident, order_id, "confirm", stars="5", tags=["及时", "态度好", "乱写"], comment="修得很快")
+    assert "感谢您的确认和评价" in page and "居民已确认解决" in page
+    rating = section(page, "rating")
+    assert "5星" in rating and "及时" in rating and "态度好" in rating and "乱写" not in rating and "修得很快" in rating
+    assert 'id="confirm-form"' not in page and 'id="rate-form"' not in page
+
+    # The manager answers publicly; the resident reads it.
+    reply_form = section(html(manager.get(f"/h5/work-orders/{order_id}")), "reply-form")
+    assert "公开回复" in reply_form
+    assert "回复已公开" in step(manager, order_id, "reply", reply="感谢支持，有问题随时报修")
+    assert "感谢支持，有问题随时报修" in section(html(resident.get(f"/h5/work-orders/{order_id}")), "rating-reply")
+    assert 'id="reply-form"' not in html(resident.get(f"/h5/work-orders/{order_id}"))
+
+
+def test_staff_cannot_reply_to_ratings(resident, staff, compound):
+    order_id = submitted_id(submit(resident, compound))
+    for action, fields in (("accept", {}), ("start", {}), ("close", {"note": "好了"})):
+        step(staff, order_id, action, **fields)
+    step(resident, order_id, "confirm", stars="4")
+    response = staff.post(f"/h5/work-orders/{order_id}/reply", data={"csrf_token": staff.csrf, "reply": "谢谢"})
+    assert response.status_code == 403
+
+
+def test_close_without_note_keeps_its_photo_for_the_next_try(resident, staff, compound):
+    order_id = submitted_id(submit(resident, compound))
+    step(staff, order_id, "accept")
+    step(staff, order_id, "start")
+    page = step(staff, order_id, "close", photos=[jpeg_upload()], note="")
+    assert "请填写说明，居民会看到" in page and status_of(order_id) is Status.IN_PROGRESS
+    assert "已上传 1 张照片，办结时一并附上" in page
+
+    page = step(staff, order_id, "close", note="已修好")
+    closing = section(page, "timeline").split('data-action="close"', 1)[1]
+    assert len(photo_urls(closing, order_id)) == 1
+    # A photo still waiting is shown to its uploader only.
+    assert status_of(order_id) is Status.CLOSED
+
+
+def test_wrong_after_photo_is_refused_with_a_message(resident, staff, compound):
+    order_id = submitted_id(submit(resident, compound))
+    step(staff, order_id, "accept")
+    step(staff, order_id, "start")
+    page = step(staff, order_id, "close", photos=[photo_samples.php_named_jpg().upload()], note="已修好")
+    assert UNSUPPORTED in page and status_of(order_id) is Status.IN_PROGRESS
+
+
+def test_reject_needs_a_reason_the_resident_reads(resident, staff, compound):
+    order_id = submitted_id(submit(resident, compound))
+    assert "请填写说明，居民会看到" in step(staff, order_id, "reject", note="  ")
+    step(staff, order_id, "reject", note="不属于物业服务范围，请联系供电局")
+    page = html(resident.get(f"/h5/work-orders/{order_id}"))
+    assert "已驳回" in page and "不属于物业服务范围，请联系供电局" in section(page, "reject-reason")
+
+
+def test_step_out_of_order_is_a_message_not_an_error(resident, staff, compound):
+    order_id = submitted_id(submit(resident, compound))
+    assert "工单待受理，不能开始处理" in step(staff, order_id, "start")
+    step(staff, order_id, "accept")
+    assert "工单已受理，不能受理" in step(staff, order_id, "accept")
+
+
+def test_manager_assigns_and_the_other_staff_loses_the_buttons(resident, staff, manager, compound, make_user, browser):
+    second = browser(make_user(role=Role.STAFF, compound=compound))
+    order_id = submitted_id(submit(resident, compound))
+    assign = section(html(manager.get(f"/h5/work-orders/{order_id}")), "assign-form")
+    assert f'<option value="{staff.user.id}"' in assign and f'<option value="{second.user.id}"' in assign
+    assert "派单" in assign
+
+    page = step(manager, order_id, "assign", assignee_id=str(second.user.id))
+    assert "已派单" in page and second.user.display_name in section(page, "order-facts")
+    assert 'id="staff-actions"' not in html(staff.get(f"/h5/work-orders/{order_id}"))
+    assert f'data-order="{order_id}"' not in html(staff.get(f"/h5/c/{compound.code}/work-orders/queue"))
+    assert "您无权受理此工单" in step(staff, order_id, "accept")
+    assert "已受理" in step(second, order_id, "accept")
+    assert "请选择本小区的物业工作人员" in step(manager, order_id, "assign", assignee_id=str(resident.user.id))
+
+
+def test_staff_cannot_assign(resident, staff, compound):
+    order_id = submitted_id(submit(resident, compound))
+    assert 'id="assign-form"' not in html(staff.get(f"/h5/work-orders/{order_id}"))
+    assert "您无权派单此工单" in step(staff, order_id, "assign", assignee_id=str(staff.user.id))
+
+
+def test_manager_merges_a_duplicate(resident, neighbour, manager, compound):
+    survivor = submitted_id(submit(resident, compound))
+    duplicate = submitted_id(submit(neighbour, compound, confirm_new="1"))
+    assert "要合并到的工单不在本小区" in step(manager, duplicate, "merge", merge_into_id="2147483647")
+    page = step(manager, duplicate, "merge", merge_into_id=f"#{survivor}")
+    assert "已合并到另一张工单" in page and f"与工单#{survivor}重复" in page
+    assert f'href="/h5/work-orders/{survivor}"' in section(page, "order-facts")
+    # The duplicate's submitter now follows the survivor.
+    assert neighbour.get(f"/h5/work-orders/{survivor}").status_code == 200
+
+
+# ---- board, queue and figures ----------------------------------------------------------------------------------
+
+
+def file_order(user, compound, category="公共设施", urgency=Urgency.NORMAL):
+    return workorder_service.submit_order(
+        user_id=user.id, compound_id=compound.id, category=category, description="测试工单", urgency=urgency,
+        building_id=buildings_of(compound)[0].id, location_text="楼道",
+    )
+
+
+def test_queue_puts_the_nearest_deadline_first_and_marks_overdue_red(resident, staff, compound):
+    with time_machine.travel(utcnow() - timedelta(hours=5)):
+        late = file_order(resident.user, compound, "绿化").id
+    urgent = file_order(resident.user, compound, "电梯", Urgency.URGENT).id
+    normal = file_order(resident.user, compound, "停车").id
+
+    page = html(staff.get(f"/h5/c/{compound.code}/work-orders/queue"))
+    assert [int(i) for i in re.findall(r'data-order="(\d+)"', page)] == [late, urgent, normal]
+    row = page.split(f'data-order="{late}"', 1)[0].rsplit("<a", 1)[1]
+    assert "ll-wo-row_overdue" in row
+    assert "1 单已超时" in page and "已超时" in page.split(f'data-order="{late}"', 1)[1].split("</a>", 1)[0]
+
+
+def test_detail_shows_overdue_and_escalation(resident, staff, compound):
+    with time_machine.travel(utcnow() - timedelta(hours=5)):
+        order_id = file_order(resident.user, compound).id
+    assert workorder_service.escalate_order(order_id, utcnow()) is not None
+    for phone in (resident, staff):
+        page = html(phone.get(f"/h5/work-orders/{order_id}"))
+        assert "已超时" in section(page, "order-state")
+        assert "ll-wo-over" in section(page, "order-facts").split("办结时限", 1)[0]
+        escalations = section(page, "escalations")
+        assert "受理超时" in escalations and "已提醒物业经理" in escalations
+        assert "超时升级" in section(page, "timeline") and "系统" in section(page, "timeline")
+
+
+def test_lists_take_the_same_queries_for_one_order_or_many(resident, staff, committee, compound, count_queries):
+    file_order(resident.user, compound)
+
+    def queries(phone, path) -> int:
+        with count_queries() as statements:
+            assert phone.get(path).status_code == 200
+        return len(statements)
+
+    paths = [(committee, f"/h5/c/{compound.code}/work-orders"), (staff, f"/h5/c/{compound.code}/work-orders/queue"),
+             (resident, f"/h5/c/{compound.code}/work-orders")]
+    before = [queries(phone, path) for phone, path in paths]
+    for index in range(6):
+        file_order(resident.user, compound, "停车" if index % 2 else "绿化")
+    assert [queries(phone, path) for phone, path in paths] == before
+
+
+def test_queue_is_for_staff_and_managers(resident, committee, manager, compound, outsider):
+    assert resident.get(f"/h5/c/{compound.code}/work-orders/queue").status_code == 403
+    assert committee.get(f"/h5/c/{compound.code}/work-orders/queue").status_code == 403
+    assert manager.get(f"/h5/c/{compound.code}/work-orders/queue").status_code == 200
+    assert outsider[1].get(f"/h5/c/{compound.code}/work-orders/queue").status_code == 404
+
+
+def test_board_filters_by_status_category_and_overdue(resident, committee, compound):
+    with time_machine.travel(utcnow() - timedelta(hours=5)):
+        late = file_order(resident.user, compound, "绿化").id
+    fresh = file_order(resident.user, compound, "停车").id
+
+    page = html(committee.get(f"/h5/c/{compound.code}/work-orders"))
+    assert "报修工单" in page and 'id="board-filter"' in page and 'id="figures"' in page
+    assert f'data-order="{late}"' in page and f'data-order="{fresh}"' in page
+    assert "1栋" in page
+
+    def listed(**query) -> list[int]:
+        response = committee.get(f"/h5/c/{compound.code}/work-orders", query_string=query)
+        assert response.status_code == 200
+        return [int(i) for i in re.findall(r'data-order="(\d+)"', html(response))]
+
+    assert listed(overdue="1") == [late]
+    assert listed(overdue="0") == [fresh]
+    assert listed(category="停车") == [fresh]
+    assert listed(status="closed") == []
+    assert sorted(listed(status="submitted")) == sorted([late, fresh])
+    assert sorted(listed(status="nonsense", overdue="x", page="-3")) == sorted([late, fresh])
+    selected = html(committee.get(f"/h5/c/{compound.code}/work-orders", query_string={"overdue": "1", "category": "绿化"}))
+    assert '<option value="1" selected>已超时</option>' in selected and '<option value="绿化" selected>' in selected
+
+
+def test_board_pages_keep_the_filters(resident, committee, compound):
+    for _ in range(21):
+        file_order(resident.user, compound, "停车")
+    page = html(committee.get(f"/h5/c/{compound.code}/work-orders", query_string={"category": "停车"}))
+    assert "共 21 单" in page and len(re.findall(r'data-order="\d+"', page)) == 20
+    assert f'href="/h5/c/{compound.code}/work-orders?page=2&amp;category=' in page
+    second = html(committee.get(f"/h5/c/{compound.code}/work-orders", query_string={"category": "停车", "page": 2}))
+    assert len(re.findall(r'data-order="\d+"', second)) == 1 and "上一页" in second
+
+
+def test_board_and_lists_are_closed_to_other_compounds(compound, outsider, client, scan):
+    for phone in outsider:
+        assert phone.get(f"/h5/c/{compound.code}/work-orders").status_code == 404
+        assert phone.get(f"/h5/c/{compound.code}/work-orders/figures").status_code == 404
+    scan(client, compound)
+    assert client.get(f"/h5/c/{compound.code}/work-orders").status_code == 302  # sign in to see one's orders
+
+
+def test_figures_are_public_to_a_qr_visitor_without_names(app, resident, staff, compound, scan, make_compound):
+    order_id = submitted_id(submit(resident, compound))
+    for action, fields in (("accept", {}), ("start", {}), ("close", {"note": "已修好"})):
+        step(staff, order_id, action, **fields)
+    step(resident, order_id, "confirm", stars="4", comment="张师傅修得好")
+
+    visitor = app.test_client()
+    assert visitor.get(f"/h5/c/{compound.code}/work-orders/figures").status_code == 404
+    scan(visitor, compound)
+    response = visitor.get(f"/h5/c/{compound.code}/work-orders/figures")
+    assert response.status_code == 200
+    page = html(response)
+    figures = section(page, "figures")
+    assert re.search(r'id="figure-orders">1<', figures)
+    assert re.search(r'id="figure-confirmed">100%<', figures)
+    assert re.search(r'id="figure-sla">100%<', figures)
+    assert re.search(r'id="figure-rating">4.0<', figures)
+    assert re.search(r'id="figure-unconfirmed">0<', figures)
+    assert re.search(r'id="figure-accept">(不到1分钟|\d+分钟)<', figures)
+    for name in (resident.user.display_name, staff.user.display_name, "张师傅", "楼道灯不亮"):
+        assert name not in page
+    assert visitor.get(f"/h5/c/{make_compound().code}/work-orders/figures").status_code == 404
+
+
+def test_empty_month_shows_dashes(client, compound, scan):
+    scan(client, compound)
+    figures = section(html(client.get(f"/h5/c/{compound.code}/work-orders/figures")), "figures")
+    assert re.search(r'id="figure-orders">0<', figures) and re.search(r'id="figure-rating">—<', figures)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(None, "—"), (20, "不到1分钟"), (60 * 25, "25分钟"), (3600 * 3, "3小时"), (3600 * 26 + 60 * 5, "26小时5分钟")],
+)
+def test_times_are_humanised_in_hours_and_minutes(seconds, text):
+    assert duration_zh(seconds) == text
+
+
+def test_detail_renders_in_large_text(resident, compound):
+    order_id = submitted_id(submit(resident, compound))
+    resident.post("/h5/settings/large-text", data={"enable": "1", "next": "/h5/", "csrf_token": resident.csrf})
+    page = html(resident.get(f"/h5/work-orders/{order_id}"))
+    assert re.search(r'<body class="[^"]*\blarge-text\b', page)
