@@ -47,3 +47,10 @@ def test_nul_in_a_page_form_is_400_not_500(client):
     response = client.post("/h5/login/password", data={"username": "a\x00b", "password": "x"})
 
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/h5/c/%00", "/h5/c/%00/work-orders", "/h5/c/a%00b/work-orders/figures"])
+def test_nul_in_a_compound_code_is_a_404_page(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 404 and response.mimetype == "text/html"

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from backend.api.common import MAX_ID
+from backend.domain.text import unstorable
 from backend.extensions import db
 from backend.models import Compound
 from backend.request_context import current_path, optional_user_id, same_site_path
@@ -28,7 +29,7 @@ def require_user_for_post() -> int:
 
 
 def compound_by_code(code: str) -> Compound:
-    if len(code) > 32:
+    if len(code) > 32 or unstorable(code):
         abort(404)
     compound = db.session.scalar(select(Compound).options(joinedload(Compound.area)).where(Compound.code == code))
     if compound is None:

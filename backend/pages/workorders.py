@@ -8,6 +8,7 @@ from backend.api.common import MAX_PAGE
 from backend.domain import workorders as rules
 from backend.domain.roles import Action as RoleAction
 from backend.domain.roles import allows
+from backend.domain.text import unstorable
 from backend.domain.workorders import (
     ACTION_LABELS,
     ESCALATION_LABELS,
@@ -202,9 +203,11 @@ def work_order_submit(code: str):
 def _board_filter() -> OrderFilter:
     status = request.args.get("status", "")
     overdue = request.args.get("overdue", "")
+    category = request.args.get("category", "").strip()[:16]
     return OrderFilter(
         status=Status(status) if status in {s.value for s in Status} else None,
-        category=request.args.get("category", "").strip()[:16] or None,
+        # A NUL would reach PostgreSQL as an error; no category holds one, so it filters nothing.
+        category=None if unstorable(category) else category or None,
         overdue={"1": True, "0": False}.get(overdue),
     )
 
@@ -362,7 +365,9 @@ def work_order_step(order_id: int, action: str):
             order.id, viewer.user_id, viewer.roles, step,
             note=request.form.get("note", "").strip()[:NOTE_LIMIT],
             assignee_id=_form_id("assignee_id"), merge_into_id=_form_id("merge_into_id"),
-            photo_ids=_after_photos(order.id, viewer.user_id) if step is Action.CLOSE else (),
+            # Photos are stored only for someone who may close it now; anyone else just hears the refusal.
+            photo_ids=_after_photos(order.id, viewer.user_id)
+            if step is Action.CLOSE and step in service.actions_open_to(order, viewer) else (),
             rating=_rating_from_form(required=True) if step is Action.CONFIRM else None, ip=client_ip(),
         )
         return DONE[step]

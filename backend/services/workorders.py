@@ -501,7 +501,8 @@ def transition(
         raise WorkOrderRefused("请填写说明，居民会看到", status=422)
     source = order.status
     apply = _APPLY[action]
-    apply(order, user_id=user_id, now=now, note=note, assignee_id=assignee_id, merge_into_id=merge_into_id)
+    apply(order, user_id=user_id, roles=roles, now=now, note=note, assignee_id=assignee_id,
+          merge_into_id=merge_into_id)
     order.status = target
     _after_status_change(order, source, now)
     event = _record_event(order, user_id, action.value, source, target, note)
@@ -520,8 +521,9 @@ def transition(
     return order
 
 
-def _apply_accept(order: WorkOrder, *, user_id: int, now: datetime, **_) -> None:
-    if order.assignee_id is None:
+def _apply_accept(order: WorkOrder, *, user_id: int, roles: frozenset[Role], now: datetime, **_) -> None:
+    # Staff who accept take the order; a manager accepting leaves it to the staff (only staff are assigned).
+    if order.assignee_id is None and Role.STAFF in roles:
         order.assignee_id = user_id
     order.accepted_at = now
     order.seconds_to_accept = int((now - order.created_at).total_seconds())
@@ -534,7 +536,9 @@ def _apply_close(order: WorkOrder, *, now: datetime, **_) -> None:
 
 
 def _apply_reject(order: WorkOrder, *, note: str, **_) -> None:
-    order.reject_reason = note[:200]
+    if len(note) > 200:
+        raise WorkOrderRefused("驳回原因请控制在200字以内", status=422)
+    order.reject_reason = note
 
 
 def _apply_merge(order: WorkOrder, *, merge_into_id: int | None, **_) -> None:
@@ -547,6 +551,9 @@ def _apply_merge(order: WorkOrder, *, merge_into_id: int | None, **_) -> None:
         raise WorkOrderRefused("要合并到的工单不在本小区", status=422)
     if survivor.status not in OPEN_STATUSES:
         raise WorkOrderRefused("只能合并到未办结的工单")
+    # The duplicate's followers will follow the survivor: a household's own order never opens to others.
+    if survivor.household_id is not None and survivor.household_id != order.household_id:
+        raise WorkOrderRefused("住户家中的报修只能合并同一户的重复工单", status=422)
     order.merged_into_id = survivor.id
     order.reject_reason = f"与工单#{survivor.id}重复，已合并处理"
     followers = db.session.scalars(
@@ -752,14 +759,14 @@ def _staff_ids(compound_id: int) -> list[int]:
 
 
 def _tell_followers(order: WorkOrder, action: Action, note: str, actor_id: int) -> None:
-    """Everyone following the order hears of its new status, except whoever just changed it; staff hear of
-    a 未解决 answer."""
+    """Everyone following the order hears of its new status, except whoever just changed it; its staff hear
+    of a 未解决 answer and of a withdrawal."""
     if action is Action.ASSIGN:
         return
     followers = list(db.session.scalars(
         select(WorkOrderFollower.user_id).where(WorkOrderFollower.work_order_id == order.id)
     ))
-    if action is Action.DISPUTE and order.assignee_id:
+    if action in (Action.DISPUTE, Action.WITHDRAW) and order.assignee_id:
         followers.append(order.assignee_id)
     followers = [user_id for user_id in followers if user_id != actor_id]
     if not followers:

@@ -233,6 +233,12 @@ def test_reject_needs_a_reason_the_resident_reads(client, compound, resident, st
     assert seen["timeline"][-1]["note"] == "属于业主自用部分，请自行维修"
 
 
+def test_a_rejection_reason_over_200_characters_is_refused_not_cut(client, compound, resident, staff):
+    order = submitted(client, compound, resident)
+    assert_error_shape(act(client, order["id"], staff, "reject", note="原" * 201), 422)
+    assert detail(client, order["id"], resident)["status"] == "submitted"
+
+
 def test_close_needs_a_note(client, compound, resident, staff):
     order = in_progress(client, compound, resident, staff)
     assert_error_shape(act(client, order["id"], staff, "close"), 422)
@@ -307,6 +313,34 @@ def test_merge_makes_both_submitters_follow_the_survivor(
     # Both hear about the survivor's progress from now on.
     acted(client, survivor["id"], staff, "accept")
     assert detail(client, survivor["id"], resident)["following"] is True
+
+
+def test_merge_never_opens_one_households_order_to_another(
+    client, compound, households, resident, neighbour, staff
+):
+    """Merging makes the duplicate's followers follow the survivor: a household's own repair may survive only
+    a duplicate of the same household, or a neighbour would read it (and a common-area order's joiners too)."""
+    at_home = submitted(client, compound, resident, household_id=households[0].id, description="我家卫生间漏水")
+    theirs = submitted(client, compound, neighbour, household_id=households[1].id)
+    common = submitted(client, compound, neighbour, building_id=households[0].building_id)
+    for duplicate in (theirs, common):
+        assert_error_shape(act(client, duplicate["id"], staff, "merge", merge_into_id=at_home["id"]), 422)
+    response = client.get(f"/api/v1/work-orders/{at_home['id']}", headers=bearer_for(neighbour))
+    assert_error_shape(response, 404)
+    again = submitted(client, compound, resident, household_id=households[0].id, description="还是漏水")
+    assert acted(client, again["id"], staff, "merge", merge_into_id=at_home["id"])["merged_into_id"] == at_home["id"]
+
+
+def test_a_manager_accepting_leaves_the_order_to_the_staff(client, compound, resident, staff, manager):
+    """Only staff handle orders (assign refuses anyone else): a manager's 受理 must not make them its handler and
+    take the order out of every staff queue."""
+    order = submitted(client, compound, resident)
+    accepted = acted(client, order["id"], manager, "accept")
+    assert accepted["assignee_id"] is None
+    queue = client.get(f"/h5/c/{compound.code}/work-orders/queue", headers=bearer_for(staff))
+    assert f'data-order="{order["id"]}"' in queue.get_data(as_text=True)
+    assert acted(client, order["id"], staff, "start")["assignee_id"] is None
+    assert acted(client, order["id"], staff, "close", note="已修好")["status"] == "closed"
 
 
 # ---- duplicates and following ----------------------------------------------------------------------------

@@ -491,6 +491,25 @@ def test_close_without_note_keeps_its_photo_for_the_next_try(resident, staff, co
     assert status_of(order_id) is Status.CLOSED
 
 
+def test_a_close_refused_to_its_sender_stores_none_of_the_photos(resident, committee, staff, compound):
+    """The 办结 form's photos are kept only for someone who may close the order now: a committee member or a
+    follower posting it gets the refusal and leaves nothing behind in the photo storage."""
+    order_id = submitted_id(submit(resident, compound))
+    assert "工单待受理，不能办结" in step(committee, order_id, "close", photos=[jpeg_upload()], note="x")
+    stored = db.session.scalar(
+        db.select(db.func.count()).select_from(WorkOrderPhoto).where(WorkOrderPhoto.work_order_id == order_id)
+    )
+    assert stored == 0
+    step(staff, order_id, "accept")
+    step(staff, order_id, "start")
+    for phone in (committee, resident):
+        assert "您无权办结此工单" in step(phone, order_id, "close", photos=[jpeg_upload()], note="x")
+    assert status_of(order_id) is Status.IN_PROGRESS
+    assert db.session.scalar(
+        db.select(db.func.count()).select_from(WorkOrderPhoto).where(WorkOrderPhoto.work_order_id == order_id)
+    ) == 0
+
+
 def test_wrong_after_photo_is_refused_with_a_message(resident, staff, compound):
     order_id = submitted_id(submit(resident, compound))
     step(staff, order_id, "accept")
@@ -629,6 +648,15 @@ def test_board_filters_by_status_category_and_overdue(resident, committee, compo
     assert sorted(listed(status="nonsense", overdue="x", page="-3")) == sorted([late, fresh])
     selected = html(committee.get(f"/h5/c/{compound.code}/work-orders", query_string={"overdue": "1", "category": "绿化"}))
     assert '<option value="1" selected>已超时</option>' in selected and '<option value="绿化" selected>' in selected
+
+
+def test_board_filter_with_unstorable_text_is_ignored_not_a_500(resident, committee, compound):
+    """A NUL reaches PostgreSQL as an error (a 500) if it gets into the query; the filter drops it."""
+    order_id = file_order(resident.user, compound, "停车").id
+    for category in ("停\x00车", "\x00"):
+        response = committee.get(f"/h5/c/{compound.code}/work-orders", query_string={"category": category})
+        assert response.status_code == 200
+        assert f'data-order="{order_id}"' in html(response)
 
 
 def test_board_pages_keep_the_filters(resident, committee, compound):
