@@ -33,9 +33,14 @@ def init_db() -> None:
     "--households", type=click.IntRange(1, 1_000_000), default=None,
     help="Also ensure a `bench` compound with this many households, each with a verified owner (benchmarks).",
 )
-def demo(households: int | None) -> None:
-    """Load the demo data once (and, with --households, the benchmark compound)."""
-    from backend.services.demo import load_bench_households, load_demo
+@click.option(
+    "--work-orders", "work_orders", type=click.IntRange(1, 2_000_000), default=None,
+    help="Also ensure the demo city holds this many work orders (the demo ones included), in every state over "
+         "the last six months (benchmarks). A second run with the same number adds nothing.",
+)
+def demo(households: int | None, work_orders: int | None) -> None:
+    """Load the demo data once (and, with --households / --work-orders, the benchmark data)."""
+    from backend.services.demo import load_bench_households, load_bench_work_orders, load_demo
 
     click.echo("已导入演示数据" if load_demo() else "演示数据已存在，跳过")
     if households is not None:
@@ -43,6 +48,11 @@ def demo(households: int | None) -> None:
             households, on_chunk=lambda done, total: click.echo(f"压测小区: {done}/{total} 户")
         )
         click.echo(f"压测小区新增 {created} 户（共 {households} 户）" if created else f"压测小区已有 {households} 户，跳过")
+    if work_orders is not None:
+        created = load_bench_work_orders(
+            work_orders, on_chunk=lambda done, total: click.echo(f"工单: {done}/{total} 张")
+        )
+        click.echo(f"新增工单 {created} 张（共 {work_orders} 张）" if created else f"已有 {work_orders} 张以上工单，跳过")
 
 
 @click.command("qr")

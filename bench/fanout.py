@@ -23,14 +23,15 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 TARGET_SECONDS, TARGET_RATIO = 60.0, 3.0
 
 
-def _database_url(instance: Path) -> str:
+def fresh_database_url(instance: Path, name: str = "linli_bench") -> str:
+    """LINLI_BENCH_DATABASE_URL, else a new PostgreSQL database `name` on 127.0.0.1, else SQLite in `instance`."""
     if os.environ.get("LINLI_BENCH_DATABASE_URL"):
         return os.environ["LINLI_BENCH_DATABASE_URL"]
     try:
         with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
-            conn.execute("DROP DATABASE IF EXISTS linli_bench WITH (FORCE)")
-            conn.execute("CREATE DATABASE linli_bench")
-        return "postgresql://postgres@127.0.0.1:5432/linli_bench"
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name}")
+        return f"postgresql://postgres@127.0.0.1:5432/{name}"
     except psycopg.Error:
         return f"sqlite:///{instance / 'bench.db'}"
 
@@ -51,7 +52,7 @@ def _redis_url(instance: Path) -> str:
 def main() -> int:
     instance = Path(tempfile.mkdtemp(prefix="linli-fanout-"))
     os.environ.update(
-        LINLI_INSTANCE_PATH=str(instance), LINLI_DATABASE_URL=_database_url(instance),
+        LINLI_INSTANCE_PATH=str(instance), LINLI_DATABASE_URL=fresh_database_url(instance),
         LINLI_REDIS_URL=_redis_url(instance),
     )
     linli = str(Path(sys.executable).with_name("linli"))

@@ -1,12 +1,17 @@
-"""Demo data for `make run` and the benchmark: one street, two compounds, ~120 households, a user per role,
-and on request a `bench` compound scaled to any number of households for the fan-out benchmark."""
+"""Demo data for `make run` and the benchmarks: one street, two compounds, ~120 households, a user per role,
+a handful of work orders in every state; on request a `bench` compound scaled to any number of households
+and any number of work orders spread over the last six months."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, Table, func, insert, select
 
+from backend.domain import workorders as rules
 from backend.domain.bindings import BindingStatus, Relation
 from backend.domain.compounds import (
     AreaLevel,
@@ -16,6 +21,7 @@ from backend.domain.compounds import (
     RenovationStatus,
 )
 from backend.domain.roles import Role
+from backend.domain.workorders import Action, Actor, EscalationLevel, Phase, Sla, Status, Urgency
 from backend.extensions import db
 from backend.models import (
     Area,
@@ -27,8 +33,14 @@ from backend.models import (
     PropertyCompany,
     RegisteredOwner,
     User,
+    WorkOrder,
+    WorkOrderEscalation,
+    WorkOrderEvent,
+    WorkOrderFollower,
+    WorkOrderRating,
 )
 from backend.models.base import utcnow
+from backend.services import workorders as workorder_service
 from backend.services.identity import hash_password, phone_columns, phone_hash
 
 DEMO_PASSWORD = "linli-demo"
@@ -110,6 +122,7 @@ def load_demo() -> bool:
     db.session.add(Membership(user_id=admin.id, role=Role.ADMIN))
     official = user("official", "炳草岗街道 王科长")
     db.session.add(Membership(user_id=official.id, role=Role.OFFICIAL, area_id=street.id))
+    crew: dict[str, int] = {}
     for username, display_name, role in (
         ("secretary", "李红梅（第一书记）", Role.PARTY_SECRETARY),
         ("committee", "张建国（业委会主任）", Role.COMMITTEE),
@@ -117,6 +130,7 @@ def load_demo() -> bool:
         ("staff", "刘师傅（维修工）", Role.STAFF),
     ):
         person = user(username, display_name)
+        crew[username] = person.id
         db.session.add(Membership(user_id=person.id, role=role, compound_id=first.id))
 
     def verified(person: User, role: Role, compound: Compound, household: Household) -> None:
@@ -127,10 +141,14 @@ def load_demo() -> bool:
     verified(owner, Role.OWNER, first, first_homes[0])
     db.session.add(RegisteredOwner(household_id=first_homes[0].id, name="王秀英", phone_hash=phone_hash("13900000001"),
                                    phone_masked="139****0001"))
-    verified(user("tenant", "赵小军"), Role.RESIDENT, first, first_homes[0])
-    verified(user("owner2", "孙桂兰"), Role.OWNER, second, second_homes[0])
+    residents = {"owner": (owner, first_homes[0])}
+    residents["tenant"] = (user("tenant", "赵小军"), first_homes[0])
+    verified(residents["tenant"][0], Role.RESIDENT, first, first_homes[0])
+    residents["owner2"] = (user("owner2", "孙桂兰"), second_homes[0])
+    verified(residents["owner2"][0], Role.OWNER, second, second_homes[0])
     for index in range(1, 41):
-        verified(user(f"owner{index:02d}", f"业主{index:02d}"), Role.OWNER, first, first_homes[index])
+        residents[f"owner{index:02d}"] = (user(f"owner{index:02d}", f"业主{index:02d}"), first_homes[index])
+        verified(residents[f"owner{index:02d}"][0], Role.OWNER, first, first_homes[index])
     # An owner on the register who has not signed up yet: signing in with this phone and asking to be
     # bound to this household as its owner is approved at once.
     db.session.add(RegisteredOwner(household_id=first_homes[50].id, name="周德明", phone_hash=phone_hash("13900000050"),
@@ -141,6 +159,7 @@ def load_demo() -> bool:
         db.session.flush()
         db.session.add(BindingRequest(user_id=applicant.id, compound_id=first.id, household_id=first_homes[index].id,
                                       claimed_name=name, relation=Relation.OWNER, status=BindingStatus.PENDING))
+    _insert_lives(_demo_work_orders(first.id, second.id, residents, crew, now))
     db.session.commit()
     return True
 
@@ -236,3 +255,539 @@ def load_bench_households(
         if on_chunk is not None:
             on_chunk(indexes[-1] + 1, count)
     return max(count - existing, 0)
+
+
+# ---- work orders -----------------------------------------------------------------------------------------
+
+
+class _OrderLife:
+    """One work order's life replayed through the state machine at explicit times. It writes what the
+    services would have written had it all happened live (the order's columns, its events, the escalation
+    steps the 5-minute sweep takes at their due times, the rating), so demo and benchmark orders need no
+    clock tricks and a bulk load stays one INSERT per table."""
+
+    def __init__(self, *, compound_id: int, submitter_id: int, category: str, description: str, urgency: Urgency,
+                 sla: Sla, created_at: datetime, household_id: int | None = None, building_id: int | None = None,
+                 location_text: str = ""):
+        accept_due_at = rules.sla_due(created_at, sla, Phase.ACCEPT)
+        self.row = {
+            "compound_id": compound_id, "submitter_id": submitter_id, "household_id": household_id,
+            "building_id": building_id, "location_text": location_text, "category": category,
+            "description": description, "urgency": urgency, "status": Status.SUBMITTED, "assignee_id": None,
+            "accept_due_at": accept_due_at, "close_due_at": rules.sla_due(created_at, sla, Phase.CLOSE),
+            "sla_due_at": accept_due_at, "escalate_at": None, "escalation_level": 0, "accepted_at": None,
+            "closed_at": None, "confirmed_at": None, "seconds_to_accept": None, "seconds_to_close": None,
+            "closed_within_sla": None, "rating_stars": None, "dispute_count": 0, "urge_count": 0,
+            "last_urged_at": None, "rate_reminded": False, "merged_into_id": None, "reject_reason": "",
+            "created_at": created_at, "updated_at": created_at,
+        }
+        self.events: list[dict] = []
+        self.escalations: list[dict] = []
+        self.rating: dict | None = None
+        self._plan_escalation()
+        self._event(submitter_id, "submit", None, Status.SUBMITTED, "", created_at)
+
+    @property
+    def status(self) -> Status:
+        return self.row["status"]
+
+    def act(self, at: datetime, action: Action, actor_id: int, actor: Actor, note: str = "",
+            assignee_id: int | None = None) -> None:
+        """What services.workorders.transition does, at `at`; TransitionRefused when the script breaks a rule."""
+        self._escalate_until(at)
+        row = self.row
+        if actor is Actor.HANDLER and row["assignee_id"] not in (None, actor_id):
+            raise rules.TransitionRefused("只有被派单的工作人员可以处理", conflict=False)
+        awaiting = rules.awaiting_confirmation(row["status"], row["closed_at"], row["confirmed_at"] is not None, at)
+        target = rules.next_status(row["status"], action, {actor}, awaiting_confirmation=awaiting)
+        if action in (Action.CONFIRM, Action.DISPUTE) and at >= row["closed_at"] + rules.RATE_REMINDER_AFTER:
+            # The sweep reminds once an order has waited three days for an answer.
+            row["rate_reminded"] = True
+        since_submitted = int((at - row["created_at"]).total_seconds())
+        if action is Action.ACCEPT:
+            row["assignee_id"] = row["assignee_id"] or actor_id
+            row["accepted_at"], row["seconds_to_accept"] = at, since_submitted
+        elif action is Action.CLOSE:
+            row["closed_at"], row["seconds_to_close"] = at, since_submitted
+            row["closed_within_sla"] = at <= row["close_due_at"] and row["dispute_count"] == 0
+        elif action is Action.REJECT:
+            row["reject_reason"] = note[:200]
+        elif action is Action.ASSIGN:
+            row["assignee_id"] = assignee_id
+        elif action is Action.CONFIRM:
+            row["confirmed_at"] = at
+        elif action is Action.DISPUTE:
+            row["dispute_count"] += 1
+            row["closed_at"] = row["seconds_to_close"] = row["closed_within_sla"] = None
+        source = row["status"]
+        row["status"] = target
+        self._after_status_change(source)
+        self._event(actor_id, action.value, source, target, note, at)
+
+    def urge(self, at: datetime) -> None:
+        self._escalate_until(at)
+        if not rules.may_urge(self.status, self.row["last_urged_at"], at):
+            raise rules.TransitionRefused("4小时内已催办过", conflict=True)
+        self.row["urge_count"] += 1
+        self.row["last_urged_at"] = at
+        self._plan_escalation()
+        self._event(self.row["submitter_id"], "urge", None, None, "", at)
+
+    def rate(self, at: datetime, stars: int, tags: Sequence[str] = (), comment: str = "") -> None:
+        if self.status is not Status.CLOSED or self.row["confirmed_at"] is None or self.rating is not None:
+            raise rules.TransitionRefused("确认已解决后才能评价", conflict=True)
+        self.rating = {"user_id": self.row["submitter_id"], "stars": stars, "comment": comment,
+                       "tags": ",".join(tags), "reply": "", "replied_by_id": None, "replied_at": None,
+                       "created_at": at}
+        self.row["rating_stars"] = stars
+        self._event(self.row["submitter_id"], "rate", None, None, f"{stars}星", at)
+
+    def reply(self, at: datetime, manager_id: int, text: str) -> None:
+        self.rating.update(reply=text, replied_by_id=manager_id, replied_at=at)
+
+    def finish(self, now: datetime) -> _OrderLife:
+        """Take the escalation steps due by `now`, and the rate reminder the sweep would have sent."""
+        self._escalate_until(now)
+        row = self.row
+        if (row["status"] is Status.CLOSED and row["confirmed_at"] is None
+                and now >= row["closed_at"] + rules.RATE_REMINDER_AFTER):
+            row["rate_reminded"] = True
+        return self
+
+    def _escalate_until(self, moment: datetime) -> None:
+        # services.workorders.escalate_order: a step already taken in this phase (before a dispute reopened
+        # the order) is not taken again, the plan only moves on.
+        row = self.row
+        while row["escalate_at"] is not None and row["escalate_at"] <= moment:
+            # A step already due when a dispute reopens the order is taken by the next sweep, not back in time.
+            at, phase = max(row["escalate_at"], row["updated_at"]), rules.phase_of(row["status"])
+            level = EscalationLevel(row["escalation_level"] + 1)
+            if not any(step["phase"] == phase.value and step["level"] == level for step in self.escalations):
+                self.escalations.append({"phase": phase.value, "level": int(level), "created_at": at})
+                self._event(None, "escalate", None, None, rules.ESCALATION_LABELS[level], at)
+            row["escalation_level"] += 1
+            self._plan_escalation()
+
+    def _after_status_change(self, source: Status) -> None:
+        row = self.row
+        phase, before = rules.phase_of(row["status"]), rules.phase_of(source)
+        if phase is None:
+            row["sla_due_at"] = row["escalate_at"] = None
+            return
+        if phase is not before:
+            row["escalation_level"] = 0
+        row["sla_due_at"] = row["accept_due_at"] if phase is Phase.ACCEPT else row["close_due_at"]
+        self._plan_escalation()
+
+    def _plan_escalation(self) -> None:
+        row = self.row
+        due = row["accept_due_at"] if rules.phase_of(row["status"]) is Phase.ACCEPT else row["close_due_at"]
+        step = rules.next_escalation(row["sla_due_at"], due - row["created_at"], row["escalation_level"],
+                                     row["urge_count"])
+        row["escalate_at"] = step[1] if step else None
+
+    def _event(self, actor_id: int | None, action: str, source: Status | None, target: Status | None, note: str,
+               at: datetime) -> None:
+        self.events.append({"actor_id": actor_id, "action": action, "from_status": source.value if source else None,
+                            "to_status": target.value if target else None, "note": note[:500], "created_at": at})
+        self.row["updated_at"] = at
+
+
+def _insert_lives(lives: Sequence[_OrderLife]) -> None:
+    """Bulk insert: the orders, then their events, followers, escalation steps and ratings."""
+    if not lives:
+        return
+    connection = db.session.connection()
+    orders = WorkOrder.__table__
+    rows = [life.row | {"status": life.status.value, "urgency": life.row["urgency"].value} for life in lives]
+    if connection.dialect.name == "postgresql":
+        # COPY is several times faster than multi-row INSERTs; it needs the ids taken from the sequence first.
+        sequence = func.pg_get_serial_sequence(orders.name, orders.c.id.name)
+        order_ids = sorted(connection.scalars(
+            select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows)))
+        ))
+        rows = [row | {"id": order_id} for row, order_id in zip(rows, order_ids, strict=True)]
+    else:
+        order_ids = connection.scalars(insert(orders).returning(orders.c.id, sort_by_parameter_order=True), rows).all()
+        rows = []
+    events, followers, escalations, ratings = [], [], [], []
+    for order_id, life in zip(order_ids, lives, strict=True):
+        events += [event | {"work_order_id": order_id} for event in life.events]
+        followers.append({"work_order_id": order_id, "user_id": life.row["submitter_id"],
+                          "created_at": life.row["created_at"]})
+        escalations += [step | {"work_order_id": order_id} for step in life.escalations]
+        if life.rating is not None:
+            ratings.append(life.rating | {"work_order_id": order_id})
+    for table, table_rows in ((orders, rows), (WorkOrderEvent.__table__, events),
+                              (WorkOrderFollower.__table__, followers), (WorkOrderEscalation.__table__, escalations),
+                              (WorkOrderRating.__table__, ratings)):
+        if table_rows:
+            _write_rows(connection, table, table_rows)
+
+
+def _write_rows(connection: Connection, table: Table, rows: list[dict]) -> None:
+    """Rows with the same keys: COPY on PostgreSQL (plain values: UTC-aware datetimes, enum values as text),
+    one executemany elsewhere."""
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    quoted = ", ".join(f'"{column}"' for column in columns)
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(
+        f'COPY "{table.name}" ({quoted}) FROM STDIN'
+    ) as copy:
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
+
+
+def _sla_table(compound_id: int) -> dict[str, dict[Urgency, Sla]]:
+    return {item.name: {Urgency.NORMAL: item.normal, Urgency.URGENT: item.urgent}
+            for item in workorder_service.categories(compound_id)}
+
+
+def _demo_work_orders(
+    first_id: int, second_id: int, residents: dict[str, tuple[User, Household]], crew: dict[str, int], now: datetime
+) -> list[_OrderLife]:
+    """A handful of orders in every state, told as what happened when (times before `now`)."""
+    slas = {first_id: _sla_table(first_id), second_id: _sla_table(second_id)}
+    staff, manager = crew["staff"], crew["manager"]
+
+    def ago(days: float = 0, hours: float = 0, minutes: float = 0) -> datetime:
+        return now - timedelta(days=days, hours=hours, minutes=minutes)
+
+    def order(username: str, category: str, description: str, created_at: datetime, *, at_home: bool = True,
+              location_text: str = "", urgency: Urgency = Urgency.NORMAL) -> _OrderLife:
+        person, home = residents[username]
+        return _OrderLife(
+            compound_id=home.compound_id, submitter_id=person.id, category=category, description=description,
+            urgency=urgency, sla=slas[home.compound_id][category][urgency], created_at=created_at,
+            household_id=home.id if at_home else None, building_id=home.building_id, location_text=location_text,
+        )
+
+    def handled(life: _OrderLife, accept: timedelta, start: timedelta, close: timedelta, note: str) -> _OrderLife:
+        created = life.row["created_at"]
+        life.act(created + accept, Action.ACCEPT, staff, Actor.HANDLER)
+        life.act(created + start, Action.START, staff, Actor.HANDLER)
+        life.act(created + close, Action.CLOSE, staff, Actor.HANDLER, note)
+        return life
+
+    lives = []
+    lives.append(order("owner03", "公共设施", "2单元3楼到5楼的楼道灯都不亮，晚上上下楼很黑", ago(minutes=25),
+                       at_home=False, location_text="2单元楼道"))
+
+    accepted = order("owner05", "水电维修", "厨房水龙头关不紧，一直滴水", ago(hours=3))
+    accepted.act(ago(hours=2, minutes=10), Action.ACCEPT, staff, Actor.HANDLER)
+    lives.append(accepted)
+
+    started = order("owner07", "公共设施", "单元门禁坏了，门关不上，外人随便进出", ago(days=1, hours=2),
+                    at_home=False, location_text="1单元门口")
+    started.act(ago(days=1, hours=1, minutes=40), Action.ASSIGN, manager, Actor.MANAGER, assignee_id=staff)
+    started.act(ago(days=1, hours=1, minutes=10), Action.ACCEPT, staff, Actor.HANDLER)
+    started.act(ago(hours=23), Action.START, staff, Actor.HANDLER)
+    lives.append(started)
+
+    lives.append(handled(
+        order("owner06", "环境卫生", "楼后面的垃圾站两天没清运，气味很大", ago(days=2), at_home=False,
+              location_text="楼后垃圾站"),
+        timedelta(minutes=30), timedelta(hours=1), timedelta(days=1, hours=19), "已清运并冲洗消毒",
+    ))
+
+    pruned = handled(
+        order("owner01", "绿化", "窗前的黄葛树树枝伸进阳台，请修剪", ago(days=20)),
+        timedelta(hours=1), timedelta(days=1), timedelta(days=2), "已修剪完毕，枝叶已清运",
+    )
+    pruned.act(ago(days=17, hours=18), Action.CONFIRM, pruned.row["submitter_id"], Actor.SUBMITTER)
+    pruned.rate(ago(days=17, hours=18), 5, ("及时", "态度好"), "师傅修剪得很整齐，谢谢！")
+    pruned.reply(ago(days=17), manager, "感谢您的认可，我们会定期巡查小区绿化。")
+    lives.append(pruned)
+
+    drain = handled(
+        order("owner02", "水电维修", "卫生间地漏反水", ago(days=9)),
+        timedelta(minutes=40), timedelta(hours=2), timedelta(hours=6), "已疏通地漏并更换存水弯",
+    )
+    drain.act(ago(days=8), Action.CONFIRM, drain.row["submitter_id"], Actor.SUBMITTER)
+    drain.rate(ago(days=8), 4, ("专业",))
+    lives.append(drain)
+
+    noise = order("owner08", "噪音扰民", "楼上每天早上8点就开始装修，电钻声音很大", ago(days=4))
+    noise.act(ago(days=3, hours=22), Action.REJECT, staff, Actor.HANDLER,
+              "装修在管理规约允许的时段内（8:00–12:00、14:00–18:00），已提醒装修户文明施工；如超时施工请再报")
+    lives.append(noise)
+
+    parked = order("tenant", "停车", "有车堵住了单元门口的消防通道", ago(days=6), at_home=False,
+                   location_text="单元门口消防通道")
+    parked.act(ago(days=6) + timedelta(minutes=15), Action.WITHDRAW, parked.row["submitter_id"], Actor.SUBMITTER,
+               "车主已经挪车了")
+    lives.append(parked)
+
+    # Urgent and overdue: accept was due 20 minutes ago; the manager has been told, the committee is next.
+    burst = order("owner10", "水电维修", "一楼总水管爆裂，楼道大量积水", ago(minutes=50), at_home=False,
+                  location_text="1单元一楼", urgency=Urgency.URGENT)
+    burst.urge(ago(minutes=40))
+    lives.append(burst)
+
+    leak = handled(
+        order("owner", "水电维修", "卫生间天花板渗水，怀疑楼上防水层坏了", ago(days=6)),
+        timedelta(hours=1), timedelta(hours=3), timedelta(days=1), "已检查楼上卫生间，重新做了防水",
+    )
+    leak.act(ago(days=4), Action.DISPUTE, leak.row["submitter_id"], Actor.SUBMITTER, "还在渗水，晚上更明显")
+    leak.act(ago(days=2), Action.CLOSE, staff, Actor.HANDLER, "更换了楼上的下水管接头，已观察24小时无渗漏")
+    lives.append(leak)
+
+    lives.append(handled(
+        order("owner09", "环境卫生", "楼道有人堆放旧家具，影响通行", ago(days=12), at_home=False,
+              location_text="楼道"),
+        timedelta(hours=2), timedelta(days=1), timedelta(days=1, hours=4), "已联系住户清理楼道杂物",
+    ))
+
+    wall = handled(
+        order("owner12", "安全秩序", "小区北侧围墙有缺口，晚上有外人进出", ago(days=35), at_home=False,
+              location_text="北侧围墙"),
+        timedelta(hours=3), timedelta(days=1), timedelta(days=2, hours=20), "已用砖砌补缺口",
+    )
+    wall.act(ago(days=32), Action.CONFIRM, wall.row["submitter_id"], Actor.SUBMITTER)
+    wall.rate(ago(days=32), 3, ("拖延",), "修得还行，就是等得有点久")
+    wall.reply(ago(days=31), manager, "抱歉让您久等，修补材料到货慢，我们会改进备料。")
+    lives.append(wall)
+
+    charging = handled(
+        order("owner13", "停车", "有人把电动车推进楼道充电，有火灾隐患", ago(days=40), at_home=False,
+              location_text="1单元楼道"),
+        timedelta(minutes=30), timedelta(hours=1), timedelta(hours=5), "已劝离并张贴安全提示",
+    )
+    charging.act(ago(days=39), Action.CONFIRM, charging.row["submitter_id"], Actor.SUBMITTER)
+    charging.rate(ago(days=39), 5, ("及时", "专业"))
+    lives.append(charging)
+
+    lives.append(order("owner2", "公共设施", "单元门禁损坏，刷卡没反应", ago(hours=2), at_home=False,
+                       location_text="1单元门口"))
+    locker = order("owner2", "其他", "快递柜无法取件", ago(days=10), at_home=False, location_text="小区大门快递柜")
+    locker.act(ago(days=10) + timedelta(hours=1), Action.WITHDRAW, locker.row["submitter_id"], Actor.SUBMITTER,
+               "已经能取了")
+    lives.append(locker)
+    return [life.finish(now) for life in sorted(lives, key=lambda life: life.row["created_at"])]
+
+
+# ---- work orders for the benchmark -----------------------------------------------------------------------
+
+BENCH_WINDOW = timedelta(days=182)
+# Share of orders submitted in each hour of the day, Beijing time: few at night, most by day and evening.
+_HOURLY_WEIGHTS = (1, 0.5, 0.3, 0.3, 0.3, 0.5, 1.5, 3, 5, 6, 6, 5, 4, 4, 5, 5, 5, 5, 5, 6, 6, 5, 3, 2)
+_CATEGORY_WEIGHTS = {"水电维修": 30, "公共设施": 15, "环境卫生": 14, "绿化": 5, "安全秩序": 5, "电梯": 8, "停车": 10,
+                     "噪音扰民": 7, "其他": 6}
+_URGENT_SHARE = {"水电维修": 0.2, "电梯": 0.3}
+_DESCRIPTIONS = {
+    "水电维修": ("厨房水龙头漏水", "卫生间下水道堵塞", "楼道灯不亮", "家里跳闸，总闸合不上", "水表井盖破损"),
+    "公共设施": ("单元门禁坏了，关不上", "楼道扶手松动", "信报箱门脱落", "雨棚破损漏雨", "健身器材螺丝松了"),
+    "环境卫生": ("垃圾站几天没清运，有异味", "楼道堆放杂物", "化粪池外溢", "楼顶平台积水发臭"),
+    "绿化": ("树枝挡住窗户，请修剪", "草坪被踩秃了", "枯树有倒伏危险"),
+    "安全秩序": ("陌生人夜间进出单元", "消防通道被占", "围墙有缺口"),
+    "电梯": ("电梯异响", "电梯按钮失灵", "电梯门关不严"),
+    "停车": ("车位被外来车辆占用", "电动车在楼道充电", "道闸抬杆不灵"),
+    "噪音扰民": ("楼上深夜噪音", "广场舞音响太大", "装修超时施工"),
+    "其他": ("公告栏信息过期", "快递柜故障", "流浪猫太多"),
+}
+_URGENT_DESCRIPTIONS = {"水电维修": ("水管爆裂，楼道积水", "整栋楼停电"), "电梯": ("电梯困人，请立即处理",)}
+_BUILDING_SPOTS = ("1单元楼道", "2单元楼道", "楼顶", "地下室", "单元门口")
+_COMPOUND_SPOTS = ("小区大门", "中心花园", "停车场", "垃圾站", "北侧围墙")
+_CLOSE_NOTES = ("已更换配件，测试正常", "已疏通", "已清理完毕", "已修复，请确认", "已处理并回访")
+_REJECT_REASONS = ("属于供电公司维修范围，请拨打95598报修", "燃气问题请联系燃气公司", "经核实属于户内设施，需业主自行维修",
+                   "装修在允许时段内进行，已提醒装修户文明施工")
+_DISPUTE_NOTES = ("还是不行", "没有修好，问题依旧", "修完第二天又坏了")
+_GOOD_TAGS, _BAD_TAGS = ("及时", "态度好", "专业", "干净整洁"), ("没修好", "拖延", "态度差")
+_REPLIES = ("感谢您的评价，我们会继续努力。", "抱歉给您带来不便，已安排回访。", "已安排专人复查，确保修好为止。")
+
+
+@dataclass(frozen=True)
+class _BenchCompound:
+    slas: dict[str, dict[Urgency, Sla]]
+    category_weights: list[float]
+    staff_ids: list[int]
+    manager_ids: list[int]
+    building_ids: list[int]
+
+
+def _bench_compounds(city_path: str) -> dict[int, _BenchCompound]:
+    """The demo city's compounds that have staff to handle orders, with what a random order needs of each."""
+    rows = db.session.execute(
+        select(Membership.compound_id, Membership.role, Membership.user_id)
+        .join(Compound, Compound.id == Membership.compound_id).join(Area, Area.id == Compound.area_id)
+        .where(Area.path.startswith(city_path), Membership.role.in_((Role.STAFF, Role.MANAGER)))
+        .order_by(Membership.compound_id, Membership.user_id)
+    ).all()
+    compounds = {}
+    for compound_id in sorted({row.compound_id for row in rows if row.role is Role.STAFF}):
+        slas = _sla_table(compound_id)
+        compounds[compound_id] = _BenchCompound(
+            slas=slas, category_weights=[_CATEGORY_WEIGHTS.get(name, 5) for name in slas],
+            staff_ids=[row.user_id for row in rows if row.compound_id == compound_id and row.role is Role.STAFF],
+            manager_ids=[row.user_id for row in rows if row.compound_id == compound_id and row.role is Role.MANAGER],
+            building_ids=list(db.session.scalars(select(Building.id).where(Building.compound_id == compound_id))),
+        )
+    return compounds
+
+
+def _hour_scale(now: datetime) -> tuple[datetime, list[float]]:
+    """Cumulative submission weight per hour over the window, so a uniform draw maps to a submission time."""
+    start = (now - BENCH_WINDOW).replace(minute=0, second=0, microsecond=0)
+    hours = int((now - start).total_seconds() // 3600)
+    total, cumulative = 0.0, []
+    for hour in range(hours):
+        total += _HOURLY_WEIGHTS[(start.hour + hour + 8) % 24]  # Beijing is UTC+8
+        cumulative.append(total)
+    return start, cumulative
+
+
+def _submitted_at(fraction: float, start: datetime, cumulative: list[float], now: datetime) -> datetime:
+    target = fraction * cumulative[-1]
+    hour = min(bisect_left(cumulative, target), len(cumulative) - 1)
+    below = cumulative[hour - 1] if hour else 0.0
+    within = (target - below) / (cumulative[hour] - below)
+    return min(start + timedelta(hours=hour + within), now - timedelta(minutes=1))
+
+
+def _stars(rng: random.Random, disputed: bool) -> int:
+    return rng.choices((5, 4, 3, 2, 1), (15, 25, 30, 18, 12) if disputed else (50, 28, 12, 6, 4))[0]
+
+
+def _random_life(rng: random.Random, compound_id: int, place: _BenchCompound, submitter: tuple[int, int, int],
+                 created: datetime, now: datetime) -> _OrderLife:
+    """An order with a plausible fate (most handled within the SLA and confirmed, some late, disputed,
+    rejected, withdrawn or left without an answer), cut off at `now`: recent orders are still open."""
+    user_id, household_id, building_id = submitter
+    category = rng.choices(list(place.slas), place.category_weights)[0]
+    urgency = Urgency.URGENT if rng.random() < _URGENT_SHARE.get(category, 0) else Urgency.NORMAL
+    sla = place.slas[category][urgency]
+    texts = _URGENT_DESCRIPTIONS.get(category, ()) if urgency is Urgency.URGENT else _DESCRIPTIONS.get(category, ())
+    where = rng.random()
+    life = _OrderLife(
+        compound_id=compound_id, submitter_id=user_id, category=category, urgency=urgency, sla=sla, created_at=created,
+        description=rng.choice(texts) if texts else f"{category}问题，请尽快处理",
+        household_id=household_id if where < 0.6 else None,
+        building_id=building_id if where < 0.85 else None,
+        location_text="" if where < 0.6 else rng.choice(_BUILDING_SPOTS if where < 0.85 else _COMPOUND_SPOTS),
+    )
+    handler = rng.choice(place.staff_ids)
+    manager = rng.choice(place.manager_ids) if place.manager_ids else None
+    steps: list[tuple[datetime, Callable[[datetime], None]]] = []
+
+    def step(at: datetime, action: Action, actor_id: int, actor: Actor, note: str = "", **extra) -> datetime:
+        steps.append((at, lambda moment: life.act(moment, action, actor_id, actor, note, **extra)))
+        return at
+
+    def answered(closed_at: datetime, disputed: bool) -> None:
+        confirmed_at = step(closed_at + timedelta(hours=rng.uniform(0.5, 120)), Action.CONFIRM, user_id,
+                            Actor.SUBMITTER)
+        stars = _stars(rng, disputed)
+        tags = rng.sample(_GOOD_TAGS if stars >= 4 else _BAD_TAGS, rng.randint(0, 2) if stars != 3 else 1)
+        steps.append((confirmed_at, lambda moment: life.rate(moment, stars, tags)))
+        if manager is not None and rng.random() < (0.5 if stars <= 3 else 0.05):
+            steps.append((confirmed_at + timedelta(hours=rng.uniform(1, 48)),
+                          lambda moment: life.reply(moment, manager, rng.choice(_REPLIES))))
+
+    fate = rng.random()
+    if fate < 0.03:
+        step(created + sla.accept * rng.uniform(0.02, 0.8), Action.WITHDRAW, user_id, Actor.SUBMITTER)
+    elif fate < 0.07:
+        step(created + sla.accept * rng.uniform(0.1, 1.1), Action.REJECT, handler, Actor.HANDLER,
+             rng.choice(_REJECT_REASONS))
+    elif fate < 0.075 and now - created < timedelta(days=20):
+        pass  # nobody takes it: the escalation steps climb to the community
+    else:
+        # Median 0.3 of the accept window, about 8 % late; median 0.35 of the close window, about 12 % late.
+        accepted_at = created + sla.accept * min(rng.lognormvariate(-1.2, 0.85), 6)
+        if manager is not None and rng.random() < 0.1:
+            step(created + (accepted_at - created) * rng.uniform(0.2, 0.8), Action.ASSIGN, manager, Actor.MANAGER,
+                 assignee_id=handler)
+        step(accepted_at, Action.ACCEPT, handler, Actor.HANDLER)
+        started_at = step(accepted_at + timedelta(minutes=rng.uniform(2, 180)), Action.START, handler, Actor.HANDLER)
+        closed_at = step(max(created + sla.close * min(rng.lognormvariate(-1.05, 0.9), 5),
+                             started_at + timedelta(minutes=rng.uniform(10, 120))),
+                         Action.CLOSE, handler, Actor.HANDLER, rng.choice(_CLOSE_NOTES))
+        answer = rng.random()
+        if answer < 0.06:
+            disputed_at = step(closed_at + timedelta(hours=rng.uniform(1, 72)), Action.DISPUTE, user_id,
+                               Actor.SUBMITTER, rng.choice(_DISPUTE_NOTES))
+            closed_again = step(disputed_at + timedelta(hours=rng.uniform(2, 48)), Action.CLOSE, handler,
+                                Actor.HANDLER, rng.choice(_CLOSE_NOTES))
+            if rng.random() < 0.6:
+                answered(closed_again, disputed=True)
+        elif answer < 0.72:
+            answered(closed_at, disputed=False)
+    for at, apply in steps:
+        if at > now:
+            break
+        apply(at)
+    return life.finish(now)
+
+
+def _demo_city_path() -> str:
+    path = db.session.scalar(select(Area.path).where(Area.name == DEMO_CITY, Area.parent_id.is_(None)))
+    if path is None:
+        raise LookupError("load the demo data first")
+    return path
+
+
+def _city_order_count(city_path: str) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(WorkOrder).join(Compound, Compound.id == WorkOrder.compound_id)
+        .join(Area, Area.id == Compound.area_id).where(Area.path.startswith(city_path))
+    )
+
+
+def load_bench_work_orders(
+    count: int, on_chunk: Callable[[int, int], None] | None = None, chunk_size: int = BENCH_CHUNK,
+    now: datetime | None = None,
+) -> int:
+    """Ensure the demo city holds `count` work orders (the demo handful included); return how many were added.
+
+    New orders go to the city's compounds that have staff (the demo `staff` and `manager` also serve the
+    `bench` compound when there is one), filed by their verified residents chosen at random, submitted over
+    the last six months with more by day than at night, ids rising with submission time. Each chunk is one
+    commit of orders with their events, followers, escalation steps and ratings, so a second run with the
+    same count adds nothing and a larger count adds only the difference."""
+    now = now or utcnow()
+    city_path = _demo_city_path()
+    _staff_the_bench_compound()
+    existing = _city_order_count(city_path)
+    if existing >= count:
+        return 0
+    compounds = _bench_compounds(city_path)
+    submitters = db.session.execute(
+        select(Membership.compound_id, Membership.user_id, Membership.household_id, Household.building_id)
+        .join(Household, Household.id == Membership.household_id)
+        .where(Membership.compound_id.in_(compounds), Membership.role.in_((Role.OWNER, Role.RESIDENT)),
+               Membership.verified_at.is_not(None))
+        .order_by(Membership.id)
+    ).all()
+    if not submitters:
+        raise LookupError("no verified residents in a compound with staff")
+    start, cumulative = _hour_scale(now)
+    for first in range(existing, count, chunk_size):
+        last = min(first + chunk_size, count)
+        # Seeded per chunk: the same count on the same data gives the same orders (up to the clock).
+        rng = random.Random(f"linli-bench-work-orders-{first}")
+        lives = []
+        for index in range(first, last):
+            compound_id, *submitter = submitters[rng.randrange(len(submitters))]
+            created = _submitted_at((index + rng.random()) / count, start, cumulative, now)
+            lives.append(_random_life(rng, compound_id, compounds[compound_id], tuple(submitter), created, now))
+        _insert_lives(lives)
+        db.session.commit()
+        if on_chunk is not None:
+            on_chunk(last, count)
+    return count - existing
+
+
+def _staff_the_bench_compound() -> None:
+    """The demo staff and manager also serve the `bench` compound, so its orders have handlers to sign in as."""
+    compound_id = db.session.scalar(select(Compound.id).where(Compound.code == BENCH_CODE))
+    if compound_id is None:
+        return
+    for username, role in (("staff", Role.STAFF), ("manager", Role.MANAGER)):
+        user_id = db.session.scalar(select(User.id).where(User.username == username))
+        held = db.session.scalar(select(Membership.id).where(
+            Membership.user_id == user_id, Membership.compound_id == compound_id, Membership.role == role))
+        if held is None:
+            db.session.add(Membership(user_id=user_id, role=role, compound_id=compound_id))
+    db.session.commit()

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend.domain.workorders import CONFIRM_WINDOW, Status
 from backend.extensions import db
-from backend.models import Compound, ScoreSnapshot, WorkOrder, WorkOrderRating
+from backend.models import Compound, ScoreSnapshot, WorkOrder
 from backend.models.base import utcnow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -106,26 +106,34 @@ def _subject(scope: str) -> ColumnElement[int]:
     return WorkOrder.compound_id if scope == COMPOUND else Compound.property_company_id
 
 
+def _percentile_median(value: ColumnElement[int]) -> ColumnElement[int]:
+    """PostgreSQL's ordered-set aggregate: the mean of the two middle values, rounded half up (the same
+    figure as _median, in one sort inside the aggregate instead of two window passes and a join)."""
+    return func.floor(func.percentile_cont(0.5).within_group(value) + 0.5)
+
+
 @cache
-def _statement(scope: str, one_subject: bool) -> Select:
+def _statement(scope: str, one_subject: bool, dialect: str) -> Select:
     """Every figure of a month for each subject (a compound, or a company over its compounds) in one
     statement; built once per shape, because building it costs more than running it for one compound.
     Parameters: start, end (the month in UTC), unconfirmed_before (now - 7 days), subject_id if one_subject."""
     subject = _subject(scope)
-    # A lookup per order by the unique index: a join would hash every rating in the city for one compound.
-    stars = select(WorkOrderRating.stars).where(WorkOrderRating.work_order_id == WorkOrder.id).scalar_subquery()
     query = select(
         subject.label("subject_id"), WorkOrder.status, WorkOrder.accepted_at, WorkOrder.closed_at,
         WorkOrder.confirmed_at, WorkOrder.closed_within_sla, WorkOrder.dispute_count, WorkOrder.seconds_to_accept,
-        WorkOrder.seconds_to_close, stars.label("stars"),
+        WorkOrder.seconds_to_close, WorkOrder.rating_stars.label("stars"),
     ).where(WorkOrder.created_at >= bindparam("start"), WorkOrder.created_at < bindparam("end"))
     if scope == COMPANY:
         query = query.join(Compound, Compound.id == WorkOrder.compound_id).where(subject.is_not(None))
     if one_subject:
         query = query.where(subject == bindparam("subject_id"))
-    cohort = query.cte("cohort")
+    cohort = query.cte("cohort") if dialect != "postgresql" else query.subquery("cohort")
 
     closed = cohort.c.status == Status.CLOSED
+    medians = ()
+    if dialect == "postgresql":
+        medians = (_percentile_median(cohort.c.seconds_to_accept).label("median_accept_seconds"),
+                   _percentile_median(cohort.c.seconds_to_close).label("median_close_seconds"))
     counts = (
         select(
             cohort.c.subject_id,
@@ -141,10 +149,13 @@ def _statement(scope: str, one_subject: bool) -> Select:
             _count_if(cohort.c.dispute_count > 0).label("disputed"),
             func.count(cohort.c.stars).label("rating_count"),
             func.coalesce(func.sum(cohort.c.stars), 0).label("rating_sum"),
+            *medians,
         )
         .group_by(cohort.c.subject_id)
-        .subquery()
     )
+    if medians:
+        return counts
+    counts = counts.subquery()
     accept = _median(cohort, "seconds_to_accept").subquery()
     close = _median(cohort, "seconds_to_close").subquery()
     return (
@@ -159,7 +170,8 @@ def _figures_by(month: date, scope: str, now: datetime, subject_id: int | None =
     parameters = {"start": start, "end": end, "unconfirmed_before": now - CONFIRM_WINDOW}
     if subject_id is not None:
         parameters["subject_id"] = subject_id
-    rows = db.session.execute(_statement(scope, subject_id is not None), parameters).mappings()
+    dialect = db.session.get_bind().dialect.name
+    rows = db.session.execute(_statement(scope, subject_id is not None, dialect), parameters).mappings()
     return {
         row["subject_id"]: Figures(month, *(None if row[name] is None else int(row[name]) for name in _COUNTED))
         for row in rows

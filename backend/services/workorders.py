@@ -442,9 +442,12 @@ def orders_page(
 
 def staff_queue(compound_id: int, user_id: int, page: int, page_size: int) -> Page:
     """Open orders assigned to me or to nobody yet, the nearest SLA deadline first."""
+    # An order is open exactly while it runs against a deadline (sla_due_at set): filtering on that alone lets
+    # the partial index ix_work_orders_open_due hand the rows over in queue order, so the page stops after
+    # page_size rows instead of sorting every open order (status IN … made the planner sort, or go parallel).
     query = select(WorkOrder).where(
         WorkOrder.compound_id == compound_id,
-        WorkOrder.status.in_(OPEN_STATUSES),
+        WorkOrder.sla_due_at.is_not(None),
         or_(WorkOrder.assignee_id == user_id, WorkOrder.assignee_id.is_(None)),
     )
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -723,6 +726,7 @@ def _rate(order: WorkOrder, user_id: int, stars: int, comment: str = "", tags: S
             db.session.add(rating)
     except IntegrityError as exc:
         raise WorkOrderRefused("该工单已评价过") from exc
+    order.rating_stars = stars
     _record_event(order, user_id, "rate", None, None, f"{stars}星")
     return rating
 

@@ -1,14 +1,34 @@
-"""`linli demo --households N`: the benchmark compound `bench` with N households, one verified owner each."""
+"""`linli demo`: its work orders in every state; `--households N`: the benchmark compound `bench` with N
+households, one verified owner each; `--work-orders N`: N orders over six months, consistent with their events."""
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
+from backend.domain import workorders as rules
 from backend.domain.compounds import ManagementModel
 from backend.domain.roles import Role
+from backend.domain.workorders import Action, Actor, Status, Urgency
 from backend.extensions import db
-from backend.models import Building, Compound, Household, Membership, User
-from backend.services.demo import demo_compound, load_bench_households
+from backend.models import (
+    Building,
+    Compound,
+    Household,
+    Membership,
+    User,
+    WorkOrder,
+    WorkOrderEscalation,
+    WorkOrderEvent,
+    WorkOrderFollower,
+    WorkOrderRating,
+)
+from backend.models.base import utcnow
+from backend.services.demo import _OrderLife, demo_compound, load_bench_households, load_bench_work_orders
+from backend.services.workorders import escalate_order, staff_queue, submit_order, transition, urge
+from tests.support import first_household
 
 
 @pytest.fixture
@@ -100,3 +120,258 @@ def test_the_bench_compound_needs_the_demo_first(app):
     with pytest.raises(LookupError):
         load_bench_households(10)
     assert _bench() is None
+
+
+# ---- work orders ---------------------------------------------------------------------------------------
+
+
+def _city_orders() -> list[WorkOrder]:
+    return list(db.session.scalars(select(WorkOrder).order_by(WorkOrder.id)))
+
+
+def _seconds(later, earlier) -> int:
+    return int((later - earlier).total_seconds())
+
+
+def _assert_consistent(order: WorkOrder, now) -> None:
+    """The order's columns agree with its events, and its events walk the state machine from submission."""
+    events = list(db.session.scalars(
+        select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == order.id).order_by(WorkOrderEvent.id)
+    ))
+    first = events[0]
+    assert (first.action, first.from_status, first.to_status, first.created_at) == (
+        "submit", None, Status.SUBMITTED, order.created_at), order.id
+    assert [e.created_at for e in events] == sorted(e.created_at for e in events), order.id
+    status = Status.SUBMITTED
+    for event in events[1:]:
+        if event.to_status is None:
+            assert event.action in ("rate", "escalate", "urge"), (order.id, event.action)
+            continue
+        rule = rules.RULES[Action(event.action)]
+        assert Status(event.from_status) == status and status in rule.sources, (order.id, event.action)
+        status = rule.target or status
+        assert Status(event.to_status) == status, (order.id, event.action)
+    assert order.status is status, order.id
+    actions = [e.action for e in events]
+
+    sla = rules.DEFAULT_SLA[order.urgency]
+    assert (order.accept_due_at - order.created_at, order.close_due_at - order.created_at) == (sla.accept, sla.close)
+    assert order.created_at <= now
+    if status in rules.OPEN_STATUSES:
+        assert order.sla_due_at == (order.accept_due_at if status is Status.SUBMITTED else order.close_due_at)
+    else:
+        assert (order.sla_due_at, order.escalate_at) == (None, None), order.id
+    if "accept" in actions:
+        accepted = events[actions.index("accept")]
+        assert order.accepted_at == accepted.created_at and order.assignee_id is not None
+        assert order.seconds_to_accept == _seconds(order.accepted_at, order.created_at)
+    else:
+        assert (order.accepted_at, order.seconds_to_accept) == (None, None)
+    assert order.dispute_count == actions.count("dispute")
+    if status is Status.CLOSED:
+        closed = [e for e in events if e.action == "close"][-1]
+        assert order.closed_at == closed.created_at, order.id
+        assert order.seconds_to_close == _seconds(order.closed_at, order.created_at)
+        assert order.closed_within_sla is (order.closed_at <= order.close_due_at and order.dispute_count == 0)
+    else:
+        assert (order.closed_at, order.seconds_to_close, order.closed_within_sla) == (None, None, None), order.id
+    rating = db.session.scalar(select(WorkOrderRating).where(WorkOrderRating.work_order_id == order.id))
+    if "confirm" in actions:
+        assert status is Status.CLOSED and order.confirmed_at == events[actions.index("confirm")].created_at
+        assert rating is not None and 1 <= rating.stars <= 5 and rating.user_id == order.submitter_id, order.id
+        assert set(filter(None, rating.tags.split(","))) <= set(rules.RATING_TAGS)
+    else:
+        assert order.confirmed_at is None and rating is None, order.id
+    if status is Status.REJECTED:
+        assert order.reject_reason and order.reject_reason == events[-1].note[:200]
+    steps = db.session.scalar(
+        select(func.count()).select_from(WorkOrderEscalation).where(WorkOrderEscalation.work_order_id == order.id)
+    )
+    assert steps == actions.count("escalate") and 0 <= order.escalation_level <= 3
+    follower = db.session.get(WorkOrderFollower, (order.id, order.submitter_id))
+    assert follower is not None
+    resident = db.session.scalar(select(Membership.id).where(
+        Membership.user_id == order.submitter_id, Membership.compound_id == order.compound_id,
+        Membership.role.in_((Role.OWNER, Role.RESIDENT))))
+    assert resident is not None, order.id
+
+
+def test_the_demo_has_work_orders_in_every_state_each_consistent_with_its_events(demo_cli):
+    demo_cli()
+    now = utcnow()
+    orders = _city_orders()
+
+    assert {order.status for order in orders} == set(Status)
+    for order in orders:
+        _assert_consistent(order, now)
+    closed = [order for order in orders if order.status is Status.CLOSED]
+    awaiting = [o for o in closed if o.confirmed_at is None and now < o.closed_at + rules.CONFIRM_WINDOW]
+    unanswered = [o for o in closed if o.confirmed_at is None and now >= o.closed_at + rules.CONFIRM_WINDOW]
+    confirmed = [order for order in closed if order.confirmed_at is not None]
+    assert awaiting and unanswered and confirmed
+    assert all(order.rate_reminded for order in unanswered)
+    manager = db.session.scalar(select(User.id).where(User.username == "manager"))
+    replies = db.session.scalars(select(WorkOrderRating).where(WorkOrderRating.reply != "")).all()
+    assert replies and {(r.replied_by_id, r.replied_at is not None) for r in replies} == {(manager, True)}
+    assert all(order.reject_reason for order in orders if order.status is Status.REJECTED)
+    reopened = [order for order in closed if order.dispute_count > 0]
+    assert reopened and all(order.closed_within_sla is False for order in reopened)
+    overdue = [order for order in orders if order.urgency is Urgency.URGENT and rules.is_overdue(
+        order.status, order.sla_due_at, now)]
+    assert len(overdue) == 1
+    assert overdue[0].escalation_level >= 1 and overdue[0].escalate_at is not None
+
+
+def test_the_demo_staff_queue_holds_the_open_orders_of_the_first_compound(demo_cli):
+    demo_cli()
+    staff = db.session.scalar(select(User.id).where(User.username == "staff"))
+
+    queue = staff_queue(demo_compound().id, staff, page=1, page_size=50)
+
+    assert queue.total >= 4
+    assert {order.status for order in queue.items} <= rules.OPEN_STATUSES
+    assert [order.sla_due_at for order in queue.items] == sorted(order.sla_due_at for order in queue.items)
+
+
+def test_a_replayed_order_matches_the_same_story_told_through_the_services(
+    make_compound, make_user, monkeypatch
+):
+    """The demo writes orders from a script at explicit times; the services, driven by the clock and the
+    sweep at the same times, must write the same columns, events, escalation steps and rating."""
+    compound = make_compound()
+    home = first_household(compound)
+    resident = make_user(Role.OWNER, compound, household=home)
+    staff = make_user(Role.STAFF, compound)
+    manager = make_user(Role.MANAGER, compound)
+    t0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    script = [
+        (t0 + hour / 2, "assign", manager, Actor.MANAGER, "", staff.id),
+        (t0 + hour, "urge", resident, None, "", None),
+        (t0 + 5 * hour, Action.ACCEPT, staff, Actor.HANDLER, "", None),
+        (t0 + 6 * hour, Action.START, staff, Actor.HANDLER, "", None),
+        # Closed before the close-phase step is due (54 h: the urge brought it forward) …
+        (t0 + 50 * hour, Action.CLOSE, staff, Actor.HANDLER, "已更换阀门", None),
+        # … reopened after it: the step is taken at once; reopened again: it is not taken twice.
+        (t0 + 60 * hour, Action.DISPUTE, resident, Actor.SUBMITTER, "还在漏", None),
+        (t0 + 70 * hour, Action.CLOSE, staff, Actor.HANDLER, "重新密封", None),
+        (t0 + 75 * hour, Action.DISPUTE, resident, Actor.SUBMITTER, "还是漏", None),
+        (t0 + 100 * hour, Action.CLOSE, staff, Actor.HANDLER, "换了整段水管", None),
+        (t0 + 110 * hour, Action.CONFIRM, resident, Actor.SUBMITTER, "", None),
+    ]
+    end = t0 + 120 * hour
+
+    with time_machine.travel(t0, tick=False):
+        live = submit_order(user_id=resident.id, compound_id=compound.id, category="水电维修", description="水管漏水",
+                            urgency=Urgency.NORMAL, household_id=home.id)
+    order_id = live.id
+
+    clock = [t0]
+
+    def sweep_until(moment):
+        # The sweep takes a step at its due time, or (when a dispute reopens an order already late) at once.
+        while (due := db.session.get(WorkOrder, order_id).escalate_at) is not None and due <= moment:
+            with time_machine.travel(max(due, clock[0]), tick=False):
+                escalate_order(order_id, utcnow())
+        clock[0] = moment
+
+    for at, action, person, _, note, assignee in script:
+        sweep_until(at)
+        with time_machine.travel(at, tick=False):
+            if action == "urge":
+                urge(order_id, person.id)
+                continue
+            roles = frozenset({Role.OWNER} if person is resident else {Role.STAFF} if person is staff else {Role.MANAGER})
+            transition(order_id, person.id, roles, Action(action), note=note, assignee_id=assignee,
+                       rating={"stars": 4, "tags": ["及时"]} if action is Action.CONFIRM else None)
+    sweep_until(end)
+
+    replay = _OrderLife(compound_id=compound.id, submitter_id=resident.id, category="水电维修", description="水管漏水",
+                        urgency=Urgency.NORMAL, sla=rules.DEFAULT_SLA[Urgency.NORMAL], created_at=t0,
+                        household_id=home.id, building_id=home.building_id)
+    for at, action, person, actor, note, assignee in script:
+        if action == "urge":
+            replay.urge(at)
+            continue
+        replay.act(at, Action(action), person.id, actor, note, assignee_id=assignee)
+        if action is Action.CONFIRM:
+            replay.rate(at, 4, ["及时"])
+    replay.finish(end)
+
+    db.session.expire_all()
+    order = db.session.get(WorkOrder, order_id)
+    assert {key: getattr(order, key) for key in replay.row if key != "updated_at"} == {
+        key: value for key, value in replay.row.items() if key != "updated_at"}
+    events = db.session.scalars(
+        select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == order_id).order_by(WorkOrderEvent.id)
+    ).all()
+    assert [{key: getattr(event, key) for key in replay.events[0]} for event in events] == replay.events
+    steps = db.session.scalars(
+        select(WorkOrderEscalation).where(WorkOrderEscalation.work_order_id == order_id).order_by(WorkOrderEscalation.id)
+    ).all()
+    assert [{key: getattr(step, key) for key in replay.escalations[0]} for step in steps] == replay.escalations
+    assert [(step["phase"], step["level"], step["created_at"]) for step in replay.escalations] == [
+        ("accept", 1, t0 + 3 * hour), ("close", 1, t0 + 60 * hour)]
+    assert order.dispute_count == 2 and order.closed_within_sla is False
+    rating = order.rating
+    assert {key: getattr(rating, key) for key in replay.rating} == replay.rating
+
+
+def test_work_orders_500_fills_the_demo_city_with_500_consistent_orders_over_six_months(demo_cli):
+    before = utcnow()
+    output = demo_cli("--work-orders", "500")
+    now = utcnow()
+
+    assert "工单: 500/500 张" in output
+    orders = _city_orders()
+    demo_ids = {order.id for order in orders[:15]}
+    assert len(orders) == 500
+    assert {order.status for order in orders} >= {Status.CLOSED, Status.REJECTED, Status.WITHDRAWN}
+    for order in orders:
+        _assert_consistent(order, now)
+    bulk = [order for order in orders if order.id not in demo_ids]
+    assert [order.created_at for order in bulk] == sorted(order.created_at for order in bulk)
+    assert bulk[0].created_at < before - timedelta(days=150)
+    assert bulk[-1].created_at > before - timedelta(days=3)
+    assert len({order.category for order in bulk}) >= 6
+    ratings = db.session.scalar(select(func.count()).select_from(WorkOrderRating))
+    assert ratings == sum(1 for order in orders if order.confirmed_at is not None) > 200
+
+
+def test_a_second_run_with_the_same_count_adds_no_work_orders_and_a_larger_one_only_the_difference(demo_cli):
+    demo_cli("--work-orders", "300")
+    events = db.session.scalar(select(func.count()).select_from(WorkOrderEvent))
+
+    again = demo_cli("--work-orders", "300")
+
+    assert "已有 300 张以上工单，跳过" in again
+    assert len(_city_orders()) == 300
+    assert db.session.scalar(select(func.count()).select_from(WorkOrderEvent)) == events
+    progress = []
+    assert load_bench_work_orders(450, chunk_size=100, on_chunk=lambda done, total: progress.append(done)) == 150
+    assert progress == [400, 450]
+    assert len(_city_orders()) == 450
+
+
+def test_with_a_bench_compound_its_residents_file_most_orders_and_the_demo_staff_handle_them(demo_cli):
+    demo_cli("--households", "400", "--work-orders", "600")
+
+    bench = _bench()
+    counts = dict(db.session.execute(
+        select(WorkOrder.compound_id, func.count()).group_by(WorkOrder.compound_id)
+    ).all())
+    assert sum(counts.values()) == 600
+    assert counts[bench.id] > counts[demo_compound().id]
+    handlers = set(db.session.scalars(
+        select(WorkOrder.assignee_id).where(WorkOrder.compound_id == bench.id, WorkOrder.assignee_id.is_not(None))
+    ))
+    staff = db.session.scalar(select(User.id).where(User.username == "staff"))
+    assert handlers == {staff}
+    roles = set(db.session.scalars(select(Membership.role).join(User, User.id == Membership.user_id).where(
+        Membership.compound_id == bench.id, User.username.in_(["staff", "manager"]))))
+    assert roles == {Role.STAFF, Role.MANAGER}
+
+
+def test_work_orders_need_the_demo_first(app):
+    with pytest.raises(LookupError):
+        load_bench_work_orders(10)

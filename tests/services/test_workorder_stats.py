@@ -68,6 +68,7 @@ def add_order(
     db.session.flush()
     if stars is not None:
         db.session.add(WorkOrderRating(work_order_id=order.id, user_id=submitter.id, stars=stars))
+        order.rating_stars = stars  # as services.workorders rates
     db.session.commit()
     return order
 
@@ -309,6 +310,7 @@ def test_a_closed_month_reads_its_snapshot_while_the_current_month_is_live(make_
         order.closed_within_sla = False
         order.confirmed_at = NOW
         db.session.add(WorkOrderRating(work_order_id=order.id, user_id=resident.id, stars=5))
+        order.rating_stars = 5
     db.session.commit()
     compound_id = compound.id
 

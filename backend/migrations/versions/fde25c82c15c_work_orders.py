@@ -1,15 +1,15 @@
 """work orders
 
-Revision ID: 6022028769eb
+Revision ID: fde25c82c15c
 Revises: 2fe99e05cbe8
-Create Date: 2026-11-25 10:44:00.352957
+Create Date: 2026-11-25 11:56:21.712091
 
 """
 import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '6022028769eb'
+revision = 'fde25c82c15c'
 down_revision = '2fe99e05cbe8'
 branch_labels = None
 depends_on = None
@@ -75,6 +75,7 @@ def upgrade():
     sa.Column('seconds_to_accept', sa.Integer(), nullable=True),
     sa.Column('seconds_to_close', sa.Integer(), nullable=True),
     sa.Column('closed_within_sla', sa.Boolean(), nullable=True),
+    sa.Column('rating_stars', sa.SmallInteger(), nullable=True),
     sa.Column('dispute_count', sa.Integer(), nullable=False),
     sa.Column('urge_count', sa.Integer(), nullable=False),
     sa.Column('last_urged_at', sa.DateTime(timezone=True), nullable=True),
@@ -98,6 +99,7 @@ def upgrade():
         batch_op.create_index('ix_work_orders_compound_id_desc', ['compound_id', 'id'], unique=False)
         batch_op.create_index('ix_work_orders_compound_status_due', ['compound_id', 'status', 'sla_due_at'], unique=False)
         batch_op.create_index('ix_work_orders_escalate_at', ['escalate_at'], unique=False)
+        batch_op.create_index('ix_work_orders_open_due', ['compound_id', 'sla_due_at', 'id'], unique=False, postgresql_where=sa.text('sla_due_at IS NOT NULL'), sqlite_where=sa.text('sla_due_at IS NOT NULL'))
         batch_op.create_index('ix_work_orders_submitter', ['submitter_id', 'id'], unique=False)
 
     op.create_table('work_order_escalations',
@@ -197,6 +199,7 @@ def downgrade():
     op.drop_table('work_order_escalations')
     with op.batch_alter_table('work_orders', schema=None) as batch_op:
         batch_op.drop_index('ix_work_orders_submitter')
+        batch_op.drop_index('ix_work_orders_open_due', postgresql_where=sa.text('sla_due_at IS NOT NULL'), sqlite_where=sa.text('sla_due_at IS NOT NULL'))
         batch_op.drop_index('ix_work_orders_escalate_at')
         batch_op.drop_index('ix_work_orders_compound_status_due')
         batch_op.drop_index('ix_work_orders_compound_id_desc')
