@@ -228,6 +228,9 @@ def may_urge(status: Status, last_urged_at: datetime | None, now: datetime) -> b
 # ---- rating -------------------------------------------------------------------------------------
 
 RATING_TAGS = ("及时", "态度好", "专业", "干净整洁", "没修好", "拖延", "态度差")
+# The same report from the same person again within this long is a double tap or a retried request on a bad
+# connection: it files once.
+RESUBMIT_WINDOW = timedelta(minutes=2)
 # Open orders of the same category at the same place within this long are offered to join instead.
 DUPLICATE_WINDOW = timedelta(days=14)
 # The submitter is reminded once to rate an order closed this long ago and not yet answered.

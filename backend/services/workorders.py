@@ -227,6 +227,16 @@ def submit_order(
     place = resolve_place(user_id, compound_id, household_id, building_id, location_text)
     sla = _sla_for(compound_id, category, urgency)
     now = utcnow()
+    resubmitted = db.session.scalar(
+        select(WorkOrder).where(
+            WorkOrder.submitter_id == user_id, WorkOrder.compound_id == compound_id, WorkOrder.category == category,
+            WorkOrder.description == description.strip(), WorkOrder.household_id == place.household_id,
+            WorkOrder.building_id == place.building_id, WorkOrder.location_text == place.location_text,
+            WorkOrder.created_at >= now - rules.RESUBMIT_WINDOW,
+        ).limit(1)
+    )
+    if resubmitted is not None:
+        return resubmitted
     order = WorkOrder(
         compound_id=compound_id, submitter_id=user_id, household_id=place.household_id,
         building_id=place.building_id, location_text=place.location_text, category=category,

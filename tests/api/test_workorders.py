@@ -3,6 +3,7 @@ lists and their filters, categories, figures, rating, and photos."""
 from __future__ import annotations
 
 import io
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -62,8 +63,12 @@ def manager(make_user, compound):
     return make_user(Role.MANAGER, compound)
 
 
+# Each report differs: the same report again within two minutes is a double tap and files once.
+_reports = itertools.count(1)
+
+
 def submit(client, compound, user, **overrides):
-    body = {"category": "水电维修", "description": "厨房水管漏水", "urgency": "normal"} | overrides
+    body = {"category": "水电维修", "description": f"厨房水管漏水（{next(_reports)}）", "urgency": "normal"} | overrides
     if not {"household_id", "building_id", "location_text"} & overrides.keys():
         body["location_text"] = "3栋北侧路灯"
     return client.post(f"/api/v1/compounds/{compound.id}/work-orders", json=body, headers=bearer_for(user))
@@ -210,6 +215,21 @@ def test_steps_out_of_order_conflict(client, compound, resident, staff):
     assert_error_shape(act(client, order["id"], staff, "start"), 409)
     assert_error_shape(act(client, order["id"], staff, "close", note="好了"), 409)
     assert_error_shape(act(client, order["id"], resident, "dispute", note="没修"), 409)
+
+
+def test_a_double_tap_files_one_order_and_the_same_report_later_another(client, compound, resident):
+    body = {"category": "公共设施", "description": "楼道灯不亮", "location_text": "3楼", "urgency": "normal"}
+    url = f"/api/v1/compounds/{compound.id}/work-orders"
+    with time_machine.travel(datetime(2026, 11, 3, 2, 0, tzinfo=UTC), tick=False):
+        first = client.post(url, json=body, headers=bearer_for(resident))
+        again = client.post(url, json=body, headers=bearer_for(resident))
+        other_spot = client.post(url, json=body | {"location_text": "5楼"}, headers=bearer_for(resident))
+    with time_machine.travel(datetime(2026, 11, 3, 2, 2, 1, tzinfo=UTC), tick=False):
+        later = client.post(url, json=body, headers=bearer_for(resident))
+
+    assert first.status_code == again.status_code == 201
+    assert again.json["id"] == first.json["id"]
+    assert len({first.json["id"], other_spot.json["id"], later.json["id"]}) == 3
 
 
 def test_resident_withdraws_before_accept_only(client, compound, resident, staff):

@@ -3,6 +3,7 @@ the sweep runs; urges bring it forward, accepting starts the close phase, ended 
 submitter is reminded once to answer. Notifications go through the real outbox, Redis and an RQ worker."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -74,11 +75,15 @@ def work(redis_conn) -> None:
     worker.work(burst=True, logging_level="WARNING")
 
 
+# Each report differs: the same report again within two minutes is a double tap and files once.
+_reports = itertools.count(1)
+
+
 def submit(people: People, urgency: Urgency = Urgency.NORMAL, at: datetime = T0) -> int:
     with time_machine.travel(at, tick=False):
         order = workorders.submit_order(
             user_id=people.resident.id, compound_id=people.compound_id, category="水电维修",
-            description="厨房水管漏水", urgency=urgency, household_id=people.household_id,
+            description=f"厨房水管漏水（{next(_reports)}）", urgency=urgency, household_id=people.household_id,
         )
     return order.id
 

@@ -3,6 +3,7 @@ and manager steps, the rating and its reply, the board and the public figures.""
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -569,9 +570,14 @@ def test_manager_merges_a_duplicate(resident, neighbour, manager, compound):
 # ---- board, queue and figures ----------------------------------------------------------------------------------
 
 
+# Each report differs: the same report again within two minutes is a double tap and files once.
+_reports = itertools.count(1)
+
+
 def file_order(user, compound, category="公共设施", urgency=Urgency.NORMAL):
     return workorder_service.submit_order(
-        user_id=user.id, compound_id=compound.id, category=category, description="测试工单", urgency=urgency,
+        user_id=user.id, compound_id=compound.id, category=category, description=f"测试工单{next(_reports)}",
+        urgency=urgency,
         building_id=buildings_of(compound)[0].id, location_text="楼道",
     )
 
