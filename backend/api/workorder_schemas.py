@@ -21,7 +21,7 @@ from backend.domain.workorders import (
 )
 from backend.models.base import utcnow
 from backend.services.photos import MAX_PHOTOS_PER_ORDER
-from backend.services.workorders import CategorySla
+from backend.services.workorders import CategorySla, category_minutes
 
 CATEGORY = validate.Length(min=1, max=16)
 # A year at most: a longer deadline is a typo, and no deadline arithmetic comes near an overflow.
@@ -147,16 +147,7 @@ class CategorySchema(Schema):
 
     @pre_dump
     def _minutes(self, category: CategorySla, **_) -> dict:
-        def minutes(value: timedelta) -> int:
-            return int(value.total_seconds() // 60)
-
-        return {
-            "name": category.name,
-            "accept_minutes_normal": minutes(category.normal.accept),
-            "close_minutes_normal": minutes(category.normal.close),
-            "accept_minutes_urgent": minutes(category.urgent.accept),
-            "close_minutes_urgent": minutes(category.urgent.close),
-        }
+        return category_minutes(category)
 
 
 class CategoryListSchema(Schema):

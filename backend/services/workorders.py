@@ -96,7 +96,7 @@ def categories(compound_id: int) -> list[CategorySla]:
 
 def set_categories(compound_id: int, items: Sequence[CategorySla], actor_id: int, ip: str | None) -> None:
     """Replace the compound's category list and SLA. Orders already filed keep their deadlines."""
-    before = [_category_dict(c) for c in categories(compound_id)]
+    before = [category_minutes(c) for c in categories(compound_id)]
     db.session.execute(WorkOrderCategory.__table__.delete().where(WorkOrderCategory.compound_id == compound_id))
     for position, item in enumerate(items):
         db.session.add(
@@ -109,7 +109,7 @@ def set_categories(compound_id: int, items: Sequence[CategorySla], actor_id: int
     record_audit(
         actor_id=actor_id, action="work_order.categories", target_type="compound", target_id=compound_id,
         compound_id=compound_id, before={"categories": before},
-        after={"categories": [_category_dict(c) for c in items]}, ip=ip,
+        after={"categories": [category_minutes(c) for c in items]}, ip=ip,
     )
     db.session.commit()
 
@@ -118,7 +118,8 @@ def _minutes(value: timedelta) -> int:
     return int(value.total_seconds() // 60)
 
 
-def _category_dict(category: CategorySla) -> dict:
+def category_minutes(category: CategorySla) -> dict:
+    """A category as stored and as the API shows it: its name and four whole minute counts."""
     return {
         "name": category.name,
         "accept_minutes_normal": _minutes(category.normal.accept),

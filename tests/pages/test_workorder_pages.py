@@ -2,6 +2,7 @@
 and manager steps, the rating and its reply, the board and the public figures."""
 from __future__ import annotations
 
+import html as html_lib
 import io
 import itertools
 import re
@@ -13,10 +14,10 @@ import time_machine
 from PIL import Image
 
 from backend.domain.roles import Role
-from backend.domain.workorders import Status, Urgency
+from backend.domain.workorders import DEFAULT_CATEGORIES, Sla, Status, Urgency
 from backend.extensions import db
 from backend.integrations.storage import LocalDiskStorage
-from backend.models import Household, WorkOrder, WorkOrderPhoto
+from backend.models import AuditEvent, Household, WorkOrder, WorkOrderPhoto
 from backend.models.base import utcnow
 from backend.pages.workorders import duration_zh
 from backend.services import workorders as workorder_service
@@ -726,3 +727,258 @@ def test_detail_renders_in_large_text(resident, compound):
     resident.post("/h5/settings/large-text", data={"enable": "1", "next": "/h5/", "csrf_token": resident.csrf})
     page = html(resident.get(f"/h5/work-orders/{order_id}"))
     assert re.search(r'<body class="[^"]*\blarge-text\b', page)
+
+
+# ---- categories and their SLA ------------------------------------------------------------------------------
+
+
+def categories_page(phone, compound):
+    return phone.get(f"/h5/c/{compound.code}/work-orders/categories")
+
+
+def category_form(phone, compound) -> dict:
+    """The settings form's fields as the page fills them in, ready to change and post back."""
+    page = html(categories_page(phone, compound))
+    form = section(page, "categories-form").split("</form>", 1)[0]
+    fields = {"csrf_token": phone.csrf}
+    for tag in re.findall(r"<input\b[^>]*>", form):
+        name = re.search(r'name="([^"]+)"', tag).group(1)
+        if name != "csrf_token" and ('type="checkbox"' not in tag or re.search(r"\schecked\b", tag)):
+            fields[name] = html_lib.unescape(re.search(r'value="([^"]*)"', tag).group(1))
+    return fields
+
+
+def row_of(fields: dict, name: str) -> int:
+    return next(int(key.split("-")[1]) for key, value in fields.items() if key.startswith("name-") and value == name)
+
+
+def save_categories(phone, compound, fields):
+    return phone.post(f"/h5/c/{compound.code}/work-orders/categories", data=fields)
+
+
+def field_value(page: str, field: str) -> str:
+    match = re.search(rf'name="{re.escape(field)}" value="([^"]*)"', page)
+    assert match, f"no {field}"
+    return html_lib.unescape(match.group(1))
+
+
+def category_audits(compound) -> list[AuditEvent]:
+    return list(db.session.scalars(db.select(AuditEvent).where(
+        AuditEvent.action == "work_order.categories", AuditEvent.compound_id == compound.id)))
+
+
+def test_category_settings_show_the_defaults_in_minutes_and_hours(manager, compound):
+    response = categories_page(manager, compound)
+    assert response.status_code == 200
+    page = html(response)
+    assert "受理（分钟）" in page and "办结（小时）" in page and "已提交的工单保持原来的时限" in page
+    fields = category_form(manager, compound)
+    names = [value for key, value in fields.items() if key.startswith("name-")]
+    assert names == [*DEFAULT_CATEGORIES, "", "", ""]
+    lift = row_of(fields, "电梯")
+    assert [fields[f"{field}-{lift}"] for field in ("accept_normal", "close_normal", "accept_urgent", "close_urgent")] \
+        == ["240", "72", "30", "24"]
+
+
+def test_board_links_to_the_settings_for_those_who_configure(manager, committee, staff, compound):
+    link = f'id="categories-link" href="/h5/c/{compound.code}/work-orders/categories"'
+    assert link in html(manager.get(f"/h5/c/{compound.code}/work-orders"))
+    assert link in html(committee.get(f"/h5/c/{compound.code}/work-orders"))
+    assert "categories-link" not in html(staff.get(f"/h5/c/{compound.code}/work-orders"))
+
+
+def test_manager_changes_an_sla_adds_and_removes_categories_and_new_orders_follow(manager, resident, compound):
+    fields = category_form(manager, compound)
+    lift, noise = row_of(fields, "电梯"), row_of(fields, "噪音扰民")
+    fields |= {f"accept_urgent-{lift}": "15", f"close_urgent-{lift}": "2", f"delete-{noise}": "1",
+               "name-9": "门禁", "accept_normal-9": "60", "close_normal-9": "48",
+               "accept_urgent-9": "10", "close_urgent-9": "1.5"}
+    response = save_categories(manager, compound, fields)
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == f"/h5/c/{compound.code}/work-orders/categories"
+    page = html(manager.get(response.headers["Location"]))
+    assert "已保存报修类别和时限" in page
+
+    saved = {item.name: item for item in workorder_service.categories(compound.id)}
+    assert list(saved) == [name for name in DEFAULT_CATEGORIES if name != "噪音扰民"] + ["门禁"]
+    assert saved["电梯"].urgent == Sla(timedelta(minutes=15), timedelta(hours=2))
+    assert saved["电梯"].normal == Sla(timedelta(hours=4), timedelta(hours=72))
+    assert saved["门禁"].normal == Sla(timedelta(minutes=60), timedelta(hours=48))
+    assert saved["门禁"].urgent == Sla(timedelta(minutes=10), timedelta(minutes=90))
+    assert field_value(page, f"close_urgent-{row_of(category_form(manager, compound), '门禁')}") == "1.5"
+
+    def new_order(category, urgency):
+        return workorder_service.submit_order(
+            user_id=resident.user.id, compound_id=compound.id, category=category, description="电梯困人",
+            urgency=urgency, household_id=first_household(compound).id,
+        )
+
+    order = new_order("电梯", Urgency.URGENT)
+    assert order.accept_due_at - order.created_at == timedelta(minutes=15)
+    assert order.close_due_at - order.created_at == timedelta(hours=2)
+    order = new_order("门禁", Urgency.NORMAL)
+    assert order.accept_due_at - order.created_at == timedelta(hours=1)
+    assert order.close_due_at - order.created_at == timedelta(hours=48)
+    with pytest.raises(workorder_service.WorkOrderRefused):
+        new_order("噪音扰民", Urgency.NORMAL)
+
+    [audit] = category_audits(compound)
+    assert audit.actor_id == manager.user.id and audit.target_id == compound.id
+    assert len(audit.before["categories"]) == len(DEFAULT_CATEGORIES)
+    assert {"name": "门禁", "accept_minutes_normal": 60, "close_minutes_normal": 2880,
+            "accept_minutes_urgent": 10, "close_minutes_urgent": 90} in audit.after["categories"]
+
+
+def test_orders_filed_before_a_change_keep_their_deadlines(manager, resident, compound):
+    order_id = submitted_id(submit(resident, compound, category="电梯", urgency="urgent"))
+    fields = category_form(manager, compound)
+    fields[f"accept_urgent-{row_of(fields, '电梯')}"] = "5"
+    assert save_categories(manager, compound, fields).status_code == 302
+    order = db.session.get(WorkOrder, order_id)
+    assert order.accept_due_at - order.created_at == timedelta(minutes=30)
+
+
+def test_minutes_that_are_not_whole_hours_show_and_save_back_unchanged(manager, compound):
+    odd = Sla(timedelta(minutes=20), timedelta(minutes=100))
+    workorder_service.set_categories(compound.id, [workorder_service.CategorySla("电梯", odd, odd)], None, None)
+    fields = category_form(manager, compound)
+    assert fields["close_normal-0"] == "1.67"
+    assert save_categories(manager, compound, fields).status_code == 302
+    assert workorder_service.categories(compound.id)[0].normal == odd
+
+
+def test_full_width_digits_are_read_as_numbers(manager, compound):
+    fields = category_form(manager, compound)
+    fields[f"accept_urgent-{row_of(fields, '电梯')}"] = "１５"
+    assert save_categories(manager, compound, fields).status_code == 302
+    saved = {item.name: item for item in workorder_service.categories(compound.id)}
+    assert saved["电梯"].urgent.accept == timedelta(minutes=15)
+
+
+def test_committee_party_secretary_and_admin_may_configure(committee, compound, make_user, browser):
+    phones = [committee, browser(make_user(role=Role.PARTY_SECRETARY, compound=compound)),
+              browser(make_user(role=Role.ADMIN))]
+    for phone in phones:
+        assert categories_page(phone, compound).status_code == 200
+        assert save_categories(phone, compound, category_form(phone, compound)).status_code == 302
+    assert len(category_audits(compound)) == 3
+
+
+def test_staff_and_residents_may_not_configure_and_strangers_do_not_see_the_page(
+    staff, resident, outsider, compound, client, scan
+):
+    defaults = {"csrf_token": "", "name-0": "电梯", "accept_normal-0": "1", "close_normal-0": "1",
+                "accept_urgent-0": "1", "close_urgent-0": "1"}
+    for phone, status in ((staff, 403), (resident, 403), *((phone, 404) for phone in outsider)):
+        assert categories_page(phone, compound).status_code == status
+        assert save_categories(phone, compound, defaults | {"csrf_token": phone.csrf}).status_code == status
+    scan(client, compound)
+    response = categories_page(client, compound)
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/h5/login"
+    assert category_audits(compound) == []
+    assert [item.name for item in workorder_service.categories(compound.id)] == list(DEFAULT_CATEGORIES)
+
+
+def test_saving_needs_the_csrf_field(manager, compound):
+    fields = category_form(manager, compound)
+    del fields["csrf_token"]
+    response = save_categories(manager, compound, fields)
+    assert response.status_code == 403 and "安全校验失败" in html(response)
+    assert category_audits(compound) == []
+
+
+def test_a_nul_byte_is_refused_before_the_view(manager, compound):
+    fields = category_form(manager, compound) | {"name-0": "水电\x00维修"}
+    assert save_categories(manager, compound, fields).status_code == 400
+    assert category_audits(compound) == []
+
+
+LIFT = DEFAULT_CATEGORIES.index("电梯")
+LABEL = f"第{LIFT + 1}行「电梯」："
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({f"accept_urgent-{LIFT}": "abc"}, LABEL + "紧急报修的受理时限请填写1到10080之间的整数（分钟）"),
+        ({f"accept_urgent-{LIFT}": "0"}, LABEL + "紧急报修的受理时限请填写1到10080之间的整数（分钟）"),
+        ({f"accept_normal-{LIFT}": "10081"}, LABEL + "一般报修的受理时限请填写1到10080之间的整数（分钟）"),
+        ({f"accept_normal-{LIFT}": "9" * 5000}, LABEL + "一般报修的受理时限请填写1到10080之间的整数（分钟）"),
+        ({f"accept_normal-{LIFT}": "-5"}, LABEL + "一般报修的受理时限请填写1到10080之间的整数（分钟）"),
+        ({f"accept_normal-{LIFT}": "1.5"}, LABEL + "一般报修的受理时限请填写1到10080之间的整数（分钟）"),
+        ({f"close_normal-{LIFT}": "721"}, LABEL + "一般报修的办结时限请填写1到720之间的数字（小时）"),
+        ({f"close_normal-{LIFT}": "0.5"}, LABEL + "一般报修的办结时限请填写1到720之间的数字（小时）"),
+        ({f"close_urgent-{LIFT}": "1.234"}, LABEL + "紧急报修的办结时限请填写1到720之间的数字（小时）"),
+        ({f"close_urgent-{LIFT}": "1e3"}, LABEL + "紧急报修的办结时限请填写1到720之间的数字（小时）"),
+        ({f"close_urgent-{LIFT}": "NaN"}, LABEL + "紧急报修的办结时限请填写1到720之间的数字（小时）"),
+        ({f"close_urgent-{LIFT}": ""}, LABEL + "紧急报修的办结时限请填写1到720之间的数字（小时）"),
+        ({f"accept_normal-{LIFT}": "600", f"close_normal-{LIFT}": "5"}, LABEL + "一般报修的办结时限不能短于受理时限"),
+        ({f"accept_urgent-{LIFT}": "90", f"close_urgent-{LIFT}": "1"}, LABEL + "紧急报修的办结时限不能短于受理时限"),
+        ({f"name-{LIFT}": "  "}, f"第{LIFT + 1}行：请填写类别名称"),
+        ({f"name-{LIFT}": "电" * 17}, f"第{LIFT + 1}行「{'电' * 17}」：类别名称最多16个字"),
+        ({f"name-{LIFT + 1}": "电梯"}, f"第{LIFT + 2}行：类别名称「电梯」重复了"),
+        ({"name-9": "门禁"}, "第10行「门禁」：一般报修的受理时限请填写1到10080之间的整数（分钟）"),
+    ],
+)
+def test_each_problem_is_a_422_in_chinese_keeping_what_was_typed(manager, compound, changes, message):
+    fields = category_form(manager, compound) | changes
+    response = save_categories(manager, compound, fields)
+    assert response.status_code == 422
+    page = html(response)
+    assert message in html_lib.unescape(section(page, "problems").split("</ul>", 1)[0])
+    for field, value in changes.items():
+        assert field_value(page, field) == (value.strip() if field.startswith("name") else value)
+    assert category_audits(compound) == []
+    assert [item.name for item in workorder_service.categories(compound.id)] == list(DEFAULT_CATEGORIES)
+
+
+def test_every_problem_is_listed_at_once_and_deleted_rows_stay_ticked(manager, compound):
+    fields = category_form(manager, compound)
+    fields |= {"accept_normal-0": "x", "close_urgent-1": "999", "delete-2": "1"}
+    response = save_categories(manager, compound, fields)
+    assert response.status_code == 422
+    problems = section(html(response), "problems").split("</ul>", 1)[0]
+    assert problems.count("<li>") == 2
+    assert re.search(r'<input type="checkbox" name="delete-2" value="1"\s+checked', html(response))
+
+
+def test_deleted_rows_are_not_validated(manager, compound):
+    fields = category_form(manager, compound) | {f"accept_normal-{LIFT}": "abc", f"delete-{LIFT}": "1"}
+    assert save_categories(manager, compound, fields).status_code == 302
+    assert "电梯" not in [item.name for item in workorder_service.categories(compound.id)]
+
+
+def test_at_least_one_and_at_most_twenty_categories(manager, compound):
+    fields = category_form(manager, compound)
+    every = fields | {f"delete-{index}": "1" for index in range(len(DEFAULT_CATEGORIES))}
+    response = save_categories(manager, compound, every)
+    assert response.status_code == 422 and "请至少保留一个报修类别" in html(response)
+
+    extra = {f"{field}-{index}": value for index in range(9, 21)
+             for field, value in (("name", f"类别{index}"), ("accept_normal", "60"), ("close_normal", "2"),
+                                  ("accept_urgent", "30"), ("close_urgent", "1"))}
+    response = save_categories(manager, compound, fields | extra)
+    assert response.status_code == 422 and "最多设置20个报修类别（现有21个），请删除一些" in html(response)
+    assert field_value(html(response), "name-20") == "类别20"
+    assert save_categories(manager, compound, fields | extra | {"delete-0": "1"}).status_code == 302
+    assert len(workorder_service.categories(compound.id)) == 20
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({}, "请至少保留一个报修类别"),
+        ({"name-0": "电梯"}, "第1行「电梯」：一般报修的受理时限请填写1到10080之间的整数（分钟）"),
+        ({"accept_normal-3": "30"}, "第1行：请填写类别名称"),
+        ({"name-99999": "电梯", "accept_normal-x": "1", "name-": "a"}, "请至少保留一个报修类别"),
+        ({f"{field}-{index}": f"类{index}" if field == "name" else "1" for index in range(1000)
+          for field in ("name", "accept_normal", "close_normal", "accept_urgent", "close_urgent")},
+         "最多设置20个报修类别（现有1000个），请删除一些"),
+    ],
+    ids=["nothing", "missing-fields", "no-name", "odd-keys", "1000-rows"],
+)
+def test_malformed_forms_are_422_not_500(manager, compound, fields, message):
+    response = save_categories(manager, compound, {"csrf_token": manager.csrf} | fields)
+    assert response.status_code == 422
+    assert message in section(html(response), "problems").split("</ul>", 1)[0]
+    assert category_audits(compound) == []
