@@ -75,4 +75,4 @@ def refuse_unstorable_text():
         abort(400)
 
 
-from backend.pages import auth, bindings, entry, notifications, settings, workorders  # noqa: E402,F401  (routes register on h5)
+from backend.pages import auth, bindings, entry, notifications, settings, workorder_categories, workorders  # noqa: E402,F401  (routes register on h5)
