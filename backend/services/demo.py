@@ -8,6 +8,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import Connection, Table, func, insert, select
 
@@ -270,7 +271,8 @@ class _OrderLife:
                  sla: Sla, created_at: datetime, household_id: int | None = None, building_id: int | None = None,
                  location_text: str = ""):
         accept_due_at = rules.sla_due(created_at, sla, Phase.ACCEPT)
-        self.row = {
+        # The order's columns as attributes, so the services' own bookkeeping (record_step …) runs on it.
+        self.order = SimpleNamespace(**{
             "compound_id": compound_id, "submitter_id": submitter_id, "household_id": household_id,
             "building_id": building_id, "location_text": location_text, "category": category,
             "description": description, "urgency": urgency, "status": Status.SUBMITTED, "assignee_id": None,
@@ -280,16 +282,21 @@ class _OrderLife:
             "closed_within_sla": None, "rating_stars": None, "dispute_count": 0, "urge_count": 0,
             "last_urged_at": None, "rate_reminded": False, "merged_into_id": None, "reject_reason": "",
             "created_at": created_at, "updated_at": created_at,
-        }
+        })
         self.events: list[dict] = []
         self.escalations: list[dict] = []
         self.rating: dict | None = None
-        self._plan_escalation()
+        workorder_service.plan_escalation(self.order)
         self._event(submitter_id, "submit", None, Status.SUBMITTED, "", created_at)
 
     @property
+    def row(self) -> dict:
+        """The order's columns as the row to insert (the same storage as `order`'s attributes)."""
+        return vars(self.order)
+
+    @property
     def status(self) -> Status:
-        return self.row["status"]
+        return self.order.status
 
     def act(self, at: datetime, action: Action, actor_id: int, actor: Actor, note: str = "",
             assignee_id: int | None = None) -> None:
@@ -303,34 +310,16 @@ class _OrderLife:
         if action in (Action.CONFIRM, Action.DISPUTE) and at >= row["closed_at"] + rules.RATE_REMINDER_AFTER:
             # The sweep reminds once an order has waited three days for an answer.
             row["rate_reminded"] = True
-        since_submitted = int((at - row["created_at"]).total_seconds())
-        if action is Action.ACCEPT:
-            row["assignee_id"] = row["assignee_id"] or actor_id
-            row["accepted_at"], row["seconds_to_accept"] = at, since_submitted
-        elif action is Action.CLOSE:
-            row["closed_at"], row["seconds_to_close"] = at, since_submitted
-            row["closed_within_sla"] = at <= row["close_due_at"] and row["dispute_count"] == 0
-        elif action is Action.REJECT:
-            row["reject_reason"] = note[:200]
-        elif action is Action.ASSIGN:
-            row["assignee_id"] = assignee_id
-        elif action is Action.CONFIRM:
-            row["confirmed_at"] = at
-        elif action is Action.DISPUTE:
-            row["dispute_count"] += 1
-            row["closed_at"] = row["seconds_to_close"] = row["closed_within_sla"] = None
         source = row["status"]
-        row["status"] = target
-        self._after_status_change(source)
+        workorder_service.record_step(self.order, action, target, user_id=actor_id, by_staff=actor is Actor.HANDLER,
+                                      now=at, note=note, assignee_id=assignee_id)
         self._event(actor_id, action.value, source, target, note, at)
 
     def urge(self, at: datetime) -> None:
         self._escalate_until(at)
         if not rules.may_urge(self.status, self.row["last_urged_at"], at):
             raise rules.TransitionRefused("4小时内已催办过", conflict=True)
-        self.row["urge_count"] += 1
-        self.row["last_urged_at"] = at
-        self._plan_escalation()
+        workorder_service.record_urge(self.order, at)
         self._event(self.row["submitter_id"], "urge", None, None, "", at)
 
     def rate(self, at: datetime, stars: int, tags: Sequence[str] = (), comment: str = "") -> None:
@@ -365,26 +354,7 @@ class _OrderLife:
             if not any(step["phase"] == phase.value and step["level"] == level for step in self.escalations):
                 self.escalations.append({"phase": phase.value, "level": int(level), "created_at": at})
                 self._event(None, "escalate", None, None, rules.ESCALATION_LABELS[level], at)
-            row["escalation_level"] += 1
-            self._plan_escalation()
-
-    def _after_status_change(self, source: Status) -> None:
-        row = self.row
-        phase, before = rules.phase_of(row["status"]), rules.phase_of(source)
-        if phase is None:
-            row["sla_due_at"] = row["escalate_at"] = None
-            return
-        if phase is not before:
-            row["escalation_level"] = 0
-        row["sla_due_at"] = row["accept_due_at"] if phase is Phase.ACCEPT else row["close_due_at"]
-        self._plan_escalation()
-
-    def _plan_escalation(self) -> None:
-        row = self.row
-        due = row["accept_due_at"] if rules.phase_of(row["status"]) is Phase.ACCEPT else row["close_due_at"]
-        step = rules.next_escalation(row["sla_due_at"], due - row["created_at"], row["escalation_level"],
-                                     row["urge_count"])
-        row["escalate_at"] = step[1] if step else None
+            workorder_service.record_escalation_step(self.order)
 
     def _event(self, actor_id: int | None, action: str, source: Status | None, target: Status | None, note: str,
                at: datetime) -> None:

@@ -246,7 +246,7 @@ def submit_order(
         created_at=now, escalation_level=0, urge_count=0, dispute_count=0,
     )
     order.sla_due_at = order.accept_due_at
-    _plan_escalation(order)
+    plan_escalation(order)
     db.session.add(order)
     db.session.flush()
     db.session.add(WorkOrderFollower(work_order_id=order.id, user_id=user_id))
@@ -513,17 +513,28 @@ def transition(
     target = rules.next_status(order.status, action, actors_for(order, user_id, roles), awaiting_confirmation=awaiting)
     if action in rules.NOTE_REQUIRED and not note:
         raise WorkOrderRefused("请填写说明，居民会看到", status=422)
+    if action is Action.REJECT and len(note) > 200:
+        raise WorkOrderRefused("驳回原因请控制在200字以内", status=422)
+    if action is Action.ASSIGN:
+        _check_assignee(order, assignee_id)
+    survivor = _merge_target(order, merge_into_id) if action is Action.MERGE else None
     source = order.status
-    apply = _APPLY[action]
-    apply(order, user_id=user_id, roles=roles, now=now, note=note, assignee_id=assignee_id,
-          merge_into_id=merge_into_id)
-    order.status = target
-    _after_status_change(order, source, now)
+    record_step(order, action, target, user_id=user_id, by_staff=Role.STAFF in roles, now=now, note=note,
+                assignee_id=assignee_id, merged_into_id=survivor.id if survivor else None)
     event = _record_event(order, user_id, action.value, source, target, note)
     _attach_photos(order, user_id, photo_ids, event.id)
+    if survivor is not None:
+        for follower_id in _follower_ids(order.id):
+            _follow(survivor.id, follower_id)
     if action is Action.CONFIRM and rating:
         _rate(order, user_id, **rating)
-    _tell_followers(order, action, note, user_id)
+    if action is Action.ASSIGN:
+        notify(
+            [order.assignee_id], WORK_ORDER_ASSIGNED, f"派单：{order.category}", order.description[:60],
+            link=f"/h5/work-orders/{order.id}", urgency=_notice_urgency(order), dedupe_key=f"wo-event-{event.id}",
+        )
+    else:
+        _tell_followers(order, action, note, user_id, event.id)
     if action in (Action.REJECT, Action.MERGE, Action.ASSIGN):
         record_audit(
             actor_id=user_id, action=f"work_order.{action.value}", target_type="work_order", target_id=order.id,
@@ -535,27 +546,12 @@ def transition(
     return order
 
 
-def _apply_accept(order: WorkOrder, *, user_id: int, roles: frozenset[Role], now: datetime, **_) -> None:
-    # Staff who accept take the order; a manager accepting leaves it to the staff (only staff are assigned).
-    if order.assignee_id is None and Role.STAFF in roles:
-        order.assignee_id = user_id
-    order.accepted_at = now
-    order.seconds_to_accept = int((now - order.created_at).total_seconds())
+def _check_assignee(order: WorkOrder, assignee_id: int | None) -> None:
+    if assignee_id is None or assignee_id not in {u.id for u in staff_members(order.compound_id)}:
+        raise WorkOrderRefused("请选择本小区的物业工作人员", status=422)
 
 
-def _apply_close(order: WorkOrder, *, now: datetime, **_) -> None:
-    order.closed_at = now
-    order.seconds_to_close = int((now - order.created_at).total_seconds())
-    order.closed_within_sla = now <= order.close_due_at and order.dispute_count == 0
-
-
-def _apply_reject(order: WorkOrder, *, note: str, **_) -> None:
-    if len(note) > 200:
-        raise WorkOrderRefused("驳回原因请控制在200字以内", status=422)
-    order.reject_reason = note
-
-
-def _apply_merge(order: WorkOrder, *, merge_into_id: int | None, **_) -> None:
+def _merge_target(order: WorkOrder, merge_into_id: int | None) -> WorkOrder:
     if merge_into_id is None or merge_into_id == order.id:
         raise WorkOrderRefused("请选择要合并到的另一张工单", status=422)
     survivor = db.session.scalar(
@@ -568,55 +564,54 @@ def _apply_merge(order: WorkOrder, *, merge_into_id: int | None, **_) -> None:
     # The duplicate's followers will follow the survivor: a household's own order never opens to others.
     if survivor.household_id is not None and survivor.household_id != order.household_id:
         raise WorkOrderRefused("住户家中的报修只能合并同一户的重复工单", status=422)
-    order.merged_into_id = survivor.id
-    order.reject_reason = f"与工单#{survivor.id}重复，已合并处理"
-    followers = db.session.scalars(
-        select(WorkOrderFollower.user_id).where(WorkOrderFollower.work_order_id == order.id)
-    ).all()
-    for follower_id in followers:
-        _follow(survivor.id, follower_id)
+    return survivor
 
 
-def _apply_assign(order: WorkOrder, *, assignee_id: int | None, **_) -> None:
-    if assignee_id is None or assignee_id not in {u.id for u in staff_members(order.compound_id)}:
-        raise WorkOrderRefused("请选择本小区的物业工作人员", status=422)
-    order.assignee_id = assignee_id
-    notify(
-        [assignee_id], WORK_ORDER_ASSIGNED, f"派单：{order.category}", order.description[:60],
-        link=f"/h5/work-orders/{order.id}", urgency=_notice_urgency(order),
-        dedupe_key=f"wo-{order.id}-assign-{assignee_id}-{_event_count(order.id)}",
-    )
+def record_step(
+    order: WorkOrder, action: Action, target: Status, *, user_id: int, by_staff: bool, now: datetime,
+    note: str = "", assignee_id: int | None = None, merged_into_id: int | None = None,
+) -> None:
+    """The order's own columns after one allowed step: status, times, figures, deadline, next escalation. No
+    queries, no messages, so the demo replays whole histories through it (on any object with the columns
+    as attributes) and its orders come out as these would."""
+    if action is Action.ACCEPT:
+        # Staff who accept take the order; a manager accepting leaves it to the staff (only staff are assigned).
+        if order.assignee_id is None and by_staff:
+            order.assignee_id = user_id
+        order.accepted_at = now
+        order.seconds_to_accept = int((now - order.created_at).total_seconds())
+    elif action is Action.CLOSE:
+        order.closed_at = now
+        order.seconds_to_close = int((now - order.created_at).total_seconds())
+        order.closed_within_sla = now <= order.close_due_at and order.dispute_count == 0
+    elif action is Action.REJECT:
+        order.reject_reason = note
+    elif action is Action.MERGE:
+        order.merged_into_id = merged_into_id
+        order.reject_reason = f"与工单#{merged_into_id}重复，已合并处理"
+    elif action is Action.ASSIGN:
+        order.assignee_id = assignee_id
+    elif action is Action.CONFIRM:
+        order.confirmed_at = now
+    elif action is Action.DISPUTE:
+        order.dispute_count += 1
+        order.closed_at = order.seconds_to_close = order.closed_within_sla = None
+    source, order.status = order.status, target
+    _after_status_change(order, source)
 
 
-def _apply_confirm(order: WorkOrder, *, now: datetime, **_) -> None:
-    order.confirmed_at = now
+def record_urge(order: WorkOrder, now: datetime) -> None:
+    order.urge_count += 1
+    order.last_urged_at = now
+    plan_escalation(order)
 
 
-def _apply_dispute(order: WorkOrder, **_) -> None:
-    order.dispute_count += 1
-    order.closed_at = None
-    order.seconds_to_close = None
-    order.closed_within_sla = None
+def record_escalation_step(order: WorkOrder) -> None:
+    order.escalation_level += 1
+    plan_escalation(order)
 
 
-def _no_change(order: WorkOrder, **_) -> None:
-    return None
-
-
-_APPLY = {
-    Action.ACCEPT: _apply_accept,
-    Action.START: _no_change,
-    Action.CLOSE: _apply_close,
-    Action.REJECT: _apply_reject,
-    Action.MERGE: _apply_merge,
-    Action.WITHDRAW: _no_change,
-    Action.ASSIGN: _apply_assign,
-    Action.CONFIRM: _apply_confirm,
-    Action.DISPUTE: _apply_dispute,
-}
-
-
-def _after_status_change(order: WorkOrder, source: Status, now: datetime) -> None:
+def _after_status_change(order: WorkOrder, source: Status) -> None:
     """Keep the running deadline and the next escalation in step with the status."""
     phase, before = rules.phase_of(order.status), rules.phase_of(source)
     if phase is None:
@@ -628,7 +623,7 @@ def _after_status_change(order: WorkOrder, source: Status, now: datetime) -> Non
         # already took against the close deadline.
         order.escalation_level = 0
     order.sla_due_at = order.accept_due_at if phase is Phase.ACCEPT else order.close_due_at
-    _plan_escalation(order)
+    plan_escalation(order)
 
 
 def _window(order: WorkOrder) -> timedelta:
@@ -636,7 +631,7 @@ def _window(order: WorkOrder) -> timedelta:
     return due - order.created_at
 
 
-def _plan_escalation(order: WorkOrder) -> None:
+def plan_escalation(order: WorkOrder) -> None:
     step = rules.next_escalation(order.sla_due_at, _window(order), order.escalation_level, order.urge_count)
     order.escalate_at = step[1] if step else None
 
@@ -700,9 +695,7 @@ def urge(order_id: int, user_id: int, now: datetime | None = None) -> WorkOrder:
         raise WorkOrderRefused("工单已结束，无需催办")
     if not rules.may_urge(order.status, order.last_urged_at, now):
         raise WorkOrderRefused("4小时内已催办过，请耐心等待", status=429)
-    order.urge_count += 1
-    order.last_urged_at = now
-    _plan_escalation(order)
+    record_urge(order, now)
     _record_event(order, user_id, "urge", None, None, "")
     recipients = [order.assignee_id] if order.assignee_id else _staff_ids(order.compound_id)
     if recipients:
@@ -773,14 +766,14 @@ def _staff_ids(compound_id: int) -> list[int]:
     )
 
 
-def _tell_followers(order: WorkOrder, action: Action, note: str, actor_id: int) -> None:
+def _follower_ids(order_id: int) -> list[int]:
+    return list(db.session.scalars(select(WorkOrderFollower.user_id).where(WorkOrderFollower.work_order_id == order_id)))
+
+
+def _tell_followers(order: WorkOrder, action: Action, note: str, actor_id: int, event_id: int) -> None:
     """Everyone following the order hears of its new status, except whoever just changed it; its staff hear
     of a 未解决 answer and of a withdrawal."""
-    if action is Action.ASSIGN:
-        return
-    followers = list(db.session.scalars(
-        select(WorkOrderFollower.user_id).where(WorkOrderFollower.work_order_id == order.id)
-    ))
+    followers = _follower_ids(order.id)
     if action in (Action.DISPUTE, Action.WITHDRAW) and order.assignee_id:
         followers.append(order.assignee_id)
     followers = [user_id for user_id in followers if user_id != actor_id]
@@ -790,11 +783,7 @@ def _tell_followers(order: WorkOrder, action: Action, note: str, actor_id: int) 
     if note:
         body += f"。{note}"
     notify(followers, WORK_ORDER_UPDATE, f"报修进度：{STATUS_LABELS[order.status]}", body,
-           link=f"/h5/work-orders/{order.id}", dedupe_key=f"wo-{order.id}-{action.value}-{_event_count(order.id)}")
-
-
-def _event_count(order_id: int) -> int:
-    return db.session.scalar(select(func.count()).where(WorkOrderEvent.work_order_id == order_id)) or 0
+           link=f"/h5/work-orders/{order.id}", dedupe_key=f"wo-event-{event_id}")
 
 
 # ---- escalation (cron sweep) -----------------------------------------------------------------------------
@@ -853,8 +842,7 @@ def escalate_order(order_id: int, now: datetime) -> EscalationLevel | None:
     except IntegrityError:
         # Already taken (e.g. a sweep that died before moving the plan on): only move the plan on.
         level = None
-    order.escalation_level += 1
-    _plan_escalation(order)
+    record_escalation_step(order)
     if level is not None:
         _record_event(order, None, "escalate", None, None, rules.ESCALATION_LABELS[level])
         recipients = escalation_recipients(order.compound_id, level)
