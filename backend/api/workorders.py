@@ -373,7 +373,7 @@ class Photos(MethodView):
         try:
             prepared = photo_service.prepare_photo(files["photo"].stream)
         except photo_service.PhotoRefused as exc:
-            status = 413 if str(exc) == photo_service.TOO_LARGE else 422
+            status = 413 if isinstance(exc, photo_service.PhotoTooLarge) else 422
             abort(status, message=str(exc), errors={"photo": [str(exc)]})
         try:
             return workorder_service.upload_photo(order.id, viewer.user_id, prepared)
@@ -390,10 +390,8 @@ class PhotoBytes(MethodView):
     def get(self, order_id, photo_id):
         """The photo's JPEG, only to those who may see the order (a photo not yet used: only its uploader)."""
         order, viewer = _seen(order_id)
-        photo = workorder_service.photo(photo_id)
-        if photo is None or photo.work_order_id != order.id:
-            abort(404)
-        if photo.event_id is None and photo.uploader_id != viewer.user_id:
+        photo = workorder_service.visible_photo(order, photo_id, viewer)
+        if photo is None:
             abort(404)
         try:
             data = photo_service.load_photo(photo.storage_key)

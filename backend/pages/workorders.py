@@ -303,8 +303,8 @@ def work_order_photo(order_id: int, photo_id: int):
     """Photo bytes for those who may see the order; a photo not yet used in a step only for its uploader."""
     user_id = optional_user_id()
     order, viewer, _ = _viewed_order(order_id, user_id)
-    item = service.photo(photo_id)
-    if item is None or item.work_order_id != order.id or (item.event_id is None and item.uploader_id != user_id):
+    item = service.visible_photo(order, photo_id, viewer)
+    if item is None:
         abort(404)
     try:
         data = load_photo(item.storage_key)

@@ -47,6 +47,10 @@ class PhotoRefused(ValueError):
     """The upload is not a photo we keep; str(exc) is the Chinese message for the resident."""
 
 
+class PhotoTooLarge(PhotoRefused):
+    """Over MAX_UPLOAD_BYTES: refused before decoding (the API answers 413)."""
+
+
 class PhotoMissing(LookupError):
     """No stored photo has this key."""
 
@@ -124,7 +128,7 @@ def prepare_photo(stream: typing.BinaryIO) -> PreparedPhoto:
     """Read one upload (at most MAX_UPLOAD_BYTES + 1 bytes) and return it as a clean JPEG, or refuse it."""
     data = _read_at_most(stream, MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise PhotoRefused(TOO_LARGE)
+        raise PhotoTooLarge(TOO_LARGE)
     if not data:
         raise PhotoRefused(EMPTY)
     _register_heif()

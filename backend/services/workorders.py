@@ -400,8 +400,14 @@ def pending_photos(order_id: int, user_id: int) -> list[WorkOrderPhoto]:
     )
 
 
-def photo(photo_id: int) -> WorkOrderPhoto | None:
-    return db.session.get(WorkOrderPhoto, photo_id)
+def visible_photo(order: WorkOrder, photo_id: int, viewer: Viewer) -> WorkOrderPhoto | None:
+    """A photo of this order the viewer may see: any photo of a step, and their own not yet used in one."""
+    photo = db.session.get(WorkOrderPhoto, photo_id)
+    if photo is None or photo.work_order_id != order.id:
+        return None
+    if photo.event_id is None and photo.uploader_id != viewer.user_id:
+        return None
+    return photo
 
 
 def escalations(order_id: int) -> list[WorkOrderEscalation]:
