@@ -18,7 +18,8 @@ from backend.domain.notifications import (
     WORK_ORDER_UPDATE,
 )
 from backend.domain.notifications import Urgency as NoticeUrgency
-from backend.domain.roles import Role
+from backend.domain.roles import Action as Permission
+from backend.domain.roles import Role, allows
 from backend.domain.workorders import (
     ACTION_LABELS,
     OPEN_STATUSES,
@@ -329,8 +330,7 @@ class Viewer:
 
     @property
     def sees_all(self) -> bool:
-        return bool(self.roles & {Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL,
-                                  Role.ADMIN})
+        return allows(self.roles, Permission.VIEW_WORK_ORDERS)
 
 
 def actors_for(order: WorkOrder, user_id: int, roles: frozenset[Role]) -> frozenset[Actor]:
@@ -339,7 +339,7 @@ def actors_for(order: WorkOrder, user_id: int, roles: frozenset[Role]) -> frozen
         actors.add(Actor.SUBMITTER)
     if Role.STAFF in roles and order.assignee_id in (None, user_id):
         actors.add(Actor.HANDLER)
-    if roles & {Role.MANAGER, Role.ADMIN}:
+    if allows(roles, Permission.ASSIGN_WORK_ORDERS):
         actors.add(Actor.MANAGER)
     return frozenset(actors or {Actor.OTHER})
 
@@ -765,11 +765,7 @@ def _notice_urgency(order: WorkOrder) -> NoticeUrgency:
 
 
 def _staff_ids(compound_id: int) -> list[int]:
-    return list(
-        db.session.scalars(
-            select(Membership.user_id).where(Membership.compound_id == compound_id, Membership.role == Role.STAFF)
-        )
-    )
+    return [user.id for user in staff_members(compound_id)]
 
 
 def _follower_ids(order_id: int) -> list[int]:
