@@ -1,4 +1,4 @@
-"""The Flask extensions, created unbound and initialised in create_app."""
+"""The Flask extensions, created unbound and initialised in create_app, and the session's dialect INSERT."""
 from __future__ import annotations
 
 from flask_jwt_extended import JWTManager
@@ -7,6 +7,7 @@ from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.models.base import Base
 
@@ -17,3 +18,8 @@ jwt = JWTManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 # Per client address and endpoint, for every sign-in endpoint of the API and the pages.
 SIGN_IN_LIMIT = "10 per minute"
+
+
+def dialect_insert(model):
+    """INSERT into `model` in the session's own dialect, whose insert alone has ON CONFLICT (upserts)."""
+    return (postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert)(model)

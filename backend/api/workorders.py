@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import wraps
 
-from flask import Response, request
+from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint, abort
@@ -391,17 +391,7 @@ class PhotoBytes(MethodView):
         """The photo's JPEG, only to those who may see the order (a photo not yet used: only its uploader)."""
         order, viewer = _seen(order_id)
         photo = workorder_service.visible_photo(order, photo_id, viewer)
-        if photo is None:
-            abort(404)
-        try:
-            data = photo_service.load_photo(photo.storage_key)
-        except photo_service.PhotoMissing:
-            abort(404)
-        response = Response(data, mimetype="image/jpeg")
-        # Never in a shared cache: the URL alone must not hand the photo to someone else.
-        response.headers["Cache-Control"] = "private, max-age=3600"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
+        return photo_service.photo_response(photo, max_age=3600)
 
 
 @blp.route(f"/work-orders/{ORDER_ID}/follow")

@@ -10,12 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend.domain.notifications import Channel, DeliveryStatus, batches, deliver_after, push_channels
 from backend.domain.phones import mask_phone
-from backend.extensions import db
+from backend.extensions import db, dialect_insert
 from backend.integrations.sms import PROVIDER_LIMITED, SmsSendFailed
 from backend.integrations.wechat_messages import RecipientDeclined, WeChatMessageError
 from backend.models import Delivery, Notice, Notification, NotificationPreference, User
@@ -40,10 +38,6 @@ class DeliveryPostponed(Exception):
     """Some pushes failed for a passing reason; RQ's retry runs the job again for those still pending."""
 
 
-def _insert(model):
-    return postgresql_insert(model) if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert(model)
-
-
 def fan_out(notice_id: int, user_ids: list[int]) -> int:
     """Write the inbox rows of one batch, then ask for its pushes to be planned; returns how many rows
     were new. Pushes are planned by a job of their own on `default`, so every inbox row is written
@@ -51,7 +45,7 @@ def fan_out(notice_id: int, user_ids: list[int]) -> int:
     notice = db.session.get(Notice, notice_id)
     now = utcnow()
     statement = (
-        _insert(Notification)
+        dialect_insert(Notification)
         .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
         .returning(Notification.id)
     )
@@ -93,7 +87,7 @@ def plan_pushes(notice_id: int, notification_ids: list[int]) -> int:
     inserted = []
     if rows:
         inserted = db.session.execute(
-            _insert(Delivery).on_conflict_do_nothing(index_elements=["notification_id", "channel"])
+            dialect_insert(Delivery).on_conflict_do_nothing(index_elements=["notification_id", "channel"])
             .returning(Delivery.id, Delivery.channel),
             rows,
         ).all()

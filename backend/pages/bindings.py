@@ -6,7 +6,13 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from backend.domain.bindings import BindingRefused, BindingStatus, Relation
 from backend.domain.roles import Action
 from backend.pages import h5
-from backend.pages.helpers import compound_by_code, login_redirect, parse_id, require_user_for_post
+from backend.pages.helpers import (
+    compound_by_code,
+    login_redirect,
+    page_number,
+    parse_id,
+    require_user_for_post,
+)
 from backend.policy import authorize
 from backend.request_context import client_ip, entry_compound_id, optional_user_id
 from backend.services import bindings as binding_service
@@ -63,8 +69,7 @@ def binding_list(code: str):
     authorize(Action.REVIEW_BINDINGS, compound.id, optional_user_id())
     status_value = request.args.get("status", "pending")
     status = BindingStatus(status_value) if status_value in {s.value for s in BindingStatus} else BindingStatus.PENDING
-    page_number = min(max(request.args.get("page", 1, type=int), 1), 10_000)
-    page = binding_service.bindings_page(compound.id, status, page_number, 20)
+    page = binding_service.bindings_page(compound.id, status, page_number(), 20)
     return render_template("bindings/review.html", compound=compound, page=page, status=status)
 
 

@@ -1,12 +1,16 @@
-"""Small helpers the page modules share: safe redirects, sign-in requirement, compound lookup by code."""
+"""Small helpers the page modules share: safe redirects, sign-in requirement, compound lookup by code, the
+page number and the Beijing time of a form's date and time."""
 from __future__ import annotations
 
-from flask import abort, redirect, url_for
+from datetime import datetime
+
+from flask import abort, redirect, request, url_for
 from flask_jwt_extended import verify_jwt_in_request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from backend.api.common import MAX_ID
+from backend.api.common import MAX_ID, MAX_PAGE
+from backend.domain.notifications import SHANGHAI
 from backend.domain.text import unstorable
 from backend.extensions import db
 from backend.models import Compound
@@ -44,3 +48,22 @@ def parse_id(text: str) -> int | None:
     if len(text) <= 10 and text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID:
         return int(text)
     return None
+
+
+def page_number(name: str = "page") -> int:
+    """?page= (or another name), bounded: a bad or small one is page 1, a huge one the last page allowed."""
+    return min(max(request.args.get(name, 1, type=int), 1), MAX_PAGE)
+
+
+def beijing_moment(text: str) -> datetime | None:
+    """A datetime-local field, read as Beijing time; None when it is not one."""
+    if not text or len(text) > 32:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=SHANGHAI)
+        # A moment at the calendar's very edge (year 1 with an offset) overflows when moved to Beijing time.
+        return moment.astimezone(SHANGHAI)
+    except (ValueError, OverflowError):
+        return None

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from backend.api.common import MAX_PAGE
 from backend.domain.notifications import KINDS
 from backend.pages import h5
-from backend.pages.helpers import login_redirect, require_user_for_post
+from backend.pages.helpers import login_redirect, page_number, require_user_for_post
 from backend.request_context import optional_user_id, same_site_path
 from backend.services import notifications as notification_service
 from backend.services.notifications import UnknownNotification
@@ -21,8 +20,7 @@ def inbox():
     if user_id is None:
         return login_redirect()
     unread_only = request.args.get("unread") == "1"
-    page_number = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
-    page = notification_service.inbox_page(user_id, unread_only, page_number, PAGE_SIZE)
+    page = notification_service.inbox_page(user_id, unread_only, page_number(), PAGE_SIZE)
     return render_template(
         "notifications/inbox.html", page=page, unread_only=unread_only,
         preferences=notification_service.kind_preferences(user_id),

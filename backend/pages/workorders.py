@@ -2,9 +2,8 @@
 detail with its actions, and the access-checked photos."""
 from __future__ import annotations
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
-from backend.api.common import MAX_PAGE
 from backend.domain import workorders as rules
 from backend.domain.roles import Action as RoleAction
 from backend.domain.roles import allows
@@ -25,19 +24,19 @@ from backend.domain.workorders import (
 from backend.extensions import db
 from backend.models.base import utcnow
 from backend.pages import h5
-from backend.pages.helpers import compound_by_code, login_redirect, parse_id, require_user_for_post
+from backend.pages.helpers import (
+    compound_by_code,
+    login_redirect,
+    page_number,
+    parse_id,
+    require_user_for_post,
+)
 from backend.policy import authorize, roles_in_compound
 from backend.request_context import client_ip, entry_compound_id, optional_user_id
 from backend.services import compounds as compound_service
 from backend.services import workorder_stats as stats_service
 from backend.services import workorders as service
-from backend.services.photos import (
-    MAX_PHOTOS_PER_ORDER,
-    PhotoMissing,
-    PhotoRefused,
-    load_photo,
-    prepare_photo,
-)
+from backend.services.photos import MAX_PHOTOS_PER_ORDER, PhotoRefused, photo_response, prepare_photo
 from backend.services.workorders import OrderFilter, WorkOrderRefused
 
 PAGE_SIZE = 20
@@ -82,10 +81,6 @@ def percent(share: float | None) -> str:
 @h5.app_template_test("overdue")
 def overdue(order, now) -> bool:
     return rules.is_overdue(order.status, order.sla_due_at, now)
-
-
-def _page_number() -> int:
-    return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
 
 
 def _form_id(name: str) -> int | None:
@@ -222,7 +217,7 @@ def work_order_list(code: str):
     access = authorize(RoleAction.VIEW_WORK_ORDER_STATS, compound.id, user_id, entry_compound_id())
     board = allows(access.roles, RoleAction.VIEW_WORK_ORDERS)
     flt = _board_filter() if board else OrderFilter()
-    page = service.orders_page(compound.id, user_id, board, flt, _page_number(), PAGE_SIZE)
+    page = service.orders_page(compound.id, user_id, board, flt, page_number(), PAGE_SIZE)
     return render_template(
         "workorders/list.html", compound=compound, page=page, board=board, flt=flt, now=utcnow(),
         figures=stats_service.compound_figures(compound.id) if board else None,
@@ -242,7 +237,7 @@ def work_order_queue(code: str):
     if user_id is None:
         return login_redirect()
     authorize(RoleAction.HANDLE_WORK_ORDERS, compound.id, user_id)
-    page = service.staff_queue(compound.id, user_id, _page_number(), PAGE_SIZE)
+    page = service.staff_queue(compound.id, user_id, page_number(), PAGE_SIZE)
     return render_template("workorders/queue.html", compound=compound, page=page, now=utcnow(),
                            status_labels=STATUS_LABELS)
 
@@ -303,19 +298,7 @@ def work_order_photo(order_id: int, photo_id: int):
     """Photo bytes for those who may see the order; a photo not yet used in a step only for its uploader."""
     user_id = optional_user_id()
     order, viewer, _ = _viewed_order(order_id, user_id)
-    item = service.visible_photo(order, photo_id, viewer)
-    if item is None:
-        abort(404)
-    try:
-        data = load_photo(item.storage_key)
-    except PhotoMissing:
-        abort(404)
-    response = make_response(data)
-    response.mimetype = "image/jpeg"
-    # Shown to this person only: no shared cache may keep a resident's photo.
-    response.headers["Cache-Control"] = "private, max-age=86400"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return photo_response(service.visible_photo(order, photo_id, viewer), max_age=86400)
 
 
 # ---- actions ---------------------------------------------------------------------------------------------------

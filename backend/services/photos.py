@@ -12,15 +12,19 @@ import io
 import logging
 import typing
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pillow_heif
-from flask import current_app
+from flask import Response, abort, current_app
 from PIL import Image, ImageOps
 
+from backend.extensions import db
 from backend.integrations.storage import LocalDiskStorage, PhotoStorage
+from backend.models import TopicPhoto, WorkOrderPhoto
 
 log = logging.getLogger("linli.photos")
 
@@ -183,3 +187,31 @@ def delete_photos(keys: typing.Iterable[str]) -> None:
     """Remove files whose rows never committed, so a failed request leaves nothing behind."""
     for key in keys:
         photo_storage().delete(key)
+
+
+@contextmanager
+def kept_only_on_commit() -> Iterator[list[str]]:
+    """Files are written before their rows commit; if the commit never happens, remove them again."""
+    stored: list[str] = []
+    try:
+        yield stored
+    except BaseException:
+        db.session.rollback()
+        delete_photos(stored)
+        raise
+
+
+def photo_response(photo: WorkOrderPhoto | TopicPhoto | None, max_age: int) -> Response:
+    """The JPEG of a photo the viewer may see; 404 when they may not (None) or its file is gone. The error
+    handler answers the 404 as JSON under /api/ and as the error page elsewhere."""
+    if photo is None:
+        abort(404)
+    try:
+        data = load_photo(photo.storage_key)
+    except PhotoMissing:
+        abort(404)
+    response = Response(data, mimetype="image/jpeg")
+    # Never in a shared cache: the URL alone must not hand the photo to someone else.
+    response.headers["Cache-Control"] = f"private, max-age={max_age}"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

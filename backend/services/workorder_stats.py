@@ -7,11 +7,9 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, delete, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend.domain.workorders import CONFIRM_WINDOW, Status
-from backend.extensions import db
+from backend.extensions import db, dialect_insert
 from backend.models import Compound, ScoreSnapshot, WorkOrder
 from backend.models.base import utcnow
 
@@ -235,8 +233,7 @@ def tally_month(month: date, now: datetime | None = None) -> int:
         for subject_id, item in sorted(figures.items())
     ]
     if rows:
-        insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        statement = insert(ScoreSnapshot)
+        statement = dialect_insert(ScoreSnapshot)
         statement = statement.on_conflict_do_update(
             index_elements=["month", "scope", "subject_id"],
             set_={name: statement.excluded[name] for name in (*_COUNTED, "computed_at")},

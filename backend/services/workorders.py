@@ -1,8 +1,7 @@
 """Work orders (报事报修): submit, move through the states, follow, urge, rate, list, and escalate."""
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,7 +52,7 @@ from backend.policy import ancestor_area_ids
 from backend.services.audit import record_audit
 from backend.services.compounds import Page
 from backend.services.notifications import notify
-from backend.services.photos import MAX_PHOTOS_PER_ORDER, PreparedPhoto, delete_photos, store_photo
+from backend.services.photos import MAX_PHOTOS_PER_ORDER, PreparedPhoto, kept_only_on_commit, store_photo
 
 
 class WorkOrderRefused(Exception):
@@ -252,7 +251,7 @@ def submit_order(
     db.session.flush()
     db.session.add(WorkOrderFollower(work_order_id=order.id, user_id=user_id))
     event = _record_event(order, user_id, "submit", None, Status.SUBMITTED, "")
-    with _photos_kept_only_on_commit() as stored:
+    with kept_only_on_commit() as stored:
         for prepared in photos:
             stored.append(_add_photo(order, user_id, prepared, event_id=event.id).storage_key)
         handlers = _staff_ids(compound_id)
@@ -264,18 +263,6 @@ def submit_order(
             )
         db.session.commit()
     return order
-
-
-@contextmanager
-def _photos_kept_only_on_commit() -> Iterator[list[str]]:
-    """Files are written before their rows commit; if the commit never happens, remove them again."""
-    stored: list[str] = []
-    try:
-        yield stored
-    except BaseException:
-        db.session.rollback()
-        delete_photos(stored)
-        raise
 
 
 def _add_photo(order: WorkOrder, uploader_id: int, prepared: PreparedPhoto, event_id: int | None) -> WorkOrderPhoto:
@@ -309,7 +296,7 @@ def upload_photo(order_id: int, user_id: int, prepared: PreparedPhoto) -> WorkOr
     )
     if kept >= MAX_PHOTOS_PER_ORDER:
         raise WorkOrderRefused(f"最多上传{MAX_PHOTOS_PER_ORDER}张照片", status=422)
-    with _photos_kept_only_on_commit() as stored:
+    with kept_only_on_commit() as stored:
         photo = _add_photo(order, user_id, prepared, event_id=event_id)
         stored.append(photo.storage_key)
         db.session.commit()
