@@ -82,7 +82,17 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register_api(app: Flask) -> None:
-    from backend.api import auth, bindings, compounds, ledger, me, notifications, workorders
+    from backend.api import (
+        auth,
+        bindings,
+        compounds,
+        consultations,
+        ledger,
+        me,
+        meetings,
+        notifications,
+        workorders,
+    )
     from backend.api.errors import register_error_handlers
     from backend.jobs.health import last_worker_heartbeat
     from backend.jwt_setup import register_jwt
@@ -90,7 +100,7 @@ def _register_api(app: Flask) -> None:
 
     smorest_api.init_app(app)
     smorest_api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
-    for module in (auth, me, compounds, bindings, ledger, notifications, workorders):
+    for module in (auth, me, compounds, bindings, ledger, notifications, workorders, consultations, meetings):
         smorest_api.register_blueprint(module.blp)
     register_error_handlers(app)
     register_jwt(app)

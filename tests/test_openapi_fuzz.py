@@ -2,6 +2,8 @@
 every response matches the documented status codes, content types and schemas."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -14,12 +16,17 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from backend.domain.bindings import BindingStatus, Relation
+from backend.domain.consultations import Channel, Schedule
 from backend.domain.roles import Role
+from backend.domain.voting import VoteKind, VoteRule
 from backend.domain.workorders import Urgency
 from backend.extensions import db, limiter
-from backend.models import BindingRequest, Notice, Notification, WorkOrderPhoto
-from backend.services import photos
+from backend.models import BindingRequest, Household, Notice, Notification, TopicPhoto, WorkOrderPhoto
+from backend.models.base import utcnow
+from backend.policy import roles_in_compound
+from backend.services import consultations, photos
 from backend.services.auth import issue_tokens
+from backend.services.consultations import Acceptance, OptionDraft
 from backend.services.workorders import submit_order
 from tests import photo_samples
 from tests.support import buildings_of, first_household
@@ -60,7 +67,49 @@ def seeded(area_tree, make_compound, make_user, admin) -> dict[str, int]:
         "compound_id": compound.id, "binding_id": binding.id, "area_id": community.id,
         "building_id": buildings_of(compound)[0].id, "notification_id": notification.id,
         "order_id": order.id, "photo_id": order_photo_id(order.id), "assignee_id": staff.id,
-        "merge_into_id": other.id,
+        "merge_into_id": other.id, **published_topic(compound, resident, admin),
+    }
+
+
+def published_topic(compound, resident, admin) -> dict[str, int]:
+    """A topic in its publicity with a proposal photo, a comment, a frozen result and an objection: the
+    resident votes online, the admin records the other households' paper ballots and closes early."""
+
+    def person(user):
+        return consultations.participant(user.id, compound.id, roles_in_compound(user.id, compound.id))
+
+    def photo():
+        return photos.prepare_photo(photo_samples.camera_jpeg(160, 120).stream())
+
+    home = first_household(compound)
+    topic = consultations.raise_topic(compound.id, person(admin), "加装电梯", "2栋老人多", [photo()])
+    schedule = Schedule(utcnow() + timedelta(days=1), 24, 7)
+    consultations.accept_topic(
+        topic.id, person(admin), Acceptance(VoteRule(VoteKind.OWNERS_JOINT, 7), schedule)
+    )
+    comment = consultations.add_comment(topic.id, resident.id, "赞成")
+    approve, *_ = consultations.set_options(
+        topic.id, person(admin), [OptionDraft("同意", is_approval=True), OptionDraft("不同意")]
+    )
+    consultations.open_ballot(topic.id, admin.id)
+    consultations.cast_vote(topic.id, person(resident), home.id, approve.id)
+    others = db.session.scalars(
+        db.select(Household.id).where(Household.compound_id == compound.id, Household.id != home.id)
+    ).all()
+    for household_id in others:
+        consultations.record_paper_vote(
+            topic.id, person(admin), household_id, approve.id, Channel.PAPER, photo()
+        )
+    consultations.close_ballot(topic.id, admin.id)
+    objection = consultations.file_objection(topic.id, person(resident), home.id, "面积有误")
+    topic_photo = db.session.scalar(
+        db.select(TopicPhoto.id).where(TopicPhoto.topic_id == topic.id).order_by(TopicPhoto.id)
+    )
+    return {
+        "topic_id": topic.id,
+        "comment_id": comment.id,
+        "objection_id": objection.id,
+        "topic_photo_id": topic_photo,
     }
 
 

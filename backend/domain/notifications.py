@@ -19,6 +19,10 @@ WORK_ORDER_UPDATE = "work_order_update"
 WORK_ORDER_ASSIGNED = "work_order_assigned"
 WORK_ORDER_ESCALATED = "work_order_escalated"
 WORK_ORDER_RATE_REMINDER = "work_order_rate_reminder"
+TOPIC_UPDATE = "topic_update"
+TOPIC_DESK = "topic_desk"
+VOTE_REMINDER = "vote_reminder"
+MEETING_REMINDER = "meeting_reminder"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -26,6 +30,11 @@ KINDS = {
     WORK_ORDER_ASSIGNED: "新报修与派单",
     WORK_ORDER_ESCALATED: "工单超时升级",
     WORK_ORDER_RATE_REMINDER: "报修评价提醒",
+    TOPIC_UPDATE: "议事进展",
+    # For the committee: co-signs reached the threshold, an objection arrived.
+    TOPIC_DESK: "议题待办",
+    VOTE_REMINDER: "表决提醒",
+    MEETING_REMINDER: "会议通知",
 }
 
 

@@ -37,9 +37,27 @@ class Action(enum.StrEnum):
     VIEW_WORK_ORDER_STATS = "view_work_order_stats"
     CONFIGURE_WORK_ORDERS = "configure_work_orders"
     REPLY_TO_RATINGS = "reply_to_ratings"
+    # Deliberation (五步议事法): reading is open to everyone of the compound; the rest by role.
+    VIEW_TOPICS = "view_topics"
+    PROPOSE_TOPIC = "propose_topic"
+    # Straight to 议题确定 without co-signs.
+    RAISE_TOPIC = "raise_topic"
+    REVIEW_TOPICS = "review_topics"
+    COMMENT_ON_TOPICS = "comment_on_topics"
+    RUN_CONSULTATIONS = "run_consultations"
+    VOTE = "vote"
+    FILE_OBJECTION = "file_objection"
+    REPORT_PROGRESS = "report_progress"
+    RATE_IMPLEMENTATION = "rate_implementation"
+    CONFIGURE_CONSULTATIONS = "configure_consultations"
+    VIEW_MEETINGS = "view_meetings"
+    CONVENE_MEETINGS = "convene_meetings"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
+
+_SELF_GOVERNANCE = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.ADMIN})
+_HOUSEHOLD_PEOPLE = frozenset({Role.RESIDENT, Role.OWNER})
 
 PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_COMPOUND: frozenset(Role),
@@ -59,6 +77,23 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_WORK_ORDER_STATS: frozenset(Role),
     Action.CONFIGURE_WORK_ORDERS: frozenset({Role.MANAGER, Role.COMMITTEE, Role.PARTY_SECRETARY, Role.ADMIN}),
     Action.REPLY_TO_RATINGS: frozenset({Role.MANAGER, Role.ADMIN}),
+    Action.VIEW_TOPICS: frozenset(Role),
+    # A verified household's people propose and co-sign (the service checks the household is theirs).
+    Action.PROPOSE_TOPIC: _HOUSEHOLD_PEOPLE,
+    Action.RAISE_TOPIC: _SELF_GOVERNANCE,
+    # DESIGN §1: the party secretary 确定议题; the committee only where the compound has no party organisation.
+    Action.REVIEW_TOPICS: _SELF_GOVERNANCE,
+    # Every party at the table speaks: residents, the committee, the property company, the community.
+    Action.COMMENT_ON_TOPICS: frozenset(Role) - {Role.VISITOR, Role.EVALUATOR},
+    Action.RUN_CONSULTATIONS: _SELF_GOVERNANCE,
+    Action.VOTE: _HOUSEHOLD_PEOPLE,
+    Action.FILE_OBJECTION: frozenset({Role.OWNER}),
+    Action.REPORT_PROGRESS: _SELF_GOVERNANCE | {Role.MANAGER, Role.STAFF},
+    Action.RATE_IMPLEMENTATION: _HOUSEHOLD_PEOPLE,
+    Action.CONFIGURE_CONSULTATIONS: _SELF_GOVERNANCE,
+    Action.VIEW_MEETINGS: frozenset(Role),
+    # Officials convene too: a community calls the 协调会 of a dispute.
+    Action.CONVENE_MEETINGS: _SELF_GOVERNANCE | {Role.OFFICIAL},
 }
 
 

@@ -25,6 +25,8 @@ PERIODIC_JOBS = (
     PeriodicJob("backend.jobs.notifications.requeue_stale_deliveries", "*/10 * * * *", "每10分钟", "default"),
     PeriodicJob("backend.jobs.workorders.sweep", "*/5 * * * *", "每5分钟", "default"),
     PeriodicJob("backend.jobs.workorders.tally_last_month", "30 18 * * *", "每天02:30", "low"),
+    PeriodicJob("backend.jobs.consultations.sweep", "*/5 * * * *", "每5分钟", "default"),
+    PeriodicJob("backend.jobs.meetings.send_reminders", "*/5 * * * *", "每5分钟", "default"),
 )
 
 for job in PERIODIC_JOBS:

@@ -2,7 +2,24 @@
 from backend.models.audit import AuditEvent
 from backend.models.base import Base
 from backend.models.bindings import BindingRequest
+from backend.models.consultations import (
+    BallotOption,
+    BallotResult,
+    BallotRoll,
+    ConsultationSettings,
+    Topic,
+    TopicComment,
+    TopicCosign,
+    TopicFollower,
+    TopicObjection,
+    TopicPhoto,
+    TopicProgress,
+    TopicRating,
+    Vote,
+    VoteCast,
+)
 from backend.models.jobs import OutboxJob
+from backend.models.meetings import Meeting, MeetingAttendance, MeetingInvitee
 from backend.models.notifications import Delivery, Notice, Notification, NotificationPreference
 from backend.models.people import Membership, User
 from backend.models.places import Area, Building, Compound, Household, PropertyCompany, RegisteredOwner
@@ -18,6 +35,23 @@ from backend.models.workorders import (
 )
 
 __all__ = [
+    "BallotOption",
+    "BallotResult",
+    "BallotRoll",
+    "ConsultationSettings",
+    "Meeting",
+    "MeetingAttendance",
+    "MeetingInvitee",
+    "Topic",
+    "TopicComment",
+    "TopicCosign",
+    "TopicFollower",
+    "TopicObjection",
+    "TopicPhoto",
+    "TopicProgress",
+    "TopicRating",
+    "Vote",
+    "VoteCast",
     "Area",
     "AuditEvent",
     "Base",

@@ -45,7 +45,9 @@ def page_context() -> dict:
 
 
 # Pages whose forms carry photos (6 of at most 10 MB each); every other request keeps the app's 12 MB cap.
-PHOTO_FORM_ENDPOINTS = frozenset({"h5.work_order_submit", "h5.work_order_step"})
+PHOTO_FORM_ENDPOINTS = frozenset({
+    "h5.work_order_submit", "h5.work_order_step", "h5.topic_create", "h5.topic_progress", "h5.topic_paper_vote",
+})
 PHOTO_FORM_MAX_BYTES = 64 * 1024 * 1024
 
 
@@ -75,4 +77,15 @@ def refuse_unstorable_text():
         abort(400)
 
 
-from backend.pages import auth, bindings, entry, notifications, settings, workorder_categories, workorders  # noqa: E402,F401  (routes register on h5)
+from backend.pages import (  # noqa: E402,F401  (routes register on h5)
+    auth,
+    bindings,
+    consultation_settings,
+    consultations,
+    entry,
+    meetings,
+    notifications,
+    settings,
+    workorder_categories,
+    workorders,
+)

@@ -1,13 +1,14 @@
 """Demo data for `make run` and the benchmarks: one street, two compounds, ~120 households, a user per role,
-a handful of work orders in every state; on request a `bench` compound scaled to any number of households
-and any number of work orders spread over the last six months."""
+a handful of work orders in every state, a deliberation topic in every step of the five-step method; on
+request a `bench` compound scaled to any number of households and any number of work orders spread over the
+last six months."""
 from __future__ import annotations
 
 import random
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import Connection, Table, func, insert, select
@@ -21,7 +22,10 @@ from backend.domain.compounds import (
     PartyOrgForm,
     RenovationStatus,
 )
+from backend.domain.consultations import DEFAULT_PUBLICITY_DAYS, MeetingKind, Party, Schedule
+from backend.domain.notifications import SHANGHAI
 from backend.domain.roles import Role
+from backend.domain.voting import VoteKind, VoteRule
 from backend.domain.workorders import Action, Actor, EscalationLevel, Phase, Sla, Status, Urgency
 from backend.extensions import db
 from backend.models import (
@@ -41,8 +45,12 @@ from backend.models import (
     WorkOrderRating,
 )
 from backend.models.base import utcnow
+from backend.policy import roles_in_compound
+from backend.services import consultations
 from backend.services import workorders as workorder_service
+from backend.services.consultations import Acceptance, OptionDraft, Participant
 from backend.services.identity import hash_password, phone_columns, phone_hash
+from backend.services.meetings import InviteeSpec, create_meeting
 
 DEMO_PASSWORD = "linli-demo"
 DEMO_CITY = "攀枝花市"
@@ -162,11 +170,300 @@ def load_demo() -> bool:
                                       claimed_name=name, relation=Relation.OWNER, status=BindingStatus.PENDING))
     _insert_lives(_demo_work_orders(first.id, second.id, residents, crew, now))
     db.session.commit()
+    _demo_consultations(_DemoCouncil(first.id, residents, crew), now)
     return True
 
 
 def demo_compound() -> Compound:
     return db.session.scalar(select(Compound).where(Compound.code == DEMO_COMPOUNDS[0][0]))
+
+
+# ---- consultations (五步议事法) ----------------------------------------------------------------------------
+
+# A motion: 同意 decides it, 弃权 takes part without approving.
+_MOTION = (OptionDraft("同意", is_approval=True), OptionDraft("不同意"), OptionDraft("弃权", is_abstain=True))
+
+
+class _DemoCouncil:
+    """The first compound's people as the consultation services see them, and the steps of a round. Each step
+    goes through the service that takes it in the app; the deadline-driven ones (ballot opened at the end of
+    deliberation, closed at its deadline) are taken as the sweep takes them, at their due times."""
+
+    def __init__(self, compound_id: int, residents: dict[str, tuple[User, Household]], crew: dict[str, int]):
+        self.compound_id = compound_id
+        self.residents = residents
+        self.crew = crew
+
+    def user_id(self, username: str) -> int:
+        return self.residents[username][0].id if username in self.residents else self.crew[username]
+
+    def person(self, username: str) -> Participant:
+        user_id = self.user_id(username)
+        return consultations.participant(
+            user_id, self.compound_id, roles_in_compound(user_id, self.compound_id)
+        )
+
+    def home(self, username: str) -> int:
+        return self.residents[username][1].id
+
+    def propose(self, username: str, title: str, body: str, cosigners: Sequence[str] = ()) -> int:
+        topic_id = consultations.propose_topic(
+            self.compound_id, self.person(username), self.home(username), title, body
+        ).id
+        for cosigner in cosigners:
+            consultations.cosign(topic_id, self.person(cosigner), self.home(cosigner))
+        return topic_id
+
+    def accept(
+        self,
+        topic_id: int,
+        rule: VoteRule,
+        at: datetime,
+        deliberation_ends_at: datetime,
+        voting_hours: int,
+        responsible_party: str = "",
+    ) -> None:
+        schedule = Schedule(deliberation_ends_at, voting_hours, DEFAULT_PUBLICITY_DAYS)
+        consultations.accept_topic(
+            topic_id,
+            self.person("secretary"),
+            Acceptance(rule=rule, schedule=schedule, responsible_party=responsible_party),
+            now=at,
+        )
+
+    def draft_motion(self, topic_id: int) -> None:
+        consultations.set_options(topic_id, self.person("committee"), _MOTION)
+
+    def vote(self, topic_id: int, votes: Sequence[tuple[str, str]], until: datetime) -> None:
+        """Open the ballot when deliberation ends, then cast `votes` (username, option label) in order, spread
+        evenly over the window up to `until`."""
+        deliberation_ends_at = consultations.get_topic(topic_id).deliberation_ends_at
+        opened_at = consultations.open_ballot(topic_id, None, now=deliberation_ends_at).ballot_opened_at
+        options = {option.label: option.id for option in consultations.options_of(topic_id)}
+        spacing = (until - opened_at) / (len(votes) + 1)
+        for index, (username, label) in enumerate(votes, start=1):
+            consultations.cast_vote(
+                topic_id,
+                self.person(username),
+                self.home(username),
+                options[label],
+                now=opened_at + spacing * index,
+            )
+
+    def close(self, topic_id: int) -> None:
+        consultations.close_ballot(topic_id, None, now=consultations.get_topic(topic_id).ballot_closes_at)
+
+    def carry(self, topic_id: int, votes: Sequence[tuple[str, str]], now: datetime) -> None:
+        """Options, ballot, close at the deadline, and the end of publicity: a passed decision to carry out."""
+        self.draft_motion(topic_id)
+        topic = consultations.get_topic(topic_id)
+        closes_at = topic.deliberation_ends_at + timedelta(hours=topic.voting_hours)
+        self.vote(topic_id, votes, until=closes_at)
+        self.close(topic_id)
+        consultations.advance_topic(topic_id, now)
+
+
+def _show_of_hands(usernames: Sequence[str]) -> list[tuple[str, str]]:
+    """Most for, one in five against, one in ten abstaining: a motion that carries."""
+    return [
+        (username, "不同意" if index % 5 == 2 else "弃权" if index % 10 == 6 else "同意")
+        for index, username in enumerate(usernames)
+    ]
+
+
+def _owners(first: int, last: int) -> list[str]:
+    return [f"owner{number:02d}" for number in range(first, last + 1)]
+
+
+def _demo_consultations(council: _DemoCouncil, now: datetime) -> None:
+    """One topic in every step in the first compound, oldest first (the list shows the newest on top). Every
+    deadline still open lies ahead of `now`, so the sweep has nothing to do when `make run` starts."""
+    days = timedelta(days=1)
+    _done_topic(council, now, days)
+    _implementation_topic(council, now, days)
+    _publicity_topic(council, now, days)
+    _voting_topic(council, now, days)
+    _deliberation_topic(council, now, days)
+    declined = council.propose(
+        "owner19",
+        "砍掉3栋前的黄葛树",
+        "黄葛树太高，挡住3栋低层住户的采光，树根还把路面顶裂了，建议砍掉。",
+        _owners(20, 23),
+    )
+    consultations.decline_topic(
+        declined,
+        council.person("secretary"),
+        "这棵黄葛树是登记在册的古树，依法不得砍伐；采光问题已交物业修剪枝叶，路面由物业本月修补。",
+    )
+    council.propose(
+        "owner14",
+        "小区大门增设人脸识别门禁",
+        "外来人员随意进出，快递车也常在小区里乱停。建议大门改为人脸识别门禁，访客登记后进入。",
+        _owners(15, 18),
+    )
+    council.propose(
+        "owner11",
+        "增设电动自行车集中充电棚",
+        "不少住户把电动车推进楼道充电，有火灾隐患。建议在1栋北侧空地建一个带充电桩的车棚，按次付费。",
+        ["owner12", "owner13"],
+    )
+
+
+def _done_topic(council: _DemoCouncil, now: datetime, days: timedelta) -> None:
+    topic_id = council.propose(
+        "owner20",
+        "小区路灯更换为LED节能灯",
+        "小区路灯老化，一半不亮，电费还高。建议全部换成LED节能灯，费用从公共收益中列支。",
+        _owners(21, 24),
+    )
+    council.accept(
+        topic_id,
+        VoteRule(VoteKind.CONSULTATION),
+        now - 60 * days,
+        now - 55 * days,
+        120,
+        responsible_party="攀枝花安居物业服务有限公司",
+    )
+    council.carry(topic_id, _show_of_hands(_owners(1, 35)), now)
+    manager = council.person("manager")
+    consultations.post_progress(topic_id, manager, "已采购LED灯具48套，本周开始分楼栋更换。", is_final=False)
+    for username, stars, comment in (
+        ("owner21", 5, "晚上亮堂多了"),
+        ("owner30", 4, ""),
+        ("owner33", 5, "换得很快"),
+    ):
+        consultations.rate_implementation(
+            topic_id, council.person(username), council.home(username), stars, comment
+        )
+    consultations.post_progress(topic_id, manager, "全部路灯已更换完毕并通电验收，共48盏。", is_final=True)
+
+
+def _implementation_topic(council: _DemoCouncil, now: datetime, days: timedelta) -> None:
+    topic_id = council.propose(
+        "owner25",
+        "在2栋与3栋之间增设公共晾衣架",
+        "楼间空地闲置，住户只能在阳台晾被子，晒不到太阳。建议安装不锈钢晾衣架，方便大家晾晒。",
+        _owners(26, 29),
+    )
+    council.accept(
+        topic_id,
+        VoteRule(VoteKind.CONSULTATION),
+        now - 30 * days,
+        now - 27 * days,
+        72,
+        responsible_party="攀枝花安居物业服务有限公司",
+    )
+    council.carry(topic_id, _show_of_hands(_owners(1, 30)), now)
+    manager = council.person("manager")
+    consultations.post_progress(topic_id, manager, "已完成选址放线，晾衣架材料已到货。", is_final=False)
+    consultations.post_progress(topic_id, manager, "立柱已安装固化，预计下周完工。", is_final=False)
+    for username, stars, comment in (
+        ("owner26", 4, "进度还可以"),
+        ("owner27", 3, "施工时围挡不够，走路不方便"),
+    ):
+        consultations.rate_implementation(
+            topic_id, council.person(username), council.home(username), stars, comment
+        )
+
+
+def _publicity_topic(council: _DemoCouncil, now: datetime, days: timedelta) -> None:
+    topic_id = council.propose(
+        "owner30",
+        "广场舞活动时间调整为每晚19:00—21:00",
+        "中心花园广场舞音乐常到22点以后，影响老人孩子休息。建议活动时间定为19:00—21:00，音量适中。",
+        _owners(31, 34),
+    )
+    council.accept(topic_id, VoteRule(VoteKind.CONSULTATION), now - 13 * days, now - 10 * days, 168)
+    council.draft_motion(topic_id)
+    council.vote(
+        topic_id, _show_of_hands(["owner", *_owners(1, 29)]), until=now - 3 * days - timedelta(hours=1)
+    )
+    council.close(topic_id)
+    objection = consultations.file_objection(
+        topic_id,
+        council.person("owner29"),
+        council.home("owner29"),
+        "只规定了时间，没有规定音量，21点前声音太大也一样扰民，建议同时限定音量。",
+    )
+    consultations.answer_objection(
+        topic_id,
+        objection.id,
+        council.person("committee"),
+        "已与广场舞队伍商定：音响不超过60分贝，由物业每周抽测一次，结果在公告栏公示。",
+    )
+
+
+def _voting_topic(council: _DemoCouncil, now: datetime, days: timedelta) -> None:
+    topic_id = consultations.raise_topic(
+        council.compound_id,
+        council.person("committee"),
+        "续聘攀枝花安居物业服务有限公司（2027—2029年）",
+        "现物业服务合同将于2026年12月31日到期。业委会提议续聘三年，收费标准不变（0.85元/平方米·月）。"
+        "根据《民法典》第二百七十八条，选聘物业服务企业须由业主共同决定。",
+    ).id
+    council.accept(topic_id, VoteRule(VoteKind.OWNERS_JOINT, 4), now - 6 * days, now - 2 * days, 168)
+    council.draft_motion(topic_id)
+    # owner07 abstains at first, then changes to 同意: the later vote counts. `owner` has not voted (待我表决).
+    votes = [*_show_of_hands(_owners(1, 22)), ("owner07", "同意")]
+    council.vote(topic_id, votes, until=now - timedelta(hours=1))
+
+
+def _deliberation_topic(council: _DemoCouncil, now: datetime, days: timedelta) -> None:
+    topic_id = council.propose(
+        "owner01",
+        "使用维修资金修缮1栋屋面防水",
+        "1栋顶楼每逢下雨就漏水，屋面防水层已超过使用年限。建议使用专项维修资金整体翻修屋面防水。",
+        _owners(2, 5),
+    )
+    council.accept(topic_id, VoteRule(VoteKind.OWNERS_JOINT, 5), now - 3 * days, now + 4 * days, 168)
+    _discuss(topic_id, council)
+    council.draft_motion(topic_id)
+    meeting_at = (now.astimezone(SHANGHAI) + 2 * days).replace(hour=19, minute=30, second=0, microsecond=0)
+    create_meeting(
+        compound_id=council.compound_id,
+        convener_id=council.user_id("committee"),
+        kind=MeetingKind.DELIBERATION,
+        title="1栋屋面防水修缮议事会",
+        agenda="一、物业通报屋面渗漏检测情况；二、公布维修方案和预算；三、听取住户意见；四、确定表决选项。",
+        starts_at=meeting_at.astimezone(UTC),
+        place="小区党群服务站二楼会议室",
+        invitees=[
+            InviteeSpec(Party.PARTY_ORGANISATION, council.user_id("secretary")),
+            InviteeSpec(Party.COMMITTEE, council.user_id("committee")),
+            InviteeSpec(Party.PROPERTY_COMPANY, council.user_id("manager")),
+            InviteeSpec(Party.RESIDENT, council.user_id("owner01")),
+            InviteeSpec(Party.RESIDENT, council.user_id("owner")),
+            InviteeSpec(Party.MERCHANT, name="攀枝花宏达防水工程公司 周工"),
+        ],
+        topic_id=topic_id,
+    )
+
+
+def _discuss(topic_id: int, council: _DemoCouncil) -> None:
+    """Comments with replies; one hidden by the committee, which stays in place with its reason."""
+    committee = council.person("committee")
+    for username, body, reply, hidden_reason in (
+        ("owner06", "顶楼每次下雨都要拿盆接水，支持尽快修。", None, ""),
+        (
+            "owner07",
+            "维修资金要怎么分摊？低楼层也要出钱吗？",
+            ("committee", "维修资金按各户专有部分面积分摊，预算和报价将在议事会上公布。"),
+            "",
+        ),
+        ("owner08", "物业收了钱不干活，全是骗子！", None, "含人身攻击，请就事论事、文明发言"),
+        (
+            "owner09",
+            "建议先请第三方检测，确定是整体翻修还是局部修补。",
+            ("owner01", "同意，检测费用不高，能避免多花冤枉钱。"),
+            "",
+        ),
+    ):
+        comment_id = consultations.add_comment(topic_id, council.user_id(username), body).id
+        if reply is not None:
+            replier, text = reply
+            consultations.add_comment(topic_id, council.user_id(replier), text, parent_id=comment_id)
+        if hidden_reason:
+            consultations.hide_comment(topic_id, comment_id, committee, hidden_reason)
 
 
 BENCH_CODE = "bench"

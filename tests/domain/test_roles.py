@@ -12,6 +12,7 @@ ALL = set(Role)
 # DESIGN §1: committee, party secretary, staff and managers run the compound; officials oversee it; admins run
 # the platform. Residents, owners, evaluators and QR visitors see the compound but not its household list.
 RUNS_COMPOUND = {Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN}
+SELF_GOVERNANCE = {Role.COMMITTEE, Role.PARTY_SECRETARY, Role.ADMIN}
 EXPECTED: dict[Action, set[Role]] = {
     Action.VIEW_COMPOUND: ALL,
     Action.LIST_BUILDINGS: ALL,
@@ -35,6 +36,27 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.VIEW_WORK_ORDER_STATS: ALL,
     Action.CONFIGURE_WORK_ORDERS: {Role.MANAGER, Role.COMMITTEE, Role.PARTY_SECRETARY, Role.ADMIN},
     Action.REPLY_TO_RATINGS: {Role.MANAGER, Role.ADMIN},
+    # Deliberation (五步议事法) is read by everyone who reached the compound, QR visitors included.
+    Action.VIEW_TOPICS: ALL,
+    # Verified households' people propose and co-sign (DESIGN §1: owners; the issue: "owner or resident").
+    Action.PROPOSE_TOPIC: {Role.RESIDENT, Role.OWNER},
+    # DESIGN §1: committee and party secretary run deliberation rounds and raise topics directly.
+    Action.RAISE_TOPIC: SELF_GOVERNANCE,
+    Action.REVIEW_TOPICS: SELF_GOVERNANCE,
+    # Every party at the table may speak, but not an anonymous QR visitor or an outside evaluator.
+    Action.COMMENT_ON_TOPICS: ALL - {Role.VISITOR, Role.EVALUATOR},
+    Action.RUN_CONSULTATIONS: SELF_GOVERNANCE,
+    # Owners vote; residents only in consultations their compound opens to them (the service decides per topic).
+    Action.VOTE: {Role.RESIDENT, Role.OWNER},
+    # The issue: "owners can file an objection".
+    Action.FILE_OBJECTION: {Role.OWNER},
+    # The responsible party reports: the committee, or the property company carrying the decision out.
+    Action.REPORT_PROGRESS: SELF_GOVERNANCE | {Role.MANAGER, Role.STAFF},
+    Action.RATE_IMPLEMENTATION: {Role.RESIDENT, Role.OWNER},
+    Action.CONFIGURE_CONSULTATIONS: SELF_GOVERNANCE,
+    Action.VIEW_MEETINGS: ALL,
+    # A community official calls the 协调会 of a dispute; the committee and party secretary call the others.
+    Action.CONVENE_MEETINGS: SELF_GOVERNANCE | {Role.OFFICIAL},
 }
 
 

@@ -1,5 +1,6 @@
-"""`linli demo`: its work orders in every state; `--households N`: the benchmark compound `bench` with N
-households, one verified owner each; `--work-orders N`: N orders over six months, consistent with their events."""
+"""`linli demo`: its work orders in every state and a deliberation topic in every step; `--households N`: the
+benchmark compound `bench` with N households, one verified owner each; `--work-orders N`: N orders over six months,
+consistent with their events."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -10,15 +11,23 @@ from sqlalchemy import func, select
 
 from backend.domain import workorders as rules
 from backend.domain.compounds import ManagementModel
+from backend.domain.consultations import MeetingKind, Step
 from backend.domain.roles import Role
+from backend.domain.voting import VoteKind
 from backend.domain.workorders import Action, Actor, Status, Urgency
 from backend.extensions import db
 from backend.models import (
     Building,
     Compound,
     Household,
+    Meeting,
+    MeetingInvitee,
     Membership,
+    Topic,
+    TopicComment,
     User,
+    Vote,
+    VoteCast,
     WorkOrder,
     WorkOrderEscalation,
     WorkOrderEvent,
@@ -26,7 +35,14 @@ from backend.models import (
     WorkOrderRating,
 )
 from backend.models.base import utcnow
-from backend.services.demo import _OrderLife, demo_compound, load_bench_households, load_bench_work_orders
+from backend.services import consultations
+from backend.services.demo import (
+    DEMO_PASSWORD,
+    _OrderLife,
+    demo_compound,
+    load_bench_households,
+    load_bench_work_orders,
+)
 from backend.services.workorders import escalate_order, staff_queue, submit_order, transition, urge
 from tests.support import first_household
 
@@ -375,3 +391,152 @@ def test_with_a_bench_compound_its_residents_file_most_orders_and_the_demo_staff
 def test_work_orders_need_the_demo_first(app):
     with pytest.raises(LookupError):
         load_bench_work_orders(10)
+
+
+# ---- consultations -------------------------------------------------------------------------------------
+
+
+def _topics_by_step() -> dict[Step, Topic]:
+    topics = db.session.scalars(select(Topic).where(Topic.compound_id == demo_compound().id)).all()
+    by_step = {topic.step: topic for topic in topics}
+    assert len(by_step) == len(topics), [topic.step for topic in topics]
+    return by_step
+
+
+def _user_id(username: str) -> int:
+    return db.session.scalar(select(User.id).where(User.username == username))
+
+
+def _home_of(username: str) -> int:
+    return db.session.scalar(
+        select(Membership.household_id).where(
+            Membership.user_id == _user_id(username), Membership.role == Role.OWNER
+        )
+    )
+
+
+def test_the_demo_has_one_topic_in_each_step_of_the_five_step_method(demo_cli):
+    demo_cli()
+
+    assert set(_topics_by_step()) == {
+        Step.PROPOSED,
+        Step.REVIEW,
+        Step.DELIBERATION,
+        Step.VOTING,
+        Step.PUBLICITY,
+        Step.IMPLEMENTATION,
+        Step.DONE,
+        Step.DECLINED,
+    }
+
+
+def test_the_demo_owner_can_still_cosign_the_topic_collecting_cosigns(demo_cli):
+    demo_cli()
+    topic = _topics_by_step()[Step.PROPOSED]
+
+    threshold = consultations.settings_for(topic.compound_id).cosign_threshold
+    assert 1 < topic.cosign_count < threshold
+    assert consultations.cosigned_household_ids(topic.id, [_home_of("owner")]) == set()
+    assert _topics_by_step()[Step.REVIEW].cosign_count >= threshold
+
+
+def test_the_demo_ballot_is_open_with_votes_cast_and_waits_for_the_demo_owner(demo_cli):
+    demo_cli()
+    topic = _topics_by_step()[Step.VOTING]
+    now = utcnow()
+
+    assert (topic.vote_kind, topic.civil_code_item) == (VoteKind.OWNERS_JOINT, 4)
+    assert topic.ballot_opened_at < now < topic.ballot_closes_at
+    assert [option.label for option in consultations.options_of(topic.id)] == ["同意", "不同意", "弃权"]
+    live = consultations.turnout(topic.id)
+    assert 0 < live.voted_households < live.roll_households
+    assert 0 < live.voted_area_centi_m2 < live.total_area_centi_m2
+    pending = consultations.pending_ballots(_user_id("owner"), topic.compound_id)
+    assert [(entry.topic.id, entry.household_ids) for entry in pending] == [(topic.id, (_home_of("owner"),))]
+
+
+def test_each_demo_vote_is_its_households_last_cast(demo_cli):
+    demo_cli()
+    topic = _topics_by_step()[Step.VOTING]
+
+    votes = db.session.scalars(select(Vote).where(Vote.topic_id == topic.id)).all()
+    casts = db.session.scalars(
+        select(VoteCast).where(VoteCast.topic_id == topic.id).order_by(VoteCast.id)
+    ).all()
+    last_cast = {cast.household_id: cast.option_id for cast in casts}
+    assert len(casts) == len(votes) + 1
+    assert {vote.household_id: vote.option_id for vote in votes} == last_cast
+    [changed] = [vote for vote in votes if vote.casts == 2]
+    labels = {option.id: option.label for option in consultations.options_of(topic.id)}
+    assert (changed.household_id, labels[changed.option_id]) == (_home_of("owner07"), "同意")
+    assert all(topic.ballot_opened_at <= cast.created_at < topic.ballot_closes_at for cast in casts)
+
+
+def test_the_demo_deliberation_has_replies_a_hidden_comment_options_and_a_meeting(demo_cli):
+    demo_cli()
+    topic = _topics_by_step()[Step.DELIBERATION]
+
+    comments = db.session.scalars(select(TopicComment).where(TopicComment.topic_id == topic.id)).all()
+    assert sum(comment.parent_id is not None for comment in comments) == 2
+    hidden = [comment for comment in comments if comment.hidden_at is not None]
+    assert len(hidden) == 1 and hidden[0].hidden_reason
+    assert len(consultations.options_of(topic.id)) == 3
+    assert topic.deliberation_ends_at > utcnow()
+    meeting = db.session.scalar(select(Meeting).where(Meeting.topic_id == topic.id))
+    assert meeting.kind is MeetingKind.DELIBERATION
+    assert utcnow() < meeting.starts_at < topic.deliberation_ends_at
+    invited = db.session.scalars(
+        select(MeetingInvitee.user_id).where(MeetingInvitee.meeting_id == meeting.id)
+    )
+    assert {_user_id("secretary"), _user_id("committee"), _user_id("owner")} <= set(invited)
+
+
+def test_the_demo_results_are_frozen_and_followed_by_objections_progress_and_ratings(demo_cli):
+    demo_cli()
+    by_step = _topics_by_step()
+    publicity, carrying, done = by_step[Step.PUBLICITY], by_step[Step.IMPLEMENTATION], by_step[Step.DONE]
+
+    for topic in (publicity, carrying, done):
+        result = consultations.result_of(topic.id)
+        assert result.passed and result.participating_households > 0, topic.title
+        assert result.computed_at == topic.ballot_closed_at == topic.ballot_closes_at
+    assert publicity.publicity_ends_at > utcnow()
+    [objection] = consultations.objections(publicity.id)
+    assert objection.answer and objection.answered_at is not None
+    assert [update.is_final for update in consultations.progress_updates(carrying.id)] == [False, False]
+    assert consultations.ratings_summary(carrying.id).count == 2
+    assert [update.is_final for update in consultations.progress_updates(done.id)] == [False, True]
+    assert done.implemented_at is not None and consultations.ratings_summary(done.id).count == 3
+    assert by_step[Step.DECLINED].decline_reason
+
+
+def test_no_demo_deadline_or_reminder_is_due_so_the_sweep_has_nothing_to_do(demo_cli):
+    demo_cli()
+
+    assert consultations.due_topic_ids(utcnow()) == []
+    assert consultations.send_voting_reminders(utcnow()) == 0
+
+
+def test_a_second_demo_run_adds_no_topics_votes_or_meetings(demo_cli):
+    demo_cli()
+    tables = (Topic, TopicComment, Vote, VoteCast, Meeting)
+    before = [db.session.scalar(select(func.count()).select_from(table)) for table in tables]
+
+    output = demo_cli()
+
+    assert "演示数据已存在，跳过" in output
+    assert [db.session.scalar(select(func.count()).select_from(table)) for table in tables] == before
+
+
+def test_the_demo_owner_sees_every_topic_and_the_ballot_waiting_for_them_through_the_api(demo_cli, client):
+    demo_cli()
+    compound_id, voting_id = demo_compound().id, _topics_by_step()[Step.VOTING].id
+    signed_in = client.post("/api/v1/auth/password", json={"username": "owner", "password": DEMO_PASSWORD})
+    headers = {"Authorization": f"Bearer {signed_in.json['access_token']}"}
+
+    topics = client.get(f"/api/v1/compounds/{compound_id}/topics", headers=headers)
+    pending = client.get(f"/api/v1/compounds/{compound_id}/pending-ballots", headers=headers)
+
+    assert topics.status_code == 200 and topics.json["total"] == 8
+    assert pending.status_code == 200
+    assert [item["topic"]["id"] for item in pending.json["items"]] == [voting_id]
