@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import wraps
 
-from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint, abort
 from werkzeug.datastructures import CombinedMultiDict
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from backend.api.common import ApiErrorSchema, ArgumentsParser, PageQuery, envelope
 from backend.api.consultation_schemas import (
@@ -53,6 +50,7 @@ from backend.api.consultation_schemas import (
     VoteReceiptSchema,
     VoterSchema,
 )
+from backend.api.uploads import limit_photo_upload
 from backend.domain import consultations as rules
 from backend.domain.consultations import FIVE_STEPS, OPEN_STEPS, Channel, Schedule, Step, TopicRefused
 from backend.domain.roles import Action, allows
@@ -93,8 +91,6 @@ OBJECTION_ID = "<int(min=1, max=2147483647):objection_id>"
 PHOTO_ID = "<int(min=1, max=2147483647):topic_photo_id>"
 # The first page of counted households that comes back with the result of a close.
 COUNTED_PER_PAGE = 20
-# Room for the multipart envelope and the text fields around the photos.
-_MULTIPART_SLACK = 64 * 1024
 _AFTER_THE_BALLOT = frozenset({Step.PUBLICITY, Step.IMPLEMENTATION, Step.DONE})
 
 
@@ -149,23 +145,6 @@ def _household(chosen: int | None, choices: tuple[int, ...], message: str) -> in
 
 def _title(speaker: Speaker | None) -> str:
     return speaker.title if speaker else RESIDENT_TITLE
-
-
-def _limit_upload(photos: int):
-    """Refuse a body too big for `photos` acceptable photos before anything reads it (413)."""
-
-    def decorate(view):
-        @wraps(view)
-        def limited(*args, **kwargs):
-            request.max_content_length = photos * photo_service.MAX_UPLOAD_BYTES + _MULTIPART_SLACK
-            try:
-                return view(*args, **kwargs)
-            except RequestEntityTooLarge:
-                abort(413, message=photo_service.TOO_LARGE)
-
-        return limited
-
-    return decorate
 
 
 def _prepared(upload):
@@ -573,7 +552,7 @@ class TopicView(MethodView):
 
 @blp.route(f"/topics/{TOPIC_ID}/photos")
 class TopicPhotos(MethodView):
-    decorators = [_limit_upload(1)]
+    decorators = [limit_photo_upload()]
 
     @blp.arguments(TopicPhotoUploadSchema, location="files")
     @blp.response(201, TopicPhotoSchema)
@@ -795,7 +774,7 @@ class VoteView(MethodView):
 
 @blp.route(f"/topics/{TOPIC_ID}/paper-votes")
 class PaperVotes(MethodView):
-    decorators = [_limit_upload(1)]
+    decorators = [limit_photo_upload()]
 
     @blp.arguments(PaperVoteSchema, location="files")
     @blp.response(201, VoteReceiptSchema)
@@ -983,7 +962,7 @@ class Answer(MethodView):
 
 @blp.route(f"/topics/{TOPIC_ID}/progress")
 class Progress(MethodView):
-    decorators = [_limit_upload(MAX_TOPIC_PHOTOS)]
+    decorators = [limit_photo_upload(MAX_TOPIC_PHOTOS)]
 
     @blp.response(200, ProgressListSchema)
     @blp.alt_response(404, schema=ApiErrorSchema)

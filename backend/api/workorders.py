@@ -8,15 +8,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
-from functools import wraps
 
-from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint, abort
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from backend.api.common import ApiErrorSchema, envelope
+from backend.api.uploads import limit_photo_upload
 from backend.api.workorder_schemas import (
     CategoryListSchema,
     DuplicateListSchema,
@@ -53,8 +51,6 @@ blp = Blueprint("workorders", __name__, url_prefix="/api/v1", description="报�
 COMPOUND_ID = "<int(min=1, max=2147483647):compound_id>"
 ORDER_ID = "<int(min=1, max=2147483647):order_id>"
 PHOTO_ID = "<int(min=1, max=2147483647):photo_id>"
-# Room for the multipart envelope around one photo of at most MAX_UPLOAD_BYTES.
-_MULTIPART_SLACK = 64 * 1024
 
 # What residents do; to other residents the person doing it is shown only as "居民".
 _RESIDENT_EVENTS = frozenset({"submit", "withdraw", "confirm", "dispute", "follow", "urge", "rate"})
@@ -336,23 +332,9 @@ class Transitions(MethodView):
         return _fresh_detail(order_id)
 
 
-def _limit_upload(view):
-    """Refuse a body too big for an acceptable photo before anything reads it (413, the photo message)."""
-
-    @wraps(view)
-    def limited(*args, **kwargs):
-        request.max_content_length = photo_service.MAX_UPLOAD_BYTES + _MULTIPART_SLACK
-        try:
-            return view(*args, **kwargs)
-        except RequestEntityTooLarge:
-            abort(413, message=photo_service.TOO_LARGE)
-
-    return limited
-
-
 @blp.route(f"/work-orders/{ORDER_ID}/photos")
 class Photos(MethodView):
-    decorators = [_limit_upload]
+    decorators = [limit_photo_upload()]
 
     @blp.arguments(PhotoUploadSchema, location="files")
     @blp.response(201, PhotoSchema)
