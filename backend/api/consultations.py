@@ -50,6 +50,7 @@ from backend.api.consultation_schemas import (
     VoteReceiptSchema,
     VoterSchema,
 )
+from backend.api.errors import json_error
 from backend.api.uploads import limit_photo_upload
 from backend.domain import consultations as rules
 from backend.domain.consultations import FIVE_STEPS, OPEN_STEPS, Channel, Schedule, Step, TopicRefused
@@ -94,10 +95,12 @@ COUNTED_PER_PAGE = 20
 _AFTER_THE_BALLOT = frozenset({Step.PUBLICITY, Step.IMPLEMENTATION, Step.DONE})
 
 
+@blp.errorhandler(TopicRefused)
 def _refused(exc: TopicRefused):
+    """Every view lets the service's refusal through: it answers in the error shape with the refusal's status."""
     # Nothing of a refused request may be committed later by accident; this also frees the topic's row lock.
     db.session.rollback()
-    abort(exc.status, message=exc.message)
+    return json_error(exc.status, exc.message)
 
 
 def _photo_refused(exc: photo_service.PhotoRefused):
@@ -469,18 +472,15 @@ class CompoundTopics(MethodView):
             Action.RAISE_TOPIC if raising else Action.PROPOSE_TOPIC, compound_id, user_id, entry_compound_id()
         )
         person = service.participant(user_id, compound_id, access.roles)
-        try:
-            if raising:
-                topic = service.raise_topic(compound_id, person, body["title"], body["body"], ip=client_ip())
-            else:
-                household_id = _household(
-                    body["household_id"], person.household_ids, "绑定并认证房屋后才能发起议题"
-                )
-                topic = service.propose_topic(
-                    compound_id, person, household_id, body["title"], body["body"], ip=client_ip()
-                )
-        except TopicRefused as exc:
-            _refused(exc)
+        if raising:
+            topic = service.raise_topic(compound_id, person, body["title"], body["body"], ip=client_ip())
+        else:
+            household_id = _household(
+                body["household_id"], person.household_ids, "绑定并认证房屋后才能发起议题"
+            )
+            topic = service.propose_topic(
+                compound_id, person, household_id, body["title"], body["body"], ip=client_ip()
+            )
         return _fresh_detail(topic.id)
 
 
@@ -568,10 +568,7 @@ class TopicPhotos(MethodView):
         accepted; at most six."""
         seen = _seen(topic_id)
         prepared = _prepared(files["photo"])
-        try:
-            return service.add_proposal_photo(topic_id, seen.person, prepared, ip=client_ip())
-        except TopicRefused as exc:
-            _refused(exc)
+        return service.add_proposal_photo(topic_id, seen.person, prepared, ip=client_ip())
 
 
 @blp.route(f"/topics/{TOPIC_ID}/photos/{PHOTO_ID}")
@@ -601,10 +598,7 @@ class Cosign(MethodView):
         person = _seen(topic_id).person
         _require(person, Action.PROPOSE_TOPIC, "只有已认证房屋的业主或住户可以联名")
         household_id = _household(body["household_id"], person.household_ids, "绑定并认证房屋后才能联名")
-        try:
-            service.cosign(topic_id, person, household_id, ip=client_ip())
-        except TopicRefused as exc:
-            _refused(exc)
+        service.cosign(topic_id, person, household_id, ip=client_ip())
         return _fresh_detail(topic_id)
 
 
@@ -624,15 +618,12 @@ class Review(MethodView):
         _require(
             seen.person, Action.REVIEW_TOPICS, "议题由小区党组织书记确定（未成立党组织的小区由业委会确定）"
         )
-        try:
-            if body["decision"] == "accept":
-                service.accept_topic(topic_id, seen.person, _acceptance(body, seen.topic), ip=client_ip())
-            elif body["decision"] == "decline":
-                service.decline_topic(topic_id, seen.person, body["reason"], ip=client_ip())
-            else:
-                service.merge_topic(topic_id, seen.person, body["merge_into_id"], ip=client_ip())
-        except TopicRefused as exc:
-            _refused(exc)
+        if body["decision"] == "accept":
+            service.accept_topic(topic_id, seen.person, _acceptance(body, seen.topic), ip=client_ip())
+        elif body["decision"] == "decline":
+            service.decline_topic(topic_id, seen.person, body["reason"], ip=client_ip())
+        else:
+            service.merge_topic(topic_id, seen.person, body["merge_into_id"], ip=client_ip())
         return _fresh_detail(topic_id)
 
 
@@ -672,12 +663,9 @@ class Comments(MethodView):
         """Comment, or reply to a comment (parent_id); replies stay one level deep."""
         seen = _seen(topic_id)
         _require(seen.person, Action.COMMENT_ON_TOPICS, "小区住户和各方代表才能发表评论")
-        try:
-            comment = service.add_comment(
-                topic_id, seen.person.user_id, body["body"], body["parent_id"], ip=client_ip()
-            )
-        except TopicRefused as exc:
-            _refused(exc)
+        comment = service.add_comment(
+            topic_id, seen.person.user_id, body["body"], body["parent_id"], ip=client_ip()
+        )
         return _comment_lines(seen.topic, seen.person, [comment])[0]
 
 
@@ -693,10 +681,7 @@ class HideComment(MethodView):
     def post(self, body, topic_id, comment_id):
         """Hide a comment with a public reason (committee, party secretary; audited): it shows as hidden."""
         seen = _seen(topic_id)
-        try:
-            comment = service.hide_comment(topic_id, comment_id, seen.person, body["reason"], ip=client_ip())
-        except TopicRefused as exc:
-            _refused(exc)
+        comment = service.hide_comment(topic_id, comment_id, seen.person, body["reason"], ip=client_ip())
         return _comment_lines(seen.topic, seen.person, [comment])[0]
 
 
@@ -713,10 +698,7 @@ class Options(MethodView):
         """Draft the ballot (committee, party secretary) during deliberation: 2–20 options, at most one 弃权
         and one 同意 (a motion is decided by its 同意; candidates each on their own). Replaces the list."""
         seen = _seen(topic_id)
-        try:
-            service.set_options(topic_id, seen.person, body["options"], ip=client_ip())
-        except TopicRefused as exc:
-            _refused(exc)
+        service.set_options(topic_id, seen.person, body["options"], ip=client_ip())
         return {"items": service.options_of(topic_id)}
 
 
@@ -732,10 +714,7 @@ class OpenBallot(MethodView):
         """Open the ballot for the window set at review; the roll of households is frozen now."""
         seen = _seen(topic_id)
         _require(seen.person, Action.RUN_CONSULTATIONS, "只有业委会成员或党组织书记可以开启表决")
-        try:
-            service.open_ballot(topic_id, seen.person.user_id, ip=client_ip())
-        except TopicRefused as exc:
-            _refused(exc)
+        service.open_ballot(topic_id, seen.person.user_id, ip=client_ip())
         return _fresh_detail(topic_id)
 
 
@@ -759,10 +738,7 @@ class VoteView(MethodView):
             service.voting_household_ids(seen.topic, seen.person),
             "只有已认证房屋的业主可以表决",
         )
-        try:
-            vote = service.cast_vote(topic_id, seen.person, household_id, body["option_id"])
-        except TopicRefused as exc:
-            _refused(exc)
+        vote = service.cast_vote(topic_id, seen.person, household_id, body["option_id"])
         # Built from the vote just recorded: the last minute of a ballot is its busiest, so no re-reading.
         (household,) = service.households_of([household_id])
         return Receipt(
@@ -791,19 +767,16 @@ class PaperVotes(MethodView):
         seen = _seen(topic_id)
         _require(seen.person, Action.RUN_CONSULTATIONS, "只有业委会成员或党组织书记可以录入书面表决")
         prepared = _prepared(form["photo"])
-        try:
-            vote = service.record_paper_vote(
-                topic_id,
-                seen.person,
-                form["household_id"],
-                form["option_id"],
-                Channel(form["channel"]),
-                prepared,
-                note=form["note"],
-                ip=client_ip(),
-            )
-        except TopicRefused as exc:
-            _refused(exc)
+        vote = service.record_paper_vote(
+            topic_id,
+            seen.person,
+            form["household_id"],
+            form["option_id"],
+            Channel(form["channel"]),
+            prepared,
+            note=form["note"],
+            ip=client_ip(),
+        )
         household = service.households_of([vote.household_id])[0]
         label = next(option.label for option in service.options_of(topic_id) if option.id == vote.option_id)
         return Receipt(
@@ -833,10 +806,7 @@ class CloseBallot(MethodView):
         The result is computed, frozen and published for the publicity period."""
         seen = _seen(topic_id)
         _require(seen.person, Action.RUN_CONSULTATIONS, "只有业委会成员或党组织书记可以结束表决")
-        try:
-            result = service.close_ballot(topic_id, seen.person.user_id, ip=client_ip())
-        except TopicRefused as exc:
-            _refused(exc)
+        result = service.close_ballot(topic_id, seen.person.user_id, ip=client_ip())
         return _result(seen.topic, result, 1, COUNTED_PER_PAGE)
 
 
@@ -930,12 +900,9 @@ class Objections(MethodView):
         household_id = _household(
             body["household_id"], seen.person.owned_household_ids, "只有已认证的业主可以提出异议"
         )
-        try:
-            objection = service.file_objection(
-                topic_id, seen.person, household_id, body["body"], ip=client_ip()
-            )
-        except TopicRefused as exc:
-            _refused(exc)
+        objection = service.file_objection(
+            topic_id, seen.person, household_id, body["body"], ip=client_ip()
+        )
         return _objection_lines(seen.topic, seen.person, [objection])[0]
 
 
@@ -951,12 +918,9 @@ class Answer(MethodView):
     def post(self, body, topic_id, objection_id):
         """The committee's public answer to an objection (audited); its author is told."""
         seen = _seen(topic_id)
-        try:
-            objection = service.answer_objection(
-                topic_id, objection_id, seen.person, body["answer"], ip=client_ip()
-            )
-        except TopicRefused as exc:
-            _refused(exc)
+        objection = service.answer_objection(
+            topic_id, objection_id, seen.person, body["answer"], ip=client_ip()
+        )
         return _objection_lines(seen.topic, seen.person, [objection])[0]
 
 
@@ -985,12 +949,9 @@ class Progress(MethodView):
         seen = _seen(topic_id)
         _require(seen.person, Action.REPORT_PROGRESS, "只有落实责任方可以发布进展")
         prepared = [_prepared(upload) for upload in form["photos"]]
-        try:
-            progress = service.post_progress(
-                topic_id, seen.person, form["body"], form["is_final"], prepared, ip=client_ip()
-            )
-        except TopicRefused as exc:
-            _refused(exc)
+        progress = service.post_progress(
+            topic_id, seen.person, form["body"], form["is_final"], prepared, ip=client_ip()
+        )
         return next(line for line in _progress_lines(seen.topic) if line["id"] == progress.id)
 
 
@@ -1010,12 +971,9 @@ class Ratings(MethodView):
         household_id = _household(
             body["household_id"], seen.person.household_ids, "只有已认证房屋的业主或住户可以评价"
         )
-        try:
-            service.rate_implementation(
-                topic_id, seen.person, household_id, body["stars"], body["comment"], ip=client_ip()
-            )
-        except TopicRefused as exc:
-            _refused(exc)
+        service.rate_implementation(
+            topic_id, seen.person, household_id, body["stars"], body["comment"], ip=client_ip()
+        )
         return _ratings(topic_id, seen.person)
 
 
