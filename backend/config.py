@@ -20,6 +20,16 @@ ALIYUN_SMS_SETTINGS = (
     "LINLI_ALIYUN_SMS_SIGN_NAME",
     "LINLI_ALIYUN_SMS_TEMPLATE_CODE",
 )
+# What WeChat Pay v3 (public-key mode) needs besides the app id; production refuses `wechat` without any of them.
+WECHATPAY_SETTINGS = (
+    "LINLI_WECHATPAY_MCHID",
+    "LINLI_WECHATPAY_APIV3_KEY",
+    "LINLI_WECHATPAY_SERIAL_NO",
+    "LINLI_WECHATPAY_PRIVATE_KEY_PATH",
+    "LINLI_WECHATPAY_PUBLIC_KEY_ID",
+    "LINLI_WECHATPAY_PUBLIC_KEY_PATH",
+)
+WECHATPAY_APIV3_KEY_LENGTH = 32
 
 
 class ConfigError(RuntimeError):
@@ -60,6 +70,13 @@ class Settings:
     aliyun_sms_sign_name: str = ""
     aliyun_sms_template_code: str = ""
     aliyun_sms_endpoint: str = "https://dysmsapi.aliyuncs.com"
+    wechatpay_mchid: str = ""
+    wechatpay_apiv3_key: str = ""
+    wechatpay_serial_no: str = ""
+    wechatpay_private_key_path: str = ""
+    wechatpay_public_key_id: str = ""
+    wechatpay_public_key_path: str = ""
+    wechatpay_api_base: str = "https://api.mch.weixin.qq.com"
     access_minutes: int = 30
     refresh_days: int = 30
     ratelimit_enabled: bool = True
@@ -110,6 +127,13 @@ class Settings:
             aliyun_sms_sign_name=_env("LINLI_ALIYUN_SMS_SIGN_NAME", ""),
             aliyun_sms_template_code=_env("LINLI_ALIYUN_SMS_TEMPLATE_CODE", ""),
             aliyun_sms_endpoint=_env("LINLI_ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com"),
+            wechatpay_mchid=_env("LINLI_WECHATPAY_MCHID", ""),
+            wechatpay_apiv3_key=_env("LINLI_WECHATPAY_APIV3_KEY", ""),
+            wechatpay_serial_no=_env("LINLI_WECHATPAY_SERIAL_NO", ""),
+            wechatpay_private_key_path=_env("LINLI_WECHATPAY_PRIVATE_KEY_PATH", ""),
+            wechatpay_public_key_id=_env("LINLI_WECHATPAY_PUBLIC_KEY_ID", ""),
+            wechatpay_public_key_path=_env("LINLI_WECHATPAY_PUBLIC_KEY_PATH", ""),
+            wechatpay_api_base=_env("LINLI_WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com"),
             proxy_count=int(_env("LINLI_PROXY_COUNT", "0")),
             photo_dir=_env("LINLI_PHOTO_DIR", ""),
         )
@@ -120,6 +144,14 @@ class Settings:
             raise ConfigError(
                 "production needs LINLI_WECHAT_APPID, LINLI_WECHAT_SECRET and LINLI_WECHAT_NOTICE_TEMPLATE_ID"
             )
+        if env == "production" and settings.wechat_provider == "wechat":
+            missing = [name for name in WECHATPAY_SETTINGS if not _env(name)]
+            if missing:
+                raise ConfigError("production with the wechat provider needs " + ", ".join(missing))
+            # AES-256-GCM takes the key's 32 bytes as they are: any other length fails every notification.
+            apiv3_key = settings.wechatpay_apiv3_key
+            if len(apiv3_key) != WECHATPAY_APIV3_KEY_LENGTH or not apiv3_key.isascii():
+                raise ConfigError(f"LINLI_WECHATPAY_APIV3_KEY must be {WECHATPAY_APIV3_KEY_LENGTH} ASCII characters")
         return settings
 
     def flask_config(self) -> dict:
@@ -143,6 +175,13 @@ class Settings:
             "LINLI_ALIYUN_SMS_SIGN_NAME": self.aliyun_sms_sign_name,
             "LINLI_ALIYUN_SMS_TEMPLATE_CODE": self.aliyun_sms_template_code,
             "LINLI_ALIYUN_SMS_ENDPOINT": self.aliyun_sms_endpoint,
+            "LINLI_WECHATPAY_MCHID": self.wechatpay_mchid,
+            "LINLI_WECHATPAY_APIV3_KEY": self.wechatpay_apiv3_key,
+            "LINLI_WECHATPAY_SERIAL_NO": self.wechatpay_serial_no,
+            "LINLI_WECHATPAY_PRIVATE_KEY_PATH": self.wechatpay_private_key_path,
+            "LINLI_WECHATPAY_PUBLIC_KEY_ID": self.wechatpay_public_key_id,
+            "LINLI_WECHATPAY_PUBLIC_KEY_PATH": self.wechatpay_public_key_path,
+            "LINLI_WECHATPAY_API_BASE": self.wechatpay_api_base,
             "LINLI_PROXY_COUNT": self.proxy_count,
             "LINLI_PHOTO_DIR": self.photo_dir,
             "JWT_SECRET_KEY": self.jwt_secret_key,

@@ -6,6 +6,7 @@ import pytest
 from backend.config import (
     ALIYUN_SMS_SETTINGS,
     PRODUCTION_SECRETS,
+    WECHATPAY_SETTINGS,
     ConfigError,
     Settings,
     normalize_database_url,
@@ -26,12 +27,19 @@ PRODUCTION = {
     "LINLI_ALIYUN_ACCESS_KEY_SECRET": "a" * 30,
     "LINLI_ALIYUN_SMS_SIGN_NAME": "邻里",
     "LINLI_ALIYUN_SMS_TEMPLATE_CODE": "SMS_465390001",
+    "LINLI_WECHATPAY_MCHID": "1900009191",
+    "LINLI_WECHATPAY_APIV3_KEY": "k" * 32,
+    "LINLI_WECHATPAY_SERIAL_NO": "444F4864EA9B34415C7B0F4EF66A3F9FF55C3B6E",
+    "LINLI_WECHATPAY_PRIVATE_KEY_PATH": "/etc/linli/wechatpay/apiclient_key.pem",
+    "LINLI_WECHATPAY_PUBLIC_KEY_ID": "PUB_KEY_ID_0119000091912025010100000000001",
+    "LINLI_WECHATPAY_PUBLIC_KEY_PATH": "/etc/linli/wechatpay/pub_key.pem",
 }
 
 
 @pytest.fixture
 def environment(monkeypatch):
-    for name in [*PRODUCTION, "LINLI_PUBLIC_URL", "LINLI_PORT", "LINLI_PROXY_COUNT", "LINLI_ALIYUN_SMS_ENDPOINT"]:
+    for name in [*PRODUCTION, "LINLI_PUBLIC_URL", "LINLI_PORT", "LINLI_PROXY_COUNT", "LINLI_ALIYUN_SMS_ENDPOINT",
+                 "LINLI_WECHATPAY_API_BASE"]:
         monkeypatch.delenv(name, raising=False)
 
     def set_env(values: dict[str, str]) -> None:
@@ -119,3 +127,38 @@ def test_production_aliyun_with_every_key_reaches_the_app_config(environment):
     assert config["LINLI_ALIYUN_ACCESS_KEY_ID"] == "LTAI5tProductionKey"
     assert config["LINLI_ALIYUN_SMS_SIGN_NAME"] == "邻里"
     assert config["LINLI_ALIYUN_SMS_ENDPOINT"] == "https://dysmsapi.aliyuncs.com"
+
+
+@pytest.mark.parametrize("missing", WECHATPAY_SETTINGS)
+def test_production_wechat_pay_needs_every_setting(environment, missing):
+    environment({name: value for name, value in PRODUCTION.items() if name != missing})
+
+    with pytest.raises(ConfigError, match=missing):
+        Settings.from_env()
+
+
+@pytest.mark.parametrize("apiv3_key", ["k" * 31, "k" * 33, "密" * 32])
+def test_production_refuses_an_apiv3_key_that_is_not_32_ascii_characters(environment, apiv3_key):
+    environment(PRODUCTION | {"LINLI_WECHATPAY_APIV3_KEY": apiv3_key})
+
+    with pytest.raises(ConfigError, match="LINLI_WECHATPAY_APIV3_KEY"):
+        Settings.from_env()
+
+
+def test_wechat_pay_settings_reach_the_app_config(environment):
+    environment(PRODUCTION)
+
+    config = Settings.from_env().flask_config()
+
+    assert config["LINLI_WECHATPAY_MCHID"] == "1900009191"
+    assert config["LINLI_WECHATPAY_APIV3_KEY"] == "k" * 32
+    assert config["LINLI_WECHATPAY_PUBLIC_KEY_ID"] == "PUB_KEY_ID_0119000091912025010100000000001"
+    assert config["LINLI_WECHATPAY_PRIVATE_KEY_PATH"] == "/etc/linli/wechatpay/apiclient_key.pem"
+    assert config["LINLI_WECHATPAY_API_BASE"] == "https://api.mch.weixin.qq.com"
+
+
+def test_development_needs_no_wechat_pay_settings(environment):
+    config = Settings.from_env().flask_config()
+
+    assert config["LINLI_WECHAT_PROVIDER"] == "sandbox"
+    assert config["LINLI_WECHATPAY_MCHID"] == ""
