@@ -54,6 +54,9 @@ class HouseholdKind(enum.StrEnum):
     COMMERCIAL = "commercial"
 
 
+HOUSEHOLD_KIND_LABELS = {HouseholdKind.RESIDENTIAL: "住宅", HouseholdKind.COMMERCIAL: "商业用房"}
+
+
 def format_floor_area(centi_m2: int) -> str:
     """Floor area is stored in 0.01 m² so it sums exactly; shown as 89.50."""
     return f"{centi_m2 // 100}.{centi_m2 % 100:02d}"

@@ -23,6 +23,9 @@ TOPIC_UPDATE = "topic_update"
 TOPIC_DESK = "topic_desk"
 VOTE_REMINDER = "vote_reminder"
 MEETING_REMINDER = "meeting_reminder"
+FEE_BILL = "fee_bill"
+FEE_REMINDER = "fee_reminder"
+SUBSIDY_CHANGE = "subsidy_change"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -35,6 +38,9 @@ KINDS = {
     TOPIC_DESK: "议题待办",
     VOTE_REMINDER: "表决提醒",
     MEETING_REMINDER: "会议通知",
+    FEE_BILL: "物业费账单",
+    FEE_REMINDER: "缴费提醒",
+    SUBSIDY_CHANGE: "补贴调整",
 }
 
 

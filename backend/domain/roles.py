@@ -52,6 +52,15 @@ class Action(enum.StrEnum):
     CONFIGURE_CONSULTATIONS = "configure_consultations"
     VIEW_MEETINGS = "view_meetings"
     CONVENE_MEETINGS = "convene_meetings"
+    # Property fees (先买后补): the fee standard is public; bills are the household's own or the desk's.
+    VIEW_FEE_SCHEDULES = "view_fee_schedules"
+    MANAGE_FEE_SCHEDULES = "manage_fee_schedules"
+    PAY_FEES = "pay_fees"
+    VIEW_BILLS = "view_bills"
+    RECORD_PAYMENTS = "record_payments"
+    ADJUST_BILLS = "adjust_bills"
+    MANAGE_SUBSIDIES = "manage_subsidies"
+    VIEW_SETTLEMENT = "view_settlement"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -94,6 +103,17 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_MEETINGS: frozenset(Role),
     # Officials convene too: a community calls the 协调会 of a dispute.
     Action.CONVENE_MEETINGS: _SELF_GOVERNANCE | {Role.OFFICIAL},
+    Action.VIEW_FEE_SCHEDULES: frozenset(Role),
+    # DESIGN §1: officials set fee policy; the committee sets fees with the owners.
+    Action.MANAGE_FEE_SCHEDULES: _SELF_GOVERNANCE | {Role.OFFICIAL},
+    # The household's people see and pay their own bills (the service checks the household is theirs).
+    Action.PAY_FEES: _HOUSEHOLD_PEOPLE,
+    Action.VIEW_BILLS: _RUNS_COMPOUND,
+    Action.RECORD_PAYMENTS: frozenset({Role.STAFF, Role.MANAGER, Role.ADMIN}),
+    # Waivers, adjustments and refunds: the committee or an official, never the company that collects.
+    Action.ADJUST_BILLS: _SELF_GOVERNANCE | {Role.OFFICIAL},
+    Action.MANAGE_SUBSIDIES: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.VIEW_SETTLEMENT: frozenset({Role.OFFICIAL, Role.ADMIN}),
 }
 
 

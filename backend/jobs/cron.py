@@ -27,6 +27,9 @@ PERIODIC_JOBS = (
     PeriodicJob("backend.jobs.workorders.tally_last_month", "30 18 * * *", "每天02:30", "low"),
     PeriodicJob("backend.jobs.consultations.sweep", "*/5 * * * *", "每5分钟", "default"),
     PeriodicJob("backend.jobs.meetings.send_reminders", "*/5 * * * *", "每5分钟", "default"),
+    PeriodicJob("backend.jobs.fees.issue_bills", "30 16 * * *", "每天00:30", "low"),
+    PeriodicJob("backend.jobs.fees.send_reminders", "0 2 * * *", "每天10:00", "default"),
+    PeriodicJob("backend.jobs.fees.release_abandoned_subsidies", "15 * * * *", "每小时15分", "low"),
 )
 
 for job in PERIODIC_JOBS:

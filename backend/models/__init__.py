@@ -18,6 +18,7 @@ from backend.models.consultations import (
     Vote,
     VoteCast,
 )
+from backend.models.fees import Bill, FeeSchedule, Payment, PaymentOrder, Refund, SubsidyGrant, SubsidyPolicy
 from backend.models.jobs import OutboxJob
 from backend.models.meetings import Meeting, MeetingAttendance, MeetingInvitee
 from backend.models.notifications import Delivery, Notice, Notification, NotificationPreference
@@ -35,6 +36,13 @@ from backend.models.workorders import (
 )
 
 __all__ = [
+    "Bill",
+    "FeeSchedule",
+    "Payment",
+    "PaymentOrder",
+    "Refund",
+    "SubsidyGrant",
+    "SubsidyPolicy",
     "BallotOption",
     "BallotResult",
     "BallotRoll",

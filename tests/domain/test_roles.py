@@ -57,6 +57,15 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.VIEW_MEETINGS: ALL,
     # A community official calls the 协调会 of a dispute; the committee and party secretary call the others.
     Action.CONVENE_MEETINGS: SELF_GOVERNANCE | {Role.OFFICIAL},
+    Action.VIEW_FEE_SCHEDULES: ALL,
+    Action.MANAGE_FEE_SCHEDULES: SELF_GOVERNANCE | {Role.OFFICIAL},
+    Action.PAY_FEES: {Role.RESIDENT, Role.OWNER},
+    Action.VIEW_BILLS: RUNS_COMPOUND,
+    Action.RECORD_PAYMENTS: {Role.STAFF, Role.MANAGER, Role.ADMIN},
+    # The company that collects the money never waives, adjusts or refunds it.
+    Action.ADJUST_BILLS: SELF_GOVERNANCE | {Role.OFFICIAL},
+    Action.MANAGE_SUBSIDIES: {Role.OFFICIAL, Role.ADMIN},
+    Action.VIEW_SETTLEMENT: {Role.OFFICIAL, Role.ADMIN},
 }
 
 

@@ -1,0 +1,196 @@
+"""Property fees (DESIGN §4): billing periods, a bill's amount, its months, due dates and reminders.
+
+Amounts are integer fen; floor areas are 0.01 m² (centi-m²); a fee standard is fen per m² per month."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from backend.domain.notifications import SHANGHAI
+from backend.domain.subsidy import MonthCharge, add_months
+
+
+class BillingCycle(enum.StrEnum):
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"
+
+
+CYCLE_MONTHS = {BillingCycle.MONTHLY: 1, BillingCycle.QUARTERLY: 3, BillingCycle.YEARLY: 12}
+CYCLE_LABELS = {BillingCycle.MONTHLY: "按月", BillingCycle.QUARTERLY: "按季", BillingCycle.YEARLY: "按年"}
+
+
+class BillStatus(enum.StrEnum):
+    UNPAID = "unpaid"
+    PAID = "paid"
+    WAIVED = "waived"
+
+
+BILL_STATUS_LABELS = {BillStatus.UNPAID: "待缴", BillStatus.PAID: "已缴", BillStatus.WAIVED: "已减免"}
+
+
+class GrantStatus(enum.StrEnum):
+    HELD = "held"
+    GRANTED = "granted"
+    RELEASED = "released"
+
+
+class PaymentMethod(enum.StrEnum):
+    WECHAT = "wechat"
+    SANDBOX = "sandbox"
+    CASH = "cash"
+    BANK = "bank"
+
+
+PAYMENT_METHOD_LABELS = {
+    PaymentMethod.WECHAT: "微信支付",
+    PaymentMethod.SANDBOX: "模拟支付",
+    PaymentMethod.CASH: "现金",
+    PaymentMethod.BANK: "银行转账",
+}
+OFFLINE_METHODS = (PaymentMethod.CASH, PaymentMethod.BANK)
+
+# Due days stop at 28 so every month has one.
+MAX_DUE_DAY = 28
+# ¥1,000 per m² per month: far above any standard, low enough that no bill overflows.
+MAX_STANDARD_FEN_PER_M2 = 100_000
+EARLIEST_SCHEDULE, LATEST_SCHEDULE = date(2000, 1, 1), date(2099, 12, 1)
+# A bill is an INTEGER of fen.
+MAX_BILL_FEN = 2_147_483_647
+# Days after the due date at which an unpaid bill is reminded of, each once.
+OVERDUE_REMINDER_DAYS = (1, 15, 30)
+DUE_SOON_DAYS = 7
+# How long an online order can be paid (WeChat's time_expire).
+PAYMENT_WINDOW = timedelta(minutes=15)
+# WeChat Pay retries a notification for about 24 h 4 min; a subsidy held for a bill whose orders all expired
+# longer ago than this can go back to the budget without racing a late notification.
+ABANDONED_HOLD_AFTER = timedelta(hours=25)
+
+
+class FeeRefused(Exception):
+    """A fee action the rules do not allow now; `status` is the HTTP answer (409 a state, 422 an input)."""
+
+    def __init__(self, message: str, status: int = 409):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def charges_fees_by_default(management_model: str) -> bool:
+    """DESIGN §7: a community_fallback compound has no market fees unless it decides to."""
+    return management_model != "community_fallback"
+
+
+def beijing_date(moment: datetime) -> date:
+    """The calendar day in Asia/Shanghai: due dates, overdue days and settlement months are Beijing's."""
+    return moment.astimezone(SHANGHAI).date()
+
+
+def first_of_month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def period_start_for(day: date, cycle: BillingCycle) -> date:
+    """The first month of the billing period holding `day`: the month, its quarter, or its year."""
+    if cycle is BillingCycle.MONTHLY:
+        return first_of_month(day)
+    if cycle is BillingCycle.QUARTERLY:
+        return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    return date(day.year, 1, 1)
+
+
+def starts_a_period(day: date, cycle: BillingCycle) -> bool:
+    return period_start_for(day, cycle) == day
+
+
+def period_label(period_start: date, months: int) -> str:
+    """"2026年12月", "2026年第4季度", "2026年度", or a range for anything else."""
+    if months == 1:
+        return f"{period_start.year}年{period_start.month}月"
+    if months == 3 and period_start.month in (1, 4, 7, 10):
+        return f"{period_start.year}年第{(period_start.month - 1) // 3 + 1}季度"
+    if months == 12 and period_start.month == 1:
+        return f"{period_start.year}年度"
+    last = add_months(period_start, months - 1)
+    return f"{period_start.year}年{period_start.month}月—{last.year}年{last.month}月"
+
+
+def bill_amount_fen(floor_area_centi_m2: int, standard_fen_per_m2: int, months: int) -> int:
+    """Floor area × standard × months, rounded half-up to the fen once, at the end."""
+    if floor_area_centi_m2 < 0 or standard_fen_per_m2 < 0 or months < 1:
+        raise ValueError("area and standard are not negative; a bill covers at least one month")
+    return (floor_area_centi_m2 * standard_fen_per_m2 * months + 50) // 100
+
+
+def spread_evenly(total_fen: int, months: int) -> list[int]:
+    """`total_fen` over `months` equal months, by cumulative half-up rounding, so the parts add up exactly."""
+    if total_fen < 0 or months < 1:
+        raise ValueError("a non-negative total over at least one month")
+    cumulative = [(total_fen * index * 2 + months) // (2 * months) for index in range(months + 1)]
+    return [cumulative[index + 1] - cumulative[index] for index in range(months)]
+
+
+def month_charges(period_start: date, months: int, amount_fen: int) -> list[MonthCharge]:
+    """A bill's amount month by month, for the subsidy computation."""
+    return [
+        MonthCharge(month=add_months(period_start, index), amount_fen=part)
+        for index, part in enumerate(spread_evenly(amount_fen, months))
+    ]
+
+
+def due_date(period_start: date, due_day: int) -> date:
+    return period_start.replace(day=due_day)
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A reminder about one bill period: `key` makes it once only; `days_overdue` 0 when not overdue."""
+
+    key: str
+    title: str
+    days_overdue: int = 0
+
+
+def due_reminder(today: date, due: date) -> Reminder | None:
+    """The reminder an unpaid bill due on `due` gets on `today`, if any. A job that missed days sends the
+    latest stage only (a resident 16 days late hears "逾期15天", not also "逾期1天")."""
+    days = (today - due).days
+    if -DUE_SOON_DAYS <= days < 0:
+        return Reminder(key="due7", title=f"物业费将于{due.month}月{due.day}日到期")
+    stages = [stage for stage in OVERDUE_REMINDER_DAYS if days >= stage]
+    if stages:
+        stage = stages[-1]
+        return Reminder(key=f"overdue{stage}", title=f"物业费已逾期{stage}天", days_overdue=stage)
+    return None
+
+
+def format_fen(amount_fen: int) -> str:
+    """12345 → "¥123.45" (pages only; the API speaks fen)."""
+    sign = "-" if amount_fen < 0 else ""
+    yuan, fen = divmod(abs(amount_fen), 100)
+    return f"{sign}¥{yuan:,}.{fen:02d}"
+
+
+@dataclass(frozen=True)
+class Collection:
+    """Collection rate of a period: households and fen, each as paid / billed (waived bills are not billed).
+    `paid_fen` is the amount of the bills settled, the subsidy included: what the property company is owed
+    nothing more of, not only what residents paid."""
+
+    billed_households: int
+    paid_households: int
+    billed_fen: int
+    paid_fen: int
+
+    @property
+    def household_rate_bp(self) -> int:
+        return _rate_bp(self.paid_households, self.billed_households)
+
+    @property
+    def fen_rate_bp(self) -> int:
+        return _rate_bp(self.paid_fen, self.billed_fen)
+
+
+def _rate_bp(part: int, whole: int) -> int:
+    return 0 if whole == 0 else (part * 2 * 10_000 + whole) // (2 * whole)

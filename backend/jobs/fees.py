@@ -1,0 +1,75 @@
+"""Fee jobs: issuing each period's bills (daily 00:30 Beijing) and the reminders (daily 10:00 Beijing): bills
+due in 7 days or overdue 1, 15 and 30 days, and subsidy tiers dropping next month.
+
+Hourly, subsidies held for payments nobody finished go back to their budgets.
+
+Idempotent: a household has one bill per period and each notice has its own dedupe key, so a run repeated (or
+run by two cron processes) issues and tells nothing twice. Each compound commits on its own; its notices go
+out at once, not after the whole run."""
+from __future__ import annotations
+
+import logging
+
+from backend.domain.fees import beijing_date
+from backend.extensions import db
+from backend.models.base import utcnow
+from backend.services import fee_reminders
+from backend.services import fees as fee_service
+from backend.services import subsidies as subsidy_service
+from backend.services.queueing import push_committed_jobs
+
+log = logging.getLogger("linli.fees")
+
+
+def issue_bills() -> dict[str, int]:
+    """Issue the current period's bills of every billing compound, then tell the households owing them."""
+    today = beijing_date(utcnow())
+    issued = fee_service.issue_bills(today)
+    bills = sum(period.issued for period in issued)
+    log.info("fee bills %s: %d issued in %d compound periods", today.isoformat(), bills, len(issued))
+    periods = fee_reminders.periods_to_announce(today, issued)
+    told = 0
+    for index, (compound_id, period_start) in enumerate(periods, start=1):
+        told += fee_reminders.announce_bills(compound_id, period_start)
+        db.session.commit()
+        push_committed_jobs()
+        log.info("fee bill notices: compound %s %s (%d/%d)", compound_id, period_start.isoformat(), index,
+                 len(periods))
+    log.info("fee bill notices %s: %d periods, %d people", today.isoformat(), len(periods), told)
+    return {"bills": bills, "periods": len(periods), "people": told}
+
+
+def send_reminders() -> dict[str, int]:
+    """Remind the households still owing of their bills' latest stage, then announce next month's tier drops."""
+    today = beijing_date(utcnow())
+    periods = fee_reminders.unpaid_periods(today)
+    reminded = 0
+    for period in periods:
+        reminded += fee_reminders.remind_unpaid(period, today)
+        db.session.commit()
+        push_committed_jobs()
+    drops = fee_reminders.tier_drops(today)
+    dropped = 0
+    for policy_id, compound_id in drops:
+        dropped += fee_reminders.announce_tier_drop(policy_id, compound_id, today)
+        db.session.commit()
+        push_committed_jobs()
+    log.info("fee reminders %s: %d bill periods (%d people), %d tier drops (%d people)", today.isoformat(),
+             len(periods), reminded, len(drops), dropped)
+    return {"reminders": len(periods), "reminded": reminded, "tier_drops": len(drops), "told_of_drops": dropped}
+
+
+def release_abandoned_subsidies() -> int:
+    """Hourly: subsidies held for payments nobody finished go back to their budgets, 500 bills at a time (at
+    most 20 batches a run; the next run goes on)."""
+    now = utcnow()
+    released = 0
+    for _ in range(20):
+        bill_ids = subsidy_service.abandoned_hold_bill_ids(now)
+        for bill_id in bill_ids:
+            released += subsidy_service.release_abandoned_hold(bill_id, now)
+            db.session.commit()
+        if len(bill_ids) < 500:
+            break
+    log.info("abandoned subsidy holds: %d released", released)
+    return released
