@@ -87,10 +87,13 @@ def _register_api(app: Flask) -> None:
         bindings,
         compounds,
         consultations,
+        fees,
         ledger,
         me,
         meetings,
         notifications,
+        payments,
+        subsidies,
         workorders,
     )
     from backend.api.errors import register_error_handlers
@@ -100,7 +103,8 @@ def _register_api(app: Flask) -> None:
 
     smorest_api.init_app(app)
     smorest_api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
-    for module in (auth, me, compounds, bindings, ledger, notifications, workorders, consultations, meetings):
+    for module in (auth, me, compounds, bindings, ledger, notifications, workorders, consultations, meetings,
+                   fees, payments, subsidies):
         smorest_api.register_blueprint(module.blp)
     register_error_handlers(app)
     register_jwt(app)

@@ -2,7 +2,7 @@
 every response matches the documented status codes, content types and schemas."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import schemathesis
@@ -24,11 +24,12 @@ from backend.extensions import db, limiter
 from backend.models import BindingRequest, Household, Notice, Notification, TopicPhoto, WorkOrderPhoto
 from backend.models.base import utcnow
 from backend.policy import roles_in_compound
-from backend.services import consultations, photos
+from backend.services import consultations, payments, photos
 from backend.services.auth import issue_tokens
 from backend.services.consultations import Acceptance, OptionDraft
 from backend.services.workorders import submit_order
 from tests import photo_samples
+from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.support import buildings_of, first_household
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
@@ -64,11 +65,22 @@ def seeded(area_tree, make_compound, make_user, admin) -> dict[str, int]:
         urgency=Urgency.NORMAL, building_id=buildings_of(compound)[0].id, location_text="2单元",
     )
     return {
+        **paid_bill(compound, community, resident),
         "compound_id": compound.id, "binding_id": binding.id, "area_id": community.id,
         "building_id": buildings_of(compound)[0].id, "notification_id": notification.id,
         "order_id": order.id, "photo_id": order_photo_id(order.id), "assignee_id": staff.id,
         "merge_into_id": other.id, **published_topic(compound, resident, admin),
     }
+
+
+def paid_bill(compound, community, resident) -> dict[str, int]:
+    """A subsidised bill paid through the sandbox (its receipt) and another still owed."""
+    make_schedule(compound)
+    make_policy(area_id=community.id, budget_fen=10_000_000)
+    bills = issue_bills_for(compound, date(2026, 1, 1))
+    started = payments.start_payment(bills[0].id, resident)
+    paid = payments.complete_sandbox_payment(started.order.id, resident.id)
+    return {"bill_id": bills[1].id, "household_id": bills[1].household_id, "payment_id": paid.id}
 
 
 def published_topic(compound, resident, admin) -> dict[str, int]:
