@@ -83,6 +83,8 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     consultation_settings,
     consultations,
     entry,
+    fee_desk,
+    fees,
     meetings,
     notifications,
     settings,
