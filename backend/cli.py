@@ -226,7 +226,7 @@ def dev() -> None:
         click.echo(f"邻里已启动: {settings.public_url}/h5/")
         click.echo(f"小区入口（{compound.name}）: {url}")
         click.echo(
-            "演示账号（密码 " + DEMO_PASSWORD + "）: admin official secretary committee manager staff "
+            "演示账号（密码 " + DEMO_PASSWORD + "）: admin official secretary committee manager staff staff2 "
             "owner tenant owner2 owner01…owner40"
         )
         click.echo("演示手机号 13900000001（业主 owner）；验证码见日志 'sandbox SMS'")

@@ -1,35 +1,40 @@
 """Demo data for `make run` and the benchmarks: one street, two compounds, ~120 households, a user per role,
-a handful of work orders in every state, a deliberation topic in every step of the five-step method; on
-request a `bench` compound scaled to any number of households and any number of work orders spread over the
-last six months."""
+a handful of work orders in every state, a deliberation topic in every step of the five-step method, four
+months of property fee bills under a 先买后补 subsidy, partly paid online and in cash; on request a `bench`
+compound scaled to any number of households and any number of work orders spread over the last six months."""
 from __future__ import annotations
 
 import random
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import Connection, Table, func, insert, select
+from flask import current_app
+from sqlalchemy import Connection, Row, Table, func, insert, select
 
 from backend.domain import workorders as rules
 from backend.domain.bindings import BindingStatus, Relation
 from backend.domain.compounds import (
     AreaLevel,
     GovernanceBody,
+    HouseholdKind,
     ManagementModel,
     PartyOrgForm,
     RenovationStatus,
 )
 from backend.domain.consultations import DEFAULT_PUBLICITY_DAYS, MeetingKind, Party, Schedule
+from backend.domain.fees import BillingCycle, PaymentMethod, period_start_for
 from backend.domain.notifications import SHANGHAI
 from backend.domain.roles import Role
+from backend.domain.subsidy import SubsidyTier, add_months
 from backend.domain.voting import VoteKind, VoteRule
 from backend.domain.workorders import Action, Actor, EscalationLevel, Phase, Sla, Status, Urgency
 from backend.extensions import db
 from backend.models import (
     Area,
+    Bill,
     BindingRequest,
     Building,
     Compound,
@@ -47,6 +52,9 @@ from backend.models import (
 from backend.models.base import utcnow
 from backend.policy import roles_in_compound
 from backend.services import consultations
+from backend.services import fees as fee_service
+from backend.services import payments as payment_service
+from backend.services import subsidies as subsidy_service
 from backend.services import workorders as workorder_service
 from backend.services.consultations import Acceptance, OptionDraft, Participant
 from backend.services.identity import hash_password, phone_columns, phone_hash
@@ -171,6 +179,7 @@ def load_demo() -> bool:
     _insert_lives(_demo_work_orders(first.id, second.id, residents, crew, now))
     db.session.commit()
     _demo_consultations(_DemoCouncil(first.id, residents, crew), now)
+    _demo_fees(first, second, residents, crew, district, password_hash, now)
     return True
 
 
@@ -464,6 +473,181 @@ def _discuss(topic_id: int, council: _DemoCouncil) -> None:
             consultations.add_comment(topic_id, council.user_id(replier), text, parent_id=comment_id)
         if hidden_reason:
             consultations.hide_comment(topic_id, comment_id, committee, hidden_reason)
+
+
+# ---- property fees (先买后补) -------------------------------------------------------------------------------
+
+# Bills for the last three months and the current one.
+DEMO_FEE_MONTHS = 4
+# Shops along the road at 阳光花园, on the commercial schedule: (room, floor area in 0.01 m²). The larger ones
+# reach the subsidy's cap.
+_SHOPS = (("101", 4850), ("102", 6200), ("103", 9650), ("104", 12800), ("105", 15500), ("106", 7300))
+_SHOP_STANDARD_FEN = 200
+# The district's policy: 50 %, 30 %, 10 % for a year each, at most 60 元 a household a month.
+_DEMO_TIERS = (SubsidyTier(months=12, rate_bp=5000), SubsidyTier(months=12, rate_bp=3000),
+               SubsidyTier(months=12, rate_bp=1000))
+_DEMO_CAP_FEN = 6000
+_DEMO_BUDGET_FEN = 20_000_000
+# Started 16 months before the current one, so the bills fall in its second tier (30 %), as on 2026-11-25 for
+# a policy from 2025-07-01.
+_POLICY_MONTHS_AGO = 16
+# Share of the households that have paid each of a compound's periods by now, the oldest first.
+_PAID_SHARE = {BillingCycle.MONTHLY: (0.9, 0.8, 0.66, 0.34), BillingCycle.QUARTERLY: (0.86, 0.46)}
+# One household in twelve pays nothing at all (the arrears list); most who can pay online do.
+_NEVER_PAYS, _ONLINE_SHARE, _CASH_SHARE = 1 / 12, 0.75, 0.8
+_WAIVER_REASON = "低保户，经业委会研究减免本期物业费"
+# Bills are issued at least this long before now, and paid in between.
+_EARLIEST_PAYMENT = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class _DemoPayment:
+    at: datetime
+    # The bill's columns as a plain row: ORM bills held across the payments' commits would be expired and
+    # reloaded at every one of them.
+    bill: Row
+    # The verified resident paying online through the sandbox; None for cash or a transfer taken by staff.
+    payer_id: int | None = None
+    method: PaymentMethod = PaymentMethod.SANDBOX
+
+
+def _beijing(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def _demo_fees(first: Compound, second: Compound, residents: dict[str, tuple[User, Household]],
+               crew: dict[str, int], district: Area, password_hash: str, now: datetime) -> None:
+    """Fee schedules from January, the district's 先买后补 policy, bills for the last three months and the
+    current one, and payments spread over them through the services the app uses: online through the sandbox
+    by verified residents, cash and bank transfers recorded by staff. Every period is partly paid. The demo
+    owner paid one month online and one in cash, and owes an overdue month and the current one."""
+    rng = random.Random(20261126)
+    this_month = now.astimezone(SHANGHAI).date().replace(day=1)
+    months = [add_months(this_month, back) for back in range(1 - DEMO_FEE_MONTHS, 1)]
+    # January of the first billed month's year starts a month, a quarter and a year alike.
+    effective_from = date(months[0].year, 1, 1)
+    admin_id = db.session.scalar(select(User.id).where(User.username == "admin"))
+    official_id = db.session.scalar(select(User.id).where(User.username == "official"))
+    shops = Building(compound_id=first.id, name="临街商铺")
+    db.session.add(shops)
+    db.session.flush()
+    db.session.add_all(Household(compound_id=first.id, building_id=shops.id, unit="1", room=room,
+                                 floor_area_centi_m2=area, kind=HouseholdKind.COMMERCIAL) for room, area in _SHOPS)
+    cashier = User(username="staff2", password_hash=password_hash, display_name="何会计（五十四街坊收费员）")
+    db.session.add(cashier)
+    db.session.flush()
+    db.session.add(Membership(user_id=cashier.id, role=Role.STAFF, compound_id=second.id))
+    db.session.commit()
+    collectors = {first.id: crew["staff"], second.id: cashier.id}
+
+    schedules = [
+        fee_service.create_schedule(first, fee_service.ScheduleDraft(
+            household_kind=HouseholdKind.RESIDENTIAL, standard_fen_per_m2=first.fee_standard_fen_per_m2,
+            effective_from=effective_from, cycle=BillingCycle.MONTHLY, due_day=15, charges_fees=None,
+            hearing_meeting_id=None, note="按物业服务合同约定的收费标准"), crew["committee"], None),
+        fee_service.create_schedule(first, fee_service.ScheduleDraft(
+            household_kind=HouseholdKind.COMMERCIAL, standard_fen_per_m2=_SHOP_STANDARD_FEN,
+            effective_from=effective_from, cycle=BillingCycle.MONTHLY, due_day=15, charges_fees=None,
+            hearing_meeting_id=None, note="临街商铺"), crew["committee"], None),
+        fee_service.create_schedule(second, fee_service.ScheduleDraft(
+            household_kind=HouseholdKind.RESIDENTIAL, standard_fen_per_m2=second.fee_standard_fen_per_m2,
+            effective_from=effective_from, cycle=BillingCycle.QUARTERLY, due_day=15, charges_fees=None,
+            hearing_meeting_id=None, note="信托制物业，按季收取"), official_id, None),
+    ]
+    subsidy_service.create_policy(subsidy_service.PolicyDraft(
+        name="东区老旧小区物业费过渡期补贴（先买后补）", area_id=district.id, compound_id=None,
+        built_before_year=2000, management_models=[], period_start=add_months(this_month, -_POLICY_MONTHS_AGO),
+        tiers=list(_DEMO_TIERS), cap_fen_per_month=_DEMO_CAP_FEN, budget_fen=_DEMO_BUDGET_FEN,
+    ), admin_id, None)
+    for schedule in schedules:
+        for period_start in sorted({period_start_for(month, schedule.cycle) for month in months}):
+            # Issued as the cron job issues them, 00:30 Beijing on the period's first day; in a month's first
+            # hours a little earlier, so that some households have paid the current period too.
+            issued_at = min(_beijing(period_start, 0, 30), now - _EARLIEST_PAYMENT)
+            fee_service.issue_period(schedule, period_start, now=issued_at)
+
+    payers: dict[int, int] = {}
+    for person, home in residents.values():
+        payers.setdefault(home.id, person.id)
+    owner, owner_home = residents["owner"]
+    owner2, owner2_home = residents["owner2"]
+    waived_home = _first_unclaimed(first, residents)
+    bills = db.session.execute(
+        select(Bill.id, Bill.compound_id, Bill.household_id, Bill.period_start, Bill.months, Bill.due_date,
+               Bill.issued_at)
+        .where(Bill.compound_id.in_((first.id, second.id))).order_by(Bill.period_start, Bill.household_id)
+    ).all()
+    periods = {compound_id: sorted({bill.period_start for bill in bills if bill.compound_id == compound_id})
+               for compound_id in (first.id, second.id)}
+    never_pays = {household_id for household_id in sorted({bill.household_id for bill in bills})
+                  if rng.random() < _NEVER_PAYS} - {owner_home.id, owner2_home.id}
+    plan: list[_DemoPayment] = []
+    for bill in bills:
+        index = periods[bill.compound_id].index(bill.period_start)
+        if bill.household_id == owner_home.id:
+            if index == 0:
+                plan.append(_DemoPayment(_paid_at(bill, rng, now), bill, owner.id))
+            elif index == 1:
+                plan.append(_DemoPayment(_paid_at(bill, rng, now), bill, method=PaymentMethod.CASH))
+            continue
+        if bill.household_id == owner2_home.id:
+            if index == 0:
+                plan.append(_DemoPayment(_paid_at(bill, rng, now), bill, owner2.id))
+            continue
+        if bill.household_id == waived_home.id and index == 1:
+            fee_service.waive_bill(bill.id, _WAIVER_REASON, crew["committee"], None,
+                                   now=bill.issued_at + timedelta(days=3))
+            continue
+        cycle = BillingCycle.QUARTERLY if bill.months == 3 else BillingCycle.MONTHLY
+        if bill.household_id in never_pays or rng.random() >= _PAID_SHARE[cycle][index]:
+            continue
+        payer = payers.get(bill.household_id)
+        if payer is not None and rng.random() < _ONLINE_SHARE:
+            plan.append(_DemoPayment(_paid_at(bill, rng, now), bill, payer))
+        else:
+            method = PaymentMethod.CASH if rng.random() < _CASH_SHARE else PaymentMethod.BANK
+            plan.append(_DemoPayment(_paid_at(bill, rng, now), bill, None, method))
+
+    notify_url = current_app.config["LINLI_PUBLIC_URL"] + "/api/v1/payments/wechat/notify"
+    receipts = dict.fromkeys(collectors, 0)
+    for payment in sorted(plan, key=lambda payment: payment.at):
+        bill = payment.bill
+        if payment.payer_id is not None:
+            payer = db.session.get(User, payment.payer_id)
+            started = payment_service.start_payment(bill.id, payer, notify_url, now=payment.at)
+            payment_service.complete_sandbox_payment(started.order.id, payment.payer_id,
+                                                     now=payment.at + timedelta(seconds=rng.randint(15, 90)))
+            continue
+        # As at the desk: staff take what the page shows is owed after the subsidy, against a paper receipt.
+        owed = db.session.get(Bill, bill.id)
+        subsidy = subsidy_service.subsidy_view(owed)
+        receipts[bill.compound_id] += 1
+        payment_service.record_offline_payment(
+            bill.id, payment.method, owed.amount_fen - (subsidy.subsidy_fen if subsidy else 0),
+            f"SJ{payment.at.astimezone(SHANGHAI):%Y%m}{receipts[bill.compound_id]:04d}",
+            collectors[bill.compound_id], None, now=payment.at,
+        )
+
+
+def _first_unclaimed(compound: Compound, residents: dict[str, tuple[User, Household]]) -> Household:
+    """The compound's first household nobody in the demo lives in, on the register or has asked to join."""
+    taken = {home.id for _, home in residents.values()}
+    taken |= set(db.session.scalars(select(RegisteredOwner.household_id)))
+    taken |= set(db.session.scalars(select(BindingRequest.household_id)))
+    return db.session.scalar(
+        select(Household).where(Household.compound_id == compound.id, Household.id.not_in(taken),
+                                Household.kind == HouseholdKind.RESIDENTIAL).order_by(Household.id).limit(1)
+    )
+
+
+def _paid_at(bill: Row, rng: random.Random, now: datetime) -> datetime:
+    """A daytime moment between the bill's issue and 20 days past its due date, at least a few minutes before
+    now (an online payment completes a minute or so after it starts)."""
+    latest = min(_beijing(bill.due_date, 0) + timedelta(days=20), now - timedelta(minutes=5))
+    issued = bill.issued_at
+    day = issued.astimezone(SHANGHAI).date() + timedelta(days=rng.randint(0, (latest - issued).days))
+    at = _beijing(day, rng.randint(8, 20), rng.randint(0, 59))
+    return at if issued < at <= latest else issued + (latest - issued) * rng.random()
 
 
 BENCH_CODE = "bench"
