@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import abort
-from sqlalchemy import Select, String, bindparam, cast, func, or_, select
+from sqlalchemy import Select, String, bindparam, cast, exists, func, or_, select
 
 from backend.domain.roles import Action, Role, allows
 from backend.extensions import db
@@ -121,3 +121,31 @@ def visible_compounds(user_id: int) -> Select:
     if not conditions:
         return select(Compound).where(Compound.id.is_(None))
     return select(Compound).where(or_(*conditions))
+
+
+def is_household_member(user_id: int | None, household_id: int) -> bool:
+    """A verified owner or resident of the household: they see its bills and receipts, and pay them."""
+    if user_id is None:
+        return False
+    return bool(db.session.scalar(select(exists().where(
+        Membership.user_id == user_id, Membership.household_id == household_id,
+        Membership.role.in_((Role.OWNER, Role.RESIDENT)), Membership.verified_at.is_not(None),
+    ))))
+
+
+@dataclass(frozen=True)
+class FeeReader:
+    """Someone who may read a household's bills and receipts, with their roles in its compound."""
+
+    roles: frozenset[Role]
+    member: bool
+
+
+def fee_reader(user_id: int | None, compound_id: int, household_id: int) -> FeeReader | None:
+    """The household's verified people, or those who see the compound's bills; None for anyone else, a
+    neighbour of the same compound too, so that a household's bills and receipts stay hidden (404)."""
+    roles = roles_in_compound(user_id, compound_id)
+    member = is_household_member(user_id, household_id)
+    if not member and not allows(roles, Action.VIEW_BILLS):
+        return None
+    return FeeReader(roles=roles, member=member)

@@ -41,7 +41,7 @@ from backend.domain.roles import Action, Role, allows
 from backend.extensions import db
 from backend.models import Bill, FeeSchedule, Household, Payment, Refund
 from backend.models.base import utcnow
-from backend.policy import authorize, roles_in_compound
+from backend.policy import authorize, fee_reader
 from backend.request_context import client_ip, entry_compound_id, optional_user_id
 from backend.services import fees as service
 from backend.services import payments as payment_service
@@ -119,14 +119,12 @@ def _bill_access(bill_id: int, action: Action | None = None) -> BillAccess:
     bill = db.session.get(Bill, bill_id)
     if bill is None:
         abort(404)
-    user_id = optional_user_id()
-    roles = roles_in_compound(user_id, bill.compound_id)
-    member = service.is_household_member(user_id, bill.household_id)
-    if not member and not allows(roles, Action.VIEW_BILLS):
+    reader = fee_reader(optional_user_id(), bill.compound_id, bill.household_id)
+    if reader is None:
         abort(404)
-    if action is not None and not allows(roles, action):
+    if action is not None and not allows(reader.roles, action):
         abort(403)
-    return BillAccess(bill=bill, member=member, roles=roles)
+    return BillAccess(bill=bill, member=reader.member, roles=reader.roles)
 
 
 def _actions(access: BillAccess) -> list[str]:
@@ -257,10 +255,7 @@ class HouseholdBills(MethodView):
         household = db.session.get(Household, household_id)
         if household is None:
             abort(404)
-        user_id = optional_user_id()
-        if not service.is_household_member(user_id, household.id) and not allows(
-            roles_in_compound(user_id, household.compound_id), Action.VIEW_BILLS
-        ):
+        if fee_reader(optional_user_id(), household.compound_id, household.id) is None:
             abort(404)
         return service.household_bills(household.id)
 

@@ -26,7 +26,7 @@ from backend.api.payment_schemas import (
     ReceiptSchema,
 )
 from backend.domain.fees import FeeRefused, PaymentMethod
-from backend.domain.roles import Action, allows
+from backend.domain.roles import Action
 from backend.extensions import db, limiter
 from backend.integrations.wechat_pay import (
     BAD_SIGNATURE,
@@ -37,10 +37,9 @@ from backend.integrations.wechat_pay import (
     WeChatPayError,
 )
 from backend.models import Bill, Payment, User
-from backend.policy import authorize, roles_in_compound
+from backend.policy import authorize, fee_reader, is_household_member
 from backend.request_context import optional_user_id
 from backend.services import payments as service
-from backend.services.fees import is_household_member
 from backend.services.payment_provider import wechat_pay
 from backend.services.payments import AmountMismatch, UnknownOrder
 from backend.services.subsidies import SubsidyBusy
@@ -198,9 +197,6 @@ class PaymentReceipt(MethodView):
         household's verified people and those who see the compound's bills."""
         user_id = optional_user_id()
         payment = db.session.get(Payment, payment_id)
-        if payment is None or not (
-            is_household_member(user_id, payment.household_id)
-            or allows(roles_in_compound(user_id, payment.compound_id), Action.VIEW_BILLS)
-        ):
+        if payment is None or fee_reader(user_id, payment.compound_id, payment.household_id) is None:
             abort(404)
         return service.receipt(payment_id)

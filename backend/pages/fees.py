@@ -26,7 +26,7 @@ from backend.models import Bill, PaymentOrder
 from backend.models.base import utcnow
 from backend.pages import h5
 from backend.pages.helpers import compound_by_code, login_redirect, require_user_for_post
-from backend.policy import roles_in_compound
+from backend.policy import fee_reader, roles_in_compound
 from backend.request_context import entry_compound_id, optional_user_id
 from backend.services import fees as fee_service
 from backend.services import payments as payment_service
@@ -127,14 +127,12 @@ class BillAccess:
 def bill_access(compound_id: int, bill_id: int, user_id: int) -> BillAccess:
     """The bill and the caller's standing: its household's verified people, or whoever keeps the compound's books
     (VIEW_BILLS). Anyone else gets 404, a neighbour of the same compound too, so a bill's existence stays hidden."""
-    roles = roles_in_compound(user_id, compound_id)
     bill = db.session.get(Bill, bill_id)
-    if not roles or bill is None or bill.compound_id != compound_id:
+    reader = None if bill is None or bill.compound_id != compound_id else fee_reader(
+        user_id, compound_id, bill.household_id)
+    if reader is None:
         abort(404)
-    member = fee_service.is_household_member(user_id, bill.household_id)
-    if not member and not allows(roles, Action.VIEW_BILLS):
-        abort(404)
-    return BillAccess(bill=bill, roles=roles, member=member)
+    return BillAccess(bill=bill, roles=reader.roles, member=reader.member)
 
 
 def fee_links(compound, roles: frozenset[Role]) -> list[tuple[str, str, str]]:

@@ -247,16 +247,6 @@ def compound_bills(compound_id: int, period_start: date | None, status: BillStat
     return Page(items=[row.Bill for row in result.items], total=result.total, page=page, page_size=page_size)
 
 
-def is_household_member(user_id: int | None, household_id: int) -> bool:
-    """A verified owner or resident of the household (they see its bills and receipts, and pay)."""
-    if user_id is None:
-        return False
-    return bool(db.session.scalar(select(exists().where(
-        Membership.user_id == user_id, Membership.household_id == household_id,
-        Membership.role.in_((Role.OWNER, Role.RESIDENT)), Membership.verified_at.is_not(None),
-    ))))
-
-
 def my_households(user_id: int, compound_id: int) -> list[Household]:
     return list(db.session.scalars(
         select(Household).join(Membership, Membership.household_id == Household.id)
