@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, jsonify, redirect, url_for
+from flask import Flask, has_request_context, jsonify, redirect, request, url_for
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,12 +19,20 @@ from backend.redis_conn import connect, limiter_storage_uri, start_embedded_redi
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
+# A writer waits this long for another process's write lock (make run: web and worker share one file).
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 @event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection, _record):
-    # SQLite enforces foreign keys only when asked, per connection.
+def _sqlite_pragmas(dbapi_connection, _record):
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
+        # SQLite enforces foreign keys only when asked, per connection.
         cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL lets readers go on while one process writes; it is a property of the file, kept once set.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
         # pysqlite's own transaction handling sends no BEGIN before a SELECT and lets RELEASE of the first
         # SAVEPOINT commit for real; SQLAlchemy's pysqlite recipe hands BEGIN to SQLAlchemy instead.
@@ -34,7 +42,14 @@ def _sqlite_foreign_keys(dbapi_connection, _record):
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        # A transaction that reads and then writes cannot wait for another writer (SQLite answers "database
+        # is locked" at once rather than risk a deadlock): one that may write takes the write lock at BEGIN,
+        # where busy_timeout lets it wait its turn. Only page views and API reads begin deferred.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
+
+
+def _may_write() -> bool:
+    return not has_request_context() or request.method not in _READ_ONLY_METHODS
 
 
 def create_app(config: dict | None = None) -> Flask:
