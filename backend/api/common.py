@@ -3,16 +3,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
+from webargs import core
 from webargs.flaskparser import FlaskParser
 
-from backend.domain.text import unstorable
+from backend.domain.text import nested_deeper_than, unstorable
 
 MAX_ID = 2_147_483_647
 MAX_PAGE = 10_000
 ID = validate.Range(min=1, max=MAX_ID)
 # Text that is only spaces would be stored empty once stripped.
 NOT_BLANK = validate.Regexp(r"\s*\S", error="不能为空")
+# No body of ours nests more than a few levels; a deeper one is an attack on the decoder or the validators.
+MAX_JSON_DEPTH = 32
 
 
 class PageQuery(Schema):
@@ -48,7 +52,18 @@ def envelope(item_schema: type[Schema]) -> type[Schema]:
 
 
 class ArgumentsParser(FlaskParser):
-    """webargs' parser, refusing unstorable text in any argument with a 422 before a schema sees it."""
+    """webargs' parser, refusing a JSON body nested too deep with a 400 and unstorable text in any argument
+    with a 422, before a schema sees them."""
+
+    def load_json(self, req, schema):
+        try:
+            data = super().load_json(req, schema)
+        except RecursionError:
+            data = None  # the decoder itself gave up: deeper than anything the check below would let through
+        else:
+            if data is core.missing or not nested_deeper_than(data, MAX_JSON_DEPTH):
+                return data
+        abort(400, message=f"JSON 嵌套层数过多（最多{MAX_JSON_DEPTH}层）")
 
     def pre_load(self, location_data, *, schema, req, location):
         if not isinstance(location_data, Mapping):
