@@ -1,34 +1,28 @@
 """The street's subsidy settlement (先买后补补贴结算) as the officials read it: the grant ledger's rows with
 subtotals per month, street, compound and property company, and the same figures as an .xlsx workbook.
 
-The JSON and the workbook are built from one report, so their totals agree to the fen. The workbook gives every
-amount twice: in yuan (a number shown "#,##0.00", for reading and summing in a spreadsheet) and in fen (the
-exact integer, for reconciling)."""
+The JSON and the workbook are built from one report, so their totals agree to the fen. The workbook (written by
+services/spreadsheets, like every export) gives every amount twice: in yuan (a number shown "#,##0.00", for
+reading and summing in a spreadsheet) and in fen (the exact integer, for reconciling)."""
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from backend.domain.notifications import SHANGHAI
 from backend.extensions import db
 from backend.models import Area
 from backend.models.base import utcnow
 from backend.services.audit import record_audit
+from backend.services.spreadsheets import TOTAL, workbook_bytes, write_table, yuan
 from backend.services.subsidies import Settlement, SettlementRow, settlement
 
-YUAN_FORMAT = "#,##0.00"
 NO_STREET = "（未归属街道）"
 NO_COMPANY = "（无物业公司）"
 UNLIMITED = "不限"
-TOTAL = "合计"
 
 
 @dataclass(frozen=True)
@@ -101,43 +95,15 @@ def settlement_report(area: Area, month: date | None) -> SettlementReport:
 # ---- the workbook --------------------------------------------------------------------------------------
 
 
-def yuan(fen: int) -> Decimal:
-    """Exact: 12345 fen → Decimal("123.45"), written to the sheet as that number."""
-    return Decimal(fen).scaleb(-2)
-
-
 def month_text(month: date) -> str:
     return f"{month:%Y-%m}"
-
-
-def _table(sheet: Worksheet, title: str, header: list[str], rows: list[list], money_columns: list[int],
-           widths: list[int]) -> None:
-    """A title line, a bold header and the rows; `money_columns` (1-based) hold yuan amounts."""
-    sheet.append([title])
-    sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append(header)
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center")
-    for row in rows:
-        sheet.append(row)
-    for column in money_columns:
-        for (cell,) in sheet.iter_rows(min_row=3, min_col=column, max_col=column):
-            if isinstance(cell.value, Decimal):
-                cell.number_format = YUAN_FORMAT
-    if rows and rows[-1] and rows[-1][0] == TOTAL:
-        for cell in sheet[sheet.max_row]:
-            cell.font = Font(bold=True)
-    for index, width in enumerate(widths):
-        sheet.column_dimensions[get_column_letter(index + 1)].width = width
-    sheet.freeze_panes = "A3"
 
 
 def _subtotal_sheet(book: Workbook, name: str, title: str, label: str, totals: list[Subtotal], empty: str,
                     report: SettlementReport) -> None:
     rows = [[total.name or empty, total.grants, yuan(total.subsidy_fen), total.subsidy_fen] for total in totals]
     rows.append([TOTAL, report.grants, yuan(report.total_fen), report.total_fen])
-    _table(book.create_sheet(name), title, [label, "补贴笔数", "补贴金额（元）", "补贴金额（分）"], rows, [3],
+    write_table(book.create_sheet(name), title, [label, "补贴笔数", "补贴金额（元）", "补贴金额（分）"], rows, [3],
            [30, 10, 18, 16])
 
 
@@ -157,14 +123,14 @@ def settlement_workbook(report: SettlementReport, exported_at: datetime) -> byte
         for row in report.rows
     ]
     rows.append([TOTAL, "", "", "", report.grants, yuan(report.total_fen), report.total_fen])
-    _table(sheet, f"先买后补补贴结算：{scope}（导出于 {stamp}）",
+    write_table(sheet, f"先买后补补贴结算：{scope}（导出于 {stamp}）",
            ["结算月份", "街道", "小区", "物业公司", "补贴笔数", "补贴金额（元）", "补贴金额（分）"], rows, [6],
            [12, 20, 24, 28, 10, 18, 16])
 
     month_rows = [[month_text(total.month), total.grants, yuan(total.subsidy_fen), total.subsidy_fen]
                   for total in report.by_month]
     month_rows.append([TOTAL, report.grants, yuan(report.total_fen), report.total_fen])
-    _table(book.create_sheet("按月份"), f"按结算月份：{scope}", ["结算月份", "补贴笔数", "补贴金额（元）", "补贴金额（分）"],
+    write_table(book.create_sheet("按月份"), f"按结算月份：{scope}", ["结算月份", "补贴笔数", "补贴金额（元）", "补贴金额（分）"],
            month_rows, [3], [12, 10, 18, 16])
     _subtotal_sheet(book, "按街道", f"按街道：{scope}", "街道", report.by_street, NO_STREET, report)
     _subtotal_sheet(book, "按小区", f"按小区：{scope}", "小区", report.by_compound, "", report)
@@ -177,14 +143,12 @@ def settlement_workbook(report: SettlementReport, exported_at: datetime) -> byte
          *_budget(policy["budget_left_fen"])]
         for policy in report.policies
     ]
-    _table(book.create_sheet("预算"), f"补贴政策预算（截至 {stamp}）",
+    write_table(book.create_sheet("预算"), f"补贴政策预算（截至 {stamp}）",
            ["政策编号", "政策名称", "预算（元）", "预算（分）", "已占用（元）", "已占用（分）", "已发放（元）",
             "已发放（分）", "预算余额（元）", "预算余额（分）"],
            budget_rows, [3, 5, 7, 9], [10, 28, 16, 14, 16, 14, 16, 14, 16, 14])
 
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(book)
 
 
 def export_settlement(area: Area, month: date | None, actor_id: int, ip: str | None) -> tuple[bytes, str]:

