@@ -227,6 +227,10 @@ def submit_order(
         raise WorkOrderRefused(f"最多上传{MAX_PHOTOS_PER_ORDER}张照片", status=422)
     place = resolve_place(user_id, compound_id, household_id, building_id, location_text)
     sla = _sla_for(compound_id, category, urgency)
+    # One report at a time per person: the same report tapped twice (or retried by a bad connection) waits
+    # here for the first one's commit and then finds it. NO KEY UPDATE, so rows that merely refer to the
+    # person (a notice to them, say) are not held up. SQLite's BEGIN IMMEDIATE serialises writers already.
+    db.session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
     now = utcnow()
     resubmitted = db.session.scalar(
         select(WorkOrder).where(

@@ -116,3 +116,27 @@ def test_accept_racing_withdraw_applies_exactly_one(app, make_compound, make_use
         expected = {Status.ACCEPTED: ["submit", "accept"], Status.WITHDRAWN: ["submit", "withdraw"]}
         assert actions == expected[order.status]
         db.session.remove()
+
+
+TAPS = 20
+
+
+@pytest.mark.live
+def test_the_same_report_sent_20_times_at_once_files_one_order(app, make_compound, make_user):
+    """A double tap on a bad connection, many times over: every request answers with the same order, on
+    PostgreSQL (the person's row lock) and on SQLite (one writer at a time) alike, and nobody gets a 5xx."""
+    compound = make_compound(buildings=1, households_per_building=1)
+    resident = make_user(Role.OWNER, compound, household=first_household(compound))
+    headers, compound_id = bearer_for(resident), compound.id
+    db.session.remove()
+    body = {"category": "水电维修", "description": "3栋地下室总水管爆裂，水漫到楼梯口", "urgency": "urgent",
+            "location_text": "3栋地下室"}
+
+    results = _race(app, f"/api/v1/compounds/{compound_id}/work-orders", [body] * TAPS, [headers] * TAPS)
+
+    assert [status for status, _ in results] == [201] * TAPS, results
+    assert len({answer["id"] for _, answer in results}) == 1
+    filed = db.session.scalars(db.select(WorkOrder).where(WorkOrder.compound_id == compound_id)).all()
+    assert len(filed) == 1 and filed[0].description == body["description"]
+    assert db.session.scalar(db.select(db.func.count()).select_from(WorkOrderEvent).where(
+        WorkOrderEvent.work_order_id == filed[0].id)) == 1
