@@ -177,41 +177,30 @@ class Receipt:
 
 
 def _receipts(topic: Topic, person: Participant, options: list[BallotOption]) -> list[Receipt]:
-    """My households' receipts: each verified household's people see their own household's vote, nobody
-    else's."""
-    if topic.ballot_opened_at is None or not person.household_ids:
-        return []
-    may_vote = set(service.voting_household_ids(topic, person))
-    on_roll = service.roll_household_ids(topic.id, person.household_ids)
-    votes = service.household_votes(topic.id, person.household_ids)
+    """My households' receipts: each verified household's people see whether it voted; the choice only those
+    who may vote for it."""
     labels = {option.id: option.label for option in options}
-    households = {household.id: household for household in service.households_of(person.household_ids)}
-    receipts = []
-    for household_id in person.household_ids:
-        if household_id not in on_roll and household_id not in votes:
-            continue
-        vote = votes.get(household_id)
-        receipts.append(
-            Receipt(
-                household_id=household_id,
-                household_label=household_label(households[household_id]),
-                may_vote=household_id in may_vote,
-                on_roll=household_id in on_roll,
-                voted=vote is not None,
-                **(
-                    {
-                        "option_id": vote.option_id,
-                        "option_label": labels.get(vote.option_id),
-                        "channel": vote.channel,
-                        "cast_at": vote.cast_at,
-                        "casts": vote.casts,
-                    }
-                    if vote
-                    else {}
-                ),
-            )
+    return [
+        Receipt(
+            household_id=receipt.household.id,
+            household_label=household_label(receipt.household),
+            may_vote=receipt.may_vote,
+            on_roll=receipt.on_roll,
+            voted=receipt.voted,
+            **(
+                {
+                    "option_id": receipt.vote.option_id,
+                    "option_label": labels.get(receipt.vote.option_id),
+                    "channel": receipt.vote.channel,
+                    "cast_at": receipt.vote.cast_at,
+                    "casts": receipt.vote.casts,
+                }
+                if receipt.vote
+                else {}
+            ),
         )
-    return receipts
+        for receipt in service.my_ballot_receipts(topic, person)
+    ]
 
 
 def _receipt_of(topic: Topic, person: Participant, household_id: int) -> Receipt:

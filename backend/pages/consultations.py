@@ -5,7 +5,6 @@ result, the committee desk and the access-checked photos."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -28,7 +27,7 @@ from backend.domain.consultations import (
 from backend.domain.roles import Action, allows
 from backend.domain.voting import FRACTION_WORDS, ITEM_LABELS, VoteKind, VoteRule
 from backend.extensions import db
-from backend.models import Household, Topic, Vote
+from backend.models import Household, Topic
 from backend.models.base import utcnow
 from backend.pages import SHANGHAI, h5
 from backend.pages.helpers import (
@@ -317,16 +316,6 @@ def topic_create(code: str):
 # ---- detail -------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MyBallot:
-    """One of my households in the ballot: whether it is on the frozen roll and its recorded vote (own only)."""
-
-    household: Household
-    may_vote: bool
-    on_roll: bool
-    vote: Vote | None
-
-
 def _proposer_label(topic: Topic, person: Participant) -> str:
     return "我" if topic.proposer_id == person.user_id else service.proposer_name(topic, person)
 
@@ -352,29 +341,13 @@ def _comments(topic: Topic, person: Participant) -> dict:
     }
 
 
-def _my_ballots(topic: Topic, person: Participant, households: dict[int, Household]) -> list[MyBallot]:
-    """My households' receipts (any verified household's people) and vote forms (those who may vote)."""
-    if topic.ballot_opened_at is None or not person.household_ids:
-        return []
-    may_vote = set(service.voting_household_ids(topic, person))
-    on_roll = service.roll_household_ids(topic.id, person.household_ids)
-    votes = service.household_votes(topic.id, person.household_ids)
-    return [
-        MyBallot(
-            household=households[hid], may_vote=hid in may_vote, on_roll=hid in on_roll, vote=votes.get(hid)
-        )
-        for hid in person.household_ids
-        if hid in may_vote or hid in votes
-    ]
-
-
 def _ballot(topic: Topic, person: Participant, households: dict[int, Household]) -> dict:
     if topic.ballot_opened_at is None:
         return {"turnout": None, "my_ballots": [], "roll": None, "buildings": ()}
     running = person.runs_consultations and topic.step is Step.VOTING
     return {
         "turnout": service.turnout(topic.id) if topic.step is Step.VOTING else None,
-        "my_ballots": _my_ballots(topic, person, households),
+        "my_ballots": service.my_ballot_receipts(topic, person),
         # Who has voted, never how: the committee reminds those who have not.
         "roll": service.roll_page(topic.id, page_number("roll"), ROLL_PER_PAGE) if running else None,
         "buildings": compound_service.list_buildings(topic.compound_id) if running else (),

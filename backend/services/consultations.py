@@ -727,6 +727,37 @@ def roll_household_ids(topic_id: int, household_ids: Sequence[int]) -> set[int]:
 
 
 @dataclass(frozen=True)
+class BallotReceipt:
+    """One of my households in a ballot: on the frozen roll or not, voted or not, and the recorded vote (the
+    choice, its channel and time) for those who may vote for the household only. In an owners' joint decision
+    a tenant learns that the household has voted, never how: the owner's choice is secret from them too."""
+
+    household: Household
+    may_vote: bool
+    on_roll: bool
+    voted: bool
+    vote: Vote | None
+
+
+def my_ballot_receipts(topic: Topic, person: Participant) -> list[BallotReceipt]:
+    """The ballot as each of my verified households stands in it: those I may vote for, those on the roll and
+    those that have voted."""
+    if topic.ballot_opened_at is None or not person.household_ids:
+        return []
+    may_vote = set(voting_household_ids(topic, person))
+    on_roll = roll_household_ids(topic.id, person.household_ids)
+    votes = household_votes(topic.id, person.household_ids)
+    households = {household.id: household for household in households_of(person.household_ids)}
+    return [
+        BallotReceipt(household=households[household_id], may_vote=household_id in may_vote,
+                      on_roll=household_id in on_roll, voted=household_id in votes,
+                      vote=votes.get(household_id) if household_id in may_vote else None)
+        for household_id in person.household_ids
+        if household_id in may_vote or household_id in on_roll or household_id in votes
+    ]
+
+
+@dataclass(frozen=True)
 class Turnout:
     """The live participation bar: who has voted so far, against the 2/3 lines (no choices in it)."""
 

@@ -667,6 +667,25 @@ def test_a_tenant_may_not_vote_on_an_owners_joint_decision(client, place):
     assert "vote" not in detail(client, topic_id, place.tenant)["actions"]
 
 
+def test_a_tenant_sees_that_the_owner_voted_on_an_owners_joint_decision_but_not_the_choice(
+    client, place, make_user
+):
+    tenant = make_user(Role.RESIDENT, place.compound, household=place.homes[0])
+    topic_id, options = voting_topic(client, place)
+    ok(vote(client, place.owners[0], topic_id, options["不同意"]))
+
+    [mine] = ok(call(client, "GET", topic_url(topic_id, "/my-vote"), tenant))["items"]
+    [in_detail] = detail(client, topic_id, tenant)["my_votes"]
+    [owners] = ok(call(client, "GET", topic_url(topic_id, "/my-vote"), place.owners[0]))["items"]
+
+    for receipt in (mine, in_detail):
+        assert (receipt["household_id"], receipt["voted"], receipt["may_vote"]) == (place.homes[0].id, True, False)
+        assert [receipt.get(key) for key in ("option_id", "option_label", "channel", "cast_at")] == [None] * 4
+    assert (owners["option_label"], owners["may_vote"]) == ("不同意", True)
+    page = client.get(f"/h5/topics/{topic_id}", headers=bearer_for(tenant)).get_data(as_text=True)
+    assert "本户已表决" in page and "不同意</strong>" not in page
+
+
 def test_a_tenant_votes_on_a_consultation_when_the_compound_allows_residents(client, place):
     ok(
         call(
