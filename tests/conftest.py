@@ -1,6 +1,10 @@
 """Shared fixtures: one app per run on SQLite or PostgreSQL (LINLI_TEST_DATABASE_URL) and real Redis,
 a transaction rolled back after every test, factories, sign-in helpers and a query counter.
 
+Every test starts on one fixed clock (`--now`, default TEST_NOW): what passes today passes next week. `make test`
+runs the suite at TEST_NOW, again on PostgreSQL at a year's end, and the tests marked `calendar` at a month's end
+and at a subsidy tier's boundary.
+
 Tests marked `live` (a real server thread, e.g. Playwright) commit for real and truncate afterwards."""
 from __future__ import annotations
 
@@ -10,10 +14,12 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import redis
+import time_machine
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import event, text
@@ -31,6 +37,8 @@ from tests.support import TEST_PASSWORD, bearer
 ARTIFACTS = Path(__file__).parent / "artifacts"
 _PASSWORD_HASH = hash_password(TEST_PASSWORD)
 _counter = itertools.count(1)
+# 10:00 in Beijing on an ordinary Wednesday in the middle of a month.
+TEST_NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
 
 def _redis_url() -> str:
@@ -55,22 +63,52 @@ def _database_url(tmp_dir: Path) -> str:
     return normalize_database_url(configured)
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--now", default=None, type=datetime.fromisoformat,
+        help="the moment the run starts at (ISO 8601 with an offset); default 2026-11-25T02:00Z",
+    )
+
+
+def _test_now(config) -> datetime:
+    moment = config.getoption("--now") or TEST_NOW
+    if moment.tzinfo is None:
+        raise pytest.UsageError("--now needs an offset, e.g. 2026-12-31T23:50+08:00")
+    return moment
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "live: runs a real server thread; data is committed and truncated after")
     config.addinivalue_line("markers", "postgresql: about PostgreSQL itself; collected only in the PostgreSQL run")
+    config.addinivalue_line(
+        "markers", "calendar: depends on today's date; `make test` runs it again at month and year ends"
+    )
+    config.addinivalue_line(
+        "markers", "embedded: runs `make run`'s own processes on their own SQLite file; only in the SQLite run"
+    )
 
 
 def pytest_collection_modifyitems(config, items):
-    if os.environ.get("LINLI_TEST_DATABASE_URL", "sqlite") != "sqlite":
-        return
-    postgresql_only = [item for item in items if item.get_closest_marker("postgresql")]
-    if postgresql_only:
-        config.hook.pytest_deselected(items=postgresql_only)
-        items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
+    other = "embedded" if os.environ.get("LINLI_TEST_DATABASE_URL", "sqlite") != "sqlite" else "postgresql"
+    elsewhere = [item for item in items if item.get_closest_marker(other)]
+    if elsewhere:
+        config.hook.pytest_deselected(items=elsewhere)
+        items[:] = [item for item in items if not item.get_closest_marker(other)]
 
 
 def pytest_report_header(config):
-    return f"linli database: {os.environ.get('LINLI_TEST_DATABASE_URL', 'sqlite')}"
+    return (f"linli database: {os.environ.get('LINLI_TEST_DATABASE_URL', 'sqlite')}, "
+            f"clock from {_test_now(config).isoformat()}")
+
+
+@pytest.fixture(autouse=True)
+def _clock(pytestconfig) -> Iterator[datetime]:
+    """Every test starts at the same moment, whatever the real date and however long the tests before it
+    took; the clock ticks from there, and a test's own time_machine.travel nests inside it. (Processes a
+    test starts keep the real clock.)"""
+    moment = _test_now(pytestconfig)
+    with time_machine.travel(moment, tick=True):
+        yield moment
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,8 @@ from backend.services import fees as fee_service
 from backend.services import subsidies as subsidy_service
 from backend.services.demo import DEMO_PASSWORD, load_demo
 
+pytestmark = pytest.mark.calendar
+
 CAP_FEN, BUDGET_FEN, SECOND_TIER_BP = 6000, 20_000_000, 3000
 
 

@@ -488,9 +488,6 @@ _DEMO_TIERS = (SubsidyTier(months=12, rate_bp=5000), SubsidyTier(months=12, rate
                SubsidyTier(months=12, rate_bp=1000))
 _DEMO_CAP_FEN = 6000
 _DEMO_BUDGET_FEN = 20_000_000
-# Started 16 months before the current one, so the bills fall in its second tier (30 %), as on 2026-11-25 for
-# a policy from 2025-07-01.
-_POLICY_MONTHS_AGO = 16
 # Share of the households that have paid each of a compound's periods by now, the oldest first.
 _PAID_SHARE = {BillingCycle.MONTHLY: (0.9, 0.8, 0.66, 0.34), BillingCycle.QUARTERLY: (0.86, 0.46)}
 # One household in twelve pays nothing at all (the arrears list); most who can pay online do.
@@ -526,6 +523,10 @@ def _demo_fees(first: Compound, second: Compound, residents: dict[str, tuple[Use
     months = [add_months(this_month, back) for back in range(1 - DEMO_FEE_MONTHS, 1)]
     # January of the first billed month's year starts a month, a quarter and a year alike.
     effective_from = date(months[0].year, 1, 1)
+    # The policy began a first tier before the earliest billed quarter, so every billed month (the oldest
+    # quarter's first to the current quarter's last: at most 8 months) falls in its second tier (30 %) on
+    # any day the demo is loaded.
+    policy_start = add_months(period_start_for(months[0], BillingCycle.QUARTERLY), -_DEMO_TIERS[0].months)
     admin_id = db.session.scalar(select(User.id).where(User.username == "admin"))
     official_id = db.session.scalar(select(User.id).where(User.username == "official"))
     shops = Building(compound_id=first.id, name="临街商铺")
@@ -556,7 +557,7 @@ def _demo_fees(first: Compound, second: Compound, residents: dict[str, tuple[Use
     ]
     subsidy_service.create_policy(subsidy_service.PolicyDraft(
         name="东区老旧小区物业费过渡期补贴（先买后补）", area_id=district.id, compound_id=None,
-        built_before_year=2000, management_models=[], period_start=add_months(this_month, -_POLICY_MONTHS_AGO),
+        built_before_year=2000, management_models=[], period_start=policy_start,
         tiers=list(_DEMO_TIERS), cap_fen_per_month=_DEMO_CAP_FEN, budget_fen=_DEMO_BUDGET_FEN,
     ), admin_id, None)
     for schedule in schedules:

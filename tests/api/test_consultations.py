@@ -35,6 +35,8 @@ from backend.services.qr import make_entry_token
 from tests import photo_samples as samples
 from tests.support import assert_error_shape
 
+pytestmark = pytest.mark.calendar
+
 # 10:00 on a Monday in Beijing.
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 SMALL, LARGE = 5, 50

@@ -35,6 +35,8 @@ from backend.services.qr import make_entry_token
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.support import assert_error_shape
 
+pytestmark = pytest.mark.calendar
+
 # 10:00 on 10 February 2026 in Beijing: January's bills (due the 15th) are overdue, February's are not yet due.
 T0 = datetime(2026, 2, 10, 2, 0, tzinfo=UTC)
 JAN, FEB, MAR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)

@@ -25,6 +25,8 @@ from backend.services.auth import issue_tokens
 from backend.services.qr import make_entry_token
 from tests.support import assert_error_shape, first_household
 
+pytestmark = pytest.mark.calendar
+
 # 10:00 on a Tuesday in Beijing; the meeting is three days later at 19:30.
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 START = datetime(2026, 12, 4, 11, 30, tzinfo=UTC)

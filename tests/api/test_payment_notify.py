@@ -27,6 +27,8 @@ from backend.services.payment_provider import wechat_pay
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.support import assert_error_shape, first_household
 
+pytestmark = pytest.mark.calendar
+
 NOTIFY = "/api/v1/payments/wechat/notify"
 # 1栋101: 12188 fen, half of it subsidised in January 2026.
 AMOUNT, SUBSIDY = 12188, 6094

@@ -42,6 +42,8 @@ from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.integrations.wechat_pay_standin import PayKeys, WeChatPayStandIn, notification, running_standin
 from tests.support import assert_error_shape
 
+pytestmark = pytest.mark.calendar
+
 JANUARY = date(2026, 1, 1)
 # 1栋101 is 81.25 m² at ¥1.50 a month: ¥121.875, rounded half-up once to 12188 fen. January 2026 is month 7 of a
 # transition period that began in July 2025, so the 50% tier: 6094 fen of subsidy, 6094 fen for the household.

@@ -37,6 +37,8 @@ from backend.services.fees import lock_bill
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.support import assert_error_shape, first_household
 
+pytestmark = pytest.mark.calendar
+
 JANUARY = date(2026, 1, 1)
 POLICIES = "/api/v1/subsidy-policies"
 SETTLEMENT = "/api/v1/subsidies/settlement"

@@ -19,6 +19,8 @@ from backend.services.workorders import submit_order
 from tests import photo_samples as samples
 from tests.support import assert_error_shape, buildings_of
 
+pytestmark = pytest.mark.calendar
+
 # A Tuesday 10:00 in Shanghai, mid-month: far from any month or day boundary of the figures.
 T0 = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
 

@@ -17,6 +17,8 @@ from backend.services import payments
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.support import first_household
 
+pytestmark = pytest.mark.calendar
+
 STARTED = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
 # The moment the order's notification can no longer come: its expiry plus WeChat's retry span.
 SAFE = STARTED + PAYMENT_WINDOW + ABANDONED_HOLD_AFTER

@@ -28,6 +28,8 @@ from backend.policy import roles_in_compound
 from backend.services import consultations as service
 from backend.services.consultations import Acceptance, OptionDraft, Participant
 
+pytestmark = pytest.mark.calendar
+
 # 10:00 on a Monday in Beijing.
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 DELIBERATION_ENDS = T0 + timedelta(days=3)

@@ -28,6 +28,8 @@ from backend.services.payments import record_offline_payment
 from tests.fees_support import make_policy, make_schedule
 from tests.support import buildings_of
 
+pytestmark = pytest.mark.calendar
+
 
 def beijing(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)

@@ -23,6 +23,8 @@ from backend.services import meetings as service
 from backend.services.meetings import InviteeSpec
 from tests.support import first_household
 
+pytestmark = pytest.mark.calendar
+
 # 10:00 on a Monday in Beijing; the meeting is on Thursday at 19:30.
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 START = datetime(2026, 11, 5, 11, 30, tzinfo=UTC)

@@ -24,6 +24,8 @@ from backend.models import Notice, Notification, User, WorkOrder, WorkOrderEscal
 from backend.services import workorders
 from tests.support import first_household
 
+pytestmark = pytest.mark.calendar
+
 # 10:00 on a Monday in Beijing: escalations land in working hours and outside quiet hours.
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 SWEEP = "backend.jobs.workorders.sweep"

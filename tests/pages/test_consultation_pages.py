@@ -26,6 +26,8 @@ from backend.services.consultations import Acceptance, OptionDraft
 from backend.services.photos import STORAGE_EXTENSION
 from tests import photo_samples
 
+pytestmark = pytest.mark.calendar
+
 
 @pytest.fixture(autouse=True)
 def photo_dir(app, tmp_path, monkeypatch):

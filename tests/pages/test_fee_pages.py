@@ -36,6 +36,8 @@ from backend.services import meetings as meeting_service
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.integrations.wechat_pay_standin import PayKeys, running_standin
 
+pytestmark = pytest.mark.calendar
+
 # 10:00 on 20 January 2026 in Beijing: January's bills were due on the 15th, so they are overdue.
 T0 = datetime(2026, 1, 20, 2, 0, tzinfo=UTC)
 JANUARY = date(2026, 1, 1)

@@ -20,6 +20,8 @@ from backend.services import meetings as service
 from backend.services.meetings import InviteeSpec
 from tests.support import first_household
 
+pytestmark = pytest.mark.calendar
+
 # 10:00 on a Tuesday in Beijing; the meeting is on Friday at 19:30 Beijing time.
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 START = datetime(2026, 12, 4, 11, 30, tzinfo=UTC)

@@ -25,6 +25,8 @@ from backend.services.photos import STORAGE_EXTENSION, UNSUPPORTED
 from tests import photo_samples
 from tests.support import buildings_of, first_household
 
+pytestmark = pytest.mark.calendar
+
 
 @pytest.fixture(autouse=True)
 def photo_dir(app, tmp_path, monkeypatch):

@@ -50,6 +50,8 @@ from backend.services.notifications import FAN_OUT_JOB
 from backend.services.photos import prepare_photo
 from tests.photo_samples import camera_jpeg
 
+pytestmark = pytest.mark.calendar
+
 # 10:00 on a Monday in Beijing.
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 _phones = itertools.count(13900000001)

@@ -46,6 +46,8 @@ from backend.services.demo import (
 from backend.services.workorders import escalate_order, staff_queue, submit_order, transition, urge
 from tests.support import first_household
 
+pytestmark = pytest.mark.calendar
+
 
 @pytest.fixture
 def demo_cli(app):

@@ -22,6 +22,8 @@ from backend.services import meetings as meeting_service
 from tests.fees_support import make_schedule
 from tests.support import buildings_of
 
+pytestmark = pytest.mark.calendar
+
 # make_compound's households are 81.25, 82.50, 83.75 and 85.00 m² (in 0.01 m²) in each building.
 AREAS = (8125, 8250, 8375, 8500)
 

@@ -32,6 +32,8 @@ from backend.services import fees as fee_service
 from backend.services import payments as service
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 
+pytestmark = pytest.mark.calendar
+
 DECEMBER = date(2026, 12, 1)
 # The December bills of make_compound's households at 1.50 元/m², and their 30% subsidy (month 18 of a period
 # from July 2025), each rounded half-up.

@@ -30,6 +30,8 @@ from backend.services.meetings import CHECKIN_WINDOW_MESSAGE, InviteeSpec, Meeti
 from backend.services.notifications import FAN_OUT_JOB
 from tests.support import first_household
 
+pytestmark = pytest.mark.calendar
+
 # 10:00 on a Monday in Beijing.
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 START = T0 + timedelta(days=3)

@@ -22,6 +22,8 @@ from backend.services import subsidies as service
 from backend.services.payments import record_offline_payment
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 
+pytestmark = pytest.mark.calendar
+
 DECEMBER = date(2026, 12, 1)
 # December 2026 is month 18 of a period from July 2025: the 30% tier. The four households' December bills
 # (81.25–85.00 m² at 1.50 元) and their 30% shares, each rounded half-up.

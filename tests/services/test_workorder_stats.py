@@ -30,6 +30,8 @@ from backend.services.workorder_stats import (
 )
 from tests.support import first_household
 
+pytestmark = pytest.mark.calendar
+
 OCT, NOV, DEC = date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)
 # 12:00 on 20 November in Beijing.
 NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
