@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.installed
 VENDOR_STAMP := h5/static/vendor/.installed
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-tools bench lint clean
+.PHONY: install run dev test test-tools bench lint clean
 
 install: $(PY_STAMP) $(VENDOR_STAMP)
 
@@ -25,15 +25,27 @@ $(VENDOR_STAMP): package.json package-lock.json scripts/vendor_assets.py
 run: install
 	$(BIN)/linli dev
 
+# As `make run`, with Werkzeug's server restarting on code changes instead of gunicorn.
+dev: install
+	$(BIN)/linli dev --reload
+
 # Debian's chromium (Playwright drives it; no browser download) and zbar-tools (QR decoding in tests).
 test-tools:
 	@command -v chromium >/dev/null && command -v zbarimg >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium zbar-tools >/dev/null; }
 
+# Every test starts on a fixed clock (tests/conftest.py), never the real date: the suite at 2026-11-25 10:00
+# Beijing on SQLite and at a Beijing year's end on PostgreSQL, and the tests marked `calendar` again at a
+# short month's end and at a subsidy tier's boundary (the tests' policies start 2025-07-01), on SQLite.
+YEAR_END := 2026-12-31T23:57:00+08:00
+CALENDAR_EDGES := 2027-02-28T23:57:00+08:00 2027-06-30T23:57:00+08:00
+
 test: install test-tools
 	LINLI_TEST_DATABASE_URL=sqlite $(BIN)/pytest
+	@for moment in $(CALENDAR_EDGES); do echo "== calendar tests at $$moment =="; \
+	  LINLI_TEST_DATABASE_URL=sqlite $(BIN)/pytest -m calendar --now=$$moment || exit 1; done
 	@if LINLI_TEST_DATABASE_URL=$(PG_URL) $(BIN)/python scripts/pg_reachable.py; then \
-	  echo "== again on PostgreSQL =="; LINLI_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest; fi
+	  echo "== again on PostgreSQL, at $(YEAR_END) =="; LINLI_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest --now=$(YEAR_END); fi
 
 bench: install
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }

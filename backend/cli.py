@@ -14,6 +14,7 @@ from flask_migrate import upgrade
 from backend.extensions import db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+GUNICORN_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
 
 
 def register_cli(app: Flask) -> None:
@@ -124,13 +125,22 @@ def relay() -> None:
 
 
 @click.command("serve")
-def serve() -> None:
-    """The development web server (threaded, no reloader)."""
-    from werkzeug.serving import run_simple
-
-    # app.run() refuses to start under the flask CLI; run_simple is what it would call.
+@click.option("--reload", "reload_code", is_flag=True,
+              help="Werkzeug's development server, restarting on code changes (`make dev`).")
+def serve(reload_code: bool) -> None:
+    """The web server: gunicorn as in production (2 workers × 4 threads); --reload for development."""
     port = int(os.environ.get("LINLI_PORT", "5000"))
-    run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
+    if reload_code:
+        from werkzeug.serving import run_simple
+
+        # app.run() refuses to start under the flask CLI; run_simple is what it would call.
+        run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True, use_reloader=True)
+        return
+    # Werkzeug's server is no place for concurrent writers; the production server is, with the same settings.
+    os.execv(sys.executable, [
+        sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG), "--bind", f"127.0.0.1:{port}",
+        "--workers", os.environ.get("LINLI_WEB_WORKERS", "2"), "backend:create_app()",
+    ])
 
 
 @click.command("worker")
@@ -199,7 +209,8 @@ cli = FlaskGroup(create_app=_create_app, add_default_commands=False, add_version
 
 
 @cli.command("dev")
-def dev() -> None:
+@click.option("--reload", "reload_code", is_flag=True, help="Serve with Werkzeug's reloader (`make dev`).")
+def dev(reload_code: bool) -> None:
     """Everything `make run` needs: migrate, demo data once, then web + worker + cron together."""
     from honcho.manager import Manager
 
@@ -232,7 +243,8 @@ def dev() -> None:
         click.echo("演示手机号 13900000001（业主 owner）；验证码见日志 'sandbox SMS'")
     linli = [sys.executable, "-m", "backend.cli"]
     manager = Manager()
-    for name, args in (("web", ["serve"]), ("worker", ["worker"]), ("cron", ["cron"])):
+    web = ["serve", "--reload"] if reload_code else ["serve"]
+    for name, args in (("web", web), ("worker", ["worker"]), ("cron", ["cron"])):
         manager.add_process(name, " ".join(linli + args), env=env)
     manager.loop()
     sys.exit(manager.returncode)
