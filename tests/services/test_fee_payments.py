@@ -47,8 +47,10 @@ def sandbox_keys(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def sandbox_pay(app, monkeypatch, sandbox_keys):
-    monkeypatch.setitem(app.extensions, "linli_wechat_pay", SandboxWeChatPay(sandbox_keys, appid="wx00000000sandbox"))
+def sandbox_pay(app, monkeypatch, sandbox_keys) -> SandboxWeChatPay:
+    sandbox = SandboxWeChatPay(sandbox_keys, appid="wx00000000sandbox")
+    monkeypatch.setitem(app.extensions, "linli_wechat_pay", sandbox)
+    return sandbox
 
 
 @dataclass
@@ -179,13 +181,16 @@ def test_an_unknown_bill_is_not_found(desk):
 
 
 @pytest.fixture
-def paid_twice(desk) -> Bill:
-    """The owner pays online at the last moment of the order; staff, seeing it expired, take the share in cash;
-    then WeChat's (late) notification of the online payment arrives."""
-    start = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0)
+def paid_twice(desk, sandbox_pay) -> Bill:
+    """The owner's online order expires unpaid; staff take the share in cash, which closes it at WeChat Pay; then
+    WeChat Pay notifies a payment of that order all the same (closed, but paid anyway)."""
+    order = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0).order
+    out_trade_no, amount_fen, openid = order.out_trade_no, order.amount_fen, order.openid
     cash(desk, 0, AMOUNTS[0] - SHARES[0], "SJ-0001", now=T0 + timedelta(minutes=16))
-    # Paid at minute 14, notified after the cash (the notification is signed when the payment was made).
-    service.complete_sandbox_payment(start.order.id, desk.owner.id, now=T0 + timedelta(minutes=14))
+    # Paid at minute 14 as WeChat Pay tells it (the notification is signed when the payment was made).
+    paid_at = T0 + timedelta(minutes=14)
+    service.accept_notification(*sandbox_pay.signed_notification(out_trade_no, "4200002100202612030000000001",
+                                                                 amount_fen, openid, now=paid_at), now=paid_at)
     return bill(desk.bills[0].id)
 
 
@@ -194,7 +199,8 @@ def test_cash_is_refused_while_the_household_is_paying_online(desk):
 
     refusal = refused(cash, desk, 0, AMOUNTS[0] - SHARES[0], "SJ-0001", now=T0 + timedelta(minutes=14))
 
-    assert (refusal.status, refusal.message) == (409, "住户正在线上缴费，请15分钟后再登记")
+    assert (refusal.status, refusal.message) == (
+        409, "住户正在线上缴费（订单10:15前有效）：请先“查询并关闭线上支付”，再登记收款")
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
 
 
@@ -299,7 +305,7 @@ def test_a_bill_with_a_payment_under_way_cannot_be_adjusted_or_waived(desk):
     for call, args in ((fee_service.adjust_bill, (desk.bills[0].id, 10_000, "核减")),
                        (fee_service.waive_bill, (desk.bills[0].id, "减免"))):
         refusal = refused(call, *args, desk.committee.id, None, now=during)
-        assert (refusal.status, refusal.message) == (409, "该账单有正在进行的支付，请15分钟后再调整")
+        assert (refusal.status, refusal.message) == (409, "该账单有正在进行的支付，请10:15后再调整")
 
     current = bill(desk.bills[0].id)
     assert (current.status, current.amount_fen, current.subsidy_fen) == (BillStatus.UNPAID, AMOUNTS[0], SHARES[0])
