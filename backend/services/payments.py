@@ -139,7 +139,7 @@ def _place(provider, order_id: int, placing: JsapiOrder, now: datetime) -> None:
         raise
     if store_prepay_id(order_id, prepay_id) is None:
         order = db.session.get(PaymentOrder, order_id)
-        raise FeeRefused("该账单已缴清" if order.paid_at else "本次支付已被收费台关闭，请刷新账单查看")
+        raise FeeRefused("该账单已缴清" if order.paid_at else "本次支付已关闭，请重新发起缴费")
 
 
 def _payable(bill: Bill | None) -> Bill:

@@ -128,6 +128,7 @@ BILL_ENDPOINTS = {
                         {"method": "cash", "amount_fen": 6094, "offline_receipt_no": "乙XJ1"}),
     "refund": ("POST", lambda w: _bill(w, "/refunds", "paid_bill"),
                {"amount_fen": 1, "method": "cash", "reason": "乙退"}),
+    "close_online_payment": ("POST", lambda w: _bill(w, "/online-payment/close"), None),
 }
 # Everything that names compound A itself.
 COMPOUND_ENDPOINTS = {

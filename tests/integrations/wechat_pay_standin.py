@@ -177,6 +177,7 @@ class _Failure:
     code: str
     message: str
     times: int
+    endpoint: str | None  # "jsapi", "query", "close", or None for any
 
 
 class WeChatPayStandIn:
@@ -218,17 +219,14 @@ class WeChatPayStandIn:
 
     def calls_to(self, method: str, kind: str) -> list[Call]:
         """The calls of one endpoint: kind is "jsapi", "query" or "close"."""
-        def kind_of(call: Call) -> str:
-            if call.path == JSAPI_PATH:
-                return "jsapi"
-            return "close" if call.path.endswith("/close") else "query"
+        return [call for call in self.calls if call.method == method and _endpoint(call.path) == kind]
 
-        return [call for call in self.calls if call.method == method and kind_of(call) == kind]
-
-    def fail_next(self, status: int, code: str = "SYSTEM_ERROR", message: str = "系统错误", times: int = 1) -> None:
-        """The next `times` calls answer `status` with {code, message}; 502 and 504 answer a gateway's page."""
+    def fail_next(self, status: int, code: str = "SYSTEM_ERROR", message: str = "系统错误", times: int = 1,
+                  endpoint: str | None = None) -> None:
+        """The next `times` calls (of `endpoint` only, when given: "jsapi", "query" or "close") answer `status`
+        with {code, message}; 502 and 504 answer a gateway's page."""
         with self._lock:
-            self._failures.append(_Failure(status, code, message, times))
+            self._failures.append(_Failure(status, code, message, times, endpoint))
 
     def _authorization_error(self, request: Request, body: bytes) -> str | None:
         header = request.headers.get("Authorization", "")
@@ -279,13 +277,13 @@ class WeChatPayStandIn:
             return 403, "OUT_TRADE_NO_USED", "商户订单号重复"
         return None
 
-    def _take_failure(self) -> tuple[int, dict | str] | None:
-        if not self._failures:
+    def _take_failure(self, endpoint: str) -> tuple[int, dict | str] | None:
+        failure = next((failure for failure in self._failures if failure.endpoint in (None, endpoint)), None)
+        if failure is None:
             return None
-        failure = self._failures[0]
         failure.times -= 1
         if failure.times <= 0:
-            self._failures.pop(0)
+            self._failures.remove(failure)
         if failure.status in (502, 504):
             return failure.status, "<html><body>Bad Gateway</body></html>"
         return failure.status, {"code": failure.code, "message": failure.message}
@@ -299,7 +297,7 @@ class WeChatPayStandIn:
         refused = self._authorization_error(request, body)
         if refused:
             return 401, {"code": "SIGN_ERROR", "message": refused}, sent, False
-        failure = self._take_failure()
+        failure = self._take_failure(_endpoint(request.path))
         if failure:
             return *failure, sent, True
         if request.path == JSAPI_PATH:
@@ -378,6 +376,12 @@ class WeChatPayStandIn:
             return Response(status=status, headers=headers)(environ, start_response)
         return Response(text, status=status, headers=headers,
                         content_type="application/json")(environ, start_response)
+
+
+def _endpoint(path: str) -> str:
+    if path == JSAPI_PATH:
+        return "jsapi"
+    return "close" if path.endswith("/close") else "query"
 
 
 @contextmanager

@@ -660,6 +660,44 @@ def test_a_bad_adjustment_is_refused_in_words(compound, people, bills, phone, pa
     assert (bill.amount_fen, bill.status) == (H1_AMOUNT, BillStatus.UNPAID)
 
 
+def test_the_desk_closes_the_households_online_payment_before_taking_cash(compound, people, bills, phone):
+    owner, staff = phone(people["owner"]), phone(people["staff"])
+    body = pay(owner, compound, bills[0])
+    desk = f"/h5/c/{compound.code}/fees/desk?household_id={bills[0].household_id}"
+
+    page = text(staff.get(desk))
+    assert "住户正在线上缴费（¥60.94，" in page and "查询并关闭线上支付" in page
+    assert f'action="/h5/c/{compound.code}/fees/desk/bills/{bills[0].id}"' not in page
+
+    closed = staff.post(f"/h5/c/{compound.code}/fees/desk/bills/{bills[0].id}/online-payment/close",
+                        data={"csrf_token": staff.csrf})
+
+    after = flashed(staff, closed)
+    assert "已关闭住户未完成的线上支付，现在可以登记收款" in after
+    assert f'action="/h5/c/{compound.code}/fees/desk/bills/{bills[0].id}"' in after and "住户正在线上缴费" not in after
+    # The resident's open sheet cannot pay it any more; the desk takes the cash.
+    assert "本次支付已关闭，请重新发起缴费" in flashed(owner, sandbox_pay(owner, compound, bills[0], body))
+    recorded = staff.post(f"/h5/c/{compound.code}/fees/desk/bills/{bills[0].id}", data=desk_form(staff, "60.94"))
+    assert recorded.status_code == 302 and "/receipts/" in recorded.headers["Location"]
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
+
+
+def test_the_desk_learns_the_resident_has_paid_online(compound, people, bills, phone):
+    owner, staff = phone(people["owner"]), phone(people["staff"])
+    pay(owner, compound, bills[0])
+    order = db.session.scalar(select(PaymentOrder))
+    # Paid at WeChat Pay's end; the notification has not come.
+    wechat_pay().pay(order.out_trade_no, "4200002100202601010000000004", order.amount_fen, order.openid)
+
+    checked = staff.post(f"/h5/c/{compound.code}/fees/desk/bills/{bills[0].id}/online-payment/close",
+                         data={"csrf_token": staff.csrf})
+
+    page = flashed(staff, checked)
+    assert "住户的线上支付已完成，无需再收款" in page and f'id="desk-bill-{bills[0].id}"' not in page
+    db.session.expire_all()
+    assert db.session.get(Bill, bills[0].id).status is BillStatus.PAID
+
+
 def test_a_paid_bill_is_not_adjusted_but_an_overpayment_is_refunded(compound, people, bills, phone):
     """The resident opens WeChat's sheet; the desk may not take cash while the order is open, but once it has
     expired it does (which closes the order at WeChat Pay), and then WeChat Pay notifies a payment of that closed
@@ -676,6 +714,9 @@ def test_a_paid_bill_is_not_adjusted_but_an_overpayment_is_refunded(compound, pe
                                                     order.amount_fen, order.openid)
     assert owner.post("/api/v1/payments/wechat/notify", data=raw, headers=headers).status_code == 200
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 2
+    # The desk sees the overpayment among the household's bills.
+    desk = text(staff.get(f"/h5/c/{compound.code}/fees/desk?household_id={bills[0].household_id}"))
+    assert 'id="desk-overpaid"' in desk and "多缴¥60.94" in desk
 
     waive = committee.post(f"/h5/c/{compound.code}/bills/{bills[0].id}/waive",
                            data={"csrf_token": committee.csrf, "reason": "x"})

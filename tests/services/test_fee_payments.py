@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from backend.domain.fees import BillStatus, FeeRefused, GrantStatus, PaymentMethod
 from backend.domain.roles import Role
@@ -352,3 +353,170 @@ def test_a_bill_covered_whole_by_the_subsidy_settles_without_a_payment(desk):
     assert (grant.status, grant.amount_fen) == (GrantStatus.GRANTED, AMOUNTS[0])
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
     assert db.session.scalar(select(func.count()).select_from(PaymentOrder)) == 0
+
+
+# ---- one live order per bill ----------------------------------------------------------------------------
+
+
+def orders_of(bill_id: int) -> list[PaymentOrder]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(PaymentOrder).where(PaymentOrder.bill_id == bill_id)
+                                   .order_by(PaymentOrder.id)))
+
+
+def payments_of(bill_id: int) -> list[Payment]:
+    return list(db.session.scalars(select(Payment).where(Payment.bill_id == bill_id).order_by(Payment.id)))
+
+
+@pytest.fixture
+def tenant(desk, make_user) -> User:
+    """A second verified person of the first household."""
+    return make_user(Role.RESIDENT, desk.compound, household=desk.bills[0].household)
+
+
+def test_the_payer_asking_again_gets_the_same_order_and_someone_else_is_refused(desk, tenant):
+    first = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0)
+    again = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0 + timedelta(minutes=3))
+
+    assert (again.order.id, again.pay_params["package"]) == (first.order.id, first.pay_params["package"])
+    refusal = refused(service.start_payment, desk.bills[0].id, tenant, NOTIFY_URL, now=T0 + timedelta(minutes=3))
+    assert (refusal.status, refusal.message) == (409, "本账单已有正在进行的支付，请完成支付或15分钟后再试")
+    assert [order.id for order in orders_of(desk.bills[0].id)] == [first.order.id]
+
+
+def test_a_second_live_order_of_a_bill_is_refused_by_the_database(desk):
+    """Whatever a request believes, the partial unique index keeps one live order per bill."""
+    first = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0).order
+    db.session.add(PaymentOrder(out_trade_no="LLDUPLICATE0001", bill_id=first.bill_id,
+                                compound_id=first.compound_id, provider=first.provider, amount_fen=1,
+                                payer_id=desk.owner.id, expires_at=T0))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+    db.session.execute(update(PaymentOrder).where(PaymentOrder.id == first.id).values(closed_at=T0))
+    db.session.add(PaymentOrder(out_trade_no="LLDUPLICATE0002", bill_id=desk.bills[0].id,
+                                compound_id=desk.compound.id, provider=PaymentMethod.SANDBOX, amount_fen=1,
+                                payer_id=desk.owner.id, expires_at=T0))
+    db.session.flush()
+
+
+def test_after_the_order_expired_another_opens_once_wechat_pay_has_closed_the_old_one(desk, tenant,
+                                                                                        sandbox_pay):
+    old = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0).order
+    old_id, old_number = old.id, old.out_trade_no
+
+    new = service.start_payment(desk.bills[0].id, tenant, NOTIFY_URL, now=T0 + timedelta(minutes=16)).order
+
+    assert new.id != old_id and new.payer_id == tenant.id
+    assert sandbox_pay.query_order(old_number).trade_state == "CLOSED"
+    assert [(order.id, order.live) for order in orders_of(desk.bills[0].id)] == [(old_id, False), (new.id, True)]
+    # The resident's sheet of the old order is dead: the sandbox, like WeChat Pay, will not take the money.
+    assert refused(service.complete_sandbox_payment, old_id, desk.owner.id,
+                   now=T0 + timedelta(minutes=17)).message == "本次支付已关闭，请重新发起缴费"
+    assert payments_of(desk.bills[0].id) == []
+
+
+def test_an_expired_order_paid_but_never_notified_is_recorded_before_another_opens(desk, sandbox_pay):
+    order = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0).order
+    # The money is taken at minute 14; the notification never reaches us.
+    sandbox_pay.pay(order.out_trade_no, "4200002100202612030000000011", order.amount_fen, order.openid,
+                    now=T0 + timedelta(minutes=14))
+
+    refusal = refused(service.start_payment, desk.bills[0].id, desk.owner, NOTIFY_URL,
+                      now=T0 + timedelta(minutes=16))
+
+    assert refusal.message == "该账单已缴清"
+    [payment] = payments_of(desk.bills[0].id)
+    assert (payment.transaction_id, payment.amount_fen, payment.paid_at) == (
+        "4200002100202612030000000011", AMOUNTS[0] - SHARES[0], T0 + timedelta(minutes=14))
+    assert bill(desk.bills[0].id).status is BillStatus.PAID
+    assert len(orders_of(desk.bills[0].id)) == 1
+
+
+def test_the_desk_takes_no_cash_while_the_order_is_live_and_can_once_it_closed_it(desk, sandbox_pay):
+    order = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0).order
+    order_id, number = order.id, order.out_trade_no
+    during = T0 + timedelta(minutes=5)
+    assert refused(cash, desk, 0, AMOUNTS[0] - SHARES[0], "SJ-0001", now=during).status == 409
+
+    check = service.close_online_payment(desk.bills[0].id, desk.staff.id, "10.0.0.8", now=during)
+
+    assert (check.outcome, check.message, check.payment) == (
+        service.OnlineOutcome.CLOSED, "已关闭住户未完成的线上支付，现在可以登记收款", None)
+    assert sandbox_pay.query_order(number).trade_state == "CLOSED"
+    [event] = audits("payment_order.close")
+    assert (event.actor_id, event.target_id, event.compound_id, event.ip) == (
+        desk.staff.id, order_id, desk.compound.id, "10.0.0.8")
+    assert event.after == {"bill_id": desk.bills[0].id, "out_trade_no": number, "outcome": "closed"}
+    payment = cash(desk, 0, AMOUNTS[0] - SHARES[0], "SJ-0001", now=during)
+    assert payment.method is PaymentMethod.CASH and bill(desk.bills[0].id).status is BillStatus.PAID
+    assert refused(service.complete_sandbox_payment, order_id, desk.owner.id, now=during).status == 409
+    assert len(payments_of(desk.bills[0].id)) == 1
+
+
+def test_the_desk_closing_an_order_the_resident_paid_records_it_and_takes_nothing(desk, sandbox_pay):
+    order = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0).order
+    sandbox_pay.pay(order.out_trade_no, "4200002100202612030000000012", order.amount_fen, order.openid,
+                    now=T0 + timedelta(minutes=2))
+
+    check = service.close_online_payment(desk.bills[0].id, desk.staff.id, None, now=T0 + timedelta(minutes=3))
+
+    assert (check.outcome, check.message) == (service.OnlineOutcome.PAID, "住户的线上支付已完成，无需再收款")
+    assert check.payment.transaction_id == "4200002100202612030000000012"
+    assert (check.bill.status, check.bill.paid_fen) == (BillStatus.PAID, AMOUNTS[0] - SHARES[0])
+    assert refused(cash, desk, 0, AMOUNTS[0] - SHARES[0], "SJ-0001").message == "该账单已缴清"
+    assert len(payments_of(desk.bills[0].id)) == 1
+
+
+def test_cash_after_the_order_expired_asks_wechat_pay_first(desk, sandbox_pay):
+    order = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0).order
+    sandbox_pay.pay(order.out_trade_no, "4200002100202612030000000013", order.amount_fen, order.openid,
+                    now=T0 + timedelta(minutes=14))
+
+    refusal = refused(cash, desk, 0, AMOUNTS[0] - SHARES[0], "SJ-0001", now=T0 + timedelta(minutes=16))
+
+    assert (refusal.status, refusal.message) == (409, "住户的线上支付已完成，无需再收款")
+    assert [payment.transaction_id for payment in payments_of(desk.bills[0].id)] == ["4200002100202612030000000013"]
+    assert bill(desk.bills[0].id).status is BillStatus.PAID
+
+
+def test_closing_when_there_is_no_online_payment_says_so(desk):
+    check = service.close_online_payment(desk.bills[1].id, desk.staff.id, None, now=T0)
+
+    assert (check.outcome, check.message) == (service.OnlineOutcome.NONE, "该账单没有进行中的线上支付")
+    assert audits("payment_order.close") == []
+
+
+def test_a_late_payment_of_a_closed_order_never_settles_the_bill_again(desk, paid_twice):
+    """paid_twice: cash settled the bill; the closed order's payment came after. The bill, its settlement time and
+    the subsidy grant are the cash payment's; the second payment is an overpayment to refund."""
+    grant = db.session.scalar(select(SubsidyGrant).where(SubsidyGrant.bill_id == paid_twice.id))
+    share = AMOUNTS[0] - SHARES[0]
+
+    assert (paid_twice.status, paid_twice.paid_at, paid_twice.overpaid_fen) == (
+        BillStatus.PAID, T0 + timedelta(minutes=16), share)
+    assert (grant.status, grant.granted_at, grant.amount_fen) == (
+        GrantStatus.GRANTED, T0 + timedelta(minutes=16), SHARES[0])
+    assert committed(desk.policy) == SHARES[0]
+    cash_payment, online = payments_of(paid_twice.id)
+    assert (cash_payment.method, online.method, online.amount_fen) == (PaymentMethod.CASH, PaymentMethod.SANDBOX,
+                                                                        share)
+    [order] = orders_of(paid_twice.id)
+    assert order.closed_at is not None and order.paid_at == T0 + timedelta(minutes=14)
+
+
+def test_a_late_payment_of_an_order_closed_by_a_waiver_is_refunded_whole(desk, sandbox_pay):
+    order = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0).order
+    number, amount_fen, openid = order.out_trade_no, order.amount_fen, order.openid
+    fee_service.waive_bill(desk.bills[0].id, "低保户减免", desk.committee.id, None, now=T0 + timedelta(minutes=16))
+
+    service.accept_notification(*sandbox_pay.signed_notification(number, "4200002100202612030000000014", amount_fen,
+                                                                 openid, now=T0 + timedelta(minutes=14)),
+                                now=T0 + timedelta(minutes=14))
+
+    waived = bill(desk.bills[0].id)
+    assert (waived.status, waived.paid_fen, waived.overpaid_fen, waived.paid_at) == (
+        BillStatus.WAIVED, amount_fen, amount_fen, None)
+    assert db.session.scalar(select(SubsidyGrant.status).where(SubsidyGrant.bill_id == waived.id)) is (
+        GrantStatus.RELEASED)
+    assert committed(desk.policy) == 0
