@@ -133,10 +133,10 @@ def settle_with_provider(ref: OrderRef, now: datetime) -> OrderFate:
             record_paid_transaction(state.paid, now)
         except AmountMismatch:
             raise FeeRefused("微信支付记录的金额与订单不符，已记录待核查，请联系平台管理员") from None
-    elif fate is OrderFate.CLOSED:
+    elif fate is OrderFate.CLOSED and not _close(ref.id, now, unplaced_only=state is None):
         # WeChat Pay never having the order only proves nobody can pay it while its prepay_id was never handed
-        # out: a placing that lands after our question must win, and keep the order live.
-        _close(ref.id, now, unplaced_only=state is None)
+        # out: a placing that landed after our question won, and the order is live and payable.
+        fate = OrderFate.OPEN
     log.info("order %s settled with WeChat Pay: %s", ref.out_trade_no, fate.value)
     return fate
 
@@ -151,13 +151,17 @@ def _state(out_trade_no: str) -> OrderState | None:
         raise
 
 
-def _close(order_id: int, now: datetime, unplaced_only: bool) -> None:
+def _close(order_id: int, now: datetime, unplaced_only: bool) -> bool:
+    """Mark the order closed; False when it is live still (an unplaced-only close of an order whose prepay_id
+    was handed out meanwhile)."""
     conditions = [PaymentOrder.id == order_id, *IS_LIVE]
     if unplaced_only:
         conditions.append(PaymentOrder.prepay_id == "")
     db.session.execute(update(PaymentOrder).where(*conditions).values(closed_at=now)
                        .execution_options(synchronize_session=False))
+    live = db.session.scalar(select(PaymentOrder.id).where(PaymentOrder.id == order_id, *IS_LIVE))
     db.session.commit()
+    return live is None
 
 
 def abandon_unplaced(order_id: int, now: datetime) -> None:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from backend.domain.fees import BillStatus, FeeRefused, GrantStatus, PaymentMethod
+from backend.domain.fees import BillStatus, FeeRefused, GrantStatus, OrderFate, PaymentMethod
 from backend.domain.roles import Role
 from backend.domain.subsidy import SubsidyTier
 from backend.extensions import db
@@ -30,6 +30,7 @@ from backend.models import (
     User,
 )
 from backend.services import fees as fee_service
+from backend.services import payment_orders
 from backend.services import payments as service
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 
@@ -520,3 +521,21 @@ def test_a_late_payment_of_an_order_closed_by_a_waiver_is_refunded_whole(desk, s
     assert db.session.scalar(select(SubsidyGrant.status).where(SubsidyGrant.bill_id == waived.id)) is (
         GrantStatus.RELEASED)
     assert committed(desk.policy) == 0
+
+
+@pytest.mark.parametrize(("prepay_id", "fate", "live"), [("", OrderFate.CLOSED, False),
+                                                         ("wx_handed_out", OrderFate.OPEN, True)])
+def test_an_order_wechat_pay_never_received_closes_only_if_its_prepay_id_was_never_handed_out(
+    desk, prepay_id, fate, live
+):
+    """WeChat Pay says ORDER_NOT_EXIST while our placing of the order is still on its way: once its prepay_id has
+    been stored (and handed to the payer), the order is payable after all and must stay live."""
+    order = PaymentOrder(out_trade_no=f"LL{desk.bills[0].id:010d}neverplaced", bill_id=desk.bills[0].id,
+                         compound_id=desk.compound.id, provider=PaymentMethod.SANDBOX, amount_fen=100,
+                         payer_id=desk.owner.id, prepay_id=prepay_id, expires_at=T0)
+    db.session.add(order)
+    db.session.commit()
+
+    assert payment_orders.settle_with_provider(payment_orders.OrderRef.of(order), T0) is fate
+
+    assert db.session.get(PaymentOrder, order.id).live is live
