@@ -273,7 +273,7 @@ def _changeable(bill_id: int, now: datetime) -> Bill:
     what that order charges."""
     return without_live_order(lambda: _unpaid(lock_bill(bill_id)), now,
                               in_progress="该账单有正在进行的支付，请{until}后再调整",
-                              paid_online="住户已在线上缴清该账单，不能再调整；多缴的部分请退款")
+                              paid_online="住户已在线上缴清该账单，不能再调整")
 
 
 def adjust_bill(bill_id: int, amount_fen: int, reason: str, actor_id: int, ip: str | None,
