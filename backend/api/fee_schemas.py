@@ -29,6 +29,7 @@ from backend.domain.fees import (
 from backend.domain.subsidy import format_rate
 from backend.models.base import utcnow
 from backend.services.fees import household_label
+from backend.services.payments import OnlineOutcome
 
 MAX_REASON = 500
 _MONTH = re.compile(r"[12]\d{3}-(0[1-9]|1[0-2])")
@@ -267,15 +268,40 @@ class RefundSchema(Schema):
     created_at = fields.DateTime()
 
 
+class OnlinePaymentSchema(Schema):
+    """The bill's live online order: someone of the household may be paying it."""
+
+    id = fields.Integer()
+    provider = fields.Enum(PaymentMethod, by_value=True)
+    amount_fen = fields.Integer()
+    expires_at = fields.DateTime(metadata={"description": "此后无法再支付（UTC）"})
+    expired = fields.Boolean(metadata={"description": "已过期：收费台登记收款时会先向微信支付查询并关闭"})
+
+
 class BillDetailSchema(BillSchema):
     subsidy = fields.Nested(SubsidySchema, allow_none=True)
     payments = fields.List(fields.Nested(PaymentLineSchema))
     refunds = fields.List(fields.Nested(RefundSchema))
-    actions = fields.List(
-        fields.String(validate=validate.OneOf(["pay", "record_payment", "adjust", "waive", "refund"])),
-        metadata={"description": "当前用户现在可以做的：pay 缴费，record_payment 登记线下收款，adjust 调整，"
-                                 "waive 减免，refund 退款"},
+    online_payment = fields.Nested(
+        OnlinePaymentSchema, allow_none=True,
+        metadata={"description": "进行中的线上支付（未支付也未关闭的订单）；没有则为 null"},
     )
+    actions = fields.List(
+        fields.String(validate=validate.OneOf(
+            ["pay", "record_payment", "close_online_payment", "adjust", "waive", "refund"])),
+        metadata={"description": "当前用户现在可以做的：pay 缴费，record_payment 登记线下收款，close_online_payment "
+                                 "查询并关闭住户的线上支付（之后才能登记收款），adjust 调整，waive 减免，refund 退款"},
+    )
+
+
+class OnlineCheckSchema(Schema):
+    outcome = fields.Enum(OnlineOutcome, by_value=True, required=True, metadata={
+        "description": "paid 已在线上付清（已入账，无需收款）；closed 已在微信支付关闭，可以收款；open 住户正在支付，"
+                       "无法关闭；none 没有进行中的线上支付"})
+    message = fields.String(required=True)
+    bill = fields.Nested(BillSchema, required=True)
+    payment = fields.Nested(PaymentLineSchema, allow_none=True, required=True,
+                            metadata={"description": "outcome 为 paid 时，入账的这笔线上支付"})
 
 
 class CollectionSchema(Schema):

@@ -7,6 +7,7 @@ may not → 403, a bill's state that forbids it → 409, bad input → 422."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 
@@ -29,6 +30,7 @@ from backend.api.fee_schemas import (
     CreatedScheduleSchema,
     FeeScheduleSchema,
     OfflinePaymentSchema,
+    OnlineCheckSchema,
     PaymentSchema,
     RefundInputSchema,
     RefundSchema,
@@ -39,13 +41,17 @@ from backend.domain.compounds import GovernanceBody
 from backend.domain.fees import BillStatus, Collection, FeeRefused, beijing_date
 from backend.domain.roles import Action, Role, allows
 from backend.extensions import db
-from backend.models import Bill, FeeSchedule, Household, Payment, Refund
+from backend.integrations.wechat_pay import WeChatPayError
+from backend.models import Bill, FeeSchedule, Household, Payment, PaymentOrder, Refund
 from backend.models.base import utcnow
 from backend.policy import authorize, fee_reader
 from backend.request_context import client_ip, entry_compound_id, optional_user_id
 from backend.services import fees as service
 from backend.services import payments as payment_service
+from backend.services.payment_orders import live_order
 from backend.services.subsidies import SubsidyBusy, SubsidyView, subsidy_view
+
+log = logging.getLogger("linli.fees")
 
 blp = Blueprint("fees", __name__, url_prefix="/api/v1", description="物业费")
 
@@ -66,6 +72,14 @@ def _refused(exc: FeeRefused):
 def _busy(_exc: SubsidyBusy):
     db.session.rollback()
     return json_error(503, "同时缴费的人较多，请稍后再试")
+
+
+@blp.errorhandler(WeChatPayError)
+def _provider_down(exc: WeChatPayError):
+    """The desk and the adjusters ask WeChat Pay about an open order first; nothing was taken when it fails."""
+    db.session.rollback()
+    log.warning("asking WeChat Pay about an order failed: %s", exc)
+    return json_error(503 if exc.transient else 502, "暂时无法向微信支付查询住户的线上支付，请稍后再试")
 
 
 # ---- what the views read --------------------------------------------------------------------------------
@@ -93,11 +107,21 @@ class PeriodCollection:
 
 
 @dataclass(frozen=True)
+class OnlinePayment:
+    order: PaymentOrder
+    expired: bool
+
+    def __getattr__(self, name: str):
+        return getattr(self.order, name)
+
+
+@dataclass(frozen=True)
 class BillDetail:
     bill: Bill
     subsidy: SubsidyView | None
     payments: list[Payment]
     refunds: list[Refund]
+    online_payment: OnlinePayment | None
     actions: list[str]
 
     def __getattr__(self, name: str):
@@ -127,13 +151,16 @@ def _bill_access(bill_id: int, action: Action | None = None) -> BillAccess:
     return BillAccess(bill=bill, member=reader.member, roles=reader.roles)
 
 
-def _actions(access: BillAccess) -> list[str]:
+def _actions(access: BillAccess, online: OnlinePayment | None) -> list[str]:
     bill, roles = access.bill, access.roles
     unpaid = bill.status is BillStatus.UNPAID
     changeable = unpaid and bill.paid_fen == 0 and allows(roles, Action.ADJUST_BILLS)
+    desk = allows(roles, Action.RECORD_PAYMENTS)
     offered = {
         "pay": unpaid and access.member,
-        "record_payment": unpaid and allows(roles, Action.RECORD_PAYMENTS),
+        # An order within its window must be closed first; an expired one is settled when the cash is recorded.
+        "record_payment": unpaid and desk and (online is None or online.expired),
+        "close_online_payment": online is not None and desk,
         "adjust": changeable,
         "waive": changeable,
         "refund": bill.overpaid_fen > 0 and allows(roles, Action.ADJUST_BILLS),
@@ -271,12 +298,15 @@ class BillView(MethodView):
         refunds, and what the caller may do with it now."""
         access = _bill_access(bill_id)
         bill = access.bill
+        order = live_order(bill.id)
+        online = None if order is None else OnlinePayment(order=order, expired=order.expires_at <= utcnow())
         return BillDetail(
             bill=bill,
             subsidy=subsidy_view(bill),
             payments=payment_service.bill_payments(bill.id),
             refunds=payment_service.bill_refunds(bill.id),
-            actions=_actions(access),
+            online_payment=online,
+            actions=_actions(access, online),
         )
 
 
@@ -288,6 +318,8 @@ class Adjustments(MethodView):
     @blp.alt_response(403, schema=ApiErrorSchema)
     @blp.alt_response(404, schema=ApiErrorSchema)
     @blp.alt_response(409, schema=ApiErrorSchema, description="账单已缴、已减免，或正在支付")
+    @blp.alt_response(502, schema=ApiErrorSchema, description="微信支付拒绝查询过期的线上订单")
+    @blp.alt_response(503, schema=ApiErrorSchema, description="暂时无法向微信支付查询过期的线上订单")
     @jwt_required()
     def post(self, body, bill_id):
         """Change an unpaid bill's amount with a reason (committee, party secretary, official; audited); 0 waives
@@ -305,6 +337,8 @@ class Waiver(MethodView):
     @blp.alt_response(403, schema=ApiErrorSchema)
     @blp.alt_response(404, schema=ApiErrorSchema)
     @blp.alt_response(409, schema=ApiErrorSchema, description="账单已缴、已减免，或正在支付")
+    @blp.alt_response(502, schema=ApiErrorSchema, description="微信支付拒绝查询过期的线上订单")
+    @blp.alt_response(503, schema=ApiErrorSchema, description="暂时无法向微信支付查询过期的线上订单")
     @jwt_required()
     def post(self, body, bill_id):
         """Waive an unpaid bill with a reason (committee, party secretary, official; audited). Never deleted."""
@@ -319,16 +353,40 @@ class OfflinePayments(MethodView):
     @blp.alt_response(401, schema=ApiErrorSchema)
     @blp.alt_response(403, schema=ApiErrorSchema)
     @blp.alt_response(404, schema=ApiErrorSchema)
-    @blp.alt_response(409, schema=ApiErrorSchema, description="账单已缴清或已减免，或收据号已登记过")
+    @blp.alt_response(409, schema=ApiErrorSchema,
+                      description="账单已缴清或已减免，收据号已登记过，或住户的线上支付尚未关闭")
+    @blp.alt_response(502, schema=ApiErrorSchema, description="微信支付拒绝查询过期的线上订单")
+    @blp.alt_response(503, schema=ApiErrorSchema, description="暂时无法向微信支付查询过期的线上订单")
     @jwt_required()
     def post(self, body, bill_id):
         """Record cash or a bank transfer against the paper receipt's number (staff, manager; audited). The
-        amount must be exactly what the household owes after the subsidy, which is fixed now."""
+        amount must be exactly what the household owes after the subsidy, which is fixed now. While the
+        household's online order can still be paid this is refused (409): close it first
+        (POST /bills/{bill_id}/online-payment/close). An expired one is first settled with WeChat Pay: paid → 409,
+        nothing to collect; unpaid → closed, and the cash is recorded."""
         access = _bill_access(bill_id, Action.RECORD_PAYMENTS)
         return payment_service.record_offline_payment(
             access.bill.id, body["method"], body["amount_fen"], body["offline_receipt_no"], optional_user_id(),
             client_ip(),
         )
+
+
+@blp.route(f"/bills/{BILL_ID}/online-payment/close")
+class OnlinePaymentClose(MethodView):
+    @blp.response(200, OnlineCheckSchema)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(403, schema=ApiErrorSchema)
+    @blp.alt_response(404, schema=ApiErrorSchema)
+    @blp.alt_response(502, schema=ApiErrorSchema, description="微信支付拒绝了查询")
+    @blp.alt_response(503, schema=ApiErrorSchema, description="暂时无法向微信支付查询，请稍后再试")
+    @jwt_required()
+    def post(self, bill_id):
+        """Before taking cash from a household whose online payment is open (staff, manager; audited): WeChat
+        Pay is asked what became of the order. `paid` → it was paid and is recorded, nothing to collect;
+        `closed` → closed at WeChat Pay, nobody can pay it now, cash may be recorded; `open` → the payer is
+        paying and it could not be closed, ask again later; `none` → there was no online payment."""
+        access = _bill_access(bill_id, Action.RECORD_PAYMENTS)
+        return payment_service.close_online_payment(access.bill.id, optional_user_id(), client_ip())
 
 
 @blp.route(f"/bills/{BILL_ID}/refunds")

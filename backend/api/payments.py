@@ -40,8 +40,8 @@ from backend.models import Bill, Payment, User
 from backend.policy import authorize, fee_reader, is_household_member
 from backend.request_context import optional_user_id
 from backend.services import payments as service
+from backend.services.payment_orders import AmountMismatch, UnknownOrder
 from backend.services.payment_provider import wechat_pay
-from backend.services.payments import AmountMismatch, UnknownOrder
 from backend.services.subsidies import SubsidyBusy
 
 log = logging.getLogger("linli.payments")

@@ -68,6 +68,53 @@ PAYMENT_WINDOW = timedelta(minutes=15)
 ABANDONED_HOLD_AFTER = timedelta(hours=25)
 
 
+class OrderFate(enum.StrEnum):
+    """What became of an online order, as WeChat Pay tells it."""
+
+    # The money was taken: the payment is recorded, as its notification would record it.
+    PAID = "paid"
+    # It can still be paid (or is being paid): it stays the bill's live order, and nothing else may be taken.
+    OPEN = "open"
+    # It can never be paid: closed, or never received by WeChat Pay. No longer the bill's live order.
+    CLOSED = "closed"
+
+
+# WeChat Pay's trade_state values (商户订单号查询订单): 支付成功, 转入退款 (paid, then a refund began), 已关闭,
+# 已撤销 and 支付失败 (付款码 only); NOTPAY and USERPAYING can still turn into a payment.
+_PAID_STATES = frozenset({"SUCCESS", "REFUND"})
+_CLOSED_STATES = frozenset({"CLOSED", "REVOKED", "PAYERROR"})
+
+
+def order_fate(trade_state: str | None) -> OrderFate:
+    """The fate of an order in `trade_state`; None when WeChat Pay never received it (ORDER_NOT_EXIST). A state
+    this code does not know may still end in a payment, so it counts as open."""
+    if trade_state is None or trade_state in _CLOSED_STATES:
+        return OrderFate.CLOSED
+    if trade_state in _PAID_STATES:
+        return OrderFate.PAID
+    return OrderFate.OPEN
+
+
+class LiveOrderStep(enum.StrEnum):
+    """What a request does about the bill's live order before anything else is paid."""
+
+    # The payer's own order, still payable for what is owed: given back, so a double tap opens nothing new.
+    REUSE = "reuse"
+    # Someone else may be paying it right now (another person of the household, or the resident while the
+    # desk wants cash): refused until it is paid, closed or expired.
+    REFUSE = "refuse"
+    # Expired, or for an amount no longer owed: WeChat Pay is asked what became of it (and closes it if
+    # unpaid) before another order or payment may follow.
+    SETTLE = "settle"
+
+
+def live_order_step(*, expired: bool, same_payer: bool, same_amount: bool) -> LiveOrderStep:
+    """The step for a live order; the desk and the adjusters are never its payer."""
+    if expired or not same_amount:
+        return LiveOrderStep.SETTLE
+    return LiveOrderStep.REUSE if same_payer else LiveOrderStep.REFUSE
+
+
 class FeeRefused(Exception):
     """A fee action the rules do not allow now; `status` is the HTTP answer (409 a state, 422 an input)."""
 

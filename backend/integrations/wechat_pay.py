@@ -1,11 +1,17 @@
 """WeChat Pay API v3, JSAPI payments (JSAPI支付), written to the published spec (pay.weixin.qq.com/doc/v3/merchant:
-签名生成, 签名验证, 回调通知, JSAPI下单, JSAPI调起支付), in public-key mode (微信支付公钥):
+签名生成, 签名验证, 回调通知, JSAPI下单, 商户订单号查询订单, 关闭订单, JSAPI调起支付), in public-key mode (微信支付公钥):
 - every request carries `Authorization: WECHATPAY2-SHA256-RSA2048 mchid="…",nonce_str="…",signature="…",
   timestamp="…",serial_no="…"`; the signature is SHA256withRSA (PKCS#1 v1.5) with the merchant private key over
   `METHOD\\nPATH?QUERY\\nTIMESTAMP\\nNONCE\\nBODY\\n`, base64; serial_no is the merchant certificate's serial.
 - POST /v3/pay/transactions/jsapi {appid, mchid, description, out_trade_no, time_expire (RFC 3339),
   notify_url, amount: {total (fen), currency: "CNY"}, payer: {openid}} → 200 {prepay_id}; errors are
   {code, message} with HTTP 4xx/5xx.
+- GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=… → 200 the transaction {out_trade_no, trade_state
+  (SUCCESS, REFUND, NOTPAY, CLOSED, REVOKED, USERPAYING, PAYERROR), transaction_id, success_time, amount, payer
+  once paid, …}; 404 ORDER_NOT_EXIST for an order WeChat Pay never received.
+- POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close {mchid} → 204 without a body: the order can no
+  longer be paid. Only an unpaid order closes; anything else (400 ORDER_CLOSED, a paid order, 202 USER_PAYING)
+  is an error, after which the order's state is what a query says.
 - answers and notifications are signed by WeChat Pay: Wechatpay-Timestamp, Wechatpay-Nonce, Wechatpay-Signature
   (base64 SHA256withRSA over `TIMESTAMP\\nNONCE\\nBODY\\n`), Wechatpay-Serial (the public key's id, PUB_KEY_ID_…).
   A signed answer without a valid signature is to be treated as forged.
@@ -43,6 +49,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 API_BASE = "https://api.mch.weixin.qq.com"
 JSAPI_PATH = "/v3/pay/transactions/jsapi"
+ORDER_PATH = "/v3/pay/transactions/out-trade-no/{out_trade_no}"
+CLOSE_PATH = ORDER_PATH + "/close"
 AUTH_SCHEME = "WECHATPAY2-SHA256-RSA2048"
 ALGORITHM = "AEAD_AES_256_GCM"
 # The spec: refuse an answer or a notification whose timestamp is more than 5 minutes off (replays).
@@ -55,6 +63,9 @@ APIV3_KEY_LENGTH = 32
 NO_ANSWER = "NO_ANSWER"
 # 429 is a rate limit (FREQUENCY_LIMITED): the same order goes through a moment later.
 TRANSIENT_STATUSES = frozenset({429})
+ORDER_NOT_EXIST = "ORDER_NOT_EXIST"
+# The trade states in which the payer's money was taken (转入退款: paid, then a refund began).
+PAID_TRADE_STATES = frozenset({"SUCCESS", "REFUND"})
 
 BAD_SIGNATURE = "bad_signature"
 STALE = "stale"
@@ -66,7 +77,8 @@ SIGNATURE_HEADERS = ("wechatpay-timestamp", "wechatpay-nonce", "wechatpay-signat
 
 
 class WeChatPayError(Exception):
-    """WeChat Pay did not give us a prepay_id. Final (the order as sent will not pass) unless `transient`."""
+    """WeChat Pay did not do what was asked (a prepay_id, an order's state, closing it). Final (the same request
+    will not pass) unless `transient`."""
 
     def __init__(self, code: str, message: str, *, status: int | None = None, transient: bool = False):
         super().__init__(f"WeChat Pay {code}: {message}" + (f" (HTTP {status})" if status else ""))
@@ -118,6 +130,16 @@ class PaidTransaction:
     amount_total_fen: int
     success_time: datetime | None
     payer_openid: str
+
+
+@dataclass(frozen=True)
+class OrderState:
+    """What WeChat Pay says of one order (查询订单): its trade_state and, once the money was taken, the
+    transaction, as its notification carries it."""
+
+    out_trade_no: str
+    trade_state: str
+    paid: PaidTransaction | None = None
 
 
 def rfc3339(moment: datetime) -> str:
@@ -189,6 +211,21 @@ def paid_transaction(transaction: object) -> PaidTransaction:
     )
 
 
+def order_state(answer: object) -> OrderState:
+    """The state in a query's answer; a paid one must carry the whole transaction."""
+    if not isinstance(answer, dict):
+        raise NotificationRejected(MALFORMED, "the answer is not a JSON object")
+    trade_state = _text(answer.get("trade_state"))
+    paid = paid_transaction(answer) if trade_state in PAID_TRADE_STATES else None
+    return OrderState(out_trade_no=_text(answer.get("out_trade_no")), trade_state=trade_state, paid=paid)
+
+
+def _out_trade_no(out_trade_no: str) -> str:
+    if not OUT_TRADE_NO.fullmatch(out_trade_no):
+        raise ValueError(f"out_trade_no must be 6–32 of [0-9A-Za-z_-|*], not {out_trade_no!r}")
+    return out_trade_no
+
+
 def _apiv3_key_bytes(apiv3_key: str) -> bytes:
     if len(apiv3_key) != APIV3_KEY_LENGTH or not apiv3_key.isascii():
         raise ValueError(f"the APIv3 key must be {APIV3_KEY_LENGTH} ASCII characters")
@@ -252,12 +289,49 @@ class WeChatPay:
     def place_jsapi_order(self, order: JsapiOrder) -> str:
         """The prepay_id (valid 2 hours) for `order`. Placing the same order again gives the same prepay_id,
         so a transient failure can be retried with the same out_trade_no."""
-        body = json.dumps(jsapi_order_body(order, self.appid, self.mchid), ensure_ascii=False,
-                          separators=(",", ":")).encode()
-        request = self.http.build_request(
-            "POST", JSAPI_PATH, content=body,
-            headers={"Accept": "application/json", "Content-Type": "application/json"},
+        response = self._request("POST", JSAPI_PATH, jsapi_order_body(order, self.appid, self.mchid))
+        answer = _json_object(response.content)
+        prepay_id = answer.get("prepay_id") if answer else None
+        if not isinstance(prepay_id, str) or not prepay_id:
+            raise WeChatPayError("NO_PREPAY_ID", "the answer has no prepay_id", status=response.status_code)
+        return prepay_id
+
+    def query_order(self, out_trade_no: str) -> OrderState:
+        """The order's state now (商户订单号查询订单). An order WeChat Pay never received raises
+        WeChatPayError(ORDER_NOT_EXIST, status=404)."""
+        response = self._request(
+            "GET", ORDER_PATH.format(out_trade_no=_out_trade_no(out_trade_no)), params={"mchid": self.mchid}
         )
+        try:
+            state = order_state(_json_object(response.content, MALFORMED, "the answer"))
+        except NotificationRejected as exc:
+            raise WeChatPayError("MALFORMED_ANSWER", f"the order's state is unreadable: {exc}",
+                                 status=response.status_code) from exc
+        if state.out_trade_no != out_trade_no:
+            raise WeChatPayError("MALFORMED_ANSWER", f"asked for {out_trade_no}, told of {state.out_trade_no}",
+                                 status=response.status_code)
+        return state
+
+    def close_order(self, out_trade_no: str) -> None:
+        """Close an unpaid order (关闭订单): once this returns, nobody can pay it. Any other answer raises
+        WeChatPayError, and only a query tells what the order is then."""
+        response = self._request(
+            "POST", CLOSE_PATH.format(out_trade_no=_out_trade_no(out_trade_no)), {"mchid": self.mchid}
+        )
+        if response.status_code != 204:
+            # 202 USER_PAYING: the payer is entering the password; the order is not closed.
+            answer = _json_object(response.content) or {}
+            raise WeChatPayError(str(answer.get("code") or "NOT_CLOSED"), str(answer.get("message") or ""),
+                                 status=response.status_code, transient=True)
+
+    def _request(self, method: str, path: str, payload: dict | None = None,
+                 params: dict[str, str] | None = None) -> httpx.Response:
+        """Send a signed request; the answer when it is 2xx and signed by WeChat Pay, else WeChatPayError."""
+        body = b"" if payload is None else json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        headers = {"Accept": "application/json"}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        request = self.http.build_request(method, path, content=body, params=params, headers=headers)
         request.headers["Authorization"] = self.authorization(
             request.method, request.url.raw_path.decode("ascii"), body
         )
@@ -267,16 +341,13 @@ class WeChatPay:
             raise WeChatPayError(NO_ANSWER, f"WeChat Pay unreachable: {type(exc).__name__}", transient=True) from exc
         if response.status_code >= 300:
             raise self._error(response)
+        # An answer that does not verify is forged: a forged "closed" would let the desk take cash twice.
         try:
             self._verify(response.headers, response.content, datetime.now(UTC))
         except NotificationRejected as exc:
             raise WeChatPayError("UNVERIFIED_ANSWER", f"the answer's signature did not verify: {exc}",
                                  status=response.status_code) from exc
-        answer = _json_object(response.content)
-        prepay_id = answer.get("prepay_id") if answer else None
-        if not isinstance(prepay_id, str) or not prepay_id:
-            raise WeChatPayError("NO_PREPAY_ID", "the answer has no prepay_id", status=response.status_code)
-        return prepay_id
+        return response
 
     def authorization(self, method: str, path_with_query: str, body: bytes) -> str:
         timestamp, nonce = str(int(time.time())), _nonce()
@@ -369,14 +440,17 @@ def _json_object(data: bytes, reason: str | None = None, what: str = "the body")
 
 
 class SandboxWeChatPay(WeChatPay):
-    """No network: orders get a made-up prepay_id and payments are completed by `signed_notification`, which
-    plays WeChat Pay's side with a "platform" key pair of its own. The merchant and platform keys and the
-    APIv3 key live in `key_dir` (created once, 0700, files 0600), so the web and worker processes agree."""
+    """No network: WeChat Pay's side is played here. Orders get a made-up prepay_id, `pay` is the payer paying
+    (its notification is signed with a "platform" key pair of its own and goes through the real path), and an
+    order can be queried and closed. The merchant and platform keys and the APIv3 key live in `key_dir`
+    (created once, 0700, files 0600), and each order's state in `key_dir/orders`, one file per step written
+    once, so the web and worker processes agree and the first of a payment and a close wins, as at WeChat Pay."""
 
     provider = "sandbox"
     MCHID = "1900000000"
     MERCHANT_SERIAL_NO = "5A4D1B0C0000000000000000SANDBOX000000000"
     FILES = ("merchant_private_key.pem", "platform_private_key.pem", "apiv3_key")
+    ORDERS = "orders"
 
     def __init__(self, key_dir: Path, *, appid: str):
         key_dir = Path(key_dir)
@@ -388,6 +462,8 @@ class SandboxWeChatPay(WeChatPay):
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         self.apiv3_key = apiv3.read_text().strip()
+        self.orders_dir = key_dir / self.ORDERS
+        self.orders_dir.mkdir(mode=0o700, exist_ok=True)
         super().__init__(
             appid=appid, mchid=self.MCHID, apiv3_key=self.apiv3_key, merchant_serial_no=self.MERCHANT_SERIAL_NO,
             merchant_private_key=load_private_key(merchant_pem.read_bytes()),
@@ -397,15 +473,64 @@ class SandboxWeChatPay(WeChatPay):
             http=httpx.Client(transport=_NO_NETWORK),
         )
 
+    def _order_file(self, out_trade_no: str, step: str) -> Path:
+        return self.orders_dir / f"{_out_trade_no(out_trade_no)}.{step}"
+
     def place_jsapi_order(self, order: JsapiOrder) -> str:
-        return "sandbox_" + secrets.token_hex(16)
+        placed = _write_once(self._order_file(order.out_trade_no, "placed"), {
+            "prepay_id": "sandbox_" + secrets.token_hex(16), "amount_fen": order.amount_fen,
+            "openid": order.payer_openid,
+        })
+        if (placed["amount_fen"], placed["openid"]) != (order.amount_fen, order.payer_openid):
+            raise WeChatPayError("OUT_TRADE_NO_USED", "商户订单号重复", status=403)
+        return placed["prepay_id"]
+
+    def pay(
+        self, out_trade_no: str, transaction_id: str, amount_fen: int, openid: str, now: datetime | None = None
+    ) -> tuple[dict[str, str], bytes]:
+        """The payer pays the order: the notification WeChat Pay sends for it. A closed order cannot be paid
+        (WeChatPayError ORDER_CLOSED); an order paid already gives its own notification again."""
+        now = now or datetime.now(UTC)
+        final = _write_once(self._order_file(out_trade_no, "final"), {
+            "trade_state": "SUCCESS",
+            "transaction": self._transaction(out_trade_no, transaction_id, amount_fen, openid, now),
+        })
+        if final["trade_state"] != "SUCCESS":
+            raise WeChatPayError("ORDER_CLOSED", "订单已关闭", status=400)
+        return self._signed_notification(final["transaction"], now)
+
+    def query_order(self, out_trade_no: str) -> OrderState:
+        final = _read_json(self._order_file(out_trade_no, "final"))
+        if final is not None and final["trade_state"] == "SUCCESS":
+            return OrderState(out_trade_no, "SUCCESS", paid_transaction(final["transaction"]))
+        if final is not None:
+            return OrderState(out_trade_no, final["trade_state"])
+        if self._order_file(out_trade_no, "placed").exists():
+            return OrderState(out_trade_no, "NOTPAY")
+        raise WeChatPayError(ORDER_NOT_EXIST, "订单不存在", status=404)
+
+    def close_order(self, out_trade_no: str) -> None:
+        if not self._order_file(out_trade_no, "placed").exists():
+            raise WeChatPayError(ORDER_NOT_EXIST, "订单不存在", status=404)
+        mine = secrets.token_hex(8)
+        final = _write_once(self._order_file(out_trade_no, "final"), {"trade_state": "CLOSED", "closed_by": mine})
+        if final["trade_state"] == "SUCCESS":
+            raise WeChatPayError("ORDERPAID", "订单已支付", status=400)
+        if final.get("closed_by") != mine:
+            raise WeChatPayError("ORDER_CLOSED", "订单已关闭", status=400)
 
     def signed_notification(
         self, out_trade_no: str, transaction_id: str, amount_fen: int, openid: str, now: datetime | None = None
     ) -> tuple[dict[str, str], bytes]:
-        """The headers and body of the TRANSACTION.SUCCESS notification WeChat Pay would send for this payment."""
+        """The headers and body of the TRANSACTION.SUCCESS notification WeChat Pay would send for this payment,
+        whatever the order's state here (a late notification of an order closed in the meantime, say)."""
         now = now or datetime.now(UTC)
-        transaction = {
+        return self._signed_notification(self._transaction(out_trade_no, transaction_id, amount_fen, openid, now),
+                                         now)
+
+    def _transaction(self, out_trade_no: str, transaction_id: str, amount_fen: int, openid: str,
+                     now: datetime) -> dict:
+        return {
             "mchid": self.mchid,
             "appid": self.appid,
             "out_trade_no": out_trade_no,
@@ -419,6 +544,8 @@ class SandboxWeChatPay(WeChatPay):
             "payer": {"openid": openid},
             "amount": {"total": amount_fen, "payer_total": amount_fen, "currency": "CNY", "payer_currency": "CNY"},
         }
+
+    def _signed_notification(self, transaction: dict, now: datetime) -> tuple[dict[str, str], bytes]:
         nonce = secrets.token_urlsafe(9)  # 12 characters, like WeChat Pay's
         plaintext = json.dumps(transaction, ensure_ascii=False, separators=(",", ":")).encode()
         ciphertext = self.aesgcm.encrypt(nonce.encode(), plaintext, b"transaction")
@@ -447,6 +574,29 @@ class SandboxWeChatPay(WeChatPay):
             "Content-Type": "application/json",
         }
         return headers, body
+
+
+def _write_once(path: Path, content: dict) -> dict:
+    """Write `content` to `path` unless something is there already; either way, what `path` holds (the first
+    writer's). A hard link is created whole or not at all, so no reader ever sees half a file."""
+    staging = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+    descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(content, file, ensure_ascii=False)
+    try:
+        os.link(staging, path)
+    except FileExistsError:
+        pass
+    finally:
+        staging.unlink()
+    return _read_json(path)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
 
 
 def _refuse_network(request: httpx.Request) -> httpx.Response:

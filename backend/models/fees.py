@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -173,8 +174,13 @@ class SubsidyGrant(Base):
     )
 
 
+# Neither paid nor closed: the order someone may be paying right now.
+LIVE_ORDER = "paid_at IS NULL AND closed_at IS NULL"
+
+
 class PaymentOrder(Base):
-    """An online payment started for a bill (WeChat Pay JSAPI or the sandbox), by its out_trade_no."""
+    """An online payment started for a bill (WeChat Pay JSAPI or the sandbox), by its out_trade_no. Live until
+    paid or closed; a bill has at most one live order."""
 
     __tablename__ = "payment_orders"
 
@@ -189,9 +195,22 @@ class PaymentOrder(Base):
     prepay_id: Mapped[str] = mapped_column(String(64), default="")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When it became unpayable without being paid: WeChat Pay closed it or never had it. A late payment of a
+    # closed order is still recorded (the money was taken) and keeps this.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        # One live order per bill, whatever the requests racing: two orders payable at once charge the bill
+        # twice (a double tap, or two people of a household paying together).
+        Index("uq_payment_orders_live_bill", "bill_id", unique=True,
+              postgresql_where=text(LIVE_ORDER), sqlite_where=text(LIVE_ORDER)),
+    )
+
+    @property
+    def live(self) -> bool:
+        return self.paid_at is None and self.closed_at is None
 
 
 class Payment(Base):

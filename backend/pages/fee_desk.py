@@ -38,6 +38,7 @@ from backend.domain.roles import Action, Role, allows
 from backend.domain.subsidy import add_months, format_rate, period_end
 from backend.domain.text import unstorable
 from backend.extensions import db
+from backend.integrations.wechat_pay import WeChatPayError
 from backend.models import Area, Bill, Household
 from backend.models.base import utcnow
 from backend.pages import h5
@@ -55,8 +56,8 @@ from backend.services import bindings as binding_service
 from backend.services import compounds as compound_service
 from backend.services import fees as fee_service
 from backend.services import meetings as meeting_service
+from backend.services import payment_orders, settlement_export
 from backend.services import payments as payment_service
-from backend.services import settlement_export
 from backend.services import subsidies as subsidy_service
 from backend.services.subsidies import SubsidyBusy
 
@@ -66,6 +67,7 @@ PERIODS_PER_PAGE = 12
 # The hearings offered to link; a compound holds far fewer in the years a fee standard lasts.
 HEARINGS_SHOWN = 100
 BILL_ID = "<int(min=1, max=2147483647):bill_id>"
+PROVIDER_DOWN = "暂时无法向微信支付查询住户的线上支付，请稍后再试"
 # Yuan as people write them: up to 7 digits (an integer column holds 2^31 fen) and at most 2 decimals.
 YUAN = re.compile(r"([0-9]{1,7})(?:\.([0-9]{1,2}))?")
 MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
@@ -145,11 +147,11 @@ def _find_household(compound_id: int) -> tuple[Household | None, str | None]:
 
 def _render_desk(compound, household: Household | None, error: str | None = None, status: int = 200,
                  entered: dict | None = None):
-    today = beijing_date(utcnow())
-    lines = [
-        bill_line(bill, today) for bill in fee_service.household_bills(household.id)
-        if bill.status is BillStatus.UNPAID
-    ] if household else []
+    now = utcnow()
+    today = beijing_date(now)
+    bills = fee_service.household_bills(household.id) if household else []
+    lines = [bill_line(bill, today) for bill in bills if bill.status is BillStatus.UNPAID]
+    online = payment_orders.live_orders([line.bill.id for line in lines])
     search = {
         "building_id": str(household.building_id) if household else request.args.get("building_id", ""),
         "unit": household.unit if household else request.args.get("unit", ""),
@@ -165,6 +167,9 @@ def _render_desk(compound, household: Household | None, error: str | None = None
             household_label=(fee_service.household_label(household.building.name, household.unit, household.room)
                              if household else ""),
             lines=lines,
+            # Within its window the desk must close it first; an expired one is settled when cash is recorded.
+            paying={bill_id: order for bill_id, order in online.items() if order.expires_at > now},
+            overpaid=[bill for bill in bills if bill.overpaid_fen],
             error=error,
             entered=entered or {},
             methods=[(method.value, PAYMENT_METHOD_LABELS[method]) for method in OFFLINE_METHODS],
@@ -204,8 +209,30 @@ def fee_desk_record(code: str, bill_id: int):
     except SubsidyBusy:
         db.session.rollback()
         return _render_desk(compound, household, BUSY_MESSAGE, 409, entered)
+    except WeChatPayError:
+        db.session.rollback()
+        return _render_desk(compound, household, PROVIDER_DOWN, 503, entered)
     flash(f"已登记{PAYMENT_METHOD_LABELS[method]}收款{format_fen(payment.amount_fen)}", "success")
     return redirect(url_for("h5.fee_receipt", code=code, payment_id=payment.id))
+
+
+@h5.post(f"/c/<code>/fees/desk/bills/{BILL_ID}/online-payment/close")
+def fee_desk_close_online(code: str, bill_id: int):
+    """查询并关闭线上支付: what became of the household's online payment; then the desk again, saying it."""
+    compound = compound_by_code(code)
+    user_id = require_user_for_post()
+    authorize(Action.RECORD_PAYMENTS, compound.id, user_id)
+    bill = _compound_bill(compound.id, bill_id)
+    household_id = bill.household_id
+    try:
+        check = payment_service.close_online_payment(bill_id, user_id, client_ip())
+    except WeChatPayError:
+        db.session.rollback()
+        flash(PROVIDER_DOWN, "warn")
+    else:
+        done = check.outcome in (payment_service.OnlineOutcome.PAID, payment_service.OnlineOutcome.CLOSED)
+        flash(check.message, "success" if done else "warn")
+    return redirect(url_for("h5.fee_desk", code=code, household_id=household_id))
 
 
 # ---- arrears ------------------------------------------------------------------------------------------------------
@@ -400,6 +427,9 @@ def _adjusting(code: str, bill_id: int, work):
     except FeeRefused as exc:
         db.session.rollback()
         flash(exc.message, "warn")
+    except WeChatPayError:
+        db.session.rollback()
+        flash(PROVIDER_DOWN, "warn")
     except LookupError:
         abort(404)
     else:

@@ -31,7 +31,7 @@ from backend.request_context import entry_compound_id, optional_user_id
 from backend.services import fees as fee_service
 from backend.services import payments as payment_service
 from backend.services import people as people_service
-from backend.services.payments import AmountMismatch
+from backend.services.payment_orders import AmountMismatch
 from backend.services.subsidies import SubsidyBusy, SubsidyView, subsidy_view
 
 BILL_ID = "<int(min=1, max=2147483647):bill_id>"
@@ -258,6 +258,10 @@ def bill_sandbox_pay(code: str, bill_id: int, order_id: int):
         payment = payment_service.complete_sandbox_payment(order_id, user_id)
     except LookupError:
         abort(404)
+    except FeeRefused as exc:
+        db.session.rollback()
+        flash(exc.message, "warn")
+        return _bill_redirect(code, bill_id)
     except (NotificationRejected, AmountMismatch):
         db.session.rollback()
         flash("支付未能确认，请稍后刷新账单查看", "warn")

@@ -30,10 +30,11 @@ from backend.domain.fees import (
 from backend.domain.roles import Role
 from backend.domain.subsidy import add_months
 from backend.extensions import db, dialect_insert
-from backend.models import Bill, Building, Compound, FeeSchedule, Household, Meeting, Membership, PaymentOrder
+from backend.models import Bill, Building, Compound, FeeSchedule, Household, Meeting, Membership
 from backend.models.base import utcnow
 from backend.services.audit import record_audit
 from backend.services.compounds import Page, paginate
+from backend.services.payment_orders import without_live_order
 from backend.services.subsidies import release_subsidy
 
 log = logging.getLogger("linli.fees")
@@ -259,28 +260,25 @@ def my_households(user_id: int, compound_id: int) -> list[Household]:
 # ---- adjusting -----------------------------------------------------------------------------------------
 
 
-def _changeable(bill: Bill | None, now: datetime) -> Bill:
+def _unpaid(bill: Bill | None) -> Bill:
     if bill is None:
         raise LookupError
     if bill.status is not BillStatus.UNPAID or bill.paid_fen:
         raise FeeRefused("已缴或已减免的账单不能再调整；多缴的部分请退款")
-    if has_open_order(bill.id, now):
-        raise FeeRefused("该账单有正在进行的支付，请15分钟后再调整")
     return bill
 
 
-def has_open_order(bill_id: int, now: datetime) -> bool:
-    """A resident may be paying online right now (the order has not expired)."""
-    return bool(db.session.scalar(select(exists().where(
-        PaymentOrder.bill_id == bill_id, PaymentOrder.paid_at.is_(None), PaymentOrder.expires_at > now,
-        # An order WeChat never accepted cannot be paid.
-        PaymentOrder.prepay_id != "",
-    ))))
+def _changeable(bill_id: int, now: datetime) -> Bill:
+    """The bill, locked, unpaid, and with no online order that can still be paid: its amount and subsidy are
+    what that order charges."""
+    return without_live_order(lambda: _unpaid(lock_bill(bill_id)), now,
+                              in_progress="该账单有正在进行的支付，请{until}后再调整",
+                              paid_online="住户已在线上缴清该账单，不能再调整")
 
 
 def adjust_bill(bill_id: int, amount_fen: int, reason: str, actor_id: int, ip: str | None,
                 now: datetime | None = None) -> Bill:
-    bill = _changeable(lock_bill(bill_id), now or utcnow())
+    bill = _changeable(bill_id, now or utcnow())
     before = {"amount_fen": bill.amount_fen, "subsidy_fen": bill.subsidy_fen}
     release_subsidy(bill)
     bill.amount_fen = amount_fen
@@ -295,7 +293,7 @@ def adjust_bill(bill_id: int, amount_fen: int, reason: str, actor_id: int, ip: s
 
 
 def waive_bill(bill_id: int, reason: str, actor_id: int, ip: str | None, now: datetime | None = None) -> Bill:
-    bill = _changeable(lock_bill(bill_id), now or utcnow())
+    bill = _changeable(bill_id, now or utcnow())
     release_subsidy(bill)
     bill.status = BillStatus.WAIVED
     bill.adjust_reason = reason

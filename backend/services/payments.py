@@ -1,10 +1,12 @@
 """Paying a bill: online (WeChat Pay JSAPI, or the sandbox in development) through one notification path,
 cash or bank transfers recorded by staff, refunds of overpayments, and receipts.
 
-A payment notification may arrive any number of times and at the same instant: the order row is locked,
-and one order and one provider transaction id each have at most one payment (unique constraints)."""
+A bill has one live order at a time (services/payment_orders): a double tap gets the same order back, another
+person of the household is refused while it can be paid, and the desk takes cash only once no order of the
+bill can still be paid — after WeChat Pay closed it, or said it was paid."""
 from __future__ import annotations
 
+import enum
 import logging
 import secrets
 from collections.abc import Mapping
@@ -20,30 +22,40 @@ from backend.domain.fees import (
     PAYMENT_WINDOW,
     BillStatus,
     FeeRefused,
+    LiveOrderStep,
+    OrderFate,
     PaymentMethod,
     format_fen,
+    live_order_step,
     period_label,
 )
-from backend.domain.notifications import SHANGHAI
 from backend.extensions import db
-from backend.integrations.wechat_pay import JsapiOrder, PaidTransaction
+from backend.integrations.wechat_pay import JsapiOrder, WeChatPayError
 from backend.models import Bill, Payment, PaymentOrder, Refund, User
 from backend.models.base import utcnow
 from backend.services.audit import record_audit
-from backend.services.fees import has_open_order, household_label, lock_bill
+from backend.services.fees import household_label, lock_bill
+from backend.services.payment_orders import (
+    SETTLE_ROUNDS,
+    STILL_OPEN,
+    OrderRef,
+    abandon_unplaced,
+    live_order,
+    new_receipt_no,
+    record_paid_transaction,
+    settle_bill,
+    settle_with_provider,
+    store_prepay_id,
+    take_payment,
+    without_live_order,
+)
 from backend.services.payment_provider import notify_url as provider_notify_url
 from backend.services.payment_provider import wechat_pay
-from backend.services.subsidies import grant_subsidy, hold_subsidy
+from backend.services.subsidies import hold_subsidy
 
 log = logging.getLogger("linli.payments")
 
-
-class UnknownOrder(LookupError):
-    """A notification for an out_trade_no we never issued."""
-
-
-class AmountMismatch(ValueError):
-    """A notification whose amount is not the order's: recorded nowhere, and logged loudly."""
+PAID_ONLINE = "住户的线上支付已完成，无需再收款"
 
 
 @dataclass(frozen=True)
@@ -59,45 +71,75 @@ class PaymentStart:
 
 def start_payment(bill_id: int, payer: User, notify_url: str | None = None,
                   now: datetime | None = None) -> PaymentStart:
-    """Fix the bill's subsidy and open an order for the resident's share (or give back the open one)."""
+    """Fix the bill's subsidy and give the payer the bill's live order for the resident's share: their own again
+    while it can be paid, else a new one once no order of the bill can still be paid (an expired one is settled
+    with WeChat Pay first). Someone else's order within its window refuses."""
     now = now or utcnow()
     provider = wechat_pay()
-    bill = _payable(lock_bill(bill_id))
     openid = payer.wechat_openid or ""
-    if provider.provider == PaymentMethod.WECHAT and not openid:
-        raise FeeRefused("请在微信中打开本页面完成支付")
-    hold_subsidy(bill)
-    share = bill.outstanding_fen
-    if share == 0:
-        _settle(bill, now)
-        db.session.commit()
-        return PaymentStart(bill=bill, settled=True)
-    order = db.session.scalar(
-        select(PaymentOrder).where(
-            PaymentOrder.bill_id == bill.id, PaymentOrder.paid_at.is_(None), PaymentOrder.expires_at > now,
-            PaymentOrder.prepay_id != "",
-        ).order_by(PaymentOrder.id.desc()).limit(1)
-    )
-    if order is not None and (order.payer_id != payer.id or order.amount_fen != share):
-        # One payable order per bill: two people of a household paying at once would pay it twice.
-        raise FeeRefused("本账单已有正在进行的支付，请完成支付或15分钟后再试")
-    if order is None:
-        order = PaymentOrder(
-            out_trade_no=f"LL{bill.id:010d}{secrets.token_hex(6)}", bill_id=bill.id, compound_id=bill.compound_id,
-            provider=PaymentMethod(provider.provider), amount_fen=share, payer_id=payer.id,
-            openid=openid or f"sandbox-{payer.id}", expires_at=now + PAYMENT_WINDOW,
-        )
-        db.session.add(order)
-    # The subsidy and the order commit before WeChat is called: its answer can take seconds, and the bill's
-    # lock must not wait for it.
-    db.session.commit()
-    if not order.prepay_id:
-        order.prepay_id = provider.place_jsapi_order(JsapiOrder(
+    for _ in range(SETTLE_ROUNDS):
+        bill = _payable(lock_bill(bill_id))
+        if provider.provider == PaymentMethod.WECHAT and not openid:
+            raise FeeRefused("请在微信中打开本页面完成支付")
+        hold_subsidy(bill)
+        share = bill.outstanding_fen
+        if share == 0:
+            settle_bill(bill, now)
+            db.session.commit()
+            return PaymentStart(bill=bill, settled=True)
+        order = live_order(bill.id)
+        if order is None:
+            order = PaymentOrder(
+                out_trade_no=f"LL{bill.id:010d}{secrets.token_hex(6)}", bill_id=bill.id,
+                compound_id=bill.compound_id, provider=PaymentMethod(provider.provider), amount_fen=share,
+                payer_id=payer.id, openid=openid or f"sandbox-{payer.id}", expires_at=now + PAYMENT_WINDOW,
+            )
+            db.session.add(order)
+        else:
+            step = live_order_step(expired=order.expires_at <= now, same_payer=order.payer_id == payer.id,
+                                   same_amount=order.amount_fen == share)
+            if step is LiveOrderStep.REFUSE:
+                # Two people of a household paying at once would pay the bill twice.
+                raise FeeRefused("本账单已有正在进行的支付，请完成支付或15分钟后再试")
+            if step is LiveOrderStep.SETTLE:
+                ref = OrderRef.of(order)
+                db.session.commit()
+                if settle_with_provider(ref, now) is OrderFate.OPEN:
+                    raise FeeRefused(STILL_OPEN)
+                continue
+        # Read before the commit: WeChat Pay is called with no transaction open.
+        placing = None if order.prepay_id else JsapiOrder(
             out_trade_no=order.out_trade_no, description=_description(bill), amount_fen=order.amount_fen,
             payer_openid=order.openid, time_expire=order.expires_at, notify_url=notify_url or provider_notify_url(),
-        ))
-        db.session.commit()
-    return PaymentStart(bill=bill, settled=False, order=order, pay_params=provider.pay_params(order.prepay_id))
+        )
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # The bill's lock keeps a second live order out; should it fail, the database still refuses it.
+            db.session.rollback()
+            continue
+        order_id = order.id
+        break
+    else:
+        raise FeeRefused(STILL_OPEN)
+    if placing is not None:
+        _place(provider, order_id, placing, now)
+    order = db.session.get(PaymentOrder, order_id)
+    return PaymentStart(bill=db.session.get(Bill, bill_id), settled=False, order=order,
+                        pay_params=provider.pay_params(order.prepay_id))
+
+
+def _place(provider, order_id: int, placing: JsapiOrder, now: datetime) -> None:
+    """Place the order with WeChat Pay and keep its prepay_id. An order that got none blocks the bill no longer;
+    one closed or paid while WeChat Pay answered is not handed out."""
+    try:
+        prepay_id = provider.place_jsapi_order(placing)
+    except WeChatPayError:
+        abandon_unplaced(order_id, now)
+        raise
+    if store_prepay_id(order_id, prepay_id) is None:
+        order = db.session.get(PaymentOrder, order_id)
+        raise FeeRefused("该账单已缴清" if order.paid_at else "本次支付已关闭，请重新发起缴费")
 
 
 def _payable(bill: Bill | None) -> Bill:
@@ -114,12 +156,6 @@ def _description(bill: Bill) -> str:
     return f"{bill.compound.name}物业费 {period_label(bill.period_start, bill.months)}"[:127]
 
 
-def _settle(bill: Bill, now: datetime) -> None:
-    bill.status = BillStatus.PAID
-    bill.paid_at = now
-    grant_subsidy(bill, now)
-
-
 def accept_notification(headers: Mapping[str, str], body: bytes, now: datetime | None = None) -> Payment | None:
     """WeChat Pay's (or the sandbox's) payment notification: verified, decrypted, checked against the order
     and recorded once. Raises NotificationRejected, UnknownOrder or AmountMismatch; returns None for a
@@ -128,92 +164,26 @@ def accept_notification(headers: Mapping[str, str], body: bytes, now: datetime |
     return record_paid_transaction(transaction, now or utcnow())
 
 
-def record_paid_transaction(transaction: PaidTransaction, now: datetime) -> Payment | None:
-    if transaction.trade_state != "SUCCESS":
-        log.info("payment notification for %s in state %s: nothing recorded",
-                 transaction.out_trade_no, transaction.trade_state)
-        return None
-    # A replay (the common case: WeChat Pay repeats itself) is answered from one unlocked read: an order once
-    # paid stays paid, and a transaction that neither writes nor locks commits without a WAL flush.
-    seen = db.session.execute(
-        select(PaymentOrder.amount_fen, PaymentOrder.paid_at, Payment)
-        .outerjoin(Payment, Payment.order_id == PaymentOrder.id)
-        .where(PaymentOrder.out_trade_no == transaction.out_trade_no)
-    ).first()
-    if seen is None:
-        db.session.rollback()
-        raise UnknownOrder(transaction.out_trade_no)
-    if transaction.amount_total_fen != seen.amount_fen:
-        db.session.rollback()
-        log.error("payment notification for %s says %d fen, the order is %d fen: refused",
-                  transaction.out_trade_no, transaction.amount_total_fen, seen.amount_fen)
-        raise AmountMismatch(transaction.out_trade_no)
-    if seen.paid_at is not None:
-        db.session.rollback()
-        return seen.Payment
-    # A first delivery: the order and its bill locked together (the order serialises deliveries of the same
-    # payment, the bill the desk and the adjusters), then checked again.
-    order, bill, recorded = db.session.execute(
-        select(PaymentOrder, Bill, Payment)
-        .join(Bill, Bill.id == PaymentOrder.bill_id)
-        .outerjoin(Payment, Payment.order_id == PaymentOrder.id)
-        .where(PaymentOrder.out_trade_no == transaction.out_trade_no)
-        .with_for_update(of=(PaymentOrder, Bill))
-        .execution_options(populate_existing=True)
-    ).one()
-    if order.paid_at is not None:
-        # Paid by a delivery we waited for: its payment was committed after this statement's snapshot, so the
-        # join above saw none; a new statement sees it.
-        recorded = recorded or db.session.scalar(select(Payment).where(Payment.order_id == order.id))
-        db.session.commit()
-        return recorded
-    paid_at = transaction.success_time or now
-    payment = Payment(
-        receipt_no=new_receipt_no(now), bill_id=bill.id, compound_id=bill.compound_id,
-        household_id=bill.household_id, method=order.provider, amount_fen=order.amount_fen,
-        subsidy_fen=bill.subsidy_fen, order_id=order.id, transaction_id=transaction.transaction_id,
-        paid_at=paid_at,
-    )
-    db.session.add(payment)
-    order.paid_at = paid_at
-    _take_payment(bill, payment.amount_fen, now)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # The same transaction recorded by a concurrent delivery (SQLite cannot lock the order row); anything
-        # else must fail the notification, so that WeChat Pay sends it again.
-        db.session.rollback()
-        existing = db.session.scalar(select(Payment).where(Payment.transaction_id == transaction.transaction_id))
-        if existing is None:
-            raise
-        return existing
-    return payment
-
-
-def _take_payment(bill: Bill, amount_fen: int, now: datetime) -> None:
-    bill.paid_fen += amount_fen
-    if bill.status is BillStatus.UNPAID and bill.paid_fen >= bill.resident_share_fen:
-        _settle(bill, now)
-
-
-def new_receipt_no(now: datetime) -> str:
-    return f"R{now.astimezone(SHANGHAI):%Y%m%d}{secrets.token_hex(5).upper()}"
-
-
 def complete_sandbox_payment(order_id: int, payer_id: int, now: datetime | None = None) -> Payment | None:
-    """The sandbox's "pay" button: the provider signs a notification as WeChat would and it goes through the
-    same verification and recording as a real one."""
+    """The sandbox's "pay" button: the sandbox pays the order as WeChat Pay would (an order closed or expired
+    cannot be paid) and the notification it signs goes through the same verification and recording as a real
+    one."""
+    now = now or utcnow()
     provider = wechat_pay()
     order = db.session.get(PaymentOrder, order_id)
     if order is None or order.payer_id != payer_id or provider.provider != PaymentMethod.SANDBOX:
         raise LookupError
-    if order.paid_at is None and order.expires_at <= (now or utcnow()):
-        # As WeChat Pay: an expired order cannot be paid.
+    if order.paid_at is None and order.closed_at is not None:
+        raise FeeRefused("本次支付已关闭，请重新发起缴费")
+    if order.paid_at is None and order.expires_at <= now:
         raise FeeRefused("支付已超时，请重新发起缴费")
-    headers, body = provider.signed_notification(
-        order.out_trade_no, f"sandbox{order.id:012d}{secrets.token_hex(4)}", order.amount_fen, order.openid,
-        now=now,
-    )
+    out_trade_no, amount_fen, openid = order.out_trade_no, order.amount_fen, order.openid
+    db.session.rollback()
+    try:
+        headers, body = provider.pay(out_trade_no, f"sandbox{order_id:012d}{secrets.token_hex(4)}", amount_fen,
+                                     openid, now=now)
+    except WeChatPayError:
+        raise FeeRefused("本次支付已关闭，请重新发起缴费") from None
     return accept_notification(headers, body, now=now)
 
 
@@ -224,10 +194,12 @@ def record_offline_payment(bill_id: int, method: PaymentMethod, amount_fen: int,
     if method not in OFFLINE_METHODS:
         raise FeeRefused("线下收款只能是现金或银行转账", 422)
     now = now or utcnow()
-    bill = _payable(lock_bill(bill_id))
-    if has_open_order(bill.id, now):
-        # Cash taken now and the online payment completing would charge the household twice.
-        raise FeeRefused("住户正在线上缴费，请15分钟后再登记")
+    # Cash taken while the household's online order can still be paid would charge the household twice.
+    bill = without_live_order(
+        lambda: _payable(lock_bill(bill_id)), now,
+        in_progress="住户正在线上缴费（订单{until}前有效）：请先“查询并关闭线上支付”，再登记收款",
+        paid_online=PAID_ONLINE,
+    )
     hold_subsidy(bill)
     if bill.outstanding_fen == 0:
         raise FeeRefused("补贴已全额抵扣，无需收款：住户在账单页点“缴费”即可结清")
@@ -243,7 +215,7 @@ def record_offline_payment(bill_id: int, method: PaymentMethod, amount_fen: int,
         offline_receipt_no=offline_receipt_no, recorded_by_id=actor_id, paid_at=now,
     )
     db.session.add(payment)
-    _take_payment(bill, amount_fen, now)
+    take_payment(bill, amount_fen, now)
     try:
         db.session.flush()
     except IntegrityError:
@@ -311,3 +283,57 @@ def receipt(payment_id: int) -> Receipt | None:
         period_label=period_label(bill.period_start, bill.months),
         method_label=PAYMENT_METHOD_LABELS[payment.method],
     )
+
+
+# ---- the desk's check of an online payment ----------------------------------------------------------------
+
+
+class OnlineOutcome(enum.StrEnum):
+    PAID = "paid"
+    CLOSED = "closed"
+    OPEN = "open"
+    NONE = "none"
+
+
+ONLINE_OUTCOME_MESSAGES = {
+    OnlineOutcome.PAID: PAID_ONLINE,
+    OnlineOutcome.CLOSED: "已关闭住户未完成的线上支付，现在可以登记收款",
+    OnlineOutcome.OPEN: "住户正在线上支付，暂时无法关闭，请稍后再查询",
+    OnlineOutcome.NONE: "该账单没有进行中的线上支付",
+}
+
+
+@dataclass(frozen=True)
+class OnlineCheck:
+    """What the desk learnt of a bill's online payment, and the bill after it."""
+
+    outcome: OnlineOutcome
+    bill: Bill
+    payment: Payment | None = None
+
+    @property
+    def message(self) -> str:
+        return ONLINE_OUTCOME_MESSAGES[self.outcome]
+
+
+def close_online_payment(bill_id: int, actor_id: int, ip: str | None, now: datetime | None = None) -> OnlineCheck:
+    """The desk, before taking cash while the household's online order can still be paid: WeChat Pay is asked
+    what became of it. Paid → recorded (nothing to collect); unpaid → closed at WeChat Pay, so nobody can pay it,
+    and cash can be taken; being paid → left alone. Audited."""
+    now = now or utcnow()
+    bill = lock_bill(bill_id)
+    if bill is None:
+        raise LookupError
+    order = live_order(bill.id)
+    if order is None:
+        db.session.rollback()
+        return OnlineCheck(outcome=OnlineOutcome.NONE, bill=db.session.get(Bill, bill_id))
+    ref, compound_id = OrderRef.of(order), bill.compound_id
+    db.session.commit()
+    outcome = OnlineOutcome(settle_with_provider(ref, now).value)
+    record_audit(actor_id=actor_id, action="payment_order.close", target_type="payment_order", target_id=ref.id,
+                 compound_id=compound_id,
+                 after={"bill_id": bill_id, "out_trade_no": ref.out_trade_no, "outcome": outcome.value}, ip=ip)
+    db.session.commit()
+    payment = db.session.scalar(select(Payment).where(Payment.order_id == ref.id))
+    return OnlineCheck(outcome=outcome, bill=db.session.get(Bill, bill_id), payment=payment)

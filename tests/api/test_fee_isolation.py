@@ -32,6 +32,7 @@ from backend.models import (
 from backend.models.base import utcnow
 from backend.services import payments as payment_service
 from backend.services.auth import issue_tokens
+from backend.services.payment_provider import wechat_pay
 from backend.services.qr import make_entry_token
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.support import assert_error_shape
@@ -85,12 +86,15 @@ def world(area_tree, make_area, make_compound, make_user) -> World:
 
     owner, staff, committee = (make_user(Role.OWNER, a, household=home), make_user(Role.STAFF, a),
                                make_user(Role.COMMITTEE, a))
-    # Paid twice: online at the order's last moment, then in cash once the order had expired.
+    # Paid twice: in cash once the owner's online order had expired (which closed it), then WeChat Pay took the
+    # money of the closed order all the same.
     started_at = utcnow() - timedelta(minutes=20)
-    start = payment_service.start_payment(paid_bill.id, owner, now=started_at)
+    order = payment_service.start_payment(paid_bill.id, owner, now=started_at).order
+    out_trade_no, amount_fen, openid = order.out_trade_no, order.amount_fen, order.openid
     payment = payment_service.record_offline_payment(
-        paid_bill.id, PaymentMethod.CASH, start.order.amount_fen, PAPER_RECEIPT, staff.id, None)
-    payment_service.complete_sandbox_payment(start.order.id, owner.id, now=started_at + timedelta(minutes=14))
+        paid_bill.id, PaymentMethod.CASH, amount_fen, PAPER_RECEIPT, staff.id, None)
+    payment_service.accept_notification(*wechat_pay().signed_notification(
+        out_trade_no, "4200002100202601010000000002", amount_fen, openid))
     payment_service.refund_overpayment(paid_bill.id, 1, PaymentMethod.CASH, REFUND_REASON, committee.id, None)
 
     unbound = make_user()
@@ -124,6 +128,7 @@ BILL_ENDPOINTS = {
                         {"method": "cash", "amount_fen": 6094, "offline_receipt_no": "乙XJ1"}),
     "refund": ("POST", lambda w: _bill(w, "/refunds", "paid_bill"),
                {"amount_fen": 1, "method": "cash", "reason": "乙退"}),
+    "close_online_payment": ("POST", lambda w: _bill(w, "/online-payment/close"), None),
 }
 # Everything that names compound A itself.
 COMPOUND_ENDPOINTS = {

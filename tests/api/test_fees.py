@@ -31,6 +31,7 @@ from backend.models.base import utcnow
 from backend.services import meetings as meeting_service
 from backend.services import payments as payment_service
 from backend.services.auth import issue_tokens
+from backend.services.payment_provider import wechat_pay
 from backend.services.qr import make_entry_token
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.support import assert_error_shape
@@ -625,13 +626,15 @@ def test_only_the_committee_and_officials_adjust_and_waive(world, api, billed, w
 
 @pytest.fixture
 def overpaid(world, api, billed) -> Bill:
-    """January's bill of homes[0] paid twice: the owner paid online (sandbox) at the order's last moment, staff
-    took cash once the order had expired, and then WeChat's late notification arrived."""
+    """January's bill of homes[0] paid twice: the owner's online order expired, WeChat Pay closed it when staff
+    took cash, and then its notification came all the same (WeChat Pay took the money of the closed order)."""
     bill = billed[JAN][0]
     started_at = utcnow() - timedelta(minutes=20)
-    start = payment_service.start_payment(bill.id, world.owner, NOTIFY_URL, now=started_at)
+    order = payment_service.start_payment(bill.id, world.owner, NOTIFY_URL, now=started_at).order
+    out_trade_no, amount_fen, openid = order.out_trade_no, order.amount_fen, order.openid
     assert pay_cash(api, world, bill.id).status_code == 201
-    payment_service.complete_sandbox_payment(start.order.id, world.owner.id, now=started_at + timedelta(minutes=14))
+    payment_service.accept_notification(*wechat_pay().signed_notification(
+        out_trade_no, "4200002100202601010000000001", amount_fen, openid))
     db.session.expire_all()
     return db.session.get(Bill, bill.id)
 

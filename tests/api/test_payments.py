@@ -401,6 +401,140 @@ def test_there_is_no_sandbox_button_with_wechat_pay(api, world, real_pay, in_wec
     assert payments_of(world.bill.id) == 0
 
 
+# ---- the desk and the bill's one live order (WeChat Pay played by the stand-in) -----------------------
+
+
+def desk_cash(api, world: World, receipt_no: str = "XJ-0001"):
+    return api("POST", f"/api/v1/bills/{world.bill.id}/offline-payments", world.staff,
+               json={"method": "cash", "amount_fen": SHARE, "offline_receipt_no": receipt_no})
+
+
+def close_online(api, world: World, user: User | None = None):
+    return api("POST", f"/api/v1/bills/{world.bill.id}/online-payment/close", user or world.staff)
+
+
+def test_the_bill_shows_the_online_payment_and_the_desk_is_offered_to_close_it(api, world, real_pay, in_wechat):
+    order = start(api, world.bill.id, in_wechat).json["order"]
+
+    as_staff = api("GET", f"/api/v1/bills/{world.bill.id}", world.staff).json
+    assert as_staff["online_payment"] == {
+        "id": order["id"], "provider": "wechat", "amount_fen": SHARE, "expires_at": order["expires_at"],
+        "expired": False}
+    assert as_staff["actions"] == ["close_online_payment"]
+    as_owner = api("GET", f"/api/v1/bills/{world.bill.id}", in_wechat).json
+    assert (as_owner["online_payment"]["id"], as_owner["actions"]) == (order["id"], ["pay"])
+
+
+def test_the_desk_closes_the_wechat_order_before_cash_and_its_late_payment_is_an_overpayment(
+    api, client, world, real_pay, keys, in_wechat
+):
+    order = start(api, world.bill.id, in_wechat).json["order"]
+    number = order["out_trade_no"]
+
+    refused = desk_cash(api, world)
+    assert_error_shape(refused, 409)
+    assert refused.json["message"].startswith("住户正在线上缴费（订单")
+    assert "请先“查询并关闭线上支付”，再登记收款" in refused.json["message"]
+
+    closed = close_online(api, world)
+
+    assert closed.status_code == 200, closed.json
+    assert (closed.json["outcome"], closed.json["message"], closed.json["payment"]) == (
+        "closed", "已关闭住户未完成的线上支付，现在可以登记收款", None)
+    [query], [close] = real_pay.calls_to("GET", "query"), real_pay.calls_to("POST", "close")
+    assert query.authorized and close.authorized and close.status == 204
+    assert query.path.endswith(number) and close.path.endswith(f"{number}/close")
+    assert number in real_pay.closed
+    assert desk_cash(api, world).status_code == 201
+    settled = db.session.get(Bill, world.bill.id)
+    paid_at, granted_at = settled.paid_at, grant_of(world.bill.id).granted_at
+
+    # WeChat Pay takes the money of the order it closed all the same, and says so.
+    headers, raw = real_pay.pay(number, "4200002100202601059999999999", now=utcnow(), paid_after_close=True)
+    assert client.post("/api/v1/payments/wechat/notify", data=raw, headers=headers).status_code == 200
+
+    db.session.expire_all()
+    bill = db.session.get(Bill, world.bill.id)
+    assert (bill.status, bill.paid_at, bill.paid_fen, bill.overpaid_fen) == (BillStatus.PAID, paid_at, 2 * SHARE,
+                                                                              SHARE)
+    grant = grant_of(world.bill.id)
+    assert (grant.status, grant.granted_at, grant.amount_fen) == (GrantStatus.GRANTED, granted_at, SUBSIDY)
+    assert db.session.scalar(select(SubsidyPolicy.committed_fen)) == SUBSIDY
+    assert payments_of(world.bill.id) == 2
+    detail = api("GET", f"/api/v1/bills/{world.bill.id}", world.committee).json
+    assert (detail["overpaid_fen"], detail["actions"], detail["online_payment"]) == (SHARE, ["refund"], None)
+    assert [line["method"] for line in detail["payments"]] == ["cash", "wechat"]
+
+
+def test_the_desk_finds_an_order_paid_but_not_yet_notified_and_takes_no_cash(api, world, real_pay, in_wechat):
+    number = start(api, world.bill.id, in_wechat).json["order"]["out_trade_no"]
+    real_pay.pay(number, "4200002100202601058888888888", now=utcnow())
+
+    checked = close_online(api, world)
+
+    assert checked.status_code == 200, checked.json
+    assert (checked.json["outcome"], checked.json["message"]) == ("paid", "住户的线上支付已完成，无需再收款")
+    assert checked.json["payment"]["amount_fen"] == SHARE
+    assert (checked.json["bill"]["status"], checked.json["bill"]["paid_fen"]) == ("paid", SHARE)
+    assert real_pay.calls_to("POST", "close") == []
+    assert desk_cash(api, world).json["message"] == "该账单已缴清"
+    assert payments_of(world.bill.id) == 1
+
+
+def test_wechat_pay_down_when_the_desk_asks_is_503_and_the_order_stays_live(api, world, real_pay, in_wechat):
+    order = start(api, world.bill.id, in_wechat).json["order"]
+    real_pay.fail_next(500)
+
+    down = close_online(api, world)
+
+    assert_error_shape(down, 503)
+    assert db.session.get(PaymentOrder, order["id"]).live
+    assert_error_shape(desk_cash(api, world), 409)
+    assert close_online(api, world).json["outcome"] == "closed"
+
+
+def test_an_order_the_payer_is_paying_cannot_be_closed(api, world, real_pay, in_wechat):
+    order = start(api, world.bill.id, in_wechat).json["order"]
+    real_pay.fail_next(202, "USER_PAYING", "用户支付中，需要输入密码", endpoint="close")
+
+    answer = close_online(api, world)
+
+    assert answer.status_code == 200, answer.json
+    assert (answer.json["outcome"], answer.json["message"]) == ("open", "住户正在线上支付，暂时无法关闭，请稍后再查询")
+    # Not believed closed: WeChat Pay is asked again, and still says NOTPAY.
+    assert [call.status for call in real_pay.calls_to("GET", "query")] == [200, 200]
+    assert db.session.get(PaymentOrder, order["id"]).live
+    assert_error_shape(desk_cash(api, world), 409)
+
+
+@pytest.mark.parametrize(("who", "status"), [("owner", 403), ("committee", 403), ("official", 403),
+                                             ("neighbour", 404), ("other_staff", 404), (None, 401)])
+def test_only_the_desk_closes_an_online_payment(api, world, real_pay, in_wechat, who, status):
+    order = start(api, world.bill.id, in_wechat).json["order"]
+
+    if who:
+        answer = close_online(api, world, getattr(world, who))
+    else:
+        answer = api("POST", f"/api/v1/bills/{world.bill.id}/online-payment/close")
+    assert_error_shape(answer, status)
+    assert db.session.get(PaymentOrder, order["id"]).live
+    assert real_pay.calls_to("GET", "query") == []
+
+
+def test_wechat_pay_giving_no_prepay_id_leaves_no_order_blocking_the_household(api, world, real_pay, in_wechat):
+    world.resident.wechat_openid = "oUpF8uMuAJO_M2pxb1Q9zNjWeS7p"
+    db.session.commit()
+    real_pay.fail_next(500)
+
+    assert_error_shape(start(api, world.bill.id, in_wechat), 503)
+
+    [abandoned] = orders_of(world.bill.id)
+    assert not abandoned.live and abandoned.prepay_id == ""
+    other = start(api, world.bill.id, world.resident)
+    assert other.status_code == 201, other.json
+    assert other.json["order"]["id"] != abandoned.id
+
+
 # ---- receipts --------------------------------------------------------------------------------------
 
 

@@ -23,6 +23,8 @@ from backend.domain.fees import (
     BillStatus,
     Collection,
     FeeRefused,
+    LiveOrderStep,
+    OrderFate,
     PaymentMethod,
     Reminder,
     bill_amount_fen,
@@ -30,7 +32,9 @@ from backend.domain.fees import (
     due_date,
     due_reminder,
     format_fen,
+    live_order_step,
     month_charges,
+    order_fate,
     period_label,
     period_start_for,
     spread_evenly,
@@ -332,3 +336,38 @@ def test_fee_refused_is_a_state_conflict_unless_told_otherwise():
 ])
 def test_format_fen(fen, text):
     assert format_fen(fen) == text
+
+
+# ---- online orders ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("trade_state", "fate"),
+    [
+        ("SUCCESS", OrderFate.PAID), ("REFUND", OrderFate.PAID),
+        ("NOTPAY", OrderFate.OPEN), ("USERPAYING", OrderFate.OPEN),
+        ("CLOSED", OrderFate.CLOSED), ("REVOKED", OrderFate.CLOSED), ("PAYERROR", OrderFate.CLOSED),
+        (None, OrderFate.CLOSED),
+        # A state WeChat Pay may add one day could still end in a payment: never assume it cannot.
+        ("PARTIAL_SUCCESS", OrderFate.OPEN), ("", OrderFate.OPEN), ("success", OrderFate.OPEN),
+    ],
+)
+def test_order_fate_of_every_trade_state(trade_state, fate):
+    assert order_fate(trade_state) is fate
+
+
+@pytest.mark.parametrize(
+    ("expired", "same_payer", "same_amount", "step"),
+    [
+        (False, True, True, LiveOrderStep.REUSE),
+        (False, False, True, LiveOrderStep.REFUSE),
+        (False, True, False, LiveOrderStep.SETTLE),
+        (False, False, False, LiveOrderStep.SETTLE),
+        (True, True, True, LiveOrderStep.SETTLE),
+        (True, False, True, LiveOrderStep.SETTLE),
+        (True, True, False, LiveOrderStep.SETTLE),
+        (True, False, False, LiveOrderStep.SETTLE),
+    ],
+)
+def test_live_order_step_for_every_case(expired, same_payer, same_amount, step):
+    assert live_order_step(expired=expired, same_payer=same_payer, same_amount=same_amount) is step

@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -22,6 +23,7 @@ from backend.config import ConfigError
 from backend.integrations.wechat_pay import (
     JsapiOrder,
     NotificationRejected,
+    OrderState,
     PaidTransaction,
     SandboxWeChatPay,
     WeChatPay,
@@ -259,6 +261,107 @@ def test_order_numbers_use_every_character_the_spec_allows():
     assert an_order(out_trade_no="Ab0_-|*9").out_trade_no == "Ab0_-|*9"
     assert len(an_order(out_trade_no="9" * 32).out_trade_no) == 32
     assert an_order(description="物" * 127).description == "物" * 127
+
+
+# ---- querying and closing an order ----------------------------------------------------------------
+
+
+def test_querying_an_unpaid_order_is_a_signed_get_and_says_notpay(pay, standin):
+    pay.place_jsapi_order(an_order())
+
+    state = pay.query_order("B20260300012345")
+
+    assert state == OrderState(out_trade_no="B20260300012345", trade_state="NOTPAY", paid=None)
+    (query,) = standin.calls_to("GET", "query")
+    # The stand-in verified our signature over the path with its query string.
+    assert query.authorized and query.status == 200 and query.body is None
+    assert query.path == "/v3/pay/transactions/out-trade-no/B20260300012345"
+
+
+def test_querying_a_paid_order_gives_its_transaction(pay, standin):
+    pay.place_jsapi_order(an_order())
+    standin.pay("B20260300012345", "4200002026030212345678901234", now=NOW)
+
+    state = pay.query_order("B20260300012345")
+
+    assert state.trade_state == "SUCCESS"
+    assert state.paid == PaidTransaction(
+        out_trade_no="B20260300012345", transaction_id="4200002026030212345678901234", trade_state="SUCCESS",
+        amount_total_fen=4250, success_time=NOW, payer_openid=OPENID,
+    )
+
+
+def test_querying_an_order_never_placed_says_it_does_not_exist(pay, standin):
+    with pytest.raises(WeChatPayError) as missing:
+        pay.query_order("B20260300099999")
+
+    assert (missing.value.code, missing.value.status, missing.value.transient) == ("ORDER_NOT_EXIST", 404, False)
+
+
+def test_closing_an_unpaid_order_answers_204_and_it_can_no_longer_be_paid(pay, standin):
+    pay.place_jsapi_order(an_order())
+
+    assert pay.close_order("B20260300012345") is None
+
+    (close,) = standin.calls_to("POST", "close")
+    assert close.authorized and close.status == 204
+    assert (close.path, close.body) == ("/v3/pay/transactions/out-trade-no/B20260300012345/close",
+                                        {"mchid": "1900009191"})
+    assert pay.query_order("B20260300012345") == OrderState("B20260300012345", "CLOSED")
+    with pytest.raises(AssertionError, match="closed"):
+        standin.pay("B20260300012345", "4200002026030212345678901234", now=NOW)
+
+
+@pytest.mark.parametrize(("paid", "code"), [(False, "ORDER_CLOSED"), (True, "ORDERPAID")])
+def test_a_closed_or_paid_order_does_not_close(pay, standin, paid, code):
+    pay.place_jsapi_order(an_order())
+    if paid:
+        standin.pay("B20260300012345", "4200002026030212345678901234", now=NOW)
+    else:
+        pay.close_order("B20260300012345")
+
+    with pytest.raises(WeChatPayError) as refused:
+        pay.close_order("B20260300012345")
+
+    assert (refused.value.code, refused.value.status, refused.value.transient) == (code, 400, False)
+
+
+@pytest.mark.parametrize("signing", [{"unsigned": True}, {"key": "another"}, {"clock_offset": 301}],
+                         ids=["unsigned", "another key", "stale"])
+@pytest.mark.parametrize("operation", ["query", "close"])
+def test_a_query_or_close_answer_that_does_not_verify_is_not_believed(pay, standin, signing, operation):
+    pay.place_jsapi_order(an_order())
+    if signing.get("key") == "another":
+        signing = {"key": PayKeys.generate().platform_private_key}
+    for name, value in signing.items():
+        setattr(standin.answer_signing, name, value)
+
+    with pytest.raises(WeChatPayError) as refused:
+        getattr(pay, f"{operation}_order")("B20260300012345")
+
+    # A forged "closed" (even a bodiless 204) would let the desk take cash for an order still payable.
+    assert refused.value.code == "UNVERIFIED_ANSWER" and refused.value.transient is False
+
+
+@pytest.mark.parametrize("operation", ["query", "close"])
+@pytest.mark.parametrize(("status", "code"), [(500, "SYSTEM_ERROR"), (502, "NO_ANSWER"), (429, "FREQUENCY_LIMITED")])
+def test_wechat_pay_down_while_querying_or_closing_is_transient(pay, standin, operation, status, code):
+    pay.place_jsapi_order(an_order())
+    standin.fail_next(status, code)
+
+    with pytest.raises(WeChatPayError) as refused:
+        getattr(pay, f"{operation}_order")("B20260300012345")
+
+    assert (refused.value.code, refused.value.status, refused.value.transient) == (code, status, True)
+    assert pay.query_order("B20260300012345").trade_state == "NOTPAY"
+
+
+@pytest.mark.parametrize("operation", ["query", "close"])
+def test_an_order_number_outside_the_spec_is_refused_before_it_is_sent(pay, standin, operation):
+    with pytest.raises(ValueError):
+        getattr(pay, f"{operation}_order")("B2026/../jsapi")
+
+    assert standin.calls_to("GET", "query") == standin.calls_to("POST", "close") == []
 
 
 # ---- the page's parameters -------------------------------------------------------------------------
@@ -501,10 +604,15 @@ def test_a_sandbox_notification_is_checked_like_a_real_one(sandbox):
 
 
 def test_the_sandbox_places_orders_without_the_network(sandbox):
-    first, second = (sandbox.place_jsapi_order(an_order()) for _ in range(2))
+    first, again = (sandbox.place_jsapi_order(an_order(out_trade_no="B20260300010001")) for _ in range(2))
+    other = sandbox.place_jsapi_order(an_order(out_trade_no="B20260300010002"))
 
-    assert first.startswith("sandbox_") and second.startswith("sandbox_") and first != second
+    # As WeChat Pay: the same order placed again keeps its prepay_id.
+    assert first.startswith("sandbox_") and again == first and other.startswith("sandbox_") and other != first
     assert sandbox.provider == "sandbox"
+    with pytest.raises(WeChatPayError) as reused:
+        sandbox.place_jsapi_order(an_order(out_trade_no="B20260300010001", amount_fen=1))
+    assert (reused.value.code, reused.value.status) == ("OUT_TRADE_NO_USED", 403)
 
 
 def test_the_sandbox_pay_params_verify_with_its_merchant_key(sandbox):
@@ -551,6 +659,79 @@ def test_a_second_process_creating_the_keys_at_the_same_time_uses_the_first_ones
 
     assert second.public_key_id == first.public_key_id
     assert sorted(os.listdir(tmp_path)) == ["wechatpay-sandbox"]
+
+
+def test_a_sandbox_order_is_notpay_until_paid_and_then_gives_its_transaction(sandbox):
+    sandbox.place_jsapi_order(an_order(out_trade_no="S20260300000001"))
+    assert sandbox.query_order("S20260300000001") == OrderState("S20260300000001", "NOTPAY")
+
+    headers, body = sandbox.pay("S20260300000001", "sandbox_tx_1001", 4250, OPENID, now=NOW)
+
+    paid = sandbox.parse_notification(headers, body, now=NOW)
+    assert paid == PaidTransaction("S20260300000001", "sandbox_tx_1001", "SUCCESS", 4250, NOW, OPENID)
+    assert sandbox.query_order("S20260300000001") == OrderState("S20260300000001", "SUCCESS", paid)
+    # Pressed again: the same payment's notification, not a second one.
+    headers, body = sandbox.pay("S20260300000001", "sandbox_tx_1002", 4250, OPENID, now=NOW + timedelta(minutes=1))
+    assert sandbox.parse_notification(headers, body, now=NOW + timedelta(minutes=1)) == paid
+    with pytest.raises(WeChatPayError) as refused:
+        sandbox.close_order("S20260300000001")
+    assert refused.value.code == "ORDERPAID"
+
+
+def test_a_closed_sandbox_order_cannot_be_paid(sandbox):
+    sandbox.place_jsapi_order(an_order(out_trade_no="S20260300000002"))
+
+    sandbox.close_order("S20260300000002")
+
+    assert sandbox.query_order("S20260300000002") == OrderState("S20260300000002", "CLOSED")
+    with pytest.raises(WeChatPayError) as closed_again:
+        sandbox.close_order("S20260300000002")
+    with pytest.raises(WeChatPayError) as not_paid:
+        sandbox.pay("S20260300000002", "sandbox_tx_2001", 4250, OPENID, now=NOW)
+    assert (closed_again.value.code, not_paid.value.code) == ("ORDER_CLOSED", "ORDER_CLOSED")
+
+
+def test_a_sandbox_order_never_placed_does_not_exist(sandbox):
+    for operation in (sandbox.query_order, sandbox.close_order):
+        with pytest.raises(WeChatPayError) as missing:
+            operation("S20260300000003")
+        assert (missing.value.code, missing.value.status) == ("ORDER_NOT_EXIST", 404)
+
+
+def test_a_payment_and_a_close_at_once_in_two_processes_one_wins(sandbox_dir):
+    """The web process pays while the worker closes, twenty times over: each order ends paid or closed, and
+    what the loser is told agrees with what the order became."""
+    web, worker = (SandboxWeChatPay(sandbox_dir, appid="wx00000000sandbox") for _ in range(2))
+    numbers = [f"S2026030001{index:04d}" for index in range(20)]
+    for number in numbers:
+        web.place_jsapi_order(an_order(out_trade_no=number))
+    outcomes: dict[str, list[str]] = {number: [] for number in numbers}
+
+    def pay(number: str) -> None:
+        try:
+            web.pay(number, f"sandbox_tx_{number}", 4250, OPENID, now=NOW)
+            outcomes[number].append("paid")
+        except WeChatPayError:
+            outcomes[number].append("pay refused")
+
+    def close(number: str) -> None:
+        try:
+            worker.close_order(number)
+            outcomes[number].append("closed")
+        except WeChatPayError:
+            outcomes[number].append("close refused")
+
+    threads = [threading.Thread(target=work, args=(number,)) for number in numbers for work in (pay, close)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    for number in numbers:
+        state = web.query_order(number).trade_state
+        assert sorted(outcomes[number]) == (["close refused", "paid"] if state == "SUCCESS"
+                                            else ["closed", "pay refused"]), (number, state, outcomes[number])
+        assert worker.query_order(number).trade_state == state
 
 
 # ---- the app's provider ----------------------------------------------------------------------------

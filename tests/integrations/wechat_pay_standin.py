@@ -1,5 +1,5 @@
-"""A local stand-in for WeChat Pay API v3 (api.mch.weixin.qq.com) in public-key mode: the JSAPI order endpoint,
-and WeChat Pay's side of the payment notification, as the published spec says.
+"""A local stand-in for WeChat Pay API v3 (api.mch.weixin.qq.com) in public-key mode: the JSAPI order endpoint, the
+order query and close endpoints, and WeChat Pay's side of the payment notification, as the published spec says.
 
 The stand-in checks our requests from its own copy of the algorithms (so a bug in the client cannot hide here):
 - POST /v3/pay/transactions/jsapi: `Authorization: WECHATPAY2-SHA256-RSA2048 mchid="…",nonce_str="…",
@@ -9,9 +9,19 @@ The stand-in checks our requests from its own copy of the algorithms (so a bug i
   notify_url (https, no query), amount: {total ≥ 1, currency "CNY"}, payer: {openid}}, else 400 PARAM_ERROR;
   another mchid is 400 APPID_MCHID_NOT_MATCH. The same out_trade_no again gets the same prepay_id when the
   order is the same and 403 OUT_TRADE_NO_USED when it differs.
-- answers are {prepay_id} with HTTP 200, signed by the platform key (Wechatpay-Timestamp, -Nonce, -Signature,
-  -Serial = the public key id), and errors {code, message}. A test can make the next answers fail (`fail_next`,
-  with a status and code, or a gateway's HTML page), slow (`delay`), or signed wrongly (`answer_signing`).
+- GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=…: the same Authorization (the signed path includes
+  the query); another mchid is 400 APPID_MCHID_NOT_MATCH, an order never placed 404 ORDER_NOT_EXIST; else 200
+  the transaction {appid, mchid, out_trade_no, trade_type, trade_state, trade_state_desc, amount, …}, with
+  transaction_id, success_time, bank_type and payer once paid. trade_state is NOTPAY until `pay` (SUCCESS) or a
+  close (CLOSED).
+- POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close {mchid}: 204 without a body (signed like every
+  answer) for an unpaid order, which can then never be paid; 400 ORDER_CLOSED when closed already, 400 ORDERPAID
+  when paid, 404 ORDER_NOT_EXIST.
+- answers are signed by the platform key (Wechatpay-Timestamp, -Nonce, -Signature, -Serial = the public key id),
+  and errors are {code, message}. A test can make the next answers fail (`fail_next`, with a status and code,
+  or a gateway's HTML page), slow (`delay`), or signed wrongly (`answer_signing`).
+- `pay(...)` is the payer paying a placed order: the order turns SUCCESS and the notification WeChat Pay would
+  POST comes back; `paid_after_close=True` plays WeChat Pay taking the money of an order it said it closed.
 - `notification(...)` builds the TRANSACTION.SUCCESS notification WeChat Pay would POST to notify_url, and its
   parts (`transaction`, `encrypt`, `envelope`, `sign`) let a test change any of them."""
 from __future__ import annotations
@@ -42,6 +52,7 @@ MCHID = "1900009191"
 MERCHANT_SERIAL_NO = "444F4864EA9B34415C7B0F4EF66A3F9FF55C3B6E"
 PUBLIC_KEY_ID = "PUB_KEY_ID_0119000091912025010100000000001"
 JSAPI_PATH = "/v3/pay/transactions/jsapi"
+ORDER_PATH_RE = re.compile(r"^/v3/pay/transactions/out-trade-no/([0-9A-Za-z_\-|*]{6,32})(/close)?$")
 SCHEME = "WECHATPAY2-SHA256-RSA2048"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OUT_TRADE_NO_RE = re.compile(r"^[0-9A-Za-z_\-|*]{6,32}$")
@@ -78,6 +89,7 @@ class Call:
     body: dict | None
     status: int
     answer: dict
+    method: str = "POST"
 
 
 def _sign(private_key: rsa.RSAPrivateKey, message: bytes) -> str:
@@ -165,6 +177,7 @@ class _Failure:
     code: str
     message: str
     times: int
+    endpoint: str | None  # "jsapi", "query", "close", or None for any
 
 
 class WeChatPayStandIn:
@@ -175,6 +188,8 @@ class WeChatPayStandIn:
         self.url = ""
         self.calls: list[Call] = []
         self.orders: dict[str, tuple[dict, str]] = {}  # out_trade_no → (order body, prepay_id)
+        self.paid: dict[str, dict] = {}  # out_trade_no → its transaction
+        self.closed: set[str] = set()
         self.delay = 0.0
         self.answer_signing = AnswerSigning()
         self._failures: list[_Failure] = []
@@ -184,14 +199,34 @@ class WeChatPayStandIn:
         with self._lock:
             self.calls.clear()
             self.orders.clear()
+            self.paid.clear()
+            self.closed.clear()
             self.delay = 0.0
             self.answer_signing = AnswerSigning()
             self._failures.clear()
 
-    def fail_next(self, status: int, code: str = "SYSTEM_ERROR", message: str = "系统错误", times: int = 1) -> None:
-        """The next `times` orders answer `status` with {code, message}; 502 and 504 answer a gateway's page."""
+    def pay(self, out_trade_no: str, transaction_id: str, *, now: datetime,
+            paid_after_close: bool = False) -> tuple[dict[str, str], bytes]:
+        """The payer pays the placed order; the notification WeChat Pay then POSTs to its notify_url."""
         with self._lock:
-            self._failures.append(_Failure(status, code, message, times))
+            order, _ = self.orders[out_trade_no]
+            if out_trade_no in self.closed and not paid_after_close:
+                raise AssertionError(f"{out_trade_no} is closed: WeChat Pay would not take the payment")
+            self.paid[out_trade_no] = transaction(self.keys, out_trade_no, transaction_id, order["amount"]["total"],
+                                                  order["payer"]["openid"], now)
+        return notification(self.keys, out_trade_no, transaction_id, order["amount"]["total"],
+                            order["payer"]["openid"], now=now)
+
+    def calls_to(self, method: str, kind: str) -> list[Call]:
+        """The calls of one endpoint: kind is "jsapi", "query" or "close"."""
+        return [call for call in self.calls if call.method == method and _endpoint(call.path) == kind]
+
+    def fail_next(self, status: int, code: str = "SYSTEM_ERROR", message: str = "系统错误", times: int = 1,
+                  endpoint: str | None = None) -> None:
+        """The next `times` calls (of `endpoint` only, when given: "jsapi", "query" or "close") answer `status`
+        with {code, message}; 502 and 504 answer a gateway's page."""
+        with self._lock:
+            self._failures.append(_Failure(status, code, message, times, endpoint))
 
     def _authorization_error(self, request: Request, body: bytes) -> str | None:
         header = request.headers.get("Authorization", "")
@@ -242,31 +277,73 @@ class WeChatPayStandIn:
             return 403, "OUT_TRADE_NO_USED", "商户订单号重复"
         return None
 
-    def _answer(self, request: Request) -> tuple[int, dict | str, dict | None, bool]:
+    def _take_failure(self, endpoint: str) -> tuple[int, dict | str] | None:
+        failure = next((failure for failure in self._failures if failure.endpoint in (None, endpoint)), None)
+        if failure is None:
+            return None
+        failure.times -= 1
+        if failure.times <= 0:
+            self._failures.remove(failure)
+        if failure.status in (502, 504):
+            return failure.status, "<html><body>Bad Gateway</body></html>"
+        return failure.status, {"code": failure.code, "message": failure.message}
+
+    def _answer(self, request: Request) -> tuple[int, dict | str | None, dict | None, bool]:
         body = request.get_data()
         try:
-            order = json.loads(body)
+            sent = json.loads(body) if body else None
         except ValueError:
-            order = None
+            sent = None
         refused = self._authorization_error(request, body)
         if refused:
-            return 401, {"code": "SIGN_ERROR", "message": refused}, order, False
-        if self._failures:
-            failure = self._failures[0]
-            failure.times -= 1
-            if failure.times <= 0:
-                self._failures.pop(0)
-            if failure.status in (502, 504):
-                return failure.status, "<html><body>Bad Gateway</body></html>", order, True
-            return failure.status, {"code": failure.code, "message": failure.message}, order, True
+            return 401, {"code": "SIGN_ERROR", "message": refused}, sent, False
+        failure = self._take_failure(_endpoint(request.path))
+        if failure:
+            return *failure, sent, True
+        if request.path == JSAPI_PATH:
+            return *self._place(sent), sent, True
+        out_trade_no, close = ORDER_PATH_RE.match(request.path).groups()
+        if close:
+            return *self._close(out_trade_no, sent), sent, True
+        return *self._query(out_trade_no, request.args.get("mchid")), sent, True
+
+    def _place(self, order: object) -> tuple[int, dict]:
         error = self._order_error(order)
         if error:
             status, code, message = error
-            return status, {"code": code, "message": message}, order, True
+            return status, {"code": code, "message": message}
         placed = self.orders.get(order["out_trade_no"])
         prepay_id = placed[1] if placed else "wx" + datetime.now(SHANGHAI).strftime("%d%H%M%S") + secrets.token_hex(12)
         self.orders[order["out_trade_no"]] = (order, prepay_id)
-        return 200, {"prepay_id": prepay_id}, order, True
+        return 200, {"prepay_id": prepay_id}
+
+    def _query(self, out_trade_no: str, mchid: str | None) -> tuple[int, dict]:
+        if mchid != self.keys.mchid:
+            return 400, {"code": "APPID_MCHID_NOT_MATCH", "message": "商户号不匹配"}
+        if out_trade_no not in self.orders:
+            return 404, {"code": "ORDER_NOT_EXIST", "message": "订单不存在"}
+        if out_trade_no in self.paid:
+            return 200, self.paid[out_trade_no]
+        order, _ = self.orders[out_trade_no]
+        closed = out_trade_no in self.closed
+        return 200, {
+            "appid": self.keys.appid, "mchid": self.keys.mchid, "out_trade_no": out_trade_no, "trade_type": "JSAPI",
+            "trade_state": "CLOSED" if closed else "NOTPAY",
+            "trade_state_desc": "订单已关闭" if closed else "订单未支付",
+            "amount": {"total": order["amount"]["total"], "currency": "CNY"},
+        }
+
+    def _close(self, out_trade_no: str, sent: object) -> tuple[int, dict | None]:
+        if not isinstance(sent, dict) or sent.get("mchid") != self.keys.mchid:
+            return 400, {"code": "PARAM_ERROR", "message": "输入源“/body/mchid”映射到字段失败"}
+        if out_trade_no not in self.orders:
+            return 404, {"code": "ORDER_NOT_EXIST", "message": "订单不存在"}
+        if out_trade_no in self.paid:
+            return 400, {"code": "ORDERPAID", "message": "订单已支付"}
+        if out_trade_no in self.closed:
+            return 400, {"code": "ORDER_CLOSED", "message": "订单已关闭"}
+        self.closed.add(out_trade_no)
+        return 204, None
 
     def _signed_headers(self, text: bytes) -> dict[str, str]:
         signing = self.answer_signing
@@ -280,21 +357,31 @@ class WeChatPayStandIn:
     def __call__(self, environ, start_response):
         request = Request(environ)
         time.sleep(self.delay)
-        if request.path != JSAPI_PATH:
+        order_path = ORDER_PATH_RE.match(request.path)
+        if request.path != JSAPI_PATH and order_path is None:
             return Response('{"code":"NOT_FOUND","message":"无效的请求"}', status=404,
                             content_type="application/json")(environ, start_response)
-        if request.method != "POST":
+        expected = "GET" if order_path and not order_path.group(2) else "POST"
+        if request.method != expected:
             return Response(status=405)(environ, start_response)
         with self._lock:
-            status, answer, order, authorized = self._answer(request)
-            self.calls.append(Call(request.path, authorized, order, status,
-                                   answer if isinstance(answer, dict) else {}))
+            status, answer, sent, authorized = self._answer(request)
+            self.calls.append(Call(request.path, authorized, sent, status,
+                                   answer if isinstance(answer, dict) else {}, request.method))
         if isinstance(answer, str):
             return Response(answer, status=status, content_type="text/html")(environ, start_response)
-        text = json.dumps(answer, ensure_ascii=False).encode()
+        text = b"" if answer is None else json.dumps(answer, ensure_ascii=False).encode()
         headers = self._signed_headers(text) | {"Request-ID": str(uuid.uuid4())}
+        if answer is None:
+            return Response(status=status, headers=headers)(environ, start_response)
         return Response(text, status=status, headers=headers,
                         content_type="application/json")(environ, start_response)
+
+
+def _endpoint(path: str) -> str:
+    if path == JSAPI_PATH:
+        return "jsapi"
+    return "close" if path.endswith("/close") else "query"
 
 
 @contextmanager

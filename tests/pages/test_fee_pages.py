@@ -33,6 +33,7 @@ from backend.models import (
 )
 from backend.models.base import utcnow
 from backend.services import meetings as meeting_service
+from backend.services.payment_provider import wechat_pay
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.integrations.wechat_pay_standin import PayKeys, running_standin
 
@@ -661,24 +662,63 @@ def test_a_bad_adjustment_is_refused_in_words(compound, people, bills, phone, pa
     assert (bill.amount_fen, bill.status) == (H1_AMOUNT, BillStatus.UNPAID)
 
 
+def test_the_desk_closes_the_households_online_payment_before_taking_cash(compound, people, bills, phone):
+    owner, staff = phone(people["owner"]), phone(people["staff"])
+    body = pay(owner, compound, bills[0])
+    desk = f"/h5/c/{compound.code}/fees/desk?household_id={bills[0].household_id}"
+
+    page = text(staff.get(desk))
+    assert "住户正在线上缴费（¥60.94，" in page and "查询并关闭线上支付" in page
+    assert f'action="/h5/c/{compound.code}/fees/desk/bills/{bills[0].id}"' not in page
+
+    closed = staff.post(f"/h5/c/{compound.code}/fees/desk/bills/{bills[0].id}/online-payment/close",
+                        data={"csrf_token": staff.csrf})
+
+    after = flashed(staff, closed)
+    assert "已关闭住户未完成的线上支付，现在可以登记收款" in after
+    assert f'action="/h5/c/{compound.code}/fees/desk/bills/{bills[0].id}"' in after and "住户正在线上缴费" not in after
+    # The resident's open sheet cannot pay it any more; the desk takes the cash.
+    assert "本次支付已关闭，请重新发起缴费" in flashed(owner, sandbox_pay(owner, compound, bills[0], body))
+    recorded = staff.post(f"/h5/c/{compound.code}/fees/desk/bills/{bills[0].id}", data=desk_form(staff, "60.94"))
+    assert recorded.status_code == 302 and "/receipts/" in recorded.headers["Location"]
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
+
+
+def test_the_desk_learns_the_resident_has_paid_online(compound, people, bills, phone):
+    owner, staff = phone(people["owner"]), phone(people["staff"])
+    pay(owner, compound, bills[0])
+    order = db.session.scalar(select(PaymentOrder))
+    # Paid at WeChat Pay's end; the notification has not come.
+    wechat_pay().pay(order.out_trade_no, "4200002100202601010000000004", order.amount_fen, order.openid)
+
+    checked = staff.post(f"/h5/c/{compound.code}/fees/desk/bills/{bills[0].id}/online-payment/close",
+                         data={"csrf_token": staff.csrf})
+
+    page = flashed(staff, checked)
+    assert "住户的线上支付已完成，无需再收款" in page and f'id="desk-bill-{bills[0].id}"' not in page
+    db.session.expire_all()
+    assert db.session.get(Bill, bills[0].id).status is BillStatus.PAID
+
+
 def test_a_paid_bill_is_not_adjusted_but_an_overpayment_is_refunded(compound, people, bills, phone):
     """The resident opens WeChat's sheet; the desk may not take cash while the order is open, but once it has
-    expired it does, and then the resident's payment, made at the order's last moment, is notified: the second
-    payment is an overpayment the committee refunds."""
+    expired it does (which closes the order at WeChat Pay), and then WeChat Pay notifies a payment of that closed
+    order all the same: the second payment is an overpayment the committee refunds."""
     owner, staff, committee = phone(people["owner"]), phone(people["staff"]), phone(people["committee"])
-    body = pay(owner, compound, bills[0])
+    pay(owner, compound, bills[0])
     refused = staff.post(f"/h5/c/{compound.code}/fees/desk/bills/{bills[0].id}", data=desk_form(staff, "60.94"))
-    assert "住户正在线上缴费，请15分钟后再登记" in text(refused)
-    # The order expires; the desk takes the cash; the resident's payment, made just before, is notified late
-    # (the sandbox, like WeChat Pay, pays only an open order: the window is opened again to deliver it).
-    expires_at = db.session.scalar(select(PaymentOrder.expires_at))
+    assert "住户正在线上缴费（订单" in text(refused) and "请先“查询并关闭线上支付”，再登记收款" in text(refused)
+    order = db.session.scalar(select(PaymentOrder))
     db.session.execute(update(PaymentOrder).values(expires_at=utcnow() - timedelta(minutes=1)))
     db.session.commit()
     staff.post(f"/h5/c/{compound.code}/fees/desk/bills/{bills[0].id}", data=desk_form(staff, "60.94"))
-    db.session.execute(update(PaymentOrder).values(expires_at=expires_at))
-    db.session.commit()
-    assert sandbox_pay(owner, compound, bills[0], body).status_code == 302
+    headers, raw = wechat_pay().signed_notification(order.out_trade_no, "4200002100202601010000000003",
+                                                    order.amount_fen, order.openid)
+    assert owner.post("/api/v1/payments/wechat/notify", data=raw, headers=headers).status_code == 200
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 2
+    # The desk sees the overpayment among the household's bills.
+    desk = text(staff.get(f"/h5/c/{compound.code}/fees/desk?household_id={bills[0].household_id}"))
+    assert 'id="desk-overpaid"' in desk and "多缴¥60.94" in desk
 
     waive = committee.post(f"/h5/c/{compound.code}/bills/{bills[0].id}/waive",
                            data={"csrf_token": committee.csrf, "reason": "x"})

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
-from backend.domain.fees import BillStatus, FeeRefused, GrantStatus, PaymentMethod
+from backend.domain.fees import BillStatus, FeeRefused, GrantStatus, OrderFate, PaymentMethod
 from backend.domain.roles import Role
 from backend.domain.subsidy import SubsidyTier
 from backend.extensions import db
@@ -29,6 +30,7 @@ from backend.models import (
     User,
 )
 from backend.services import fees as fee_service
+from backend.services import payment_orders
 from backend.services import payments as service
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 
@@ -49,8 +51,10 @@ def sandbox_keys(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def sandbox_pay(app, monkeypatch, sandbox_keys):
-    monkeypatch.setitem(app.extensions, "linli_wechat_pay", SandboxWeChatPay(sandbox_keys, appid="wx00000000sandbox"))
+def sandbox_pay(app, monkeypatch, sandbox_keys) -> SandboxWeChatPay:
+    sandbox = SandboxWeChatPay(sandbox_keys, appid="wx00000000sandbox")
+    monkeypatch.setitem(app.extensions, "linli_wechat_pay", sandbox)
+    return sandbox
 
 
 @dataclass
@@ -181,13 +185,16 @@ def test_an_unknown_bill_is_not_found(desk):
 
 
 @pytest.fixture
-def paid_twice(desk) -> Bill:
-    """The owner pays online at the last moment of the order; staff, seeing it expired, take the share in cash;
-    then WeChat's (late) notification of the online payment arrives."""
-    start = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0)
+def paid_twice(desk, sandbox_pay) -> Bill:
+    """The owner's online order expires unpaid; staff take the share in cash, which closes it at WeChat Pay; then
+    WeChat Pay notifies a payment of that order all the same (closed, but paid anyway)."""
+    order = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0).order
+    out_trade_no, amount_fen, openid = order.out_trade_no, order.amount_fen, order.openid
     cash(desk, 0, AMOUNTS[0] - SHARES[0], "SJ-0001", now=T0 + timedelta(minutes=16))
-    # Paid at minute 14, notified after the cash (the notification is signed when the payment was made).
-    service.complete_sandbox_payment(start.order.id, desk.owner.id, now=T0 + timedelta(minutes=14))
+    # Paid at minute 14 as WeChat Pay tells it (the notification is signed when the payment was made).
+    paid_at = T0 + timedelta(minutes=14)
+    service.accept_notification(*sandbox_pay.signed_notification(out_trade_no, "4200002100202612030000000001",
+                                                                 amount_fen, openid, now=paid_at), now=paid_at)
     return bill(desk.bills[0].id)
 
 
@@ -196,7 +203,8 @@ def test_cash_is_refused_while_the_household_is_paying_online(desk):
 
     refusal = refused(cash, desk, 0, AMOUNTS[0] - SHARES[0], "SJ-0001", now=T0 + timedelta(minutes=14))
 
-    assert (refusal.status, refusal.message) == (409, "住户正在线上缴费，请15分钟后再登记")
+    assert (refusal.status, refusal.message) == (
+        409, "住户正在线上缴费（订单10:15前有效）：请先“查询并关闭线上支付”，再登记收款")
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
 
 
@@ -301,7 +309,7 @@ def test_a_bill_with_a_payment_under_way_cannot_be_adjusted_or_waived(desk):
     for call, args in ((fee_service.adjust_bill, (desk.bills[0].id, 10_000, "核减")),
                        (fee_service.waive_bill, (desk.bills[0].id, "减免"))):
         refusal = refused(call, *args, desk.committee.id, None, now=during)
-        assert (refusal.status, refusal.message) == (409, "该账单有正在进行的支付，请15分钟后再调整")
+        assert (refusal.status, refusal.message) == (409, "该账单有正在进行的支付，请10:15后再调整")
 
     current = bill(desk.bills[0].id)
     assert (current.status, current.amount_fen, current.subsidy_fen) == (BillStatus.UNPAID, AMOUNTS[0], SHARES[0])
@@ -348,3 +356,188 @@ def test_a_bill_covered_whole_by_the_subsidy_settles_without_a_payment(desk):
     assert (grant.status, grant.amount_fen) == (GrantStatus.GRANTED, AMOUNTS[0])
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
     assert db.session.scalar(select(func.count()).select_from(PaymentOrder)) == 0
+
+
+# ---- one live order per bill ----------------------------------------------------------------------------
+
+
+def orders_of(bill_id: int) -> list[PaymentOrder]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(PaymentOrder).where(PaymentOrder.bill_id == bill_id)
+                                   .order_by(PaymentOrder.id)))
+
+
+def payments_of(bill_id: int) -> list[Payment]:
+    return list(db.session.scalars(select(Payment).where(Payment.bill_id == bill_id).order_by(Payment.id)))
+
+
+@pytest.fixture
+def tenant(desk, make_user) -> User:
+    """A second verified person of the first household."""
+    return make_user(Role.RESIDENT, desk.compound, household=desk.bills[0].household)
+
+
+def test_the_payer_asking_again_gets_the_same_order_and_someone_else_is_refused(desk, tenant):
+    first = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0)
+    again = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0 + timedelta(minutes=3))
+
+    assert (again.order.id, again.pay_params["package"]) == (first.order.id, first.pay_params["package"])
+    refusal = refused(service.start_payment, desk.bills[0].id, tenant, NOTIFY_URL, now=T0 + timedelta(minutes=3))
+    assert (refusal.status, refusal.message) == (409, "本账单已有正在进行的支付，请完成支付或15分钟后再试")
+    assert [order.id for order in orders_of(desk.bills[0].id)] == [first.order.id]
+
+
+def test_a_second_live_order_of_a_bill_is_refused_by_the_database(desk):
+    """Whatever a request believes, the partial unique index keeps one live order per bill."""
+    first = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0).order
+    db.session.add(PaymentOrder(out_trade_no="LLDUPLICATE0001", bill_id=first.bill_id,
+                                compound_id=first.compound_id, provider=first.provider, amount_fen=1,
+                                payer_id=desk.owner.id, expires_at=T0))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+    db.session.execute(update(PaymentOrder).where(PaymentOrder.id == first.id).values(closed_at=T0))
+    db.session.add(PaymentOrder(out_trade_no="LLDUPLICATE0002", bill_id=desk.bills[0].id,
+                                compound_id=desk.compound.id, provider=PaymentMethod.SANDBOX, amount_fen=1,
+                                payer_id=desk.owner.id, expires_at=T0))
+    db.session.flush()
+
+
+def test_after_the_order_expired_another_opens_once_wechat_pay_has_closed_the_old_one(desk, tenant,
+                                                                                        sandbox_pay):
+    old = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0).order
+    old_id, old_number = old.id, old.out_trade_no
+
+    new = service.start_payment(desk.bills[0].id, tenant, NOTIFY_URL, now=T0 + timedelta(minutes=16)).order
+
+    assert new.id != old_id and new.payer_id == tenant.id
+    assert sandbox_pay.query_order(old_number).trade_state == "CLOSED"
+    assert [(order.id, order.live) for order in orders_of(desk.bills[0].id)] == [(old_id, False), (new.id, True)]
+    # The resident's sheet of the old order is dead: the sandbox, like WeChat Pay, will not take the money.
+    assert refused(service.complete_sandbox_payment, old_id, desk.owner.id,
+                   now=T0 + timedelta(minutes=17)).message == "本次支付已关闭，请重新发起缴费"
+    assert payments_of(desk.bills[0].id) == []
+
+
+def test_an_expired_order_paid_but_never_notified_is_recorded_before_another_opens(desk, sandbox_pay):
+    order = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0).order
+    # The money is taken at minute 14; the notification never reaches us.
+    sandbox_pay.pay(order.out_trade_no, "4200002100202612030000000011", order.amount_fen, order.openid,
+                    now=T0 + timedelta(minutes=14))
+
+    refusal = refused(service.start_payment, desk.bills[0].id, desk.owner, NOTIFY_URL,
+                      now=T0 + timedelta(minutes=16))
+
+    assert refusal.message == "该账单已缴清"
+    [payment] = payments_of(desk.bills[0].id)
+    assert (payment.transaction_id, payment.amount_fen, payment.paid_at) == (
+        "4200002100202612030000000011", AMOUNTS[0] - SHARES[0], T0 + timedelta(minutes=14))
+    assert bill(desk.bills[0].id).status is BillStatus.PAID
+    assert len(orders_of(desk.bills[0].id)) == 1
+
+
+def test_the_desk_takes_no_cash_while_the_order_is_live_and_can_once_it_closed_it(desk, sandbox_pay):
+    order = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0).order
+    order_id, number = order.id, order.out_trade_no
+    during = T0 + timedelta(minutes=5)
+    assert refused(cash, desk, 0, AMOUNTS[0] - SHARES[0], "SJ-0001", now=during).status == 409
+
+    check = service.close_online_payment(desk.bills[0].id, desk.staff.id, "10.0.0.8", now=during)
+
+    assert (check.outcome, check.message, check.payment) == (
+        service.OnlineOutcome.CLOSED, "已关闭住户未完成的线上支付，现在可以登记收款", None)
+    assert sandbox_pay.query_order(number).trade_state == "CLOSED"
+    [event] = audits("payment_order.close")
+    assert (event.actor_id, event.target_id, event.compound_id, event.ip) == (
+        desk.staff.id, order_id, desk.compound.id, "10.0.0.8")
+    assert event.after == {"bill_id": desk.bills[0].id, "out_trade_no": number, "outcome": "closed"}
+    payment = cash(desk, 0, AMOUNTS[0] - SHARES[0], "SJ-0001", now=during)
+    assert payment.method is PaymentMethod.CASH and bill(desk.bills[0].id).status is BillStatus.PAID
+    assert refused(service.complete_sandbox_payment, order_id, desk.owner.id, now=during).status == 409
+    assert len(payments_of(desk.bills[0].id)) == 1
+
+
+def test_the_desk_closing_an_order_the_resident_paid_records_it_and_takes_nothing(desk, sandbox_pay):
+    order = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0).order
+    sandbox_pay.pay(order.out_trade_no, "4200002100202612030000000012", order.amount_fen, order.openid,
+                    now=T0 + timedelta(minutes=2))
+
+    check = service.close_online_payment(desk.bills[0].id, desk.staff.id, None, now=T0 + timedelta(minutes=3))
+
+    assert (check.outcome, check.message) == (service.OnlineOutcome.PAID, "住户的线上支付已完成，无需再收款")
+    assert check.payment.transaction_id == "4200002100202612030000000012"
+    assert (check.bill.status, check.bill.paid_fen) == (BillStatus.PAID, AMOUNTS[0] - SHARES[0])
+    assert refused(cash, desk, 0, AMOUNTS[0] - SHARES[0], "SJ-0001").message == "该账单已缴清"
+    assert len(payments_of(desk.bills[0].id)) == 1
+
+
+def test_cash_after_the_order_expired_asks_wechat_pay_first(desk, sandbox_pay):
+    order = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0).order
+    sandbox_pay.pay(order.out_trade_no, "4200002100202612030000000013", order.amount_fen, order.openid,
+                    now=T0 + timedelta(minutes=14))
+
+    refusal = refused(cash, desk, 0, AMOUNTS[0] - SHARES[0], "SJ-0001", now=T0 + timedelta(minutes=16))
+
+    assert (refusal.status, refusal.message) == (409, "住户的线上支付已完成，无需再收款")
+    assert [payment.transaction_id for payment in payments_of(desk.bills[0].id)] == ["4200002100202612030000000013"]
+    assert bill(desk.bills[0].id).status is BillStatus.PAID
+
+
+def test_closing_when_there_is_no_online_payment_says_so(desk):
+    check = service.close_online_payment(desk.bills[1].id, desk.staff.id, None, now=T0)
+
+    assert (check.outcome, check.message) == (service.OnlineOutcome.NONE, "该账单没有进行中的线上支付")
+    assert audits("payment_order.close") == []
+
+
+def test_a_late_payment_of_a_closed_order_never_settles_the_bill_again(desk, paid_twice):
+    """paid_twice: cash settled the bill; the closed order's payment came after. The bill, its settlement time and
+    the subsidy grant are the cash payment's; the second payment is an overpayment to refund."""
+    grant = db.session.scalar(select(SubsidyGrant).where(SubsidyGrant.bill_id == paid_twice.id))
+    share = AMOUNTS[0] - SHARES[0]
+
+    assert (paid_twice.status, paid_twice.paid_at, paid_twice.overpaid_fen) == (
+        BillStatus.PAID, T0 + timedelta(minutes=16), share)
+    assert (grant.status, grant.granted_at, grant.amount_fen) == (
+        GrantStatus.GRANTED, T0 + timedelta(minutes=16), SHARES[0])
+    assert committed(desk.policy) == SHARES[0]
+    cash_payment, online = payments_of(paid_twice.id)
+    assert (cash_payment.method, online.method, online.amount_fen) == (PaymentMethod.CASH, PaymentMethod.SANDBOX,
+                                                                        share)
+    [order] = orders_of(paid_twice.id)
+    assert order.closed_at is not None and order.paid_at == T0 + timedelta(minutes=14)
+
+
+def test_a_late_payment_of_an_order_closed_by_a_waiver_is_refunded_whole(desk, sandbox_pay):
+    order = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0).order
+    number, amount_fen, openid = order.out_trade_no, order.amount_fen, order.openid
+    fee_service.waive_bill(desk.bills[0].id, "低保户减免", desk.committee.id, None, now=T0 + timedelta(minutes=16))
+
+    service.accept_notification(*sandbox_pay.signed_notification(number, "4200002100202612030000000014", amount_fen,
+                                                                 openid, now=T0 + timedelta(minutes=14)),
+                                now=T0 + timedelta(minutes=14))
+
+    waived = bill(desk.bills[0].id)
+    assert (waived.status, waived.paid_fen, waived.overpaid_fen, waived.paid_at) == (
+        BillStatus.WAIVED, amount_fen, amount_fen, None)
+    assert db.session.scalar(select(SubsidyGrant.status).where(SubsidyGrant.bill_id == waived.id)) is (
+        GrantStatus.RELEASED)
+    assert committed(desk.policy) == 0
+
+
+@pytest.mark.parametrize(("prepay_id", "fate", "live"), [("", OrderFate.CLOSED, False),
+                                                         ("wx_handed_out", OrderFate.OPEN, True)])
+def test_an_order_wechat_pay_never_received_closes_only_if_its_prepay_id_was_never_handed_out(
+    desk, prepay_id, fate, live
+):
+    """WeChat Pay says ORDER_NOT_EXIST while our placing of the order is still on its way: once its prepay_id has
+    been stored (and handed to the payer), the order is payable after all and must stay live."""
+    order = PaymentOrder(out_trade_no=f"LL{desk.bills[0].id:010d}neverplaced", bill_id=desk.bills[0].id,
+                         compound_id=desk.compound.id, provider=PaymentMethod.SANDBOX, amount_fen=100,
+                         payer_id=desk.owner.id, prepay_id=prepay_id, expires_at=T0)
+    db.session.add(order)
+    db.session.commit()
+
+    assert payment_orders.settle_with_provider(payment_orders.OrderRef.of(order), T0) is fate
+
+    assert db.session.get(PaymentOrder, order.id).live is live
