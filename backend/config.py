@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 import os
+import secrets
+import tempfile
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEV_SECRET = "linli-dev-secret-not-for-production-use-0123456789"
 
 # In production each of these must come from the environment; the app refuses to start otherwise.
 PRODUCTION_SECRETS = ("LINLI_SECRET_KEY", "LINLI_JWT_SECRET_KEY", "LINLI_DATABASE_URL", "LINLI_REDIS_URL")
+# Elsewhere (make run) a secret not given is this instance's own, made once under instance/: a default
+# written in the code would let anyone who reads it mint tokens (an admin's too) for every default install.
+INSTANCE_SECRETS = {"SECRET_KEY": "secret_key", "JWT_SECRET_KEY": "jwt_secret_key"}
 SMS_PROVIDERS = ("sandbox", "aliyun")
 WECHAT_PROVIDERS = ("sandbox", "wechat")
 # What Alibaba Cloud SMS needs besides its endpoint; production refuses `aliyun` without any of them.
@@ -41,6 +46,29 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def instance_secret(path: Path) -> str:
+    """This instance's secret kept in `path`: made once (48 random bytes, URL-safe, mode 0600), then read back.
+    Processes starting together (make run starts three) agree on one: the file is written in full under
+    another name and hard-linked into place, which fails when it exists, so nobody can read it half written
+    and a loser reads the winner's."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, staging = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # mode 0600
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(48))
+                file.flush()
+                os.fsync(file.fileno())
+            with suppress(FileExistsError):
+                os.link(staging, path)
+        finally:
+            os.unlink(staging)
+    secret = path.read_text().strip()
+    if not secret:
+        raise ConfigError(f"{path} is empty: delete it and a new secret is made at the next start")
+    return secret
+
+
 def normalize_database_url(url: str) -> str:
     """SQLAlchemy needs the psycopg 3 driver named; operators write plain postgresql:// URLs."""
     for prefix in ("postgresql://", "postgres://"):
@@ -52,8 +80,9 @@ def normalize_database_url(url: str) -> str:
 @dataclass
 class Settings:
     env: str = "development"
-    secret_key: str = DEV_SECRET
-    jwt_secret_key: str = DEV_SECRET + "-jwt"
+    # None: the instance's own (INSTANCE_SECRETS), filled in by create_app.
+    secret_key: str | None = None
+    jwt_secret_key: str | None = None
     database_url: str = ""
     redis_url: str | None = None
     instance_path: Path = field(default_factory=lambda: PROJECT_ROOT / "instance")
@@ -110,8 +139,8 @@ class Settings:
         instance = Path(_env("LINLI_INSTANCE_PATH", str(PROJECT_ROOT / "instance")))
         settings = cls(
             env=env,
-            secret_key=_env("LINLI_SECRET_KEY", DEV_SECRET),
-            jwt_secret_key=_env("LINLI_JWT_SECRET_KEY", DEV_SECRET + "-jwt"),
+            secret_key=_env("LINLI_SECRET_KEY"),
+            jwt_secret_key=_env("LINLI_JWT_SECRET_KEY"),
             database_url=_env("LINLI_DATABASE_URL", f"sqlite:///{instance / 'linli.db'}"),
             redis_url=_env("LINLI_REDIS_URL"),
             instance_path=instance,
