@@ -35,6 +35,12 @@ WECHATPAY_SETTINGS = (
     "LINLI_WECHATPAY_PUBLIC_KEY_PATH",
 )
 WECHATPAY_APIV3_KEY_LENGTH = 32
+# The mini-program is optional; when production names one, it needs all of these.
+MINIPROGRAM_SETTINGS = (
+    "LINLI_WECHAT_MINIPROGRAM_APPID",
+    "LINLI_WECHAT_MINIPROGRAM_SECRET",
+    "LINLI_WECHAT_MINIPROGRAM_NOTICE_TEMPLATE_ID",
+)
 
 
 class ConfigError(RuntimeError):
@@ -93,6 +99,8 @@ class Settings:
     wechat_secret: str = ""
     wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_open_base: str = "https://open.weixin.qq.com"
+    wechat_miniprogram_appid: str = ""
+    wechat_miniprogram_secret: str = ""
     sms_provider: str = "sandbox"
     aliyun_access_key_id: str = ""
     aliyun_access_key_secret: str = ""
@@ -136,6 +144,9 @@ class Settings:
             missing = [name for name in ALIYUN_SMS_SETTINGS if not _env(name)]
             if missing:
                 raise ConfigError("production with the aliyun SMS provider needs " + ", ".join(missing))
+            missing = [name for name in MINIPROGRAM_SETTINGS if not _env(name)]
+            if missing and len(missing) < len(MINIPROGRAM_SETTINGS):
+                raise ConfigError("production with a mini-program needs " + ", ".join(missing))
         instance = Path(_env("LINLI_INSTANCE_PATH", str(PROJECT_ROOT / "instance")))
         settings = cls(
             env=env,
@@ -150,6 +161,8 @@ class Settings:
             wechat_secret=_env("LINLI_WECHAT_SECRET", ""),
             wechat_api_base=_env("LINLI_WECHAT_API_BASE", "https://api.weixin.qq.com"),
             wechat_open_base=_env("LINLI_WECHAT_OPEN_BASE", "https://open.weixin.qq.com"),
+            wechat_miniprogram_appid=_env("LINLI_WECHAT_MINIPROGRAM_APPID", ""),
+            wechat_miniprogram_secret=_env("LINLI_WECHAT_MINIPROGRAM_SECRET", ""),
             sms_provider=sms_provider,
             aliyun_access_key_id=_env("LINLI_ALIYUN_ACCESS_KEY_ID", ""),
             aliyun_access_key_secret=_env("LINLI_ALIYUN_ACCESS_KEY_SECRET", ""),
@@ -197,6 +210,11 @@ class Settings:
             "LINLI_WECHAT_API_BASE": self.wechat_api_base,
             "LINLI_WECHAT_OPEN_BASE": self.wechat_open_base,
             "LINLI_WECHAT_NOTICE_TEMPLATE_ID": _env("LINLI_WECHAT_NOTICE_TEMPLATE_ID", ""),
+            "LINLI_WECHAT_MINIPROGRAM_APPID": self.wechat_miniprogram_appid,
+            "LINLI_WECHAT_MINIPROGRAM_SECRET": self.wechat_miniprogram_secret,
+            "LINLI_WECHAT_MINIPROGRAM_NOTICE_TEMPLATE_ID": _env("LINLI_WECHAT_MINIPROGRAM_NOTICE_TEMPLATE_ID", ""),
+            # The mini-program page a notice card opens; it gets the notice's H5 path as `link`.
+            "LINLI_WECHAT_MINIPROGRAM_NOTICE_PAGE": _env("LINLI_WECHAT_MINIPROGRAM_NOTICE_PAGE", "pages/index/index"),
             "LINLI_ALIYUN_SMS_NOTICE_TEMPLATE_CODE": _env("LINLI_ALIYUN_SMS_NOTICE_TEMPLATE_CODE", ""),
             "LINLI_SMS_PROVIDER": self.sms_provider,
             "LINLI_ALIYUN_ACCESS_KEY_ID": self.aliyun_access_key_id,

@@ -16,6 +16,7 @@ from backend import create_app
 from backend.config import (
     ALIYUN_SMS_SETTINGS,
     INSTANCE_SECRETS,
+    MINIPROGRAM_SETTINGS,
     PRODUCTION_SECRETS,
     WECHATPAY_SETTINGS,
     ConfigError,
@@ -272,3 +273,27 @@ def test_a_token_signed_with_the_old_public_default_is_refused(app, client, make
 
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
 
+
+@pytest.mark.parametrize("given", [MINIPROGRAM_SETTINGS[:1], MINIPROGRAM_SETTINGS[:2], MINIPROGRAM_SETTINGS[1:]])
+def test_production_refuses_an_incomplete_mini_program(environment, monkeypatch, given):
+    environment(PRODUCTION)
+    for name in MINIPROGRAM_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    environment(dict.fromkeys(given, "wx-mini-value"))
+
+    with pytest.raises(ConfigError, match="mini-program"):
+        Settings.from_env()
+
+
+def test_production_takes_a_complete_mini_program_or_none(environment, monkeypatch):
+    for name in MINIPROGRAM_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    environment(PRODUCTION)
+    assert Settings.from_env().flask_config()["LINLI_WECHAT_MINIPROGRAM_APPID"] == ""
+
+    environment({"LINLI_WECHAT_MINIPROGRAM_APPID": "wx0123456789mini0", "LINLI_WECHAT_MINIPROGRAM_SECRET": "m" * 32,
+                 "LINLI_WECHAT_MINIPROGRAM_NOTICE_TEMPLATE_ID": "tmpl-mini-0001"})
+    config = Settings.from_env().flask_config()
+
+    assert (config["LINLI_WECHAT_MINIPROGRAM_APPID"], config["LINLI_WECHAT_MINIPROGRAM_NOTICE_TEMPLATE_ID"]) == (
+        "wx0123456789mini0", "tmpl-mini-0001")

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from backend.domain.auth import WeChatApp
 from backend.domain.fees import (
     OFFLINE_METHODS,
     PAYMENT_METHOD_LABELS,
@@ -30,6 +31,7 @@ from backend.integrations.wechat_pay import JsapiOrder, PaidTransaction
 from backend.models import Bill, Payment, PaymentOrder, Refund, User
 from backend.models.base import utcnow
 from backend.services.audit import record_audit
+from backend.services.auth import wechat_openid
 from backend.services.fees import has_open_order, household_label, lock_bill
 from backend.services.payment_provider import notify_url as provider_notify_url
 from backend.services.payment_provider import wechat_pay
@@ -63,7 +65,7 @@ def start_payment(bill_id: int, payer: User, notify_url: str | None = None,
     now = now or utcnow()
     provider = wechat_pay()
     bill = _payable(lock_bill(bill_id))
-    openid = payer.wechat_openid or ""
+    openid = wechat_openid(payer.id, WeChatApp.OFFICIAL_ACCOUNT) or ""  # JSAPI in the H5: the official account's
     if provider.provider == PaymentMethod.WECHAT and not openid:
         raise FeeRefused("请在微信中打开本页面完成支付")
     hold_subsidy(bill)

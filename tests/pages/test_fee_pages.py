@@ -35,6 +35,7 @@ from backend.models.base import utcnow
 from backend.services import meetings as meeting_service
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.integrations.wechat_pay_standin import PayKeys, running_standin
+from tests.support import link_wechat
 
 # 10:00 on 20 January 2026 in Beijing: January's bills were due on the 15th, so they are overdue.
 T0 = datetime(2026, 1, 20, 2, 0, tzinfo=UTC)
@@ -286,8 +287,7 @@ def test_a_subsidy_covering_the_whole_bill_settles_it_without_paying(compound, p
 
 def test_inside_wechat_the_pay_page_opens_wechat_pays_sheet(app, compound, people, bills, phone, monkeypatch):
     keys = PayKeys.generate()
-    people["owner"].wechat_openid = "oFee-test-openid-0001"
-    db.session.commit()
+    link_wechat(people["owner"], "oFee-test-openid-0001")
     monkeypatch.setitem(app.config, "LINLI_PUBLIC_URL", "https://linli.test")
     with running_standin(keys) as standin:
         pay_client = WeChatPay(
