@@ -1,5 +1,6 @@
-"""Sign-in and tokens: password, SMS code, WeChat (sandbox and the real client against a stand-in), refresh,
-logout, cookies with CSRF and implicit refresh, and the H5 sign-in pages."""
+"""Sign-in and tokens: password, SMS code, WeChat (sandbox, and the real client for both apps against a
+stand-in), the limits per address, account and phone, refresh, a logout that no Redis restart or outage undoes,
+only access tokens signing anyone in, cookies with CSRF and implicit refresh, and the H5 sign-in pages."""
 from __future__ import annotations
 
 from collections.abc import Iterator
