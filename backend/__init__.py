@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend.config import PROJECT_ROOT, Settings
+from backend.config import INSTANCE_SECRETS, PROJECT_ROOT, Settings, instance_secret
 from backend.extensions import api as smorest_api
 from backend.extensions import db, jwt, limiter, migrate
 from backend.models.base import render_migration_item
@@ -63,6 +63,9 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.from_mapping(settings.flask_config())
     app.config.update(config or {})
+    for name, file_name in INSTANCE_SECRETS.items():
+        if not app.config.get(name):
+            app.config[name] = instance_secret(Path(app.instance_path) / file_name)
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # A ping per checkout pays off across a network; a SQLite file cannot drop its connection.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})

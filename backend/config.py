@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 import os
+import secrets
+import tempfile
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEV_SECRET = "linli-dev-secret-not-for-production-use-0123456789"
 
 # In production each of these must come from the environment; the app refuses to start otherwise.
 PRODUCTION_SECRETS = ("LINLI_SECRET_KEY", "LINLI_JWT_SECRET_KEY", "LINLI_DATABASE_URL", "LINLI_REDIS_URL")
+# Elsewhere (make run) a secret not given is this instance's own, made once under instance/: a default
+# written in the code would let anyone who reads it mint tokens (an admin's too) for every default install.
+INSTANCE_SECRETS = {"SECRET_KEY": "secret_key", "JWT_SECRET_KEY": "jwt_secret_key"}
 SMS_PROVIDERS = ("sandbox", "aliyun")
 WECHAT_PROVIDERS = ("sandbox", "wechat")
 # What Alibaba Cloud SMS needs besides its endpoint; production refuses `aliyun` without any of them.
@@ -30,6 +35,12 @@ WECHATPAY_SETTINGS = (
     "LINLI_WECHATPAY_PUBLIC_KEY_PATH",
 )
 WECHATPAY_APIV3_KEY_LENGTH = 32
+# The mini-program is optional; when production names one, it needs all of these.
+MINIPROGRAM_SETTINGS = (
+    "LINLI_WECHAT_MINIPROGRAM_APPID",
+    "LINLI_WECHAT_MINIPROGRAM_SECRET",
+    "LINLI_WECHAT_MINIPROGRAM_NOTICE_TEMPLATE_ID",
+)
 
 
 class ConfigError(RuntimeError):
@@ -39,6 +50,29 @@ class ConfigError(RuntimeError):
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+def instance_secret(path: Path) -> str:
+    """This instance's secret kept in `path`: made once (48 random bytes, URL-safe, mode 0600), then read back.
+    Processes starting together (make run starts three) agree on one: the file is written in full under
+    another name and hard-linked into place, which fails when it exists, so nobody can read it half written
+    and a loser reads the winner's."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, staging = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # mode 0600
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(48))
+                file.flush()
+                os.fsync(file.fileno())
+            with suppress(FileExistsError):
+                os.link(staging, path)
+        finally:
+            os.unlink(staging)
+    secret = path.read_text().strip()
+    if not secret:
+        raise ConfigError(f"{path} is empty: delete it and a new secret is made at the next start")
+    return secret
 
 
 def normalize_database_url(url: str) -> str:
@@ -52,8 +86,9 @@ def normalize_database_url(url: str) -> str:
 @dataclass
 class Settings:
     env: str = "development"
-    secret_key: str = DEV_SECRET
-    jwt_secret_key: str = DEV_SECRET + "-jwt"
+    # None: the instance's own (INSTANCE_SECRETS), filled in by create_app.
+    secret_key: str | None = None
+    jwt_secret_key: str | None = None
     database_url: str = ""
     redis_url: str | None = None
     instance_path: Path = field(default_factory=lambda: PROJECT_ROOT / "instance")
@@ -64,6 +99,8 @@ class Settings:
     wechat_secret: str = ""
     wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_open_base: str = "https://open.weixin.qq.com"
+    wechat_miniprogram_appid: str = ""
+    wechat_miniprogram_secret: str = ""
     sms_provider: str = "sandbox"
     aliyun_access_key_id: str = ""
     aliyun_access_key_secret: str = ""
@@ -107,11 +144,14 @@ class Settings:
             missing = [name for name in ALIYUN_SMS_SETTINGS if not _env(name)]
             if missing:
                 raise ConfigError("production with the aliyun SMS provider needs " + ", ".join(missing))
+            missing = [name for name in MINIPROGRAM_SETTINGS if not _env(name)]
+            if missing and len(missing) < len(MINIPROGRAM_SETTINGS):
+                raise ConfigError("production with a mini-program needs " + ", ".join(missing))
         instance = Path(_env("LINLI_INSTANCE_PATH", str(PROJECT_ROOT / "instance")))
         settings = cls(
             env=env,
-            secret_key=_env("LINLI_SECRET_KEY", DEV_SECRET),
-            jwt_secret_key=_env("LINLI_JWT_SECRET_KEY", DEV_SECRET + "-jwt"),
+            secret_key=_env("LINLI_SECRET_KEY"),
+            jwt_secret_key=_env("LINLI_JWT_SECRET_KEY"),
             database_url=_env("LINLI_DATABASE_URL", f"sqlite:///{instance / 'linli.db'}"),
             redis_url=_env("LINLI_REDIS_URL"),
             instance_path=instance,
@@ -121,6 +161,8 @@ class Settings:
             wechat_secret=_env("LINLI_WECHAT_SECRET", ""),
             wechat_api_base=_env("LINLI_WECHAT_API_BASE", "https://api.weixin.qq.com"),
             wechat_open_base=_env("LINLI_WECHAT_OPEN_BASE", "https://open.weixin.qq.com"),
+            wechat_miniprogram_appid=_env("LINLI_WECHAT_MINIPROGRAM_APPID", ""),
+            wechat_miniprogram_secret=_env("LINLI_WECHAT_MINIPROGRAM_SECRET", ""),
             sms_provider=sms_provider,
             aliyun_access_key_id=_env("LINLI_ALIYUN_ACCESS_KEY_ID", ""),
             aliyun_access_key_secret=_env("LINLI_ALIYUN_ACCESS_KEY_SECRET", ""),
@@ -168,6 +210,11 @@ class Settings:
             "LINLI_WECHAT_API_BASE": self.wechat_api_base,
             "LINLI_WECHAT_OPEN_BASE": self.wechat_open_base,
             "LINLI_WECHAT_NOTICE_TEMPLATE_ID": _env("LINLI_WECHAT_NOTICE_TEMPLATE_ID", ""),
+            "LINLI_WECHAT_MINIPROGRAM_APPID": self.wechat_miniprogram_appid,
+            "LINLI_WECHAT_MINIPROGRAM_SECRET": self.wechat_miniprogram_secret,
+            "LINLI_WECHAT_MINIPROGRAM_NOTICE_TEMPLATE_ID": _env("LINLI_WECHAT_MINIPROGRAM_NOTICE_TEMPLATE_ID", ""),
+            # The mini-program page a notice card opens; it gets the notice's H5 path as `link`.
+            "LINLI_WECHAT_MINIPROGRAM_NOTICE_PAGE": _env("LINLI_WECHAT_MINIPROGRAM_NOTICE_PAGE", "pages/index/index"),
             "LINLI_ALIYUN_SMS_NOTICE_TEMPLATE_CODE": _env("LINLI_ALIYUN_SMS_NOTICE_TEMPLATE_CODE", ""),
             "LINLI_SMS_PROVIDER": self.sms_provider,
             "LINLI_ALIYUN_ACCESS_KEY_ID": self.aliyun_access_key_id,

@@ -15,9 +15,8 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 api = Api()
 jwt = JWTManager()
+# Keyed on the client address unless a limit says otherwise (the sign-in limits: backend/rate_limits.py).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-# Per client address and endpoint, for every sign-in endpoint of the API and the pages.
-SIGN_IN_LIMIT = "10 per minute"
 
 
 def dialect_insert(model):

@@ -33,13 +33,21 @@ def verified_claims() -> dict:
 
 
 def optional_user_id() -> int | None:
-    """The caller's user id, or None; a bad or expired token counts as signed out, never as an error."""
+    """The caller's user id, or None. Only an access token signs anyone in: a refresh token is for the refresh
+    endpoint and the pages' implicit renewal. A cookie that does not verify (expired, revoked, the wrong type)
+    counts as signed out; a bearer token an API client chose to send is refused with 401 instead, as it is on
+    endpoints that need sign-in, so the client learns to refresh or sign in again."""
     if _USER_KEY not in request.environ:
         try:
             # Returns None for OPTIONS, where flask-jwt-extended checks nothing (and get_jwt_identity raises).
-            verified = verify_jwt_in_request(optional=True, verify_type=False)
+            verified = verify_jwt_in_request(optional=True)
             identity = verified[1]["sub"] if verified else None
-        except (JWTExtendedException, PyJWTError, RequestEntityTooLarge):
+        except (JWTExtendedException, PyJWTError):
+            request.environ[_USER_KEY] = None
+            if request.path.startswith("/api/") and "Authorization" in request.headers:
+                raise
+            identity = None
+        except RequestEntityTooLarge:
             # A body over the limit cannot be read for the form's CSRF field: signed out for this request,
             # so its 413 page renders instead of failing again inside the error handler.
             identity = None

@@ -290,11 +290,14 @@ def _policy(district_id: int, this_month: date) -> None:
 
 
 def _payer() -> int:
+    from backend.domain.auth import WeChatApp
     from backend.extensions import db
-    from backend.models import User
+    from backend.models import User, WeChatAccount
 
-    payer = User(username="bench-payer", display_name="压测缴费人", wechat_openid="bench-payer-openid")
+    payer = User(username="bench-payer", display_name="压测缴费人")
     db.session.add(payer)
+    db.session.flush()
+    db.session.add(WeChatAccount(user_id=payer.id, app=WeChatApp.OFFICIAL_ACCOUNT, openid="bench-payer-openid"))
     db.session.commit()
     return payer.id
 

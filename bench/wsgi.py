@@ -20,5 +20,5 @@ def ceiling():
 @app.get("/_bench/signed-in")
 @jwt_required()
 def signed_in():
-    """The ceiling plus only the sign-in check (JWT decode, revocation in Redis, account still active)."""
+    """The ceiling plus only the sign-in check (JWT decode; not revoked and account still active, one query)."""
     return jsonify({"ok": True})

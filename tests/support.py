@@ -1,8 +1,9 @@
 """Helpers for tests: sign-in, lookups and the error-shape assertion."""
 from __future__ import annotations
 
+from backend.domain.auth import WeChatApp
 from backend.extensions import db
-from backend.models import Building, Compound, Household, User
+from backend.models import Building, Compound, Household, User, WeChatAccount
 
 TEST_PASSWORD = "test-password-1"
 
@@ -15,6 +16,12 @@ def first_household(compound: Compound) -> Household:
 
 def buildings_of(compound: Compound) -> list[Building]:
     return list(db.session.scalars(db.select(Building).where(Building.compound_id == compound.id).order_by(Building.id)))
+
+
+def link_wechat(user: User, openid: str, app: WeChatApp = WeChatApp.OFFICIAL_ACCOUNT) -> None:
+    """The user has signed in through that WeChat app (the official account's H5 by default) as `openid`."""
+    db.session.add(WeChatAccount(user_id=user.id, app=app, openid=openid))
+    db.session.commit()
 
 
 def bearer(client, user: User) -> dict[str, str]:

@@ -1,16 +1,30 @@
-"""Settings: safe defaults for development, and a hard stop in production when a secret is missing."""
+"""Settings: safe defaults for development (secrets of the instance's own), and a hard stop in production when
+a secret is missing."""
 from __future__ import annotations
 
-import pytest
+import multiprocessing
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import jwt as pyjwt
+import pytest
+from flask import Flask
+from flask_jwt_extended import create_access_token, decode_token
+
+from backend import create_app
 from backend.config import (
     ALIYUN_SMS_SETTINGS,
+    INSTANCE_SECRETS,
+    MINIPROGRAM_SETTINGS,
     PRODUCTION_SECRETS,
     WECHATPAY_SETTINGS,
     ConfigError,
     Settings,
+    instance_secret,
     normalize_database_url,
 )
+from backend.extensions import db
 
 PRODUCTION = {
     "LINLI_ENV": "production",
@@ -162,3 +176,124 @@ def test_development_needs_no_wechat_pay_settings(environment):
 
     assert config["LINLI_WECHAT_PROVIDER"] == "sandbox"
     assert config["LINLI_WECHATPAY_MCHID"] == ""
+
+
+# ---- this instance's own secrets (make run) ---------------------------------------------------------
+
+# The default every install shared before: anyone who read the code could sign tokens with it.
+OLD_PUBLIC_JWT_SECRET = "linli-dev-secret-not-for-production-use-0123456789-jwt"
+
+
+@pytest.fixture
+def fresh_instance(app, environment, monkeypatch, tmp_path):
+    """create_app as `make run` calls it (no secrets in the environment), with its instance/ in tmp_path."""
+    monkeypatch.setenv("LINLI_INSTANCE_PATH", str(tmp_path / "instance"))
+    made = []
+
+    def make(**config) -> Flask:
+        other = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'linli.db'}",
+                            "LINLI_REDIS_URL": app.config["LINLI_REDIS_URL"], **config})
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
+def test_make_run_makes_its_secrets_once_keeps_them_private_and_reuses_them(fresh_instance, tmp_path):
+    first = fresh_instance()
+    files = {name: tmp_path / "instance" / file_name for name, file_name in INSTANCE_SECRETS.items()}
+
+    for name, path in files.items():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert first.config[name] == path.read_text() and len(path.read_text()) == 64  # 48 random bytes
+    assert first.config["SECRET_KEY"] != first.config["JWT_SECRET_KEY"]
+    assert "linli-dev-secret" not in first.config["SECRET_KEY"] + first.config["JWT_SECRET_KEY"]
+    with first.app_context():
+        token = create_access_token(identity="1")
+
+    restarted = fresh_instance()
+
+    assert {name: restarted.config[name] for name in files} == {name: first.config[name] for name in files}
+    with restarted.app_context():
+        assert decode_token(token)["sub"] == "1"  # sessions survive a restart
+
+
+def test_each_instance_has_secrets_of_its_own(fresh_instance, monkeypatch, tmp_path):
+    first = fresh_instance()
+    monkeypatch.setenv("LINLI_INSTANCE_PATH", str(tmp_path / "another"))
+
+    second = fresh_instance()
+
+    assert first.config["JWT_SECRET_KEY"] != second.config["JWT_SECRET_KEY"]
+    assert first.config["SECRET_KEY"] != second.config["SECRET_KEY"]
+
+
+def test_secrets_given_to_the_app_are_used_and_none_are_made(fresh_instance, tmp_path):
+    given = fresh_instance(SECRET_KEY="s" * 40, JWT_SECRET_KEY="j" * 40)
+
+    assert (given.config["SECRET_KEY"], given.config["JWT_SECRET_KEY"]) == ("s" * 40, "j" * 40)
+    assert not (tmp_path / "instance" / "jwt_secret_key").exists()
+
+
+def test_an_empty_secret_file_is_a_config_error_not_an_empty_key(tmp_path):
+    (tmp_path / "jwt_secret_key").write_text("\n")
+
+    with pytest.raises(ConfigError, match="jwt_secret_key"):
+        instance_secret(tmp_path / "jwt_secret_key")
+
+
+def _race_for_secret(path: str, barrier, answers) -> None:
+    barrier.wait(timeout=30)
+    answers.put(instance_secret(Path(path)))
+
+
+def test_processes_starting_together_agree_on_one_secret(tmp_path):
+    context = multiprocessing.get_context("spawn")
+    barrier, answers = context.Barrier(6), context.Queue()
+    path = tmp_path / "instance" / "jwt_secret_key"
+    processes = [context.Process(target=_race_for_secret, args=(str(path), barrier, answers)) for _ in range(6)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=60)
+
+    secrets_seen = {answers.get(timeout=5) for _ in processes}
+    assert secrets_seen == {path.read_text()}
+    assert [leftover.name for leftover in path.parent.iterdir()] == ["jwt_secret_key"]
+
+
+def test_a_token_signed_with_the_old_public_default_is_refused(app, client, make_user):
+    user = make_user()
+    now = datetime.now(UTC)
+    forged = pyjwt.encode({"sub": str(user.id), "type": "access", "fresh": False, "jti": "forged", "iat": now,
+                           "nbf": now, "exp": now + timedelta(minutes=30)}, OLD_PUBLIC_JWT_SECRET, "HS256")
+
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
+@pytest.mark.parametrize("given", [MINIPROGRAM_SETTINGS[:1], MINIPROGRAM_SETTINGS[:2], MINIPROGRAM_SETTINGS[1:]])
+def test_production_refuses_an_incomplete_mini_program(environment, monkeypatch, given):
+    environment(PRODUCTION)
+    for name in MINIPROGRAM_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    environment(dict.fromkeys(given, "wx-mini-value"))
+
+    with pytest.raises(ConfigError, match="mini-program"):
+        Settings.from_env()
+
+
+def test_production_takes_a_complete_mini_program_or_none(environment, monkeypatch):
+    for name in MINIPROGRAM_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    environment(PRODUCTION)
+    assert Settings.from_env().flask_config()["LINLI_WECHAT_MINIPROGRAM_APPID"] == ""
+
+    environment({"LINLI_WECHAT_MINIPROGRAM_APPID": "wx0123456789mini0", "LINLI_WECHAT_MINIPROGRAM_SECRET": "m" * 32,
+                 "LINLI_WECHAT_MINIPROGRAM_NOTICE_TEMPLATE_ID": "tmpl-mini-0001"})
+    config = Settings.from_env().flask_config()
+
+    assert (config["LINLI_WECHAT_MINIPROGRAM_APPID"], config["LINLI_WECHAT_MINIPROGRAM_NOTICE_TEMPLATE_ID"]) == (
+        "wx0123456789mini0", "tmpl-mini-0001")

@@ -14,14 +14,14 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate
 
 from backend.api.common import ApiErrorSchema
+from backend.domain.auth import LOGIN_KIND_APPS, WeChatApp
 from backend.domain.phones import InvalidPhone, normalize_phone
-from backend.extensions import SIGN_IN_LIMIT, limiter
 from backend.integrations.wechat_login import WeChatLoginError
+from backend.rate_limits import limit_by_address, limit_password_sign_in, limit_phone_sign_in
 from backend.services import auth as auth_service
-from backend.services.auth import SignInFailed, SignOutIncomplete, SmsUnavailable, TooManyRequests
+from backend.services.auth import SignInFailed, SmsUnavailable, TooManyRequests, WeChatAppUnavailable
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录与令牌")
-
 
 
 class PhoneField(fields.String):
@@ -50,7 +50,7 @@ class SmsVerifySchema(SmsRequestSchema):
 
 class WeChatLoginSchema(Schema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    kind = fields.String(load_default="miniprogram", validate=validate.OneOf(["miniprogram", "oauth"]))
+    kind = fields.String(load_default="miniprogram", validate=validate.OneOf(list(LOGIN_KIND_APPS)))
 
 
 class LogoutSchema(Schema):
@@ -90,14 +90,15 @@ def _signed_in(user):
 
 @blp.route("/password")
 class PasswordLogin(MethodView):
-    decorators = [limiter.limit(SIGN_IN_LIMIT)]
+    decorators = [limit_password_sign_in]
 
     @blp.arguments(PasswordLoginSchema)
     @blp.response(200, TokenSchema)
     @blp.alt_response(401, schema=ApiErrorSchema)
     @blp.alt_response(429, schema=ApiErrorSchema)
     def post(self, body):
-        """Staff, committee and officials sign in with a username and password."""
+        """Staff, committee and officials sign in with a username and password (10 a minute per account, 60
+        per client address)."""
         try:
             user = auth_service.sign_in_with_password(body["username"], body["password"])
         except SignInFailed as exc:
@@ -107,7 +108,7 @@ class PasswordLogin(MethodView):
 
 @blp.route("/sms/request")
 class SmsRequest(MethodView):
-    decorators = [limiter.limit(SIGN_IN_LIMIT)]
+    decorators = [limit_phone_sign_in]
 
     @blp.arguments(SmsRequestSchema)
     @blp.response(202, SmsSentSchema)
@@ -133,7 +134,7 @@ class SmsRequest(MethodView):
 
 @blp.route("/sms/verify")
 class SmsVerify(MethodView):
-    decorators = [limiter.limit(SIGN_IN_LIMIT)]
+    decorators = [limit_phone_sign_in]
 
     @blp.arguments(SmsVerifySchema)
     @blp.response(200, TokenSchema)
@@ -153,21 +154,26 @@ class SmsVerify(MethodView):
 
 @blp.route("/wechat")
 class WeChatLogin(MethodView):
-    decorators = [limiter.limit(SIGN_IN_LIMIT)]
+    decorators = [limit_by_address]
 
     @blp.arguments(WeChatLoginSchema)
     @blp.response(200, TokenSchema)
     @blp.alt_response(401, schema=ApiErrorSchema)
     @blp.alt_response(429, schema=ApiErrorSchema)
     def post(self, body):
-        """Sign in with a mini-program `wx.login` code or an H5 OAuth (snsapi_base) code."""
-        provider = auth_service.wechat_login()
+        """Sign in with a mini-program `wx.login` code (`kind` miniprogram, through the mini-program's appid) or
+        an H5 OAuth (snsapi_base) code of the official account (`kind` oauth). One person keeps one account
+        across both apps when WeChat names their unionid; 422 on `kind` when this instance has no such app."""
+        app = LOGIN_KIND_APPS[body["kind"]]
         try:
-            if body["kind"] == "oauth":
+            provider = auth_service.wechat_login(app)
+            if app is WeChatApp.OFFICIAL_ACCOUNT:
                 identity = provider.oauth_exchange(body["code"])
             else:
                 identity = provider.code_to_session(body["code"])
-            user = auth_service.sign_in_with_wechat(identity)
+            user = auth_service.sign_in_with_wechat(app, identity)
+        except WeChatAppUnavailable as exc:
+            abort(422, errors={"json": {"kind": [str(exc)]}})
         except WeChatLoginError as exc:
             abort(401, message="微信登录失败，请重试", errors={"wechat": [f"{exc.errcode}: {exc.errmsg}"]})
         except SignInFailed as exc:
@@ -191,16 +197,13 @@ class Logout(MethodView):
     @blp.arguments(LogoutSchema, required=False)
     @blp.response(204)
     @blp.alt_response(401, schema=ApiErrorSchema)
-    @blp.alt_response(503, schema=ApiErrorSchema, description="Redis is down: the tokens could not be revoked")
+    # The one place a refresh token is accepted as the bearer besides /refresh: to end it.
     @jwt_required(verify_type=False)
     def post(self, body):
         """Revoke this token and its refresh token (the one it names, or one given or in a cookie) and clear
-        cookies. A client that gets 503 still holds valid tokens and should try again."""
+        cookies. The revocation is kept in the database: no cache restart brings the tokens back."""
         refresh = (body or {}).get("refresh_token") or request.cookies.get(current_app.config["JWT_REFRESH_COOKIE_NAME"])
-        try:
-            auth_service.sign_out(get_jwt(), refresh)
-        except SignOutIncomplete as exc:
-            abort(503, message=str(exc))
+        auth_service.sign_out(get_jwt(), refresh)
         response = current_app.response_class(status=204)
         unset_jwt_cookies(response)
         return response

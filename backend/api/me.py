@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 from backend.api.common import NOT_BLANK, ApiErrorSchema
 from backend.api.schemas import BindingSchema, MembershipSchema
 from backend.request_context import optional_user_id
+from backend.services import auth as auth_service
 from backend.services import bindings as binding_service
 from backend.services import people as people_service
 
@@ -38,7 +39,7 @@ def _me(user_id: int) -> dict:
         "display_name": user.display_name,
         "username": user.username,
         "phone_masked": user.phone_masked,
-        "has_wechat": user.wechat_openid is not None,
+        "has_wechat": auth_service.has_wechat(user_id),
         "large_text": user.large_text,
         "memberships": binding_service.my_memberships(user_id),
         "bindings": binding_service.my_bindings(user_id),

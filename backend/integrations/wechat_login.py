@@ -109,20 +109,22 @@ class SandboxWeChatLogin:
         self.authorize_path = authorize_path
 
     @staticmethod
-    def _identity(code: str) -> WeChatIdentity:
+    def _identity(code: str, openid_prefix: str) -> WeChatIdentity:
         if not code.startswith("sbx."):
             raise WeChatLoginError(40029, "invalid code (sandbox codes start with 'sbx.')")
         digest = hashlib.sha256(code.encode()).hexdigest()
-        return WeChatIdentity(openid="sandbox-" + digest[:24])
+        # One fake person per code: an openid of each app's own and one unionid, as WeChat gives them for apps
+        # bound to one Open Platform account.
+        return WeChatIdentity(openid=openid_prefix + digest[:24], unionid="sandbox-union-" + digest[:24])
 
     def code_to_session(self, js_code: str) -> WeChatIdentity:
-        return self._identity(js_code)
+        return self._identity(js_code, "sandbox-mp-")
 
     def oauth_authorize_url(self, redirect_uri: str, state: str) -> str:
         return f"{self.authorize_path}?{urlencode({'redirect_uri': redirect_uri, 'state': state})}"
 
     def oauth_exchange(self, code: str) -> WeChatIdentity:
-        return self._identity(code)
+        return self._identity(code, "sandbox-")
 
     @staticmethod
     def new_browser_id() -> str:

@@ -6,17 +6,20 @@ queues no push), and a delivery is sent only while it is pending and marked sent
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 
+from backend.domain.auth import WeChatApp, WeChatOpenid, push_order
 from backend.domain.notifications import Channel, DeliveryStatus, batches, deliver_after, push_channels
 from backend.domain.phones import mask_phone
 from backend.extensions import db, dialect_insert
 from backend.integrations.sms import PROVIDER_LIMITED, SmsSendFailed
 from backend.integrations.wechat_messages import RecipientDeclined, WeChatMessageError
-from backend.models import Delivery, Notice, Notification, NotificationPreference, User
+from backend.models import Delivery, Notice, Notification, NotificationPreference, User, WeChatAccount
 from backend.models.base import utcnow
 from backend.services.auth import sms_sender
 from backend.services.identity import decrypt_phone
@@ -63,7 +66,8 @@ def plan_pushes(notice_id: int, notification_ids: list[int]) -> int:
     """Create the push deliveries of new inbox rows and queue one delivery job per channel."""
     notice = db.session.get(Notice, notice_id)
     people = db.session.execute(
-        select(Notification.id, User.id, User.wechat_openid.is_not(None), User.phone_cipher.is_not(None))
+        select(Notification.id, User.id, exists().where(WeChatAccount.user_id == User.id),
+               User.phone_cipher.is_not(None))
         .join(User, User.id == Notification.user_id)
         .where(Notification.id.in_(notification_ids))
     ).all()
@@ -112,6 +116,7 @@ def deliver(channel: str, delivery_ids: list[int]) -> int:
         .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.PENDING)
         .order_by(Delivery.id)
     ).all()
+    openids = _openids_of([user.id for _, _, user in rows]) if rows and channel == Channel.WECHAT else {}
     sent = postponed = 0
     later: list[Delivery] = []
     for delivery, notice, user in rows:
@@ -125,7 +130,7 @@ def deliver(channel: str, delivery_ids: list[int]) -> int:
         if not _claim(delivery):
             continue  # another job (a sweep racing a slow one) is sending it
         try:
-            _send(Channel(channel), notice, user)
+            _send(Channel(channel), notice, user, openids.get(user.id, []))
         except RecipientDeclined:
             delivery.status = DeliveryStatus.DECLINED
         except (WeChatMessageError, SmsSendFailed) as exc:
@@ -184,16 +189,44 @@ def requeue_stale_deliveries() -> int:
     return len(stale)
 
 
-def _send(channel: Channel, notice: Notice, user: User) -> None:
+def _openids_of(user_ids: list[int]) -> dict[int, list[WeChatOpenid]]:
+    """Each person's openids, one query for the batch, in the order a push tries them."""
+    found: dict[int, list[WeChatOpenid]] = defaultdict(list)
+    for user_id, app, openid, last_signed_in_at in db.session.execute(
+        select(WeChatAccount.user_id, WeChatAccount.app, WeChatAccount.openid, WeChatAccount.last_signed_in_at)
+        .where(WeChatAccount.user_id.in_(user_ids))
+    ):
+        found[user_id].append(WeChatOpenid(app, openid, last_signed_in_at))
+    return {user_id: push_order(openids) for user_id, openids in found.items()}
+
+
+def _send(channel: Channel, notice: Notice, user: User, openids: list[WeChatOpenid]) -> None:
     if channel is Channel.WECHAT:
-        template_id = current_app.config.get("LINLI_WECHAT_NOTICE_TEMPLATE_ID") or "sandbox-notice"
-        link = current_app.config["LINLI_PUBLIC_URL"] + (notice.link or "/h5/inbox")
-        # Subscribe-message `thing` fields hold at most 20 characters.
-        data = {"thing1": notice.title[:20], "thing2": (notice.body or notice.title)[:20]}
-        wechat_messages().send(user.wechat_openid, template_id, data, page=link)
+        _send_wechat(notice, openids)
     else:
         phone = decrypt_phone(user.phone_cipher)
         log.info("SMS notice %s to %s", notice.id, mask_phone(phone))
         sms_sender().send_notice(phone, notice.title)
 
 
+def _send_wechat(notice: Notice, openids: list[WeChatOpenid]) -> None:
+    """Through the app of the openid, best first; a person who declined in one app may have agreed in the
+    other, so a decline moves on to the next openid (and the last one's decline is the answer)."""
+    config = current_app.config
+    link = notice.link or "/h5/inbox"
+    # Subscribe-message `thing` fields hold at most 20 characters.
+    data = {"thing1": notice.title[:20], "thing2": (notice.body or notice.title)[:20]}
+    for position, account in enumerate(openids):
+        if account.app is WeChatApp.MINIPROGRAM:
+            template_id = config["LINLI_WECHAT_MINIPROGRAM_NOTICE_TEMPLATE_ID"] or "sandbox-notice"
+            # A mini-program card opens a page of the mini-program (a web URL is refused): that page opens the link.
+            page = f"{config['LINLI_WECHAT_MINIPROGRAM_NOTICE_PAGE']}?link={quote(link, safe='')}"
+        else:
+            template_id = config["LINLI_WECHAT_NOTICE_TEMPLATE_ID"] or "sandbox-notice"
+            page = config["LINLI_PUBLIC_URL"] + link
+        try:
+            wechat_messages(account.app).send(account.openid, template_id, data, page=page)
+            return
+        except RecipientDeclined:
+            if position == len(openids) - 1:
+                raise

@@ -98,14 +98,29 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        sqlite = connection.dialect.name == 'sqlite'
+        if sqlite:
+            # Batch mode rebuilds a table (copy, drop, rename), and with foreign keys enforced SQLite refuses to
+            # drop a table that other rows refer to (Alembic: "Dealing with Referencing Foreign Keys"). The
+            # pragma only takes effect outside a transaction: set on the driver's connection before anything
+            # begins one, and that connection is thrown away afterwards rather than pooled with the check off.
+            connection.connection.driver_connection.execute('PRAGMA foreign_keys=OFF')
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql('PRAGMA foreign_key_check').all()
+                if broken:
+                    raise RuntimeError(f'migrations left rows without the rows they refer to: {broken[:10]}')
+        finally:
+            if sqlite:
+                connection.invalidate()
 
 
 if context.is_offline_mode():

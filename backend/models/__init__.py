@@ -1,5 +1,6 @@
 """Typed models, one module per domain; importing this package registers them all."""
 from backend.models.audit import AuditEvent
+from backend.models.auth import RevokedToken
 from backend.models.base import Base
 from backend.models.bindings import BindingRequest
 from backend.models.consultations import (
@@ -22,7 +23,7 @@ from backend.models.fees import Bill, FeeSchedule, Payment, PaymentOrder, Refund
 from backend.models.jobs import OutboxJob
 from backend.models.meetings import Meeting, MeetingAttendance, MeetingInvitee
 from backend.models.notifications import Delivery, Notice, Notification, NotificationPreference
-from backend.models.people import Membership, User
+from backend.models.people import Membership, User, WeChatAccount
 from backend.models.places import Area, Building, Compound, Household, PropertyCompany, RegisteredOwner
 from backend.models.workorders import (
     ScoreSnapshot,
@@ -75,8 +76,10 @@ __all__ = [
     "OutboxJob",
     "PropertyCompany",
     "RegisteredOwner",
+    "RevokedToken",
     "ScoreSnapshot",
     "User",
+    "WeChatAccount",
     "WorkOrder",
     "WorkOrderCategory",
     "WorkOrderEscalation",

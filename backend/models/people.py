@@ -1,11 +1,13 @@
-"""People: users (WeChat / phone / staff password identities) and their roles in compounds or areas."""
+"""People: users (WeChat / phone / staff password identities), their WeChat openids per app, and their roles
+in compounds or areas."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from backend.domain.auth import WeChatApp
 from backend.domain.roles import Role
 from backend.models.base import Base, UTCDateTime, str_enum, utcnow
 from backend.models.places import Household
@@ -18,8 +20,9 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(64), default="")
     username: Mapped[str | None] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    wechat_openid: Mapped[str | None] = mapped_column(String(64), unique=True)
-    wechat_unionid: Mapped[str | None] = mapped_column(String(64), index=True)
+    # One person across the WeChat apps (when WeChat gives it): unique, so two first sign-ins of one person
+    # through both apps at once still make one user.
+    wechat_unionid: Mapped[str | None] = mapped_column(String(64), unique=True)
     # The phone is kept three ways: a keyed hash to find the user, a ciphertext to send SMS, a mask to show.
     phone_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     phone_cipher: Mapped[str | None] = mapped_column(String(255))
@@ -31,6 +34,22 @@ class User(Base):
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", foreign_keys="Membership.user_id", lazy="raise"
     )
+
+
+class WeChatAccount(Base):
+    """A person's openid in one WeChat app: the mini-program and the official account each give their own,
+    and a push or a payment must use the openid of the app that sends or charges."""
+
+    __tablename__ = "wechat_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    app: Mapped[WeChatApp] = mapped_column(str_enum(WeChatApp, "wechat_app"))
+    openid: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_signed_in_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("app", "openid"),)
 
 
 class Membership(Base):

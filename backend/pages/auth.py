@@ -3,19 +3,19 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from contextlib import suppress
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_jwt_extended import get_jwt, set_access_cookies, set_refresh_cookies, unset_jwt_cookies
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from backend.domain.auth import WeChatApp
 from backend.domain.phones import InvalidPhone, normalize_phone
-from backend.extensions import SIGN_IN_LIMIT, limiter
 from backend.integrations.wechat_login import SandboxWeChatLogin, WeChatLoginError
 from backend.pages import h5
 from backend.pages.helpers import require_user_for_post, safe_next
+from backend.rate_limits import limit_by_address, limit_password_sign_in, limit_phone_sign_in
 from backend.services import auth as auth_service
-from backend.services.auth import SignInFailed, SignOutIncomplete, SmsUnavailable, TooManyRequests
+from backend.services.auth import SignInFailed, SmsUnavailable, TooManyRequests
 
 SANDBOX_BROWSER_COOKIE = "linli_sandbox_wxid"
 OAUTH_NONCE_COOKIE = "linli_oauth_nonce"
@@ -46,7 +46,7 @@ def login():
 
 
 @h5.post("/login/password")
-@limiter.limit(SIGN_IN_LIMIT)
+@limit_password_sign_in
 def login_password():
     username = request.form.get("username", "").strip()[:64]
     password = request.form.get("password", "")[:128]
@@ -60,7 +60,7 @@ def login_password():
 
 
 @h5.post("/login/sms/request")
-@limiter.limit(SIGN_IN_LIMIT)
+@limit_phone_sign_in
 def login_sms_request():
     raw = request.form.get("phone", "")[:20]
     try:
@@ -76,7 +76,7 @@ def login_sms_request():
 
 
 @h5.post("/login/sms/verify")
-@limiter.limit(SIGN_IN_LIMIT)
+@limit_phone_sign_in
 def login_sms_verify():
     raw = request.form.get("phone", "")[:20]
     code = request.form.get("code", "").strip()
@@ -96,7 +96,8 @@ def login_sms_verify():
 
 @h5.get("/auth/wechat/start")
 def wechat_start():
-    provider = auth_service.wechat_login()
+    """The H5 signs in through the official account's web OAuth (the pages open inside it)."""
+    provider = auth_service.wechat_login(WeChatApp.OFFICIAL_ACCOUNT)
     # The state is bound to this browser by a nonce cookie: a callback link made in someone else's
     # browser cannot sign this one in as them (login CSRF).
     nonce = secrets.token_urlsafe(16)
@@ -112,7 +113,7 @@ def wechat_start():
 
 
 @h5.get("/auth/wechat/callback")
-@limiter.limit(SIGN_IN_LIMIT)
+@limit_by_address
 def wechat_callback():
     try:
         state = _state_serializer().loads(request.args.get("state", ""), max_age=OAUTH_STATE_SECONDS)
@@ -126,7 +127,8 @@ def wechat_callback():
     if not code:
         return _login_page(400, wechat_error="您取消了微信授权")
     try:
-        user = auth_service.sign_in_with_wechat(auth_service.wechat_login().oauth_exchange(code))
+        app = WeChatApp.OFFICIAL_ACCOUNT
+        user = auth_service.sign_in_with_wechat(app, auth_service.wechat_login(app).oauth_exchange(code))
     except (WeChatLoginError, SignInFailed):
         return _login_page(401, wechat_error="微信登录失败，请重试或使用手机号登录")
     response = _signed_in_redirect(user, next_path)
@@ -137,7 +139,7 @@ def wechat_callback():
 @h5.get("/sandbox/wechat/authorize")
 def sandbox_wechat_authorize():
     """Stands in for open.weixin.qq.com in development: one stable fake WeChat identity per browser."""
-    if not isinstance(auth_service.wechat_login(), SandboxWeChatLogin):
+    if not isinstance(auth_service.wechat_login(WeChatApp.OFFICIAL_ACCOUNT), SandboxWeChatLogin):
         abort(404)
     redirect_uri = request.args.get("redirect_uri", "")
     if redirect_uri != url_for("h5.wechat_callback"):
@@ -152,9 +154,7 @@ def sandbox_wechat_authorize():
 @h5.post("/logout")
 def logout():
     require_user_for_post()
-    # If Redis is down the service logs it; the browser forgets its tokens below all the same.
-    with suppress(SignOutIncomplete):
-        auth_service.sign_out(get_jwt(), request.cookies.get(current_app.config["JWT_REFRESH_COOKIE_NAME"]))
+    auth_service.sign_out(get_jwt(), request.cookies.get(current_app.config["JWT_REFRESH_COOKIE_NAME"]))
     response = redirect(url_for("h5.index"))
     unset_jwt_cookies(response)
     return response

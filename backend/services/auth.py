@@ -1,4 +1,10 @@
-"""Sign-in: staff passwords, phone + one-time code, WeChat; tokens issued and revoked."""
+"""Sign-in: staff passwords, phone + one-time code, WeChat (the mini-program and the official account); tokens
+issued and revoked.
+
+Revocation lives in the database (`revoked_tokens`), written in the logout's own transaction: a Redis restart
+or flush cannot undo a logout, and while Redis is down a revoked token is still refused. The check rides in
+the one statement every signed-in request already runs (is the account still active), so it costs no extra
+round trip."""
 from __future__ import annotations
 
 import hashlib
@@ -14,11 +20,12 @@ from flask import current_app, url_for
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 
+from backend.domain.auth import TokenStanding, WeChatApp, token_standing
 from backend.domain.phones import InvalidPhone, mask_phone
-from backend.extensions import db
+from backend.extensions import db, dialect_insert
 from backend.integrations.sms import (
     NUMBER_REFUSED,
     PROVIDER_LIMITED,
@@ -33,7 +40,8 @@ from backend.integrations.wechat_login import (
     WeChatLoginClient,
     WeChatLoginProvider,
 )
-from backend.models import User
+from backend.models import RevokedToken, User, WeChatAccount
+from backend.models.base import utcnow
 from backend.services.identity import phone_columns, phone_hash, verify_password
 
 log = logging.getLogger("linli.auth")
@@ -42,6 +50,9 @@ CODE_TTL_SECONDS = 300
 CODE_RESEND_SECONDS = 60
 CODES_PER_PHONE_PER_HOUR = 5
 CODE_MAX_ATTEMPTS = 5
+# A first WeChat sign-in can lose two races (to the person's unionid, then to the same openid): the third round
+# finds both rows.
+WECHAT_SIGN_IN_ROUNDS = 3
 
 
 class SignInFailed(Exception):
@@ -54,8 +65,8 @@ class TooManyRequests(Exception):
         self.retry_after = retry_after
 
 
-class SignOutIncomplete(Exception):
-    """The revocation list is unreachable: the tokens stay valid until they expire. Safe to show."""
+class WeChatAppUnavailable(Exception):
+    """This instance has no mini-program to sign in through. Safe to show."""
 
 
 class SmsUnavailable(Exception):
@@ -96,22 +107,31 @@ def sms_sender() -> SmsSender:
     return current_app.extensions.setdefault("linli_sms", sender)
 
 
-def wechat_login() -> WeChatLoginProvider:
-    provider = current_app.extensions.get("linli_wechat_login")
+def wechat_login(app: WeChatApp) -> WeChatLoginProvider:
+    """Sign-in through one WeChat app: each app has its own appid and secret, and its own openids."""
+    providers = current_app.extensions.setdefault("linli_wechat_login", {})
+    provider = providers.get(app)
     if provider is not None:
         return provider
     config = current_app.config
-    if config["LINLI_WECHAT_PROVIDER"] == "wechat":
-        # Built once per app: the client holds the connection pool, which a client per request would leak.
-        provider = current_app.extensions["linli_wechat_login"] = WeChatLoginClient(
-            config["LINLI_WECHAT_APPID"],
-            config["LINLI_WECHAT_SECRET"],
-            api_base=config["LINLI_WECHAT_API_BASE"],
-            open_base=config["LINLI_WECHAT_OPEN_BASE"],
-        )
-    else:
-        provider = SandboxWeChatLogin(authorize_path=url_for("h5.sandbox_wechat_authorize"))
-    return provider
+    if config["LINLI_WECHAT_PROVIDER"] != "wechat":
+        return SandboxWeChatLogin(authorize_path=url_for("h5.sandbox_wechat_authorize"))
+    appid, secret = wechat_app_credentials(app)
+    if app is WeChatApp.MINIPROGRAM and not appid:
+        # An instance may well have no mini-program; production refuses to start without the official account.
+        raise WeChatAppUnavailable("本平台未开通小程序登录")
+    # Built once per app: the client holds the connection pool, which a client per request would leak.
+    return providers.setdefault(app, WeChatLoginClient(
+        appid, secret, api_base=config["LINLI_WECHAT_API_BASE"], open_base=config["LINLI_WECHAT_OPEN_BASE"],
+    ))
+
+
+def wechat_app_credentials(app: WeChatApp) -> tuple[str, str]:
+    """The appid and secret of one of our WeChat apps ("" when this instance has none)."""
+    config = current_app.config
+    if app is WeChatApp.MINIPROGRAM:
+        return config["LINLI_WECHAT_MINIPROGRAM_APPID"], config["LINLI_WECHAT_MINIPROGRAM_SECRET"]
+    return config["LINLI_WECHAT_APPID"], config["LINLI_WECHAT_SECRET"]
 
 
 def sign_in_with_password(username: str, password: str) -> User:
@@ -193,10 +213,64 @@ def _consume_code(r: redis.Redis, phone: str, code: str) -> None:
         raise SignInFailed("验证码已失效，请重新获取")
 
 
-def sign_in_with_wechat(identity: WeChatIdentity) -> User:
-    return _find_or_create(
-        User.wechat_openid == identity.openid, {"wechat_openid": identity.openid, "wechat_unionid": identity.unionid}
+def sign_in_with_wechat(app: WeChatApp, identity: WeChatIdentity) -> User:
+    """The person behind an openid of `app`: found by that openid, else by their unionid (the same person signed
+    in through the other app), else new. The database settles races: two first sign-ins of one person at once
+    (one openid twice, or both apps with one unionid) meet a unique constraint, and the loser's next round
+    finds the winner's rows."""
+    for attempt in range(WECHAT_SIGN_IN_ROUNDS):
+        try:
+            with db.session.begin_nested():
+                user = _wechat_user(app, identity)
+            break
+        except IntegrityError:
+            if attempt == WECHAT_SIGN_IN_ROUNDS - 1:
+                raise
+    db.session.commit()
+    if not user.is_active:
+        raise SignInFailed("账号已停用，请联系社区")
+    return user
+
+
+def _wechat_user(app: WeChatApp, identity: WeChatIdentity) -> User:
+    now = utcnow()
+    account = db.session.scalar(
+        select(WeChatAccount).where(WeChatAccount.app == app, WeChatAccount.openid == identity.openid)
     )
+    if account is not None:
+        account.last_signed_in_at = now
+        user = db.session.get(User, account.user_id)
+        # WeChat names the unionid once the apps are bound to one Open Platform account, perhaps after this
+        # person first came: kept then, so their first sign-in through the other app finds them.
+        if identity.unionid and user.wechat_unionid is None and not db.session.scalar(
+            select(exists().where(User.wechat_unionid == identity.unionid))
+        ):
+            user.wechat_unionid = identity.unionid
+        db.session.flush()
+        return user
+    user = None
+    if identity.unionid:
+        user = db.session.scalar(select(User).where(User.wechat_unionid == identity.unionid))
+    if user is None:
+        user = User(display_name="", wechat_unionid=identity.unionid)
+        db.session.add(user)
+        db.session.flush()
+    db.session.add(WeChatAccount(user_id=user.id, app=app, openid=identity.openid, created_at=now,
+                                 last_signed_in_at=now))
+    db.session.flush()
+    return user
+
+
+def wechat_openid(user_id: int, app: WeChatApp) -> str | None:
+    """The person's openid in one of our WeChat apps (WeChat Pay JSAPI wants the paying app's)."""
+    return db.session.scalar(
+        select(WeChatAccount.openid).where(WeChatAccount.user_id == user_id, WeChatAccount.app == app)
+        .order_by(WeChatAccount.last_signed_in_at.desc()).limit(1)
+    )
+
+
+def has_wechat(user_id: int) -> bool:
+    return bool(db.session.scalar(select(exists().where(WeChatAccount.user_id == user_id))))
 
 
 def _find_or_create(condition, columns: dict) -> User:
@@ -226,15 +300,22 @@ def access_token_for(identity: str, refresh_jti: str) -> str:
     return create_access_token(identity=identity, additional_claims={"rjti": refresh_jti})
 
 
-# Asked on every signed-in request, so the statement is built once.
-_ACTIVE_USER = select(User.id).where(User.id == bindparam("user_id"), User.is_active.is_(True))
+# Asked on every signed-in request, so the statement is built once: the account still active, and the token or
+# the refresh token it came from not signed out, in one round trip (a primary-key probe of each table).
+_STANDING = select(
+    User.is_active,
+    exists().where(RevokedToken.jti.in_([bindparam("jti"), bindparam("rjti")])).label("revoked"),
+).where(User.id == bindparam("user_id"))
 
 
-def is_active_user(identity: str) -> bool:
-    """A token can outlive its account, or the account's activation: both end its use."""
+def standing_of(claims: dict) -> TokenStanding:
+    """Whether a genuine, unexpired token still stands: see domain.auth.token_standing."""
+    identity = str(claims.get("sub", ""))
     if not (identity.isascii() and identity.isdigit()):
-        return False
-    return db.session.scalar(_ACTIVE_USER, {"user_id": int(identity)}) is not None
+        return TokenStanding.NO_ACCOUNT
+    jti = claims["jti"]
+    row = db.session.execute(_STANDING, {"user_id": int(identity), "jti": jti, "rjti": claims.get("rjti") or jti}).first()
+    return token_standing(row.is_active if row else None, bool(row and row.revoked))
 
 
 def access_token_from_refresh_token(encoded: str) -> str | None:
@@ -243,45 +324,35 @@ def access_token_from_refresh_token(encoded: str) -> str | None:
         claims = decode_token(encoded)
     except (PyJWTError, JWTExtendedException):
         return None
-    if claims.get("type") != "refresh" or is_token_revoked(claims["jti"]):
+    if claims.get("type") != "refresh" or standing_of(claims) is not TokenStanding.GOOD:
         return None
-    identity = str(claims.get("sub", ""))
-    return access_token_for(identity, claims["jti"]) if is_active_user(identity) else None
-
-
-def revoke_refresh_token(encoded: str) -> None:
-    """Blocklist a refresh token handed in at logout; one that does not decode is no threat and is ignored."""
-    try:
-        decoded = decode_token(encoded, allow_expired=True)
-    except (PyJWTError, JWTExtendedException):
-        return
-    revoke_token(decoded["jti"], decoded["exp"])
+    return access_token_for(str(claims["sub"]), claims["jti"])
 
 
 def sign_out(claims: dict, refresh_token: str | None) -> None:
-    """Revoke the presented token and its refresh token: the one it names (`rjti`), and any handed in."""
-    try:
-        revoke_token(claims["jti"], claims["exp"])
-        if claims.get("rjti"):
-            refresh_lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
-            revoke_token(claims["rjti"], int((datetime.now(UTC) + refresh_lifetime).timestamp()))
-        if refresh_token:
-            revoke_refresh_token(refresh_token)
-    except redis.RedisError as exc:
-        log.error("sign-out of %s not recorded, revocation list unreachable: %s", claims["sub"], exc)
-        raise SignOutIncomplete("退出登录暂时无法完成，请稍后再试") from exc
+    """Revoke the presented token and its refresh token (the one it names as `rjti`, and any handed in), all in
+    one transaction. A refresh token that does not decode is no threat and is ignored."""
+    now = datetime.now(UTC)
+    revoked = {claims["jti"]: datetime.fromtimestamp(claims["exp"], UTC)}
+    if claims.get("rjti"):
+        # The access token does not carry its refresh token's expiry: this is as late as it can be.
+        revoked[claims["rjti"]] = now + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    if refresh_token:
+        try:
+            handed_in = decode_token(refresh_token, allow_expired=True)
+        except (PyJWTError, JWTExtendedException):
+            handed_in = None
+        if handed_in is not None:
+            revoked[handed_in["jti"]] = datetime.fromtimestamp(handed_in["exp"], UTC)
+    db.session.execute(
+        dialect_insert(RevokedToken).on_conflict_do_nothing(index_elements=["jti"]),
+        [{"jti": jti, "expires_at": expires_at, "revoked_at": now} for jti, expires_at in revoked.items()],
+    )
+    db.session.commit()
 
 
-def revoke_token(jti: str, expires_at: int) -> None:
-    """Blocklist a token (by jti) until it would have expired anyway."""
-    remaining = max(1, int(expires_at - datetime.now(UTC).timestamp()))
-    redis_client().set(f"linli:jwt:revoked:{jti}", "", ex=remaining)
-
-
-def is_token_revoked(jti: str) -> bool:
-    try:
-        return bool(redis_client().exists(f"linli:jwt:revoked:{jti}"))
-    except redis.RedisError:
-        # Fail open: access tokens live 30 minutes, and a Redis outage must not sign everyone out.
-        log.warning("revocation list unreachable; accepting token %s", jti)
-        return False
+def purge_expired_revocations(now: datetime) -> int:
+    """Rows of tokens past their expiry: such a token is refused by its own `exp`, so its row can go."""
+    deleted = db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now)).rowcount
+    db.session.commit()
+    return deleted

@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import Connection, Row, Table, func, insert, select
 
 from backend.domain import workorders as rules
+from backend.domain.auth import WeChatApp
 from backend.domain.bindings import BindingStatus, Relation
 from backend.domain.compounds import (
     AreaLevel,
@@ -43,6 +44,7 @@ from backend.models import (
     PropertyCompany,
     RegisteredOwner,
     User,
+    WeChatAccount,
     WorkOrder,
     WorkOrderEscalation,
     WorkOrderEvent,
@@ -721,11 +723,18 @@ def load_bench_households(
         user_ids = db.session.scalars(
             insert(User).returning(User.id, sort_by_parameter_order=True),
             [
-                {"username": f"bench{index + 1:06d}", "display_name": f"压测业主{index + 1}",
-                 "wechat_openid": f"bench-openid-{index + 1}", "created_at": now}
+                {"username": f"bench{index + 1:06d}", "display_name": f"压测业主{index + 1}", "created_at": now}
                 for index in indexes
             ],
         ).all()
+        db.session.execute(
+            insert(WeChatAccount),
+            [
+                {"user_id": user_id, "app": WeChatApp.OFFICIAL_ACCOUNT, "openid": f"bench-openid-{index + 1}",
+                 "created_at": now, "last_signed_in_at": now}
+                for index, user_id in zip(indexes, user_ids, strict=True)
+            ],
+        )
         db.session.execute(
             insert(Membership),
             [

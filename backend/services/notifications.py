@@ -8,16 +8,13 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from backend.domain.auth import WeChatApp
 from backend.domain.notifications import KINDS, Urgency, batches
 from backend.extensions import db
-from backend.integrations.wechat_messages import (
-    OFFICIAL_ACCOUNT,
-    SandboxWeChatMessages,
-    SubscribeMessageSender,
-    WeChatMessages,
-)
+from backend.integrations.wechat_messages import SandboxWeChatMessages, SubscribeMessageSender, WeChatMessages
 from backend.models import Notice, Notification, NotificationPreference
 from backend.models.base import utcnow
+from backend.services.auth import wechat_app_credentials
 from backend.services.compounds import Page, paginate
 from backend.services.queueing import enqueue_after_commit
 
@@ -134,16 +131,19 @@ def _item(notification: Notification, notice: Notice) -> dict:
     }
 
 
-def wechat_messages() -> SubscribeMessageSender:
-    """The WeChat subscribe-message sender, built once per app (official account: H5 users' openids)."""
-    sender = current_app.extensions.get("linli_wechat_messages")
+def wechat_messages(app: WeChatApp) -> SubscribeMessageSender:
+    """The subscribe-message sender of one of our WeChat apps, built once per app: an openid is only known to
+    the app that gave it, so the mini-program's go through subscribe/send and the official account's through
+    bizsend, each with its own app's access token."""
+    senders = current_app.extensions.setdefault("linli_wechat_messages", {})
+    sender = senders.get(app)
     if sender is None:
         config = current_app.config
         redis_client = current_app.extensions["linli_redis"]
         if config["LINLI_WECHAT_PROVIDER"] == "wechat":
-            sender = WeChatMessages(config["LINLI_WECHAT_APPID"], config["LINLI_WECHAT_SECRET"], redis_client,
-                                    kind=OFFICIAL_ACCOUNT, api_base=config["LINLI_WECHAT_API_BASE"])
+            appid, secret = wechat_app_credentials(app)
+            sender = WeChatMessages(appid, secret, redis_client, kind=app.value, api_base=config["LINLI_WECHAT_API_BASE"])
         else:
-            sender = SandboxWeChatMessages(redis_client, kind=OFFICIAL_ACCOUNT)
-        current_app.extensions["linli_wechat_messages"] = sender
+            sender = SandboxWeChatMessages(redis_client, kind=app.value)
+        sender = senders.setdefault(app, sender)
     return sender

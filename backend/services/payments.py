@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from backend.domain.auth import WeChatApp
 from backend.domain.fees import (
     OFFLINE_METHODS,
     PAYMENT_METHOD_LABELS,
@@ -34,6 +35,7 @@ from backend.integrations.wechat_pay import JsapiOrder, WeChatPayError
 from backend.models import Bill, Payment, PaymentOrder, Refund, User
 from backend.models.base import utcnow
 from backend.services.audit import record_audit
+from backend.services.auth import wechat_openid
 from backend.services.fees import household_label, lock_bill
 from backend.services.payment_orders import (
     SETTLE_ROUNDS,
@@ -76,7 +78,7 @@ def start_payment(bill_id: int, payer: User, notify_url: str | None = None,
     with WeChat Pay first). Someone else's order within its window refuses."""
     now = now or utcnow()
     provider = wechat_pay()
-    openid = payer.wechat_openid or ""
+    openid = wechat_openid(payer.id, WeChatApp.OFFICIAL_ACCOUNT) or ""  # JSAPI in the H5: the official account's
     for _ in range(SETTLE_ROUNDS):
         bill = _payable(lock_bill(bill_id))
         if provider.provider == PaymentMethod.WECHAT and not openid:

@@ -1,5 +1,6 @@
-"""Sign-in and tokens: password, SMS code, WeChat (sandbox and the real client against a stand-in), refresh,
-logout, cookies with CSRF and implicit refresh, and the H5 sign-in pages."""
+"""Sign-in and tokens: password, SMS code, WeChat (sandbox, and the real client for both apps against a
+stand-in), the limits per address, account and phone, refresh, a logout that no Redis restart or outage undoes,
+only access tokens signing anyone in, cookies with CSRF and implicit refresh, and the H5 sign-in pages."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -13,16 +14,29 @@ import time_machine
 from flask_jwt_extended import create_access_token, decode_token
 from sqlalchemy import func, select, text
 
+from backend.domain.auth import WeChatApp
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.integrations.sms import last_sandbox_code
 from backend.integrations.wechat_login import WeChatLoginClient
-from backend.models import User
-from tests.integrations.wechat_standin import APPID, OAUTH, SECRET, WeChatStandIn, running_standin
+from backend.jobs.auth import purge_expired_revocations
+from backend.models import RevokedToken, User, WeChatAccount
+from backend.redis_conn import connect
+from backend.services import auth as auth_service
+from tests.integrations.wechat_standin import (
+    APPID,
+    MINIPROGRAM_APPID,
+    MINIPROGRAM_SECRET,
+    OAUTH,
+    SECRET,
+    WeChatStandIn,
+    running_standin,
+)
 from tests.support import TEST_PASSWORD, assert_error_shape
 
 PHONE = "13812341234"
 MASKED = "138****1234"
+CLOSED_PORT_URL = "redis://127.0.0.1:9/0"
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
@@ -88,17 +102,27 @@ def wechat_server() -> Iterator[WeChatStandIn]:
         yield standin
 
 
+def use_wechat_login(monkeypatch, app, login: WeChatLoginClient) -> None:
+    """Sign-in through both WeChat apps goes through `login` (the stand-in serves them with one appid)."""
+    monkeypatch.setitem(app.extensions, "linli_wechat_login",
+                        {WeChatApp.MINIPROGRAM: login, WeChatApp.OFFICIAL_ACCOUNT: login})
+
+
 @pytest.fixture
-def real_wechat(app, wechat_server) -> Iterator[WeChatStandIn]:
+def real_wechat(app, wechat_server, monkeypatch) -> Iterator[WeChatStandIn]:
     """The real WeChat client, pointed at the stand-in, serves sign-in for this test."""
     wechat_server.reset()
     login = WeChatLoginClient(APPID, SECRET, api_base=wechat_server.url)
-    app.extensions["linli_wechat_login"] = login
+    use_wechat_login(monkeypatch, app, login)
     try:
         yield wechat_server
     finally:
-        app.extensions.pop("linli_wechat_login", None)
         login.http.close()
+
+
+def openids_of(user_id: int) -> set[tuple[WeChatApp, str]]:
+    rows = db.session.execute(select(WeChatAccount.app, WeChatAccount.openid).where(WeChatAccount.user_id == user_id))
+    return {(app, openid) for app, openid in rows}
 
 
 # ---- password --------------------------------------------------------------------------------------
@@ -297,31 +321,71 @@ def test_malformed_sms_code_is_422(client, code):
     assert "code" in response.json["errors"]["json"]
 
 
-# ---- rate limit on the login endpoints -------------------------------------------------------------
+# ---- rate limits on the login endpoints ------------------------------------------------------------
 
 
-def test_password_login_is_limited_to_ten_a_minute_per_ip(client, staff):
+def from_address(number: int) -> dict:
+    return {"REMOTE_ADDR": f"10.8.{number // 250}.{number % 250 + 1}"}
+
+
+def test_password_attempts_on_one_account_are_limited_to_ten_a_minute_from_any_address(client, staff, make_user):
     # Every attempt counts, a malformed one too (and it skips the deliberately slow argon2 check).
-    for _ in range(10):
-        assert_error_shape(client.post("/api/v1/auth/password", json={"username": "zhang.wei"}), 422)
+    for number in range(10):
+        attempt = client.post("/api/v1/auth/password", json={"username": "zhang.wei"}, environ_base=from_address(number))
+        assert_error_shape(attempt, 422)
 
-    limited = client.post("/api/v1/auth/password", json={"username": "zhang.wei", "password": TEST_PASSWORD})
+    limited = client.post("/api/v1/auth/password", json={"username": "Zhang.Wei ", "password": TEST_PASSWORD},
+                          environ_base=from_address(10))
 
     assert_error_shape(limited, 429)
     assert int(limited.headers["Retry-After"]) >= 1
-    other_ip = client.post(
-        "/api/v1/auth/password", json={"username": "zhang.wei", "password": TEST_PASSWORD},
-        environ_base={"REMOTE_ADDR": "10.1.2.3"},
-    )
-    assert other_ip.status_code == 200
+    # The page's form counts against the same account.
+    assert client.post("/h5/login/password", data={"username": "zhang.wei", "password": TEST_PASSWORD},
+                       environ_base=from_address(11)).status_code == 429
+    # Another account from the same address is not held back.
+    assert password_tokens(client, make_user(username="li.na"))["access_token"]
+
+
+def test_codes_for_one_phone_are_limited_to_ten_a_minute_from_any_address(app, client):
+    request_code(client)
+    code = sent_code(app)
+    for number in range(9):
+        wrong = client.post("/api/v1/auth/sms/verify", json={"phone": PHONE, "code": wrong_code(code)},
+                            environ_base=from_address(number))
+        assert wrong.status_code == 401
+
+    # However the number is typed, and through the page as through the API.
+    limited = client.post("/h5/login/sms/verify", data={"phone": "+86 138-1234-1234", "code": code},
+                          environ_base=from_address(20))
+
+    assert limited.status_code == 429
+    assert verify(client, code, phone=PHONE).status_code == 429
+    # The limits live in the app's Redis, keyed by the phone's hash: no number in a key.
+    keys = [key.decode() for key in app.extensions["linli_redis"].scan_iter("LIMITS:*")]
+    assert any("sign-in-phone" in key for key in keys)
+    assert not any(PHONE in key for key in keys)
+    assert request_code(client, "13900001111").status_code == 202
+
+
+def test_many_accounts_signing_in_from_one_address_get_sixty_a_minute(client, staff):
+    # A residents' meeting behind one address: each person tries once or twice.
+    for number in range(60):
+        attempt = client.post("/api/v1/auth/password", json={"username": f"resident{number}"})
+        assert_error_shape(attempt, 422)
+
+    assert_error_shape(client.post("/api/v1/auth/password", json={"username": "zhang.wei", "password": TEST_PASSWORD}),
+                       429)
+    assert client.post("/api/v1/auth/password", json={"username": "zhang.wei", "password": TEST_PASSWORD},
+                       environ_base=from_address(1)).status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/api/v1/auth/sms/request", "/api/v1/auth/sms/verify", "/api/v1/auth/wechat"])
-def test_other_login_endpoints_are_limited_to_ten_a_minute(client, path):
-    for _ in range(10):
+def test_other_login_endpoints_are_limited_to_sixty_a_minute_per_address(client, path):
+    for _ in range(60):
         assert_error_shape(client.post(path, json={}), 422)
 
     assert_error_shape(client.post(path, json={}), 429)
+    assert_error_shape(client.post(path, json={}, environ_base=from_address(1)), 422)
 
 
 def test_sign_in_forms_are_limited_to_ten_a_minute(client):
@@ -376,7 +440,8 @@ def test_mini_program_sign_in_through_the_real_client(client, real_wechat):
     [session_key] = real_wechat.session_keys
     assert session_key not in response.get_data(as_text=True)
     user = db.session.get(User, me(client, response.json["access_token"]).json["id"])
-    assert (user.wechat_openid, user.wechat_unionid) == ("o-mini-person", "u-person")
+    assert user.wechat_unionid == "u-person"
+    assert openids_of(user.id) == {(WeChatApp.MINIPROGRAM, "o-mini-person")}
     assert session_key not in str(db.session.execute(text("SELECT * FROM users")).all())
     second = client.post("/api/v1/auth/wechat", json={"code": real_wechat.issue_code("o-mini-person", "u-person")})
     assert me(client, second.json["access_token"]).json["id"] == user.id
@@ -388,9 +453,9 @@ def test_oauth_sign_in_through_the_real_client(client, real_wechat):
     response = client.post("/api/v1/auth/wechat", json={"code": code, "kind": "oauth"})
 
     assert response.status_code == 200
-    assert db.session.scalar(select(User.id).where(User.wechat_openid == "o-h5-person")) == (
-        me(client, response.json["access_token"]).json["id"]
-    )
+    assert openids_of(me(client, response.json["access_token"]).json["id"]) == {
+        (WeChatApp.OFFICIAL_ACCOUNT, "o-h5-person")
+    }
     assert [call.path for call in real_wechat.calls] == ["/sns/oauth2/access_token"]
 
 
@@ -414,35 +479,101 @@ def test_wechat_errors_through_the_real_client_are_401(client, real_wechat, errc
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
 
 
-def test_configured_wechat_provider_signs_in_through_the_real_client(app, client, wechat_server, monkeypatch):
-    wechat_server.reset()
-    for key, value in {
-        "LINLI_WECHAT_PROVIDER": "wechat", "LINLI_WECHAT_APPID": APPID, "LINLI_WECHAT_SECRET": SECRET,
-        "LINLI_WECHAT_API_BASE": wechat_server.url,
-    }.items():
-        monkeypatch.setitem(app.config, key, value)
-    try:
-        first = client.post("/api/v1/auth/wechat", json={"code": wechat_server.issue_code("o-configured")})
-        built = app.extensions["linli_wechat_login"]
-        second = client.post("/api/v1/auth/wechat", json={"code": wechat_server.issue_code("o-configured")})
+@pytest.fixture
+def two_app_wechat(monkeypatch, app) -> Iterator[WeChatStandIn]:
+    """The configured `wechat` provider, with a mini-program and an official account of their own, against a
+    stand-in that serves both apps as WeChat does."""
+    with running_standin(miniprogram=(MINIPROGRAM_APPID, MINIPROGRAM_SECRET)) as standin:
+        for key, value in {
+            "LINLI_WECHAT_PROVIDER": "wechat", "LINLI_WECHAT_APPID": APPID, "LINLI_WECHAT_SECRET": SECRET,
+            "LINLI_WECHAT_MINIPROGRAM_APPID": MINIPROGRAM_APPID, "LINLI_WECHAT_MINIPROGRAM_SECRET": MINIPROGRAM_SECRET,
+            "LINLI_WECHAT_API_BASE": standin.url,
+        }.items():
+            monkeypatch.setitem(app.config, key, value)
+        monkeypatch.setitem(app.extensions, "linli_wechat_login", {})
+        try:
+            yield standin
+        finally:
+            for login in app.extensions["linli_wechat_login"].values():
+                login.http.close()
 
-        assert first.status_code == second.status_code == 200
-        assert me(client, first.json["access_token"]).json["id"] == me(client, second.json["access_token"]).json["id"]
-        assert app.extensions["linli_wechat_login"] is built
-        assert [call.query["appid"] for call in wechat_server.calls] == [APPID, APPID]
-    finally:
-        app.extensions.pop("linli_wechat_login").http.close()
+
+def test_configured_wechat_provider_signs_in_through_each_apps_own_credentials(app, client, two_app_wechat):
+    wechat_server = two_app_wechat
+    first = client.post("/api/v1/auth/wechat", json={"code": wechat_server.issue_code("o-configured")})
+    built = app.extensions["linli_wechat_login"][WeChatApp.MINIPROGRAM]
+    second = client.post("/api/v1/auth/wechat", json={"code": wechat_server.issue_code("o-configured")})
+    oauth = client.post("/api/v1/auth/wechat", json={"code": wechat_server.issue_code("o-web", kind=OAUTH),
+                                                     "kind": "oauth"})
+
+    assert first.status_code == second.status_code == oauth.status_code == 200
+    assert me(client, first.json["access_token"]).json["id"] == me(client, second.json["access_token"]).json["id"]
+    assert app.extensions["linli_wechat_login"][WeChatApp.MINIPROGRAM] is built
+    assert [(call.path, call.query["appid"]) for call in wechat_server.calls] == [
+        ("/sns/jscode2session", MINIPROGRAM_APPID), ("/sns/jscode2session", MINIPROGRAM_APPID),
+        ("/sns/oauth2/access_token", APPID),
+    ]
 
 
-def test_unreachable_wechat_is_401_not_500(app, client):
+def test_one_person_through_the_mini_program_and_the_official_account_is_one_user(client, two_app_wechat):
+    mini = client.post("/api/v1/auth/wechat", json={
+        "code": two_app_wechat.issue_code("o-mini-zhang", "u-zhang"), "kind": "miniprogram"})
+    web = client.post("/api/v1/auth/wechat", json={
+        "code": two_app_wechat.issue_code("o-web-zhang", "u-zhang", kind=OAUTH), "kind": "oauth"})
+    stranger = client.post("/api/v1/auth/wechat", json={
+        "code": two_app_wechat.issue_code("o-web-wang", "u-wang", kind=OAUTH), "kind": "oauth"})
+
+    person = me(client, mini.json["access_token"]).json
+    assert me(client, web.json["access_token"]).json["id"] == person["id"]
+    assert me(client, stranger.json["access_token"]).json["id"] != person["id"]
+    assert openids_of(person["id"]) == {(WeChatApp.MINIPROGRAM, "o-mini-zhang"),
+                                        (WeChatApp.OFFICIAL_ACCOUNT, "o-web-zhang")}
+    assert person["has_wechat"] is True
+    assert db.session.scalar(select(func.count()).select_from(User)) == 2
+
+
+def test_an_openid_first_seen_without_its_unionid_joins_the_person_once_wechat_names_it(client, two_app_wechat):
+    web = client.post("/api/v1/auth/wechat", json={
+        "code": two_app_wechat.issue_code("o-web-li", kind=OAUTH), "kind": "oauth"})
+    # The apps got bound to one Open Platform account since: WeChat now names the unionid.
+    again = client.post("/api/v1/auth/wechat", json={
+        "code": two_app_wechat.issue_code("o-web-li", "u-li", kind=OAUTH), "kind": "oauth"})
+    mini = client.post("/api/v1/auth/wechat", json={
+        "code": two_app_wechat.issue_code("o-mini-li", "u-li"), "kind": "miniprogram"})
+
+    person = me(client, web.json["access_token"]).json["id"]
+    assert me(client, again.json["access_token"]).json["id"] == person
+    assert me(client, mini.json["access_token"]).json["id"] == person
+    assert openids_of(person) == {(WeChatApp.OFFICIAL_ACCOUNT, "o-web-li"), (WeChatApp.MINIPROGRAM, "o-mini-li")}
+
+
+def test_mini_program_sign_in_where_no_mini_program_is_configured_is_422(app, client, two_app_wechat, monkeypatch):
+    monkeypatch.setitem(app.config, "LINLI_WECHAT_MINIPROGRAM_APPID", "")
+
+    response = client.post("/api/v1/auth/wechat", json={"code": two_app_wechat.issue_code("o-mini"), "kind": "miniprogram"})
+
+    assert_error_shape(response, 422)
+    assert response.json["errors"]["json"]["kind"] == ["本平台未开通小程序登录"]
+    assert two_app_wechat.calls == []
+
+
+def test_sandbox_gives_one_person_an_openid_in_each_app(client):
+    mini = client.post("/api/v1/auth/wechat", json={"code": "sbx.phone-1", "kind": "miniprogram"})
+    web = client.post("/api/v1/auth/wechat", json={"code": "sbx.phone-1", "kind": "oauth"})
+
+    person = me(client, mini.json["access_token"]).json["id"]
+    assert me(client, web.json["access_token"]).json["id"] == person
+    assert {app for app, _ in openids_of(person)} == {WeChatApp.MINIPROGRAM, WeChatApp.OFFICIAL_ACCOUNT}
+
+
+def test_unreachable_wechat_is_401_not_500(app, client, monkeypatch):
     with running_standin() as gone:
         url = gone.url
     login = WeChatLoginClient(APPID, SECRET, api_base=url)
-    app.extensions["linli_wechat_login"] = login
+    use_wechat_login(monkeypatch, app, login)
     try:
         response = client.post("/api/v1/auth/wechat", json={"code": "any"})
     finally:
-        app.extensions.pop("linli_wechat_login")
         login.http.close()
 
     assert_error_shape(response, 401)
@@ -522,6 +653,158 @@ def test_logout_with_a_refresh_token_as_bearer_revokes_it(client, staff):
     assert client.post("/api/v1/auth/logout", headers=bearer_refresh).status_code == 204
 
     assert_error_shape(client.post("/api/v1/auth/refresh", headers=bearer_refresh), 401)
+
+
+def test_after_logout_a_redis_flush_brings_neither_token_back(app, client, staff):
+    tokens = password_tokens(client, staff)
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    assert client.post("/api/v1/auth/logout",
+                       headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code == 204
+
+    app.extensions["linli_redis"].flushdb()  # what a restart of a Redis without persistence leaves
+
+    refused = me(client, tokens["access_token"])
+    assert_error_shape(refused, 401)
+    assert refused.json["message"] == "已退出登录，请重新登录"
+    refreshed = client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+    assert_error_shape(refreshed, 401)
+    # Nor does a page renew the session from the refresh cookie.
+    client.set_cookie("refresh_token_cookie", tokens["refresh_token"])
+    page = client.get("/h5/inbox")
+    assert page.status_code == 302 and urlsplit(page.location).path == "/h5/login"
+    assert "access_token_cookie" not in set_cookies(page)
+
+
+def test_after_page_logout_a_redis_flush_brings_neither_cookie_back(app, client, staff):
+    signed_in = client.post("/h5/login/password", data={"username": "zhang.wei", "password": TEST_PASSWORD})
+    access, refresh = cookie_value(signed_in, "access_token_cookie"), cookie_value(signed_in, "refresh_token_cookie")
+    assert client.post("/h5/logout", data={"csrf_token": cookie_value(signed_in, "csrf_access_token")}).status_code == 302
+    app.extensions["linli_redis"].flushdb()
+
+    client.set_cookie("access_token_cookie", access)
+    client.set_cookie("refresh_token_cookie", refresh)
+
+    assert client.get("/h5/inbox").status_code == 302
+    assert_error_shape(client.get("/api/v1/me"), 401)
+
+
+@pytest.fixture
+def redis_down(app, monkeypatch):
+    """The app's Redis stops answering (a port nothing listens on); the rate limiter keeps its own."""
+
+    def stop() -> None:
+        monkeypatch.setitem(app.extensions, "linli_redis", connect(CLOSED_PORT_URL))
+
+    return stop
+
+
+def test_while_redis_is_unreachable_revoked_tokens_stay_refused_and_valid_ones_work(client, staff, redis_down):
+    before = password_tokens(client, staff)
+    during = password_tokens(client, staff)
+    valid = password_tokens(client, staff)
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    assert client.post("/api/v1/auth/logout",
+                       headers={"Authorization": f"Bearer {before['access_token']}"}).status_code == 204
+
+    redis_down()
+    signed_out = client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {during['access_token']}"})
+
+    assert signed_out.status_code == 204  # kept in the database: no Redis needed to sign out
+    for tokens in (before, during):
+        assert_error_shape(me(client, tokens["access_token"]), 401)
+        assert_error_shape(
+            client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {tokens['refresh_token']}"}), 401
+        )
+    assert me(client, valid["access_token"]).json["id"] == staff.id
+    assert client.post("/api/v1/auth/refresh",
+                       headers={"Authorization": f"Bearer {valid['refresh_token']}"}).status_code == 200
+
+
+def test_signing_out_again_keeps_one_revocation_row_per_token(app, client, staff):
+    tokens = password_tokens(client, staff)
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    claims = decode_token(tokens["access_token"])
+
+    for _ in range(2):
+        auth_service.sign_out(claims, tokens["refresh_token"])
+
+    assert set(db.session.scalars(select(RevokedToken.jti))) == {claims["jti"], claims["rjti"]}
+    assert_error_shape(me(client, tokens["access_token"]), 401)
+
+
+def test_the_token_check_is_one_statement_with_the_account_check(client, staff, count_queries):
+    headers = {"Authorization": f"Bearer {password_tokens(client, staff)['access_token']}"}
+    client.delete_cookie("access_token_cookie")
+
+    with count_queries() as statements:
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+
+    checks = [statement for statement in statements if "revoked_tokens" in statement]
+    assert len(checks) == 1, statements
+    assert "is_active" in checks[0]
+    assert not [statement for statement in statements if "is_active" in statement and statement not in checks]
+
+
+def test_expired_revocations_are_purged_and_live_ones_kept(client, staff):
+    with time_machine.travel(START, tick=False) as traveller:
+        tokens = password_tokens(client, staff)
+        client.delete_cookie("access_token_cookie")
+        client.delete_cookie("refresh_token_cookie")
+        client.post("/api/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]},
+                    headers={"Authorization": f"Bearer {tokens['access_token']}"})
+        traveller.shift(timedelta(hours=1))
+
+        assert purge_expired_revocations() == 1  # the access token's row
+        assert purge_expired_revocations() == 0
+        assert_error_shape(client.post("/api/v1/auth/refresh",
+                                       headers={"Authorization": f"Bearer {tokens['refresh_token']}"}), 401)
+        traveller.shift(timedelta(days=31))
+
+        assert purge_expired_revocations() == 1  # the refresh token's, once it expired too
+        assert db.session.scalar(select(func.count()).select_from(RevokedToken)) == 0
+
+
+# ---- only access tokens authenticate ---------------------------------------------------------------
+
+
+@pytest.fixture
+def member(make_compound, make_user):
+    compound = make_compound()
+    return compound, make_user(role=Role.COMMITTEE, compound=compound, username="zhao.min")
+
+
+def test_a_refresh_token_reads_nothing_through_the_api(client, member):
+    compound, user = member
+    tokens = password_tokens(client, user)
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    path = f"/api/v1/compounds/{compound.id}"
+    assert client.get(path, headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code == 200
+
+    for refused in (client.get(path, headers={"Authorization": f"Bearer {tokens['refresh_token']}"}),
+                    client.get("/api/v1/compounds", headers={"Authorization": f"Bearer {tokens['refresh_token']}"}),
+                    me(client, tokens["refresh_token"])):
+        assert_error_shape(refused, 401)
+
+
+def test_a_refresh_token_opens_no_page(client, member):
+    _, user = member
+    tokens = password_tokens(client, user)
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+
+    assert client.get("/h5/inbox", headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code == 200
+
+    as_bearer = client.get("/h5/inbox", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+    client.set_cookie("access_token_cookie", tokens["refresh_token"])
+    as_access_cookie = client.get("/h5/inbox")
+
+    for page in (as_bearer, as_access_cookie):
+        assert page.status_code == 302 and urlsplit(page.location).path == "/h5/login"
+    assert_error_shape(client.get("/api/v1/me"), 401)
 
 
 def test_logout_ignores_a_garbage_refresh_token(client, staff):

@@ -9,12 +9,12 @@ from backend.domain.notifications import BINDING_DECISION, BINDING_REVIEW, KINDS
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.jobs import QUEUES
-from backend.models import BindingRequest, Delivery, Household, Notification, User
+from backend.models import BindingRequest, Delivery, Household, Notification
 from backend.services.auth import issue_tokens
 from backend.services.notifications import notify
 from backend.services.qr import make_entry_token
 from backend.services.queueing import push_committed_jobs
-from tests.support import assert_error_shape, buildings_of
+from tests.support import assert_error_shape, buildings_of, link_wechat
 
 ITEM_FIELDS = {"id", "kind", "title", "body", "link", "urgency", "created_at", "read_at"}
 
@@ -283,8 +283,7 @@ def test_a_binding_request_reaches_each_reviewer_of_that_compound_once(app, clie
 @pytest.mark.parametrize(("enabled", "pushes"), [(True, ["wechat"]), (False, [])])
 def test_a_kind_turned_off_still_reaches_the_inbox_but_is_not_pushed(app, client, compound, resident, make_user,
                                                                      enabled, pushes):
-    db.session.get(User, resident.id).wechat_openid = "openid-resident"
-    db.session.commit()
+    link_wechat(resident, "openid-resident")
     client.put(f"/api/v1/me/notification-preferences/{BINDING_DECISION}", json={"enabled": enabled},
                headers=bearer_for(resident))
     reviewer = make_user(Role.COMMITTEE, compound)

@@ -40,7 +40,7 @@ from backend.services.auth import issue_tokens
 from backend.services.payment_provider import wechat_pay
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.integrations.wechat_pay_standin import PayKeys, WeChatPayStandIn, notification, running_standin
-from tests.support import assert_error_shape
+from tests.support import assert_error_shape, link_wechat
 
 pytestmark = pytest.mark.calendar
 
@@ -49,6 +49,7 @@ JANUARY = date(2026, 1, 1)
 # transition period that began in July 2025, so the 50% tier: 6094 fen of subsidy, 6094 fen for the household.
 AMOUNT, SUBSIDY = 12188, 6094
 SHARE = AMOUNT - SUBSIDY
+IN_WECHAT_OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 
 
 @dataclass
@@ -332,8 +333,7 @@ def real_pay(app, monkeypatch, keys, standin_server) -> WeChatPayStandIn:
 
 @pytest.fixture
 def in_wechat(world) -> User:
-    world.owner.wechat_openid = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
-    db.session.commit()
+    link_wechat(world.owner, IN_WECHAT_OPENID)
     return world.owner
 
 
@@ -348,14 +348,14 @@ def test_in_wechat_the_order_is_placed_with_wechat_pay_and_its_notification_pays
     (call,) = real_pay.calls
     assert call.authorized and call.status == 200
     assert call.body["amount"] == {"total": SHARE, "currency": "CNY"}
-    assert call.body["payer"] == {"openid": in_wechat.wechat_openid}
+    assert call.body["payer"] == {"openid": IN_WECHAT_OPENID}
     assert call.body["notify_url"] == "https://linli.example.cn/api/v1/payments/wechat/notify"
     assert call.body["out_trade_no"] == body["order"]["out_trade_no"]
     assert body["pay_params"]["appId"] == keys.appid
     assert body["pay_params"]["package"] == f"prepay_id={real_pay.orders[call.body['out_trade_no']][1]}"
 
     headers, raw = notification(keys, call.body["out_trade_no"], "4200002100202601051234567890", SHARE,
-                                in_wechat.wechat_openid, now=utcnow())
+                                IN_WECHAT_OPENID, now=utcnow())
     answer = client.post("/api/v1/payments/wechat/notify", data=raw, headers=headers)
 
     assert answer.status_code == 200 and answer.json == {"code": "SUCCESS", "message": "成功"}

@@ -12,7 +12,12 @@ unknown or revoked token, 42001 an expired one; 40002 / 40013 / 40125 bad grant_
 or (thing.DATA) longer than 20 characters, 41030 a mini-program page that is a web URL. A test can make a
 recipient answer 43101, 47003, -1 or any code (`answer_for`), expire every token (`expire_tokens`), or make
 the next requests to a path fail (`fail_next`, with an errcode or a gateway error page), or make every
-answer slow (`delay`)."""
+answer slow (`delay`).
+
+Given a mini-program's own appid and secret, the stand-in serves two apps as WeChat does: each has its own
+access tokens, the mini-program's send only through subscribe/send and the official account's only through
+bizsend (48001 otherwise), and an openid the test names as one app's (`openid_of`) is unknown to the other
+app (40003)."""
 from __future__ import annotations
 
 import json
@@ -29,6 +34,8 @@ from tests.integrations.serving import serving
 
 APPID = "wx5tand1nmsgapp00"
 SECRET = "standin-msg-secret-0123456789abcd"
+MINIPROGRAM_APPID = "wx5tand1nmsgm1n1p"
+MINIPROGRAM_SECRET = "standin-msg-mini-secret-012345678"
 
 TOKEN_PATH = "/cgi-bin/stable_token"
 SEND_PATH = "/cgi-bin/message/subscribe/send"
@@ -36,10 +43,12 @@ BIZSEND_PATH = "/cgi-bin/message/subscribe/bizsend"
 ERRMSGS = {
     -1: "system error",
     40001: "invalid credential, access_token is invalid or not latest",
+    40003: "invalid openid",
     40014: "invalid access_token",
     42001: "access_token expired",
     43101: "user refuse to accept the msg",
     47003: "argument invalid!",
+    48001: "api unauthorized",
 }
 THING_LIMIT = 20
 
@@ -70,16 +79,21 @@ def _error(errcode: int, errmsg: str | None = None) -> dict:
 class WeChatMessagesStandIn:
     """The server's state: tokens issued, answers a test asked for, messages accepted and every call."""
 
-    def __init__(self, appid: str = APPID, secret: str = SECRET, expires_in: int = 7200):
+    def __init__(self, appid: str = APPID, secret: str = SECRET, expires_in: int = 7200,
+                 miniprogram: tuple[str, str] | None = None):
         self.appid = appid
         self.secret = secret
+        # (appid, secret) of a mini-program of its own; without one, `appid` may use both send paths.
+        self.miniprogram = miniprogram
         self.expires_in = expires_in
         self.url = ""
         self.calls: list[Call] = []
         self.messages: list[Message] = []
         self.tokens_issued = 0
         self._expiry: dict[str, float] = {}  # valid (not revoked) token → monotonic expiry
-        self._current: str | None = None
+        self._token_app: dict[str, str] = {}  # token → the appid it was issued to
+        self._current: dict[str, str] = {}  # appid → its current token
+        self._openid_apps: dict[str, str] = {}  # openid → the appid that gave it
         self._answers: dict[str, list] = {}  # openid → [errcode, times left or None for always]
         self._failures: dict[str, list] = {}  # path → [errcode, HTTP status, times left]
         self.delay = 0.0  # seconds each answer waits, to run past a client's timeout
@@ -93,9 +107,16 @@ class WeChatMessagesStandIn:
             self.messages.clear()
             self.tokens_issued = 0
             self._expiry.clear()
-            self._current = None
+            self._token_app.clear()
+            self._current.clear()
+            self._openid_apps.clear()
             self._answers.clear()
             self._failures.clear()
+
+    def openid_of(self, openid: str, appid: str) -> None:
+        """`openid` was given by the app `appid`: the other app does not know it."""
+        with self._lock:
+            self._openid_apps[openid] = appid
 
     def answer_for(self, openid: str, errcode: int, times: int | None = None) -> None:
         """Messages to `openid` get `errcode` (`times` times, or always), after the token is checked."""
@@ -115,28 +136,34 @@ class WeChatMessagesStandIn:
     def calls_to(self, path: str) -> list[Call]:
         return [call for call in self.calls if call.path == path]
 
-    def _issue_token(self) -> dict:
-        if self._current is not None:
-            self._expiry.pop(self._current, None)
-        self._current = secrets.token_urlsafe(48)
-        self._expiry[self._current] = time.monotonic() + self.expires_in
+    def _credentials(self) -> dict[str, str]:
+        return {self.appid: self.secret} | (dict([self.miniprogram]) if self.miniprogram else {})
+
+    def _issue_token(self, appid: str) -> dict:
+        if appid in self._current:
+            self._expiry.pop(self._current[appid], None)
+        token = self._current[appid] = secrets.token_urlsafe(48)
+        self._expiry[token] = time.monotonic() + self.expires_in
+        self._token_app[token] = appid
         self.tokens_issued += 1
-        return {"access_token": self._current, "expires_in": self.expires_in}
+        return {"access_token": token, "expires_in": self.expires_in}
 
     def _stable_token(self, body: dict) -> dict:
         if body.get("grant_type") != "client_credential":
             return _error(40002, "invalid grant_type")
-        if body.get("appid") != self.appid:
+        appid = body.get("appid")
+        if appid not in self._credentials():
             return _error(40013, "invalid appid")
-        if body.get("secret") != self.secret:
+        if body.get("secret") != self._credentials()[appid]:
             return _error(40125, "invalid appsecret")
         force = body.get("force_refresh", False)
         if not isinstance(force, bool):
             return _error(47001, "data format error")
-        remaining = self._expiry.get(self._current, 0) - time.monotonic() if self._current else 0
+        current = self._current.get(appid)
+        remaining = self._expiry.get(current, 0) - time.monotonic() if current else 0
         if force or remaining <= 0:
-            return self._issue_token()
-        return {"access_token": self._current, "expires_in": int(remaining)}
+            return self._issue_token(appid)
+        return {"access_token": current, "expires_in": int(remaining)}
 
     def _token_error(self, token: str | None) -> dict | None:
         if not token:
@@ -151,9 +178,12 @@ class WeChatMessagesStandIn:
         refused = self._token_error(token)
         if refused:
             return refused
+        appid = self._token_app[token]
+        if self.miniprogram and (path == SEND_PATH) != (appid == self.miniprogram[0]):
+            return _error(48001)
         touser, template_id, data, page = (body.get(key) for key in ("touser", "template_id", "data", "page"))
-        if not touser or not isinstance(touser, str):
-            return _error(40003, "invalid openid")
+        if not touser or not isinstance(touser, str) or self._openid_apps.get(touser, appid) != appid:
+            return _error(40003)
         if not template_id or not isinstance(template_id, str):
             return _error(40037, "invalid template_id")
         items = data.values() if isinstance(data, dict) else None
@@ -212,9 +242,9 @@ class WeChatMessagesStandIn:
 
 
 @contextmanager
-def running_standin() -> Iterator[WeChatMessagesStandIn]:
+def running_standin(**options) -> Iterator[WeChatMessagesStandIn]:
     """Serve a stand-in on 127.0.0.1 (a free port) in a thread; its `url` is the api_base to use."""
-    standin = WeChatMessagesStandIn()
+    standin = WeChatMessagesStandIn(**options)
     with serving(standin) as url:
         standin.url = url
         yield standin

@@ -8,7 +8,8 @@
 Errors come as {"errcode", "errmsg"} with HTTP 200, like the real service: 40013 bad appid, 40125 bad secret,
 40002 bad grant_type, 40029 invalid code, 40163 code already used, 45011 rate limit, -1 system busy.
 A test asks for a code with `issue_code` (WeChat hands codes to the phone, not to us) and can make
-WeChat busy or rate-limited for that code."""
+WeChat busy or rate-limited for that code. Given a mini-program's own appid and secret, the stand-in serves two
+apps as WeChat does: jscode2session answers the mini-program's credentials only, OAuth the official account's."""
 from __future__ import annotations
 
 import json
@@ -24,6 +25,8 @@ from tests.integrations.serving import serving
 
 APPID = "wx5tand1nappid000"
 SECRET = "standin-app-secret-0123456789abcd"
+MINIPROGRAM_APPID = "wx5tand1nm1n1prog"
+MINIPROGRAM_SECRET = "standin-mini-secret-0123456789abc"
 
 MINIPROGRAM = "miniprogram"
 OAUTH = "oauth"
@@ -50,9 +53,11 @@ class Call:
 class WeChatStandIn:
     """The server's state: issued codes and every call received, for assertions."""
 
-    def __init__(self, appid: str = APPID, secret: str = SECRET):
+    def __init__(self, appid: str = APPID, secret: str = SECRET, miniprogram: tuple[str, str] | None = None):
         self.appid = appid
         self.secret = secret
+        # (appid, secret) of a mini-program of its own; without one, both sign-ins take `appid` and `secret`.
+        self.miniprogram = miniprogram
         self.url = ""
         self.calls: list[Call] = []
         self.session_keys: list[str] = []
@@ -80,9 +85,10 @@ class WeChatStandIn:
 
     def _answer(self, path: str, query: dict[str, str]) -> dict:
         kind, code_param = PATHS[path]
-        if query.get("appid") != self.appid:
+        appid, secret = self.miniprogram if kind == MINIPROGRAM and self.miniprogram else (self.appid, self.secret)
+        if query.get("appid") != appid:
             return {"errcode": 40013, "errmsg": "invalid appid"}
-        if query.get("secret") != self.secret:
+        if query.get("secret") != secret:
             return {"errcode": 40125, "errmsg": "invalid appsecret"}
         if query.get("grant_type") != "authorization_code":
             return {"errcode": 40002, "errmsg": "invalid grant_type"}
@@ -128,9 +134,9 @@ class WeChatStandIn:
 
 
 @contextmanager
-def running_standin() -> Iterator[WeChatStandIn]:
+def running_standin(**options) -> Iterator[WeChatStandIn]:
     """Serve a stand-in on 127.0.0.1 (a free port) in a thread; its `url` is the api_base to use."""
-    standin = WeChatStandIn()
+    standin = WeChatStandIn(**options)
     with serving(standin) as url:
         standin.url = url
         yield standin

@@ -26,7 +26,7 @@ from backend.services import fees as fee_service
 from backend.services.fee_reminders import bill_notice_key
 from backend.services.payments import record_offline_payment
 from tests.fees_support import make_policy, make_schedule
-from tests.support import buildings_of
+from tests.support import buildings_of, link_wechat
 
 pytestmark = pytest.mark.calendar
 
@@ -265,8 +265,7 @@ def test_kinds_falling_due_on_different_days_each_hear_their_own_stages(app, est
 
 def test_a_reminder_sent_at_23_beijing_is_in_the_inbox_at_once_and_pushed_at_8(app, estate):
     owner = db.session.get(User, estate.owners[0].id)
-    owner.wechat_openid = "oLinliFeeReminder0001"
-    db.session.commit()
+    link_wechat(owner, "oLinliFeeReminder0001")
     run_at(app, issue_bills, BILLS_DEC)
 
     run_at(app, send_reminders, beijing(2026, 12, 8, 23, 0))

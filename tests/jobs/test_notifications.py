@@ -15,20 +15,22 @@ from rq import Queue, SimpleWorker
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from sqlalchemy import func, insert, select, update
 
+from backend.domain.auth import WeChatApp
 from backend.domain.notifications import Channel, DeliveryStatus, Urgency
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.integrations.sms import AliyunSms
+from backend.integrations.wechat_login import WeChatLoginClient
 from backend.integrations.wechat_messages import OFFICIAL_ACCOUNT, WeChatMessages
 from backend.jobs import QUEUES
 from backend.jobs.notifications import DELIVER_JOB, _claim, requeue_stale_deliveries
-from backend.models import Delivery, Household, Notice, Notification, OutboxJob, User
+from backend.models import Delivery, Household, Notice, Notification, OutboxJob, User, WeChatAccount
 from backend.redis_conn import connect
 from backend.services.auth import issue_tokens
 from backend.services.notifications import FAN_OUT_JOB, notify, set_kind_enabled
 from backend.services.qr import make_entry_token
 from backend.services.queueing import push_committed_jobs, relay_outbox
-from tests.integrations import aliyun_sms_standin, wechat_messages_standin
+from tests.integrations import aliyun_sms_standin, wechat_messages_standin, wechat_standin
 from tests.integrations.wechat_messages_standin import BIZSEND_PATH, WeChatMessagesStandIn
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -71,7 +73,7 @@ def wechat(app, monkeypatch, wechat_server, redis_conn) -> Iterator[WeChatMessag
         kind=OFFICIAL_ACCOUNT,
         api_base=wechat_server.url,
     )
-    monkeypatch.setitem(app.extensions, "linli_wechat_messages", client)
+    monkeypatch.setitem(app.extensions, "linli_wechat_messages", {WeChatApp.OFFICIAL_ACCOUNT: client})
     yield wechat_server
     client.http.close()
 
@@ -123,7 +125,8 @@ def person(make_user):
     ) -> User:
         user = make_user(role, compound, phone=phone)
         if wechat:
-            user.wechat_openid = f"oLinliNotice{next(_openids):016d}"
+            db.session.add(WeChatAccount(user_id=user.id, app=WeChatApp.OFFICIAL_ACCOUNT,
+                                         openid=f"oLinliNotice{next(_openids):016d}"))
             db.session.commit()
         return user
 
@@ -145,13 +148,19 @@ def deliveries(user: User) -> list[Delivery]:
     )
 
 
+def openid_of(user: User, app: WeChatApp = WeChatApp.OFFICIAL_ACCOUNT) -> str:
+    return db.session.scalar(
+        select(WeChatAccount.openid).where(WeChatAccount.user_id == user.id, WeChatAccount.app == app)
+    )
+
+
 def wechat_to(standin: WeChatMessagesStandIn, user: User) -> list:
-    return [message for message in standin.messages if message.touser == user.wechat_openid]
+    return [message for message in standin.messages if message.touser == openid_of(user)]
 
 
 def send_attempts_to(standin: WeChatMessagesStandIn, user: User) -> int:
     return sum(
-        1 for call in standin.calls_to(BIZSEND_PATH) if (call.body or {}).get("touser") == user.wechat_openid
+        1 for call in standin.calls_to(BIZSEND_PATH) if (call.body or {}).get("touser") == openid_of(user)
     )
 
 
@@ -321,7 +330,7 @@ def test_a_dedupe_key_longer_than_its_column_still_dedupes(person, wechat, redis
 
 def test_a_push_that_fails_transiently_is_retried_and_sent_once(person, wechat, redis_conn, morning):
     unlucky, lucky = person(), person()
-    wechat.answer_for(unlucky.wechat_openid, -1, times=1)
+    wechat.answer_for(openid_of(unlucky), -1, times=1)
 
     tell([unlucky.id, lucky.id], key="meeting-12-invite")
     started = datetime.now(UTC)
@@ -357,7 +366,7 @@ def test_a_push_busy_through_every_retry_ends_as_a_failed_job_and_stays_pending(
     person, wechat, redis_conn, morning
 ):
     user = person()
-    wechat.answer_for(user.wechat_openid, -1)
+    wechat.answer_for(openid_of(user), -1)
 
     tell([user.id], key="meeting-13-invite")
     work(redis_conn)
@@ -376,7 +385,7 @@ def test_a_recipient_who_declined_43101_is_marked_declined_and_not_retried(
     person, wechat, redis_conn, morning
 ):
     user = person()
-    wechat.answer_for(user.wechat_openid, 43101)
+    wechat.answer_for(openid_of(user), 43101)
 
     tell([user.id], key="vote-5-open")
     work(redis_conn)
@@ -395,7 +404,7 @@ def test_template_data_refused_47003_fails_the_push_is_logged_and_not_retried(
 ):
     caplog.set_level(logging.ERROR, logger="linli.wechat")
     user = person()
-    wechat.answer_for(user.wechat_openid, 47003)
+    wechat.answer_for(openid_of(user), 47003)
 
     tell([user.id], key="vote-6-open")
     work(redis_conn)
@@ -409,7 +418,7 @@ def test_template_data_refused_47003_fails_the_push_is_logged_and_not_retried(
     assert ScheduledJobRegistry(queue=Queue("high", connection=redis_conn)).get_job_ids() == []
     [record] = [r for r in caplog.records if r.name == "linli.wechat" and r.levelno == logging.ERROR]
     assert "rejected the data" in record.getMessage() and "thing1" in record.getMessage()
-    assert user.wechat_openid not in record.getMessage()
+    assert openid_of(user) not in record.getMessage()
 
 
 # ---- Redis down ------------------------------------------------------------------------------------
@@ -645,7 +654,7 @@ def test_an_sms_gateway_out_of_reach_is_tried_again_once_it_answers(
 
 def test_a_retry_that_would_fall_into_quiet_hours_waits_until_8(person, wechat, redis_conn, morning):
     user = person()
-    wechat.answer_for(user.wechat_openid, -1, times=1)
+    wechat.answer_for(openid_of(user), -1, times=1)
     morning.move_to(datetime(2026, 11, 2, 21, 59, 55, tzinfo=SHANGHAI))
 
     tell([user.id], key="meeting-21-invite")
@@ -668,7 +677,7 @@ def test_a_retry_that_would_fall_into_quiet_hours_waits_until_8(person, wechat, 
 
 def test_pushes_whose_job_gave_up_are_queued_again_by_the_sweep(person, wechat, redis_conn, morning):
     user = person()
-    wechat.answer_for(user.wechat_openid, -1, times=4)  # busy through the first try and all three retries
+    wechat.answer_for(openid_of(user), -1, times=4)  # busy through the first try and all three retries
     tell([user.id], key="meeting-22-invite")
     work(redis_conn)
     for wait in (10, 60, 300):
@@ -690,7 +699,7 @@ def test_of_two_jobs_holding_the_same_pending_push_only_one_may_send_it(person, 
     """A sweep may requeue a push whose first job is merely slow: each job claims the push (a compare-and-set
     on its attempt count) before sending, so the second one's claim fails."""
     user = person()
-    wechat.answer_for(user.wechat_openid, -1)  # keep the push pending
+    wechat.answer_for(openid_of(user), -1)  # keep the push pending
     tell([user.id], key="meeting-23-invite")
     work(redis_conn)
     [push] = deliveries(user)
@@ -706,3 +715,120 @@ def test_of_two_jobs_holding_the_same_pending_push_only_one_may_send_it(person, 
     stale_view = Delivery(id=push.id, attempts=seen_by_both, status=DeliveryStatus.PENDING)
     assert _claim(stale_view) is False
     assert _claim(db.session.get(Delivery, push.id)) is True
+
+
+# ---- one person, two WeChat apps -------------------------------------------------------------------
+
+MINI_TEMPLATE, WEB_TEMPLATE = "tmpl-mini-notice-0001", "tmpl-web-notice-0001"
+
+
+@pytest.fixture
+def two_apps(app, monkeypatch) -> Iterator[tuple[WeChatMessagesStandIn, wechat_standin.WeChatStandIn]]:
+    """The configured `wechat` provider with a mini-program and an official account, each with its own appid,
+    secret and notice template; subscribe messages go to a stand-in that knows both apps and whose openid is
+    whose, sign-in to the login stand-in."""
+    with (
+        wechat_messages_standin.running_standin(
+            miniprogram=(wechat_messages_standin.MINIPROGRAM_APPID, wechat_messages_standin.MINIPROGRAM_SECRET)
+        ) as messages,
+        wechat_standin.running_standin(
+            miniprogram=(wechat_standin.MINIPROGRAM_APPID, wechat_standin.MINIPROGRAM_SECRET)
+        ) as login,
+    ):
+        for key, value in {
+            "LINLI_WECHAT_PROVIDER": "wechat",
+            "LINLI_WECHAT_APPID": wechat_messages_standin.APPID,
+            "LINLI_WECHAT_SECRET": wechat_messages_standin.SECRET,
+            "LINLI_WECHAT_MINIPROGRAM_APPID": wechat_messages_standin.MINIPROGRAM_APPID,
+            "LINLI_WECHAT_MINIPROGRAM_SECRET": wechat_messages_standin.MINIPROGRAM_SECRET,
+            "LINLI_WECHAT_NOTICE_TEMPLATE_ID": WEB_TEMPLATE,
+            "LINLI_WECHAT_MINIPROGRAM_NOTICE_TEMPLATE_ID": MINI_TEMPLATE,
+            "LINLI_WECHAT_API_BASE": messages.url,
+        }.items():
+            monkeypatch.setitem(app.config, key, value)
+        senders: dict = {}
+        monkeypatch.setitem(app.extensions, "linli_wechat_messages", senders)
+        logins = {
+            WeChatApp.MINIPROGRAM: WeChatLoginClient(wechat_standin.MINIPROGRAM_APPID, wechat_standin.MINIPROGRAM_SECRET,
+                                                     api_base=login.url),
+            WeChatApp.OFFICIAL_ACCOUNT: WeChatLoginClient(wechat_standin.APPID, wechat_standin.SECRET,
+                                                          api_base=login.url),
+        }
+        monkeypatch.setitem(app.extensions, "linli_wechat_login", logins)
+        try:
+            yield messages, login
+        finally:
+            for client in [*senders.values(), *logins.values()]:
+                client.http.close()
+
+
+def sign_in_through(client, apps, app: WeChatApp, openid: str, unionid: str | None) -> int:
+    """Sign in through one app's WeChat login, as the mini-program or the H5 would; returns the user id."""
+    messages, login = apps
+    kind = "miniprogram" if app is WeChatApp.MINIPROGRAM else "oauth"
+    appid = wechat_messages_standin.MINIPROGRAM_APPID if app is WeChatApp.MINIPROGRAM else wechat_messages_standin.APPID
+    messages.openid_of(openid, appid)
+    code = login.issue_code(openid, unionid, kind=wechat_standin.MINIPROGRAM if kind == "miniprogram" else wechat_standin.OAUTH)
+    response = client.post("/api/v1/auth/wechat", json={"code": code, "kind": kind})
+    assert response.status_code == 200, response.json
+    return client.get("/api/v1/me", headers={"Authorization": f"Bearer {response.json['access_token']}"}).json["id"]
+
+
+def sent(messages: WeChatMessagesStandIn) -> list[tuple[str, str, str, str]]:
+    return [(message.path, message.touser, message.template_id, message.page) for message in messages.messages]
+
+
+MINI_PAGE = "pages/index/index?link=%2Fh5%2Finbox"
+WEB_PAGE = "http://linli.test/h5/inbox"
+
+
+def test_one_person_of_both_apps_is_pushed_through_the_app_each_openid_belongs_to(client, two_apps, redis_conn):
+    messages, _ = two_apps
+    person = sign_in_through(client, two_apps, WeChatApp.MINIPROGRAM, "o-mini-zhou", "u-zhou")
+    tell([person], key="water")
+    work(redis_conn)
+
+    assert sign_in_through(client, two_apps, WeChatApp.OFFICIAL_ACCOUNT, "o-web-zhou", "u-zhou") == person
+    tell([person], key="power")
+    work(redis_conn)
+
+    # Once per notice, through the app the person came from last, with that app's openid, template and page.
+    assert sent(messages) == [
+        (wechat_messages_standin.SEND_PATH, "o-mini-zhou", MINI_TEMPLATE, MINI_PAGE),
+        (BIZSEND_PATH, "o-web-zhou", WEB_TEMPLATE, WEB_PAGE),
+    ]
+    assert [push.status for push in deliveries(db.session.get(User, person))] == [DeliveryStatus.SENT] * 2
+    assert [call.answer["errcode"] for call in messages.calls if call.path != wechat_messages_standin.TOKEN_PATH] == [0, 0]
+
+
+def test_a_person_of_the_mini_program_alone_is_pushed_through_subscribe_send(client, two_apps, redis_conn):
+    messages, _ = two_apps
+    person = sign_in_through(client, two_apps, WeChatApp.MINIPROGRAM, "o-mini-only", None)
+
+    tell([person], key="notice")
+    work(redis_conn)
+
+    assert sent(messages) == [(wechat_messages_standin.SEND_PATH, "o-mini-only", MINI_TEMPLATE, MINI_PAGE)]
+    [push] = deliveries(db.session.get(User, person))
+    assert push.status is DeliveryStatus.SENT
+
+
+def test_declined_in_the_app_used_last_the_push_goes_through_the_other(client, two_apps, redis_conn):
+    messages, _ = two_apps
+    person = sign_in_through(client, two_apps, WeChatApp.OFFICIAL_ACCOUNT, "o-web-qian", "u-qian")
+    sign_in_through(client, two_apps, WeChatApp.MINIPROGRAM, "o-mini-qian", "u-qian")
+    messages.answer_for("o-mini-qian", 43101)
+
+    tell([person], key="notice")
+    work(redis_conn)
+
+    assert sent(messages) == [(BIZSEND_PATH, "o-web-qian", WEB_TEMPLATE, WEB_PAGE)]
+    [push] = deliveries(db.session.get(User, person))
+    assert (push.status, push.attempts) == (DeliveryStatus.SENT, 1)
+
+    messages.answer_for("o-web-qian", 43101)
+    tell([person], key="another")
+    work(redis_conn)
+
+    assert [push.status for push in deliveries(db.session.get(User, person))] == [
+        DeliveryStatus.SENT, DeliveryStatus.DECLINED]

@@ -36,6 +36,7 @@ from backend.services import meetings as meeting_service
 from backend.services.payment_provider import wechat_pay
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.integrations.wechat_pay_standin import PayKeys, running_standin
+from tests.support import link_wechat
 
 pytestmark = pytest.mark.calendar
 
@@ -289,8 +290,7 @@ def test_a_subsidy_covering_the_whole_bill_settles_it_without_paying(compound, p
 
 def test_inside_wechat_the_pay_page_opens_wechat_pays_sheet(app, compound, people, bills, phone, monkeypatch):
     keys = PayKeys.generate()
-    people["owner"].wechat_openid = "oFee-test-openid-0001"
-    db.session.commit()
+    link_wechat(people["owner"], "oFee-test-openid-0001")
     monkeypatch.setitem(app.config, "LINLI_PUBLIC_URL", "https://linli.test")
     with running_standin(keys) as standin:
         pay_client = WeChatPay(

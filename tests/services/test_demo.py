@@ -10,6 +10,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from backend.domain import workorders as rules
+from backend.domain.auth import WeChatApp
 from backend.domain.compounds import ManagementModel
 from backend.domain.consultations import MeetingKind, Step
 from backend.domain.roles import Role
@@ -28,6 +29,7 @@ from backend.models import (
     User,
     Vote,
     VoteCast,
+    WeChatAccount,
     WorkOrder,
     WorkOrderEscalation,
     WorkOrderEvent,
@@ -89,13 +91,17 @@ def test_households_450_makes_a_bench_compound_of_450_households_each_with_a_ver
     # 200 households a building: 200 + 200 + 50.
     assert _counts(bench) == (450, 450, 3)
     owners = db.session.execute(
-        select(User.username, User.wechat_openid, User.password_hash, User.phone_hash, Household.compound_id)
+        select(User.username, WeChatAccount.app, WeChatAccount.openid, User.password_hash, User.phone_hash,
+               Household.compound_id)
         .join(Membership, Membership.user_id == User.id)
         .join(Household, Household.id == Membership.household_id)
+        .join(WeChatAccount, WeChatAccount.user_id == User.id)
         .where(Membership.compound_id == bench.id)
     ).all()
     assert sorted(row.username for row in owners) == [f"bench{n:06d}" for n in range(1, 451)]
-    assert {row.wechat_openid for row in owners} == {f"bench-openid-{n}" for n in range(1, 451)}
+    assert {(row.app, row.openid) for row in owners} == {
+        (WeChatApp.OFFICIAL_ACCOUNT, f"bench-openid-{n}") for n in range(1, 451)
+    }
     assert {(row.password_hash, row.phone_hash, row.compound_id) for row in owners} == {(None, None, bench.id)}
     one_household_each = db.session.scalar(
         select(func.count(func.distinct(Membership.household_id))).where(Membership.compound_id == bench.id)
