@@ -522,8 +522,7 @@ def test_only_the_desk_closes_an_online_payment(api, world, real_pay, in_wechat,
 
 
 def test_wechat_pay_giving_no_prepay_id_leaves_no_order_blocking_the_household(api, world, real_pay, in_wechat):
-    world.resident.wechat_openid = "oUpF8uMuAJO_M2pxb1Q9zNjWeS7p"
-    db.session.commit()
+    link_wechat(world.resident, "oUpF8uMuAJO_M2pxb1Q9zNjWeS7p")
     real_pay.fail_next(500)
 
     assert_error_shape(start(api, world.bill.id, in_wechat), 503)
