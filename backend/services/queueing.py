@@ -21,10 +21,9 @@ from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import and_, event, or_, select, update
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from backend.extensions import db
+from backend.extensions import DATABASE_UNAVAILABLE, db
 from backend.jobs.logging import JOB_CALLBACKS
 from backend.models import OutboxJob
 from backend.models.base import utcnow
@@ -84,7 +83,7 @@ def push_committed_jobs() -> int:
     try:
         rows = db.session.scalars(select(OutboxJob).where(OutboxJob.id.in_(ids), OutboxJob.pushed_at.is_(None)))
         return _push(list(rows))
-    except (OperationalError, InterfaceError) as exc:
+    except DATABASE_UNAVAILABLE as exc:
         # The caller's work is committed: failing its request now would only invite a second submission.
         db.session.rollback()
         log.warning("database unreachable after the commit, %d job(s) wait for the relay: %s", len(ids), exc)
