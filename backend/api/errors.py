@@ -74,16 +74,13 @@ def handle_http_exception(error: HTTPException):
 def handle_database_unavailable(error: Exception):
     """503 with Retry-After, not 500: the request was fine, the database is down, slow or locked. One line in
     the log per request (a traceback per request would bury the log during an outage)."""
-    try:
-        db.session.rollback()
-    except DATABASE_UNAVAILABLE:
-        db.session.close()
+    db.session.rollback()
     first_line = str(error.orig if getattr(error, "orig", None) is not None else error).strip().splitlines()
     log.warning(
         "database unavailable on %s %s: %s: %s", request.method, request.path, type(error).__name__,
         first_line[0] if first_line else "",
     )
-    g.setdefault(DATABASE_UNAVAILABLE_FLAG, True)
+    setattr(g, DATABASE_UNAVAILABLE_FLAG, True)
     headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
     if not wants_json():
         return render_template("error.html", code=503, message=MESSAGES[503]), 503, headers

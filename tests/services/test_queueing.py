@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from rq import Queue, SimpleWorker, get_current_job
 from rq.registry import ScheduledJobRegistry
-from sqlalchemy import insert, select, text
+from sqlalchemy import create_engine, insert, select, text
 
 from backend.extensions import db
 from backend.jobs import QUEUES
@@ -156,6 +156,21 @@ def test_the_relay_pushes_a_long_backlog_in_rounds(redis_conn, redis_down, monke
 
     assert relay_outbox() == 5
     assert Queue("default", connection=redis_conn).job_ids == [job_id_of(row_id) for row_id in ids]
+
+
+def test_a_database_lost_right_after_the_commit_leaves_the_jobs_to_the_relay(redis_conn, monkeypatch, tmp_path):
+    row_id = ask("committed")
+    db.session.commit()
+    database = db.engines[None]
+    # The database goes away between the commit and the push (as the request's after_request runs).
+    monkeypatch.setitem(db.engines, None, create_engine(f"sqlite:///{tmp_path / 'gone' / 'linli.db'}"))
+
+    assert push_committed_jobs() == 0  # no error: the request that committed still answers
+    assert Queue("default", connection=redis_conn).count == 0
+
+    monkeypatch.setitem(db.engines, None, database)  # back
+    assert relay_outbox() == 1
+    assert Queue("default", connection=redis_conn).job_ids == [job_id_of(row_id)]
 
 
 def test_a_job_for_later_waits_in_the_scheduled_registry(redis_conn):
