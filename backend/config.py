@@ -120,6 +120,8 @@ class Settings:
     proxy_count: int = 0
     # Work-order photos on local disk; empty = instance/photos.
     photo_dir: str = ""
+    # PostgreSQL cancels a statement running longer (0: never; for a one-off long migration).
+    db_statement_timeout_ms: int = 15_000
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -178,6 +180,7 @@ class Settings:
             wechatpay_api_base=_env("LINLI_WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com"),
             proxy_count=int(_env("LINLI_PROXY_COUNT", "0")),
             photo_dir=_env("LINLI_PHOTO_DIR", ""),
+            db_statement_timeout_ms=int(_env("LINLI_DB_STATEMENT_TIMEOUT_MS", "15000")),
         )
         settings.public_url = _env("LINLI_PUBLIC_URL", f"http://127.0.0.1:{settings.port}")
         if env == "production" and settings.wechat_provider == "wechat" and not (
@@ -231,6 +234,7 @@ class Settings:
             "LINLI_WECHATPAY_API_BASE": self.wechatpay_api_base,
             "LINLI_PROXY_COUNT": self.proxy_count,
             "LINLI_PHOTO_DIR": self.photo_dir,
+            "LINLI_DB_STATEMENT_TIMEOUT_MS": self.db_statement_timeout_ms,
             "JWT_SECRET_KEY": self.jwt_secret_key,
             "JWT_TOKEN_LOCATION": ["headers", "cookies"],
             "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=self.access_minutes),

@@ -1,4 +1,5 @@
-"""The Flask extensions, created unbound and initialised in create_app, and the session's dialect INSERT."""
+"""The Flask extensions, created unbound and initialised in create_app, the session's dialect INSERT, and the
+errors that mean "the database is out of reach or busy: try again later"."""
 from __future__ import annotations
 
 from flask_jwt_extended import JWTManager
@@ -8,6 +9,8 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from backend.models.base import Base
 
@@ -17,6 +20,9 @@ api = Api()
 jwt = JWTManager()
 # Keyed on the client address unless a limit says otherwise (the sign-in limits: backend/rate_limits.py).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# A refused or lost connection, a connect, statement or lock timeout, a deadlock, SQLite's "database is locked"
+# (OperationalError); a connection closed under us (InterfaceError); no pooled connection free in time.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
 def dialect_insert(model):

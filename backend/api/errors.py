@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
+from backend.extensions import DATABASE_UNAVAILABLE, db
 from backend.request_context import current_path
 
 log = logging.getLogger("linli.errors")
@@ -22,7 +23,12 @@ MESSAGES = {
     422: "输入有误，请检查后重试",
     429: "操作太频繁，请稍后再试",
     500: "服务器开小差了，请稍后再试",
+    503: "服务暂时不可用，请稍后再试",
 }
+# While the database is out of reach or busy (DATABASE_UNAVAILABLE), clients are told to try again after this.
+DATABASE_RETRY_AFTER_SECONDS = 5
+# Set on `g` while answering such a request: the page's template context must not query the database again.
+DATABASE_UNAVAILABLE_FLAG = "linli_database_unavailable"
 
 
 def wants_json() -> bool:
@@ -65,6 +71,22 @@ def handle_http_exception(error: HTTPException):
     return json_error(error.code or 500, message, errors, headers)
 
 
+def handle_database_unavailable(error: Exception):
+    """503 with Retry-After, not 500: the request was fine, the database is down, slow or locked. One line in
+    the log per request (a traceback per request would bury the log during an outage)."""
+    db.session.rollback()
+    first_line = str(error.orig if getattr(error, "orig", None) is not None else error).strip().splitlines()
+    log.warning(
+        "database unavailable on %s %s: %s: %s", request.method, request.path, type(error).__name__,
+        first_line[0] if first_line else "",
+    )
+    setattr(g, DATABASE_UNAVAILABLE_FLAG, True)
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+    if not wants_json():
+        return render_template("error.html", code=503, message=MESSAGES[503]), 503, headers
+    return json_error(503, headers=headers)
+
+
 def handle_unexpected(error: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
     return handle_http_exception(InternalServerError())
@@ -72,4 +94,6 @@ def handle_unexpected(error: Exception):
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
+    for error in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

@@ -1,4 +1,7 @@
-"""One structured (JSON) log line per job run, written by RQ callbacks: pass `**JOB_CALLBACKS` to `enqueue`."""
+"""What RQ calls when a job ends (pass `**JOB_CALLBACKS` to `enqueue`): one structured (JSON) log line per run,
+and the job's outbox row settled, done or failed for good (backend/services/queueing.py).
+
+The callbacks are stored in each queued job by import path: keep their names and this module's path."""
 from __future__ import annotations
 
 import json
@@ -10,6 +13,12 @@ from typing import Any
 from redis import Redis
 from rq import Callback
 from rq.job import Job
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
+
+from backend.extensions import db
+from backend.models import OutboxJob
+from backend.models.base import utcnow
 
 log = logging.getLogger("linli.jobs")
 
@@ -43,8 +52,25 @@ def describe_error(exc_type: type[BaseException] | None, exc: BaseException | No
     return f"{exc_type.__name__}: {message}" if message else exc_type.__name__
 
 
+def _settle_outbox_row(job: Job, column: str) -> None:
+    """Record the job's outcome on its outbox row (a job queued by a cron slot has none: nothing matches).
+
+    A database out of reach leaves the row open; the relay reads the outcome from Redis when it looks again."""
+    try:
+        # The job's own transaction is over: whatever it left open (or broken, if it raised) is not ours.
+        db.session.rollback()
+        db.session.execute(
+            update(OutboxJob).where(OutboxJob.job_id == job.id, OutboxJob.done_at.is_(None)).values({column: utcnow()})
+        )
+        db.session.commit()
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.warning("outbox row of job %s not settled: %s", job.id, describe_error(type(exc), exc))
+
+
 def log_success(job: Job, connection: Redis, result: Any, *args, **kwargs) -> None:
     log.info(_line(job, "ok", job.retries_left))
+    _settle_outbox_row(job, "done_at")
 
 
 def log_failure(
@@ -56,10 +82,14 @@ def log_failure(
     retries_left = job.retries_left - 1 if will_retry else job.retries_left
     line = _line(job, "failed", retries_left, will_retry=will_retry, error=describe_error(exc_type, exc))
     log.log(logging.WARNING if will_retry else logging.ERROR, line)
+    if not will_retry:
+        # Failed for good: the relay must not push it forever; `linli jobs requeue` gives it another go.
+        _settle_outbox_row(job, "failed_at")
 
 
 def log_stopped(job: Job, connection: Redis, *args, **kwargs) -> None:
     log.warning(_line(job, "stopped", job.retries_left))
+    _settle_outbox_row(job, "failed_at")
 
 
 JOB_CALLBACKS = dict(

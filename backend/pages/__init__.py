@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, g, render_template, request
 
+from backend.api.errors import DATABASE_UNAVAILABLE_FLAG
 from backend.domain.compounds import MANAGEMENT_MODEL_LABELS, format_floor_area
 from backend.domain.text import unstorable
 from backend.request_context import optional_user_id, verified_claims
@@ -30,7 +31,8 @@ def floor_area(centi_m2: int) -> str:
 def page_context() -> dict:
     if request.blueprint != "h5":
         return {}
-    user_id = optional_user_id()
+    # The page saying the database is unavailable must not ask it who is signed in (that is what failed).
+    user_id = None if g.get(DATABASE_UNAVAILABLE_FLAG) else optional_user_id()
     user = people_service.get_user(user_id) if user_id else None
     large_text = user.large_text if user else request.cookies.get(LARGE_TEXT_COOKIE) == "1"
     csrf = verified_claims().get("csrf", "") if user else ""

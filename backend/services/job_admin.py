@@ -8,8 +8,12 @@ from flask import current_app
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.registry import FailedJobRegistry
+from sqlalchemy import update
 
+from backend.extensions import db
 from backend.jobs import QUEUES
+from backend.models import OutboxJob
+from backend.models.base import utcnow
 
 
 class JobNotFailed(Exception):
@@ -60,9 +64,13 @@ def requeue(job_id: str) -> Job:
     except (NoSuchJobError, ValueError) as exc:  # ValueError: not even a valid job id
         raise JobNotFailed(job_id) from exc
     try:
-        return job.requeue()
+        job = job.requeue()
     except InvalidJobOperation as exc:
         raise JobNotFailed(job_id) from exc
+    # Open again: should Redis lose the job now, the relay pushes it again (jobs queued by cron have no row).
+    db.session.execute(update(OutboxJob).where(OutboxJob.job_id == job.id).values(failed_at=None, pushed_at=utcnow()))
+    db.session.commit()
+    return job
 
 
 def requeue_all() -> list[str]:

@@ -1,24 +1,29 @@
-"""Jobs asked for in a transaction: written to the outbox with it, pushed to Redis after the commit.
+"""Jobs asked for in a transaction: written to the outbox with it, pushed to Redis after the commit, and
+settled by the job's own outcome.
 
 Services never talk to Redis inside a transaction. `enqueue_after_commit` adds an outbox row to the
 caller's transaction; when it commits, the rows are pushed (after the request, or by the caller with
 `push_committed_jobs`). If Redis is down the rows wait and the relay (`linli relay`, every minute by
-cron, and at worker start) pushes them later. Each row has a fixed RQ job id, so a row pushed twice
-queues one job: nothing is lost, nothing runs twice."""
+cron, and at worker start) pushes them later. A row counts as done when its job succeeds (RQ's success
+callback, backend/jobs/logging.py), not when it reaches Redis: a row pushed but still open after
+REPUSH_AFTER is pushed again, so a job lost with Redis's data (a restart without persistence, a flush)
+runs after all. Each row has a fixed RQ job id and RQ refuses an id it still knows, so a push of a job
+still queued, running or waiting for a retry queues nothing: nothing is lost, nothing runs twice."""
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import redis
 from flask import current_app
 from rq import Queue, Retry
-from rq.exceptions import DuplicateJobError
-from sqlalchemy import event, select, update
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
-from backend.extensions import db
+from backend.extensions import DATABASE_UNAVAILABLE, db
 from backend.jobs.logging import JOB_CALLBACKS
 from backend.models import OutboxJob
 from backend.models.base import utcnow
@@ -32,6 +37,12 @@ RESULT_TTL = 86400
 RELAY_BATCH = 1000
 # A delivery job sends up to 500 pushes with a 5 s timeout each: RQ's default 180 s would kill it midway.
 JOB_TIMEOUT = 3600
+RETRY_INTERVALS = [10, 60, 300]
+# Longer than a normal queue delay (seconds) and than the whole retry schedule (10 + 60 + 300 s and the
+# runs): the relay leaves jobs in flight alone, and one lost with Redis's data runs at most ~11 minutes late.
+REPUSH_AFTER = timedelta(minutes=10)
+# A job Redis still knows in one of these ended for good without success: it waits for `linli jobs`.
+_ENDED_BADLY = frozenset({JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED})
 
 
 def enqueue_after_commit(
@@ -65,20 +76,27 @@ def _forget_rolled_back(session: Session, transaction) -> None:
 
 
 def push_committed_jobs() -> int:
-    """Push the jobs this session committed; a Redis failure leaves them for the relay."""
+    """Push the jobs this session committed; a Redis or database failure leaves them for the relay."""
     ids = db.session.info.pop(_COMMITTED, None)
     if not ids:
         return 0
-    rows = db.session.scalars(select(OutboxJob).where(OutboxJob.id.in_(ids), OutboxJob.pushed_at.is_(None)))
-    return _push(list(rows))
+    try:
+        rows = db.session.scalars(select(OutboxJob).where(OutboxJob.id.in_(ids), OutboxJob.pushed_at.is_(None)))
+        return _push(list(rows))
+    except DATABASE_UNAVAILABLE as exc:
+        # The caller's work is committed: failing its request now would only invite a second submission.
+        db.session.rollback()
+        log.warning("database unreachable after the commit, %d job(s) wait for the relay: %s", len(ids), exc)
+        return 0
 
 
 def relay_outbox() -> int:
-    """Push every row still waiting (oldest first); returns how many were pushed."""
+    """Push every row never pushed, and every row pushed REPUSH_AFTER ago or more whose job reported no
+    outcome (oldest first); returns how many rows reached Redis."""
     pushed = 0
     while True:
         rows = db.session.scalars(
-            select(OutboxJob).where(OutboxJob.pushed_at.is_(None)).order_by(OutboxJob.id).limit(RELAY_BATCH)
+            select(OutboxJob).where(_waiting(utcnow() - REPUSH_AFTER)).order_by(OutboxJob.id).limit(RELAY_BATCH)
         ).all()
         if not rows:
             return pushed
@@ -88,27 +106,60 @@ def relay_outbox() -> int:
             return pushed  # Redis went away again: the rest waits for the next relay
 
 
+def _waiting(cutoff: datetime):
+    # A job for later (quiet hours) is not late before its time: it counts from run_at.
+    stale = and_(OutboxJob.pushed_at < cutoff, or_(OutboxJob.run_at.is_(None), OutboxJob.run_at < cutoff))
+    return and_(
+        OutboxJob.done_at.is_(None), OutboxJob.failed_at.is_(None), or_(OutboxJob.pushed_at.is_(None), stale)
+    )
+
+
 def _push(rows: list[OutboxJob]) -> int:
     connection = current_app.extensions["linli_redis"]
-    done: list[int] = []
+    now = utcnow()
+    # What each row that reached Redis gets written: queued now, or still known to Redis as in flight,
+    # ended well or ended badly (a push is refused as a duplicate while Redis knows the job id).
+    outcomes: dict[str, list[int]] = {"queued": [], "in_flight": [], "done": [], "failed": []}
+    values = {
+        "queued": {"pushed_at": now, "pushes": OutboxJob.pushes + 1},
+        "in_flight": {"pushed_at": now},
+        "done": {"pushed_at": now, "done_at": now},
+        "failed": {"pushed_at": now, "failed_at": now},
+    }
     try:
         for row in rows:
             queue = Queue(row.queue, connection=connection)
             options = {
                 "job_id": row.job_id, "unique": True, "result_ttl": RESULT_TTL,
-                "retry": Retry(max=3, interval=[10, 60, 300]), "job_timeout": JOB_TIMEOUT, **JOB_CALLBACKS,
+                "retry": Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS), "job_timeout": JOB_TIMEOUT,
+                **JOB_CALLBACKS,
             }
             try:
                 if row.run_at is not None and row.run_at > datetime.now(UTC):
                     queue.enqueue_at(row.run_at, row.func_path, *row.args, **options)
                 else:
                     queue.enqueue(row.func_path, *row.args, **options)
+                outcomes["queued"].append(row.id)
             except DuplicateJobError:
-                pass  # already queued by an earlier push
-            done.append(row.id)
+                # Queued, running or waiting for a retry; or ended while the database could not record it.
+                outcomes[_known_outcome(row.job_id, connection)].append(row.id)
     except redis.RedisError as exc:
-        log.warning("Redis unreachable, %d job(s) wait in the outbox: %s", len(rows) - len(done), exc)
-    if done:
-        db.session.execute(update(OutboxJob).where(OutboxJob.id.in_(done)).values(pushed_at=utcnow()))
+        reached = sum(len(ids) for ids in outcomes.values())
+        log.warning("Redis unreachable, %d job(s) wait in the outbox: %s", len(rows) - reached, exc)
+    for outcome, ids in outcomes.items():
+        if ids:
+            db.session.execute(update(OutboxJob).where(OutboxJob.id.in_(ids)).values(values[outcome]))
+    reached = sum(len(ids) for ids in outcomes.values())
+    if reached:
         db.session.commit()
-    return len(done)
+    return reached
+
+
+def _known_outcome(job_id: str, connection: redis.Redis) -> str:
+    try:
+        status = Job.fetch(job_id, connection=connection).get_status(refresh=False)
+    except NoSuchJobError:
+        return "in_flight"  # gone since the push was refused: pushed again after REPUSH_AFTER
+    if status == JobStatus.FINISHED:
+        return "done"
+    return "failed" if status in _ENDED_BADLY else "in_flight"

@@ -29,7 +29,7 @@ from backend.redis_conn import connect
 from backend.services.auth import issue_tokens
 from backend.services.notifications import FAN_OUT_JOB, notify, set_kind_enabled
 from backend.services.qr import make_entry_token
-from backend.services.queueing import push_committed_jobs, relay_outbox
+from backend.services.queueing import REPUSH_AFTER, push_committed_jobs, relay_outbox
 from tests.integrations import aliyun_sms_standin, wechat_messages_standin, wechat_standin
 from tests.integrations.wechat_messages_standin import BIZSEND_PATH, WeChatMessagesStandIn
 
@@ -456,6 +456,42 @@ def test_while_redis_is_down_100_requests_succeed_and_the_relay_delivers_exactly
     work(redis_conn)
     assert queue.count == 0
     assert len(inbox(reviewer)) == 100 and len(wechat_to(wechat, reviewer)) == 100
+
+
+def test_work_orders_queued_when_redis_lost_its_data_each_reach_every_staff_member_once(
+    client, make_compound, make_user, person, wechat, redis_conn, morning
+):
+    compound = make_compound(buildings=1, households_per_building=2)
+    staff = [person(role=Role.STAFF, compound=compound) for _ in range(2)]
+    resident = make_user(Role.OWNER, compound, household=households_of(compound)[0])
+    headers = {"Authorization": f"Bearer {issue_tokens(resident)[0]}"}
+
+    # No worker runs: each order's fan-out job waits in Redis.
+    for n in range(20):
+        body = {"category": "水电维修", "description": f"{n + 1}号楼道灯不亮", "urgency": "normal",
+                "location_text": f"{n + 1}号楼道"}
+        assert client.post(f"/api/v1/compounds/{compound.id}/work-orders", json=body, headers=headers).status_code == 201
+    rows = outbox_rows(FAN_OUT_JOB)
+    assert len(rows) == 20 and all(row.pushed_at is not None and row.done_at is None for row in rows)
+    assert Queue("high", connection=redis_conn).count == 20
+
+    redis_conn.flushdb()  # Redis restarted without persistence: the 20 jobs are gone
+    morning.shift(REPUSH_AFTER + timedelta(minutes=1))
+    assert relay_outbox() == 20
+    work(redis_conn)
+
+    for member in staff:
+        assert len(inbox(member)) == 20
+        assert len(wechat_to(wechat, member)) == 20
+    assert all(row.done_at is not None and row.pushes == 2 for row in outbox_rows(FAN_OUT_JOB))
+
+    # Two more relay runs later: nothing is pushed again, nobody hears twice.
+    for _ in range(2):
+        morning.shift(REPUSH_AFTER + timedelta(minutes=1))
+        relay_outbox()
+        work(redis_conn)
+    for member in staff:
+        assert len(inbox(member)) == 20 and len(wechat_to(wechat, member)) == 20
 
 
 # ---- quiet hours and preferences -------------------------------------------------------------------
