@@ -84,12 +84,12 @@ def pytest_configure(config):
         "markers", "calendar: depends on today's date; `make test` runs it again at month and year ends"
     )
     config.addinivalue_line(
-        "markers", "embedded: runs `make run`'s own processes on their own SQLite file; only in the SQLite run"
+        "markers", "once: the test database plays no part (own processes, files, Redis): only in the SQLite run"
     )
 
 
 def pytest_collection_modifyitems(config, items):
-    other = "embedded" if os.environ.get("LINLI_TEST_DATABASE_URL", "sqlite") != "sqlite" else "postgresql"
+    other = "once" if os.environ.get("LINLI_TEST_DATABASE_URL", "sqlite") != "sqlite" else "postgresql"
     elsewhere = [item for item in items if item.get_closest_marker(other)]
     if elsewhere:
         config.hook.pytest_deselected(items=elsewhere)

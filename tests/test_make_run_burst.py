@@ -19,7 +19,7 @@ import pytest
 from backend.config import PROJECT_ROOT
 from backend.services.demo import DEMO_PASSWORD
 
-pytestmark = pytest.mark.embedded
+pytestmark = pytest.mark.once
 
 BURST = 50
 RESIDENTS = [f"owner{number:02d}" for number in range(1, 7)]

@@ -254,7 +254,7 @@ def test_the_worker_starts_and_works_when_the_relay_cannot_reach_the_database(ow
 
 
 # The wait is RQ's and Redis's alone (≈ 90 s): measured once, in the SQLite run.
-@pytest.mark.skipif(os.environ.get("LINLI_TEST_DATABASE_URL", "sqlite") != "sqlite", reason="the SQLite run measures it")
+@pytest.mark.once
 @pytest.mark.live
 def test_a_job_whose_worker_was_killed_with_its_work_horse_is_retried_within_two_minutes(
     own_redis, start_worker, tmp_path
