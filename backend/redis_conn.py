@@ -11,7 +11,7 @@ from redis.retry import Retry
 log = logging.getLogger("linli.redis")
 
 _embedded: dict[str, object] = {}
-# Queued jobs and revoked tokens outlive a crash of `make run`: every write is appended to a log on disk
+# Queued jobs and retries waiting in the scheduler outlive a crash of `make run`: every write is appended to a log on disk
 # (fsync once a second), not only snapshotted every few minutes. Production's Redis needs the same
 # (`appendonly yes`, deploy/RUNBOOK.md).
 EMBEDDED_SERVER_CONFIG = {"appendonly": "yes", "appendfsync": "everysec"}
