@@ -3,11 +3,6 @@ file, with the embedded Redis — takes a burst of concurrent writes without a s
 the notifications those writes ask for."""
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,55 +11,20 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend.config import PROJECT_ROOT
 from backend.services.demo import DEMO_PASSWORD
+from bench.make_run import make_run
 
 pytestmark = pytest.mark.once
 
 BURST = 50
+PRESSES = 20
 RESIDENTS = [f"owner{number:02d}" for number in range(1, 7)]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _stop(process: subprocess.Popen) -> None:
-    # honcho stops web, worker and cron on SIGTERM; the embedded Redis stops when `linli dev` exits.
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
 @pytest.fixture
-def make_run(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("LINLI_")}
-    env |= {"LINLI_INSTANCE_PATH": str(tmp_path / "instance"), "LINLI_PORT": str(port)}
-    log = (tmp_path / "make-run.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "backend.cli", "dev"], cwd=PROJECT_ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, (tmp_path / "make-run.log").read_text()[-3000:]
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "make-run.log").read_text()[-3000:]
-            time.sleep(0.5)
+def make_run_base(tmp_path: Path) -> Iterator[str]:
+    with make_run(tmp_path / "instance") as base:
         yield base
-    finally:
-        _stop(process)
-        log.close()
 
 
 def _sign_in(http: httpx.Client, username: str) -> dict[str, str]:
@@ -73,8 +33,8 @@ def _sign_in(http: httpx.Client, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def test_a_burst_of_concurrent_writes_on_make_run_answers_no_5xx(make_run):
-    with httpx.Client(base_url=make_run, timeout=60) as http:
+def test_a_burst_of_concurrent_writes_on_make_run_answers_no_5xx(make_run_base):
+    with httpx.Client(base_url=make_run_base, timeout=60) as http:
         residents = [_sign_in(http, username) for username in RESIDENTS]
         staff = _sign_in(http, "staff")
         [membership] = [row for row in http.get("/api/v1/me", headers=residents[0]).json()["memberships"]
@@ -110,3 +70,17 @@ def test_a_burst_of_concurrent_writes_on_make_run_answers_no_5xx(make_run):
         while http.get("/api/v1/me/notifications", headers=staff).json()["total"] < before + BURST + BURST // 2:
             assert time.monotonic() < deadline, "the worker did not write every order's notice"
             time.sleep(0.5)
+
+        # One resident pressing 缴费 twenty times at once gets one order back twenty times.
+        [bill] = [row for row in http.get(f"/api/v1/compounds/{compound_id}/my-bills", headers=residents[1]).json()
+                  if row["status"] == "unpaid"][:1]
+
+        def pay(_: int) -> httpx.Response:
+            return http.post(f"/api/v1/bills/{bill['id']}/payments", json={}, headers=residents[1])
+
+        with ThreadPoolExecutor(PRESSES) as pool:
+            presses = list(pool.map(pay, range(PRESSES)))
+
+        assert [response.status_code for response in presses] == [201] * PRESSES, [
+            (response.status_code, response.text[:200]) for response in presses if response.status_code != 201]
+        assert len({response.json()["order"]["id"] for response in presses}) == 1
