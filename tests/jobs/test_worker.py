@@ -56,14 +56,14 @@ PATIENCE = 60
 
 
 def note(path: str, label: str, seconds: float = 0) -> str:
-    """A job that writes when it starts (with its process id) and ends, to a file that outlives Redis; it
-    takes `seconds` on its first run only."""
+    """A job that writes when it starts (with its process id and the monotonic clock) and ends, to a file that
+    outlives Redis; it takes `seconds` on its first run only."""
     first = not started(Path(path), label)
     with open(path, "a", encoding="utf-8") as file:
-        file.write(f"{label} start {os.getpid()} {time.time()}\n")
+        file.write(f"{label} start {os.getpid()} {time.monotonic()}\n")
     time.sleep(seconds if first else 0)
     with open(path, "a", encoding="utf-8") as file:
-        file.write(f"{label} end {os.getpid()} {time.time()}\n")
+        file.write(f"{label} end {os.getpid()} {time.monotonic()}\n")
     return label
 
 
@@ -267,7 +267,8 @@ def test_a_job_whose_worker_was_killed_with_its_work_horse_is_retried_within_two
     assert int(horse) in descendants(first.process.pid)
 
     first.kill()
-    killed_at = time.time()
+    # The system's monotonic clock, the same in every process: the test's wall clock is fixed (conftest).
+    killed_at = time.monotonic()
     start_worker()  # systemd's Restart=always
 
     retried = until(lambda: started(done, "killed")[1:], timeout=180, every=1)
