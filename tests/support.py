@@ -1,5 +1,10 @@
-"""Helpers for tests: sign-in, lookups and the error-shape assertion."""
+"""Helpers for tests: sign-in, lookups, requests sent at the same instant and the error-shape assertion."""
 from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from flask import Flask
 
 from backend.domain.auth import WeChatApp
 from backend.extensions import db
@@ -42,3 +47,36 @@ def assert_error_shape(response, status: int) -> None:
     assert isinstance(body["status"], str) and isinstance(body["message"], str) and body["message"]
 
 
+
+
+def race(app: Flask, requests: Sequence[tuple[str, str, dict[str, str], dict | bytes | None]],
+         timeout: float = 120) -> list[tuple[int, dict | None]]:
+    """Send every (method, path, headers, body) at the same instant, each from its own thread, app context, test
+    client and database connection (a dict body as JSON, bytes as they are); the answers, in order. Data the
+    requests need must be committed (`@pytest.mark.live`)."""
+    barrier = threading.Barrier(len(requests))
+    results: list[tuple[int, dict | None] | BaseException | None] = [None] * len(requests)
+
+    def run(index: int) -> None:
+        method, path, headers, body = requests[index]
+        payload = {"json": body} if isinstance(body, dict) else {"data": body}
+        try:
+            with app.app_context():
+                client = app.test_client()
+                barrier.wait(timeout=30)
+                response = client.open(path, method=method, headers=headers, **payload)
+                results[index] = (response.status_code, response.get_json(silent=True))
+                db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which fails the test with it
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(requests))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+        assert result is not None, "a request did not finish"
+    return results

@@ -4,7 +4,6 @@ too; and fifty households paying at the same instant against a budget that cover
 thirty, the rest paying in full, with the budget never overspent."""
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import date
 
@@ -18,6 +17,7 @@ from backend.models import Bill, Compound, Household, Payment, PaymentOrder, Sub
 from backend.services.auth import issue_tokens
 from backend.services.payment_provider import wechat_pay
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
+from tests.support import race
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.live]
 
@@ -32,36 +32,6 @@ AMOUNT, SUBSIDY = 12_000, 6_000
 
 def bearer_for(user: User) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_tokens(user)[0]}"}
-
-
-def race(app, requests: list[tuple[str, str, dict[str, str], bytes | None]]) -> list[tuple[int, dict | None]]:
-    """Send every (method, path, headers, body) at the same instant, each from its own thread, app context and
-    database connection; the answers in the same order."""
-    barrier = threading.Barrier(len(requests))
-    results: list[tuple[int, dict | None] | BaseException | None] = [None] * len(requests)
-
-    def run(index: int) -> None:
-        method, path, headers, body = requests[index]
-        try:
-            with app.app_context():
-                client = app.test_client()
-                barrier.wait(timeout=30)
-                response = client.open(path, method=method, headers=headers, data=body)
-                results[index] = (response.status_code, response.get_json(silent=True))
-                db.session.remove()
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which fails the test with it
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(requests))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-        assert result is not None, "a request did not finish"
-    return results
 
 
 def households_of(compound: Compound) -> list[Household]:

@@ -15,8 +15,9 @@ from backend.domain.roles import Role
 from backend.extensions import db
 from backend.integrations.wechat_pay import JsapiOrder, SandboxWeChatPay
 from backend.models import Bill, Household, Payment, PaymentOrder, SubsidyGrant, SubsidyPolicy
-from tests.api.test_payment_concurrency import bearer_for, race
+from tests.api.test_payment_concurrency import bearer_for
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
+from tests.support import race
 
 pytestmark = pytest.mark.live
 

@@ -1,8 +1,7 @@
-"""Two staff accepting the same order at the same moment, on PostgreSQL with committed data: one wins, the
-other gets 409, and the order's events show exactly one accept with nothing lost."""
+"""Work orders at the same moment, with committed data and a thread per request: two staff accepting the same
+order on PostgreSQL — one wins, the other gets 409, and the order's events show exactly one accept with nothing
+lost —, and the same report sent twenty times at once files one order, on PostgreSQL and on SQLite."""
 from __future__ import annotations
-
-import threading
 
 import pytest
 
@@ -12,40 +11,13 @@ from backend.extensions import db
 from backend.models import WorkOrder, WorkOrderEvent
 from backend.services import workorders as workorder_service
 from backend.services.auth import issue_tokens
-from tests.support import first_household
+from tests.support import first_household, race
 
 ROUNDS = 5
 
 
 def bearer_for(user) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_tokens(user)[0]}"}
-
-
-def _race(app, path: str, bodies: list[dict], headers: list[dict]) -> list[tuple[int, dict]]:
-    """POST every body at once, each from its own thread with its own app context, client and connection."""
-    barrier = threading.Barrier(len(bodies))
-    results: list[tuple[int, dict] | BaseException] = [None] * len(bodies)
-
-    def run(index: int) -> None:
-        try:
-            with app.app_context():
-                client = app.test_client()
-                barrier.wait(timeout=10)
-                response = client.post(path, json=bodies[index], headers=headers[index])
-                results[index] = (response.status_code, response.get_json())
-                db.session.remove()
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which fails the test with it
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(bodies))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
 
 
 @pytest.mark.postgresql
@@ -66,7 +38,7 @@ def test_two_staff_accepting_at_once_one_wins_the_other_gets_409(app, make_compo
 
     for order_id in order_ids:
         path = f"/api/v1/work-orders/{order_id}/transitions"
-        results = _race(app, path, [{"action": "accept"}] * 2, headers)
+        results = race(app, [("POST", path, header, {"action": "accept"}) for header in headers])
         assert sorted(status for status, _ in results) == [200, 409], results
         winner = next(body for status, body in results if status == 200)
         loser = next(body for status, body in results if status == 409)
@@ -103,8 +75,9 @@ def test_accept_racing_withdraw_applies_exactly_one(app, make_compound, make_use
     db.session.remove()
 
     for order_id in order_ids:
-        results = _race(app, f"/api/v1/work-orders/{order_id}/transitions",
-                        [{"action": "accept"}, {"action": "withdraw"}], headers)
+        path = f"/api/v1/work-orders/{order_id}/transitions"
+        results = race(app, [("POST", path, header, {"action": action})
+                             for header, action in zip(headers, ("accept", "withdraw"), strict=True)])
         assert sorted(status for status, _ in results) == [200, 409], results
         db.session.expire_all()
         order = db.session.get(WorkOrder, order_id)
@@ -132,7 +105,7 @@ def test_the_same_report_sent_20_times_at_once_files_one_order(app, make_compoun
     body = {"category": "水电维修", "description": "3栋地下室总水管爆裂，水漫到楼梯口", "urgency": "urgent",
             "location_text": "3栋地下室"}
 
-    results = _race(app, f"/api/v1/compounds/{compound_id}/work-orders", [body] * TAPS, [headers] * TAPS)
+    results = race(app, [("POST", f"/api/v1/compounds/{compound_id}/work-orders", headers, body)] * TAPS)
 
     assert [status for status, _ in results] == [201] * TAPS, results
     assert len({answer["id"] for _, answer in results}) == 1
