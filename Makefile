@@ -40,12 +40,15 @@ test-tools:
 YEAR_END := 2026-12-31T23:57:00+08:00
 CALENDAR_EDGES := 2027-02-28T23:57:00+08:00 2027-06-30T23:57:00+08:00
 
+# One pytest-xdist worker per core (each with its own Redis and PostgreSQL database, see tests/conftest.py).
+PYTEST := $(BIN)/pytest -n auto --maxprocesses=4
+
 test: install test-tools
-	LINLI_TEST_DATABASE_URL=sqlite $(BIN)/pytest
+	LINLI_TEST_DATABASE_URL=sqlite $(PYTEST)
 	@for moment in $(CALENDAR_EDGES); do echo "== calendar tests at $$moment =="; \
-	  LINLI_TEST_DATABASE_URL=sqlite $(BIN)/pytest -m calendar --now=$$moment || exit 1; done
+	  LINLI_TEST_DATABASE_URL=sqlite $(PYTEST) -m calendar --now=$$moment || exit 1; done
 	@if LINLI_TEST_DATABASE_URL=$(PG_URL) $(BIN)/python scripts/pg_reachable.py; then \
-	  echo "== again on PostgreSQL, at $(YEAR_END) =="; LINLI_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest --now=$(YEAR_END); fi
+	  echo "== again on PostgreSQL, at $(YEAR_END) =="; LINLI_TEST_DATABASE_URL=$(PG_URL) $(PYTEST) --now=$(YEAR_END); fi
 
 bench: install
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }

@@ -22,7 +22,7 @@ import redis
 import time_machine
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, make_url, text
 from werkzeug.serving import make_server
 
 from backend import create_app
@@ -41,17 +41,27 @@ _counter = itertools.count(1)
 TEST_NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
 
+def _worker_number() -> int:
+    """0, or n for pytest-xdist's worker gw<n>: each worker has a Redis database and a PostgreSQL database of its
+    own (every test flushes its Redis database; the PostgreSQL run drops and makes its schema)."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+
+
 def _redis_url() -> str:
     configured = os.environ.get("LINLI_TEST_REDIS_URL")
-    if configured:
-        return configured
-    try:
-        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
-        return "redis://127.0.0.1:6379/15"
-    except redis.RedisError:
-        from backend.redis_conn import start_embedded_redis
+    if not configured:
+        try:
+            redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
+            configured = "redis://127.0.0.1:6379/15"
+        except redis.RedisError:
+            from backend.redis_conn import start_embedded_redis
 
-        return start_embedded_redis(Path(tempfile.mkdtemp(prefix="linli-redis-")))
+            return start_embedded_redis(Path(tempfile.mkdtemp(prefix="linli-redis-")))
+    base, _, number = configured.rpartition("/")
+    if not (_worker_number() and base.startswith("redis") and number.isdigit()):
+        return configured
+    # Databases 15, 14, 13 … for workers 0, 1, 2 …: Redis has 16 by default.
+    return f"{base}/{int(number) - _worker_number()}"
 
 
 def _database_url(tmp_dir: Path) -> str:
@@ -60,7 +70,16 @@ def _database_url(tmp_dir: Path) -> str:
         return f"sqlite:///{tmp_dir / 'test.db'}"
     from backend.config import normalize_database_url
 
-    return normalize_database_url(configured)
+    url = make_url(normalize_database_url(configured))
+    if not _worker_number():
+        return url.render_as_string(hide_password=False)
+    own = url.set(database=f"{url.database}_gw{_worker_number()}")
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}):
+            conn.execute(text(f'CREATE DATABASE "{own.database}"'))
+    engine.dispose()
+    return own.render_as_string(hide_password=False)
 
 
 def pytest_addoption(parser):
@@ -111,8 +130,18 @@ def _clock(pytestconfig) -> Iterator[datetime]:
         yield moment
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _instance_folder(tmp_path_factory) -> Iterator[Path]:
+    """Every app a test makes keeps its instance files (secrets, sandbox keys) in the run's own folder, not in
+    the checkout's `make run` one; tests about the instance folder set their own."""
+    folder = tmp_path_factory.mktemp("instance")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LINLI_INSTANCE_PATH", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
-def app(tmp_path_factory) -> Iterator[Flask]:
+def app(tmp_path_factory, _instance_folder) -> Iterator[Flask]:
     tmp_dir = tmp_path_factory.mktemp("linli")
     database_url = _database_url(tmp_dir)
     app = create_app(
