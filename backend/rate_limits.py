@@ -24,7 +24,10 @@ SIGN_IN_PER_PHONE = "10 per minute"
 def _field(name: str) -> str:
     """A text field of the sign-in request: the JSON body of the API, the form of the pages ("" if none)."""
     if request.is_json:
-        body = request.get_json(silent=True)
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:
+            body = None  # nested past the decoder's depth: the request is refused with a 400 (api/common.py)
         value = body.get(name) if isinstance(body, dict) else None
     else:
         value = request.form.get(name)
