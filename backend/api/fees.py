@@ -42,13 +42,13 @@ from backend.domain.fees import BillStatus, Collection, FeeRefused, beijing_date
 from backend.domain.roles import Action, Role, allows
 from backend.extensions import db
 from backend.integrations.wechat_pay import WeChatPayError
-from backend.models import Bill, FeeSchedule, Household, Payment, PaymentOrder, Refund
+from backend.models import Bill, FeeSchedule, Household, Payment, Refund
 from backend.models.base import utcnow
 from backend.policy import authorize, fee_reader
 from backend.request_context import client_ip, entry_compound_id, optional_user_id
 from backend.services import fees as service
 from backend.services import payments as payment_service
-from backend.services.payment_orders import live_order
+from backend.services.payment_orders import PROVIDER_DOWN, OnlinePayment, online_payments
 from backend.services.subsidies import SubsidyBusy, SubsidyView, subsidy_view
 
 log = logging.getLogger("linli.fees")
@@ -79,7 +79,7 @@ def _provider_down(exc: WeChatPayError):
     """The desk and the adjusters ask WeChat Pay about an open order first; nothing was taken when it fails."""
     db.session.rollback()
     log.warning("asking WeChat Pay about an order failed: %s", exc)
-    return json_error(503 if exc.transient else 502, "暂时无法向微信支付查询住户的线上支付，请稍后再试")
+    return json_error(503 if exc.transient else 502, PROVIDER_DOWN)
 
 
 # ---- what the views read --------------------------------------------------------------------------------
@@ -104,15 +104,6 @@ class PeriodCollection:
 
     def __getattr__(self, name: str):
         return getattr(self.figures, name)
-
-
-@dataclass(frozen=True)
-class OnlinePayment:
-    order: PaymentOrder
-    expired: bool
-
-    def __getattr__(self, name: str):
-        return getattr(self.order, name)
 
 
 @dataclass(frozen=True)
@@ -159,7 +150,7 @@ def _actions(access: BillAccess, online: OnlinePayment | None) -> list[str]:
     offered = {
         "pay": unpaid and access.member,
         # An order within its window must be closed first; an expired one is settled when the cash is recorded.
-        "record_payment": unpaid and desk and (online is None or online.expired),
+        "record_payment": unpaid and desk and not (online and online.blocks_cash),
         "close_online_payment": online is not None and desk,
         "adjust": changeable,
         "waive": changeable,
@@ -298,8 +289,7 @@ class BillView(MethodView):
         refunds, and what the caller may do with it now."""
         access = _bill_access(bill_id)
         bill = access.bill
-        order = live_order(bill.id)
-        online = None if order is None else OnlinePayment(order=order, expired=order.expires_at <= utcnow())
+        online = online_payments([bill.id], utcnow()).get(bill.id)
         return BillDetail(
             bill=bill,
             subsidy=subsidy_view(bill),

@@ -59,6 +59,7 @@ from backend.services import meetings as meeting_service
 from backend.services import payment_orders, settlement_export
 from backend.services import payments as payment_service
 from backend.services import subsidies as subsidy_service
+from backend.services.payment_orders import PROVIDER_DOWN
 from backend.services.subsidies import SubsidyBusy
 
 PAGE_SIZE = 20
@@ -67,7 +68,6 @@ PERIODS_PER_PAGE = 12
 # The hearings offered to link; a compound holds far fewer in the years a fee standard lasts.
 HEARINGS_SHOWN = 100
 BILL_ID = "<int(min=1, max=2147483647):bill_id>"
-PROVIDER_DOWN = "暂时无法向微信支付查询住户的线上支付，请稍后再试"
 # Yuan as people write them: up to 7 digits (an integer column holds 2^31 fen) and at most 2 decimals.
 YUAN = re.compile(r"([0-9]{1,7})(?:\.([0-9]{1,2}))?")
 MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
@@ -151,7 +151,7 @@ def _render_desk(compound, household: Household | None, error: str | None = None
     today = beijing_date(now)
     bills = fee_service.household_bills(household.id) if household else []
     lines = [bill_line(bill, today) for bill in bills if bill.status is BillStatus.UNPAID]
-    online = payment_orders.live_orders([line.bill.id for line in lines])
+    online = payment_orders.online_payments([line.bill.id for line in lines], now)
     search = {
         "building_id": str(household.building_id) if household else request.args.get("building_id", ""),
         "unit": household.unit if household else request.args.get("unit", ""),
@@ -167,8 +167,7 @@ def _render_desk(compound, household: Household | None, error: str | None = None
             household_label=(fee_service.household_label(household.building.name, household.unit, household.room)
                              if household else ""),
             lines=lines,
-            # Within its window the desk must close it first; an expired one is settled when cash is recorded.
-            paying={bill_id: order for bill_id, order in online.items() if order.expires_at > now},
+            paying={bill_id: payment for bill_id, payment in online.items() if payment.blocks_cash},
             overpaid=[bill for bill in bills if bill.overpaid_fen],
             error=error,
             entered=entered or {},

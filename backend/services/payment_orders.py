@@ -61,12 +61,28 @@ def live_order(bill_id: int) -> PaymentOrder | None:
     return db.session.scalar(select(PaymentOrder).where(PaymentOrder.bill_id == bill_id, *IS_LIVE))
 
 
-def live_orders(bill_ids: list[int]) -> dict[int, PaymentOrder]:
+@dataclass(frozen=True)
+class OnlinePayment:
+    """A bill's live order as the desk and the bill's page show it. Within its window someone may be paying it:
+    the desk must close it before taking cash. Once `expired`, recording the cash settles it with WeChat Pay."""
+
+    order: PaymentOrder
+    expired: bool
+
+    @property
+    def blocks_cash(self) -> bool:
+        return not self.expired
+
+    def __getattr__(self, name: str):
+        return getattr(self.order, name)
+
+
+def online_payments(bill_ids: list[int], now: datetime) -> dict[int, OnlinePayment]:
     """The live order of each bill that has one, in one statement (the desk lists a household's bills)."""
     if not bill_ids:
         return {}
-    return {order.bill_id: order for order in db.session.scalars(
-        select(PaymentOrder).where(PaymentOrder.bill_id.in_(bill_ids), *IS_LIVE))}
+    return {order.bill_id: OnlinePayment(order=order, expired=order.expires_at <= now) for order in
+            db.session.scalars(select(PaymentOrder).where(PaymentOrder.bill_id.in_(bill_ids), *IS_LIVE))}
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,8 @@ class OrderRef:
 
 
 STILL_OPEN = "微信支付尚未关闭住户的线上支付，请稍后再试"
+# What the desk and the adjusters are told when WeChat Pay cannot be asked about an order (nothing was taken).
+PROVIDER_DOWN = "暂时无法向微信支付查询住户的线上支付，请稍后再试"
 
 
 def without_live_order(lock: Callable[[], Bill], now: datetime, *, in_progress: str, paid_online: str) -> Bill:
