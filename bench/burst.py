@@ -44,17 +44,27 @@ def _burst(calls: list) -> tuple[Counter, list[float], float]:
     return Counter(status for status, _ in results), [ms for _, ms in results], wall
 
 
+def _errors(statuses: Counter) -> int:
+    return sum(count for status, count in statuses.items() if status >= 500)
+
+
 def _row(label: str, statuses: Counter, latencies: list[float], wall: float) -> str:
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    errors = sum(count for status, count in statuses.items() if status >= 500)
     shown = ", ".join(f"{status} × {count}" for status, count in sorted(statuses.items()))
-    return (f"| {label} | {sum(statuses.values())} | {shown} | {errors} | {statistics.median(ordered):.0f} | "
-            f"{p99:.0f} | {wall:.2f} |")
+    return (f"| {label} | {sum(statuses.values())} | {shown} | {_errors(statuses)} | "
+            f"{statistics.median(ordered):.0f} | {p99:.0f} | {wall:.2f} |")
 
 
 def main() -> int:
     rows, errors = [], 0
+
+    def measure(label: str, calls: list) -> None:
+        nonlocal errors
+        statuses, latencies, wall = _burst(calls)
+        errors += _errors(statuses)
+        rows.append(_row(label, statuses, latencies, wall))
+
     with tempfile.TemporaryDirectory(prefix="linli-burst-") as tmp, make_run(Path(tmp)) as base, \
             httpx.Client(base_url=base, timeout=60) as http:
         residents = [_sign_in(http, username) for username in RESIDENTS]
@@ -79,18 +89,14 @@ def main() -> int:
                                      headers=staff)
 
         for round_number in range(1, ROUNDS + 1):
-            statuses, latencies, wall = _burst([report] * BURST)
-            rows.append(_row(f"{BURST} reports at once (round {round_number})", statuses, latencies, wall))
+            measure(f"{BURST} reports at once (round {round_number})", [report] * BURST)
             waiting, filed[:] = filed[:BURST // 2], filed[BURST // 2:]
-            statuses, latencies, wall = _burst([accept(order_id) for order_id in waiting] + [report] * (BURST // 2))
-            rows.append(_row(f"{len(waiting)} accepts + {BURST // 2} reports at once (round {round_number})",
-                             statuses, latencies, wall))
+            measure(f"{len(waiting)} accepts + {BURST // 2} reports at once (round {round_number})",
+                    [accept(order_id) for order_id in waiting] + [report] * (BURST // 2))
         bills = http.get(f"/api/v1/compounds/{compound_id}/my-bills", headers=residents[1]).json()
         bill_id = next(bill["id"] for bill in bills if bill["status"] == "unpaid")
-        statuses, latencies, wall = _burst(
-            [lambda: http.post(f"/api/v1/bills/{bill_id}/payments", json={}, headers=residents[1])] * PRESSES)
-        rows.append(_row(f"one resident presses 缴费 {PRESSES} times at once", statuses, latencies, wall))
-    errors = sum(int(row.split(" | ")[3]) for row in rows)
+        measure(f"one resident presses 缴费 {PRESSES} times at once",
+                [lambda: http.post(f"/api/v1/bills/{bill_id}/payments", json={}, headers=residents[1])] * PRESSES)
     print(f"\nmake run's default (SQLite WAL + embedded Redis, gunicorn 2 workers × 4 threads, worker and cron), "
           f"{os.cpu_count()} cores\n")
     print("| burst | requests | answers | 5xx | median ms | p99 ms | wall s |")
