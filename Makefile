@@ -43,7 +43,7 @@ CALENDAR_EDGES := 2027-02-28T23:57:00+08:00 2027-06-30T23:57:00+08:00
 # One pytest-xdist worker per core (each with its own Redis and PostgreSQL database, see tests/conftest.py).
 PYTEST := $(BIN)/pytest -n auto --maxprocesses=4
 
-test: install test-tools
+test: lint test-tools
 	LINLI_TEST_DATABASE_URL=sqlite $(PYTEST)
 	@for moment in $(CALENDAR_EDGES); do echo "== calendar tests at $$moment =="; \
 	  LINLI_TEST_DATABASE_URL=sqlite $(PYTEST) -m calendar --now=$$moment || exit 1; done
@@ -57,8 +57,10 @@ bench: install
 	  $(BIN)/python -m bench.fees || status=1; \
 	  $(BIN)/python -m bench.burst || status=1; exit $$status
 
+# ruff, then the layering contracts in pyproject.toml (import-linter; docs/architecture.md).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) node_modules h5/static/vendor instance tests/artifacts

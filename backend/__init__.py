@@ -135,7 +135,7 @@ def _register_api(app: Flask) -> None:
         subsidies,
         workorders,
     )
-    from backend.api.errors import register_error_handlers
+    from backend.errors import register_error_handlers
     from backend.jobs.health import last_worker_heartbeat
     from backend.jwt_setup import register_jwt
     from backend.services.queueing import push_committed_jobs

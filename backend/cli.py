@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
@@ -12,8 +11,8 @@ from flask.cli import FlaskGroup
 from flask_migrate import upgrade
 
 from backend.extensions import db
+from backend.shared.clock import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 GUNICORN_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
 
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask, redirect, render_template, request, url_for
 from flask_jwt_extended import decode_token, set_access_cookies
 
-from backend.api.errors import json_error, wants_json
 from backend.domain.auth import TokenStanding
+from backend.errors import json_error, wants_json
 from backend.extensions import jwt
 from backend.request_context import current_path, optional_user_id, remember_verified_token, verified_claims
 from backend.services.auth import access_token_for, access_token_from_refresh_token, standing_of

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from flask import request
 from flask_jwt_extended import verify_jwt_in_request
@@ -66,6 +67,14 @@ def same_site_path(target: str | None) -> str | None:
         return None
     uri = iri_to_uri(target)
     return uri if _SAME_SITE_PATH.fullmatch(uri) else None
+
+
+def referring_page() -> str | None:
+    """The path and query of the page of ours this request came from (the Referer), else None."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host or referrer.scheme not in ("http", "https"):
+        return None
+    return same_site_path(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
 
 
 def current_path() -> str:

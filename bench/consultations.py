@@ -235,8 +235,8 @@ def _close(compound_id: int, admin, owner_of: dict[int, int], run: int, analyze:
     """A fresh topic every household voted in, closed; with `analyze` (the comparison runs only) the planner
     knows the new topic's size first."""
     from backend.extensions import db
-    from backend.models.base import utcnow
     from backend.services import consultations
+    from backend.shared.clock import utcnow
 
     opened_at = utcnow() - timedelta(days=3, minutes=run)
     topic_id, options = _topic_in_voting(compound_id, admin, opened_at, voting_hours=48)
@@ -331,7 +331,7 @@ class Minute:
 
 def _ballot_in_last_minute(compound_id: int, admin) -> Minute:
     from backend.domain.consultations import MIN_VOTING_HOURS
-    from backend.models.base import utcnow
+    from backend.shared.clock import utcnow
 
     release = time.perf_counter() + RELEASE_LEAD
     # Opened its shortest window ago, less the lead and a minute: it closes one minute after the release.
@@ -432,7 +432,7 @@ def _check_votes(topic_id: int, options: dict[str, int], answers: list[Answer]) 
 
 def _sequential(compound_id: int, admin, voters: list[Voter], tokens: dict[int, str]) -> list[float]:
     """One vote after another on a topic of its own: the time a vote costs without queueing (warms up too)."""
-    from backend.models.base import utcnow
+    from backend.shared.clock import utcnow
 
     topic_id, options = _topic_in_voting(compound_id, admin, utcnow() - timedelta(hours=1), voting_hours=24)
     timings = []
@@ -525,7 +525,7 @@ def _one_vote_trace(compound_id: int, admin, owner_of: dict[int, int]) -> tuple[
     and pool, as a gunicorn worker has), after one warm-up vote; every round trip of each request."""
     from backend import create_app
     from backend.extensions import db
-    from backend.models.base import utcnow
+    from backend.shared.clock import utcnow
 
     topic_id, options = _topic_in_voting(compound_id, admin, utcnow() - timedelta(hours=1), voting_hours=24)
     warm_up, voter = _voters(owner_of)[1:3]

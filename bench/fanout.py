@@ -64,9 +64,9 @@ def main() -> int:
     from backend import create_app
     from backend.extensions import db
     from backend.models import Compound, Membership, Notice, Notification
-    from backend.models.base import utcnow
     from backend.services.notifications import notify
     from backend.services.queueing import push_committed_jobs
+    from backend.shared.clock import utcnow
 
     workers = [subprocess.Popen([linli, "worker"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                for _ in range(2)]

@@ -188,7 +188,7 @@ def _issue_raw(today: date) -> Issue:
     from backend.domain.subsidy import add_months
     from backend.extensions import db
     from backend.models import Bill, FeeSchedule, Household
-    from backend.models.base import utcnow
+    from backend.shared.clock import utcnow
 
     period_start = today.replace(day=1)
     amount = (cast(Household.floor_area_centi_m2, BigInteger) * FeeSchedule.standard_fen_per_m2 + 50) // 100
@@ -444,8 +444,8 @@ def main() -> int:
     subprocess.run([linli, "init-db"], check=True, capture_output=True)
 
     from backend import create_app
-    from backend.domain.notifications import SHANGHAI
     from backend.extensions import db
+    from backend.shared.clock import SHANGHAI
 
     with create_app().app_context():
         today = datetime.now(SHANGHAI).date()

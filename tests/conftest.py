@@ -30,8 +30,8 @@ from backend.domain.compounds import AreaLevel, ManagementModel
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import Area, Base, Building, Compound, Household, Membership, User
-from backend.models.base import utcnow
 from backend.services.identity import hash_password, phone_columns
+from backend.shared.clock import utcnow
 from tests.support import TEST_PASSWORD, bearer
 
 ARTIFACTS = Path(__file__).parent / "artifacts"

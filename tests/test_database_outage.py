@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, text
 
 from backend import DB_CONNECT_TIMEOUT_SECONDS, DB_LOCK_TIMEOUT_MS, create_app
-from backend.api.errors import DATABASE_RETRY_AFTER_SECONDS
+from backend.errors import DATABASE_RETRY_AFTER_SECONDS
 from backend.extensions import db
 from backend.models import User
 from backend.services.auth import issue_tokens

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.api.common import MAX_JSON_DEPTH
+from backend.api.arguments import MAX_JSON_DEPTH
 from backend.domain.text import nested_deeper_than
 from tests.support import assert_error_shape
 

@@ -20,7 +20,6 @@ from backend.domain.fees import (
     bill_amount_fen,
     period_start_for,
 )
-from backend.domain.notifications import SHANGHAI
 from backend.domain.roles import Role
 from backend.domain.subsidy import add_months
 from backend.extensions import db
@@ -38,10 +37,10 @@ from backend.models import (
     SubsidyPolicy,
     User,
 )
-from backend.models.base import utcnow
 from backend.services import fees as fee_service
 from backend.services import subsidies as subsidy_service
 from backend.services.demo import DEMO_PASSWORD, load_demo
+from backend.shared.clock import SHANGHAI, utcnow
 
 pytestmark = pytest.mark.calendar
 

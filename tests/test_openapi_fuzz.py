@@ -22,12 +22,12 @@ from backend.domain.voting import VoteKind, VoteRule
 from backend.domain.workorders import Urgency
 from backend.extensions import db, limiter
 from backend.models import BindingRequest, Household, Notice, Notification, TopicPhoto, WorkOrderPhoto
-from backend.models.base import utcnow
 from backend.policy import roles_in_compound
 from backend.services import consultations, payments, photos
 from backend.services.auth import issue_tokens
 from backend.services.consultations import Acceptance, OptionDraft
 from backend.services.workorders import submit_order
+from backend.shared.clock import utcnow
 from tests import photo_samples
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.support import buildings_of, first_household

@@ -1,7 +1,7 @@
 """The JSON API under /api/v1: flask-smorest blueprints and marshmallow schemas, one module per domain."""
 from flask_smorest import Blueprint
 
-from backend.api.common import ArgumentsParser
+from backend.api.arguments import ArgumentsParser
 
 # Here, before any API module loads: @blp.arguments binds the parser when it decorates a view.
 Blueprint.ARGUMENTS_PARSER = ArgumentsParser()

@@ -13,11 +13,11 @@ from flask_jwt_extended import (
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate
 
-from backend.api.common import ApiErrorSchema
 from backend.domain.auth import LOGIN_KIND_APPS, WeChatApp
 from backend.domain.phones import InvalidPhone, normalize_phone
 from backend.integrations.wechat_login import WeChatLoginError
 from backend.rate_limits import limit_by_address, limit_password_sign_in, limit_phone_sign_in
+from backend.schemas.common import ApiErrorSchema
 from backend.services import auth as auth_service
 from backend.services.auth import SignInFailed, SmsUnavailable, TooManyRequests, WeChatAppUnavailable
 

@@ -6,12 +6,12 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from backend.api.common import ID, NOT_BLANK, ApiErrorSchema, PageQuery, envelope
-from backend.api.schemas import BindingSchema
 from backend.domain.bindings import BindingRefused, BindingStatus, Relation
 from backend.domain.roles import Action
 from backend.policy import authorize
 from backend.request_context import client_ip, entry_compound_id, optional_user_id
+from backend.schemas.common import ID, NOT_BLANK, ApiErrorSchema, PageQuery, envelope
+from backend.schemas.places import BindingSchema
 from backend.services import bindings as binding_service
 
 blp = Blueprint("bindings", __name__, url_prefix="/api/v1", description="住户绑定房屋")

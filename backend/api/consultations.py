@@ -16,8 +16,19 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint, abort
 from werkzeug.datastructures import CombinedMultiDict
 
-from backend.api.common import ApiErrorSchema, ArgumentsParser, PageQuery, envelope
-from backend.api.consultation_schemas import (
+from backend.api.arguments import ArgumentsParser
+from backend.api.uploads import limit_photo_upload
+from backend.domain import consultations as rules
+from backend.domain.consultations import FIVE_STEPS, OPEN_STEPS, Channel, Schedule, Step, TopicRefused
+from backend.domain.roles import Action, allows
+from backend.domain.voting import ITEM_LABELS, VoteRule
+from backend.errors import json_error
+from backend.extensions import db
+from backend.models import BallotOption, BallotResult, Compound, Topic, TopicComment, TopicObjection
+from backend.policy import Access, authorize
+from backend.request_context import client_ip, entry_compound_id, optional_user_id
+from backend.schemas.common import ApiErrorSchema, PageQuery, envelope
+from backend.schemas.consultations import (
     AnswerSchema,
     BallotResultSchema,
     CommentInputSchema,
@@ -50,17 +61,6 @@ from backend.api.consultation_schemas import (
     VoteReceiptSchema,
     VoterSchema,
 )
-from backend.api.errors import json_error
-from backend.api.uploads import limit_photo_upload
-from backend.domain import consultations as rules
-from backend.domain.consultations import FIVE_STEPS, OPEN_STEPS, Channel, Schedule, Step, TopicRefused
-from backend.domain.roles import Action, allows
-from backend.domain.voting import ITEM_LABELS, VoteRule
-from backend.extensions import db
-from backend.models import BallotOption, BallotResult, Compound, Topic, TopicComment, TopicObjection
-from backend.models.base import utcnow
-from backend.policy import Access, authorize
-from backend.request_context import client_ip, entry_compound_id, optional_user_id
 from backend.services import consultations as service
 from backend.services import meetings as meeting_service
 from backend.services import photos as photo_service
@@ -72,6 +72,7 @@ from backend.services.consultations import (
     Speaker,
     household_label,
 )
+from backend.shared.clock import utcnow
 
 
 class MultipartParser(ArgumentsParser):

@@ -17,9 +17,17 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from backend.api.common import ApiErrorSchema, PageQuery, envelope
-from backend.api.errors import json_error
-from backend.api.fee_schemas import (
+from backend.domain.compounds import GovernanceBody
+from backend.domain.fees import BillStatus, Collection, FeeRefused
+from backend.domain.roles import Action, Role, allows
+from backend.errors import json_error
+from backend.extensions import db
+from backend.integrations.wechat_pay import WeChatPayError
+from backend.models import Bill, FeeSchedule, Household, Payment, Refund
+from backend.policy import authorize, fee_reader
+from backend.request_context import client_ip, entry_compound_id, optional_user_id
+from backend.schemas.common import ApiErrorSchema, PageQuery, envelope
+from backend.schemas.fees import (
     AdjustmentSchema,
     ArrearsSchema,
     BillDetailSchema,
@@ -37,19 +45,11 @@ from backend.api.fee_schemas import (
     ScheduleCreateSchema,
     WaiverSchema,
 )
-from backend.domain.compounds import GovernanceBody
-from backend.domain.fees import BillStatus, Collection, FeeRefused, beijing_date
-from backend.domain.roles import Action, Role, allows
-from backend.extensions import db
-from backend.integrations.wechat_pay import WeChatPayError
-from backend.models import Bill, FeeSchedule, Household, Payment, Refund
-from backend.models.base import utcnow
-from backend.policy import authorize, fee_reader
-from backend.request_context import client_ip, entry_compound_id, optional_user_id
 from backend.services import fees as service
 from backend.services import payments as payment_service
 from backend.services.payment_orders import PROVIDER_DOWN, OnlinePayment, online_payments
 from backend.services.subsidies import SubsidyBusy, SubsidyView, subsidy_view
+from backend.shared.clock import beijing_date, utcnow
 
 log = logging.getLogger("linli.fees")
 

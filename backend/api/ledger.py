@@ -10,10 +10,10 @@ from flask_smorest import Blueprint, abort
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields
 
-from backend.api.common import ApiErrorSchema
 from backend.domain.roles import Action
 from backend.policy import authorize_area
 from backend.request_context import optional_user_id
+from backend.schemas.common import ApiErrorSchema
 from backend.services.ledger_import import LedgerFileInvalid, import_ledger
 
 blp = Blueprint("ledger", __name__, url_prefix="/api/v1/areas", description="台账导入")

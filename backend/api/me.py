@@ -6,9 +6,9 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from backend.api.common import NOT_BLANK, ApiErrorSchema
-from backend.api.schemas import BindingSchema, MembershipSchema
 from backend.request_context import optional_user_id
+from backend.schemas.common import NOT_BLANK, ApiErrorSchema
+from backend.schemas.places import BindingSchema, MembershipSchema
 from backend.services import auth as auth_service
 from backend.services import bindings as binding_service
 from backend.services import people as people_service

@@ -11,8 +11,13 @@ from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint, abort
 
-from backend.api.common import ApiErrorSchema, PageQuery, envelope
-from backend.api.meeting_schemas import (
+from backend.domain.roles import Action, Role
+from backend.extensions import db
+from backend.models import Meeting
+from backend.policy import authorize
+from backend.request_context import client_ip, entry_compound_id, optional_user_id
+from backend.schemas.common import ApiErrorSchema, PageQuery, envelope
+from backend.schemas.meetings import (
     AttendeeSchema,
     CheckInResultSchema,
     CheckInSchema,
@@ -22,11 +27,6 @@ from backend.api.meeting_schemas import (
     MeetingSchema,
     MinutesSchema,
 )
-from backend.domain.roles import Action, Role
-from backend.extensions import db
-from backend.models import Meeting
-from backend.policy import authorize
-from backend.request_context import client_ip, entry_compound_id, optional_user_id
 from backend.services import meetings as service
 from backend.services import qr as qr_service
 from backend.services.meetings import MeetingRefused

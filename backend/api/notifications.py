@@ -6,9 +6,9 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
-from backend.api.common import ApiErrorSchema, PageQuery, envelope
 from backend.domain.notifications import KINDS, Urgency
 from backend.request_context import optional_user_id
+from backend.schemas.common import ApiErrorSchema, PageQuery, envelope
 from backend.services import notifications as notification_service
 from backend.services.notifications import UnknownNotification
 

@@ -16,17 +16,9 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint, abort
 from sqlalchemy.exc import OperationalError
 
-from backend.api.common import ApiErrorSchema
-from backend.api.errors import json_error
-from backend.api.fee_schemas import PaymentSchema
-from backend.api.payment_schemas import (
-    PaymentStartSchema,
-    PayNotificationAckSchema,
-    PayNotificationSchema,
-    ReceiptSchema,
-)
 from backend.domain.fees import FeeRefused, PaymentMethod
 from backend.domain.roles import Action
+from backend.errors import json_error
 from backend.extensions import db, limiter
 from backend.integrations.wechat_pay import (
     BAD_SIGNATURE,
@@ -39,6 +31,14 @@ from backend.integrations.wechat_pay import (
 from backend.models import Bill, Payment, User
 from backend.policy import authorize, fee_reader, is_household_member
 from backend.request_context import optional_user_id
+from backend.schemas.common import ApiErrorSchema
+from backend.schemas.fees import PaymentSchema
+from backend.schemas.payments import (
+    PaymentStartSchema,
+    PayNotificationAckSchema,
+    PayNotificationSchema,
+    ReceiptSchema,
+)
 from backend.services import payments as service
 from backend.services.payment_orders import AmountMismatch, UnknownOrder
 from backend.services.payment_provider import wechat_pay

@@ -12,20 +12,20 @@ from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint, abort
 
-from backend.api.common import ApiErrorSchema, envelope
-from backend.api.payment_schemas import (
-    PolicyCreateSchema,
-    PolicyQuery,
-    PolicySchema,
-    SettlementQuery,
-    SettlementSchema,
-)
 from backend.domain.roles import Action
 from backend.domain.subsidy import period_end
 from backend.extensions import db
 from backend.models import Compound, SubsidyPolicy
 from backend.policy import authorize, authorize_area
 from backend.request_context import client_ip, optional_user_id
+from backend.schemas.common import ApiErrorSchema, envelope
+from backend.schemas.payments import (
+    PolicyCreateSchema,
+    PolicyQuery,
+    PolicySchema,
+    SettlementQuery,
+    SettlementSchema,
+)
 from backend.services import settlement_export
 from backend.services import subsidies as service
 from backend.services.subsidies import PolicyDraft

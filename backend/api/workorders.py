@@ -13,9 +13,17 @@ from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint, abort
 
-from backend.api.common import ApiErrorSchema, envelope
 from backend.api.uploads import limit_photo_upload
-from backend.api.workorder_schemas import (
+from backend.domain import workorders as rules
+from backend.domain.roles import Action as Permission
+from backend.domain.roles import Role, allows
+from backend.domain.workorders import ACTION_LABELS, Action, Actor, Status, TransitionRefused
+from backend.extensions import db
+from backend.models import WorkOrder, WorkOrderEvent
+from backend.policy import authorize, roles_in_compound
+from backend.request_context import client_ip, entry_compound_id, optional_user_id
+from backend.schemas.common import ApiErrorSchema, envelope
+from backend.schemas.workorders import (
     CategoryListSchema,
     DuplicateListSchema,
     DuplicateQuery,
@@ -32,19 +40,11 @@ from backend.api.workorder_schemas import (
     WorkOrderSchema,
     WorkOrderSubmitSchema,
 )
-from backend.domain import workorders as rules
-from backend.domain.roles import Action as Permission
-from backend.domain.roles import Role, allows
-from backend.domain.workorders import ACTION_LABELS, Action, Actor, Status, TransitionRefused
-from backend.extensions import db
-from backend.models import WorkOrder, WorkOrderEvent
-from backend.models.base import utcnow
-from backend.policy import authorize, roles_in_compound
-from backend.request_context import client_ip, entry_compound_id, optional_user_id
 from backend.services import photos as photo_service
 from backend.services import workorder_stats
 from backend.services import workorders as workorder_service
 from backend.services.workorders import OrderFilter, Viewer, WorkOrderRefused
+from backend.shared.clock import utcnow
 
 blp = Blueprint("workorders", __name__, url_prefix="/api/v1", description="报事报修")
 
@@ -78,7 +78,7 @@ def _refused(exc: WorkOrderRefused | TransitionRefused, headers: dict[str, str] 
     # Nothing of a refused request may be committed later by accident; this also frees the order's row lock.
     db.session.rollback()
     if isinstance(exc, TransitionRefused):
-        abort(409 if exc.conflict else 403, message=str(exc))
+        abort(exc.status, message=str(exc))
     abort(exc.status, message=str(exc), headers=headers or {})
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 
+from backend.domain.refusals import Refused
 from backend.domain.roles import Role
 
 
@@ -20,7 +21,7 @@ class Relation(enum.StrEnum):
 STATUS_LABELS = {BindingStatus.PENDING: "待审核", BindingStatus.APPROVED: "已认证", BindingStatus.REJECTED: "未通过"}
 
 
-class BindingRefused(ValueError):
+class BindingRefused(Refused):
     """The decision cannot be taken; the message is shown to the user."""
 
 

@@ -5,6 +5,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from backend.domain.refusals import Kind, Refused
+
 
 class Step(enum.StrEnum):
     PROPOSED = "proposed"  # 1 议题征集: collecting co-signs
@@ -70,13 +72,8 @@ VOTING_REMINDERS = (timedelta(hours=24), timedelta(hours=2))
 MAX_RATING_STARS = 5
 
 
-class TopicRefused(Exception):
-    """An action the topic's step forbids (→ 409) or the person may not take (→ 403)."""
-
-    def __init__(self, message: str, status: int = 409):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+class TopicRefused(Refused):
+    """An action the topic's step forbids (CONFLICT) or the person may not take (FORBIDDEN)."""
 
 
 def reached_cosign_threshold(cosigns: int, threshold: int) -> bool:
@@ -93,13 +90,13 @@ class Schedule:
 
     def check(self, now: datetime) -> None:
         if self.deliberation_ends_at <= now:
-            raise TopicRefused("协商讨论截止时间须晚于现在", 422)
+            raise TopicRefused("协商讨论截止时间须晚于现在", Kind.INVALID)
         if self.deliberation_ends_at - now > MAX_DELIBERATION_LEAD:
-            raise TopicRefused("协商讨论截止时间须在一年以内", 422)
+            raise TopicRefused("协商讨论截止时间须在一年以内", Kind.INVALID)
         if not MIN_VOTING_HOURS <= self.voting_hours <= MAX_VOTING_HOURS:
-            raise TopicRefused(f"表决时长须在{MIN_VOTING_HOURS}小时至{MAX_VOTING_HOURS // 24}天之间", 422)
+            raise TopicRefused(f"表决时长须在{MIN_VOTING_HOURS}小时至{MAX_VOTING_HOURS // 24}天之间", Kind.INVALID)
         if not 1 <= self.publicity_days <= 30:
-            raise TopicRefused("公示期须在1至30天之间", 422)
+            raise TopicRefused("公示期须在1至30天之间", Kind.INVALID)
 
 
 def require_step(step: Step, *allowed: Step, message: str = "") -> None:

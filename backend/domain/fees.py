@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-from backend.domain.notifications import SHANGHAI
+from backend.domain.refusals import Refused
 from backend.domain.subsidy import MonthCharge, add_months
 
 
@@ -115,23 +115,13 @@ def live_order_step(*, expired: bool, same_payer: bool, same_amount: bool) -> Li
     return LiveOrderStep.REUSE if same_payer else LiveOrderStep.REFUSE
 
 
-class FeeRefused(Exception):
-    """A fee action the rules do not allow now; `status` is the HTTP answer (409 a state, 422 an input)."""
-
-    def __init__(self, message: str, status: int = 409):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+class FeeRefused(Refused):
+    """A fee action the rules do not allow now."""
 
 
 def charges_fees_by_default(management_model: str) -> bool:
     """DESIGN §7: a community_fallback compound has no market fees unless it decides to."""
     return management_model != "community_fallback"
-
-
-def beijing_date(moment: datetime) -> date:
-    """The calendar day in Asia/Shanghai: due dates, overdue days and settlement months are Beijing's."""
-    return moment.astimezone(SHANGHAI).date()
 
 
 def first_of_month(day: date) -> date:

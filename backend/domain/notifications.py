@@ -4,9 +4,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Sequence
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from backend.shared.clock import SHANGHAI
+
 QUIET_FROM, QUIET_UNTIL = time(22, 0), time(8, 0)
 # One fan-out job per this many recipients: enough to amortise a job, small enough to retry cheaply.
 BATCH_SIZE = 500

@@ -5,6 +5,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from backend.domain.refusals import Kind, Refused
+
 
 class Status(enum.StrEnum):
     SUBMITTED = "submitted"
@@ -72,12 +74,8 @@ class Urgency(enum.StrEnum):
 URGENCY_LABELS = {Urgency.NORMAL: "一般", Urgency.URGENT: "紧急"}
 
 
-class TransitionRefused(Exception):
-    """`conflict` is true when the order's state forbids it (409), false when this person may not (403)."""
-
-    def __init__(self, message: str, conflict: bool):
-        super().__init__(message)
-        self.conflict = conflict
+class TransitionRefused(Refused):
+    """CONFLICT when the order's state forbids the step, FORBIDDEN when this person may not take it."""
 
 
 @dataclass(frozen=True)
@@ -115,11 +113,11 @@ def next_status(
     submitter has not answered yet and the 7 days are not over; only then may they confirm or dispute."""
     rule = RULES[action]
     if status not in rule.sources:
-        raise TransitionRefused(f"工单{STATUS_LABELS[status]}，不能{ACTION_LABELS[action]}", conflict=True)
+        raise TransitionRefused(f"工单{STATUS_LABELS[status]}，不能{ACTION_LABELS[action]}", Kind.CONFLICT)
     if action in (Action.CONFIRM, Action.DISPUTE) and not awaiting_confirmation:
-        raise TransitionRefused("已过确认期限或已确认，不能再次反馈", conflict=True)
+        raise TransitionRefused("已过确认期限或已确认，不能再次反馈", Kind.CONFLICT)
     if not rule.actors & set(actors):
-        raise TransitionRefused(f"您无权{ACTION_LABELS[action]}此工单", conflict=False)
+        raise TransitionRefused(f"您无权{ACTION_LABELS[action]}此工单", Kind.FORBIDDEN)
     return rule.target or status
 
 

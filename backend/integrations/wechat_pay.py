@@ -39,13 +39,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from backend.shared.clock import SHANGHAI
 
 API_BASE = "https://api.mch.weixin.qq.com"
 JSAPI_PATH = "/v3/pay/transactions/jsapi"
@@ -55,7 +56,6 @@ AUTH_SCHEME = "WECHATPAY2-SHA256-RSA2048"
 ALGORITHM = "AEAD_AES_256_GCM"
 # The spec: refuse an answer or a notification whose timestamp is more than 5 minutes off (replays).
 MAX_CLOCK_SKEW = 300
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 OUT_TRADE_NO = re.compile(r"[0-9A-Za-z_\-|*]{6,32}")
 DESCRIPTION_LIMIT = 127
 APIV3_KEY_LENGTH = 32

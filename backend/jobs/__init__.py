@@ -4,8 +4,6 @@ from __future__ import annotations
 from flask import current_app
 from rq import Queue
 
-QUEUES = ("high", "default", "low")
-
 
 def get_queue(name: str) -> Queue:
     return Queue(name, connection=current_app.extensions["linli_redis"])

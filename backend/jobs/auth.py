@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from backend.models.base import utcnow
 from backend.services.auth import purge_expired_revocations as purge
+from backend.shared.clock import utcnow
 
 log = logging.getLogger("linli.auth")
 

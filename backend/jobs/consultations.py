@@ -12,9 +12,9 @@ from datetime import datetime
 
 from backend.domain.consultations import Step, TopicRefused
 from backend.extensions import db
-from backend.models.base import utcnow
 from backend.services.consultations import advance_topic, due_topic_ids, send_voting_reminders
 from backend.services.queueing import push_committed_jobs
+from backend.shared.clock import utcnow
 
 log = logging.getLogger("linli.consultations")
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import logging
 
-from backend.domain.fees import beijing_date
 from backend.extensions import db
-from backend.models.base import utcnow
 from backend.services import fee_reminders
 from backend.services import fees as fee_service
 from backend.services import subsidies as subsidy_service
 from backend.services.queueing import push_committed_jobs
+from backend.shared.clock import beijing_date, utcnow
 
 log = logging.getLogger("linli.fees")
 

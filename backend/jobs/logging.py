@@ -11,14 +11,13 @@ from types import TracebackType
 from typing import Any
 
 from redis import Redis
-from rq import Callback
 from rq.job import Job
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.extensions import db
 from backend.models import OutboxJob
-from backend.models.base import utcnow
+from backend.shared.clock import utcnow
 
 log = logging.getLogger("linli.jobs")
 
@@ -91,7 +90,3 @@ def log_stopped(job: Job, connection: Redis, *args, **kwargs) -> None:
     log.warning(_line(job, "stopped", job.retries_left))
     _settle_outbox_row(job, "failed_at")
 
-
-JOB_CALLBACKS = dict(
-    on_success=Callback(log_success), on_failure=Callback(log_failure), on_stopped=Callback(log_stopped)
-)

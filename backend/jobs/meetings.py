@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from backend.models.base import utcnow
 from backend.services.meetings import due_reminder_ids, remind
 from backend.services.queueing import push_committed_jobs
+from backend.shared.clock import utcnow
 
 log = logging.getLogger("linli.meetings")
 

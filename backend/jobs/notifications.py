@@ -20,11 +20,11 @@ from backend.extensions import db, dialect_insert
 from backend.integrations.sms import PROVIDER_LIMITED, SmsSendFailed
 from backend.integrations.wechat_messages import RecipientDeclined, WeChatMessageError
 from backend.models import Delivery, Notice, Notification, NotificationPreference, User, WeChatAccount
-from backend.models.base import utcnow
 from backend.services.auth import sms_sender
 from backend.services.identity import decrypt_phone
 from backend.services.notifications import wechat_messages
 from backend.services.queueing import enqueue_after_commit, push_committed_jobs
+from backend.shared.clock import utcnow
 
 log = logging.getLogger("linli.notifications")
 

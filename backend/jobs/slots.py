@@ -9,7 +9,7 @@ from rq import get_current_job
 from rq.exceptions import DuplicateJobError
 
 from backend.jobs import get_queue
-from backend.jobs.logging import JOB_CALLBACKS
+from backend.services.queueing import JOB_CALLBACKS
 
 log = logging.getLogger("linli.jobs")
 

@@ -12,9 +12,8 @@ from rq import Worker
 from rq.cron import CronScheduler
 
 from backend.extensions import DATABASE_UNAVAILABLE, db
-from backend.jobs import QUEUES
 from backend.redis_conn import connect_patiently
-from backend.services.queueing import relay_outbox
+from backend.services.queueing import QUEUES, relay_outbox
 
 log = logging.getLogger("linli.jobs")
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
-from backend.models.base import utcnow
 from backend.services.queueing import push_committed_jobs
 from backend.services.workorder_stats import month_of, tally_month
 from backend.services.workorders import due_escalation_ids, escalate_order, remind_to_rate
+from backend.shared.clock import utcnow
 
 log = logging.getLogger("linli.workorders")
 

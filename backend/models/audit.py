@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.models.base import Base, UTCDateTime, utcnow
+from backend.models.base import Base, UTCDateTime
+from backend.shared.clock import utcnow
 
 
 class AuditEvent(Base):

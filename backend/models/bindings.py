@@ -7,9 +7,10 @@ from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.domain.bindings import BindingStatus, Relation
-from backend.models.base import Base, UTCDateTime, str_enum, utcnow
+from backend.models.base import Base, UTCDateTime, str_enum
 from backend.models.people import User
 from backend.models.places import Household
+from backend.shared.clock import utcnow
 
 
 class BindingRequest(Base):

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.domain.consultations import Channel, Step
 from backend.domain.voting import VoteKind
-from backend.models.base import Base, UTCDateTime, str_enum, utcnow
+from backend.models.base import Base, UTCDateTime, str_enum
 from backend.models.people import User
 from backend.models.places import Household
+from backend.shared.clock import utcnow
 
 
 class ConsultationSettings(Base):

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.domain.compounds import HouseholdKind
 from backend.domain.fees import BillingCycle, BillStatus, GrantStatus, PaymentMethod
-from backend.models.base import Base, UTCDateTime, str_enum, utcnow
+from backend.models.base import Base, UTCDateTime, str_enum
 from backend.models.places import Compound, Household
+from backend.shared.clock import utcnow
 
 
 class FeeSchedule(Base):

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.models.base import Base, UTCDateTime, utcnow
+from backend.models.base import Base, UTCDateTime
+from backend.shared.clock import utcnow
 
 _OPEN = "done_at IS NULL AND failed_at IS NULL"
 

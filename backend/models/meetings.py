@@ -7,8 +7,9 @@ from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.domain.consultations import MeetingKind, Party
-from backend.models.base import Base, UTCDateTime, str_enum, utcnow
+from backend.models.base import Base, UTCDateTime, str_enum
 from backend.models.people import User
+from backend.shared.clock import utcnow
 
 
 class Meeting(Base):

@@ -7,7 +7,8 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.domain.notifications import Channel, DeliveryStatus, Urgency
-from backend.models.base import Base, UTCDateTime, str_enum, utcnow
+from backend.models.base import Base, UTCDateTime, str_enum
+from backend.shared.clock import utcnow
 
 
 class Notice(Base):

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.domain.auth import WeChatApp
 from backend.domain.roles import Role
-from backend.models.base import Base, UTCDateTime, str_enum, utcnow
+from backend.models.base import Base, UTCDateTime, str_enum
 from backend.models.places import Household
+from backend.shared.clock import utcnow
 
 
 class User(Base):

@@ -14,7 +14,8 @@ from backend.domain.compounds import (
     PartyOrgForm,
     RenovationStatus,
 )
-from backend.models.base import Base, UTCDateTime, str_enum, utcnow
+from backend.models.base import Base, UTCDateTime, str_enum
+from backend.shared.clock import utcnow
 
 
 class Area(Base):

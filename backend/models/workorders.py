@@ -8,9 +8,10 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, SmallInteger, S
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.domain.workorders import Status, Urgency
-from backend.models.base import Base, UTCDateTime, str_enum, utcnow
+from backend.models.base import Base, UTCDateTime, str_enum
 from backend.models.people import User
 from backend.models.places import Building, Household
+from backend.shared.clock import utcnow
 
 
 class WorkOrderCategory(Base):

@@ -1,25 +1,27 @@
 """The H5 blueprint: server-rendered Chinese pages (WeUI look) that call the same services as the API."""
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, abort, g, render_template, request
 
-from backend.api.errors import DATABASE_UNAVAILABLE_FLAG
 from backend.domain.compounds import MANAGEMENT_MODEL_LABELS, format_floor_area
 from backend.domain.text import unstorable
+from backend.errors import DATABASE_UNAVAILABLE_FLAG
+from backend.pages.forms import maxlength
 from backend.request_context import optional_user_id, verified_claims
 from backend.services import notifications as notification_service
 from backend.services import people as people_service
+from backend.shared.clock import SHANGHAI
 
 h5 = Blueprint("h5", __name__, url_prefix="/h5")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 LARGE_TEXT_COOKIE = "linli_large_text"
 
 
 @h5.app_template_filter("local_time")
 def local_time(value) -> str:
     return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+h5.add_app_template_global(maxlength)
 
 
 @h5.app_template_filter("floor_area")

@@ -24,14 +24,13 @@ from backend.domain.consultations import (
     TopicRefused,
     objections_open,
 )
+from backend.domain.refusals import Kind
 from backend.domain.roles import Action, allows
 from backend.domain.voting import FRACTION_WORDS, ITEM_LABELS, VoteKind, VoteRule
 from backend.extensions import db
 from backend.models import Household, Topic
-from backend.models.base import utcnow
-from backend.pages import SHANGHAI, h5
+from backend.pages import h5
 from backend.pages.helpers import (
-    beijing_moment,
     compound_by_code,
     login_redirect,
     page_number,
@@ -52,6 +51,7 @@ from backend.services.consultations import (
     household_label,
 )
 from backend.services.photos import PhotoRefused, PhotoTooLarge, photo_response, prepare_photo
+from backend.shared.clock import SHANGHAI, beijing_moment, utcnow
 
 PAGE_SIZE = 20
 COMMENTS_PER_PAGE = 30
@@ -111,9 +111,9 @@ def _text(name: str, limit: int, required: str = "") -> str:
     """A form's text; `required` is the message when it is left empty."""
     value = request.form.get(name, "").strip()
     if required and not value:
-        raise TopicRefused(required, 422)
+        raise TopicRefused(required, Kind.INVALID)
     if len(value) > limit:
-        raise TopicRefused(TOO_LONG, 422)
+        raise TopicRefused(TOO_LONG, Kind.INVALID)
     return value
 
 
@@ -124,7 +124,7 @@ def _form_id(name: str) -> int | None:
 def _number(name: str, message: str) -> int:
     text = request.form.get(name, "").strip()
     if not (text.isascii() and text.isdigit() and len(text) <= 4):
-        raise TopicRefused(message, 422)
+        raise TopicRefused(message, Kind.INVALID)
     return int(text)
 
 
@@ -135,11 +135,11 @@ def _household(choices: tuple[int, ...]) -> int:
     if chosen is not None:
         return chosen
     if request.form.get("household_id", "").strip():
-        raise TopicRefused("请选择房屋", 422)
+        raise TopicRefused("请选择房屋", Kind.INVALID)
     if not choices:
-        raise TopicRefused("您在本小区没有可用于此操作的已认证房屋", 403)
+        raise TopicRefused("您在本小区没有可用于此操作的已认证房屋", Kind.FORBIDDEN)
     if len(choices) > 1:
-        raise TopicRefused("请选择房屋", 422)
+        raise TopicRefused("请选择房屋", Kind.INVALID)
     return choices[0]
 
 
@@ -151,13 +151,13 @@ def _chosen_photos() -> list:
 def _prepared_photos() -> list:
     chosen = _chosen_photos()
     if len(chosen) > MAX_TOPIC_PHOTOS:
-        raise TopicRefused(f"最多上传{MAX_TOPIC_PHOTOS}张照片", 422)
+        raise TopicRefused(f"最多上传{MAX_TOPIC_PHOTOS}张照片", Kind.INVALID)
     return [prepare_photo(item.stream) for item in chosen]
 
 
 def _require(person: Participant, action: Action, message: str) -> None:
     if not allows(person.roles, action):
-        raise TopicRefused(message, 403)
+        raise TopicRefused(message, Kind.FORBIDDEN)
 
 
 # ---- who is looking ------------------------------------------------------------------------------------------
@@ -555,15 +555,15 @@ def topic_cosign(topic_id: int):
 def _acceptance() -> Acceptance:
     kind = request.form.get("vote_kind", "")
     if kind not in {k.value for k in VoteKind}:
-        raise TopicRefused("请选择决定方式", 422)
+        raise TopicRefused("请选择决定方式", Kind.INVALID)
     item = _form_id("civil_code_item") if kind == VoteKind.OWNERS_JOINT else None
     try:
         rule = VoteRule(kind=kind, item=item)
     except ValueError as exc:
-        raise TopicRefused(str(exc), 422) from None
+        raise TopicRefused(str(exc), Kind.INVALID) from None
     ends_at = beijing_moment(request.form.get("deliberation_ends_at", "").strip())
     if ends_at is None:
-        raise TopicRefused("请选择协商讨论截止时间", 422)
+        raise TopicRefused("请选择协商讨论截止时间", Kind.INVALID)
     amount = _number("voting_amount", "请填写表决时长")
     hours = amount * 24 if request.form.get("voting_unit") == "days" else amount
     schedule = Schedule(
@@ -597,10 +597,10 @@ def topic_review(topic_id: int):
         if decision == "merge":
             into_id = _form_id("merge_into_id")
             if into_id is None:
-                raise TopicRefused("请填写要合并到的议题编号", 422)
+                raise TopicRefused("请填写要合并到的议题编号", Kind.INVALID)
             service.merge_topic(topic.id, person, into_id, ip=client_ip())
             return f"已合并到议题 #{into_id}"
-        raise TopicRefused("请选择确定、不予采纳或合并", 422)
+        raise TopicRefused("请选择确定、不予采纳或合并", Kind.INVALID)
 
     return _act(topic_id, run, "review")
 
@@ -611,7 +611,7 @@ def topic_comment(topic_id: int):
         _require(person, Action.COMMENT_ON_TOPICS, "小区住户和各方代表才能发表评论")
         parent_id = _form_id("parent_id")
         if parent_id is None and request.form.get("parent_id", "").strip():
-            raise TopicRefused("要回复的评论不存在", 422)
+            raise TopicRefused("要回复的评论不存在", Kind.INVALID)
         service.add_comment(
             topic.id,
             person.user_id,
@@ -640,7 +640,7 @@ def _option_drafts() -> list[OptionDraft]:
     labels = list(dict.fromkeys(line.strip() for line in request.form.get("candidates", "").splitlines()))
     labels = [label for label in labels if label]
     if any(len(label) > OPTION_LIMIT for label in labels):
-        raise TopicRefused(f"每个选项不超过{OPTION_LIMIT}个字", 422)
+        raise TopicRefused(f"每个选项不超过{OPTION_LIMIT}个字", Kind.INVALID)
     drafts = [OptionDraft(label) for label in labels]
     if request.form.get("with_abstain") == "1" and ABSTAIN_LABEL not in labels:
         drafts.append(OptionDraft(ABSTAIN_LABEL, is_abstain=True))
@@ -674,7 +674,7 @@ def topic_vote(topic_id: int):
         household_id = _household(service.voting_household_ids(topic, person))
         option_id = _form_id("option_id")
         if option_id is None:
-            raise TopicRefused("请选择一个表决选项", 422)
+            raise TopicRefused("请选择一个表决选项", Kind.INVALID)
         vote = service.cast_vote(topic.id, person, household_id, option_id)
         label = next(option.label for option in service.options_of(topic.id) if option.id == vote.option_id)
         return f"已记录您家的表决：{label}。表决截止前可以修改"
@@ -690,16 +690,16 @@ def topic_paper_vote(topic_id: int):
         _require(person, Action.RUN_CONSULTATIONS, "只有业委会成员或党组织书记可以录入书面表决")
         channel = request.form.get("channel", "")
         if channel not in (Channel.PAPER, Channel.PROXY):
-            raise TopicRefused("请选择书面表决票或委托书", 422)
+            raise TopicRefused("请选择书面表决票或委托书", Kind.INVALID)
         building_id, option_id = _form_id("building_id"), _form_id("option_id")
         if building_id is None or option_id is None:
-            raise TopicRefused("请选择楼栋和表决选项", 422)
+            raise TopicRefused("请选择楼栋和表决选项", Kind.INVALID)
         household = binding_service.find_household(
             topic.compound_id, building_id, _text("unit", 16), _text("room", 16)
         )
         photos = _prepared_photos()
         if len(photos) != 1:
-            raise TopicRefused("请拍摄一张书面表决票或委托书的照片", 422)
+            raise TopicRefused("请拍摄一张书面表决票或委托书的照片", Kind.INVALID)
         service.record_paper_vote(
             topic.id,
             person,
@@ -764,7 +764,7 @@ def topic_rate(topic_id: int):
         _require(person, Action.RATE_IMPLEMENTATION, "只有已认证房屋的业主或住户可以评价")
         stars = request.form.get("stars", "")
         if stars not in {"1", "2", "3", "4", "5"}:
-            raise TopicRefused("请选择1到5星的评分", 422)
+            raise TopicRefused("请选择1到5星的评分", Kind.INVALID)
         service.rate_implementation(
             topic.id,
             person,

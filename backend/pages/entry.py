@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 
-from backend.api.common import MAX_ID
 from backend.domain.roles import Action, allows
 from backend.pages import h5
 from backend.pages.helpers import compound_by_code
 from backend.policy import authorize, roles_in_compound, visible_compounds
 from backend.request_context import ENTRY_COOKIE, entry_compound_id, optional_user_id
+from backend.schemas.common import MAX_ID
 from backend.services import bindings as binding_service
 from backend.services import compounds as compound_service
 from backend.services import qr as qr_service

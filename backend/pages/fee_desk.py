@@ -30,17 +30,16 @@ from backend.domain.fees import (
     BillStatus,
     FeeRefused,
     PaymentMethod,
-    beijing_date,
     charges_fees_by_default,
     format_fen,
 )
+from backend.domain.refusals import Kind
 from backend.domain.roles import Action, Role, allows
 from backend.domain.subsidy import add_months, format_rate, period_end
 from backend.domain.text import unstorable
 from backend.extensions import db
 from backend.integrations.wechat_pay import WeChatPayError
 from backend.models import Area, Bill, Household
-from backend.models.base import utcnow
 from backend.pages import h5
 from backend.pages.fees import BUSY_MESSAGE, bill_line
 from backend.pages.helpers import (
@@ -61,6 +60,8 @@ from backend.services import payments as payment_service
 from backend.services import subsidies as subsidy_service
 from backend.services.payment_orders import PROVIDER_DOWN
 from backend.services.subsidies import SubsidyBusy
+from backend.shared.clock import beijing_date, utcnow
+from backend.shared.pagination import Page
 
 PAGE_SIZE = 20
 # A year of monthly periods on one page.
@@ -86,22 +87,22 @@ def parse_yuan(text: str, message: str) -> int:
     """A form's amount in yuan, as integer fen; FeeRefused(message) when it is not one."""
     match = YUAN.fullmatch(text.strip())
     if match is None:
-        raise FeeRefused(message, 422)
+        raise FeeRefused(message, Kind.INVALID)
     return int(match[1]) * 100 + int((match[2] or "").ljust(2, "0"))
 
 
 def _text(name: str, limit: int, required: str = "") -> str:
     value = request.form.get(name, "").strip()
     if required and not value:
-        raise FeeRefused(required, 422)
+        raise FeeRefused(required, Kind.INVALID)
     if len(value) > limit:
-        raise FeeRefused(f"填写内容过长，最多{limit}个字", 422)
+        raise FeeRefused(f"填写内容过长，最多{limit}个字", Kind.INVALID)
     return value
 
 
 def _method(value: str) -> PaymentMethod:
     if value not in {method.value for method in OFFLINE_METHODS}:
-        raise FeeRefused("请选择收款方式：现金或银行转账", 422)
+        raise FeeRefused("请选择收款方式：现金或银行转账", Kind.INVALID)
     return PaymentMethod(value)
 
 
@@ -301,24 +302,24 @@ def fee_schedules(code: str):
 
 def _schedule_draft(form: dict) -> fee_service.ScheduleDraft:
     if form["household_kind"] not in {kind.value for kind in HouseholdKind}:
-        raise FeeRefused("请选择房屋类型", 422)
+        raise FeeRefused("请选择房屋类型", Kind.INVALID)
     standard = parse_yuan(form["standard"], "请填写收费标准（元/平方米/月），最多两位小数")
     try:
         effective_from = date.fromisoformat(form["effective_from"])
     except ValueError:
-        raise FeeRefused("请选择生效日期", 422) from None
+        raise FeeRefused("请选择生效日期", Kind.INVALID) from None
     if form["cycle"] not in {cycle.value for cycle in BillingCycle}:
-        raise FeeRefused("请选择计费周期", 422)
+        raise FeeRefused("请选择计费周期", Kind.INVALID)
     due_day = form["due_day"]
     if not (due_day.isascii() and due_day.isdigit() and len(due_day) <= 2 and 1 <= int(due_day) <= MAX_DUE_DAY):
-        raise FeeRefused(f"缴费截止日须是每期第1至{MAX_DUE_DAY}日", 422)
+        raise FeeRefused(f"缴费截止日须是每期第1至{MAX_DUE_DAY}日", Kind.INVALID)
     if form["charges_fees"] not in ("0", "1"):
-        raise FeeRefused("请选择本小区是否收取物业费", 422)
+        raise FeeRefused("请选择本小区是否收取物业费", Kind.INVALID)
     hearing_id = parse_id(form["hearing_meeting_id"]) if form["hearing_meeting_id"] else None
     if form["hearing_meeting_id"] and hearing_id is None:
-        raise FeeRefused("请选择关联的听证会", 422)
+        raise FeeRefused("请选择关联的听证会", Kind.INVALID)
     if len(form["note"]) > NOTE_LIMIT:
-        raise FeeRefused(f"说明最多{NOTE_LIMIT}个字", 422)
+        raise FeeRefused(f"说明最多{NOTE_LIMIT}个字", Kind.INVALID)
     return fee_service.ScheduleDraft(
         household_kind=HouseholdKind(form["household_kind"]), standard_fen_per_m2=standard,
         effective_from=effective_from, cycle=BillingCycle(form["cycle"]), due_day=int(due_day),
@@ -360,7 +361,7 @@ def fee_collection(code: str):
         "fees/collection.html",
         compound=compound,
         rows=[(period_start, fee_service.collection(compound.id, period_start)) for period_start in shown],
-        page=compound_service.Page(items=shown, total=len(periods), page=page, page_size=PERIODS_PER_PAGE),
+        page=Page(items=shown, total=len(periods), page=page, page_size=PERIODS_PER_PAGE),
     )
 
 
@@ -461,7 +462,7 @@ def bill_refund(code: str, bill_id: int):
     def run(user_id: int) -> str:
         amount_fen = parse_yuan(request.form.get("amount", ""), "请填写退款金额（元），最多两位小数")
         if amount_fen == 0:
-            raise FeeRefused("退款金额须大于0", 422)
+            raise FeeRefused("退款金额须大于0", Kind.INVALID)
         method = _method(request.form.get("method", ""))
         reason = _text("reason", REASON_LIMIT, "请填写退款原因")
         payment_service.refund_overpayment(bill_id, amount_fen, method, reason, user_id, client_ip())

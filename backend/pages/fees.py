@@ -14,7 +14,6 @@ from backend.domain.fees import (
     BillStatus,
     FeeRefused,
     PaymentMethod,
-    beijing_date,
     format_fen,
     period_label,
 )
@@ -23,7 +22,6 @@ from backend.domain.subsidy import format_rate
 from backend.extensions import db
 from backend.integrations.wechat_pay import NotificationRejected, WeChatPayError
 from backend.models import Bill, PaymentOrder
-from backend.models.base import utcnow
 from backend.pages import h5
 from backend.pages.helpers import compound_by_code, login_redirect, require_user_for_post
 from backend.policy import fee_reader, roles_in_compound
@@ -33,6 +31,7 @@ from backend.services import payments as payment_service
 from backend.services import people as people_service
 from backend.services.payment_orders import AmountMismatch
 from backend.services.subsidies import SubsidyBusy, SubsidyView, subsidy_view
+from backend.shared.clock import beijing_date, utcnow
 
 BILL_ID = "<int(min=1, max=2147483647):bill_id>"
 ORDER_ID = "<int(min=1, max=2147483647):order_id>"

@@ -2,19 +2,16 @@
 page number and the Beijing time of a form's date and time."""
 from __future__ import annotations
 
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask import abort, redirect, request, url_for
 from flask_jwt_extended import verify_jwt_in_request
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
-from backend.api.common import MAX_ID, MAX_PAGE
-from backend.domain.notifications import SHANGHAI
-from backend.domain.text import unstorable
-from backend.extensions import db
-from backend.models import Compound
+if TYPE_CHECKING:
+    from backend.models import Compound
 from backend.request_context import current_path, optional_user_id, same_site_path
+from backend.schemas.common import MAX_ID, MAX_PAGE
+from backend.services import compounds as compound_service
 
 
 def safe_next(target: str | None, default: str = "/h5/") -> str:
@@ -33,9 +30,7 @@ def require_user_for_post() -> int:
 
 
 def compound_by_code(code: str) -> Compound:
-    if len(code) > 32 or unstorable(code):
-        abort(404)
-    compound = db.session.scalar(select(Compound).options(joinedload(Compound.area)).where(Compound.code == code))
+    compound = compound_service.compound_by_code(code)
     if compound is None:
         abort(404)
     return compound
@@ -53,17 +48,3 @@ def parse_id(text: str) -> int | None:
 def page_number(name: str = "page") -> int:
     """?page= (or another name), bounded: a bad or small one is page 1, a huge one the last page allowed."""
     return min(max(request.args.get(name, 1, type=int), 1), MAX_PAGE)
-
-
-def beijing_moment(text: str) -> datetime | None:
-    """A datetime-local field, read as Beijing time; None when it is not one."""
-    if not text or len(text) > 32:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=SHANGHAI)
-        # A moment at the calendar's very edge (year 1 with an offset) overflows when moved to Beijing time.
-        return moment.astimezone(SHANGHAI)
-    except (ValueError, OverflowError):
-        return None

@@ -8,12 +8,11 @@ import re
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from backend.domain.consultations import MEETING_KIND_LABELS, PARTY_LABELS, MeetingKind, Party
+from backend.domain.refusals import Kind
 from backend.domain.roles import Action, allows
 from backend.extensions import db
-from backend.models.base import utcnow
 from backend.pages import h5
 from backend.pages.helpers import (
-    beijing_moment,
     compound_by_code,
     login_redirect,
     page_number,
@@ -25,6 +24,7 @@ from backend.request_context import client_ip, entry_compound_id, optional_user_
 from backend.services import meetings as service
 from backend.services import qr as qr_service
 from backend.services.meetings import CHECKIN_WINDOW_MESSAGE, InviteeSpec, MeetingRefused
+from backend.shared.clock import beijing_moment, utcnow
 
 PAGE_SIZE = 20
 # Enough for any meeting room; the API pages further.
@@ -236,7 +236,7 @@ def meeting_invite(meeting_id: int):
     def run(meeting, user_id, roles) -> str:
         invitees = _chosen_members() + _named_invitees()
         if not invitees:
-            raise MeetingRefused("请选择或填写要邀请的人", 422)
+            raise MeetingRefused("请选择或填写要邀请的人", Kind.INVALID)
         service.invite(meeting.id, user_id, roles, invitees, client_ip())
         return "已邀请，受邀人会收到通知"
 
@@ -248,7 +248,7 @@ def meeting_minutes(meeting_id: int):
     def run(meeting, user_id, roles) -> str:
         minutes, resolutions = request.form.get("minutes", ""), request.form.get("resolutions", "")
         if len(minutes) > TEXT_LIMITS["minutes"] or len(resolutions) > TEXT_LIMITS["resolutions"]:
-            raise MeetingRefused("纪要内容过长，请精简后再保存", 422)
+            raise MeetingRefused("纪要内容过长，请精简后再保存", Kind.INVALID)
         publish = request.form.get("publish") == "1"
         service.record_minutes(meeting.id, user_id, roles, minutes, resolutions, publish, client_ip())
         return "纪要已公布，居民可以查看" if publish else "纪要已保存"

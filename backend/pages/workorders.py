@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from backend.domain import workorders as rules
+from backend.domain.refusals import Kind
 from backend.domain.roles import Action as RoleAction
 from backend.domain.roles import allows
 from backend.domain.text import unstorable
@@ -22,7 +23,6 @@ from backend.domain.workorders import (
     Urgency,
 )
 from backend.extensions import db
-from backend.models.base import utcnow
 from backend.pages import h5
 from backend.pages.helpers import (
     compound_by_code,
@@ -38,6 +38,7 @@ from backend.services import workorder_stats as stats_service
 from backend.services import workorders as service
 from backend.services.photos import MAX_PHOTOS_PER_ORDER, PhotoRefused, photo_response, prepare_photo
 from backend.services.workorders import OrderFilter, WorkOrderRefused
+from backend.shared.clock import utcnow
 
 PAGE_SIZE = 20
 DESCRIPTION_LIMIT = 1000
@@ -308,7 +309,7 @@ def _rating_from_form(required: bool) -> dict | None:
     stars = request.form.get("stars", "")
     if stars not in {"1", "2", "3", "4", "5"}:
         if required:
-            raise WorkOrderRefused("请选择1到5星的评分", status=422)
+            raise WorkOrderRefused("请选择1到5星的评分", Kind.INVALID)
         return None
     return {"stars": int(stars), "comment": request.form.get("comment", "").strip()[:COMMENT_LIMIT],
             "tags": [tag for tag in request.form.getlist("tags") if tag in RATING_TAGS]}
@@ -318,7 +319,7 @@ def _after_photos(order_id: int, user_id: int) -> list[int]:
     """Save the after-photos chosen in the 办结 form; any left from an earlier try go along too."""
     chosen = _chosen_photos()
     if len(chosen) > MAX_PHOTOS_PER_ORDER:
-        raise WorkOrderRefused(f"最多上传{MAX_PHOTOS_PER_ORDER}张照片", status=422)
+        raise WorkOrderRefused(f"最多上传{MAX_PHOTOS_PER_ORDER}张照片", Kind.INVALID)
     prepared = [prepare_photo(item.stream) for item in chosen]
     for photo in prepared:
         service.upload_photo(order_id, user_id, photo)
@@ -387,7 +388,7 @@ def work_order_reply(order_id: int):
             abort(403)
         reply = request.form.get("reply", "").strip()[:COMMENT_LIMIT]
         if not reply:
-            raise WorkOrderRefused("请填写回复内容", status=422)
+            raise WorkOrderRefused("请填写回复内容", Kind.INVALID)
         service.reply_to_rating(order.id, viewer.user_id, reply, client_ip())
         return "回复已公开"
 

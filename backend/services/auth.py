@@ -41,8 +41,8 @@ from backend.integrations.wechat_login import (
     WeChatLoginProvider,
 )
 from backend.models import RevokedToken, User, WeChatAccount
-from backend.models.base import utcnow
 from backend.services.identity import phone_columns, phone_hash, verify_password
+from backend.shared.clock import utcnow
 
 log = logging.getLogger("linli.auth")
 

@@ -18,10 +18,10 @@ from backend.domain.notifications import BINDING_DECISION, BINDING_REVIEW
 from backend.domain.roles import PERMISSIONS, Action
 from backend.extensions import db
 from backend.models import BindingRequest, Building, Compound, Household, Membership, RegisteredOwner, User
-from backend.models.base import utcnow
 from backend.services.audit import record_audit
-from backend.services.compounds import Page, paginate
 from backend.services.notifications import notify
+from backend.shared.clock import utcnow
+from backend.shared.pagination import Page, paginate
 
 
 def find_household(compound_id: int, building_id: int, unit: str, room: str) -> Household:

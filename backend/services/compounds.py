@@ -4,24 +4,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.orm import joinedload
 
 from backend.domain.roles import Role
+from backend.domain.text import unstorable
 from backend.extensions import db
 from backend.models import Area, Building, Compound, Household, Membership, PropertyCompany
+from backend.shared.pagination import Page, paginate
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list
-    total: int
-    page: int
-    page_size: int
-
-
-def paginate(query: Select, page: int, page_size: int) -> Page:
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    items = db.session.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
-    return Page(items=items, total=total, page=page, page_size=page_size)
+def compound_by_code(code: str) -> Compound | None:
+    """The compound a page's URL names, with its area; None for a code no compound has (or could have)."""
+    if len(code) > 32 or unstorable(code):
+        return None
+    return db.session.scalar(select(Compound).options(joinedload(Compound.area)).where(Compound.code == code))
 
 
 @dataclass(frozen=True)

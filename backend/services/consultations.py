@@ -22,7 +22,8 @@ from backend.domain.consultations import (
     Step,
     TopicRefused,
 )
-from backend.domain.notifications import SHANGHAI, TOPIC_DESK, TOPIC_UPDATE, VOTE_REMINDER
+from backend.domain.notifications import TOPIC_DESK, TOPIC_UPDATE, VOTE_REMINDER
+from backend.domain.refusals import Kind
 from backend.domain.roles import Role
 from backend.domain.voting import ABSTAIN, VoteCounts, VoteKind, VoteRule
 from backend.extensions import db, dialect_insert
@@ -48,11 +49,11 @@ from backend.models import (
     Vote,
     VoteCast,
 )
-from backend.models.base import utcnow
 from backend.services.audit import record_audit
-from backend.services.compounds import Page, paginate
 from backend.services.notifications import notify
 from backend.services.photos import MAX_PHOTOS_PER_ORDER, PreparedPhoto, kept_only_on_commit, store_photo
+from backend.shared.clock import SHANGHAI, utcnow
+from backend.shared.pagination import Page, paginate
 
 MAX_TOPIC_PHOTOS = MAX_PHOTOS_PER_ORDER
 _SELF_GOVERNANCE = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.ADMIN})
@@ -292,7 +293,7 @@ def topics_awaiting_answers(compound_id: int) -> list[tuple[Topic, int]]:
 def _add_photos(topic: Topic, uploader_id: int, photos: Sequence[PreparedPhoto], stored: list[str],
                 progress_id: int | None = None, vote_cast_id: int | None = None) -> list[TopicPhoto]:
     if len(photos) > MAX_TOPIC_PHOTOS:
-        raise TopicRefused(f"最多上传{MAX_TOPIC_PHOTOS}张照片", 422)
+        raise TopicRefused(f"最多上传{MAX_TOPIC_PHOTOS}张照片", Kind.INVALID)
     added = []
     for prepared in photos:
         key = store_photo(prepared)
@@ -309,7 +310,7 @@ def propose_topic(compound_id: int, person: Participant, household_id: int, titl
                   photos: Sequence[PreparedPhoto] = (), ip: str | None = None) -> Topic:
     """议题征集: a verified household's person proposes; their household is the first co-signer."""
     if household_id not in person.household_ids:
-        raise TopicRefused("只能以本人已认证的房屋发起议题", 403)
+        raise TopicRefused("只能以本人已认证的房屋发起议题", Kind.FORBIDDEN)
     threshold = settings_for(compound_id).cosign_threshold
     with kept_only_on_commit() as stored:
         topic = Topic(compound_id=compound_id, proposer_id=person.user_id, proposer_household_id=household_id,
@@ -330,7 +331,7 @@ def raise_topic(compound_id: int, person: Participant, title: str, body: str,
                 photos: Sequence[PreparedPhoto] = (), ip: str | None = None) -> Topic:
     """A committee member or the party secretary raises a topic straight to 议题确定 (no co-signs needed)."""
     if not person.runs_consultations:
-        raise TopicRefused("只有业委会成员或党组织书记可以直接提出议题", 403)
+        raise TopicRefused("只有业委会成员或党组织书记可以直接提出议题", Kind.FORBIDDEN)
     with kept_only_on_commit() as stored:
         topic = Topic(compound_id=compound_id, proposer_id=person.user_id, title=title, body=body,
                       step=Step.REVIEW)
@@ -350,10 +351,10 @@ def add_proposal_photo(topic_id: int, person: Participant, photo: PreparedPhoto,
     co-signers and the reviewer saw must not change afterwards)."""
     topic = _locked(topic_id)
     if topic.proposer_id != person.user_id:
-        raise TopicRefused("只有议题发起人可以添加照片", 403)
+        raise TopicRefused("只有议题发起人可以添加照片", Kind.FORBIDDEN)
     rules.require_step(topic.step, Step.PROPOSED, Step.REVIEW, message="议题确定后不能再添加照片")
     if len(photos_of(topic_id, proposal=True)) >= MAX_TOPIC_PHOTOS:
-        raise TopicRefused(f"最多上传{MAX_TOPIC_PHOTOS}张照片", 422)
+        raise TopicRefused(f"最多上传{MAX_TOPIC_PHOTOS}张照片", Kind.INVALID)
     with kept_only_on_commit() as stored:
         [added] = _add_photos(topic, person.user_id, [photo], stored)
         db.session.flush()
@@ -367,7 +368,7 @@ def cosign(topic_id: int, person: Participant, household_id: int, ip: str | None
     topic = _locked(topic_id)
     rules.require_step(topic.step, Step.PROPOSED, message="议题已不在征集阶段，不能再联名")
     if household_id not in person.household_ids:
-        raise TopicRefused("只能以本人已认证的房屋联名", 403)
+        raise TopicRefused("只能以本人已认证的房屋联名", Kind.FORBIDDEN)
     try:
         with db.session.begin_nested():
             db.session.add(TopicCosign(topic_id=topic.id, household_id=household_id, user_id=person.user_id))
@@ -440,9 +441,9 @@ def merge_topic(topic_id: int, person: Participant, into_id: int, ip: str | None
     topic = _reviewable(topic_id, person)
     target = db.session.get(Topic, into_id)
     if target is None or target.compound_id != topic.compound_id or target.id == topic.id:
-        raise TopicRefused("要合并到的议题不存在", 422)
+        raise TopicRefused("要合并到的议题不存在", Kind.INVALID)
     if target.step not in OPEN_STEPS:
-        raise TopicRefused("只能合并到进行中的议题", 422)
+        raise TopicRefused("只能合并到进行中的议题", Kind.INVALID)
     topic.merged_into_id = target.id
     topic.reviewer_id, topic.reviewed_at = person.user_id, utcnow()
     for follower_id in _follower_ids(topic.id):
@@ -456,7 +457,7 @@ def merge_topic(topic_id: int, person: Participant, into_id: int, ip: str | None
 def _reviewable(topic_id: int, person: Participant) -> Topic:
     topic = _locked(topic_id)
     if not may_review(db.session.get(Compound, topic.compound_id), person.roles):
-        raise TopicRefused("议题由小区党组织书记确定（未成立党组织的小区由业委会确定）", 403)
+        raise TopicRefused("议题由小区党组织书记确定（未成立党组织的小区由业委会确定）", Kind.FORBIDDEN)
     rules.require_step(topic.step, Step.REVIEW, message="议题不在待确定阶段")
     return topic
 
@@ -474,12 +475,12 @@ def add_comment(topic_id: int, user_id: int, body: str, parent_id: int | None = 
                 ip: str | None = None) -> TopicComment:
     topic = db.session.get(Topic, topic_id)
     if topic is None:
-        raise TopicRefused("议题不存在", 404)
+        raise TopicRefused("议题不存在", Kind.NOT_FOUND)
     rules.require_step(topic.step, *OPEN_STEPS, message="议题已结束，不能再评论")
     if parent_id is not None:
         parent = db.session.get(TopicComment, parent_id)
         if parent is None or parent.topic_id != topic_id:
-            raise TopicRefused("要回复的评论不存在", 422)
+            raise TopicRefused("要回复的评论不存在", Kind.INVALID)
         # Replies stay one level deep, so a thread reads top to bottom on a phone.
         parent_id = parent.parent_id or parent.id
     comment = TopicComment(topic_id=topic_id, author_id=user_id, body=body, parent_id=parent_id)
@@ -495,10 +496,10 @@ def hide_comment(topic_id: int, comment_id: int, person: Participant, reason: st
                  ip: str | None = None) -> TopicComment:
     """Moderation keeps the comment's place: it shows as hidden, with the reason, never silently gone."""
     if not person.runs_consultations:
-        raise TopicRefused("只有业委会成员或党组织书记可以隐藏评论", 403)
+        raise TopicRefused("只有业委会成员或党组织书记可以隐藏评论", Kind.FORBIDDEN)
     comment = db.session.get(TopicComment, comment_id)
     if comment is None or comment.topic_id != topic_id:
-        raise TopicRefused("评论不存在", 404)
+        raise TopicRefused("评论不存在", Kind.NOT_FOUND)
     if comment.hidden_at is not None:
         raise TopicRefused("这条评论已隐藏")
     comment.hidden_reason, comment.hidden_by_id, comment.hidden_at = reason, person.user_id, utcnow()
@@ -519,7 +520,7 @@ def set_options(topic_id: int, person: Participant, drafts: Sequence[OptionDraft
                 ip: str | None = None) -> list[BallotOption]:
     """The committee drafts the ballot during deliberation; the list is replaced whole until the ballot opens."""
     if not person.runs_consultations:
-        raise TopicRefused("只有业委会成员或党组织书记可以拟定表决选项", 403)
+        raise TopicRefused("只有业委会成员或党组织书记可以拟定表决选项", Kind.FORBIDDEN)
     topic = _locked(topic_id)
     rules.require_step(topic.step, Step.DELIBERATION, message="只能在协商讨论阶段拟定表决选项")
     _check_drafts(drafts)
@@ -535,16 +536,16 @@ def set_options(topic_id: int, person: Participant, drafts: Sequence[OptionDraft
 
 def _check_drafts(drafts: Sequence[OptionDraft]) -> None:
     if not rules.MIN_OPTIONS <= len(drafts) <= rules.MAX_OPTIONS:
-        raise TopicRefused(f"表决选项须为{rules.MIN_OPTIONS}至{rules.MAX_OPTIONS}个", 422)
+        raise TopicRefused(f"表决选项须为{rules.MIN_OPTIONS}至{rules.MAX_OPTIONS}个", Kind.INVALID)
     labels = [draft.label.strip() for draft in drafts]
     if any(not label for label in labels) or len(set(labels)) != len(labels):
-        raise TopicRefused("选项不能为空，也不能重复", 422)
+        raise TopicRefused("选项不能为空，也不能重复", Kind.INVALID)
     if sum(draft.is_abstain for draft in drafts) > 1 or sum(draft.is_approval for draft in drafts) > 1:
-        raise TopicRefused("最多一个“弃权”选项和一个“同意”选项", 422)
+        raise TopicRefused("最多一个“弃权”选项和一个“同意”选项", Kind.INVALID)
     if any(draft.is_abstain and draft.is_approval for draft in drafts):
-        raise TopicRefused("“弃权”不能同时是“同意”", 422)
+        raise TopicRefused("“弃权”不能同时是“同意”", Kind.INVALID)
     if len(drafts) - sum(draft.is_abstain for draft in drafts) < 1:
-        raise TopicRefused("至少要有一个可表决的选项", 422)
+        raise TopicRefused("至少要有一个可表决的选项", Kind.INVALID)
 
 
 # ---- step 4: the ballot --------------------------------------------------------------------------------------
@@ -636,11 +637,11 @@ def cast_vote(topic_id: int, person: Participant, household_id: int, option_id: 
         .execution_options(populate_existing=True)
     )
     if topic is None:
-        raise TopicRefused("议题不存在", 404)
+        raise TopicRefused("议题不存在", Kind.NOT_FOUND)
     _check_ballot_open(topic, now)
     if household_id not in voting_household_ids(topic, person):
         raise TopicRefused("只有这户已认证的业主可以表决" if not topic.residents_may_vote
-                           else "只有这户已认证的业主或住户可以表决", 403)
+                           else "只有这户已认证的业主或住户可以表决", Kind.FORBIDDEN)
     return _record_vote(topic, household_id, option_id, Channel.ONLINE, person.user_id, now)
 
 
@@ -650,15 +651,15 @@ def record_paper_vote(topic_id: int, person: Participant, household_id: int, opt
     """书面表决票 or 委托书, recorded by a committee member with a photo of the paper, as an audit event."""
     now = now or utcnow()
     if not person.runs_consultations:
-        raise TopicRefused("只有业委会成员或党组织书记可以录入书面表决", 403)
+        raise TopicRefused("只有业委会成员或党组织书记可以录入书面表决", Kind.FORBIDDEN)
     if channel is Channel.ONLINE:
-        raise TopicRefused("请选择书面表决票或委托书", 422)
+        raise TopicRefused("请选择书面表决票或委托书", Kind.INVALID)
     topic = db.session.scalar(
         select(Topic).where(Topic.id == topic_id).with_for_update(read=True)
         .execution_options(populate_existing=True)
     )
     if topic is None:
-        raise TopicRefused("议题不存在", 404)
+        raise TopicRefused("议题不存在", Kind.NOT_FOUND)
     _check_ballot_open(topic, now)
     with kept_only_on_commit() as stored:
         vote = _record_vote(topic, household_id, option_id, channel, person.user_id, now, note=note, commit=False)
@@ -687,9 +688,9 @@ def _record_vote(topic: Topic, household_id: int, option_id: int, channel: Chann
         .where(BallotRoll.topic_id == topic_id, BallotRoll.household_id == household_id)
     ).one_or_none()
     if entry is None:
-        raise TopicRefused("这户不在本次表决名单中", 403)
+        raise TopicRefused("这户不在本次表决名单中", Kind.FORBIDDEN)
     if entry[2] is None:
-        raise TopicRefused("没有这个表决选项", 422)
+        raise TopicRefused("没有这个表决选项", Kind.INVALID)
     cast = {"option_id": option_id, "channel": channel, "cast_by_id": cast_by_id, "cast_at": now}
     # One statement, so fifty taps from one household at once still leave one row (the unique key decides).
     statement = (
@@ -980,7 +981,7 @@ def file_objection(topic_id: int, person: Participant, household_id: int, body: 
     if not rules.objections_open(topic.step, utcnow(), topic.publicity_ends_at):
         raise TopicRefused("只能在结果公示期内提出异议")
     if household_id not in person.owned_household_ids:
-        raise TopicRefused("只有这户已认证的业主可以提出异议", 403)
+        raise TopicRefused("只有这户已认证的业主可以提出异议", Kind.FORBIDDEN)
     objection = TopicObjection(topic_id=topic_id, author_id=person.user_id, household_id=household_id, body=body)
     db.session.add(objection)
     db.session.flush()
@@ -993,11 +994,11 @@ def file_objection(topic_id: int, person: Participant, household_id: int, body: 
 def answer_objection(topic_id: int, objection_id: int, person: Participant, answer: str,
                      ip: str | None = None) -> TopicObjection:
     if not person.runs_consultations:
-        raise TopicRefused("只有业委会成员或党组织书记可以答复异议", 403)
+        raise TopicRefused("只有业委会成员或党组织书记可以答复异议", Kind.FORBIDDEN)
     topic = _locked(topic_id)
     objection = db.session.get(TopicObjection, objection_id)
     if objection is None or objection.topic_id != topic_id:
-        raise TopicRefused("异议不存在", 404)
+        raise TopicRefused("异议不存在", Kind.NOT_FOUND)
     if objection.answered_at is not None:
         raise TopicRefused("这条异议已经答复过了")
     objection.answer, objection.answered_by_id, objection.answered_at = answer, person.user_id, utcnow()
@@ -1056,12 +1057,12 @@ def rate_implementation(topic_id: int, person: Participant, household_id: int, s
     """民事民评: one rating per household, changeable; only once implementation has begun."""
     topic = db.session.get(Topic, topic_id)
     if topic is None:
-        raise TopicRefused("议题不存在", 404)
+        raise TopicRefused("议题不存在", Kind.NOT_FOUND)
     rules.require_step(topic.step, Step.IMPLEMENTATION, Step.DONE, message="决议落实后才能评价")
     if household_id not in person.household_ids:
-        raise TopicRefused("只能以本人已认证的房屋评价", 403)
+        raise TopicRefused("只能以本人已认证的房屋评价", Kind.FORBIDDEN)
     if not 1 <= stars <= rules.MAX_RATING_STARS:
-        raise TopicRefused("评分为1至5星", 422)
+        raise TopicRefused("评分为1至5星", Kind.INVALID)
     now = utcnow()
     db.session.execute(
         dialect_insert(TopicRating)
@@ -1201,7 +1202,7 @@ def _locked(topic_id: int) -> Topic:
         select(Topic).where(Topic.id == topic_id).with_for_update().execution_options(populate_existing=True)
     )
     if topic is None:
-        raise TopicRefused("议题不存在", 404)
+        raise TopicRefused("议题不存在", Kind.NOT_FOUND)
     return topic
 
 

@@ -27,7 +27,7 @@ from backend.domain.compounds import (
 )
 from backend.domain.consultations import DEFAULT_PUBLICITY_DAYS, MeetingKind, Party, Schedule
 from backend.domain.fees import BillingCycle, PaymentMethod, period_start_for
-from backend.domain.notifications import SHANGHAI
+from backend.domain.refusals import Kind
 from backend.domain.roles import Role
 from backend.domain.subsidy import SubsidyTier, add_months
 from backend.domain.voting import VoteKind, VoteRule
@@ -51,7 +51,6 @@ from backend.models import (
     WorkOrderFollower,
     WorkOrderRating,
 )
-from backend.models.base import utcnow
 from backend.policy import roles_in_compound
 from backend.services import consultations
 from backend.services import fees as fee_service
@@ -61,6 +60,7 @@ from backend.services import workorders as workorder_service
 from backend.services.consultations import Acceptance, OptionDraft, Participant
 from backend.services.identity import hash_password, phone_columns, phone_hash
 from backend.services.meetings import InviteeSpec, create_meeting
+from backend.shared.clock import SHANGHAI, utcnow
 
 DEMO_PASSWORD = "linli-demo"
 DEMO_CITY = "攀枝花市"
@@ -795,7 +795,7 @@ class _OrderLife:
         self._escalate_until(at)
         row = self.row
         if actor is Actor.HANDLER and row["assignee_id"] not in (None, actor_id):
-            raise rules.TransitionRefused("只有被派单的工作人员可以处理", conflict=False)
+            raise rules.TransitionRefused("只有被派单的工作人员可以处理", Kind.FORBIDDEN)
         awaiting = rules.awaiting_confirmation(row["status"], row["closed_at"], row["confirmed_at"] is not None, at)
         target = rules.next_status(row["status"], action, {actor}, awaiting_confirmation=awaiting)
         if action in (Action.CONFIRM, Action.DISPUTE) and at >= row["closed_at"] + rules.RATE_REMINDER_AFTER:
@@ -809,13 +809,13 @@ class _OrderLife:
     def urge(self, at: datetime) -> None:
         self._escalate_until(at)
         if not rules.may_urge(self.status, self.row["last_urged_at"], at):
-            raise rules.TransitionRefused("4小时内已催办过", conflict=True)
+            raise rules.TransitionRefused("4小时内已催办过", Kind.CONFLICT)
         workorder_service.record_urge(self.order, at)
         self._event(self.row["submitter_id"], "urge", None, None, "", at)
 
     def rate(self, at: datetime, stars: int, tags: Sequence[str] = (), comment: str = "") -> None:
         if self.status is not Status.CLOSED or self.row["confirmed_at"] is None or self.rating is not None:
-            raise rules.TransitionRefused("确认已解决后才能评价", conflict=True)
+            raise rules.TransitionRefused("确认已解决后才能评价", Kind.CONFLICT)
         self.rating = {"user_id": self.row["submitter_id"], "stars": stars, "comment": comment,
                        "tags": ",".join(tags), "reply": "", "replied_by_id": None, "replied_at": None,
                        "created_at": at}

@@ -27,15 +27,16 @@ from backend.domain.fees import (
     period_start_for,
     starts_a_period,
 )
+from backend.domain.refusals import Kind
 from backend.domain.roles import Role
 from backend.domain.subsidy import add_months
 from backend.extensions import db, dialect_insert
 from backend.models import Bill, Building, Compound, FeeSchedule, Household, Meeting, Membership
-from backend.models.base import utcnow
 from backend.services.audit import record_audit
-from backend.services.compounds import Page, paginate
 from backend.services.payment_orders import without_live_order
 from backend.services.subsidies import release_subsidy
+from backend.shared.clock import utcnow
+from backend.shared.pagination import Page, paginate
 
 log = logging.getLogger("linli.fees")
 
@@ -77,21 +78,21 @@ def schedule_in_force(compound_id: int, kind: HouseholdKind, day: date) -> FeeSc
 
 def create_schedule(compound: Compound, draft: ScheduleDraft, actor_id: int, ip: str | None) -> FeeSchedule:
     if not 1 <= draft.standard_fen_per_m2 <= MAX_STANDARD_FEN_PER_M2:
-        raise FeeRefused("收费标准须在0.01至1000元/平方米/月之间", 422)
+        raise FeeRefused("收费标准须在0.01至1000元/平方米/月之间", Kind.INVALID)
     if not EARLIEST_SCHEDULE <= draft.effective_from <= LATEST_SCHEDULE:
-        raise FeeRefused("生效日期须在2000年至2099年之间", 422)
+        raise FeeRefused("生效日期须在2000年至2099年之间", Kind.INVALID)
     if not starts_a_period(draft.effective_from, draft.cycle):
-        raise FeeRefused("生效日期须是一个计费周期的第一天（按月：每月1日；按季：1、4、7、10月1日；按年：1月1日）", 422)
+        raise FeeRefused("生效日期须是一个计费周期的第一天（按月：每月1日；按季：1、4、7、10月1日；按年：1月1日）", Kind.INVALID)
     if draft.hearing_meeting_id is not None:
         meeting = db.session.get(Meeting, draft.hearing_meeting_id)
         if meeting is None or meeting.compound_id != compound.id or meeting.kind is not MeetingKind.HEARING:
-            raise FeeRefused("关联的会议须是本小区的听证会", 422)
+            raise FeeRefused("关联的会议须是本小区的听证会", Kind.INVALID)
     taken = db.session.scalar(select(exists().where(
         FeeSchedule.compound_id == compound.id, FeeSchedule.household_kind == draft.household_kind,
         FeeSchedule.effective_from == draft.effective_from,
     )))
     if taken:
-        raise FeeRefused("该类房屋在这一天生效的收费标准已存在", 409)
+        raise FeeRefused("该类房屋在这一天生效的收费标准已存在", Kind.CONFLICT)
     before = schedule_in_force(compound.id, draft.household_kind, draft.effective_from)
     # Issued bills are never rewritten, so a backdated standard applies from the next period issued. A new
     # cycle cannot start inside issued periods: its first period would overlap them, leaving months unbilled.
@@ -102,13 +103,13 @@ def create_schedule(compound: Compound, draft: ScheduleDraft, actor_id: int, ip:
     if issued_until is not None and draft.effective_from < issued_until and (
             before is None or before.cycle is not draft.cycle):
         raise FeeRefused(
-            f"{issued_until.year}年{issued_until.month}月之前的账单已按原周期开具，更改计费周期须从此后生效", 409)
+            f"{issued_until.year}年{issued_until.month}月之前的账单已按原周期开具，更改计费周期须从此后生效", Kind.CONFLICT)
     largest_area = db.session.scalar(
         select(func.max(Household.floor_area_centi_m2))
         .where(Household.compound_id == compound.id, Household.kind == draft.household_kind)
     ) or 0
     if bill_amount_fen(largest_area, draft.standard_fen_per_m2, CYCLE_MONTHS[draft.cycle]) > MAX_BILL_FEN:
-        raise FeeRefused("按此标准，面积最大的房屋一期账单超出上限，请核对收费标准", 422)
+        raise FeeRefused("按此标准，面积最大的房屋一期账单超出上限，请核对收费标准", Kind.INVALID)
     charges = (charges_fees_by_default(compound.management_model.value) if draft.charges_fees is None
                else draft.charges_fees)
     schedule = FeeSchedule(

@@ -11,9 +11,9 @@ from rq.registry import FailedJobRegistry
 from sqlalchemy import update
 
 from backend.extensions import db
-from backend.jobs import QUEUES
 from backend.models import OutboxJob
-from backend.models.base import utcnow
+from backend.services.queueing import QUEUES
+from backend.shared.clock import utcnow
 
 
 class JobNotFailed(Exception):

@@ -22,15 +22,16 @@ from backend.domain.consultations import (
     checkin_open,
     due_meeting_reminders,
 )
-from backend.domain.notifications import MEETING_REMINDER, SHANGHAI
+from backend.domain.notifications import MEETING_REMINDER
+from backend.domain.refusals import Kind, Refused
 from backend.domain.roles import Action, Role, allows
 from backend.extensions import db, dialect_insert
 from backend.models import Area, Compound, Meeting, MeetingAttendance, MeetingInvitee, Membership, Topic, User
-from backend.models.base import utcnow
 from backend.policy import ancestor_area_ids, roles_in_compound
 from backend.services.audit import record_audit
-from backend.services.compounds import Page
 from backend.services.notifications import notify
+from backend.shared.clock import SHANGHAI, utcnow
+from backend.shared.pagination import Page
 
 _CHECKIN_SALT = "linli-meeting-checkin"
 # A meeting further ahead than this is a typo in the year (and keeps every deadline sum far from overflow).
@@ -49,13 +50,8 @@ MEMBER_PARTIES = {
 }
 
 
-class MeetingRefused(Exception):
-    """A request the meeting's rules refuse; `status` is the HTTP status the API answers with."""
-
-    def __init__(self, message: str, status: int = 409):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+class MeetingRefused(Refused):
+    """A request the meeting's rules refuse."""
 
 
 @dataclass(frozen=True)
@@ -150,15 +146,15 @@ def checkin_url(meeting: Meeting) -> str:
 
 def _check_token(meeting: Meeting, token: str | None) -> None:
     if not token or len(token) > 512:
-        raise MeetingRefused("签到二维码无效，请扫描会场张贴的签到二维码", 403)
+        raise MeetingRefused("签到二维码无效，请扫描会场张贴的签到二维码", Kind.FORBIDDEN)
     try:
         payload = _serializer().loads(token)
     except BadSignature as exc:
-        raise MeetingRefused("签到二维码无效或已被篡改，请扫描会场张贴的签到二维码", 403) from exc
+        raise MeetingRefused("签到二维码无效或已被篡改，请扫描会场张贴的签到二维码", Kind.FORBIDDEN) from exc
     if not isinstance(payload, dict) or payload.get("m") != meeting.id:
-        raise MeetingRefused("该签到二维码不属于这场会议", 403)
+        raise MeetingRefused("该签到二维码不属于这场会议", Kind.FORBIDDEN)
     if payload.get("v") != meeting.checkin_version:
-        raise MeetingRefused("该签到二维码已停用，请扫描会场最新张贴的二维码", 403)
+        raise MeetingRefused("该签到二维码已停用，请扫描会场最新张贴的二维码", Kind.FORBIDDEN)
 
 
 def renew_checkin_code(
@@ -168,7 +164,7 @@ def renew_checkin_code(
     home) and issue a new one; check-ins already recorded stay."""
     meeting = _locked(meeting_id)
     if not may_manage(meeting, actor_id, roles):
-        raise MeetingRefused("只有会议召集人可以重新生成签到二维码", 403)
+        raise MeetingRefused("只有会议召集人可以重新生成签到二维码", Kind.FORBIDDEN)
     before = meeting.checkin_version
     meeting.checkin_version += 1
     record_audit(
@@ -191,19 +187,19 @@ def renew_checkin_code(
 def _clean_text(value: str, label: str, limit: int) -> str:
     value = value.strip()
     if not value:
-        raise MeetingRefused(f"请填写{label}", 422)
+        raise MeetingRefused(f"请填写{label}", Kind.INVALID)
     if len(value) > limit:
-        raise MeetingRefused(f"{label}不能超过{limit}个字", 422)
+        raise MeetingRefused(f"{label}不能超过{limit}个字", Kind.INVALID)
     return value
 
 
 def _check_start(starts_at: datetime, now: datetime) -> datetime:
     if starts_at.tzinfo is None:
-        raise MeetingRefused("会议时间须带时区", 422)
+        raise MeetingRefused("会议时间须带时区", Kind.INVALID)
     if starts_at <= now:
-        raise MeetingRefused("会议时间须晚于现在", 422)
+        raise MeetingRefused("会议时间须晚于现在", Kind.INVALID)
     if starts_at - now > MAX_LEAD:
-        raise MeetingRefused("会议时间须在一年以内", 422)
+        raise MeetingRefused("会议时间须在一年以内", Kind.INVALID)
     return starts_at.astimezone(UTC)
 
 
@@ -211,7 +207,7 @@ def _check_topic(compound_id: int, topic_id: int | None) -> int | None:
     if topic_id is None:
         return None
     if db.session.scalar(select(Topic.compound_id).where(Topic.id == topic_id)) != compound_id:
-        raise MeetingRefused("请选择本小区的议题", 422)
+        raise MeetingRefused("请选择本小区的议题", Kind.INVALID)
     return topic_id
 
 
@@ -254,10 +250,10 @@ def _new_invitees(
 ) -> list[MeetingInvitee]:
     """Rows for the invitees not on the list yet; an unknown person or an empty name is refused (422)."""
     if len(invitees) > MAX_INVITEES_PER_REQUEST:
-        raise MeetingRefused(f"一次最多邀请{MAX_INVITEES_PER_REQUEST}人", 422)
+        raise MeetingRefused(f"一次最多邀请{MAX_INVITEES_PER_REQUEST}人", Kind.INVALID)
     user_ids = {spec.user_id for spec in invitees if spec.user_id is not None}
     if user_ids - _people_of_compound(compound_id, user_ids):
-        raise MeetingRefused("只能邀请本小区的成员或其上级社区工作人员", 422)
+        raise MeetingRefused("只能邀请本小区的成员或其上级社区工作人员", Kind.INVALID)
     seen_users = {row.user_id for row in existing if row.user_id is not None}
     seen_names = {(row.party, row.name) for row in existing if row.user_id is None}
     rows = []
@@ -306,7 +302,7 @@ def create_meeting(
     ip: str | None = None,
 ) -> Meeting:
     if not allows(roles_in_compound(convener_id, compound_id), Action.CONVENE_MEETINGS):
-        raise MeetingRefused("只有业委会、党组织书记或社区工作人员可以召集会议", 403)
+        raise MeetingRefused("只有业委会、党组织书记或社区工作人员可以召集会议", Kind.FORBIDDEN)
     now = utcnow()
     meeting = Meeting(
         compound_id=compound_id,
@@ -358,7 +354,7 @@ def invite(
     """Add invitees before the meeting starts; those already invited are left as they are."""
     meeting = _locked(meeting_id)
     if not may_manage(meeting, actor_id, roles):
-        raise MeetingRefused("只有会议召集人可以邀请参会人", 403)
+        raise MeetingRefused("只有会议召集人可以邀请参会人", Kind.FORBIDDEN)
     if meeting.starts_at <= utcnow():
         raise MeetingRefused("会议已开始，不能再邀请")
     rows = _new_invitees(meeting.compound_id, _existing_invitees(meeting.id), invitees)
@@ -389,7 +385,7 @@ def _locked(meeting_id: int) -> Meeting:
         .execution_options(populate_existing=True)
     )
     if meeting is None:
-        raise MeetingRefused("会议不存在", 404)
+        raise MeetingRefused("会议不存在", Kind.NOT_FOUND)
     return meeting
 
 
@@ -539,7 +535,7 @@ def check_in(meeting_id: int, user_id: int, token: str | None) -> CheckIn:
     window has closed; a first scan outside the window is refused (409)."""
     meeting = get_meeting(meeting_id)
     if meeting is None:
-        raise MeetingRefused("会议不存在", 404)
+        raise MeetingRefused("会议不存在", Kind.NOT_FOUND)
     _check_token(meeting, token)
     now = utcnow()
     if not _first_checkin_at(meeting.id, user_id) and not checkin_open(now, meeting.starts_at):
@@ -581,14 +577,14 @@ def record_minutes(
     stay published (a later edit corrects them in public); each save is audited with the text before and after."""
     meeting = _locked(meeting_id)
     if not may_manage(meeting, actor_id, roles):
-        raise MeetingRefused("只有会议召集人可以填写会议纪要", 403)
+        raise MeetingRefused("只有会议召集人可以填写会议纪要", Kind.FORBIDDEN)
     minutes, resolutions = minutes.strip(), resolutions.strip()
     now = utcnow()
     publishing = publish and meeting.minutes_published_at is None
     if publishing and meeting.starts_at > now:
         raise MeetingRefused("会议开始后才能公布纪要")
     if (publish or meeting.minutes_published_at) and not minutes:
-        raise MeetingRefused("请填写会议纪要", 422)
+        raise MeetingRefused("请填写会议纪要", Kind.INVALID)
     before = _minutes_state(meeting)
     meeting.minutes, meeting.resolutions = minutes, resolutions
     if publishing:

@@ -13,10 +13,10 @@ from backend.domain.notifications import KINDS, Urgency, batches
 from backend.extensions import db
 from backend.integrations.wechat_messages import SandboxWeChatMessages, SubscribeMessageSender, WeChatMessages
 from backend.models import Notice, Notification, NotificationPreference
-from backend.models.base import utcnow
 from backend.services.auth import wechat_app_credentials
-from backend.services.compounds import Page, paginate
 from backend.services.queueing import enqueue_after_commit
+from backend.shared.clock import utcnow
+from backend.shared.pagination import Page, paginate
 
 FAN_OUT_JOB = "backend.jobs.notifications.fan_out"
 

@@ -31,12 +31,12 @@ from backend.domain.fees import (
     live_order_step,
     order_fate,
 )
-from backend.domain.notifications import SHANGHAI
 from backend.extensions import db
 from backend.integrations.wechat_pay import ORDER_NOT_EXIST, OrderState, PaidTransaction, WeChatPayError
 from backend.models import Bill, Payment, PaymentOrder
 from backend.services.payment_provider import wechat_pay
 from backend.services.subsidies import grant_subsidy
+from backend.shared.clock import SHANGHAI
 
 log = logging.getLogger("linli.payments")
 

@@ -30,10 +30,10 @@ from backend.domain.fees import (
     live_order_step,
     period_label,
 )
+from backend.domain.refusals import Kind
 from backend.extensions import db
 from backend.integrations.wechat_pay import JsapiOrder, WeChatPayError
 from backend.models import Bill, Payment, PaymentOrder, Refund, User
-from backend.models.base import utcnow
 from backend.services.audit import record_audit
 from backend.services.auth import wechat_openid
 from backend.services.fees import household_label, lock_bill
@@ -54,6 +54,7 @@ from backend.services.payment_orders import (
 from backend.services.payment_provider import notify_url as provider_notify_url
 from backend.services.payment_provider import wechat_pay
 from backend.services.subsidies import hold_subsidy
+from backend.shared.clock import utcnow
 
 log = logging.getLogger("linli.payments")
 
@@ -194,7 +195,7 @@ def record_offline_payment(bill_id: int, method: PaymentMethod, amount_fen: int,
     """Cash or a bank transfer taken by staff, against the paper receipt's number. The amount must be exactly
     what is owed after the subsidy (no partial payments)."""
     if method not in OFFLINE_METHODS:
-        raise FeeRefused("线下收款只能是现金或银行转账", 422)
+        raise FeeRefused("线下收款只能是现金或银行转账", Kind.INVALID)
     now = now or utcnow()
     # Cash taken while the household's online order can still be paid would charge the household twice.
     bill = without_live_order(
@@ -206,11 +207,11 @@ def record_offline_payment(bill_id: int, method: PaymentMethod, amount_fen: int,
     if bill.outstanding_fen == 0:
         raise FeeRefused("补贴已全额抵扣，无需收款：住户在账单页点“缴费”即可结清")
     if amount_fen != bill.outstanding_fen:
-        raise FeeRefused(f"金额应为应缴的{format_fen(bill.outstanding_fen)}（已扣除补贴）", 422)
+        raise FeeRefused(f"金额应为应缴的{format_fen(bill.outstanding_fen)}（已扣除补贴）", Kind.INVALID)
     taken = db.session.scalar(select(Payment.id).where(
         Payment.compound_id == bill.compound_id, Payment.offline_receipt_no == offline_receipt_no))
     if taken:
-        raise FeeRefused("该收据号已登记过", 409)
+        raise FeeRefused("该收据号已登记过", Kind.CONFLICT)
     payment = Payment(
         receipt_no=new_receipt_no(now), bill_id=bill.id, compound_id=bill.compound_id,
         household_id=bill.household_id, method=method, amount_fen=amount_fen, subsidy_fen=bill.subsidy_fen,
@@ -223,7 +224,7 @@ def record_offline_payment(bill_id: int, method: PaymentMethod, amount_fen: int,
     except IntegrityError:
         # Two desks entered the same paper receipt at the same moment: the unique constraint decides.
         db.session.rollback()
-        raise FeeRefused("该收据号已登记过", 409) from None
+        raise FeeRefused("该收据号已登记过", Kind.CONFLICT) from None
     record_audit(actor_id=actor_id, action="payment.offline", target_type="payment", target_id=payment.id,
                  compound_id=bill.compound_id,
                  after={"bill_id": bill.id, "method": method.value, "amount_fen": amount_fen,
@@ -236,12 +237,12 @@ def refund_overpayment(bill_id: int, amount_fen: int, method: PaymentMethod, rea
                        ip: str | None) -> Refund:
     """Give back what was paid beyond the resident's share (a bill paid twice, or paid and then waived)."""
     if method not in OFFLINE_METHODS:
-        raise FeeRefused("退款方式只能是现金或银行转账", 422)
+        raise FeeRefused("退款方式只能是现金或银行转账", Kind.INVALID)
     bill = lock_bill(bill_id)
     if bill is None:
         raise LookupError
     if amount_fen > bill.overpaid_fen:
-        raise FeeRefused(f"最多可退{format_fen(bill.overpaid_fen)}", 422)
+        raise FeeRefused(f"最多可退{format_fen(bill.overpaid_fen)}", Kind.INVALID)
     refund = Refund(bill_id=bill.id, compound_id=bill.compound_id, method=method, amount_fen=amount_fen,
                     reason=reason, refunded_by_id=actor_id)
     db.session.add(refund)

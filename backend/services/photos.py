@@ -22,6 +22,7 @@ import pillow_heif
 from flask import Response, abort, current_app
 from PIL import Image, ImageOps
 
+from backend.domain.refusals import Kind, Refused
 from backend.extensions import db
 from backend.integrations.storage import LocalDiskStorage, PhotoStorage
 from backend.models import TopicPhoto, WorkOrderPhoto
@@ -47,12 +48,16 @@ DAMAGED = "照片已损坏或不完整，请重新拍摄或选择其他照片"
 TOO_MANY_PIXELS = "照片像素过大，请缩小后重新上传"
 
 
-class PhotoRefused(ValueError):
-    """The upload is not a photo we keep; str(exc) is the Chinese message for the resident."""
+class PhotoRefused(Refused):
+    """The upload is not a photo we keep; the message is Chinese, for the resident."""
+
+    default_kind = Kind.INVALID
 
 
 class PhotoTooLarge(PhotoRefused):
-    """Over MAX_UPLOAD_BYTES: refused before decoding (the API answers 413)."""
+    """Over MAX_UPLOAD_BYTES: refused before decoding."""
+
+    default_kind = Kind.TOO_LARGE
 
 
 class PhotoMissing(LookupError):

@@ -19,16 +19,23 @@ import redis
 from flask import current_app
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import Callback, Job, JobStatus
 from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.extensions import DATABASE_UNAVAILABLE, db
-from backend.jobs.logging import JOB_CALLBACKS
 from backend.models import OutboxJob
-from backend.models.base import utcnow
+from backend.shared.clock import utcnow
 
 log = logging.getLogger("linli.jobs")
+
+QUEUES = ("high", "default", "low")
+# By name, not by function: the worker imports them when a job ends (jobs sit above services, see pyproject).
+JOB_CALLBACKS = dict(
+    on_success=Callback("backend.jobs.logging.log_success"),
+    on_failure=Callback("backend.jobs.logging.log_failure"),
+    on_stopped=Callback("backend.jobs.logging.log_stopped"),
+)
 
 _PENDING = "linli_outbox_pending"
 _COMMITTED = "linli_outbox_committed"

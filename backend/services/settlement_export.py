@@ -12,13 +12,12 @@ from datetime import date, datetime
 
 from openpyxl import Workbook
 
-from backend.domain.notifications import SHANGHAI
 from backend.extensions import db
 from backend.models import Area
-from backend.models.base import utcnow
 from backend.services.audit import record_audit
 from backend.services.spreadsheets import TOTAL, workbook_bytes, write_table, yuan
 from backend.services.subsidies import Settlement, SettlementRow, settlement
+from backend.shared.clock import SHANGHAI, utcnow
 
 NO_STREET = "（未归属街道）"
 NO_COMPANY = "（无物业公司）"

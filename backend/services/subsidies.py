@@ -10,12 +10,12 @@ from sqlalchemy import exists, func, or_, select, update
 
 from backend.domain.compounds import AreaLevel
 from backend.domain.fees import ABANDONED_HOLD_AFTER, BillStatus, GrantStatus, month_charges
-from backend.domain.notifications import SHANGHAI
 from backend.domain.subsidy import BillSplit, MonthSubsidy, SubsidyTier, is_eligible, split_bill
 from backend.extensions import db
 from backend.models import Area, Bill, Compound, PaymentOrder, PropertyCompany, SubsidyGrant, SubsidyPolicy
 from backend.policy import ancestor_area_ids
 from backend.services.audit import record_audit
+from backend.shared.clock import SHANGHAI
 
 # Compare-and-set attempts on a policy's committed total before giving up (PostgreSQL locks the row first, so
 # only SQLite's writers, which cannot lock a row, ever need a second one).

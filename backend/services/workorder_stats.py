@@ -4,16 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from functools import cache
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, delete, func, or_, select
 
 from backend.domain.workorders import CONFIRM_WINDOW, Status
 from backend.extensions import db, dialect_insert
 from backend.models import Compound, ScoreSnapshot, WorkOrder
-from backend.models.base import utcnow
+from backend.shared.clock import SHANGHAI, utcnow
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 COMPOUND = "compound"
 COMPANY = "company"
 

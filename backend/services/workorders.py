@@ -17,6 +17,7 @@ from backend.domain.notifications import (
     WORK_ORDER_UPDATE,
 )
 from backend.domain.notifications import Urgency as NoticeUrgency
+from backend.domain.refusals import Kind, Refused
 from backend.domain.roles import Action as Permission
 from backend.domain.roles import Role, allows
 from backend.domain.workorders import (
@@ -47,20 +48,16 @@ from backend.models import (
     WorkOrderPhoto,
     WorkOrderRating,
 )
-from backend.models.base import utcnow
 from backend.policy import ancestor_area_ids
 from backend.services.audit import record_audit
-from backend.services.compounds import Page
 from backend.services.notifications import notify
 from backend.services.photos import MAX_PHOTOS_PER_ORDER, PreparedPhoto, kept_only_on_commit, store_photo
+from backend.shared.clock import utcnow
+from backend.shared.pagination import Page
 
 
-class WorkOrderRefused(Exception):
-    """A request the order's rules refuse; `status` is the HTTP status the API answers with."""
-
-    def __init__(self, message: str, status: int = 409):
-        super().__init__(message)
-        self.status = status
+class WorkOrderRefused(Refused):
+    """A request the order's rules refuse."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +130,7 @@ def _sla_for(compound_id: int, category: str, urgency: Urgency) -> Sla:
     for item in categories(compound_id):
         if item.name == category:
             return item.urgent if urgency is Urgency.URGENT else item.normal
-    raise WorkOrderRefused("请选择有效的报修类别", status=422)
+    raise WorkOrderRefused("请选择有效的报修类别", Kind.INVALID)
 
 
 # ---- submitting -----------------------------------------------------------------------------------
@@ -166,16 +163,16 @@ def resolve_place(user_id: int, compound_id: int, household_id: int | None, buil
     if household_id is not None:
         household = next((h for h in my_households(user_id, compound_id) if h.id == household_id), None)
         if household is None:
-            raise WorkOrderRefused("只能为您已认证的房屋报修", status=422)
+            raise WorkOrderRefused("只能为您已认证的房屋报修", Kind.INVALID)
         return Place(household.id, household.building_id, location_text)
     if building_id is not None:
         in_compound = db.session.scalar(
             select(Building.id).where(Building.id == building_id, Building.compound_id == compound_id)
         )
         if in_compound is None:
-            raise WorkOrderRefused("请选择本小区的楼栋", status=422)
+            raise WorkOrderRefused("请选择本小区的楼栋", Kind.INVALID)
     elif not location_text:
-        raise WorkOrderRefused("请选择报修位置：我的房屋、楼栋或填写公共区域", status=422)
+        raise WorkOrderRefused("请选择报修位置：我的房屋、楼栋或填写公共区域", Kind.INVALID)
     return Place(None, building_id, location_text)
 
 
@@ -224,7 +221,7 @@ def submit_order(
     ip: str | None = None,
 ) -> WorkOrder:
     if len(photos) > MAX_PHOTOS_PER_ORDER:
-        raise WorkOrderRefused(f"最多上传{MAX_PHOTOS_PER_ORDER}张照片", status=422)
+        raise WorkOrderRefused(f"最多上传{MAX_PHOTOS_PER_ORDER}张照片", Kind.INVALID)
     place = resolve_place(user_id, compound_id, household_id, building_id, location_text)
     sla = _sla_for(compound_id, category, urgency)
     # One report at a time per person: the same report tapped twice (or retried by a bad connection) waits
@@ -299,7 +296,7 @@ def upload_photo(order_id: int, user_id: int, prepared: PreparedPhoto) -> WorkOr
         )
     )
     if kept >= MAX_PHOTOS_PER_ORDER:
-        raise WorkOrderRefused(f"最多上传{MAX_PHOTOS_PER_ORDER}张照片", status=422)
+        raise WorkOrderRefused(f"最多上传{MAX_PHOTOS_PER_ORDER}张照片", Kind.INVALID)
     with kept_only_on_commit() as stored:
         photo = _add_photo(order, user_id, prepared, event_id=event_id)
         stored.append(photo.storage_key)
@@ -485,7 +482,7 @@ def _locked(order_id: int) -> WorkOrder:
         select(WorkOrder).where(WorkOrder.id == order_id).with_for_update().execution_options(populate_existing=True)
     )
     if order is None:
-        raise WorkOrderRefused("工单不存在", status=404)
+        raise WorkOrderRefused("工单不存在", Kind.NOT_FOUND)
     return order
 
 
@@ -509,9 +506,9 @@ def transition(
     awaiting = rules.awaiting_confirmation(order.status, order.closed_at, order.confirmed_at is not None, now)
     target = rules.next_status(order.status, action, actors_for(order, user_id, roles), awaiting_confirmation=awaiting)
     if action in rules.NOTE_REQUIRED and not note:
-        raise WorkOrderRefused("请填写说明，居民会看到", status=422)
+        raise WorkOrderRefused("请填写说明，居民会看到", Kind.INVALID)
     if action is Action.REJECT and len(note) > 200:
-        raise WorkOrderRefused("驳回原因请控制在200字以内", status=422)
+        raise WorkOrderRefused("驳回原因请控制在200字以内", Kind.INVALID)
     if action is Action.ASSIGN:
         _check_assignee(order, assignee_id)
     survivor = _merge_target(order, merge_into_id) if action is Action.MERGE else None
@@ -545,22 +542,22 @@ def transition(
 
 def _check_assignee(order: WorkOrder, assignee_id: int | None) -> None:
     if assignee_id is None or assignee_id not in {u.id for u in staff_members(order.compound_id)}:
-        raise WorkOrderRefused("请选择本小区的物业工作人员", status=422)
+        raise WorkOrderRefused("请选择本小区的物业工作人员", Kind.INVALID)
 
 
 def _merge_target(order: WorkOrder, merge_into_id: int | None) -> WorkOrder:
     if merge_into_id is None or merge_into_id == order.id:
-        raise WorkOrderRefused("请选择要合并到的另一张工单", status=422)
+        raise WorkOrderRefused("请选择要合并到的另一张工单", Kind.INVALID)
     survivor = db.session.scalar(
         select(WorkOrder).where(WorkOrder.id == merge_into_id, WorkOrder.compound_id == order.compound_id)
     )
     if survivor is None:
-        raise WorkOrderRefused("要合并到的工单不在本小区", status=422)
+        raise WorkOrderRefused("要合并到的工单不在本小区", Kind.INVALID)
     if survivor.status not in OPEN_STATUSES:
         raise WorkOrderRefused("只能合并到未办结的工单")
     # The duplicate's followers will follow the survivor: a household's own order never opens to others.
     if survivor.household_id is not None and survivor.household_id != order.household_id:
-        raise WorkOrderRefused("住户家中的报修只能合并同一户的重复工单", status=422)
+        raise WorkOrderRefused("住户家中的报修只能合并同一户的重复工单", Kind.INVALID)
     return survivor
 
 
@@ -643,7 +640,7 @@ def _attach_photos(order: WorkOrder, user_id: int, photo_ids: Sequence[int], eve
         )
     ).all()
     if len(photos) != len(set(photo_ids)):
-        raise WorkOrderRefused("照片无效：请先上传本工单的照片", status=422)
+        raise WorkOrderRefused("照片无效：请先上传本工单的照片", Kind.INVALID)
     for item in photos:
         item.event_id = event_id
 
@@ -675,7 +672,7 @@ def follow(order_id: int, user_id: int) -> WorkOrder:
     if order.household_id is not None and order.household_id not in {
         household.id for household in my_households(user_id, order.compound_id)
     }:
-        raise WorkOrderRefused("工单不存在", status=404)
+        raise WorkOrderRefused("工单不存在", Kind.NOT_FOUND)
     if order.status not in OPEN_STATUSES:
         raise WorkOrderRefused("该工单已结束，请重新报修")
     _follow(order.id, user_id)
@@ -691,7 +688,7 @@ def urge(order_id: int, user_id: int, now: datetime | None = None) -> WorkOrder:
     if order.status not in OPEN_STATUSES:
         raise WorkOrderRefused("工单已结束，无需催办")
     if not rules.may_urge(order.status, order.last_urged_at, now):
-        raise WorkOrderRefused("4小时内已催办过，请耐心等待", status=429)
+        raise WorkOrderRefused("4小时内已催办过，请耐心等待", Kind.TOO_MANY)
     record_urge(order, now)
     _record_event(order, user_id, "urge", None, None, "")
     recipients = [order.assignee_id] if order.assignee_id else _staff_ids(order.compound_id)
@@ -706,7 +703,7 @@ def urge(order_id: int, user_id: int, now: datetime | None = None) -> WorkOrder:
 def rate(order_id: int, user_id: int, stars: int, comment: str = "", tags: Sequence[str] = ()) -> WorkOrderRating:
     order = _locked(order_id)
     if order.submitter_id != user_id:
-        raise WorkOrderRefused("只有报修人可以评价", status=403)
+        raise WorkOrderRefused("只有报修人可以评价", Kind.FORBIDDEN)
     rating = _rate(order, user_id, stars=stars, comment=comment, tags=tags)
     db.session.commit()
     return rating
@@ -716,10 +713,10 @@ def _rate(order: WorkOrder, user_id: int, stars: int, comment: str = "", tags: S
     if order.status is not Status.CLOSED or order.confirmed_at is None:
         raise WorkOrderRefused("确认已解决后才能评价")
     if not 1 <= stars <= 5:
-        raise WorkOrderRefused("评分为1到5星", status=422)
+        raise WorkOrderRefused("评分为1到5星", Kind.INVALID)
     unknown = [tag for tag in tags if tag not in rules.RATING_TAGS]
     if unknown:
-        raise WorkOrderRefused(f"未知的评价标签：{'、'.join(unknown)}", status=422)
+        raise WorkOrderRefused(f"未知的评价标签：{'、'.join(unknown)}", Kind.INVALID)
     rating = WorkOrderRating(work_order_id=order.id, user_id=user_id, stars=stars, comment=comment.strip()[:300],
                              tags=",".join(dict.fromkeys(tags)))
     try:
@@ -737,7 +734,7 @@ def reply_to_rating(order_id: int, user_id: int, reply: str, ip: str | None = No
         select(WorkOrderRating).where(WorkOrderRating.work_order_id == order_id).with_for_update()
     )
     if rating is None:
-        raise WorkOrderRefused("该工单还没有评价", status=404)
+        raise WorkOrderRefused("该工单还没有评价", Kind.NOT_FOUND)
     rating.reply = reply.strip()[:300]
     rating.replied_by_id = user_id
     rating.replied_at = utcnow()

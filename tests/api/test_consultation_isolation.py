@@ -32,13 +32,13 @@ from backend.models import (
     Vote,
     VoteCast,
 )
-from backend.models.base import utcnow
 from backend.policy import roles_in_compound
 from backend.services import consultations as service
 from backend.services import photos
 from backend.services.auth import issue_tokens
 from backend.services.consultations import Acceptance, OptionDraft, Participant
 from backend.services.qr import make_entry_token
+from backend.shared.clock import utcnow
 from tests import photo_samples as samples
 from tests.support import assert_error_shape
 

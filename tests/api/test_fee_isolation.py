@@ -29,11 +29,11 @@ from backend.models import (
     SubsidyGrant,
     SubsidyPolicy,
 )
-from backend.models.base import utcnow
 from backend.services import payments as payment_service
 from backend.services.auth import issue_tokens
 from backend.services.payment_provider import wechat_pay
 from backend.services.qr import make_entry_token
+from backend.shared.clock import utcnow
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.support import assert_error_shape
 

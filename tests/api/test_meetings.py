@@ -19,10 +19,10 @@ from backend.domain.consultations import MeetingKind, Step
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import AuditEvent, Compound, Meeting, MeetingAttendance, Topic, User
-from backend.models.base import utcnow
 from backend.services import meetings as service
 from backend.services.auth import issue_tokens
 from backend.services.qr import make_entry_token
+from backend.shared.clock import utcnow
 from tests.support import assert_error_shape, first_household
 
 pytestmark = pytest.mark.calendar

@@ -8,12 +8,11 @@ from rq import Queue, SimpleWorker
 from backend.domain.notifications import BINDING_DECISION, BINDING_REVIEW, KINDS, Urgency
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.jobs import QUEUES
 from backend.models import BindingRequest, Delivery, Household, Notification
 from backend.services.auth import issue_tokens
 from backend.services.notifications import notify
 from backend.services.qr import make_entry_token
-from backend.services.queueing import push_committed_jobs
+from backend.services.queueing import QUEUES, push_committed_jobs
 from tests.support import assert_error_shape, buildings_of, link_wechat
 
 ITEM_FIELDS = {"id", "kind", "title", "body", "link", "urgency", "created_at", "read_at"}

@@ -21,9 +21,9 @@ from backend.domain.roles import Role
 from backend.extensions import db
 from backend.integrations.wechat_pay import SandboxWeChatPay, rsa_sign, wechatpay_message
 from backend.models import Bill, Payment, PaymentOrder, SubsidyGrant, SubsidyPolicy
-from backend.models.base import utcnow
 from backend.services.auth import issue_tokens
 from backend.services.payment_provider import wechat_pay
+from backend.shared.clock import utcnow
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.support import assert_error_shape, first_household
 

@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 
 from backend.domain.compounds import AreaLevel
 from backend.domain.fees import PAYMENT_WINDOW, BillStatus, GrantStatus, PaymentMethod
-from backend.domain.notifications import SHANGHAI
 from backend.domain.roles import Role
 from backend.domain.subsidy import SubsidyTier
 from backend.extensions import db
@@ -33,11 +32,11 @@ from backend.models import (
     SubsidyPolicy,
     User,
 )
-from backend.models.base import utcnow
 from backend.services import fees as fee_service
 from backend.services import payments as payment_service
 from backend.services.auth import issue_tokens
 from backend.services.payment_provider import wechat_pay
+from backend.shared.clock import SHANGHAI, utcnow
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.integrations.wechat_pay_standin import PayKeys, WeChatPayStandIn, notification, running_standin
 from tests.support import assert_error_shape, link_wechat

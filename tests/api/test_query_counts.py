@@ -9,8 +9,8 @@ from backend.domain.compounds import AreaLevel
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import BindingRequest, Household, Membership, User
-from backend.models.base import utcnow
 from backend.services.auth import issue_tokens
+from backend.shared.clock import utcnow
 
 SMALL, LARGE = 5, 50
 

@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from backend.domain.compounds import AreaLevel, ManagementModel
 from backend.domain.fees import GrantStatus, PaymentMethod
-from backend.domain.notifications import SHANGHAI
 from backend.domain.roles import Role
 from backend.domain.subsidy import SubsidyTier
 from backend.extensions import db
@@ -34,6 +33,7 @@ from backend.services import payments as payment_service
 from backend.services import subsidies as subsidy_service
 from backend.services.auth import issue_tokens
 from backend.services.fees import lock_bill
+from backend.shared.clock import SHANGHAI
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.support import assert_error_shape, first_household
 

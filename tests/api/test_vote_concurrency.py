@@ -16,11 +16,11 @@ from backend.domain.roles import Role
 from backend.domain.voting import VoteKind, VoteRule
 from backend.extensions import db
 from backend.models import BallotResult, Compound, Household, Topic, User, Vote, VoteCast
-from backend.models.base import utcnow
 from backend.policy import roles_in_compound
 from backend.services import consultations as service
 from backend.services.auth import issue_tokens
 from backend.services.consultations import Acceptance, OptionDraft, Participant
+from backend.shared.clock import utcnow
 
 TAPS = 50
 ROUNDS = 3

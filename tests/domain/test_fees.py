@@ -40,6 +40,7 @@ from backend.domain.fees import (
     spread_evenly,
     starts_a_period,
 )
+from backend.domain.refusals import Kind
 from backend.domain.subsidy import MonthCharge
 
 days_of_years = st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31))
@@ -319,7 +320,7 @@ def test_only_a_community_fallback_compound_charges_nothing_by_default(model):
 def test_fee_refused_is_a_state_conflict_unless_told_otherwise():
     refused = FeeRefused("账单已缴清")
     assert (refused.message, refused.status, str(refused)) == ("账单已缴清", 409, "账单已缴清")
-    assert FeeRefused("金额不符", status=422).status == 422
+    assert FeeRefused("金额不符", Kind.INVALID).kind is Kind.INVALID
 
 
 @pytest.mark.parametrize(("fen", "text"), [

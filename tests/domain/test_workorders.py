@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backend.domain.refusals import Kind
 from backend.domain.workorders import (
     ACTION_LABELS,
     CONFIRM_WINDOW,
@@ -117,7 +118,7 @@ def outcome(status: Status, action: Action, actors, awaiting: bool) -> Status | 
         return next_status(status, action, actors, awaiting_confirmation=awaiting)
     except TransitionRefused as refused:
         assert str(refused), "a refusal tells the person why"
-        return Refused(conflict=refused.conflict)
+        return Refused(conflict=refused.kind is Kind.CONFLICT)
 
 
 def _case_id(status: Status, awaiting: bool, action: Action, actors: frozenset[Actor]) -> str:
@@ -170,15 +171,15 @@ def test_role_refusal_is_a_403_and_state_refusal_a_409():
         next_status(Status.SUBMITTED, Action.ACCEPT, {SUBMITTER})
     with pytest.raises(TransitionRefused) as state:
         next_status(Status.CLOSED, Action.ACCEPT, {HANDLER})
-    assert role.value.conflict is False and "无权" in str(role.value)
-    assert state.value.conflict is True and STATUS_LABELS[Status.CLOSED] in str(state.value)
+    assert role.value.kind is Kind.FORBIDDEN and "无权" in str(role.value)
+    assert state.value.kind is Kind.CONFLICT and STATUS_LABELS[Status.CLOSED] in str(state.value)
 
 
 def test_answer_after_the_window_or_a_confirmation_is_refused_as_a_conflict():
     for action in ANSWERS:
         with pytest.raises(TransitionRefused) as refused:
             next_status(Status.CLOSED, action, {SUBMITTER}, awaiting_confirmation=False)
-        assert refused.value.conflict is True
+        assert refused.value.kind is Kind.CONFLICT
 
 
 def test_close_reject_and_dispute_need_a_note_the_other_side_reads():
@@ -249,7 +250,7 @@ def test_no_sequence_of_actions_reaches_an_invalid_state(data, length):
         except TransitionRefused as refused:
             # A 403 means someone else could do it now; a 409 means nobody could.
             someone_could = outcome(before, action, EVERYONE, awaiting)
-            assert isinstance(someone_could, Refused) is refused.conflict
+            assert isinstance(someone_could, Refused) is (refused.kind is Kind.CONFLICT)
             continue
 
         assert after in Status

@@ -11,8 +11,8 @@ from rq import Queue, SimpleWorker
 
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.jobs import QUEUES
 from backend.services import qr as qr_service
+from backend.services.queueing import QUEUES
 from tests.support import TEST_PASSWORD
 
 pytestmark = pytest.mark.live

@@ -13,8 +13,8 @@ from backend.domain.fees import BillingCycle, period_start_for
 from backend.domain.roles import Role
 from backend.domain.subsidy import add_months
 from backend.extensions import db
-from backend.models.base import utcnow
 from backend.pages import SHANGHAI
+from backend.shared.clock import utcnow
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.support import TEST_PASSWORD, first_household
 

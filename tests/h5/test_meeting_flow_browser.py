@@ -12,8 +12,8 @@ from playwright.sync_api import Page, expect
 
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.models.base import utcnow
 from backend.pages import SHANGHAI
+from backend.shared.clock import utcnow
 from tests.support import TEST_PASSWORD, first_household
 
 pytestmark = pytest.mark.live

@@ -20,13 +20,13 @@ from backend.domain.notifications import TOPIC_DESK, TOPIC_UPDATE, VOTE_REMINDER
 from backend.domain.roles import Role
 from backend.domain.voting import VoteKind, VoteRule
 from backend.extensions import db
-from backend.jobs import QUEUES
 from backend.jobs.consultations import sweep
 from backend.jobs.slots import enqueue_slot
 from backend.models import AuditEvent, BallotResult, BallotRoll, Household, Notice, Notification, Topic, User
 from backend.policy import roles_in_compound
 from backend.services import consultations as service
 from backend.services.consultations import Acceptance, OptionDraft, Participant
+from backend.services.queueing import QUEUES
 
 pytestmark = pytest.mark.calendar
 

@@ -14,9 +14,9 @@ from rq.job import Job, JobStatus
 from rq.registry import FinishedJobRegistry
 from rq.utils import import_attribute
 
-from backend.jobs import QUEUES
 from backend.jobs.health import last_worker_heartbeat
 from backend.jobs.slots import enqueue_slot, slot_job_id
+from backend.services.queueing import QUEUES
 
 pytestmark = pytest.mark.calendar
 

@@ -19,12 +19,12 @@ from backend.domain.fees import BillingCycle, PaymentMethod
 from backend.domain.notifications import FEE_BILL, FEE_REMINDER, SHANGHAI, SUBSIDY_CHANGE, DeliveryStatus
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.jobs import QUEUES
 from backend.jobs.fees import issue_bills, send_reminders
 from backend.models import Bill, Compound, Delivery, Household, Notice, Notification, User
 from backend.services import fees as fee_service
 from backend.services.fee_reminders import bill_notice_key
 from backend.services.payments import record_offline_payment
+from backend.services.queueing import QUEUES
 from tests.fees_support import make_policy, make_schedule
 from tests.support import buildings_of, link_wechat
 

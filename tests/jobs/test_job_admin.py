@@ -8,7 +8,7 @@ import time_machine
 from rq import Queue, SimpleWorker, get_current_job
 from rq.job import Job, JobStatus
 
-from backend.jobs import QUEUES
+from backend.services.queueing import QUEUES
 
 HERE = __name__
 ALLOW_KEY = "linli:test:job-admin:allow"

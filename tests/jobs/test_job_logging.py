@@ -8,9 +8,9 @@ import time
 import pytest
 from rq import Queue, Retry, SimpleWorker, get_current_job
 
-from backend.jobs import QUEUES
-from backend.jobs.logging import JOB_CALLBACKS, describe_error
+from backend.jobs.logging import describe_error
 from backend.jobs.slots import enqueue_slot
+from backend.services.queueing import JOB_CALLBACKS, QUEUES
 
 HERE = __name__
 ALLOW_KEY = "linli:test:job-logging:allow"

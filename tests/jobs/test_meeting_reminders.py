@@ -16,11 +16,11 @@ from backend.domain.consultations import MeetingKind, Party
 from backend.domain.notifications import MEETING_REMINDER
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.jobs import QUEUES
 from backend.jobs.meetings import send_reminders
 from backend.models import Meeting, Notice, Notification, User
 from backend.services import meetings as service
 from backend.services.meetings import InviteeSpec
+from backend.services.queueing import QUEUES
 from tests.support import first_household
 
 pytestmark = pytest.mark.calendar

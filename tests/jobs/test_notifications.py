@@ -22,14 +22,13 @@ from backend.extensions import db
 from backend.integrations.sms import AliyunSms
 from backend.integrations.wechat_login import WeChatLoginClient
 from backend.integrations.wechat_messages import OFFICIAL_ACCOUNT, WeChatMessages
-from backend.jobs import QUEUES
 from backend.jobs.notifications import DELIVER_JOB, _claim, requeue_stale_deliveries
 from backend.models import Delivery, Household, Notice, Notification, OutboxJob, User, WeChatAccount
 from backend.redis_conn import connect
 from backend.services.auth import issue_tokens
 from backend.services.notifications import FAN_OUT_JOB, notify, set_kind_enabled
 from backend.services.qr import make_entry_token
-from backend.services.queueing import REPUSH_AFTER, push_committed_jobs, relay_outbox
+from backend.services.queueing import QUEUES, REPUSH_AFTER, push_committed_jobs, relay_outbox
 from tests.integrations import aliyun_sms_standin, wechat_messages_standin, wechat_standin
 from tests.integrations.wechat_messages_standin import BIZSEND_PATH, WeChatMessagesStandIn
 

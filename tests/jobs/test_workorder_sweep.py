@@ -17,11 +17,11 @@ from backend.domain.notifications import WORK_ORDER_ESCALATED, WORK_ORDER_RATE_R
 from backend.domain.roles import Role
 from backend.domain.workorders import Action, Status, Urgency
 from backend.extensions import db
-from backend.jobs import QUEUES
 from backend.jobs.slots import enqueue_slot
 from backend.jobs.workorders import sweep
 from backend.models import Notice, Notification, User, WorkOrder, WorkOrderEscalation, WorkOrderEvent
 from backend.services import workorders
+from backend.services.queueing import QUEUES
 from tests.support import first_household
 
 pytestmark = pytest.mark.calendar

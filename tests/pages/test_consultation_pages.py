@@ -18,12 +18,12 @@ from backend.domain.voting import VoteKind, VoteRule
 from backend.extensions import db
 from backend.integrations.storage import LocalDiskStorage
 from backend.models import ConsultationSettings, Household, Membership, Topic, VoteCast
-from backend.models.base import utcnow
 from backend.pages import SHANGHAI
 from backend.policy import roles_in_compound
 from backend.services import consultations as service
 from backend.services.consultations import Acceptance, OptionDraft
 from backend.services.photos import STORAGE_EXTENSION
+from backend.shared.clock import utcnow
 from tests import photo_samples
 
 pytestmark = pytest.mark.calendar

@@ -31,9 +31,9 @@ from backend.models import (
     Refund,
     SubsidyGrant,
 )
-from backend.models.base import utcnow
 from backend.services import meetings as meeting_service
 from backend.services.payment_provider import wechat_pay
+from backend.shared.clock import utcnow
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.integrations.wechat_pay_standin import PayKeys, running_standin
 from tests.support import link_wechat

@@ -12,10 +12,9 @@ from rq import Queue, SimpleWorker
 from backend.domain.notifications import BINDING_DECISION, BINDING_REVIEW, KINDS
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.jobs import QUEUES
 from backend.models import Notification, NotificationPreference
 from backend.services.notifications import notify
-from backend.services.queueing import push_committed_jobs
+from backend.services.queueing import QUEUES, push_committed_jobs
 from tests.support import first_household
 
 _sent = itertools.count(1)

@@ -18,10 +18,10 @@ from backend.domain.workorders import DEFAULT_CATEGORIES, Sla, Status, Urgency
 from backend.extensions import db
 from backend.integrations.storage import LocalDiskStorage
 from backend.models import AuditEvent, Household, WorkOrder, WorkOrderPhoto
-from backend.models.base import utcnow
 from backend.pages.workorders import duration_zh
 from backend.services import workorders as workorder_service
 from backend.services.photos import STORAGE_EXTENSION, UNSUPPORTED
+from backend.shared.clock import utcnow
 from tests import photo_samples
 from tests.support import buildings_of, first_household
 

@@ -41,13 +41,13 @@ from backend.models import (
     Vote,
     VoteCast,
 )
-from backend.models.base import utcnow
 from backend.policy import roles_in_compound
 from backend.services import consultations as service
 from backend.services.consultations import Acceptance, OptionDraft, Participant
 from backend.services.identity import phone_hash
 from backend.services.notifications import FAN_OUT_JOB
 from backend.services.photos import prepare_photo
+from backend.shared.clock import utcnow
 from tests.photo_samples import camera_jpeg
 
 pytestmark = pytest.mark.calendar

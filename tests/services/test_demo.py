@@ -36,7 +36,6 @@ from backend.models import (
     WorkOrderFollower,
     WorkOrderRating,
 )
-from backend.models.base import utcnow
 from backend.services import consultations
 from backend.services.demo import (
     DEMO_PASSWORD,
@@ -46,6 +45,7 @@ from backend.services.demo import (
     load_bench_work_orders,
 )
 from backend.services.workorders import escalate_order, staff_queue, submit_order, transition, urge
+from backend.shared.clock import utcnow
 from tests.support import first_household
 
 pytestmark = pytest.mark.calendar

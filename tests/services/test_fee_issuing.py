@@ -16,9 +16,9 @@ from backend.domain.fees import BillingCycle, BillStatus, FeeRefused
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import AuditEvent, Bill, Compound, FeeSchedule, Household
-from backend.models.base import utcnow
 from backend.services import fees as service
 from backend.services import meetings as meeting_service
+from backend.shared.clock import utcnow
 from tests.fees_support import make_schedule
 from tests.support import buildings_of
 

@@ -13,12 +13,11 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import create_engine, insert, select, text
 
 from backend.extensions import db
-from backend.jobs import QUEUES
 from backend.models import OutboxJob
-from backend.models.base import utcnow
 from backend.redis_conn import connect
 from backend.services import job_admin, queueing
-from backend.services.queueing import enqueue_after_commit, push_committed_jobs, relay_outbox
+from backend.services.queueing import QUEUES, enqueue_after_commit, push_committed_jobs, relay_outbox
+from backend.shared.clock import utcnow
 
 RECORD = f"{__name__}.record_run"
 RUNS_KEY = "linli:test:queueing:runs"

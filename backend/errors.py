@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, redirect, render_template, request, url_for
+from flask import Flask, flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
+from backend.domain.refusals import Refused
 from backend.extensions import DATABASE_UNAVAILABLE, db
-from backend.request_context import current_path
+from backend.request_context import current_path, referring_page
 
 log = logging.getLogger("linli.errors")
 
@@ -29,6 +30,7 @@ MESSAGES = {
 DATABASE_RETRY_AFTER_SECONDS = 5
 # Set on `g` while answering such a request: the page's template context must not query the database again.
 DATABASE_UNAVAILABLE_FLAG = "linli_database_unavailable"
+_REFUSAL_PAGE_KEY = "linli.refusal_page"
 
 
 def wants_json() -> bool:
@@ -87,6 +89,32 @@ def handle_database_unavailable(error: Exception):
     return json_error(503, headers=headers)
 
 
+def show_refusal_with(render) -> None:
+    """A page view that would rather show a refusal on its own form (the entries kept) than on the error
+    page registers `render(refused) -> response body` here before calling the service."""
+    # In the WSGI environ, which lives exactly one request (`g` can outlive it, see request_context).
+    request.environ[_REFUSAL_PAGE_KEY] = render
+
+
+def handle_refusal(refused: Refused):
+    """The one answer to a refusal. Nothing of the refused request may be committed later by accident, and the
+    row locks it took are let go now: the session is rolled back first.
+    API: the error shape with the kind's status. Page: the view's own form when it registered one; after a
+    form posted from one of our pages, that page again with the message on top; else the error page."""
+    db.session.rollback()
+    headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
+    if wants_json():
+        return json_error(refused.status, refused.message, refused.errors or None, headers)
+    render = request.environ.get(_REFUSAL_PAGE_KEY)
+    if render is not None:
+        return render(refused), refused.status, headers
+    back = referring_page() if request.method == "POST" else None
+    if back:
+        flash(refused.message, "warn")
+        return redirect(back, code=303)
+    return render_template("error.html", code=refused.status, message=refused.message), refused.status, headers
+
+
 def handle_unexpected(error: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
     return handle_http_exception(InternalServerError())
@@ -94,6 +122,7 @@ def handle_unexpected(error: Exception):
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Refused, handle_refusal)
     for error in DATABASE_UNAVAILABLE:
         app.register_error_handler(error, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

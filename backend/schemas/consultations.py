@@ -8,7 +8,6 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 from werkzeug.datastructures import FileStorage
 
-from backend.api.common import ID, NOT_BLANK, PageQuery, envelope
 from backend.domain.consultations import (
     CHANNEL_LABELS,
     MAX_DELIBERATION_LEAD,
@@ -25,8 +24,9 @@ from backend.domain.consultations import (
     Step,
 )
 from backend.domain.voting import ITEM_LABELS, VoteKind
-from backend.models.base import utcnow
+from backend.schemas.common import ID, NOT_BLANK, PageQuery, envelope
 from backend.services.consultations import MAX_TOPIC_PHOTOS, OptionDraft
+from backend.shared.clock import utcnow
 
 TITLE = validate.Length(min=1, max=60)
 

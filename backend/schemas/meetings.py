@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from backend.api.common import ID, NOT_BLANK
 from backend.domain.consultations import MEETING_KIND_LABELS, PARTY_LABELS, MeetingKind, Party
-from backend.models.base import utcnow
+from backend.schemas.common import ID, NOT_BLANK
 from backend.services.meetings import MAX_INVITEES_PER_REQUEST, InviteeSpec, is_upcoming
+from backend.shared.clock import utcnow
 
 
 def _string() -> dict:

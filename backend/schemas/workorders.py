@@ -6,7 +6,6 @@ from datetime import timedelta
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, post_load, pre_dump, validate, validates_schema
 
-from backend.api.common import ID, NOT_BLANK, PageQuery
 from backend.domain.workorders import (
     ESCALATION_LABELS,
     RATING_TAGS,
@@ -19,9 +18,10 @@ from backend.domain.workorders import (
     Urgency,
     is_overdue,
 )
-from backend.models.base import utcnow
+from backend.schemas.common import ID, NOT_BLANK, PageQuery
 from backend.services.photos import MAX_PHOTOS_PER_ORDER
 from backend.services.workorders import CategorySla, category_minutes
+from backend.shared.clock import utcnow
 
 CATEGORY = validate.Length(min=1, max=16)
 # A year at most: a longer deadline is a typo, and no deadline arithmetic comes near an overflow.

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from backend.api.common import ID, MAX_ID, NOT_BLANK, PageQuery
-from backend.api.fee_schemas import BillSchema, MonthField
 from backend.domain.compounds import ManagementModel
 from backend.domain.fees import PaymentMethod
 from backend.domain.subsidy import BASIS_POINTS, SubsidyTier
+from backend.schemas.common import ID, MAX_ID, NOT_BLANK, PageQuery
+from backend.schemas.fees import BillSchema, MonthField
 from backend.services.subsidies import PolicyDraft
 
 # The columns are 32-bit integers: no amount may pass 2^31 − 1 fen (¥21,474,836.47).

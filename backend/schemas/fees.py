@@ -8,7 +8,6 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from backend.api.common import ID, MAX_ID, NOT_BLANK, PageQuery
 from backend.domain.compounds import HOUSEHOLD_KIND_LABELS, HouseholdKind
 from backend.domain.fees import (
     BILL_STATUS_LABELS,
@@ -22,14 +21,14 @@ from backend.domain.fees import (
     BillingCycle,
     BillStatus,
     PaymentMethod,
-    beijing_date,
     period_label,
     starts_a_period,
 )
 from backend.domain.subsidy import format_rate
-from backend.models.base import utcnow
+from backend.schemas.common import ID, MAX_ID, NOT_BLANK, PageQuery
 from backend.services.fees import household_label
 from backend.services.payments import OnlineOutcome
+from backend.shared.clock import beijing_date, utcnow
 
 MAX_REASON = 500
 _MONTH = re.compile(r"[12]\d{3}-(0[1-9]|1[0-2])")

@@ -1,0 +1,1 @@
+"""Helpers every layer may use: the clock and Beijing time (`clock`), pagination (`pagination`)."""
