@@ -12,6 +12,9 @@ from backend.errors import show_refusal_with
 from backend.extensions import db
 from backend.models import Area
 
+# The suite's database plays no part: the app below has its own.
+pytestmark = pytest.mark.once
+
 
 def _refusing_views() -> Blueprint:
     views = Blueprint("refusing", __name__)
