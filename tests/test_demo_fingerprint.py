@@ -1,7 +1,7 @@
-"""The demo's fingerprint: how many rows each table holds and the rows a visitor meets first (places, accounts,
-phones, passwords, households, work orders, topics, the meeting, schedules, bills and payments). Loaded at one
-fixed moment, so the bills of the month are the same on any day the suite runs; a change here is a change of the
-demo data, on purpose or not."""
+"""The demo's fingerprint: how many rows each table holds, the rows a visitor meets first (places, accounts,
+phones, passwords, households, work orders, topics, the meeting, schedules, bills and payments) and what
+load_demo returns. Loaded at one fixed moment, so the bills of the month are the same on any day the suite runs;
+a change here is a change of the demo data, on purpose or not."""
 from __future__ import annotations
 
 import re
@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from backend.demo import DEMO_PASSWORD, Demo, load_demo
 from backend.extensions import db
 from backend.models import (
     Area,
@@ -33,7 +34,6 @@ from backend.models import (
     User,
     WorkOrder,
 )
-from backend.services.demo import DEMO_PASSWORD, load_demo
 from backend.services.identity import verify_password
 
 # 10:00 in Beijing on 25 November 2026, whatever `--now` the run has.
@@ -41,9 +41,9 @@ LOADED_AT = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def demo(app):
+def demo(app) -> Demo:
     with time_machine.travel(LOADED_AT, tick=True):
-        assert load_demo()
+        return load_demo()
 
 
 def _counts() -> dict[str, int]:
@@ -207,20 +207,36 @@ def _passwords() -> dict:
             "demo_password": all(verify_password(password_hash, DEMO_PASSWORD) for password_hash in hashes)}
 
 
+def _returned(demo: Demo) -> dict:
+    """What load_demo returned, its ids read back as names."""
+    rooms, usernames = _rooms(), _usernames()
+    areas = dict(db.session.execute(select(Area.id, Area.name)).all())
+    codes = dict(db.session.execute(select(Compound.id, Compound.code)).all())
+    return {
+        "areas": {level.value: areas[area_id] for level, area_id in demo.areas.items()},
+        "compounds": sorted(code for code, compound_id in demo.compounds.items() if codes[compound_id] == code),
+        "users": sorted(username for username, user_id in demo.users.items() if usernames[user_id] == username),
+        "homes": {username: rooms[home] for username, home in demo.homes.items()
+                  if username in ("owner", "tenant", "owner2", "owner01", "owner40")},
+        "residents": len(demo.homes),
+        "again": load_demo(),
+    }
+
+
 def test_the_demo_is_the_one_it_was(demo):
     owners = _owners()
     fingerprint = {
         "counts": _counts(), "places": _places(), "accounts": _accounts(), "owners": len(owners),
         "first_and_last_owner": [owners[0], owners[-1]], "registers_and_requests": _registers_and_requests(),
         "passwords": _passwords(), "work_orders": _work_orders(), "topics": _topics(), "meetings": _meetings(),
-        "fees": _fees(),
+        "fees": _fees(), "returned": _returned(demo),
     }
 
     assert fingerprint == {
         "counts": COUNTS, "places": PLACES, "accounts": ACCOUNTS, "owners": 40,
         "first_and_last_owner": OWNERS_FIRST_AND_LAST, "registers_and_requests": REGISTERS_AND_REQUESTS,
         "passwords": {"accounts": 50, "demo_password": True}, "work_orders": WORK_ORDERS, "topics": TOPICS,
-        "meetings": MEETINGS, "fees": FEES,
+        "meetings": MEETINGS, "fees": FEES, "returned": RETURNED,
     }
 
 
@@ -350,4 +366,15 @@ FEES = {
         ("cash", 145, 1088160, 456947),
         ("sandbox", 65, 329002, 141010),
     ],
+}
+# What load_demo returns: every account it made by username, and the household of each verified resident.
+RETURNED = {
+    "areas": {"city": "攀枝花市", "district": "东区", "street": "炳草岗街道", "community": "金沙社区"},
+    "compounds": ["wushisi", "yangguang"],
+    "users": sorted(["admin", "official", "secretary", "committee", "manager", "staff", "owner", "tenant", "owner2",
+                     "staff2", *(f"owner{number:02d}" for number in range(1, 41))]),
+    "homes": {"owner": "yangguang 1栋 1-101", "tenant": "yangguang 1栋 1-101", "owner2": "wushisi 1栋 1-101",
+              "owner01": "yangguang 1栋 1-102", "owner40": "yangguang 2栋 2-301"},
+    "residents": 43,
+    "again": None,
 }
