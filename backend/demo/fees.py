@@ -66,7 +66,7 @@ def make_fees(places: Places, people: People, now: datetime) -> int:
     user id of the second compound's cashier (staff2), who takes its cash."""
     rng = random.Random(20261126)
     first, second = places.first, places.second
-    crew, residents = people.crew, people.residents
+    crew, accounts, homes = people.crew, people.accounts, people.homes
     this_month = now.astimezone(SHANGHAI).date().replace(day=1)
     months = [add_months(this_month, back) for back in range(1 - DEMO_FEE_MONTHS, 1)]
     # January of the first billed month's year starts a month, a quarter and a year alike.
@@ -90,12 +90,12 @@ def make_fees(places: Places, people: People, now: datetime) -> int:
                                 BillingCycle.MONTHLY, 15, note="临街商铺", actor_id=crew["committee"]),
         factories.make_schedule(second, HouseholdKind.RESIDENTIAL, second.fee_standard_fen_per_m2, effective_from,
                                 BillingCycle.QUARTERLY, 15, note="信托制物业，按季收取",
-                                actor_id=people.accounts["official"]),
+                                actor_id=accounts["official"]),
     ]
     factories.make_policy(
         "东区老旧小区物业费过渡期补贴（先买后补）", policy_start, _DEMO_TIERS,
         area_id=places.areas[AreaLevel.DISTRICT].id, built_before_year=2000, cap_fen_per_month=_DEMO_CAP_FEN,
-        budget_fen=_DEMO_BUDGET_FEN, actor_id=people.accounts["admin"],
+        budget_fen=_DEMO_BUDGET_FEN, actor_id=accounts["admin"],
     )
     for schedule in schedules:
         for period_start in sorted({period_start_for(month, schedule.cycle) for month in months}):
@@ -104,12 +104,12 @@ def make_fees(places: Places, people: People, now: datetime) -> int:
             issued_at = min(_beijing(period_start, 0, 30), now - _EARLIEST_PAYMENT)
             factories.issue_bills(schedule, period_start, now=issued_at)
 
+    # A household's first resident in the demo pays its bills online (the owner before the tenant).
     payers: dict[int, int] = {}
-    for person, home in residents.values():
-        payers.setdefault(home.id, person.id)
-    owner, owner_home = residents["owner"]
-    owner2, owner2_home = residents["owner2"]
-    waived_home = _first_unclaimed(first, residents)
+    for username, home_id in homes.items():
+        payers.setdefault(home_id, accounts[username])
+    owner_home, owner2_home = homes["owner"], homes["owner2"]
+    waived_home = _first_unclaimed(first, set(homes.values()))
     bills = db.session.execute(
         select(Bill.id, Bill.compound_id, Bill.household_id, Bill.period_start, Bill.months, Bill.due_date,
                Bill.issued_at)
@@ -118,21 +118,21 @@ def make_fees(places: Places, people: People, now: datetime) -> int:
     periods = {compound_id: sorted({bill.period_start for bill in bills if bill.compound_id == compound_id})
                for compound_id in (first.id, second.id)}
     never_pays = {household_id for household_id in sorted({bill.household_id for bill in bills})
-                  if rng.random() < _NEVER_PAYS} - {owner_home.id, owner2_home.id}
+                  if rng.random() < _NEVER_PAYS} - {owner_home, owner2_home}
     plan: list[_PlannedPayment] = []
     for bill in bills:
         index = periods[bill.compound_id].index(bill.period_start)
-        if bill.household_id == owner_home.id:
+        if bill.household_id == owner_home:
             if index == 0:
-                plan.append(_PlannedPayment(_paid_at(bill, rng, now), bill, owner.id))
+                plan.append(_PlannedPayment(_paid_at(bill, rng, now), bill, accounts["owner"]))
             elif index == 1:
                 plan.append(_PlannedPayment(_paid_at(bill, rng, now), bill, method=PaymentMethod.CASH))
             continue
-        if bill.household_id == owner2_home.id:
+        if bill.household_id == owner2_home:
             if index == 0:
-                plan.append(_PlannedPayment(_paid_at(bill, rng, now), bill, owner2.id))
+                plan.append(_PlannedPayment(_paid_at(bill, rng, now), bill, accounts["owner2"]))
             continue
-        if bill.household_id == waived_home.id and index == 1:
+        if bill.household_id == waived_home and index == 1:
             fee_service.waive_bill(bill.id, _WAIVER_REASON, crew["committee"], None,
                                    now=bill.issued_at + timedelta(days=3))
             continue
@@ -168,13 +168,12 @@ def make_fees(places: Places, people: People, now: datetime) -> int:
     return cashier_id
 
 
-def _first_unclaimed(compound: Compound, residents: dict[str, tuple[User, Household]]) -> Household:
+def _first_unclaimed(compound: Compound, lived_in: set[int]) -> int:
     """The compound's first household nobody in the demo lives in, on the register or has asked to join."""
-    taken = {home.id for _, home in residents.values()}
-    taken |= set(db.session.scalars(select(RegisteredOwner.household_id)))
+    taken = lived_in | set(db.session.scalars(select(RegisteredOwner.household_id)))
     taken |= set(db.session.scalars(select(BindingRequest.household_id)))
     return db.session.scalar(
-        select(Household).where(Household.compound_id == compound.id, Household.id.not_in(taken),
+        select(Household.id).where(Household.compound_id == compound.id, Household.id.not_in(taken),
                                 Household.kind == HouseholdKind.RESIDENTIAL).order_by(Household.id).limit(1)
     )
 
