@@ -167,14 +167,15 @@ def _awaiting(order: WorkOrder, now: datetime) -> bool:
 
 def _allowed(order: WorkOrder, viewer: Viewer, now: datetime) -> frozenset[str]:
     """Each action the service would take from this person now: the same rules it refuses with."""
-    steps = rules.allowed_actions(order.status, viewer.actors, awaiting_confirmation=_awaiting(order, now))
+    steps = service.actions_open_to(order, viewer, now)
     rated = order.rating_stars is not None
     extras = {
         URGE: rules.permitted(rules.check_urge, order.status, order.last_urged_at, now, concerned=viewer.concerned),
         RATE: rules.permitted(rules.check_rating, order.status, submitter=order.submitter_id == viewer.user_id,
                               confirmed=order.confirmed_at is not None, rated=rated),
         REPLY: rules.permitted(rules.check_reply, viewer.roles, rated=rated),
-        # Someone who sees the order already follows it, unless they see every order of the compound.
+        # Offered to one not following it yet (who sees every order of the compound); whether the place is
+        # theirs is asked of the database only for someone who may report at all.
         FOLLOW: not viewer.follows and allows(viewer.roles, Permission.SUBMIT_WORK_ORDER)
         and rules.permitted(rules.check_follow, order.status, viewer.roles,
                             own_place=service.own_place(order, viewer.user_id)),

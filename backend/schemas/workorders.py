@@ -34,7 +34,12 @@ from backend.services.photos import MAX_PHOTOS_PER_ORDER
 from backend.services.workorders import CategorySla, category_minutes
 from backend.shared.clock import utcnow
 
-CATEGORY = validate.Length(min=1, max=16)
+CATEGORY_NAME_MAX = 16
+CATEGORY = validate.Length(min=1, max=CATEGORY_NAME_MAX)
+# The time to accept an order: a minute to a week; to close it: an hour to 30 days. A longer one is a typo.
+ACCEPT_MINUTES = (1, 10_080)
+CLOSE_MINUTES = (60, 43_200)
+MAX_CATEGORIES = 20
 # The spot of a common area in the resident's words ("3楼楼道"), as a report and a duplicate search take it.
 LOCATION_TEXT = validate.Length(max=100, error="具体位置不能超过{max}个字")
 CHOOSE_CATEGORY = "请选择报修类别"
@@ -96,7 +101,7 @@ class PageForm(Schema):
 
 
 class WorkOrderSubmitSchema(Schema):
-    category = fields.String(required=True, validate=validate.Length(min=1, max=16, error=CHOOSE_CATEGORY),
+    category = fields.String(required=True, validate=validate.Length(min=1, max=CATEGORY_NAME_MAX, error=CHOOSE_CATEGORY),
                              error_messages={"required": CHOOSE_CATEGORY})
     description = fields.String(
         required=True, error_messages={"required": DESCRIBE},
@@ -187,20 +192,39 @@ class PhotoUploadSchema(Schema):
     photo = Upload(required=True, metadata={"description": "一张照片：JPG、PNG、WebP（或 HEIC），不超过 10 MB"})
 
 
+def _deadline(urgency: str, phase: str) -> fields.Integer:
+    """One of a category's four deadlines in minutes, with the sentence the settings page shows: 受理 is typed
+    there in minutes, 办结 in hours."""
+    word = URGENCY_LABELS[Urgency(urgency)]
+    if phase == "accept":
+        low, high = ACCEPT_MINUTES
+        message = f"{word}报修的受理时限请填写{low}到{high}之间的整数（分钟）"
+    else:
+        low, high = CLOSE_MINUTES
+        message = f"{word}报修的办结时限请填写{low // 60}到{high // 60}之间的数字（小时）"
+    return fields.Integer(required=True, strict=True, validate=validate.Range(min=low, max=high, error=message),
+                          error_messages={"required": message, "invalid": message, "null": message})
+
+
 class CategorySchema(Schema):
     """One category and its SLA in minutes: time to accept and to close, for normal and urgent orders."""
 
-    name = fields.String(required=True, validate=[CATEGORY, NOT_BLANK])
-    accept_minutes_normal = fields.Integer(required=True, strict=True, validate=MINUTES)
-    close_minutes_normal = fields.Integer(required=True, strict=True, validate=MINUTES)
-    accept_minutes_urgent = fields.Integer(required=True, strict=True, validate=MINUTES)
-    close_minutes_urgent = fields.Integer(required=True, strict=True, validate=MINUTES)
+    name = fields.String(
+        required=True, error_messages={"required": "请填写类别名称"},
+        validate=[validate.Length(max=CATEGORY_NAME_MAX, error="类别名称最多{max}个字"),
+                  validate.Regexp(r"\s*\S", error="请填写类别名称")],
+    )
+    accept_minutes_normal = _deadline("normal", "accept")
+    close_minutes_normal = _deadline("normal", "close")
+    accept_minutes_urgent = _deadline("urgent", "accept")
+    close_minutes_urgent = _deadline("urgent", "close")
 
     @validates_schema
     def _close_after_accept(self, data, **_):
         for urgency in ("normal", "urgent"):
             if data[f"close_minutes_{urgency}"] < data[f"accept_minutes_{urgency}"]:
-                raise ValidationError("办结时限不能短于受理时限", f"close_minutes_{urgency}")
+                word = URGENCY_LABELS[Urgency(urgency)]
+                raise ValidationError(f"{word}报修的办结时限不能短于受理时限", f"close_minutes_{urgency}")
 
     @post_load
     def _category(self, data, **_) -> CategorySla:
@@ -215,14 +239,26 @@ class CategorySchema(Schema):
         return category_minutes(category)
 
 
+def _how_many(items: list) -> None:
+    if len(items) > MAX_CATEGORIES:
+        raise ValidationError(f"最多设置{MAX_CATEGORIES}个报修类别（现有{len(items)}个），请删除一些")
+
+
 class CategoryListSchema(Schema):
-    items = fields.List(fields.Nested(CategorySchema), required=True, validate=validate.Length(min=1, max=30))
+    items = fields.List(
+        fields.Nested(CategorySchema), required=True,
+        validate=[validate.Length(min=1, error="请至少保留一个报修类别"), _how_many],
+    )
 
     @validates_schema
     def _names_unique(self, data, **_):
-        names = [item.name for item in data["items"]]
-        if len(set(names)) != len(names):
-            raise ValidationError("类别名称不能重复", "items")
+        seen, repeated = set(), {}
+        for index, item in enumerate(data["items"]):
+            if item.name in seen:
+                repeated[index] = {"name": ["类别名称重复了"]}
+            seen.add(item.name)
+        if repeated:
+            raise ValidationError(repeated, "items")
 
 
 # ---- responses --------------------------------------------------------------------------------------

@@ -394,10 +394,6 @@ def get_order(order_id: int) -> WorkOrder | None:
     )
 
 
-def order_compound_id(order_id: int) -> int | None:
-    return db.session.scalar(select(WorkOrder.compound_id).where(WorkOrder.id == order_id))
-
-
 def timeline(order_id: int) -> list[WorkOrderEvent]:
     return list(
         db.session.scalars(
