@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from backend.domain.compounds import MANAGEMENT_MODEL_LABELS
 from backend.domain.fees import FeeRefused
@@ -155,7 +155,7 @@ class SettlementScreen:
     no_company: str = settlement_export.NO_COMPANY
 
 
-def settlement_screen(user_id: int, args: Mapping[str, str], now: datetime | None = None) -> SettlementScreen:
+def settlement_screen(user_id: int, args: Mapping[str, str]) -> SettlementScreen:
     """The settlement of the area asked for (the caller's first when none is), for one month or all of them.
     An area that is not a number is none (404); a month not in YYYY-MM is said so, and every month shown."""
     areas = subsidy_service.settlement_areas(user_id)
