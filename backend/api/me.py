@@ -6,9 +6,11 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from backend.presenters import bindings as binding_presenter
 from backend.request_context import optional_user_id
+from backend.schemas.bindings import BindingSchema
 from backend.schemas.common import NOT_BLANK, ApiErrorSchema
-from backend.schemas.places import BindingSchema, MembershipSchema
+from backend.schemas.places import MembershipSchema
 from backend.services import auth as auth_service
 from backend.services import bindings as binding_service
 from backend.services import people as people_service
@@ -42,7 +44,7 @@ def _me(user_id: int) -> dict:
         "has_wechat": auth_service.has_wechat(user_id),
         "large_text": user.large_text,
         "memberships": binding_service.my_memberships(user_id),
-        "bindings": binding_service.my_bindings(user_id),
+        "bindings": binding_presenter.my_requests(user_id),
     }
 
 

@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 from backend.domain.consultations import MeetingKind, Party
 from backend.schemas.actions import Actions
 from backend.schemas.common import ID, MAX_ID
+from backend.schemas.text import text_field
 from backend.services.meetings import InviteeSpec
 from backend.shared.clock import beijing_moment
 
@@ -20,30 +21,6 @@ NAME_SEPARATORS = re.compile(r"[\n\r,，、;；]+")
 NAME_FIELDS = {"merchant_names": Party.MERCHANT, "resident_names": Party.RESIDENT}
 
 
-class StrippedString(fields.String):
-    """Text as it is kept: without the spaces around it (a title of spaces is no title)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
-
-
-def _text(label: str, limit: int, *, required: bool = True) -> fields.String:
-    """A text field whose messages name it: 请填写会议名称, 会议名称不能超过60个字."""
-    rules = [validate.Length(max=limit, error=f"{label}不能超过{limit}个字")]
-    if not required:
-        return StrippedString(load_default="", validate=rules)
-    return StrippedString(
-        required=True,
-        validate=[validate.Length(min=1, error=f"请填写{label}"), *rules],
-        error_messages={"required": f"请填写{label}", "null": f"请填写{label}"},
-    )
-
-
-def _string() -> dict:
-    """What a computed string field is in the OpenAPI document."""
-    return {"metadata": {"type": "string"}}
-
-
 # ---- requests ---------------------------------------------------------------------------------------
 
 
@@ -52,7 +29,7 @@ class InviteeInputSchema(Schema):
 
     party = fields.Enum(Party, by_value=True, required=True, error_messages={"unknown": "请选择受邀人所属的一方"})
     user_id = fields.Integer(strict=True, validate=ID, allow_none=True, load_default=None)
-    name = _text("受邀人姓名", 64, required=False)
+    name = text_field("受邀人姓名", 64, required=False)
 
     @validates_schema
     def _person_or_name(self, data, **_):
@@ -88,15 +65,15 @@ class MeetingCreateSchema(Schema):
         MeetingKind, by_value=True, required=True,
         error_messages={"required": "请选择会议类型", "unknown": "请选择会议类型"},
     )
-    title = _text("会议名称", 60)
-    agenda = _text("会议议程", 2000)
+    title = text_field("会议名称", 60)
+    agenda = text_field("会议议程", 2000)
     starts_at = fields.AwareDateTime(
         required=True,
         error_messages={"required": "请选择会议日期和时间", "invalid": "请选择会议日期和时间",
                         "invalid_awareness": "会议时间须带时区"},
         metadata={"description": "ISO 8601，须带时区；须晚于现在且在一年以内"},
     )
-    place = _text("会议地点", 100)
+    place = text_field("会议地点", 100)
     topic_id = _topic_id(strict=True)
     invitees = _invitee_list()
 
@@ -115,8 +92,8 @@ class CheckInSchema(Schema):
 
 
 class MinutesSchema(Schema):
-    minutes = _text("会议纪要", 20_000, required=False)
-    resolutions = _text("会议决议", 20_000, required=False)
+    minutes = text_field("会议纪要", 20_000, required=False)
+    resolutions = text_field("会议决议", 20_000, required=False)
     publish = fields.Boolean(
         load_default=False, metadata={"description": "公布给全体居民；已公布的纪要不能撤回，修改后仍公开"}
     )
@@ -140,8 +117,8 @@ class _InviteeWidgets:
     invitees, by its schemas, so the same limits and messages hold."""
 
     members = fields.List(fields.String(validate=validate.Length(max=32)), load_default=list)
-    merchant_names = _text("商户代表", 2000, required=False)
-    resident_names = _text("居民代表", 2000, required=False)
+    merchant_names = text_field("商户代表", 2000, required=False)
+    resident_names = text_field("居民代表", 2000, required=False)
 
     def _invitees(self, data: dict, body_schema: type[Schema]) -> list[InviteeSpec]:
         chosen = []

@@ -11,10 +11,12 @@ from backend.domain.bindings import (
     Relation,
     check_can_decide,
     check_not_own_request,
+    household_address,
     role_for,
     verified_by_register,
 )
 from backend.domain.notifications import BINDING_DECISION, BINDING_REVIEW
+from backend.domain.refusals import Kind
 from backend.domain.roles import PERMISSIONS, Action
 from backend.extensions import db
 from backend.models import BindingRequest, Building, Compound, Household, Membership, RegisteredOwner, User
@@ -35,7 +37,8 @@ def find_household(compound_id: int, building_id: int, unit: str, room: str) -> 
         )
     )
     if household is None:
-        raise BindingRefused("找不到该房屋，请核对楼栋、单元和房号")
+        # The person mistyped (or picked another compound's building): fix the entry and try again.
+        raise BindingRefused("找不到该房屋，请核对楼栋、单元和房号", Kind.INVALID)
     return household
 
 
@@ -99,7 +102,7 @@ def my_bindings(user_id: int) -> list[BindingRequest]:
     return list(
         db.session.scalars(
             select(BindingRequest)
-            .options(joinedload(BindingRequest.household).joinedload(Household.building))
+            .options(joinedload(BindingRequest.household).joinedload(Household.building), joinedload(BindingRequest.user))
             .where(BindingRequest.user_id == user_id)
             .order_by(BindingRequest.id.desc())
             .limit(50)
@@ -195,7 +198,7 @@ def reject_binding(binding_id: int, actor_id: int, reason: str, ip: str | None) 
 def _address(binding: BindingRequest) -> str:
     household = db.session.get(Household, binding.household_id)
     building = db.session.get(Building, household.building_id)
-    return f"{building.name} {household.unit}单元 {household.room}室"
+    return household_address(building.name, household.unit, household.room)
 
 
 def _tell_applicant(binding: BindingRequest, title: str, body: str) -> None:
@@ -216,6 +219,14 @@ def _tell_reviewers(binding: BindingRequest) -> None:
         code = db.session.scalar(select(Compound.code).where(Compound.id == binding.compound_id))
         notify(reviewers, BINDING_REVIEW, "新的住户认证申请", f"{binding.claimed_name} 申请绑定 {_address(binding)}",
                link=f"/h5/c/{code}/bindings", dedupe_key=f"binding-{binding.id}-requested")
+
+
+def get_binding(binding_id: int) -> BindingRequest | None:
+    return db.session.scalar(
+        select(BindingRequest)
+        .options(joinedload(BindingRequest.household).joinedload(Household.building), joinedload(BindingRequest.user))
+        .where(BindingRequest.id == binding_id)
+    )
 
 
 def binding_compound_id(binding_id: int) -> int | None:
