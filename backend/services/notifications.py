@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.domain.auth import WeChatApp
 from backend.domain.notifications import KINDS, Urgency, batches
+from backend.domain.refusals import Kind, Refused
 from backend.extensions import db
 from backend.integrations.wechat_messages import SandboxWeChatMessages, SubscribeMessageSender, WeChatMessages
 from backend.models import Notice, Notification, NotificationPreference
@@ -21,8 +22,10 @@ from backend.shared.pagination import Page, paginate
 FAN_OUT_JOB = "backend.jobs.notifications.fan_out"
 
 
-class UnknownNotification(LookupError):
-    pass
+class UnknownNotification(Refused):
+    """Not one of the person's notifications (another's id says nothing about it)."""
+
+    default_kind = Kind.NOT_FOUND
 
 
 def notify(
@@ -81,7 +84,7 @@ def mark_read(user_id: int, notification_id: int) -> dict:
         .where(Notification.id == notification_id, Notification.user_id == user_id)
     ).first()
     if row is None:
-        raise UnknownNotification(notification_id)
+        raise UnknownNotification("没有找到这条消息")
     if row.Notification.read_at is None:
         row.Notification.read_at = utcnow()
         db.session.commit()
