@@ -102,7 +102,8 @@ def my_bindings(user_id: int) -> list[BindingRequest]:
     return list(
         db.session.scalars(
             select(BindingRequest)
-            .options(joinedload(BindingRequest.household).joinedload(Household.building), joinedload(BindingRequest.user))
+            # The applicant is the person asking: their row is already in the session.
+            .options(joinedload(BindingRequest.household).joinedload(Household.building))
             .where(BindingRequest.user_id == user_id)
             .order_by(BindingRequest.id.desc())
             .limit(50)
