@@ -9,7 +9,12 @@ from backend.domain.roles import Action
 from backend.policy import authorize
 from backend.presenters import bindings as presenter
 from backend.request_context import client_ip, entry_compound_id, optional_user_id
-from backend.schemas.bindings import BindingListQuery, BindingRequestSchema, BindingSchema, RejectSchema
+from backend.schemas.bindings import (
+    BindingListQuery,
+    BindingRejectSchema,
+    BindingRequestSchema,
+    BindingSchema,
+)
 from backend.schemas.common import ApiErrorSchema, envelope
 from backend.services import bindings as binding_service
 
@@ -65,7 +70,7 @@ class ApproveBinding(MethodView):
 
 @blp.route("/bindings/<int(min=1, max=2147483647):binding_id>/reject")
 class RejectBinding(MethodView):
-    @blp.arguments(RejectSchema)
+    @blp.arguments(BindingRejectSchema)
     @blp.response(200, BindingSchema)
     @blp.alt_response(401, schema=ApiErrorSchema)
     @blp.alt_response(403, schema=ApiErrorSchema)

@@ -13,7 +13,7 @@ from backend.pages.helpers import compound_by_code, login_redirect, page_number,
 from backend.policy import authorize
 from backend.presenters import bindings as presenter
 from backend.request_context import client_ip, entry_compound_id, optional_user_id
-from backend.schemas.bindings import BindingFormSchema, BindingListQuery, RejectSchema
+from backend.schemas.bindings import BindingFormSchema, BindingListQuery, BindingRejectSchema
 from backend.services import bindings as binding_service
 from backend.services import compounds as compound_service
 
@@ -82,6 +82,6 @@ def binding_approve(binding_id: int):
 def binding_reject(binding_id: int):
     user_id = require_user_for_post()
     access = presenter.reviewing(binding_id, user_id)
-    body = load_form(RejectSchema())
+    body = load_form(BindingRejectSchema())
     binding_service.reject_binding(binding_id, user_id, body["reason"], client_ip())
     return _back_to_the_list(access, "已驳回，并告知原因")

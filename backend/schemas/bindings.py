@@ -41,7 +41,7 @@ class BindingListQuery(PageQuery):
     status = fields.Enum(BindingStatus, by_value=True)
 
 
-class RejectSchema(Schema):
+class BindingRejectSchema(Schema):
     reason = text_field("不通过的原因", 200, blank="请填写不通过的原因，申请人会看到")
 
 
