@@ -14,14 +14,20 @@ class MeetingAction(enum.StrEnum):
     PRINT_CHECKIN_POSTER = "print_checkin_poster"
     RENEW_CHECKIN_CODE = "renew_checkin_code"
     VIEW_ATTENDANCE = "view_attendance"
+    # Anyone signed in, during the check-in window, until they have checked in: with the QR code at the venue.
+    CHECK_IN = "check_in"
 
 
-def allowed_actions(*, manages: bool, started: bool, minutes_published: bool) -> frozenset[MeetingAction]:
-    """What the convener (or a convening role) may do with a meeting; nothing for anyone else. Invitations close at
-    the start, minutes are published only after it, and published minutes stay published."""
+def allowed_actions(
+    *, manages: bool, started: bool, minutes_published: bool, may_check_in: bool = False
+) -> frozenset[MeetingAction]:
+    """What a person may do with a meeting: check in while `may_check_in` (see CHECK_IN); the rest is the convener's
+    (or a convening role's). Invitations close at the start, minutes are published only after it, and published
+    minutes stay published."""
+    actions = {MeetingAction.CHECK_IN} if may_check_in else set()
     if not manages:
-        return frozenset()
-    actions = {MeetingAction.PRINT_CHECKIN_POSTER, MeetingAction.RENEW_CHECKIN_CODE, MeetingAction.VIEW_ATTENDANCE}
+        return frozenset(actions)
+    actions |= {MeetingAction.PRINT_CHECKIN_POSTER, MeetingAction.RENEW_CHECKIN_CODE, MeetingAction.VIEW_ATTENDANCE}
     if not started:
         actions.add(MeetingAction.INVITE)
     if started or minutes_published:

@@ -13,6 +13,7 @@ from backend.domain.consultations import (
     PARTY_LABELS,
     MeetingKind,
     Party,
+    checkin_open,
 )
 from backend.domain.meetings import MeetingAction, allowed_actions
 from backend.domain.refusals import Kind
@@ -212,11 +213,14 @@ def meeting_detail(meeting_id: int, user_id: int | None, entry_compound_id: int 
     return detail(meeting, user_id, roles)
 
 
-def _actions(meeting: Meeting, user_id: int | None, roles: frozenset[Role], now: datetime) -> frozenset[MeetingAction]:
+def _actions(
+    meeting: Meeting, user_id: int | None, roles: frozenset[Role], now: datetime, checked_in: bool = True
+) -> frozenset[MeetingAction]:
     return allowed_actions(
         manages=service.may_manage(meeting, user_id, roles),
         started=meeting.starts_at <= now,
         minutes_published=meeting.minutes_published_at is not None,
+        may_check_in=user_id is not None and not checked_in and checkin_open(now, meeting.starts_at),
     )
 
 
@@ -225,6 +229,7 @@ def detail(meeting: Meeting, user_id: int | None, roles: frozenset[Role]) -> Mee
     manage = service.may_manage(meeting, user_id, roles)
     minutes_visible = manage or meeting.minutes_published_at is not None
     compound = service.compound_of(meeting)
+    my_checked_in_at = service.my_checkin_at(meeting.id, user_id)
     return MeetingDetail(
         **_line(meeting, now),
         compound_code=compound.code,
@@ -238,13 +243,13 @@ def detail(meeting: Meeting, user_id: int | None, roles: frozenset[Role]) -> Mee
         attendance_count=service.attendance_count(meeting.id),
         checkin_opens_at=meeting.starts_at - CHECKIN_OPENS_BEFORE,
         checkin_closes_at=meeting.starts_at + CHECKIN_CLOSES_AFTER,
-        my_checked_in_at=service.my_checkin_at(meeting.id, user_id),
+        my_checked_in_at=my_checked_in_at,
         minutes=meeting.minutes if minutes_visible else None,
         resolutions=meeting.resolutions if minutes_visible else None,
         minutes_published_at=meeting.minutes_published_at,
         started=meeting.starts_at <= now,
         can_manage=manage,
-        actions=_actions(meeting, user_id, roles, now),
+        actions=_actions(meeting, user_id, roles, now, checked_in=my_checked_in_at is not None),
         created_at=meeting.created_at,
     )
 

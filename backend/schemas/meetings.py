@@ -224,7 +224,7 @@ class MeetingDetailSchema(MeetingSchema):
     )
     actions = Actions(
         "此人可做的事：invite, save_minutes, publish_minutes, print_checkin_poster, renew_checkin_code, "
-        "view_attendance"
+        "view_attendance（召集人）；check_in（签到时间内尚未签到：扫描会场签到二维码）"
     )
     created_at = fields.DateTime()
 
