@@ -6,7 +6,7 @@ import logging
 from flask import Flask, flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
-from backend.domain.refusals import Refused
+from backend.domain.refusals import Kind, Refused
 from backend.extensions import DATABASE_UNAVAILABLE, db
 from backend.request_context import current_path, referring_page
 
@@ -31,6 +31,7 @@ DATABASE_RETRY_AFTER_SECONDS = 5
 # Set on `g` while answering such a request: the page's template context must not query the database again.
 DATABASE_UNAVAILABLE_FLAG = "linli_database_unavailable"
 _REFUSAL_PAGE_KEY = "linli.refusal_page"
+_NOT_YOURS = frozenset({Kind.NOT_FOUND, Kind.FORBIDDEN})
 
 
 def wants_json() -> bool:
@@ -100,7 +101,8 @@ def handle_refusal(refused: Refused):
     """The one answer to a refusal. Nothing of the refused request may be committed later by accident, and the
     row locks it took are let go now: the session is rolled back first.
     API: the error shape with the kind's status. Page: the view's own form when it registered one; after a
-    form posted from one of our pages, that page again with the message on top; else the error page."""
+    form posted from one of our pages, that page again with the message on top (something to fix or to wait
+    for); else, and for what the person may not see or do, the error page."""
     db.session.rollback()
     headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
     if wants_json():
@@ -108,7 +110,7 @@ def handle_refusal(refused: Refused):
     render = request.environ.get(_REFUSAL_PAGE_KEY)
     if render is not None:
         return render(refused), refused.status, headers
-    back = referring_page() if request.method == "POST" else None
+    back = referring_page() if request.method == "POST" and refused.kind not in _NOT_YOURS else None
     if back:
         flash(refused.message, "warn")
         return redirect(back, code=303)
