@@ -10,6 +10,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from backend.domain.auth import WeChatApp
 from backend.domain.phones import InvalidPhone
+from backend.domain.refusals import Kind
 from backend.errors import show_refusal_with
 from backend.pages import h5
 from backend.pages.forms import load_form
@@ -17,7 +18,7 @@ from backend.pages.helpers import require_user_for_post, safe_next
 from backend.rate_limits import limit_by_address, limit_password_sign_in, limit_phone_sign_in
 from backend.schemas.auth import PasswordLoginSchema, SmsRequestSchema, SmsVerifySchema
 from backend.services import auth as auth_service
-from backend.services.auth import SignInFailed, SmsUnavailable, TooManyRequests
+from backend.services.auth import SignInFailed
 
 SANDBOX_BROWSER_COOKIE = "linli_sandbox_wxid"
 OAUTH_NONCE_COOKIE = "linli_oauth_nonce"
@@ -73,16 +74,15 @@ def login_password():
 @limit_phone_sign_in
 def login_sms_request():
     raw = _typed("phone")
-    show_refusal_with(lambda refused: _login_body(sms_error=refused.message, phone=raw))
+    # Asked again too soon: the code sent before is still on its way, so its box stays.
+    show_refusal_with(
+        lambda refused: _login_body(sms_error=refused.message, phone=raw, code_sent=refused.kind is Kind.TOO_MANY)
+    )
     phone = load_form(SmsRequestSchema())["phone"]
     try:
         auth_service.request_sms_code(phone)
     except InvalidPhone as exc:
         return _login_page(422, sms_error=str(exc), phone=raw)
-    except TooManyRequests as exc:
-        return _login_page(429, sms_error=str(exc), phone=raw, code_sent=True)
-    except SmsUnavailable as exc:
-        return _login_page(503, sms_error=str(exc), phone=raw)
     return _login_page(sms_notice="验证码已发送，5分钟内有效", phone=phone, code_sent=True)
 
 
@@ -96,8 +96,6 @@ def login_sms_verify():
         user = auth_service.verify_sms_code(body["phone"], body["code"])
     except SignInFailed as exc:
         return _login_page(401, sms_error=str(exc), phone=raw, code_sent=True)
-    except SmsUnavailable as exc:
-        return _login_page(503, sms_error=str(exc), phone=raw, code_sent=True)
     return _signed_in_redirect(user, request.form.get("next"))
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from backend import integrations
 from backend.domain.auth import TokenStanding, WeChatApp, token_standing
 from backend.domain.phones import InvalidPhone, mask_phone
+from backend.domain.refusals import Kind, Refused
 from backend.extensions import db, dialect_insert
 from backend.integrations.sms import NUMBER_REFUSED, PROVIDER_LIMITED, SmsSendFailed
 from backend.integrations.wechat_login import (
@@ -53,10 +54,10 @@ class SignInFailed(Exception):
     """The message is safe to show: it never says which of username or password was wrong."""
 
 
-class TooManyRequests(Exception):
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
+class TooManyRequests(Refused):
+    """Another code asked for too soon (`retry_after` seconds to wait)."""
+
+    default_kind = Kind.TOO_MANY
 
 
 class WeChatSignInFailed(SignInFailed):
@@ -71,8 +72,10 @@ class WeChatAppUnavailable(Exception):
     """This instance has no mini-program to sign in through. Safe to show."""
 
 
-class SmsUnavailable(Exception):
+class SmsUnavailable(Refused):
     """The SMS provider is down or refuses us (keys, balance, signature): no fault of the user. Safe to show."""
+
+    default_kind = Kind.UNAVAILABLE
 
 
 def redis_client() -> redis.Redis:
