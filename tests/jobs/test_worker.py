@@ -212,7 +212,8 @@ def test_the_worker_waits_for_redis_at_start_up_and_through_an_outage_then_runs_
 ):
     done = tmp_path / "runs.txt"
     worker = start_worker()  # Redis is not there yet
-    time.sleep(5)
+    # Until it has found Redis missing, however long a loaded machine takes to start it.
+    until(lambda: "Redis unreachable" in worker.output(), timeout=PATIENCE)
     assert worker.alive, worker.output()
 
     own_redis.start()
@@ -234,12 +235,13 @@ def test_the_worker_waits_for_redis_at_start_up_and_through_an_outage_then_runs_
 
 def test_cron_waits_for_redis_at_start_up_then_registers(own_redis, start_worker):
     cron = start_worker(command="cron")  # Redis is not there yet
-    time.sleep(5)
+    # Until it has found Redis missing, however long a loaded machine takes to start it.
+    until(lambda: "Redis unreachable" in cron.output(), timeout=PATIENCE)
     assert cron.alive, cron.output()
 
     own_redis.start()
     until(lambda: own_redis.client().zcard("rq:cron_schedulers"), timeout=PATIENCE)
-    assert cron.alive and "Redis unreachable" in cron.output()
+    assert cron.alive
 
 
 def test_the_worker_starts_and_works_when_the_relay_cannot_reach_the_database(own_redis, start_worker, tmp_path):
