@@ -13,18 +13,22 @@ from sqlalchemy.orm import joinedload
 
 from backend.domain import consultations as rules
 from backend.domain import voting
-from backend.domain.compounds import PartyOrgForm
+from backend.domain.bindings import BindingRefused
 from backend.domain.consultations import (
+    NEEDS,
     OPEN_STEPS,
     STEP_LABELS,
     Channel,
     Schedule,
     Step,
+    TopicAction,
     TopicRefused,
+    acting_household,
+    speaker_title,
 )
 from backend.domain.notifications import TOPIC_DESK, TOPIC_UPDATE, VOTE_REMINDER
 from backend.domain.refusals import Kind
-from backend.domain.roles import Role
+from backend.domain.roles import Action, Role
 from backend.domain.voting import ABSTAIN, VoteCounts, VoteKind, VoteRule
 from backend.extensions import db, dialect_insert
 from backend.models import (
@@ -32,7 +36,6 @@ from backend.models import (
     BallotResult,
     BallotRoll,
     Building,
-    Compound,
     ConsultationSettings,
     Household,
     Membership,
@@ -49,14 +52,15 @@ from backend.models import (
     Vote,
     VoteCast,
 )
+from backend.policy import permits
 from backend.services.audit import record_audit
+from backend.services.bindings import find_household
 from backend.services.notifications import notify
 from backend.services.photos import MAX_PHOTOS_PER_ORDER, PreparedPhoto, kept_only_on_commit, store_photo
 from backend.shared.clock import SHANGHAI, utcnow
 from backend.shared.pagination import Page, paginate
 
 MAX_TOPIC_PHOTOS = MAX_PHOTOS_PER_ORDER
-_SELF_GOVERNANCE = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.ADMIN})
 
 
 # ---- settings -------------------------------------------------------------------------------------------
@@ -98,6 +102,7 @@ class Participant:
     """A person's standing in the topic's compound: their roles, and their verified households by role."""
 
     user_id: int
+    compound_id: int
     roles: frozenset[Role]
     owned_household_ids: tuple[int, ...] = ()
     lived_household_ids: tuple[int, ...] = ()
@@ -107,14 +112,22 @@ class Participant:
         return tuple(dict.fromkeys(self.owned_household_ids + self.lived_household_ids))
 
     @property
+    def signed_in(self) -> bool:
+        return self.user_id != 0
+
+    def may(self, action: Action) -> bool:
+        """The permission table here, the compound's party organisation included (policy.permits)."""
+        return permits(self.roles, action, self.compound_id)
+
+    @property
     def runs_consultations(self) -> bool:
-        return bool(self.roles & _SELF_GOVERNANCE)
+        return self.may(Action.RUN_CONSULTATIONS)
 
 
 def participant(user_id: int | None, compound_id: int, roles: frozenset[Role]) -> Participant:
     """`user_id` None: a QR visitor who has not signed in, with no household and nothing to act for."""
     if user_id is None:
-        return Participant(user_id=0, roles=roles)
+        return Participant(user_id=0, compound_id=compound_id, roles=roles)
     rows = db.session.execute(
         select(Membership.role, Membership.household_id).where(
             Membership.user_id == user_id, Membership.compound_id == compound_id,
@@ -122,17 +135,17 @@ def participant(user_id: int | None, compound_id: int, roles: frozenset[Role]) -
         ).order_by(Membership.household_id)
     ).all()
     return Participant(
-        user_id=user_id, roles=roles,
+        user_id=user_id, compound_id=compound_id, roles=roles,
         owned_household_ids=tuple(row.household_id for row in rows if row.role is Role.OWNER),
         lived_household_ids=tuple(row.household_id for row in rows if row.role is Role.RESIDENT),
     )
 
 
-def may_review(compound: Compound, roles: frozenset[Role]) -> bool:
-    """DESIGN §1: the party secretary 确定议题; the committee does where the compound has no party organisation."""
-    if Role.PARTY_SECRETARY in roles or Role.ADMIN in roles:
-        return True
-    return Role.COMMITTEE in roles and compound.party_org_form is PartyOrgForm.NONE
+def require(person: Participant, action: TopicAction) -> None:
+    """Refused (FORBIDDEN) unless the permission table lets this person take `action` in the topic's compound."""
+    permission, message = NEEDS[action]
+    if not person.may(permission):
+        raise TopicRefused(message, Kind.FORBIDDEN)
 
 
 def voting_household_ids(topic: Topic, person: Participant) -> tuple[int, ...]:
@@ -206,19 +219,6 @@ def follows(topic_id: int, user_id: int) -> bool:
     return db.session.get(TopicFollower, (topic_id, user_id)) is not None
 
 
-def proposer_name(topic: Topic, person: Participant) -> str:
-    """Who proposed the topic, as this person may know it: the name to the proposer and to those who run the
-    deliberation; to neighbours only that a resident proposed it, not who (个人信息保护法)."""
-    if topic.proposer_id == person.user_id or person.runs_consultations:
-        return topic.proposer.display_name or RESIDENT_TITLE
-    return RESIDENT_TITLE if topic.proposer_household_id else "业委会/党组织"
-
-
-def household_label(household: Household) -> str:
-    """1栋 1单元 101室; the household's building must be loaded (households_of does)."""
-    return f"{household.building.name} {household.unit}单元 {household.room}室"
-
-
 def households_of(household_ids: Sequence[int]) -> list[Household]:
     """These households with their buildings, for the labels of the forms (1栋 1单元 101室)."""
     if not household_ids:
@@ -227,18 +227,6 @@ def households_of(household_ids: Sequence[int]) -> list[Household]:
         select(Household).options(joinedload(Household.building)).where(Household.id.in_(household_ids))
         .order_by(Household.id)
     ))
-
-
-# The first role found names who speaks; everyone else is a resident (居民).
-SPEAKER_TITLES = (
-    (Role.PARTY_SECRETARY, "党组织书记"),
-    (Role.COMMITTEE, "业委会"),
-    (Role.MANAGER, "物业"),
-    (Role.STAFF, "物业"),
-    (Role.OFFICIAL, "社区"),
-    (Role.ADMIN, "平台"),
-)
-RESIDENT_TITLE = "居民"
 
 
 @dataclass(frozen=True)
@@ -250,7 +238,7 @@ class Speaker:
 
     @property
     def title(self) -> str:
-        return next((title for role, title in SPEAKER_TITLES if role in self.roles), RESIDENT_TITLE)
+        return speaker_title(self.roles)
 
 
 def speakers(compound_id: int, user_ids: Sequence[int]) -> dict[int, Speaker]:
@@ -306,9 +294,13 @@ def _add_photos(topic: Topic, uploader_id: int, photos: Sequence[PreparedPhoto],
     return added
 
 
-def propose_topic(compound_id: int, person: Participant, household_id: int, title: str, body: str,
+def propose_topic(compound_id: int, person: Participant, household_id: int | None, title: str, body: str,
                   photos: Sequence[PreparedPhoto] = (), ip: str | None = None) -> Topic:
-    """议题征集: a verified household's person proposes; their household is the first co-signer."""
+    """议题征集: a verified household's person proposes; their household is the first co-signer. `household_id`
+    None: their only household."""
+    if not person.may(Action.PROPOSE_TOPIC):
+        raise TopicRefused("绑定并认证房屋后才能发起议题", Kind.FORBIDDEN)
+    household_id = acting_household(household_id, person.household_ids)
     if household_id not in person.household_ids:
         raise TopicRefused("只能以本人已认证的房屋发起议题", Kind.FORBIDDEN)
     threshold = settings_for(compound_id).cosign_threshold
@@ -330,7 +322,7 @@ def propose_topic(compound_id: int, person: Participant, household_id: int, titl
 def raise_topic(compound_id: int, person: Participant, title: str, body: str,
                 photos: Sequence[PreparedPhoto] = (), ip: str | None = None) -> Topic:
     """A committee member or the party secretary raises a topic straight to 议题确定 (no co-signs needed)."""
-    if not person.runs_consultations:
+    if not person.may(Action.RAISE_TOPIC):
         raise TopicRefused("只有业委会成员或党组织书记可以直接提出议题", Kind.FORBIDDEN)
     with kept_only_on_commit() as stored:
         topic = Topic(compound_id=compound_id, proposer_id=person.user_id, title=title, body=body,
@@ -363,8 +355,10 @@ def add_proposal_photo(topic_id: int, person: Participant, photo: PreparedPhoto,
     return added
 
 
-def cosign(topic_id: int, person: Participant, household_id: int, ip: str | None = None) -> Topic:
-    """联名: one co-sign per household; reaching the threshold moves the topic to 议题确定."""
+def cosign(topic_id: int, person: Participant, household_id: int | None, ip: str | None = None) -> Topic:
+    """联名: one co-sign per household (None: their only one); reaching the threshold moves the topic to 议题确定."""
+    require(person, TopicAction.COSIGN)
+    household_id = acting_household(household_id, person.household_ids)
     topic = _locked(topic_id)
     rules.require_step(topic.step, Step.PROPOSED, message="议题已不在征集阶段，不能再联名")
     if household_id not in person.household_ids:
@@ -400,6 +394,26 @@ class Acceptance:
     responsible_party: str = ""
 
 
+@dataclass(frozen=True)
+class Decline:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Merge:
+    into_id: int
+
+
+def review_topic(topic_id: int, person: Participant, decision: Acceptance | Decline | Merge,
+                 ip: str | None = None) -> Topic:
+    """议题确定 as one decision: accept it for deliberation, decline it with a public reason, or merge it."""
+    if isinstance(decision, Acceptance):
+        return accept_topic(topic_id, person, decision, ip=ip)
+    if isinstance(decision, Decline):
+        return decline_topic(topic_id, person, decision.reason, ip=ip)
+    return merge_topic(topic_id, person, decision.into_id, ip=ip)
+
+
 def accept_topic(topic_id: int, person: Participant, acceptance: Acceptance, ip: str | None = None,
                  now: datetime | None = None) -> Topic:
     """议题确定: set the kind of decision (which fixes the thresholds), secret or open voting, and the deadlines."""
@@ -414,7 +428,7 @@ def accept_topic(topic_id: int, person: Participant, acceptance: Acceptance, ip:
                                 and settings_for(topic.compound_id).residents_may_vote)
     topic.deliberation_ends_at = acceptance.schedule.deliberation_ends_at
     topic.voting_hours = acceptance.schedule.voting_hours
-    topic.publicity_days = acceptance.schedule.publicity_days
+    topic.publicity_days = acceptance.schedule.publicity_days or settings_for(topic.compound_id).publicity_days
     topic.responsible_party = acceptance.responsible_party
     topic.reviewer_id, topic.reviewed_at = person.user_id, now
     topic.step_due_at = acceptance.schedule.deliberation_ends_at
@@ -456,8 +470,7 @@ def merge_topic(topic_id: int, person: Participant, into_id: int, ip: str | None
 
 def _reviewable(topic_id: int, person: Participant) -> Topic:
     topic = _locked(topic_id)
-    if not may_review(db.session.get(Compound, topic.compound_id), person.roles):
-        raise TopicRefused("议题由小区党组织书记确定（未成立党组织的小区由业委会确定）", Kind.FORBIDDEN)
+    require(person, TopicAction.REVIEW)
     rules.require_step(topic.step, Step.REVIEW, message="议题不在待确定阶段")
     return topic
 
@@ -469,6 +482,11 @@ def comments_page(topic_id: int, page: int, page_size: int) -> Page:
     query = (select(TopicComment).where(TopicComment.topic_id == topic_id)
              .order_by(func.coalesce(TopicComment.parent_id, TopicComment.id), TopicComment.id))
     return _entity_page(query, page, page_size)
+
+
+def has_visible_comments(topic_id: int) -> bool:
+    return bool(db.session.scalar(select(exists().where(
+        TopicComment.topic_id == topic_id, TopicComment.hidden_at.is_(None)))))
 
 
 def add_comment(topic_id: int, user_id: int, body: str, parent_id: int | None = None,
@@ -495,8 +513,7 @@ def add_comment(topic_id: int, user_id: int, body: str, parent_id: int | None = 
 def hide_comment(topic_id: int, comment_id: int, person: Participant, reason: str,
                  ip: str | None = None) -> TopicComment:
     """Moderation keeps the comment's place: it shows as hidden, with the reason, never silently gone."""
-    if not person.runs_consultations:
-        raise TopicRefused("只有业委会成员或党组织书记可以隐藏评论", Kind.FORBIDDEN)
+    require(person, TopicAction.HIDE_COMMENT)
     comment = db.session.get(TopicComment, comment_id)
     if comment is None or comment.topic_id != topic_id:
         raise TopicRefused("评论不存在", Kind.NOT_FOUND)
@@ -519,8 +536,7 @@ class OptionDraft:
 def set_options(topic_id: int, person: Participant, drafts: Sequence[OptionDraft],
                 ip: str | None = None) -> list[BallotOption]:
     """The committee drafts the ballot during deliberation; the list is replaced whole until the ballot opens."""
-    if not person.runs_consultations:
-        raise TopicRefused("只有业委会成员或党组织书记可以拟定表决选项", Kind.FORBIDDEN)
+    require(person, TopicAction.SET_OPTIONS)
     topic = _locked(topic_id)
     rules.require_step(topic.step, Step.DELIBERATION, message="只能在协商讨论阶段拟定表决选项")
     _check_drafts(drafts)
@@ -627,17 +643,20 @@ def _eligible_voter_ids(topic: Topic, only_not_voted: bool = False) -> list[int]
     return list(dict.fromkeys(user_id for user_id, household_id in people if household_id in on_roll))
 
 
-def cast_vote(topic_id: int, person: Participant, household_id: int, option_id: int,
+def cast_vote(topic_id: int, person: Participant, household_id: int | None, option_id: int,
               now: datetime | None = None) -> Vote:
-    """One vote per household, changeable until the ballot closes; the last cast counts. Many owners vote at
-    once, so the topic row is only share-locked here (closing takes the exclusive lock and waits for them)."""
+    """One vote per household (None: the only one they may vote for), changeable until the ballot closes; the
+    last cast counts. Many owners vote at once, so the topic row is only share-locked here (closing takes the
+    exclusive lock and waits for them)."""
     now = now or utcnow()
+    require(person, TopicAction.VOTE)
     topic = db.session.scalar(
         select(Topic).where(Topic.id == topic_id).with_for_update(read=True)
         .execution_options(populate_existing=True)
     )
     if topic is None:
         raise TopicRefused("议题不存在", Kind.NOT_FOUND)
+    household_id = acting_household(household_id, voting_household_ids(topic, person))
     _check_ballot_open(topic, now)
     if household_id not in voting_household_ids(topic, person):
         raise TopicRefused("只有这户已认证的业主可以表决" if not topic.residents_may_vote
@@ -650,8 +669,7 @@ def record_paper_vote(topic_id: int, person: Participant, household_id: int, opt
                       now: datetime | None = None) -> Vote:
     """书面表决票 or 委托书, recorded by a committee member with a photo of the paper, as an audit event."""
     now = now or utcnow()
-    if not person.runs_consultations:
-        raise TopicRefused("只有业委会成员或党组织书记可以录入书面表决", Kind.FORBIDDEN)
+    require(person, TopicAction.RECORD_PAPER_VOTE)
     if channel is Channel.ONLINE:
         raise TopicRefused("请选择书面表决票或委托书", Kind.INVALID)
     topic = db.session.scalar(
@@ -670,6 +688,15 @@ def record_paper_vote(topic_id: int, person: Participant, household_id: int, opt
                after={"household_id": household_id, "channel": channel, "vote_cast_id": cast_id}, ip=ip)
         db.session.commit()
     return vote
+
+
+def household_at(compound_id: int, building_id: int, unit: str, room: str) -> Household:
+    """The household a paper ballot names by its address (楼栋、单元、房号). Not finding it is a mistake in the
+    form (INVALID), whatever the binding service's own refusal says about a binding request."""
+    try:
+        return find_household(compound_id, building_id, unit, room)
+    except BindingRefused as refused:
+        raise TopicRefused(refused.message, Kind.INVALID) from None
 
 
 def _check_ballot_open(topic: Topic, now: datetime) -> None:
@@ -730,8 +757,7 @@ def roll_household_ids(topic_id: int, household_ids: Sequence[int]) -> set[int]:
 @dataclass(frozen=True)
 class BallotReceipt:
     """One of my households in a ballot: on the frozen roll or not, voted or not, and the recorded vote (the
-    choice, its channel and time) for those who may vote for the household only. In an owners' joint decision
-    a tenant learns that the household has voted, never how: the owner's choice is secret from them too."""
+    choice, its channel and time) where rules.choice_shown says so."""
 
     household: Household
     may_vote: bool
@@ -741,8 +767,7 @@ class BallotReceipt:
 
 
 def my_ballot_receipts(topic: Topic, person: Participant) -> list[BallotReceipt]:
-    """The ballot as each of my verified households stands in it: those I may vote for, those on the roll and
-    those that have voted."""
+    """The ballot as each of my verified households stands in it (rules.in_my_ballots says which)."""
     if topic.ballot_opened_at is None or not person.household_ids:
         return []
     may_vote = set(voting_household_ids(topic, person))
@@ -752,9 +777,9 @@ def my_ballot_receipts(topic: Topic, person: Participant) -> list[BallotReceipt]
     return [
         BallotReceipt(household=households[household_id], may_vote=household_id in may_vote,
                       on_roll=household_id in on_roll, voted=household_id in votes,
-                      vote=votes.get(household_id) if household_id in may_vote else None)
+                      vote=votes.get(household_id) if rules.choice_shown(household_id in may_vote) else None)
         for household_id in person.household_ids
-        if household_id in may_vote or household_id in on_roll or household_id in votes
+        if rules.in_my_ballots(household_id in may_vote, household_id in on_roll, household_id in votes)
     ]
 
 
@@ -800,6 +825,20 @@ class RollEntry:
     voted: bool
     # Only in a published result of an open vote (公开表决); never in turnout lists.
     option_label: str | None = None
+
+    @property
+    def label(self) -> str:
+        return rules.household_label(self.building, self.unit, self.room)
+
+
+def voters(topic_id: int, person: Participant, page: int, page_size: int) -> Page:
+    """The roll with who has voted, never how: for those who run the ballot, to remind those who have not."""
+    if not person.runs_consultations:
+        raise TopicRefused(rules.RUNS + "查看表决名单", Kind.FORBIDDEN)
+    topic = db.session.get(Topic, topic_id)
+    if topic is None or topic.ballot_opened_at is None:
+        raise TopicRefused("表决尚未开始")
+    return roll_page(topic_id, page, page_size)
 
 
 def roll_page(topic_id: int, page: int, page_size: int, *, counted_only: bool = False,
@@ -975,8 +1014,15 @@ def objections(topic_id: int) -> list[TopicObjection]:
         select(TopicObjection).where(TopicObjection.topic_id == topic_id).order_by(TopicObjection.id)))
 
 
-def file_objection(topic_id: int, person: Participant, household_id: int, body: str,
+def has_unanswered_objections(topic_id: int) -> bool:
+    return bool(db.session.scalar(select(exists().where(
+        TopicObjection.topic_id == topic_id, TopicObjection.answered_at.is_(None)))))
+
+
+def file_objection(topic_id: int, person: Participant, household_id: int | None, body: str,
                    ip: str | None = None) -> TopicObjection:
+    require(person, TopicAction.FILE_OBJECTION)
+    household_id = acting_household(household_id, person.owned_household_ids)
     topic = _locked(topic_id)
     if not rules.objections_open(topic.step, utcnow(), topic.publicity_ends_at):
         raise TopicRefused("只能在结果公示期内提出异议")
@@ -993,8 +1039,7 @@ def file_objection(topic_id: int, person: Participant, household_id: int, body: 
 
 def answer_objection(topic_id: int, objection_id: int, person: Participant, answer: str,
                      ip: str | None = None) -> TopicObjection:
-    if not person.runs_consultations:
-        raise TopicRefused("只有业委会成员或党组织书记可以答复异议", Kind.FORBIDDEN)
+    require(person, TopicAction.ANSWER_OBJECTION)
     topic = _locked(topic_id)
     objection = db.session.get(TopicObjection, objection_id)
     if objection is None or objection.topic_id != topic_id:
@@ -1017,6 +1062,7 @@ def progress_updates(topic_id: int) -> list[TopicProgress]:
 def post_progress(topic_id: int, person: Participant, body: str, is_final: bool,
                   photos: Sequence[PreparedPhoto] = (), ip: str | None = None) -> TopicProgress:
     """落实: the responsible party reports progress with photos; the final update ends the round."""
+    require(person, TopicAction.POST_PROGRESS)
     topic = _locked(topic_id)
     rules.require_step(topic.step, Step.IMPLEMENTATION, message="议题不在落实阶段")
     with kept_only_on_commit() as stored:
@@ -1052,9 +1098,11 @@ def ratings_summary(topic_id: int, household_ids: Sequence[int] = ()) -> RatingS
     return RatingSummary(count=count, average=round(total / count, 1) if count else None, mine=mine)
 
 
-def rate_implementation(topic_id: int, person: Participant, household_id: int, stars: int,
+def rate_implementation(topic_id: int, person: Participant, household_id: int | None, stars: int,
                         comment: str = "", ip: str | None = None) -> TopicRating:
-    """民事民评: one rating per household, changeable; only once implementation has begun."""
+    """民事民评: one rating per household (None: their only one), changeable; only once implementation has begun."""
+    require(person, TopicAction.RATE)
+    household_id = acting_household(household_id, person.household_ids)
     topic = db.session.get(Topic, topic_id)
     if topic is None:
         raise TopicRefused("议题不存在", Kind.NOT_FOUND)

@@ -113,10 +113,11 @@ def person_of(user, compound):
 
 
 def post(phone, path: str, **fields):
-    files = fields.pop("files", None)
+    """`files`: the form's photos; `photo`: a form's one photo."""
+    files, photo = fields.pop("files", None), fields.pop("photo", None)
     data = {"csrf_token": phone.csrf} | fields
-    if files:
-        data["photos"] = files
+    if files or photo:
+        data |= {"photos": files} if files else {"photo": photo}
         return phone.post(path, data=data, content_type="multipart/form-data")
     return phone.post(path, data=data)
 
@@ -347,7 +348,7 @@ def test_propose_form_refuses_missing_or_long_text_and_keeps_what_was_typed(owne
         and "楼道堆物太多" in text(response)
     )
     response = post(owners[0], f"/h5/c/{compound.code}/topics/new", title="长" * 61, body="内容")
-    assert response.status_code == 422 and "填写内容过长" in text(response)
+    assert response.status_code == 422 and "标题不能超过60个字" in text(response)
     response = post(
         owners[0],
         f"/h5/c/{compound.code}/topics/new",
@@ -458,7 +459,7 @@ def test_review_refusals_show_the_reason_and_keep_the_form(committee, owners, co
         "请选择协商讨论截止时间",
         **review_fields(deliberation_ends_at="明天"),
     )
-    refused(committee, topic_id, "review", 422, "请填写表决时长", **review_fields(voting_amount="99999"))
+    refused(committee, topic_id, "review", 422, "表决时长须在24小时至60天之间", **review_fields(voting_amount="99999"))
     # As in the API: a deliberation ending more than a year ahead is a typo in the year.
     two_years = (utcnow() + timedelta(days=730)).astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
     refused(
@@ -625,7 +626,7 @@ def test_committee_records_a_paper_ballot_with_its_photo(owners, committee, comp
     }
     refused(committee, topic_id, "paper-votes", 422, "请拍摄一张书面表决票或委托书的照片", **fields)
     refused(
-        committee, topic_id, "paper-votes", 422, "找不到该房屋", **fields | {"room": "999"}, files=[jpeg()]
+        committee, topic_id, "paper-votes", 422, "找不到该房屋", **fields | {"room": "999"}, photo=jpeg()
     )
     refused(
         owners[0],
@@ -634,10 +635,10 @@ def test_committee_records_a_paper_ballot_with_its_photo(owners, committee, comp
         403,
         "只有业委会成员或党组织书记可以录入书面表决",
         **fields,
-        files=[jpeg()],
+        photo=jpeg(),
     )
 
-    page = act(committee, topic_id, "paper-votes", **fields, files=[jpeg()])
+    page = act(committee, topic_id, "paper-votes", **fields, photo=jpeg())
     assert f"已录入1栋 1单元 {households[2].room}室的书面表决票" in page
     assert "同意" not in page.split('id="roll"')[1].split("</table>")[0]
 
