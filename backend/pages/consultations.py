@@ -11,7 +11,7 @@ from datetime import timedelta
 from flask import flash, redirect, render_template, request, url_for
 
 from backend.domain import voting
-from backend.domain.consultations import CHANNEL_LABELS, STEP_LABELS, Step, TopicAction, household_label
+from backend.domain.consultations import CHANNEL_LABELS, STEP_LABELS, Step, TopicAction
 from backend.domain.roles import Action
 from backend.domain.voting import ITEM_LABELS, VoteKind
 from backend.errors import show_refusal_with
@@ -337,8 +337,7 @@ def topic_paper_vote(topic_id: int):
         topic_id, seen.person, household.id, form["option_id"], form["channel"],
         prepare_photo(form["photo"].stream), note=form["note"], ip=client_ip(),
     )
-    label = household_label(household.building.name, household.unit, household.room)
-    return _done(topic_id, f"已录入{label}的{CHANNEL_LABELS[form['channel']]}", "turnout")
+    return _done(topic_id, f"已录入{presenter.address(household)}的{CHANNEL_LABELS[form['channel']]}", "turnout")
 
 
 @h5.post(f"/topics/{TOPIC_ID}/ballot/close")

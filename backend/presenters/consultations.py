@@ -194,10 +194,11 @@ class HouseholdChoice:
 
 
 def _labels(household_ids) -> dict[int, str]:
-    return {household.id: _household_label(household) for household in service.households_of(household_ids)}
+    return {household.id: address(household) for household in service.households_of(household_ids)}
 
 
-def _household_label(household: Household) -> str:
+def address(household: Household) -> str:
+    """1栋 1单元 101室, as every screen of a deliberation says it."""
     return household_label(household.building.name, household.unit, household.room)
 
 
@@ -278,7 +279,7 @@ def my_ballots(topic: Topic, person: Participant, options: list[OptionLine] | No
     labels = {option.id: option.label for option in (options or options_of(topic.id))}
     return [
         Receipt(
-            household_id=receipt.household.id, household_label=_household_label(receipt.household),
+            household_id=receipt.household.id, household_label=address(receipt.household),
             may_vote=receipt.may_vote, on_roll=receipt.on_roll, voted=receipt.voted,
             **(_vote_fields(receipt.vote, labels.get(receipt.vote.option_id)) if receipt.vote else {}),
         )
@@ -290,7 +291,7 @@ def vote_receipt(seen: Seen, vote: Vote, *, may_vote: bool = True) -> Receipt:
     """The receipt of a vote just recorded, built from it: the last minute of a ballot is its busiest, so nothing
     is read again but the household's address and the option's label."""
     (household,) = service.households_of([vote.household_id])
-    return Receipt(household_id=vote.household_id, household_label=_household_label(household), may_vote=may_vote,
+    return Receipt(household_id=vote.household_id, household_label=address(household), may_vote=may_vote,
                    on_roll=True, voted=True, **_vote_fields(vote, service.option_label(vote.option_id)))
 
 
