@@ -350,6 +350,7 @@ def proposer_name(topic: Topic, person: Participant) -> str:
 
 
 def topic_detail(seen: Seen, now: datetime | None = None) -> TopicDetail:
+    """A topic as this person sees it, with the actions open to them now (the API's detail; the page's top)."""
     topic, person = seen.topic, seen.person
     now = now or utcnow()
     options = options_of(topic.id)

@@ -305,19 +305,20 @@ class OptionFormSchema(OptionListInputSchema):
     """The page's two buttons: 同意/不同意/弃权 (kind=motion), or candidates one per line with 弃权 optional."""
 
     kind = fields.String(load_only=True)
-    candidates = fields.String(load_only=True)
+    # Twenty lines of forty characters, with room for the blank lines people leave.
+    candidates = fields.String(load_only=True, validate=validate.Length(max=2000))
     with_abstain = fields.String(load_only=True)
 
     @pre_load
     def _from_widgets(self, data, **_):
         if data.get("kind") == "motion":
-            return {"options": [dict(option) for option in MOTION]}
+            return data | {"options": [dict(option) for option in MOTION]}
         lines = str(data.get("candidates", "")).splitlines()
         labels = [label for label in dict.fromkeys(line.strip() for line in lines) if label]
         options = [{"label": label} for label in labels]
         if str(data.get("with_abstain", "")) == "1" and ABSTAIN_LABEL not in labels:
             options.append({"label": ABSTAIN_LABEL, "is_abstain": True})
-        return {"options": options}
+        return data | {"options": options}
 
 
 class VoteInputSchema(Schema):

@@ -312,6 +312,17 @@ def test_owner_proposes_with_a_photo_and_a_neighbour_cosigns_to_review(
     refused(owners[2], topic_id, "cosign", 409, "议题已不在征集阶段，不能再联名")
 
 
+def test_the_proposer_adds_a_photo_from_the_page_until_the_topic_is_accepted(owners, committee, compound, households):
+    topic_id = proposed(owners[0], compound, households)
+    assert 'id="photo-form"' in text(owners[0].get(f"/h5/topics/{topic_id}"))
+    assert 'id="photo-form"' not in text(owners[1].get(f"/h5/topics/{topic_id}"))
+    refused(owners[1], topic_id, "photos", 403, "只有议题发起人可以添加照片", photo=jpeg())
+    refused(owners[0], topic_id, "photos", 422, "请选择一张照片")
+
+    page = act(owners[0], topic_id, "photos", photo=jpeg())
+    assert "照片已添加" in page and len(re.findall(rf'<img src="/h5/topics/{topic_id}/photos/\d+"', page)) == 1
+
+
 def test_cosign_refusals_are_chinese_with_their_status(
     owners, tenant, compound, households, make_user, browser
 ):
