@@ -40,7 +40,9 @@ def init_db() -> None:
 )
 def demo(households: int | None, work_orders: int | None) -> None:
     """Load the demo data once (and, with --households / --work-orders, the benchmark data)."""
-    from backend.services.demo import load_bench_households, load_bench_work_orders, load_demo
+    from backend.demo import load_demo
+    from backend.demo.bench import load_bench_households
+    from backend.demo.bench_work_orders import load_bench_work_orders
 
     click.echo("已导入演示数据" if load_demo() else "演示数据已存在，跳过")
     if households is not None:
@@ -225,7 +227,7 @@ def dev(reload_code: bool) -> None:
     app = _create_app()
     with app.app_context():
         upgrade()
-        from backend.services.demo import DEMO_PASSWORD, demo_compound, load_demo
+        from backend.demo import DEMO_PASSWORD, demo_compound, load_demo
         from backend.services.qr import entry_url, qr_text
 
         load_demo()

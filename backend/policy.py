@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort
 from sqlalchemy import Select, String, bindparam, cast, exists, func, or_, select
 
+from backend.domain.refusals import Kind, Refused
 from backend.domain.roles import WITHOUT_PARTY_ORGANISATION, Action, Role, allows, has_party_organisation
 from backend.extensions import db
 from backend.models import Area, Compound, Membership
+
+# The answers of the API's error shape for 404 and 403: a stranger learns nothing more from either.
+NOT_FOUND = "没有找到"
+FORBIDDEN = "没有权限进行此操作"
+
+
+def _hidden() -> Refused:
+    return Refused(NOT_FOUND, Kind.NOT_FOUND)
+
+
+def _forbidden() -> Refused:
+    return Refused(FORBIDDEN, Kind.FORBIDDEN)
 
 
 @dataclass(frozen=True)
@@ -69,13 +81,13 @@ def permits(roles: frozenset[Role], action: Action, compound_id: int) -> bool:
 def authorize(
     action: Action, compound_id: int, user_id: int | None, entry_compound_id: int | None = None
 ) -> Access:
-    """Abort 404 when the caller has nothing to do with the compound (its existence stays hidden),
-    403 when they do but their role does not allow the action."""
+    """Refused NOT_FOUND when the caller has nothing to do with the compound (its existence stays hidden),
+    FORBIDDEN when they do but their role does not allow the action."""
     roles = roles_in_compound(user_id, compound_id, entry_compound_id)
     if not roles:
-        abort(404)
+        raise _hidden()
     if not permits(roles, action, compound_id):
-        abort(403)
+        raise _forbidden()
     return Access(compound_id=compound_id, roles=roles)
 
 
@@ -84,7 +96,7 @@ def authorize_area(action: Action, area_id: int, user_id: int | None) -> Area:
     area or one of its ancestors. 404 for strangers; 403 for people who only hold roles below the area."""
     area = db.session.get(Area, area_id)
     if area is None or user_id is None:
-        abort(404)
+        raise _hidden()
     memberships = db.session.execute(
         select(Membership.role, Membership.area_id).where(Membership.user_id == user_id)
     ).all()
@@ -99,9 +111,9 @@ def authorize_area(action: Action, area_id: int, user_id: int | None) -> Area:
             .join(Area, Area.id == func.coalesce(Membership.area_id, Compound.area_id))
             .where(Membership.user_id == user_id, Area.path.startswith(area.path))
         )
-        abort(403 if held_below else 404)
+        raise _forbidden() if held_below else _hidden()
     if not allows(roles, action):
-        abort(403)
+        raise _forbidden()
     return area
 
 

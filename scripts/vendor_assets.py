@@ -10,16 +10,12 @@ NODE = ROOT / "node_modules"
 VENDOR = ROOT / "h5" / "static" / "vendor"
 FILES = {
     "weui": ["dist/style/weui.min.css", "LICENSE.txt"],
-    "weui.js": ["dist/weui.min.js", "LICENSE.txt"],
-    "htmx.org": ["dist/htmx.min.js", "LICENSE"],
-    "alpinejs": ["dist/cdn.min.js"],
-    "echarts": ["dist/echarts.min.js", "LICENSE"],
 }
 
 
 def main() -> int:
     for package, files in FILES.items():
-        target = VENDOR / package.removesuffix(".org").replace(".", "-")
+        target = VENDOR / package
         target.mkdir(parents=True, exist_ok=True)
         for relative in files:
             source = NODE / package / relative

@@ -26,11 +26,12 @@ from sqlalchemy import create_engine, event, make_url, text
 from werkzeug.serving import make_server
 
 from backend import create_app
+from backend.demo import factories
 from backend.domain.compounds import AreaLevel, ManagementModel
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.models import Area, Base, Building, Compound, Household, Membership, User
-from backend.services.identity import hash_password, phone_columns
+from backend.models import Area, Base, Compound, Household, User
+from backend.services.identity import hash_password
 from backend.shared.clock import utcnow
 from tests.support import TEST_PASSWORD, bearer
 
@@ -215,10 +216,7 @@ def client(app):
 @pytest.fixture
 def make_area():
     def make(name: str | None = None, level: AreaLevel = AreaLevel.COMMUNITY, parent: Area | None = None) -> Area:
-        area = Area(name=name or f"区域{next(_counter)}", level=level, parent_id=parent.id if parent else None)
-        db.session.add(area)
-        db.session.flush()
-        area.path = f"{parent.path if parent else '/'}{area.id}/"
+        area = factories.make_area(name or f"区域{next(_counter)}", level, parent)
         db.session.commit()
         return area
 
@@ -246,18 +244,12 @@ def make_compound(make_area):
     ) -> Compound:
         area = area or make_area()
         number = next(_counter)
-        compound = Compound(code=f"c{number}", name=name or f"测试小区{number}", area_id=area.id, management_model=model)
-        db.session.add(compound)
-        db.session.flush()
+        compound = factories.make_compound(f"c{number}", name or f"测试小区{number}", area, model)
         for b in range(1, buildings + 1):
-            building = Building(compound_id=compound.id, name=f"{b}栋")
-            db.session.add(building)
-            db.session.flush()
-            for h in range(1, households_per_building + 1):
-                db.session.add(
-                    Household(compound_id=compound.id, building_id=building.id, unit="1", room=f"{h}01",
-                              floor_area_centi_m2=8000 + h * 125)
-                )
+            building = factories.make_building(compound, f"{b}栋")
+            factories.make_households(
+                building, [("1", f"{h}01", 8000 + h * 125) for h in range(1, households_per_building + 1)]
+            )
         db.session.commit()
         return compound
 
@@ -275,22 +267,10 @@ def make_user():
         username: str | None = None,
     ) -> User:
         number = next(_counter)
-        user = User(
-            username=username or f"user{number}", password_hash=_PASSWORD_HASH, display_name=f"用户{number}",
-            **(phone_columns(phone) if phone else {}),
-        )
-        db.session.add(user)
-        db.session.flush()
+        user = factories.make_user(username or f"user{number}", f"用户{number}", _PASSWORD_HASH, phone)
         if role is not None:
-            db.session.add(
-                Membership(
-                    user_id=user.id, role=role,
-                    compound_id=compound.id if compound and role not in (Role.OFFICIAL, Role.ADMIN) else None,
-                    area_id=area.id if role is Role.OFFICIAL else None,
-                    household_id=household.id if household else None,
-                    verified_at=utcnow() if household else None,
-                )
-            )
+            factories.grant_role(user, role, compound=compound, area=area, household=household,
+                                 verified_at=utcnow() if household else None)
         db.session.commit()
         return user
 

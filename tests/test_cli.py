@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from backend.demo import DEMO_PASSWORD
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import Compound, Household, Membership, User
-from backend.services.demo import DEMO_PASSWORD
 
 FIRST, SECOND = "阳光花园小区", "五十四街坊"
 

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from backend.demo import DEMO_PASSWORD, load_demo
 from backend.domain.compounds import AreaLevel, HouseholdKind
 from backend.domain.fees import (
     CYCLE_MONTHS,
@@ -39,7 +40,6 @@ from backend.models import (
 )
 from backend.services import fees as fee_service
 from backend.services import subsidies as subsidy_service
-from backend.services.demo import DEMO_PASSWORD, load_demo
 from backend.shared.clock import SHANGHAI, utcnow
 
 pytestmark = pytest.mark.calendar

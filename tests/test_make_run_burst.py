@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend.services.demo import DEMO_PASSWORD
+from backend.demo import DEMO_PASSWORD
 from bench.make_run import make_run
 
 pytestmark = pytest.mark.once

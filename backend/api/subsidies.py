@@ -10,13 +10,11 @@ import io
 from flask import send_file
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 
 from backend.domain.roles import Action
-from backend.domain.subsidy import period_end
-from backend.extensions import db
-from backend.models import Compound, SubsidyPolicy
 from backend.policy import authorize, authorize_area
+from backend.presenters import payments as presenter
 from backend.request_context import client_ip, optional_user_id
 from backend.schemas.common import ApiErrorSchema, envelope
 from backend.schemas.payments import (
@@ -35,26 +33,6 @@ blp = Blueprint("subsidies", __name__, url_prefix="/api/v1", description="先买
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def policy_view(policy: SubsidyPolicy, eligible: bool | None = None, applies: bool | None = None) -> dict:
-    tiers = service.policy_tiers(policy)
-    return {
-        "id": policy.id, "name": policy.name, "area_id": policy.area_id, "compound_id": policy.compound_id,
-        "built_before_year": policy.built_before_year, "management_models": policy.management_models,
-        "period_start": policy.period_start, "period_end": period_end(policy.period_start, tiers),
-        "tiers": [{"months": tier.months, "rate_bp": tier.rate_bp} for tier in tiers],
-        "cap_fen_per_month": policy.cap_fen_per_month, "budget_fen": policy.budget_fen,
-        "committed_fen": policy.committed_fen, "budget_left_fen": policy.budget_left_fen,
-        "is_active": policy.is_active, "created_at": policy.created_at, "eligible": eligible, "applies": applies,
-    }
-
-
-def _compound(compound_id: int) -> Compound:
-    compound = db.session.get(Compound, compound_id)
-    if compound is None:
-        abort(404)
-    return compound
-
-
 @blp.route("/subsidy-policies")
 class SubsidyPolicies(MethodView):
     @blp.arguments(PolicyQuery, location="query")
@@ -70,19 +48,11 @@ class SubsidyPolicies(MethodView):
         that `applies` to its bills."""
         user_id = optional_user_id()
         if query["area_id"] is not None:
-            area = authorize_area(Action.VIEW_SETTLEMENT, query["area_id"], user_id)
-            views = [policy_view(policy) for policy in service.policies_for_area(area)]
+            lines = presenter.area_policies(authorize_area(Action.VIEW_SETTLEMENT, query["area_id"], user_id))
         else:
-            authorize(Action.VIEW_BILLS, query["compound_id"], user_id)
-            compound = _compound(query["compound_id"])
-            chosen = service.applicable_policy(compound)
-            views = [
-                policy_view(policy, eligible=service.policy_covers(policy, compound),
-                            applies=chosen is not None and policy.id == chosen.id)
-                for policy in service.covering_policies(compound)
-            ]
+            lines = presenter.compound_policies(authorize(Action.VIEW_BILLS, query["compound_id"], user_id).compound)
         page, size = query["page"], query["page_size"]
-        return {"items": views[(page - 1) * size:page * size], "total": len(views), "page": page,
+        return {"items": lines[(page - 1) * size:page * size], "total": len(lines), "page": page,
                 "page_size": size}
 
     @blp.arguments(PolicyCreateSchema)
@@ -96,9 +66,8 @@ class SubsidyPolicies(MethodView):
         area, or over the compound's area): eligibility, the transition period's tiers month by month, an
         optional cap per household per month and an optional total budget. An audit event."""
         user_id = optional_user_id()
-        area_id = draft.area_id if draft.area_id is not None else _compound(draft.compound_id).area_id
-        authorize_area(Action.MANAGE_SUBSIDIES, area_id, user_id)
-        return policy_view(service.create_policy(draft, user_id, client_ip())), 201
+        authorize_area(Action.MANAGE_SUBSIDIES, service.policy_area_id(draft), user_id)
+        return presenter.policy_line(service.create_policy(draft, user_id, client_ip())), 201
 
 
 @blp.route("/subsidies/settlement")

@@ -7,7 +7,8 @@ import enum
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from backend.domain.refusals import Refused
+from backend.domain.refusals import Kind, Refused
+from backend.domain.roles import Action, Role, allows
 from backend.domain.subsidy import MonthCharge, add_months
 
 
@@ -119,6 +120,58 @@ class FeeRefused(Refused):
     """A fee action the rules do not allow now."""
 
 
+class SubsidyBusy(FeeRefused):
+    """A subsidy budget kept changing under us (payments at the same instant): nothing was held, try again."""
+
+    default_kind = Kind.UNAVAILABLE
+
+    def __init__(self, message: str = "同时缴费的人较多，请稍后再试"):
+        super().__init__(message, retry_after=1)
+
+
+class BillAction(enum.StrEnum):
+    """What someone may do with a bill now; the API lists them, the page offers a form or a link for each."""
+
+    PAY = "pay"
+    RECORD_PAYMENT = "record_payment"
+    CLOSE_ONLINE_PAYMENT = "close_online_payment"
+    ADJUST = "adjust"
+    WAIVE = "waive"
+    REFUND = "refund"
+
+
+BILL_ACTION_LABELS = {
+    BillAction.PAY: "缴费",
+    BillAction.RECORD_PAYMENT: "登记现金 / 银行转账",
+    BillAction.CLOSE_ONLINE_PAYMENT: "查询并关闭线上支付",
+    BillAction.ADJUST: "调整金额",
+    BillAction.WAIVE: "减免",
+    BillAction.REFUND: "退款",
+}
+
+
+def bill_actions(status: BillStatus, paid_fen: int, overpaid_fen: int, *, roles: frozenset[Role], member: bool,
+                 online_order: bool, order_payable: bool) -> tuple[BillAction, ...]:
+    """The actions on a bill for someone holding `roles` in its compound (`member`: a verified person of its
+    household), in BillAction order. `online_order`: the bill has a live online order; `order_payable`: it is
+    still within its window, so the resident may be paying it right now."""
+    unpaid = status is BillStatus.UNPAID
+    desk = allows(roles, Action.RECORD_PAYMENTS)
+    adjusts = allows(roles, Action.ADJUST_BILLS)
+    # Only a bill nothing was paid for changes amount: a payment was for the amount it had then.
+    changeable = unpaid and paid_fen == 0 and adjusts
+    offered = {
+        BillAction.PAY: unpaid and member,
+        # An order within its window must be closed first; an expired one is settled when the cash is recorded.
+        BillAction.RECORD_PAYMENT: unpaid and desk and not order_payable,
+        BillAction.CLOSE_ONLINE_PAYMENT: online_order and desk,
+        BillAction.ADJUST: changeable,
+        BillAction.WAIVE: changeable,
+        BillAction.REFUND: overpaid_fen > 0 and adjusts,
+    }
+    return tuple(action for action, allowed in offered.items() if allowed)
+
+
 def charges_fees_by_default(management_model: str) -> bool:
     """DESIGN §7: a community_fallback compound has no market fees unless it decides to."""
     return management_model != "community_fallback"
@@ -200,6 +253,11 @@ def due_reminder(today: date, due: date) -> Reminder | None:
         stage = stages[-1]
         return Reminder(key=f"overdue{stage}", title=f"物业费已逾期{stage}天", days_overdue=stage)
     return None
+
+
+def format_yuan(amount_fen: int) -> str:
+    """12345 → "123.45": what a page's money field is prefilled with and reads back (no ¥, no separators)."""
+    return f"{amount_fen // 100}.{amount_fen % 100:02d}"
 
 
 def format_fen(amount_fen: int) -> str:

@@ -10,11 +10,15 @@ class Kind(enum.IntEnum):
     """What went wrong, valued as the HTTP status that says it."""
 
     INVALID = 422  # the input breaks a rule: fix it and try again
+    MALFORMED = 400  # a message from an outside service (a WeChat Pay notification) we cannot read
+    UNTRUSTED = 401  # a message from an outside service whose signature, key or age we cannot trust
     FORBIDDEN = 403  # this person may not do this
     NOT_FOUND = 404  # nothing of the kind here, or nothing this person may see
     CONFLICT = 409  # the thing's state does not allow it now
     TOO_MANY = 429  # again too soon
     TOO_LARGE = 413  # an upload over the size limit
+    UPSTREAM = 502  # an outside service (WeChat Pay) refused what we asked of it
+    UNAVAILABLE = 503  # busy, or an outside service out of reach: nothing was done, try again shortly
 
 
 class Refused(Exception):

@@ -1,11 +1,16 @@
-"""Work order (报事报修) rules: the state machine of DESIGN §3, SLA deadlines, escalation steps, rating."""
+"""Work order (报事报修) rules: the state machine of DESIGN §3, SLA deadlines, escalation steps, urging, following,
+rating, and the words every screen uses for them."""
 from __future__ import annotations
 
 import enum
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from backend.domain.refusals import Kind, Refused
+from backend.domain.roles import Action as Permission
+from backend.domain.roles import Role, allows
 
 
 class Status(enum.StrEnum):
@@ -74,7 +79,11 @@ class Urgency(enum.StrEnum):
 URGENCY_LABELS = {Urgency.NORMAL: "一般", Urgency.URGENT: "紧急"}
 
 
-class TransitionRefused(Refused):
+class WorkOrderRefused(Refused):
+    """A request the order's rules refuse; the kind says why (its state, this person, the input, too soon)."""
+
+
+class TransitionRefused(WorkOrderRefused):
     """CONFLICT when the order's state forbids the step, FORBIDDEN when this person may not take it."""
 
 
@@ -104,6 +113,8 @@ RULES: dict[Action, Rule] = {
 CONFIRM_WINDOW = timedelta(days=7)
 # Actions that need a note the resident reads.
 NOTE_REQUIRED = frozenset({Action.REJECT, Action.CLOSE, Action.DISPUTE})
+# A rejection's reason is kept with the order, for the resident to read whole.
+REJECT_REASON_LIMIT = 200
 
 
 def next_status(
@@ -223,6 +234,84 @@ def may_urge(status: Status, last_urged_at: datetime | None, now: datetime) -> b
     return status in OPEN_STATUSES and (last_urged_at is None or now - last_urged_at >= URGE_INTERVAL)
 
 
+def next_urge_at(last_urged_at: datetime | None, now: datetime) -> datetime | None:
+    """When the order may be urged again; None when it may be now."""
+    if last_urged_at is None or now - last_urged_at >= URGE_INTERVAL:
+        return None
+    return last_urged_at + URGE_INTERVAL
+
+
+# ---- what else a person may do with an order, besides its steps -----------------------------------------
+# Each check raises the refusal the service answers with; `permitted` asks the same check whether a screen
+# offers the action, so the button and the answer to pressing it never disagree.
+
+PHOTO_TAKERS = frozenset({Actor.SUBMITTER, Actor.HANDLER, Actor.MANAGER})
+
+
+def check_reporter(roles: frozenset[Role] | set[Role]) -> None:
+    """A verified household's people report problems; anyone else of the compound learns how to become one."""
+    if not allows(roles, Permission.SUBMIT_WORK_ORDER):
+        raise WorkOrderRefused("绑定并认证房屋后才能报修", Kind.FORBIDDEN)
+
+
+def check_urge(status: Status, last_urged_at: datetime | None, now: datetime, *, concerned: bool) -> None:
+    """催办: the order's submitter or a follower (`concerned`), while it is open, once per URGE_INTERVAL."""
+    if not concerned:
+        raise WorkOrderRefused("只有报修人和关注者可以催办", Kind.FORBIDDEN)
+    if status not in OPEN_STATUSES:
+        raise WorkOrderRefused("工单已结束，无需催办", Kind.CONFLICT)
+    again_at = next_urge_at(last_urged_at, now)
+    if again_at is not None:
+        raise WorkOrderRefused("4小时内已催办过，请耐心等待", Kind.TOO_MANY,
+                               retry_after=max(1, math.ceil((again_at - now).total_seconds())))
+
+
+def check_follow(status: Status, roles: frozenset[Role] | set[Role], *, own_place: bool) -> None:
+    """Join an order about the same problem instead of filing another: a reporter, a common area's order or
+    one of their own household's (`own_place`; another household's stays hidden), while it is open."""
+    if not allows(roles, Permission.SUBMIT_WORK_ORDER):
+        raise WorkOrderRefused("绑定并认证房屋后才能关注工单", Kind.FORBIDDEN)
+    if not own_place:
+        raise WorkOrderRefused("工单不存在", Kind.NOT_FOUND)
+    if status not in OPEN_STATUSES:
+        raise WorkOrderRefused("该工单已结束，请重新报修", Kind.CONFLICT)
+
+
+def check_rating(status: Status, *, submitter: bool, confirmed: bool, rated: bool) -> None:
+    """Once, by the submitter, after they confirmed 已解决."""
+    if not submitter:
+        raise WorkOrderRefused("只有报修人可以评价", Kind.FORBIDDEN)
+    if status is not Status.CLOSED or not confirmed:
+        raise WorkOrderRefused("确认已解决后才能评价", Kind.CONFLICT)
+    if rated:
+        raise WorkOrderRefused("该工单已评价过", Kind.CONFLICT)
+
+
+def check_reply(roles: frozenset[Role] | set[Role], *, rated: bool) -> None:
+    """The manager's public answer to a rating."""
+    if not allows(roles, Permission.REPLY_TO_RATINGS):
+        raise WorkOrderRefused("只有物业经理可以回复评价", Kind.FORBIDDEN)
+    if not rated:
+        raise WorkOrderRefused("该工单还没有评价", Kind.NOT_FOUND)
+
+
+def check_photo(status: Status, actors: frozenset[Actor] | set[Actor]) -> None:
+    """Photos come from the submitter and the handlers, while the order is open or closed (after-photos)."""
+    if not PHOTO_TAKERS & set(actors):
+        raise WorkOrderRefused("只有报修人和处理人员可以上传照片", Kind.FORBIDDEN)
+    if status not in OPEN_STATUSES and status is not Status.CLOSED:
+        raise WorkOrderRefused(f"工单{STATUS_LABELS[status]}，不能再上传照片", Kind.CONFLICT)
+
+
+def permitted(check: Callable[..., None], *args, **kwargs) -> bool:
+    """Whether `check` lets this through: what a screen offers is what the service would do."""
+    try:
+        check(*args, **kwargs)
+    except WorkOrderRefused:
+        return False
+    return True
+
+
 # ---- rating -------------------------------------------------------------------------------------
 
 RATING_TAGS = ("及时", "态度好", "专业", "干净整洁", "没修好", "拖延", "态度差")
@@ -233,3 +322,45 @@ RESUBMIT_WINDOW = timedelta(minutes=2)
 DUPLICATE_WINDOW = timedelta(days=14)
 # The submitter is reminded once to rate an order closed this long ago and not yet answered.
 RATE_REMINDER_AFTER = timedelta(days=3)
+
+
+# ---- the words of the timeline -----------------------------------------------------------------------
+
+# Every event an order's timeline shows: its steps, and what happens around them.
+EVENT_LABELS = {
+    **{action.value: label for action, label in ACTION_LABELS.items()},
+    "submit": "提交报修",
+    "follow": "关注工单",
+    "urge": "催办",
+    "rate": "评价",
+    "escalate": "超时升级",
+}
+# What residents do. 个人信息保护法: to other residents the person doing it has no name, only a title.
+RESIDENT_EVENTS = frozenset({"submit", "withdraw", "confirm", "dispute", "follow", "urge", "rate"})
+SYSTEM_TITLE = "系统"
+SUBMITTER_TITLE = "报修人"
+RESIDENT_TITLE = "居民"
+# The title of someone acting for the compound, by their roles there, first match wins.
+ROLE_TITLES = (
+    (Role.MANAGER, "物业经理"),
+    (Role.STAFF, "物业人员"),
+    (Role.PARTY_SECRETARY, "党组织书记"),
+    (Role.COMMITTEE, "业委会"),
+    (Role.OFFICIAL, "社区工作人员"),
+    (Role.ADMIN, "平台管理员"),
+)
+WORKER_TITLE = "工作人员"
+# How the timeline names the person reading it.
+ME = "我"
+OVERDUE_LABELS = {Phase.ACCEPT: "受理超时", Phase.CLOSE: "办结超时"}
+
+
+def title_of(roles: frozenset[Role] | set[Role]) -> str:
+    return next((title for role, title in ROLE_TITLES if role in roles), WORKER_TITLE)
+
+
+def place_label(building: str | None, unit: str | None, room: str | None, spot: str) -> str:
+    """Where, as residents say it: "1栋 1单元 101室 · 厨房", "2栋 公共区域 · 北门车棚", "公共区域 · 东门"."""
+    where = f"{unit}单元 {room}室" if room is not None else "公共区域"
+    text = f"{building} {where}" if building else where
+    return f"{text} · {spot}" if spot else text

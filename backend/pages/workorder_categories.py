@@ -1,35 +1,35 @@
 """The work-order settings page: a compound's categories and the time to accept and close each (SLA), for
-its manager, committee and party secretary."""
+its manager, committee and party secretary. The rows typed are loaded by the API's CategoryListSchema, whose
+limits and messages are the only ones; the page reads its rows (受理 in minutes, 办结 in hours) and names the row
+of each problem."""
 from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import flash, redirect, render_template, request, url_for
 
-from backend.domain import workorders as rules
 from backend.domain.roles import Action as RoleAction
+from backend.errors import show_refusal_with
 from backend.pages import h5
+from backend.pages.forms import load_form
 from backend.pages.helpers import compound_by_code, login_redirect, require_user_for_post
 from backend.policy import authorize
 from backend.request_context import client_ip, optional_user_id
+from backend.schemas.workorders import ACCEPT_MINUTES, CLOSE_MINUTES, MAX_CATEGORIES, CategoryListSchema
 from backend.services import workorders as service
 
-MAX_CATEGORIES = 20
 NEW_ROWS = 3
-CATEGORY_NAME_LIMIT = 16
-ACCEPT_MINUTES = (1, 10_080)
-CLOSE_HOURS = (1, 720)
-SLA_FIELDS = ("accept_normal", "close_normal", "accept_urgent", "close_urgent")
-SLA_FIELD_LABELS = {
-    "accept_normal": "一般报修的受理时限", "close_normal": "一般报修的办结时限",
-    "accept_urgent": "紧急报修的受理时限", "close_urgent": "紧急报修的办结时限",
+# A row's fields on the page, and the API's for each.
+SLA_FIELDS = {
+    "accept_normal": "accept_minutes_normal", "close_normal": "close_minutes_normal",
+    "accept_urgent": "accept_minutes_urgent", "close_urgent": "close_minutes_urgent",
 }
 ROW_FIELD = re.compile(r"(name|delete|accept_normal|close_normal|accept_urgent|close_urgent)-(\d{1,4})")
+MINUTES_TEXT = re.compile(r"[0-9]{1,6}")
 # Hours with at most two decimals: any minute count set through the API shows and saves back unchanged.
-HOURS_TEXT = re.compile(r"\d{1,4}(\.\d{1,2})?")
+HOURS_TEXT = re.compile(r"[0-9]{1,4}(\.[0-9]{1,2})?")
 
 
 def _hours_text(minutes: int) -> str:
@@ -64,73 +64,43 @@ def _posted_rows() -> list[dict]:
     ]
 
 
-def _minutes_from(field: str, text: str) -> int | None:
-    """Minutes for 受理 typed in minutes, or for 办结 typed in hours; None when out of range or not a number."""
-    if field.startswith("accept"):
-        low, high = ACCEPT_MINUTES
-        return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 and low <= int(text) <= high else None
-    low, high = CLOSE_HOURS
-    if not (text.isascii() and HOURS_TEXT.fullmatch(text) and low <= Decimal(text) <= high):
-        return None
-    return int((Decimal(text) * 60).to_integral_value(ROUND_HALF_UP))
-
-
-def _row_problems(number: int, row: dict) -> tuple[list[str], dict[str, int]]:
-    label = f"第{number}行「{row['name']}」" if row["name"] else f"第{number}行"
-    problems = []
-    if not row["name"]:
-        problems.append(f"{label}：请填写类别名称")
-    elif len(row["name"]) > CATEGORY_NAME_LIMIT:
-        problems.append(f"{label}：类别名称最多{CATEGORY_NAME_LIMIT}个字")
-    minutes = {}
-    for field in SLA_FIELDS:
-        value = _minutes_from(field, row[field])
-        if value is None:
-            limits = "1到10080之间的整数（分钟）" if field.startswith("accept") else "1到720之间的数字（小时）"
-            problems.append(f"{label}：{SLA_FIELD_LABELS[field]}请填写{limits}")
-        else:
-            minutes[field] = value
-    for urgency, word in (("normal", "一般"), ("urgent", "紧急")):
-        accept, close = minutes.get(f"accept_{urgency}"), minutes.get(f"close_{urgency}")
-        if accept is not None and close is not None and close < accept:
-            problems.append(f"{label}：{word}报修的办结时限不能短于受理时限")
-    return problems, minutes
-
-
 def _typed(row: dict) -> bool:
     return any(row[key] for key in ("name", *SLA_FIELDS))
 
 
-def _categories_from(rows: list[dict]) -> tuple[list[service.CategorySla], list[str]]:
-    """The list to save and every problem with it, each as one Chinese sentence the page shows."""
-    items, problems, seen, kept = [], [], set(), 0
-    for number, row in enumerate(rows, start=1):
-        if row["delete"] or not _typed(row):
+def _minutes(field: str, text: str) -> int | str:
+    """受理 typed in minutes, or 办结 typed in hours, as minutes; anything else as typed, for the schema to refuse."""
+    if field.startswith("accept"):
+        return int(text) if MINUTES_TEXT.fullmatch(text) else text
+    if HOURS_TEXT.fullmatch(text):
+        return int((Decimal(text) * 60).to_integral_value(ROUND_HALF_UP))
+    return text
+
+
+def _category(row: dict) -> dict:
+    """A row as the API's body holds a category."""
+    return {"name": row["name"]} | {key: _minutes(field, row[field]) for field, key in SLA_FIELDS.items()}
+
+
+def _problems(errors: dict[str, list[str]], numbered: list[tuple[int, dict]]) -> list[str]:
+    """Every problem the schema found, a row's own as one sentence naming the row (第3行「电梯」：…)."""
+    problems = []
+    for key, messages in errors.items():
+        path = key.split(".")
+        if len(path) != 3:
+            problems += messages
             continue
-        kept += 1
-        row_problems, minutes = _row_problems(number, row)
-        if row["name"] and row["name"] in seen:
-            row_problems.append(f"第{number}行：类别名称「{row['name']}」重复了")
-        seen.add(row["name"])
-        problems += row_problems
-        if not row_problems:
-            items.append(service.CategorySla(
-                row["name"],
-                rules.Sla(timedelta(minutes=minutes["accept_normal"]), timedelta(minutes=minutes["close_normal"])),
-                rules.Sla(timedelta(minutes=minutes["accept_urgent"]), timedelta(minutes=minutes["close_urgent"])),
-            ))
-    if not kept:
-        problems.append("请至少保留一个报修类别")
-    elif kept > MAX_CATEGORIES:
-        problems.append(f"最多设置{MAX_CATEGORIES}个报修类别（现有{kept}个），请删除一些")
-    return items, problems
+        number, row = numbered[int(path[1])]
+        label = f"第{number}行「{row['name']}」" if row["name"] else f"第{number}行"
+        problems += [f"{label}：{message}" for message in messages]
+    return problems
 
 
 def _render_categories(compound, rows: list[dict], problems=()):
     return render_template(
-        "workorders/categories.html", compound=compound, rows=rows, problems=problems,
-        max_categories=MAX_CATEGORIES, name_limit=CATEGORY_NAME_LIMIT, accept_minutes=ACCEPT_MINUTES,
-        close_hours=CLOSE_HOURS,
+        "workorders/categories.html", compound=compound, rows=rows + [_blank_row() for _ in range(NEW_ROWS)],
+        problems=problems, max_categories=MAX_CATEGORIES, accept_minutes=ACCEPT_MINUTES,
+        close_hours=tuple(minutes // 60 for minutes in CLOSE_MINUTES),
     )
 
 
@@ -142,8 +112,7 @@ def work_order_categories(code: str):
     if user_id is None:
         return login_redirect()
     authorize(RoleAction.CONFIGURE_WORK_ORDERS, compound.id, user_id)
-    rows = _category_rows(service.categories(compound.id))
-    return _render_categories(compound, rows + [_blank_row() for _ in range(NEW_ROWS)])
+    return _render_categories(compound, _category_rows(service.categories(compound.id)))
 
 
 @h5.post("/c/<code>/work-orders/categories")
@@ -151,12 +120,12 @@ def work_order_categories_save(code: str):
     compound = compound_by_code(code)
     user_id = require_user_for_post()
     authorize(RoleAction.CONFIGURE_WORK_ORDERS, compound.id, user_id)
-    typed = _posted_rows()
-    items, problems = _categories_from(typed)
-    if problems:
-        # Keep what was typed; the empty rows are offered again at the bottom.
-        rows = [row for row in typed if _typed(row)]
-        return _render_categories(compound, rows + [_blank_row() for _ in range(NEW_ROWS)], problems), 422
-    service.set_categories(compound.id, items, user_id, client_ip())
+    typed = [row for row in _posted_rows() if _typed(row)]
+    # Numbered as the page shows them; rows ticked for deletion are not saved, nor checked.
+    numbered = [(number, row) for number, row in enumerate(typed, start=1) if not row["delete"]]
+    # Refused: the page again with what was typed and every problem.
+    show_refusal_with(lambda refused: _render_categories(compound, typed, _problems(refused.errors, numbered)))
+    body = load_form(CategoryListSchema(), {}, items=[_category(row) for _, row in numbered])
+    service.set_categories(compound.id, body["items"], user_id, client_ip())
     flash("已保存报修类别和时限", "success")
     return redirect(url_for("h5.work_order_categories", code=compound.code))

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from flask import abort
-
 from backend.domain import consultations as rules
 from backend.domain import voting
 from backend.domain.consultations import (
@@ -33,9 +31,10 @@ from backend.domain.consultations import (
     TopicAction,
     household_label,
 )
+from backend.domain.refusals import Kind, Refused
 from backend.domain.roles import Action
 from backend.domain.voting import ITEM_LABELS, VoteKind
-from backend.policy import Access, authorize
+from backend.policy import NOT_FOUND, Access, authorize
 from backend.services import compounds as compound_service
 from backend.services import consultations as service
 from backend.services import meetings as meeting_service
@@ -61,19 +60,21 @@ class Seen:
 
 def look(topic_id: int, user_id: int | None, entry_compound_id: int | None) -> Seen:
     """The topic and who is asking; 404 for anyone with nothing to do with its compound."""
-    topic = service.get_topic(topic_id)
-    if topic is None:
-        abort(404)
+    topic = _topic(topic_id)
     access = authorize(Action.VIEW_TOPICS, topic.compound_id, user_id, entry_compound_id)
     return Seen(topic=topic, access=access, person=service.participant(user_id, access.compound_id, access.roles))
 
 
 def compound_of(topic_id: int) -> int:
-    """The topic's compound, to send a signed-out reader to sign in before anything is shown; 404 for no topic."""
+    """The topic's compound, to send a signed-out reader to sign in before anything is shown."""
+    return _topic(topic_id).compound_id
+
+
+def _topic(topic_id: int) -> Topic:
     topic = service.get_topic(topic_id)
     if topic is None:
-        abort(404)
-    return topic.compound_id
+        raise Refused(NOT_FOUND, Kind.NOT_FOUND)
+    return topic
 
 
 def person_in(compound_id: int, user_id: int | None, entry_compound_id: int | None,

@@ -8,7 +8,7 @@ from backend.domain.compounds import ManagementModel
 from backend.domain.fees import PaymentMethod
 from backend.domain.subsidy import BASIS_POINTS, SubsidyTier
 from backend.schemas.common import ID, MAX_ID, NOT_BLANK, PageQuery
-from backend.schemas.fees import BillSchema, MonthField
+from backend.schemas.fees import BillSchema, FormInteger, MonthField
 from backend.services.subsidies import PolicyDraft
 
 # The columns are 32-bit integers: no amount may pass 2^31 − 1 fen (¥21,474,836.47).
@@ -174,6 +174,9 @@ class PolicySchema(Schema):
     created_at = fields.DateTime(required=True)
     eligible = fields.Boolean(allow_none=True, metadata={"description": "按小区查询时：本小区是否符合条件"})
     applies = fields.Boolean(allow_none=True, metadata={"description": "按小区查询时：本小区的账单适用这一项"})
+    scope_label = fields.String(metadata={"description": "适用范围：区域名称，或“本小区”"})
+    eligibility_label = fields.String(metadata={"description": "条件，如“2000年以前建成”；“不限”"})
+    tier_labels = fields.List(fields.String(), metadata={"description": "各阶段，如“第1–12个月 50%”"})
 
 
 # ---- settlement ---------------------------------------------------------------------------------------
@@ -182,6 +185,13 @@ class PolicySchema(Schema):
 class SettlementQuery(Schema):
     area_id = fields.Integer(required=True, validate=ID)
     month = MonthField(load_default=None, metadata={"description": "结算月份（北京时间），如 2026-07；不填 = 全部月份"})
+
+
+class SettlementPageQuery(Schema):
+    """The settlement page's query string: the area (the caller's own first when none is given) and the month."""
+
+    area_id = FormInteger(validate=ID, load_default=None)
+    month = MonthField(load_default=None)
 
 
 class SettlementRowSchema(Schema):

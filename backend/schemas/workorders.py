@@ -1,11 +1,22 @@
 """Request and response schemas of the work-order (报事报修) API."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, ValidationError, fields, post_load, pre_dump, validate, validates_schema
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_dump,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
+from backend.domain import workorders as rules
 from backend.domain.workorders import (
     ESCALATION_LABELS,
     RATING_TAGS,
@@ -23,7 +34,19 @@ from backend.services.photos import MAX_PHOTOS_PER_ORDER
 from backend.services.workorders import CategorySla, category_minutes
 from backend.shared.clock import utcnow
 
-CATEGORY = validate.Length(min=1, max=16)
+CATEGORY_NAME_MAX = 16
+CATEGORY = validate.Length(min=1, max=CATEGORY_NAME_MAX)
+# The time to accept an order: a minute to a week; to close it: an hour to 30 days. A longer one is a typo.
+ACCEPT_MINUTES = (1, 10_080)
+CLOSE_MINUTES = (60, 43_200)
+MAX_CATEGORIES = 20
+# The spot of a common area in the resident's words ("3楼楼道"), as a report and a duplicate search take it.
+LOCATION_TEXT = validate.Length(max=100, error="具体位置不能超过{max}个字")
+CHOOSE_CATEGORY = "请选择报修类别"
+DESCRIBE = "请描述遇到的问题"
+CHOOSE_PLACE = "请选择报修位置"
+# A whole number as a page's form sends it; "#12" is how an order's number is shown and typed.
+_TYPED_NUMBER = re.compile(r"#?([0-9]{1,10})")
 # A year at most: a longer deadline is a typo, and no deadline arithmetic comes near an overflow.
 MINUTES = validate.Range(min=1, max=525_600)
 # Months the figures can be asked for: YYYY-MM, this century.
@@ -35,15 +58,13 @@ def photo_url(order_id: int, photo_id: int) -> str:
 
 
 def place_label(order) -> str:
-    """Where, as residents say it: "1栋 1单元301", "2栋 北门车棚", or the free text alone."""
-    parts = []
-    if order.building is not None:
-        parts.append(order.building.name)
-    if order.household is not None:
-        parts.append(f"{order.household.unit}单元{order.household.room}")
-    if order.location_text:
-        parts.append(order.location_text)
-    return " ".join(parts)
+    """Where the order is, in the words every screen uses (rules.place_label)."""
+    household = order.household
+    return rules.place_label(
+        order.building.name if order.building is not None else None,
+        household.unit if household is not None else None, household.room if household is not None else None,
+        order.location_text,
+    )
 
 
 def _string() -> dict:
@@ -59,17 +80,57 @@ class PlaceQuery(Schema):
 
     household_id = fields.Integer(validate=ID, load_default=None)
     building_id = fields.Integer(validate=ID, load_default=None)
-    location_text = fields.String(load_default="", validate=validate.Length(max=100))
+    location_text = fields.String(load_default="", validate=LOCATION_TEXT)
+
+
+class PageForm(Schema):
+    """A page's form for an API body: the same fields, limits and messages, read from the text a form sends.
+    The API's number fields take JSON numbers only (strict: 1.5 is not household 1); a whole number typed or
+    chosen on a page arrives as text and is read as the number here. Anything else stays text, for the field
+    to refuse with its own message."""
+
+    @pre_load
+    def _typed_numbers(self, data, **_):
+        numbers = {}
+        for name, field in self.load_fields.items():
+            key = field.data_key or name
+            typed = data.get(key)
+            if isinstance(field, fields.Integer) and isinstance(typed, str) and (match := _TYPED_NUMBER.fullmatch(typed)):
+                numbers[key] = int(match.group(1))
+        return {**data, **numbers}
 
 
 class WorkOrderSubmitSchema(Schema):
-    category = fields.String(required=True, validate=[CATEGORY, NOT_BLANK])
-    description = fields.String(required=True, validate=[validate.Length(min=1, max=1000), NOT_BLANK])
-    urgency = fields.Enum(Urgency, by_value=True, load_default=Urgency.NORMAL)
+    category = fields.String(required=True, validate=validate.Length(min=1, max=CATEGORY_NAME_MAX, error=CHOOSE_CATEGORY),
+                             error_messages={"required": CHOOSE_CATEGORY})
+    description = fields.String(
+        required=True, error_messages={"required": DESCRIBE},
+        validate=[validate.Length(max=1000, error="问题描述不能超过{max}个字"), validate.Regexp(r"\s*\S", error=DESCRIBE)],
+    )
+    urgency = fields.Enum(Urgency, by_value=True, load_default=Urgency.NORMAL,
+                          error_messages={"unknown": "请选择紧急程度"})
     # strict: a JSON 1.5 must not be truncated into household 1.
-    household_id = fields.Integer(strict=True, validate=ID, allow_none=True, load_default=None)
-    building_id = fields.Integer(strict=True, validate=ID, allow_none=True, load_default=None)
-    location_text = fields.String(load_default="", validate=validate.Length(max=100))
+    household_id = fields.Integer(strict=True, validate=ID, allow_none=True, load_default=None,
+                                  error_messages={"invalid": CHOOSE_PLACE})
+    building_id = fields.Integer(strict=True, validate=ID, allow_none=True, load_default=None,
+                                 error_messages={"invalid": "请选择本小区的楼栋"})
+    location_text = fields.String(load_default="", validate=LOCATION_TEXT)
+
+
+class WorkOrderSubmitForm(PageForm, WorkOrderSubmitSchema):
+    """The page's report form: one choice of place, "common" (then a building and/or the spot's words) or one
+    of my households' ids, and whether to file even though similar orders were offered."""
+
+    place = fields.String(required=True, error_messages={"required": CHOOSE_PLACE},
+                          validate=validate.Regexp(r"(common|[0-9]{1,10})\Z", error=CHOOSE_PLACE))
+    confirm_new = fields.Boolean(load_default=False)
+
+    @post_load
+    def _chosen_place(self, data, **_):
+        place = data.pop("place")
+        if place == "common":
+            return data | {"household_id": None}
+        return data | {"household_id": int(place), "building_id": None}
 
 
 class DuplicateQuery(PlaceQuery):
@@ -83,7 +144,8 @@ class WorkOrderListQuery(PageQuery):
 
 
 class RatingInputSchema(Schema):
-    stars = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    stars = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5, error="请选择1到5星的评分"),
+                           error_messages={"required": "请选择1到5星的评分"})
     comment = fields.String(load_default="", validate=validate.Length(max=300))
     tags = fields.List(
         fields.String(validate=validate.OneOf(RATING_TAGS)), load_default=list,
@@ -110,6 +172,14 @@ class TransitionSchema(Schema):
             raise ValidationError("只有确认已解决时可以评价", "rating")
 
 
+class RatingForm(PageForm, RatingInputSchema):
+    """The page's rating: stars chosen as text."""
+
+
+class TransitionForm(PageForm, TransitionSchema):
+    """The page's step forms: ids chosen or typed as text ("#12" for the order to merge into)."""
+
+
 class ReplySchema(Schema):
     reply = fields.String(required=True, validate=[validate.Length(min=1, max=300), NOT_BLANK])
 
@@ -122,20 +192,39 @@ class PhotoUploadSchema(Schema):
     photo = Upload(required=True, metadata={"description": "一张照片：JPG、PNG、WebP（或 HEIC），不超过 10 MB"})
 
 
+def _deadline(urgency: str, phase: str) -> fields.Integer:
+    """One of a category's four deadlines in minutes, with the sentence the settings page shows: 受理 is typed
+    there in minutes, 办结 in hours."""
+    word = URGENCY_LABELS[Urgency(urgency)]
+    if phase == "accept":
+        low, high = ACCEPT_MINUTES
+        message = f"{word}报修的受理时限请填写{low}到{high}之间的整数（分钟）"
+    else:
+        low, high = CLOSE_MINUTES
+        message = f"{word}报修的办结时限请填写{low // 60}到{high // 60}之间的数字（小时）"
+    return fields.Integer(required=True, strict=True, validate=validate.Range(min=low, max=high, error=message),
+                          error_messages={"required": message, "invalid": message, "null": message})
+
+
 class CategorySchema(Schema):
     """One category and its SLA in minutes: time to accept and to close, for normal and urgent orders."""
 
-    name = fields.String(required=True, validate=[CATEGORY, NOT_BLANK])
-    accept_minutes_normal = fields.Integer(required=True, strict=True, validate=MINUTES)
-    close_minutes_normal = fields.Integer(required=True, strict=True, validate=MINUTES)
-    accept_minutes_urgent = fields.Integer(required=True, strict=True, validate=MINUTES)
-    close_minutes_urgent = fields.Integer(required=True, strict=True, validate=MINUTES)
+    name = fields.String(
+        required=True, error_messages={"required": "请填写类别名称"},
+        validate=[validate.Length(max=CATEGORY_NAME_MAX, error="类别名称最多{max}个字"),
+                  validate.Regexp(r"\s*\S", error="请填写类别名称")],
+    )
+    accept_minutes_normal = _deadline("normal", "accept")
+    close_minutes_normal = _deadline("normal", "close")
+    accept_minutes_urgent = _deadline("urgent", "accept")
+    close_minutes_urgent = _deadline("urgent", "close")
 
     @validates_schema
     def _close_after_accept(self, data, **_):
         for urgency in ("normal", "urgent"):
             if data[f"close_minutes_{urgency}"] < data[f"accept_minutes_{urgency}"]:
-                raise ValidationError("办结时限不能短于受理时限", f"close_minutes_{urgency}")
+                word = URGENCY_LABELS[Urgency(urgency)]
+                raise ValidationError(f"{word}报修的办结时限不能短于受理时限", f"close_minutes_{urgency}")
 
     @post_load
     def _category(self, data, **_) -> CategorySla:
@@ -150,14 +239,26 @@ class CategorySchema(Schema):
         return category_minutes(category)
 
 
+def _how_many(items: list) -> None:
+    if len(items) > MAX_CATEGORIES:
+        raise ValidationError(f"最多设置{MAX_CATEGORIES}个报修类别（现有{len(items)}个），请删除一些")
+
+
 class CategoryListSchema(Schema):
-    items = fields.List(fields.Nested(CategorySchema), required=True, validate=validate.Length(min=1, max=30))
+    items = fields.List(
+        fields.Nested(CategorySchema), required=True,
+        validate=[validate.Length(min=1, error="请至少保留一个报修类别"), _how_many],
+    )
 
     @validates_schema
     def _names_unique(self, data, **_):
-        names = [item.name for item in data["items"]]
-        if len(set(names)) != len(names):
-            raise ValidationError("类别名称不能重复", "items")
+        seen, repeated = set(), {}
+        for index, item in enumerate(data["items"]):
+            if item.name in seen:
+                repeated[index] = {"name": ["类别名称重复了"]}
+            seen.add(item.name)
+        if repeated:
+            raise ValidationError(repeated, "items")
 
 
 # ---- responses --------------------------------------------------------------------------------------
@@ -236,12 +337,25 @@ class TimelineEntrySchema(Schema):
     action_label = fields.String()
     from_status = fields.String(allow_none=True)
     to_status = fields.String(allow_none=True)
+    # The status the step led to, when it changed one (else empty).
+    to_status_label = fields.String()
     note = fields.String()
     # Staff by name and title; another resident only as "居民" to residents (个人信息保护法).
     actor_name = fields.String()
     actor_title = fields.String()
+    # Who did it, as the page shows it: "我", "系统", a title alone, or a title and a name.
+    actor_label = fields.String()
     mine = fields.Boolean()
     photos = fields.List(fields.Nested(PhotoSchema))
+    created_at = fields.DateTime()
+
+
+class EscalationSchema(Schema):
+    """A step the order took because it stalled: whom it reached, and which deadline it missed."""
+
+    phase = fields.String()
+    phase_label = fields.String()
+    label = fields.String()
     created_at = fields.DateTime()
 
 
@@ -265,6 +379,7 @@ class WorkOrderDetailSchema(WorkOrderSchema):
     awaiting_confirmation = fields.Boolean()
     rating = fields.Nested(RatingSchema, allow_none=True)
     timeline = fields.List(fields.Nested(TimelineEntrySchema))
+    escalations = fields.List(fields.Nested(EscalationSchema))
     # My uploads not yet used in a step: send their ids as photo_ids with the next transition.
     pending_photos = fields.List(fields.Nested(PhotoSchema))
     actions = fields.List(
@@ -272,8 +387,11 @@ class WorkOrderDetailSchema(WorkOrderSchema):
         metadata={"description": "此人现在可以执行的流转操作（POST …/transitions 的 action）"},
     )
     can_urge = fields.Boolean()
+    # Urged within the last 4 hours by someone: when the caller may urge again (else null).
+    next_urge_at = fields.DateTime(allow_none=True)
     can_rate = fields.Boolean()
     can_reply = fields.Boolean()
+    can_follow = fields.Boolean()
     can_upload_photos = fields.Boolean()
 
 

@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from sqlalchemy import BigInteger, case, cast, exists, func, literal, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import joinedload
 
 from backend.domain.compounds import HouseholdKind
 from backend.domain.consultations import MeetingKind
@@ -28,10 +29,11 @@ from backend.domain.fees import (
     starts_a_period,
 )
 from backend.domain.refusals import Kind
-from backend.domain.roles import Role
+from backend.domain.roles import Action, Role, allows
 from backend.domain.subsidy import add_months
 from backend.extensions import db, dialect_insert
 from backend.models import Bill, Building, Compound, FeeSchedule, Household, Meeting, Membership
+from backend.policy import fee_reader
 from backend.services.audit import record_audit
 from backend.services.payment_orders import without_live_order
 from backend.services.subsidies import release_subsidy
@@ -218,6 +220,66 @@ def _issue_batch(schedule: FeeSchedule, period_start: date, months: int, period_
     return db.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
 
 
+# ---- who reaches a bill ---------------------------------------------------------------------------------
+
+NO_BILL = "没有找到该账单"
+NO_HOUSEHOLD = "找不到该房屋"
+
+
+@dataclass(frozen=True)
+class BillAccess:
+    """A bill and who asks: a verified person of its household (`member`), and their roles in its compound."""
+
+    bill: Bill
+    roles: frozenset[Role]
+    member: bool
+
+
+def bill_for(user_id: int | None, bill_id: int, action: Action | None = None,
+             compound_id: int | None = None) -> BillAccess:
+    """The bill, for its household's verified people and whoever sees the compound's bills. Refused NOT_FOUND for
+    anyone else, a neighbour of the same compound too (its existence stays hidden), and for a bill of another
+    compound than `compound_id` (a page's); FORBIDDEN when their roles here do not allow `action`."""
+    bill = db.session.get(Bill, bill_id)
+    if bill is None or compound_id not in (None, bill.compound_id):
+        raise FeeRefused(NO_BILL, Kind.NOT_FOUND)
+    reader = fee_reader(user_id, bill.compound_id, bill.household_id)
+    if reader is None:
+        raise FeeRefused(NO_BILL, Kind.NOT_FOUND)
+    if action is not None and not allows(reader.roles, action):
+        raise FeeRefused("没有权限进行此操作", Kind.FORBIDDEN)
+    return BillAccess(bill=bill, roles=reader.roles, member=reader.member)
+
+
+def payable_bill(user_id: int | None, bill_id: int, compound_id: int | None = None) -> Bill:
+    """The bill, when the caller is a verified person of its household: they pay it. Whoever else sees it (the
+    desk, the committee) is refused FORBIDDEN, anyone else NOT_FOUND."""
+    access = bill_for(user_id, bill_id, compound_id=compound_id)
+    if not access.member:
+        raise FeeRefused("只有本户已认证的业主或住户可以缴费", Kind.FORBIDDEN)
+    return access.bill
+
+
+def household_for(user_id: int | None, household_id: int) -> Household:
+    """The household, for its verified people and whoever sees its compound's bills; NOT_FOUND for anyone else."""
+    household = db.session.get(Household, household_id)
+    if household is None or fee_reader(user_id, household.compound_id, household.id) is None:
+        raise FeeRefused(NO_HOUSEHOLD, Kind.NOT_FOUND)
+    return household
+
+
+def household_in(compound_id: int, household_id: int) -> Household | None:
+    household = db.session.get(Household, household_id)
+    return household if household is not None and household.compound_id == compound_id else None
+
+
+def household_at(compound_id: int, building_id: int, unit: str, room: str) -> Household | None:
+    return db.session.scalar(select(Household).where(
+        Household.compound_id == compound_id, Household.building_id == building_id, Household.unit == unit,
+        Household.room == room,
+    ))
+
+
 # ---- reading -------------------------------------------------------------------------------------------
 
 
@@ -246,7 +308,15 @@ def compound_bills(compound_id: int, period_start: date | None, status: BillStat
     if status is not None:
         query = query.where(Bill.status == status)
     result = paginate(query, page, page_size)
-    return Page(items=[row.Bill for row in result.items], total=result.total, page=page, page_size=page_size)
+    bills = [row.Bill for row in result.items]
+    # The bills' households and buildings in one statement, so their labels cost no query per bill (a
+    # many-to-one lazy load finds them in the session).
+    household_ids = {bill.household_id for bill in bills}
+    if household_ids:
+        db.session.scalars(
+            select(Household).options(joinedload(Household.building)).where(Household.id.in_(household_ids))
+        ).all()
+    return Page(items=bills, total=result.total, page=page, page_size=page_size)
 
 
 def my_households(user_id: int, compound_id: int) -> list[Household]:
@@ -263,7 +333,7 @@ def my_households(user_id: int, compound_id: int) -> list[Household]:
 
 def _unpaid(bill: Bill | None) -> Bill:
     if bill is None:
-        raise LookupError
+        raise FeeRefused(NO_BILL, Kind.NOT_FOUND)
     if bill.status is not BillStatus.UNPAID or bill.paid_fen:
         raise FeeRefused("已缴或已减免的账单不能再调整；多缴的部分请退款")
     return bill

@@ -31,6 +31,7 @@ from backend.domain.fees import (
     live_order_step,
     order_fate,
 )
+from backend.domain.refusals import Kind
 from backend.extensions import db
 from backend.integrations.wechat_pay import ORDER_NOT_EXIST, OrderState, PaidTransaction, WeChatPayError
 from backend.models import Bill, Payment, PaymentOrder
@@ -128,11 +129,24 @@ def without_live_order(lock: Callable[[], Bill], now: datetime, *, in_progress: 
 # ---- asking WeChat Pay --------------------------------------------------------------------------------------
 
 
+def provider_refusal(error: WeChatPayError, message: str) -> FeeRefused:
+    """WeChat Pay out of reach (503: try again shortly) or refusing what we asked (502); nothing was taken."""
+    log.warning("WeChat Pay failed: %s", error)
+    return FeeRefused(message, Kind.UNAVAILABLE if error.transient else Kind.UPSTREAM)
+
+
 def settle_with_provider(ref: OrderRef, now: datetime) -> OrderFate:
     """Ask WeChat Pay what became of the order and act on it; called with no transaction open. Paid → its
     payment is recorded as its notification would record it. Unpaid → closed at WeChat Pay (then nobody can pay
     it) and no longer live here. Being paid, or WeChat Pay would not close it → left as it is (OPEN).
-    WeChatPayError when WeChat Pay cannot be asked."""
+    FeeRefused (PROVIDER_DOWN, 503 or 502) when WeChat Pay cannot be asked."""
+    try:
+        return _settle(ref, now)
+    except WeChatPayError as error:
+        raise provider_refusal(error, PROVIDER_DOWN) from None
+
+
+def _settle(ref: OrderRef, now: datetime) -> OrderFate:
     provider = wechat_pay()
     state = _state(ref.out_trade_no)
     fate = order_fate(state and state.trade_state)

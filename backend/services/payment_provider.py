@@ -6,10 +6,15 @@ from pathlib import Path
 from flask import current_app
 
 from backend.config import ConfigError
-from backend.integrations.wechat_pay import SandboxWeChatPay, WeChatPay
+from backend.integrations.wechat_pay import SIGNATURE_HEADERS, SandboxWeChatPay, WeChatPay
 
 SANDBOX_KEY_DIR = "wechatpay-sandbox"
-NOTIFY_PATH = "/api/v1/payments/wechat/notify"
+API_PREFIX = "/api/v1"
+# Where the notification arrives, under the API's prefix (the payments blueprint routes it).
+NOTIFY_ROUTE = "/payments/wechat/notify"
+NOTIFY_PATH = API_PREFIX + NOTIFY_ROUTE
+# The headers that sign a notification: the API documents them.
+NOTIFICATION_HEADERS = SIGNATURE_HEADERS
 # The sandbox runs where no app id is configured (make run); the page shows it, WeChat never sees it.
 SANDBOX_APPID = "wx00000000sandbox"
 

@@ -32,18 +32,28 @@ from backend.domain.fees import (
 )
 from backend.domain.refusals import Kind
 from backend.extensions import db
-from backend.integrations.wechat_pay import JsapiOrder, WeChatPayError
+from backend.integrations.wechat_pay import (
+    BAD_SIGNATURE,
+    STALE,
+    UNKNOWN_KEY,
+    JsapiOrder,
+    NotificationRejected,
+    WeChatPayError,
+)
 from backend.models import Bill, Payment, PaymentOrder, Refund, User
 from backend.services.audit import record_audit
 from backend.services.auth import wechat_openid
-from backend.services.fees import household_label, lock_bill
+from backend.services.fees import NO_BILL, household_label, lock_bill
 from backend.services.payment_orders import (
     SETTLE_ROUNDS,
     STILL_OPEN,
+    AmountMismatch,
     OrderRef,
+    UnknownOrder,
     abandon_unplaced,
     live_order,
     new_receipt_no,
+    provider_refusal,
     record_paid_transaction,
     settle_bill,
     settle_with_provider,
@@ -59,15 +69,24 @@ from backend.shared.clock import utcnow
 log = logging.getLogger("linli.payments")
 
 PAID_ONLINE = "住户的线上支付已完成，无需再收款"
+# A WeChat Pay notification we cannot trust (401) or read (400): WeChat Pay only reads the status, and sends it
+# again either way.
+_UNTRUSTED_NOTIFICATIONS = {
+    BAD_SIGNATURE: "通知签名验证失败",
+    STALE: "通知时间戳超出5分钟",
+    UNKNOWN_KEY: "通知的签名公钥不认识",
+}
+_UNREADABLE_NOTIFICATION = "通知格式有误或无法解密"
 
 
 @dataclass(frozen=True)
 class PaymentStart:
     """What the pay page needs: the order and, for WeChat, the getBrandWCPayRequest parameters; `settled` when
-    the subsidy covers the whole bill and nothing is left to pay."""
+    the subsidy covers the whole bill and nothing is left to pay; `sandbox` where payments are simulated."""
 
     bill: Bill
     settled: bool
+    sandbox: bool
     order: PaymentOrder | None = None
     pay_params: dict | None = None
 
@@ -89,7 +108,7 @@ def start_payment(bill_id: int, payer: User, notify_url: str | None = None,
         if share == 0:
             settle_bill(bill, now)
             db.session.commit()
-            return PaymentStart(bill=bill, settled=True)
+            return PaymentStart(bill=bill, settled=True, sandbox=_simulated(provider))
         order = live_order(bill.id)
         if order is None:
             order = PaymentOrder(
@@ -128,8 +147,12 @@ def start_payment(bill_id: int, payer: User, notify_url: str | None = None,
     if placing is not None:
         _place(provider, order_id, placing, now)
     order = db.session.get(PaymentOrder, order_id)
-    return PaymentStart(bill=db.session.get(Bill, bill_id), settled=False, order=order,
-                        pay_params=provider.pay_params(order.prepay_id))
+    return PaymentStart(bill=db.session.get(Bill, bill_id), settled=False, sandbox=_simulated(provider),
+                        order=order, pay_params=provider.pay_params(order.prepay_id))
+
+
+def _simulated(provider) -> bool:
+    return provider.provider == PaymentMethod.SANDBOX
 
 
 def _place(provider, order_id: int, placing: JsapiOrder, now: datetime) -> None:
@@ -137,9 +160,11 @@ def _place(provider, order_id: int, placing: JsapiOrder, now: datetime) -> None:
     one closed or paid while WeChat Pay answered is not handed out."""
     try:
         prepay_id = provider.place_jsapi_order(placing)
-    except WeChatPayError:
+    except WeChatPayError as error:
         abandon_unplaced(order_id, now)
-        raise
+        raise provider_refusal(
+            error, "微信支付暂时不可用，请稍后再试" if error.transient else "微信支付未能下单，请稍后再试或联系物业"
+        ) from None
     if store_prepay_id(order_id, prepay_id) is None:
         order = db.session.get(PaymentOrder, order_id)
         raise FeeRefused("该账单已缴清" if order.paid_at else "本次支付已关闭，请重新发起缴费")
@@ -147,7 +172,7 @@ def _place(provider, order_id: int, placing: JsapiOrder, now: datetime) -> None:
 
 def _payable(bill: Bill | None) -> Bill:
     if bill is None:
-        raise LookupError
+        raise FeeRefused(NO_BILL, Kind.NOT_FOUND)
     if bill.status is BillStatus.PAID:
         raise FeeRefused("该账单已缴清")
     if bill.status is BillStatus.WAIVED:
@@ -161,21 +186,41 @@ def _description(bill: Bill) -> str:
 
 def accept_notification(headers: Mapping[str, str], body: bytes, now: datetime | None = None) -> Payment | None:
     """WeChat Pay's (or the sandbox's) payment notification: verified, decrypted, checked against the order
-    and recorded once. Raises NotificationRejected, UnknownOrder or AmountMismatch; returns None for a
-    transaction that did not succeed (nothing to record)."""
+    and recorded once; None for a transaction that did not succeed (nothing to record). Refused, with nothing
+    recorded: UNTRUSTED (signature, key, age), MALFORMED (unreadable, or an amount not the order's), NOT_FOUND
+    (an order we never issued)."""
+    try:
+        return _record_notification(headers, body, now)
+    except NotificationRejected as rejected:
+        db.session.rollback()
+        log.warning("payment notification refused: %s", rejected)
+        if rejected.reason in _UNTRUSTED_NOTIFICATIONS:
+            raise FeeRefused(_UNTRUSTED_NOTIFICATIONS[rejected.reason], Kind.UNTRUSTED) from None
+        raise FeeRefused(_UNREADABLE_NOTIFICATION, Kind.MALFORMED) from None
+    except UnknownOrder as unknown:
+        log.error("payment notification for an order we never issued: %s", unknown)
+        raise FeeRefused("没有这个订单", Kind.NOT_FOUND) from None
+    except AmountMismatch:
+        raise FeeRefused("金额与订单不符", Kind.MALFORMED) from None
+
+
+def _record_notification(headers: Mapping[str, str], body: bytes, now: datetime | None) -> Payment | None:
+    """Raises NotificationRejected, UnknownOrder or AmountMismatch."""
     transaction = wechat_pay().parse_notification(headers, body, now=now)
     return record_paid_transaction(transaction, now or utcnow())
 
 
-def complete_sandbox_payment(order_id: int, payer_id: int, now: datetime | None = None) -> Payment | None:
-    """The sandbox's "pay" button: the sandbox pays the order as WeChat Pay would (an order closed or expired
-    cannot be paid) and the notification it signs goes through the same verification and recording as a real
-    one."""
+def complete_sandbox_payment(order_id: int, payer_id: int, now: datetime | None = None,
+                             bill_id: int | None = None) -> Payment:
+    """The sandbox's "pay" button, for the order's payer (and of the bill `bill_id`, when given): the sandbox pays
+    the order as WeChat Pay would (an order closed or expired cannot be paid) and the notification it signs goes
+    through the same verification and recording as a real one."""
     now = now or utcnow()
     provider = wechat_pay()
     order = db.session.get(PaymentOrder, order_id)
-    if order is None or order.payer_id != payer_id or provider.provider != PaymentMethod.SANDBOX:
-        raise LookupError
+    if (order is None or order.payer_id != payer_id or not _simulated(provider)
+            or bill_id not in (None, order.bill_id)):
+        raise FeeRefused("没有找到该订单", Kind.NOT_FOUND)
     if order.paid_at is None and order.closed_at is not None:
         raise FeeRefused("本次支付已关闭，请重新发起缴费")
     if order.paid_at is None and order.expires_at <= now:
@@ -187,7 +232,15 @@ def complete_sandbox_payment(order_id: int, payer_id: int, now: datetime | None 
                                      openid, now=now)
     except WeChatPayError:
         raise FeeRefused("本次支付已关闭，请重新发起缴费") from None
-    return accept_notification(headers, body, now=now)
+    try:
+        payment = _record_notification(headers, body, now)
+    except (NotificationRejected, AmountMismatch) as error:
+        db.session.rollback()
+        log.error("the sandbox's own notification of order %s was refused: %s", order_id, error)
+        raise FeeRefused("支付未能确认，请稍后刷新账单查看") from None
+    if payment is None:
+        raise FeeRefused("支付未完成")
+    return payment
 
 
 def record_offline_payment(bill_id: int, method: PaymentMethod, amount_fen: int, offline_receipt_no: str,
@@ -240,7 +293,7 @@ def refund_overpayment(bill_id: int, amount_fen: int, method: PaymentMethod, rea
         raise FeeRefused("退款方式只能是现金或银行转账", Kind.INVALID)
     bill = lock_bill(bill_id)
     if bill is None:
-        raise LookupError
+        raise FeeRefused(NO_BILL, Kind.NOT_FOUND)
     if amount_fen > bill.overpaid_fen:
         raise FeeRefused(f"最多可退{format_fen(bill.overpaid_fen)}", Kind.INVALID)
     refund = Refund(bill_id=bill.id, compound_id=bill.compound_id, method=method, amount_fen=amount_fen,
@@ -318,6 +371,11 @@ class OnlineCheck:
     def message(self) -> str:
         return ONLINE_OUTCOME_MESSAGES[self.outcome]
 
+    @property
+    def settled(self) -> bool:
+        """Nothing stands between the desk and the bill any more: paid online, or closed so cash may be taken."""
+        return self.outcome in (OnlineOutcome.PAID, OnlineOutcome.CLOSED)
+
 
 def close_online_payment(bill_id: int, actor_id: int, ip: str | None, now: datetime | None = None) -> OnlineCheck:
     """The desk, before taking cash while the household's online order can still be paid: WeChat Pay is asked
@@ -326,7 +384,7 @@ def close_online_payment(bill_id: int, actor_id: int, ip: str | None, now: datet
     now = now or utcnow()
     bill = lock_bill(bill_id)
     if bill is None:
-        raise LookupError
+        raise FeeRefused(NO_BILL, Kind.NOT_FOUND)
     order = live_order(bill.id)
     if order is None:
         db.session.rollback()

@@ -9,10 +9,28 @@ from datetime import date, datetime
 from sqlalchemy import exists, func, or_, select, update
 
 from backend.domain.compounds import AreaLevel
-from backend.domain.fees import ABANDONED_HOLD_AFTER, BillStatus, GrantStatus, month_charges
+from backend.domain.fees import (
+    ABANDONED_HOLD_AFTER,
+    BillStatus,
+    FeeRefused,
+    GrantStatus,
+    SubsidyBusy,
+    month_charges,
+)
+from backend.domain.refusals import Kind
+from backend.domain.roles import Role
 from backend.domain.subsidy import BillSplit, MonthSubsidy, SubsidyTier, is_eligible, split_bill
 from backend.extensions import db
-from backend.models import Area, Bill, Compound, PaymentOrder, PropertyCompany, SubsidyGrant, SubsidyPolicy
+from backend.models import (
+    Area,
+    Bill,
+    Compound,
+    Membership,
+    PaymentOrder,
+    PropertyCompany,
+    SubsidyGrant,
+    SubsidyPolicy,
+)
 from backend.policy import ancestor_area_ids
 from backend.services.audit import record_audit
 from backend.shared.clock import SHANGHAI
@@ -20,10 +38,6 @@ from backend.shared.clock import SHANGHAI
 # Compare-and-set attempts on a policy's committed total before giving up (PostgreSQL locks the row first, so
 # only SQLite's writers, which cannot lock a row, ever need a second one).
 _BUDGET_ATTEMPTS = 8
-
-
-class SubsidyBusy(RuntimeError):
-    """The budget kept changing under us; the payment can be tried again."""
 
 
 def policy_tiers(policy: SubsidyPolicy) -> list[SubsidyTier]:
@@ -138,7 +152,7 @@ def _commit_to_budget(bill: Bill, policy_id: int) -> BillSplit:
         ).rowcount
         if moved == 1:
             return split
-    raise SubsidyBusy(policy_id)
+    raise SubsidyBusy()
 
 
 def release_subsidy(bill: Bill) -> None:
@@ -244,6 +258,36 @@ def create_policy(draft: PolicyDraft, actor_id: int, ip: str | None) -> SubsidyP
                  target_id=policy.id, compound_id=draft.compound_id, after=policy_summary(policy), ip=ip)
     db.session.commit()
     return policy
+
+
+def policy_area_id(draft: PolicyDraft) -> int:
+    """The area whose officials may set the policy up: its own, or its compound's."""
+    if draft.area_id is not None:
+        return draft.area_id
+    compound = db.session.get(Compound, draft.compound_id)
+    if compound is None:
+        raise FeeRefused("没有找到该小区", Kind.NOT_FOUND)
+    return compound.area_id
+
+
+def area_names(area_ids: set[int]) -> dict[int, str]:
+    if not area_ids:
+        return {}
+    rows = db.session.execute(select(Area.id, Area.name).where(Area.id.in_(area_ids)))
+    return {area_id: name for area_id, name in rows}
+
+
+def settlement_areas(user_id: int) -> list[Area]:
+    """The areas a settlement is asked for: an official's own; for an admin every area above the communities."""
+    memberships = db.session.execute(
+        select(Membership.role, Membership.area_id).where(Membership.user_id == user_id)
+    ).all()
+    if any(membership.role is Role.ADMIN for membership in memberships):
+        return list(db.session.scalars(select(Area).where(Area.level != AreaLevel.COMMUNITY).order_by(Area.path)))
+    area_ids = {membership.area_id for membership in memberships if membership.role is Role.OFFICIAL}
+    if not area_ids:
+        return []
+    return sorted(db.session.scalars(select(Area).where(Area.id.in_(area_ids))), key=lambda area: area.path)
 
 
 def policy_summary(policy: SubsidyPolicy) -> dict:

@@ -17,7 +17,7 @@ from backend.domain.notifications import (
     WORK_ORDER_UPDATE,
 )
 from backend.domain.notifications import Urgency as NoticeUrgency
-from backend.domain.refusals import Kind, Refused
+from backend.domain.refusals import Kind
 from backend.domain.roles import Action as Permission
 from backend.domain.roles import Role, allows
 from backend.domain.workorders import (
@@ -31,6 +31,7 @@ from backend.domain.workorders import (
     Sla,
     Status,
     Urgency,
+    WorkOrderRefused,
 )
 from backend.extensions import db
 from backend.models import (
@@ -48,16 +49,12 @@ from backend.models import (
     WorkOrderPhoto,
     WorkOrderRating,
 )
-from backend.policy import ancestor_area_ids
+from backend.policy import ancestor_area_ids, roles_in_compound
 from backend.services.audit import record_audit
 from backend.services.notifications import notify
 from backend.services.photos import MAX_PHOTOS_PER_ORDER, PreparedPhoto, kept_only_on_commit, store_photo
 from backend.shared.clock import utcnow
 from backend.shared.pagination import Page
-
-
-class WorkOrderRefused(Refused):
-    """A request the order's rules refuse."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +127,7 @@ def _sla_for(compound_id: int, category: str, urgency: Urgency) -> Sla:
     for item in categories(compound_id):
         if item.name == category:
             return item.urgent if urgency is Urgency.URGENT else item.normal
-    raise WorkOrderRefused("请选择有效的报修类别", Kind.INVALID)
+    raise WorkOrderRefused("请选择报修类别", Kind.INVALID)
 
 
 # ---- submitting -----------------------------------------------------------------------------------
@@ -280,8 +277,7 @@ def upload_photo(order_id: int, user_id: int, prepared: PreparedPhoto) -> WorkOr
     belong to the report itself (its submit event); any other waits for the next step (e.g. after-photos for
     办结) and is attached by passing its id with that step."""
     order = _locked(order_id)
-    if order.status not in OPEN_STATUSES and order.status is not Status.CLOSED:
-        raise WorkOrderRefused(f"工单{STATUS_LABELS[order.status]}，不能再上传照片")
+    rules.check_photo(order.status, actors_for(order, user_id, roles_in_compound(user_id, order.compound_id)))
     event_id = None
     if order.status is Status.SUBMITTED and order.submitter_id == user_id:
         event_id = db.session.scalar(
@@ -304,6 +300,19 @@ def upload_photo(order_id: int, user_id: int, prepared: PreparedPhoto) -> WorkOr
     return photo
 
 
+def keep_after_photos(order_id: int, user_id: int, photos: Sequence[PreparedPhoto]) -> list[int]:
+    """The 办结 form's after-photos, stored only for someone who may close the order now (anyone else hears the
+    step's own refusal and leaves nothing in storage): the ids of all their photos waiting for the step, those
+    kept from an earlier try included."""
+    if len(photos) > MAX_PHOTOS_PER_ORDER:
+        raise WorkOrderRefused(f"最多上传{MAX_PHOTOS_PER_ORDER}张照片", Kind.INVALID)
+    order, viewer = seen_by(order_id, user_id)
+    rules.next_status(order.status, Action.CLOSE, viewer.actors)
+    for prepared in photos:
+        upload_photo(order_id, user_id, prepared)
+    return [photo.id for photo in pending_photos(order_id, user_id)]
+
+
 # ---- reading ---------------------------------------------------------------------------------------
 
 
@@ -319,6 +328,11 @@ class Viewer:
     @property
     def sees_all(self) -> bool:
         return allows(self.roles, Permission.VIEW_WORK_ORDERS)
+
+    @property
+    def concerned(self) -> bool:
+        """Its submitter or a follower: they hear of it, and may urge it."""
+        return self.follows or Actor.SUBMITTER in self.actors
 
 
 def actors_for(order: WorkOrder, user_id: int, roles: frozenset[Role]) -> frozenset[Actor]:
@@ -338,17 +352,35 @@ def actions_open_to(order: WorkOrder, viewer: Viewer, now: datetime | None = Non
     return rules.allowed_actions(order.status, viewer.actors, awaiting_confirmation=awaiting)
 
 
+def _follows(order_id: int, user_id: int) -> bool:
+    return db.session.get(WorkOrderFollower, (order_id, user_id)) is not None
+
+
 def viewer_of(order: WorkOrder, user_id: int, roles: frozenset[Role]) -> Viewer | None:
     """None when the person may not see the order: outside its compound, or a resident it is not theirs."""
-    follows = db.session.scalar(
-        select(WorkOrderFollower.user_id).where(
-            WorkOrderFollower.work_order_id == order.id, WorkOrderFollower.user_id == user_id
-        )
-    ) is not None
-    viewer = Viewer(user_id, roles, actors_for(order, user_id, roles), follows)
-    if not roles or not (viewer.sees_all or follows or order.submitter_id == user_id):
+    viewer = Viewer(user_id, roles, actors_for(order, user_id, roles), _follows(order.id, user_id))
+    if not roles or not (viewer.sees_all or viewer.concerned):
         return None
     return viewer
+
+
+def seen_by(order_id: int, user_id: int | None) -> tuple[WorkOrder, Viewer]:
+    """The order and how the person stands to it; NOT_FOUND for anyone who may not see it (its existence stays
+    hidden from them)."""
+    order = get_order(order_id)
+    viewer = None
+    if order is not None and user_id is not None:
+        viewer = viewer_of(order, user_id, roles_in_compound(user_id, order.compound_id))
+    if viewer is None:
+        raise WorkOrderRefused("工单不存在", Kind.NOT_FOUND)
+    return order, viewer
+
+
+def own_place(order: WorkOrder, user_id: int) -> bool:
+    """A common area's order, or one of the person's own household's."""
+    return order.household_id is None or order.household_id in {
+        household.id for household in my_households(user_id, order.compound_id)
+    }
 
 
 def get_order(order_id: int) -> WorkOrder | None:
@@ -360,10 +392,6 @@ def get_order(order_id: int) -> WorkOrder | None:
         )
         .where(WorkOrder.id == order_id)
     )
-
-
-def order_compound_id(order_id: int) -> int | None:
-    return db.session.scalar(select(WorkOrder.compound_id).where(WorkOrder.id == order_id))
 
 
 def timeline(order_id: int) -> list[WorkOrderEvent]:
@@ -507,8 +535,8 @@ def transition(
     target = rules.next_status(order.status, action, actors_for(order, user_id, roles), awaiting_confirmation=awaiting)
     if action in rules.NOTE_REQUIRED and not note:
         raise WorkOrderRefused("请填写说明，居民会看到", Kind.INVALID)
-    if action is Action.REJECT and len(note) > 200:
-        raise WorkOrderRefused("驳回原因请控制在200字以内", Kind.INVALID)
+    if action is Action.REJECT and len(note) > rules.REJECT_REASON_LIMIT:
+        raise WorkOrderRefused(f"驳回原因请控制在{rules.REJECT_REASON_LIMIT}字以内", Kind.INVALID)
     if action is Action.ASSIGN:
         _check_assignee(order, assignee_id)
     survivor = _merge_target(order, merge_into_id) if action is Action.MERGE else None
@@ -649,7 +677,7 @@ def _record_event(order: WorkOrder, actor_id: int | None, action: str, source: S
                   target: Status | None, note: str) -> WorkOrderEvent:
     event = WorkOrderEvent(
         work_order_id=order.id, actor_id=actor_id, action=action, from_status=source.value if source else None,
-        to_status=target.value if target else None, note=note[:500],
+        to_status=target.value if target else None, note=note,
     )
     db.session.add(event)
     db.session.flush()
@@ -659,36 +687,36 @@ def _record_event(order: WorkOrder, actor_id: int | None, action: str, source: S
 # ---- following, urging, rating -----------------------------------------------------------------------
 
 
-def _follow(order_id: int, user_id: int) -> None:
-    exists = db.session.get(WorkOrderFollower, (order_id, user_id))
-    if exists is None:
-        db.session.add(WorkOrderFollower(work_order_id=order_id, user_id=user_id))
+def _follow(order_id: int, user_id: int) -> bool:
+    """Whether the person follows the order only now."""
+    if _follows(order_id, user_id):
+        return False
+    db.session.add(WorkOrderFollower(work_order_id=order_id, user_id=user_id))
+    return True
 
 
 def follow(order_id: int, user_id: int) -> WorkOrder:
     """Join an open order (the same problem already reported) instead of filing a duplicate: a common
-    area's, or one of my own household's. Another household's order stays hidden (404)."""
+    area's, or one of my own household's. Another household's order stays hidden (404). Joining twice is
+    joining once."""
     order = _locked(order_id)
-    if order.household_id is not None and order.household_id not in {
-        household.id for household in my_households(user_id, order.compound_id)
-    }:
+    roles = roles_in_compound(user_id, order.compound_id)
+    if not roles:
         raise WorkOrderRefused("工单不存在", Kind.NOT_FOUND)
-    if order.status not in OPEN_STATUSES:
-        raise WorkOrderRefused("该工单已结束，请重新报修")
-    _follow(order.id, user_id)
-    _record_event(order, user_id, "follow", None, None, "")
+    rules.check_follow(order.status, roles, own_place=own_place(order, user_id))
+    if _follow(order.id, user_id):
+        _record_event(order, user_id, "follow", None, None, "")
     db.session.commit()
     return order
 
 
 def urge(order_id: int, user_id: int, now: datetime | None = None) -> WorkOrder:
-    """催办: once per 4 hours per order; every urge brings the escalation steps a quarter window forward."""
+    """催办: by its submitter or a follower, once per 4 hours per order; every urge brings the escalation steps
+    a quarter window forward."""
     order = _locked(order_id)
     now = now or utcnow()
-    if order.status not in OPEN_STATUSES:
-        raise WorkOrderRefused("工单已结束，无需催办")
-    if not rules.may_urge(order.status, order.last_urged_at, now):
-        raise WorkOrderRefused("4小时内已催办过，请耐心等待", Kind.TOO_MANY)
+    concerned = order.submitter_id == user_id or _follows(order.id, user_id)
+    rules.check_urge(order.status, order.last_urged_at, now, concerned=concerned)
     record_urge(order, now)
     _record_event(order, user_id, "urge", None, None, "")
     recipients = [order.assignee_id] if order.assignee_id else _staff_ids(order.compound_id)
@@ -702,27 +730,27 @@ def urge(order_id: int, user_id: int, now: datetime | None = None) -> WorkOrder:
 
 def rate(order_id: int, user_id: int, stars: int, comment: str = "", tags: Sequence[str] = ()) -> WorkOrderRating:
     order = _locked(order_id)
-    if order.submitter_id != user_id:
-        raise WorkOrderRefused("只有报修人可以评价", Kind.FORBIDDEN)
+    rules.check_rating(order.status, submitter=order.submitter_id == user_id, confirmed=order.confirmed_at is not None,
+                       rated=order.rating_stars is not None)
     rating = _rate(order, user_id, stars=stars, comment=comment, tags=tags)
     db.session.commit()
     return rating
 
 
 def _rate(order: WorkOrder, user_id: int, stars: int, comment: str = "", tags: Sequence[str] = ()) -> WorkOrderRating:
-    if order.status is not Status.CLOSED or order.confirmed_at is None:
-        raise WorkOrderRefused("确认已解决后才能评价")
+    """The rating of an order its submitter has just confirmed (rate, or confirm with a rating)."""
     if not 1 <= stars <= 5:
         raise WorkOrderRefused("评分为1到5星", Kind.INVALID)
     unknown = [tag for tag in tags if tag not in rules.RATING_TAGS]
     if unknown:
         raise WorkOrderRefused(f"未知的评价标签：{'、'.join(unknown)}", Kind.INVALID)
-    rating = WorkOrderRating(work_order_id=order.id, user_id=user_id, stars=stars, comment=comment.strip()[:300],
+    rating = WorkOrderRating(work_order_id=order.id, user_id=user_id, stars=stars, comment=comment.strip(),
                              tags=",".join(dict.fromkeys(tags)))
     try:
         with db.session.begin_nested():
             db.session.add(rating)
     except IntegrityError as exc:
+        # Two ratings at once: the one that lost the race hears what it would have heard a moment later.
         raise WorkOrderRefused("该工单已评价过") from exc
     order.rating_stars = stars
     _record_event(order, user_id, "rate", None, None, f"{stars}星")
@@ -730,15 +758,12 @@ def _rate(order: WorkOrder, user_id: int, stars: int, comment: str = "", tags: S
 
 
 def reply_to_rating(order_id: int, user_id: int, reply: str, ip: str | None = None) -> WorkOrderRating:
-    rating = db.session.scalar(
-        select(WorkOrderRating).where(WorkOrderRating.work_order_id == order_id).with_for_update()
-    )
-    if rating is None:
-        raise WorkOrderRefused("该工单还没有评价", Kind.NOT_FOUND)
-    rating.reply = reply.strip()[:300]
+    order = _locked(order_id)
+    rules.check_reply(roles_in_compound(user_id, order.compound_id), rated=order.rating_stars is not None)
+    rating = db.session.scalar(select(WorkOrderRating).where(WorkOrderRating.work_order_id == order_id))
+    rating.reply = reply.strip()
     rating.replied_by_id = user_id
     rating.replied_at = utcnow()
-    order = db.session.get(WorkOrder, order_id)
     record_audit(actor_id=user_id, action="work_order.reply", target_type="work_order", target_id=order_id,
                  compound_id=order.compound_id, after={"reply": rating.reply}, ip=ip)
     db.session.commit()

@@ -34,6 +34,7 @@ from backend.models import (
 )
 from backend.services import fees as fee_service
 from backend.services import payments as payment_service
+from backend.services import subsidies as subsidy_service
 from backend.services.auth import issue_tokens
 from backend.services.payment_provider import wechat_pay
 from backend.shared.clock import SHANGHAI, utcnow
@@ -383,6 +384,17 @@ def test_wechat_pay_refusing_the_order_is_502(api, world, real_pay, in_wechat):
 
     assert_error_shape(refused, 502)
     assert payments_of(world.bill.id) == 0
+
+
+def test_a_budget_too_busy_to_hold_the_subsidy_is_503_to_try_again_shortly(api, world, monkeypatch):
+    # Every compare-and-set on the policy's committed total lost to another payment.
+    monkeypatch.setattr(subsidy_service, "_BUDGET_ATTEMPTS", 0)
+
+    refused = start(api, world.bill.id, world.owner)
+
+    assert_error_shape(refused, 503)
+    assert (refused.json["message"], refused.headers["Retry-After"]) == ("同时缴费的人较多，请稍后再试", "1")
+    assert orders_of(world.bill.id) == [] and grant_of(world.bill.id) is None
 
 
 def test_outside_wechat_a_real_payment_cannot_start(api, world, real_pay):

@@ -132,8 +132,8 @@ COMPOUND_ENDPOINTS = {
     "categories": ("GET", lambda w: f"/api/v1/compounds/{w.a.id}/work-order-categories", None, None),
     "configure": (
         "PUT", lambda w: f"/api/v1/compounds/{w.a.id}/work-order-categories",
-        lambda w: {"items": [{"name": "乙的类别", "accept_minutes_normal": 1, "close_minutes_normal": 1,
-                              "accept_minutes_urgent": 1, "close_minutes_urgent": 1}]}, None,
+        lambda w: {"items": [{"name": "乙的类别", "accept_minutes_normal": 1, "close_minutes_normal": 60,
+                              "accept_minutes_urgent": 1, "close_minutes_urgent": 60}]}, None,
     ),
 }
 OUTSIDERS = ["b_resident", "b_staff", "b_manager", "b_committee", "b_party_secretary", "b_official"]

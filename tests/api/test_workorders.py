@@ -123,7 +123,7 @@ def closed(client, compound, resident, staff) -> dict:
 def test_order_goes_from_report_to_rated_and_answered(client, compound, households, resident, staff, manager):
     order = submitted(client, compound, resident, household_id=households[0].id, location_text="厨房")
     assert (order["status"], order["status_label"], order["mine"]) == ("submitted", "待受理", True)
-    assert order["place"] == "1栋 1单元101 厨房" and order["overdue"] is False
+    assert order["place"] == "1栋 1单元 101室 · 厨房" and order["overdue"] is False
     assert order["actions"] == ["withdraw"]
     assert order["timeline"][0]["action"] == "submit" and order["timeline"][0]["mine"] is True
     order_id = order["id"]
@@ -386,7 +386,7 @@ def test_duplicates_offer_open_orders_at_the_same_place(
                        headers=bearer_for(neighbour))
     assert found.status_code == 200, found.json
     assert [item["id"] for item in found.json["items"]] == [lamp["id"]]
-    assert found.json["items"][0]["place"] == "1栋 楼道灯"
+    assert found.json["items"][0]["place"] == "1栋 公共区域 · 楼道灯"
     assert resident.display_name not in found.get_data(as_text=True)
     own = client.get(url, query_string={"category": "公共设施", "household_id": households[1].id},
                      headers=bearer_for(neighbour))

@@ -14,11 +14,13 @@ from hypothesis import strategies as st
 
 from backend.domain.compounds import ManagementModel
 from backend.domain.fees import (
+    BILL_ACTION_LABELS,
     BILL_STATUS_LABELS,
     CYCLE_LABELS,
     CYCLE_MONTHS,
     OFFLINE_METHODS,
     PAYMENT_METHOD_LABELS,
+    BillAction,
     BillingCycle,
     BillStatus,
     Collection,
@@ -27,11 +29,14 @@ from backend.domain.fees import (
     OrderFate,
     PaymentMethod,
     Reminder,
+    SubsidyBusy,
+    bill_actions,
     bill_amount_fen,
     charges_fees_by_default,
     due_date,
     due_reminder,
     format_fen,
+    format_yuan,
     live_order_step,
     month_charges,
     order_fate,
@@ -41,6 +46,7 @@ from backend.domain.fees import (
     starts_a_period,
 )
 from backend.domain.refusals import Kind
+from backend.domain.roles import Role
 from backend.domain.subsidy import MonthCharge
 
 days_of_years = st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31))
@@ -372,3 +378,55 @@ def test_order_fate_of_every_trade_state(trade_state, fate):
 )
 def test_live_order_step_for_every_case(expired, same_payer, same_amount, step):
     assert live_order_step(expired=expired, same_payer=same_payer, same_amount=same_amount) is step
+
+
+# ---- what may be done with a bill ---------------------------------------------------------------------------
+
+
+def actions(status=BillStatus.UNPAID, paid_fen=0, overpaid_fen=0, *, roles, member=False, online_order=False,
+            order_payable=False) -> list[str]:
+    return list(bill_actions(status, paid_fen, overpaid_fen, roles=frozenset(roles), member=member,
+                             online_order=online_order, order_payable=order_payable))
+
+
+def test_the_household_pays_an_unpaid_bill_and_nothing_else():
+    assert actions(roles={Role.OWNER}, member=True) == ["pay"]
+    assert actions(roles={Role.RESIDENT}, member=True, online_order=True, order_payable=True) == ["pay"]
+    for status in (BillStatus.PAID, BillStatus.WAIVED):
+        assert actions(status, roles={Role.OWNER}, member=True) == []
+    # An owner of another household of the compound pays nothing here.
+    assert actions(roles={Role.OWNER}) == []
+
+
+def test_the_desk_takes_cash_only_once_no_order_can_still_be_paid():
+    desk = {Role.STAFF}
+    assert actions(roles=desk) == ["record_payment"]
+    assert actions(roles=desk, online_order=True, order_payable=True) == ["close_online_payment"]
+    # An expired order is settled with WeChat Pay when the cash is recorded, or closed first.
+    assert actions(roles=desk, online_order=True) == ["record_payment", "close_online_payment"]
+    assert actions(BillStatus.PAID, roles={Role.MANAGER}) == []
+
+
+def test_the_committee_changes_only_a_bill_nothing_was_paid_for_and_refunds_an_overpayment():
+    for roles in ({Role.COMMITTEE}, {Role.PARTY_SECRETARY}, {Role.OFFICIAL}):
+        assert actions(roles=roles) == ["adjust", "waive"]
+        assert actions(paid_fen=100, roles=roles) == []
+        assert actions(BillStatus.PAID, paid_fen=12188, overpaid_fen=6094, roles=roles) == ["refund"]
+    # The company that collects never waives or refunds.
+    assert actions(BillStatus.PAID, paid_fen=12188, overpaid_fen=6094, roles={Role.STAFF, Role.MANAGER}) == []
+
+
+def test_roles_held_together_add_up_in_one_order():
+    everything = actions(roles={Role.ADMIN, Role.OWNER}, member=True, online_order=True)
+    assert everything == ["pay", "record_payment", "close_online_payment", "adjust", "waive"]
+    assert set(BILL_ACTION_LABELS) == set(BillAction)
+
+
+def test_a_busy_budget_is_a_refusal_to_try_again_shortly():
+    busy = SubsidyBusy()
+    assert (busy.status, busy.retry_after) == (503, 1) and isinstance(busy, FeeRefused)
+
+
+@pytest.mark.parametrize(("fen", "text"), [(0, "0.00"), (5, "0.05"), (6094, "60.94"), (123_456_789, "1234567.89")])
+def test_format_yuan(fen, text):
+    assert format_yuan(fen) == text

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backend.domain.refusals import Kind
+from backend.domain.roles import Role
 from backend.domain.workorders import (
     ACTION_LABELS,
     CONFIRM_WINDOW,
@@ -35,15 +36,25 @@ from backend.domain.workorders import (
     Status,
     TransitionRefused,
     Urgency,
+    WorkOrderRefused,
     allowed_actions,
     awaiting_confirmation,
+    check_follow,
+    check_photo,
+    check_rating,
+    check_reply,
+    check_urge,
     escalation_at,
     is_overdue,
     may_urge,
     next_escalation,
     next_status,
+    next_urge_at,
+    permitted,
     phase_of,
+    place_label,
     sla_due,
+    title_of,
 )
 
 SUBMITTER, HANDLER, MANAGER, OTHER = Actor.SUBMITTER, Actor.HANDLER, Actor.MANAGER, Actor.OTHER
@@ -485,6 +496,51 @@ def test_finished_order_may_not_be_urged(status):
     assert may_urge(status, T0, T0 + timedelta(days=30)) is False
 
 
+def test_urging_too_soon_says_when_it_may_be_done_again():
+    """The one refusal the API answers with 429 and Retry-After, and the page shows as a message."""
+    assert next_urge_at(None, T0) is None and next_urge_at(T0, T0 + URGE_INTERVAL) is None
+    assert next_urge_at(T0, T0 + timedelta(hours=3)) == T0 + URGE_INTERVAL
+    with pytest.raises(WorkOrderRefused) as too_soon:
+        check_urge(Status.SUBMITTED, T0, T0 + URGE_INTERVAL - timedelta(seconds=59.5), concerned=True)
+    assert (too_soon.value.kind, too_soon.value.retry_after) == (Kind.TOO_MANY, 60)
+    with pytest.raises(WorkOrderRefused) as almost:
+        check_urge(Status.SUBMITTED, T0, T0 + URGE_INTERVAL - TICK, concerned=True)
+    assert almost.value.retry_after == 1
+    check_urge(Status.SUBMITTED, T0, T0 + URGE_INTERVAL, concerned=True)
+
+
+@pytest.mark.parametrize(
+    ("check", "args", "kwargs", "kind"),
+    [
+        (check_urge, (Status.ACCEPTED, None, T0), {"concerned": False}, Kind.FORBIDDEN),
+        (check_urge, (Status.CLOSED, None, T0), {"concerned": True}, Kind.CONFLICT),
+        (check_follow, (Status.SUBMITTED, {Role.STAFF}), {"own_place": True}, Kind.FORBIDDEN),
+        (check_follow, (Status.SUBMITTED, {Role.OWNER}), {"own_place": False}, Kind.NOT_FOUND),
+        (check_follow, (Status.CLOSED, {Role.RESIDENT}), {"own_place": True}, Kind.CONFLICT),
+        (check_rating, (Status.CLOSED,), {"submitter": False, "confirmed": True, "rated": False}, Kind.FORBIDDEN),
+        (check_rating, (Status.CLOSED,), {"submitter": True, "confirmed": False, "rated": False}, Kind.CONFLICT),
+        (check_rating, (Status.CLOSED,), {"submitter": True, "confirmed": True, "rated": True}, Kind.CONFLICT),
+        (check_reply, ({Role.STAFF},), {"rated": True}, Kind.FORBIDDEN),
+        (check_reply, ({Role.MANAGER},), {"rated": False}, Kind.NOT_FOUND),
+        (check_photo, (Status.SUBMITTED, {OTHER}), {}, Kind.FORBIDDEN),
+        (check_photo, (Status.WITHDRAWN, {SUBMITTER}), {}, Kind.CONFLICT),
+    ],
+)
+def test_what_a_screen_offers_is_what_the_rule_lets_through(check, args, kwargs, kind):
+    with pytest.raises(WorkOrderRefused) as refused:
+        check(*args, **kwargs)
+    assert refused.value.kind is kind
+    assert permitted(check, *args, **kwargs) is False
+
+
+def test_the_rules_let_the_right_people_through():
+    assert permitted(check_urge, Status.IN_PROGRESS, None, T0, concerned=True)
+    assert permitted(check_follow, Status.ACCEPTED, {Role.RESIDENT}, own_place=True)
+    assert permitted(check_rating, Status.CLOSED, submitter=True, confirmed=True, rated=False)
+    assert permitted(check_reply, {Role.MANAGER}, rated=True)
+    assert permitted(check_photo, Status.CLOSED, {HANDLER})
+
+
 # ---- words and windows the pages show ----------------------------------------------------------------
 
 
@@ -495,6 +551,25 @@ def test_every_status_action_urgency_and_escalation_has_a_chinese_label():
     labels = [*STATUS_LABELS.values(), *ACTION_LABELS.values()]
     labels += [*URGENCY_LABELS.values(), *ESCALATION_LABELS.values()]
     assert all(any("\u4e00" <= char <= "\u9fff" for char in label) for label in labels)
+
+
+@pytest.mark.parametrize(
+    ("parts", "label"),
+    [
+        (("1栋", "1", "101", "厨房"), "1栋 1单元 101室 · 厨房"),
+        (("2栋", None, None, "北门车棚"), "2栋 公共区域 · 北门车棚"),
+        ((None, None, None, "东门"), "公共区域 · 东门"),
+        (("3栋", None, None, ""), "3栋 公共区域"),
+    ],
+)
+def test_a_place_reads_the_same_on_every_screen(parts, label):
+    assert place_label(*parts) == label
+
+
+def test_those_acting_for_the_compound_are_titled_by_their_highest_role():
+    assert title_of({Role.STAFF, Role.MANAGER}) == "物业经理"
+    assert title_of({Role.OWNER, Role.COMMITTEE}) == "业委会"
+    assert title_of({Role.OWNER}) == "工作人员"
 
 
 def test_open_statuses_are_those_before_the_close():

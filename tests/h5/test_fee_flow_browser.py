@@ -135,7 +135,7 @@ def test_a_resident_pays_by_the_sandbox_staff_take_cash_and_the_collection_rate_
     # ¥123.75 − 50% (¥61.88, rounded half-up) = ¥61.87, prefilled.
     expect(desk_bill.locator("input[name=amount]")).to_have_value("61.87")
     expect(desk_bill.locator("input[name=method][value=cash]")).to_be_checked()
-    desk_bill.locator("input[name=receipt_no]").fill("0012345")
+    desk_bill.locator("input[name=offline_receipt_no]").fill("0012345")
     assert_fits_phone(staff)
     staff.screenshot(path=str(artifacts / "fee-desk.png"), full_page=True)
     desk_bill.get_by_role("button", name="登记收款").click()

@@ -32,6 +32,7 @@ from backend.models import (
     SubsidyGrant,
 )
 from backend.services import meetings as meeting_service
+from backend.services import subsidies as subsidy_service
 from backend.services.payment_provider import wechat_pay
 from backend.shared.clock import utcnow
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
@@ -131,6 +132,14 @@ def figure(section: str, css: str) -> int:
 def flashed(client, response) -> str:
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return text(client.get(response.headers["Location"]))
+
+
+def shown_again(response, status: int) -> str:
+    """A refused step on a bill: the bill again, with the message (and what was typed) on it."""
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    body = text(response)
+    assert 'id="bill-error"' in body
+    return body
 
 
 # ---- my bills ------------------------------------------------------------------------------------------------------
@@ -272,7 +281,7 @@ def test_paying_a_paid_bill_again_is_refused_with_a_message(compound, people, bi
     owner = phone(people["owner"])
     sandbox_pay(owner, compound, bills[0], pay(owner, compound, bills[0]))
     response = owner.post(f"/h5/c/{compound.code}/bills/{bills[0].id}/pay", data={"csrf_token": owner.csrf})
-    assert "该账单已缴清" in flashed(owner, response)
+    assert "该账单已缴清" in shown_again(response, 409)
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
 
 
@@ -306,7 +315,7 @@ def test_inside_wechat_the_pay_page_opens_wechat_pays_sheet(app, compound, peopl
             neighbour = phone(people["neighbour"])
             refused = neighbour.post(f"/h5/c/{compound.code}/bills/{bills[1].id}/pay",
                                      data={"csrf_token": neighbour.csrf})
-            refused_page = flashed(neighbour, refused)
+            refused_page = shown_again(refused, 409)
         finally:
             pay_client.http.close()
     assert "确认支付（模拟）" not in body and 'id="wechat-pay-button"' in body
@@ -372,7 +381,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(compound, people, bills, client
 
 
 def desk_form(client, amount: str, receipt_no: str = "0012345", method: str = "cash") -> dict:
-    return {"csrf_token": client.csrf, "method": method, "amount": amount, "receipt_no": receipt_no}
+    return {"csrf_token": client.csrf, "method": method, "amount": amount, "offline_receipt_no": receipt_no}
 
 
 def test_staff_find_a_household_and_record_cash_against_the_paper_receipt(compound, people, bills, phone, households):
@@ -433,6 +442,17 @@ def test_a_paper_receipt_number_is_used_once_and_a_method_must_be_chosen(compoun
     no_number = staff.post(f"/h5/c/{compound.code}/fees/desk/bills/{bills[0].id}", data=desk_form(staff, "60.94", " "))
     assert no_number.status_code == 422 and "请填写纸质收据编号" in text(no_number)
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
+
+
+def test_a_budget_too_busy_shows_the_desk_again_to_try_shortly(compound, people, bills, phone, monkeypatch):
+    # Every compare-and-set on the policy's committed total lost to another payment.
+    monkeypatch.setattr(subsidy_service, "_BUDGET_ATTEMPTS", 0)
+    staff = phone(people["staff"])
+    response = staff.post(f"/h5/c/{compound.code}/fees/desk/bills/{bills[1].id}", data=desk_form(staff, "61.87"))
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    body = text(response)
+    assert "同时缴费的人较多，请稍后再试" in body and 'value="0012345"' in body
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
 
 
 def test_an_unknown_room_is_said_so(compound, people, bills, phone, households):
@@ -556,7 +576,7 @@ def test_the_committee_sets_a_new_standard_linked_to_a_hearing(compound, people,
     ({"due_day": "０"}, "缴费截止日须是每期第1至28日", 422),
     ({"cycle": "weekly"}, "请选择计费周期", 422),
     ({"household_kind": "garage"}, "请选择房屋类型", 422),
-    ({"charges_fees": ""}, "请选择本小区是否收取物业费", 422),
+    ({"charges_fees": "maybe"}, "请选择本小区是否收取物业费", 422),
     ({"hearing_meeting_id": "x"}, "请选择关联的听证会", 422),
     ({"hearing_meeting_id": "99999"}, "关联的会议须是本小区的听证会", 422),
     ({"note": "说" * 501}, "说明最多500个字", 422),
@@ -568,6 +588,16 @@ def test_a_bad_schedule_is_refused_in_words(compound, people, bills, phone, chan
     body = text(response)
     assert message in body and 'id="schedule-form"' in body
     assert db.session.scalar(select(func.count()).select_from(FeeSchedule)) == 1
+
+
+def test_a_standard_left_without_the_charging_choice_charges_as_the_management_model_says(compound, people, bills,
+                                                                                          phone):
+    """As the API: no choice given is the compound's default (a market compound charges)."""
+    committee = phone(people["committee"])
+    response = committee.post(f"/h5/c/{compound.code}/fees/schedules", data=schedule_form(committee, charges_fees=""))
+    assert "收费标准已保存" in flashed(committee, response)
+    schedule = db.session.scalar(select(FeeSchedule).where(FeeSchedule.effective_from == date(2026, 3, 1)))
+    assert schedule.charges_fees is True
 
 
 def test_a_commercial_standard_that_charges_nothing_is_listed_as_such(compound, people, bills, phone):
@@ -656,7 +686,11 @@ def test_a_bad_adjustment_is_refused_in_words(compound, people, bills, phone, pa
     committee = phone(people["committee"])
     response = committee.post(f"/h5/c/{compound.code}/bills/{bills[2].id}/{path}",
                               data={"csrf_token": committee.csrf} | data)
-    assert message in flashed(committee, response)
+    body = shown_again(response, 422)
+    assert message in body
+    # What was typed stays in the form.
+    if data.get("amount"):
+        assert f'value="{data["amount"]}"' in body
     db.session.expire_all()
     bill = db.session.get(Bill, bills[2].id)
     assert (bill.amount_fen, bill.status) == (H1_AMOUNT, BillStatus.UNPAID)
@@ -678,7 +712,7 @@ def test_the_desk_closes_the_households_online_payment_before_taking_cash(compou
     assert "已关闭住户未完成的线上支付，现在可以登记收款" in after
     assert f'action="/h5/c/{compound.code}/fees/desk/bills/{bills[0].id}"' in after and "住户正在线上缴费" not in after
     # The resident's open sheet cannot pay it any more; the desk takes the cash.
-    assert "本次支付已关闭，请重新发起缴费" in flashed(owner, sandbox_pay(owner, compound, bills[0], body))
+    assert "本次支付已关闭，请重新发起缴费" in shown_again(sandbox_pay(owner, compound, bills[0], body), 409)
     recorded = staff.post(f"/h5/c/{compound.code}/fees/desk/bills/{bills[0].id}", data=desk_form(staff, "60.94"))
     assert recorded.status_code == 302 and "/receipts/" in recorded.headers["Location"]
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
@@ -722,15 +756,15 @@ def test_a_paid_bill_is_not_adjusted_but_an_overpayment_is_refunded(compound, pe
 
     waive = committee.post(f"/h5/c/{compound.code}/bills/{bills[0].id}/waive",
                            data={"csrf_token": committee.csrf, "reason": "x"})
-    assert "已缴或已减免的账单不能再调整" in flashed(committee, waive)
+    assert "已缴或已减免的账单不能再调整" in shown_again(waive, 409)
     detail = text(committee.get(f"/h5/c/{compound.code}/bills/{bills[0].id}"))
     assert "退还多缴的 ¥60.94" in detail and 'id="adjust-form"' not in detail
     too_much = committee.post(f"/h5/c/{compound.code}/bills/{bills[0].id}/refund",
                               data={"csrf_token": committee.csrf, "amount": "60.95", "method": "cash", "reason": "重复缴费"})
-    assert "最多可退¥60.94" in flashed(committee, too_much)
+    assert "最多可退¥60.94" in shown_again(too_much, 422)
     zero = committee.post(f"/h5/c/{compound.code}/bills/{bills[0].id}/refund",
                           data={"csrf_token": committee.csrf, "amount": "0", "method": "cash", "reason": "重复缴费"})
-    assert "退款金额须大于0" in flashed(committee, zero)
+    assert "退款金额须大于0" in shown_again(zero, 422)
     done = committee.post(f"/h5/c/{compound.code}/bills/{bills[0].id}/refund",
                           data={"csrf_token": committee.csrf, "amount": "60.94", "method": "bank", "reason": "重复缴费"})
     page = flashed(committee, done)

@@ -9,6 +9,10 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from backend.demo import DEMO_PASSWORD, demo_compound
+from backend.demo.bench import load_bench_households
+from backend.demo.bench_work_orders import load_bench_work_orders
+from backend.demo.order_life import OrderLife
 from backend.domain import workorders as rules
 from backend.domain.auth import WeChatApp
 from backend.domain.compounds import ManagementModel
@@ -37,13 +41,6 @@ from backend.models import (
     WorkOrderRating,
 )
 from backend.services import consultations
-from backend.services.demo import (
-    DEMO_PASSWORD,
-    _OrderLife,
-    demo_compound,
-    load_bench_households,
-    load_bench_work_orders,
-)
 from backend.services.workorders import escalate_order, staff_queue, submit_order, transition, urge
 from backend.shared.clock import utcnow
 from tests.support import first_household
@@ -310,7 +307,7 @@ def test_a_replayed_order_matches_the_same_story_told_through_the_services(
                        rating={"stars": 4, "tags": ["及时"]} if action is Action.CONFIRM else None)
     sweep_until(end)
 
-    replay = _OrderLife(compound_id=compound.id, submitter_id=resident.id, category="水电维修", description="水管漏水",
+    replay = OrderLife(compound_id=compound.id, submitter_id=resident.id, category="水电维修", description="水管漏水",
                         urgency=Urgency.NORMAL, sla=rules.DEFAULT_SLA[Urgency.NORMAL], created_at=t0,
                         household_id=home.id, building_id=home.building_id)
     for at, action, person, actor, note, assignee in script:

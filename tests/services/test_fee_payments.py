@@ -177,8 +177,10 @@ def test_an_offline_payment_is_cash_or_a_bank_transfer(desk):
 
 
 def test_an_unknown_bill_is_not_found(desk):
-    with pytest.raises(LookupError):
-        service.record_offline_payment(2_000_000_000, PaymentMethod.CASH, 100, "SJ-0001", desk.staff.id, None)
+    refusal = refused(service.record_offline_payment, 2_000_000_000, PaymentMethod.CASH, 100, "SJ-0001",
+                      desk.staff.id, None)
+
+    assert refusal.status == 404
 
 
 # ---- refunds -------------------------------------------------------------------------------------------
@@ -333,10 +335,8 @@ def test_a_paid_or_waived_bill_cannot_be_adjusted_or_waived(desk, action):
 
 
 def test_adjusting_an_unknown_bill_is_not_found(desk):
-    with pytest.raises(LookupError):
-        fee_service.adjust_bill(2_000_000_000, 100, "改", desk.committee.id, None)
-    with pytest.raises(LookupError):
-        fee_service.waive_bill(2_000_000_000, "减免", desk.committee.id, None)
+    assert refused(fee_service.adjust_bill, 2_000_000_000, 100, "改", desk.committee.id, None).status == 404
+    assert refused(fee_service.waive_bill, 2_000_000_000, "减免", desk.committee.id, None).status == 404
 
 
 # ---- a bill the subsidy covers whole -------------------------------------------------------------------

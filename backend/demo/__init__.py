@@ -1,0 +1,54 @@
+"""Demo data for `make run` and the benchmarks: one street, two compounds, ~120 households, a user per role,
+a handful of work orders in every state, a deliberation topic in every step of the five-step method, four
+months of property fee bills under a 先买后补 subsidy, partly paid online and in cash (`load_demo`); on request
+a `bench` compound scaled to any number of households (`bench`) and any number of work orders spread over the
+last six months (`bench_work_orders`). Built on the factories the tests use (`factories`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backend.demo.council import Council
+from backend.demo.fees import make_fees
+from backend.demo.people import DEMO_PASSWORD, make_people
+from backend.demo.places import demo_compound, demo_loaded, make_places
+from backend.demo.topics import make_topics
+from backend.demo.work_orders import make_work_orders
+from backend.domain.compounds import AreaLevel
+from backend.extensions import db
+from backend.shared.clock import utcnow
+
+__all__ = ["DEMO_PASSWORD", "Demo", "demo_compound", "load_demo"]
+
+
+@dataclass(frozen=True)
+class Demo:
+    """What `load_demo` made, as ids: they stay good after the session that made the rows is gone."""
+
+    # The city, district, street (炳草岗街道) and community (金沙社区).
+    areas: dict[AreaLevel, int]
+    # By code: `yangguang` (阳光花园, where the demo's people and stories live) and `wushisi` (五十四街坊).
+    compounds: dict[str, int]
+    # Every account by username: admin, official, secretary, committee, manager, staff, owner, tenant, owner2,
+    # owner01…owner40, staff2; all sign in with DEMO_PASSWORD.
+    users: dict[str, int]
+    # The household of each verified resident by username (owner and tenant share one).
+    homes: dict[str, int]
+
+
+def load_demo() -> Demo | None:
+    """Load the demo once, at the current clock; None when it is already there."""
+    if demo_loaded():
+        return None
+    now = utcnow()
+    places = make_places()
+    people = make_people(places, now)
+    make_work_orders(places, people, now)
+    # Read before the commit expires the rows they come from.
+    areas = {level: area.id for level, area in places.areas.items()}
+    compounds = {places.first.code: places.first.id, places.second.code: places.second.id}
+    first_id = places.first.id
+    db.session.commit()
+    make_topics(Council(first_id, people.accounts, people.homes), now)
+    cashier_id = make_fees(places, people, now)
+    return Demo(areas=areas, compounds=compounds, users=people.accounts | {"staff2": cashier_id},
+                homes=dict(people.homes))

@@ -1,0 +1,178 @@
+"""What the payment and subsidy screens show, built once for the API to dump and the pages to render: a payment
+just started (the order to pay, or the bill settled by its subsidy), the electronic receipt, the subsidy
+policies (先买后补) covering a compound or an area, and the street's settlement. Money stays integer fen."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from backend.domain.compounds import MANAGEMENT_MODEL_LABELS
+from backend.domain.fees import FeeRefused
+from backend.domain.refusals import Kind
+from backend.domain.roles import Action
+from backend.domain.subsidy import SubsidyTier, add_months, format_rate, period_end
+from backend.models import Area, Bill, Compound, PaymentOrder, SubsidyPolicy
+from backend.policy import authorize_area, fee_reader
+from backend.schemas.payments import SettlementPageQuery
+from backend.services import payments as payment_service
+from backend.services import settlement_export
+from backend.services import subsidies as subsidy_service
+from backend.services.payments import PaymentStart, Receipt
+
+# ---- paying -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """The order to pay: the resident's share, with the subsidy fixed for the bill beside it."""
+
+    order: PaymentOrder
+    subsidy_fen: int
+
+    def __getattr__(self, name: str):
+        return getattr(self.order, name)
+
+
+@dataclass(frozen=True)
+class StartedPayment:
+    """`settled` when the subsidy covers the whole bill; else the order and, for WeChat, the getBrandWCPayRequest
+    parameters; `sandbox` where payments are simulated (the page offers the sandbox's button)."""
+
+    bill: Bill
+    settled: bool
+    sandbox: bool
+    order: OrderLine | None
+    pay_params: dict | None
+
+
+def started_payment(start: PaymentStart) -> StartedPayment:
+    return StartedPayment(
+        bill=start.bill, settled=start.settled, sandbox=start.sandbox, pay_params=start.pay_params,
+        order=None if start.order is None else OrderLine(order=start.order, subsidy_fen=start.bill.subsidy_fen),
+    )
+
+
+def receipt(user_id: int | None, payment_id: int, compound_id: int | None = None) -> Receipt:
+    """The electronic receipt, for the household's people and those who see the compound's bills; refused
+    NOT_FOUND for anyone else and, on a compound's page, for a receipt of another compound."""
+    found = payment_service.receipt(payment_id)
+    if (found is None or compound_id not in (None, found.bill.compound_id)
+            or fee_reader(user_id, found.bill.compound_id, found.bill.household_id) is None):
+        raise FeeRefused("没有找到该收据", Kind.NOT_FOUND)
+    return found
+
+
+# ---- subsidy policies ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyLine:
+    """A subsidy policy as listed: its tiers in words, where it applies and, listed for a compound, whether the
+    compound is `eligible` and whether it is the one that `applies` to its bills."""
+
+    policy: SubsidyPolicy
+    tiers: list[SubsidyTier]
+    scope_label: str
+    eligible: bool | None = None
+    applies: bool | None = None
+
+    @property
+    def period_end(self) -> date:
+        """The first month after the transition period."""
+        return period_end(self.policy.period_start, self.tiers)
+
+    @property
+    def last_month(self) -> date:
+        return add_months(self.period_end, -1)
+
+    @property
+    def tier_labels(self) -> list[str]:
+        """[12 × 50%, 12 × 30%] → ["第1–12个月 50%", "第13–24个月 30%"]."""
+        labels, first = [], 1
+        for tier in self.tiers:
+            last = first + tier.months - 1
+            span = f"第{first}个月" if tier.months == 1 else f"第{first}–{last}个月"
+            labels.append(f"{span} {format_rate(tier.rate_bp)}")
+            first = last + 1
+        return labels
+
+    @property
+    def eligibility_label(self) -> str:
+        parts = []
+        if self.policy.built_before_year is not None:
+            parts.append(f"{self.policy.built_before_year}年以前建成")
+        if self.policy.management_models:
+            parts.append("、".join(MANAGEMENT_MODEL_LABELS[model] for model in self.policy.management_models))
+        return "；".join(parts) or "不限"
+
+    def __getattr__(self, name: str):
+        return getattr(self.policy, name)
+
+
+def _lines(policies: list[SubsidyPolicy], compound: Compound | None = None) -> list[PolicyLine]:
+    names = subsidy_service.area_names({policy.area_id for policy in policies if policy.area_id is not None})
+    chosen = subsidy_service.applicable_policy(compound) if compound is not None else None
+    return [
+        PolicyLine(
+            policy=policy, tiers=subsidy_service.policy_tiers(policy),
+            scope_label="本小区" if policy.compound_id is not None else names.get(policy.area_id, ""),
+            eligible=None if compound is None else subsidy_service.policy_covers(policy, compound),
+            applies=None if compound is None else chosen is not None and policy.id == chosen.id,
+        )
+        for policy in policies
+    ]
+
+
+def compound_policies(compound: Compound) -> list[PolicyLine]:
+    """The active policies covering the compound, the most specific first."""
+    return _lines(subsidy_service.covering_policies(compound), compound)
+
+
+def area_policies(area: Area) -> list[PolicyLine]:
+    """The policies of the area, of the areas above and below it and of the compounds below it, newest first."""
+    return _lines(subsidy_service.policies_for_area(area))
+
+
+def policy_line(policy: SubsidyPolicy) -> PolicyLine:
+    return _lines([policy])[0]
+
+
+# ---- the street's settlement --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettlementScreen:
+    area: Area
+    # The areas to pick from: the caller's own, with the one shown first when it is not among them.
+    areas: list[Area]
+    month: date | None
+    month_text: str
+    error: str | None
+    report: settlement_export.SettlementReport
+    xlsx_query: dict
+    no_street: str = settlement_export.NO_STREET
+    no_company: str = settlement_export.NO_COMPANY
+
+
+def settlement_screen(user_id: int, args: Mapping[str, str]) -> SettlementScreen:
+    """The settlement of the area asked for (the caller's first when none is), for one month or all of them.
+    An area that is not a number is none (404); a month not in YYYY-MM is said so, and every month shown."""
+    areas = subsidy_service.settlement_areas(user_id)
+    given = {key: value.strip() for key, value in args.items() if key in ("area_id", "month") and value.strip()}
+    errors = SettlementPageQuery().validate(given)
+    if "area_id" in errors:
+        raise FeeRefused("没有找到该区域", Kind.NOT_FOUND)
+    error = errors["month"][0] if "month" in errors else None
+    query = SettlementPageQuery().load({key: value for key, value in given.items() if key not in errors})
+    area_id = query["area_id"] if query["area_id"] is not None else (areas[0].id if areas else None)
+    if area_id is None:
+        raise FeeRefused("补贴结算仅供区域的工作人员查看", Kind.FORBIDDEN)
+    area = authorize_area(Action.VIEW_SETTLEMENT, area_id, user_id)
+    month = query["month"]
+    return SettlementScreen(
+        area=area, areas=areas if area in areas else [area, *areas], month=month,
+        month_text=given.get("month", ""), error=error,
+        report=settlement_export.settlement_report(area, month),
+        xlsx_query={"area_id": area.id} | ({"month": f"{month:%Y-%m}"} if month else {}),
+    )

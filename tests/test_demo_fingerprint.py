@@ -1,0 +1,380 @@
+"""The demo's fingerprint: how many rows each table holds, the rows a visitor meets first (places, accounts,
+phones, passwords, households, work orders, topics, the meeting, schedules, bills and payments) and what
+load_demo returns. Loaded at one fixed moment, so the bills of the month are the same on any day the suite runs;
+a change here is a change of the demo data, on purpose or not."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from backend.demo import DEMO_PASSWORD, Demo, load_demo
+from backend.extensions import db
+from backend.models import (
+    Area,
+    Base,
+    Bill,
+    BindingRequest,
+    Building,
+    Compound,
+    FeeSchedule,
+    Household,
+    Meeting,
+    MeetingInvitee,
+    Membership,
+    Payment,
+    PropertyCompany,
+    RegisteredOwner,
+    SubsidyPolicy,
+    Topic,
+    User,
+    WorkOrder,
+)
+from backend.services.identity import verify_password
+
+# 10:00 in Beijing on 25 November 2026, whatever `--now` the run has.
+LOADED_AT = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def demo(app) -> Demo:
+    with time_machine.travel(LOADED_AT, tick=True):
+        return load_demo()
+
+
+def _counts() -> dict[str, int]:
+    counts = {table.name: db.session.scalar(select(func.count()).select_from(table))
+              for table in Base.metadata.sorted_tables}
+    return {name: count for name, count in sorted(counts.items()) if count}
+
+
+def _usernames() -> dict[int, str]:
+    return dict(db.session.execute(select(User.id, User.username)).all())
+
+
+def _rooms() -> dict[int, str]:
+    """Household id → compound code, building, unit and room, e.g. `yangguang 1栋 1-101`."""
+    rows = db.session.execute(
+        select(Household.id, Compound.code, Building.name, Household.unit, Household.room)
+        .join(Compound, Compound.id == Household.compound_id).join(Building, Building.id == Household.building_id)
+    ).all()
+    return {row.id: f"{row.code} {row.name} {row.unit}-{row.room}" for row in rows}
+
+
+def _places() -> dict:
+    areas = db.session.execute(select(Area.level, Area.name).order_by(Area.path)).all()
+    compounds = db.session.execute(
+        select(Compound.code, Compound.name, Compound.address, Compound.built_year, Compound.management_model,
+               Compound.party_org_form, Compound.first_secretary_name, Compound.governance_body,
+               Compound.fee_standard_fen_per_m2, Compound.renovation_status, Compound.open_problems,
+               PropertyCompany.name, PropertyCompany.credit_code)
+        .join(PropertyCompany, PropertyCompany.id == Compound.property_company_id).order_by(Compound.code)
+    ).all()
+    homes = db.session.execute(
+        select(Compound.code, Household.kind, func.count(), func.sum(Household.floor_area_centi_m2))
+        .join(Compound, Compound.id == Household.compound_id)
+        .group_by(Compound.code, Household.kind)
+    ).all()
+    buildings = db.session.execute(
+        select(Compound.code, Building.name).join(Compound, Compound.id == Building.compound_id)
+        .order_by(Compound.code, Building.id)
+    ).all()
+    return {
+        "areas": [(level.value, name) for level, name in areas],
+        "compounds": [tuple(value.value if hasattr(value, "value") else value for value in row) for row in compounds],
+        "homes": sorted((code, kind.value, count, area) for code, kind, count, area in homes),
+        "buildings": [tuple(row) for row in buildings],
+    }
+
+
+def _accounts() -> list[tuple]:
+    """Every account but owner01…owner40: name, masked phone and what it holds where."""
+    rooms, usernames = _rooms(), _usernames()
+    places = dict(db.session.execute(select(Compound.id, Compound.code)).all())
+    places |= {-area_id: name for area_id, name in db.session.execute(select(Area.id, Area.name)).all()}
+    held: dict[int, list[tuple]] = {}
+    for row in db.session.execute(select(Membership).order_by(Membership.id)).scalars():
+        held.setdefault(row.user_id, []).append((
+            row.role.value,
+            places[row.compound_id] if row.compound_id else places[-row.area_id] if row.area_id else None,
+            rooms.get(row.household_id),
+            usernames.get(row.verified_by_id),
+        ))
+    users = db.session.execute(
+        select(User.id, User.username, User.display_name, User.phone_masked).order_by(User.id)
+    ).all()
+    return [
+        (row.username, row.display_name, row.phone_masked, held.get(row.id, []))
+        for row in users if not re.fullmatch(r"owner\d\d", row.username or "")
+    ]
+
+
+def _owners() -> list[tuple]:
+    rooms = _rooms()
+    rows = db.session.execute(
+        select(User.username, User.display_name, Membership.role, Membership.household_id)
+        .join(Membership, Membership.user_id == User.id).where(User.username.like("owner__"))
+        .order_by(User.username)
+    ).all()
+    return [(row.username, row.display_name, row.role.value, rooms[row.household_id]) for row in rows]
+
+
+def _registers_and_requests() -> dict:
+    rooms = _rooms()
+    registered = db.session.execute(
+        select(RegisteredOwner.name, RegisteredOwner.phone_masked, RegisteredOwner.household_id)
+        .order_by(RegisteredOwner.id)
+    ).all()
+    requests = db.session.execute(
+        select(BindingRequest.claimed_name, BindingRequest.relation, BindingRequest.status, User.phone_masked,
+               BindingRequest.household_id)
+        .join(User, User.id == BindingRequest.user_id).order_by(BindingRequest.id)
+    ).all()
+    return {
+        "registered": [(name, masked, rooms[home]) for name, masked, home in registered],
+        "requests": [(name, relation.value, status.value, masked, rooms[home])
+                     for name, relation, status, masked, home in requests],
+    }
+
+
+def _work_orders() -> list[tuple]:
+    usernames = _usernames()
+    rows = db.session.execute(select(WorkOrder).order_by(WorkOrder.created_at)).scalars()
+    return [(usernames[order.submitter_id], order.category, order.description, order.status.value,
+             order.urgency.value, order.escalation_level, order.rating_stars, order.dispute_count, order.urge_count)
+            for order in rows]
+
+
+def _topics() -> list[tuple]:
+    usernames = _usernames()
+    rows = db.session.execute(select(Topic).order_by(Topic.id)).scalars()
+    return [(usernames[topic.proposer_id], topic.title, topic.step.value, topic.cosign_count,
+             topic.vote_kind.value if topic.vote_kind else None, topic.voting_hours, topic.responsible_party)
+            for topic in rows]
+
+
+def _meetings() -> list[tuple]:
+    rows = db.session.execute(
+        select(Meeting.title, Meeting.kind, Meeting.place, Topic.title, func.count(MeetingInvitee.id))
+        .join(Topic, Topic.id == Meeting.topic_id).join(MeetingInvitee, MeetingInvitee.meeting_id == Meeting.id)
+        .group_by(Meeting.id, Meeting.title, Meeting.kind, Meeting.place, Topic.title).order_by(Meeting.id)
+    ).all()
+    return [(title, kind.value, place, topic, invitees) for title, kind, place, topic, invitees in rows]
+
+
+def _fees() -> dict:
+    schedules = db.session.execute(
+        select(Compound.code, FeeSchedule.household_kind, FeeSchedule.standard_fen_per_m2, FeeSchedule.effective_from,
+               FeeSchedule.cycle, FeeSchedule.due_day, FeeSchedule.note)
+        .join(Compound, Compound.id == FeeSchedule.compound_id).order_by(FeeSchedule.id)
+    ).all()
+    policies = db.session.execute(
+        select(SubsidyPolicy.name, SubsidyPolicy.built_before_year, SubsidyPolicy.period_start, SubsidyPolicy.tiers,
+               SubsidyPolicy.cap_fen_per_month, SubsidyPolicy.budget_fen, SubsidyPolicy.committed_fen)
+    ).all()
+    bills = db.session.execute(
+        select(Compound.code, Bill.period_start, Bill.status, func.count(), func.sum(Bill.amount_fen),
+               func.sum(Bill.subsidy_fen), func.sum(Bill.paid_fen))
+        .join(Compound, Compound.id == Bill.compound_id)
+        .group_by(Compound.code, Bill.period_start, Bill.status)
+    ).all()
+    payments = db.session.execute(
+        select(Payment.method, func.count(), func.sum(Payment.amount_fen), func.sum(Payment.subsidy_fen))
+        .group_by(Payment.method)
+    ).all()
+    return {
+        "schedules": [(code, kind.value, standard, start.isoformat(), cycle.value, due_day, note)
+                      for code, kind, standard, start, cycle, due_day, note in schedules],
+        "policies": [(name, before, start.isoformat(), tiers, cap, budget, committed)
+                     for name, before, start, tiers, cap, budget, committed in policies],
+        "bills": sorted((code, start.isoformat(), status.value, count, amount, subsidy, paid)
+                        for code, start, status, count, amount, subsidy, paid in bills),
+        "payments": sorted((method.value, count, amount, subsidy) for method, count, amount, subsidy in payments),
+    }
+
+
+def _passwords() -> dict:
+    """How many accounts have a password and whether each signs in with the demo password (one hash for all
+    today, so checking each distinct hash is checking them all)."""
+    hashes = Counter(db.session.execute(
+        select(User.password_hash).where(User.password_hash.is_not(None))
+    ).scalars())
+    return {"accounts": sum(hashes.values()),
+            "demo_password": all(verify_password(password_hash, DEMO_PASSWORD) for password_hash in hashes)}
+
+
+def _returned(demo: Demo) -> dict:
+    """What load_demo returned, its ids read back as names."""
+    rooms, usernames = _rooms(), _usernames()
+    areas = dict(db.session.execute(select(Area.id, Area.name)).all())
+    codes = dict(db.session.execute(select(Compound.id, Compound.code)).all())
+    return {
+        "areas": {level.value: areas[area_id] for level, area_id in demo.areas.items()},
+        "compounds": sorted(code for code, compound_id in demo.compounds.items() if codes[compound_id] == code),
+        "users": sorted(username for username, user_id in demo.users.items() if usernames[user_id] == username),
+        "homes": {username: rooms[home] for username, home in demo.homes.items()
+                  if username in ("owner", "tenant", "owner2", "owner01", "owner40")},
+        "residents": len(demo.homes),
+        "again": load_demo(),
+    }
+
+
+def test_the_demo_is_the_one_it_was(demo):
+    owners = _owners()
+    fingerprint = {
+        "counts": _counts(), "places": _places(), "accounts": _accounts(), "owners": len(owners),
+        "first_and_last_owner": [owners[0], owners[-1]], "registers_and_requests": _registers_and_requests(),
+        "passwords": _passwords(), "work_orders": _work_orders(), "topics": _topics(), "meetings": _meetings(),
+        "fees": _fees(), "returned": _returned(demo),
+    }
+
+    assert fingerprint == {
+        "counts": COUNTS, "places": PLACES, "accounts": ACCOUNTS, "owners": 40,
+        "first_and_last_owner": OWNERS_FIRST_AND_LAST, "registers_and_requests": REGISTERS_AND_REQUESTS,
+        "passwords": {"accounts": 50, "demo_password": True}, "work_orders": WORK_ORDERS, "topics": TOPICS,
+        "meetings": MEETINGS, "fees": FEES, "returned": RETURNED,
+    }
+
+
+COUNTS = {
+    "areas": 4, "audit_events": 265, "ballot_options": 15, "ballot_results": 3, "ballot_rolls": 288,
+    "bills": 408, "binding_requests": 2, "buildings": 7, "compounds": 2, "fee_schedules": 3,
+    "households": 126, "meeting_invitees": 6, "meetings": 1, "memberships": 50, "notices": 39,
+    "outbox_jobs": 39, "payment_orders": 65, "payments": 245, "property_companies": 1, "registered_owners": 2,
+    "subsidy_grants": 245, "subsidy_policies": 1, "topic_comments": 6, "topic_cosigns": 33,
+    "topic_followers": 146, "topic_objections": 1, "topic_progress": 4, "topic_ratings": 5, "topics": 8,
+    "users": 52, "vote_casts": 118, "votes": 117, "work_order_escalations": 2, "work_order_events": 56,
+    "work_order_followers": 15, "work_order_ratings": 4, "work_orders": 15,
+}
+PLACES = {
+    "areas": [
+        ("city", "攀枝花市"),
+        ("district", "东区"),
+        ("street", "炳草岗街道"),
+        ("community", "金沙社区"),
+    ],
+    "compounds": [
+        ("wushisi", "五十四街坊", "攀枝花市东区炳草岗大道297号", 1988, "trust", "single", "李红梅", "owners_committee",
+         60, "done", "部分楼栋雨污管网老化", "攀枝花安居物业服务有限公司", "91510400MA6DEMO01X"),
+        ("yangguang", "阳光花园小区", "攀枝花市东区炳草岗大道14号", 1996, "market", "single", "李红梅", "owners_committee",
+         85, "in_progress", "", "攀枝花安居物业服务有限公司", "91510400MA6DEMO01X"),
+    ],
+    "homes": [
+        ("wushisi", "residential", 48, 419579),
+        ("yangguang", "commercial", 6, 56300),
+        ("yangguang", "residential", 72, 589578),
+    ],
+    "buildings": [
+        ("wushisi", "1栋"),
+        ("wushisi", "2栋"),
+        ("wushisi", "3栋"),
+        ("yangguang", "1栋"),
+        ("yangguang", "2栋"),
+        ("yangguang", "3栋"),
+        ("yangguang", "临街商铺"),
+    ],
+}
+ACCOUNTS = [
+    ("admin", "平台管理员", None, [("admin", None, None, None)]),
+    ("official", "炳草岗街道 王科长", None, [("official", "炳草岗街道", None, None)]),
+    ("secretary", "李红梅（第一书记）", None, [("party_secretary", "yangguang", None, None)]),
+    ("committee", "张建国（业委会主任）", None, [("committee", "yangguang", None, None)]),
+    ("manager", "陈经理（安居物业）", None, [("manager", "yangguang", None, None)]),
+    ("staff", "刘师傅（维修工）", None, [("staff", "yangguang", None, None)]),
+    ("owner", "王秀英", "139****0001", [("owner", "yangguang", "yangguang 1栋 1-101", "admin")]),
+    ("tenant", "赵小军", None, [("resident", "yangguang", "yangguang 1栋 1-101", "admin")]),
+    ("owner2", "孙桂兰", None, [("owner", "wushisi", "wushisi 1栋 1-101", "admin")]),
+    (None, "", "137****0045", []),
+    (None, "", "137****0046", []),
+    ("staff2", "何会计（五十四街坊收费员）", None, [("staff", "wushisi", None, None)]),
+]
+OWNERS_FIRST_AND_LAST = [
+    ("owner01", "业主01", "owner", "yangguang 1栋 1-102"),
+    ("owner40", "业主40", "owner", "yangguang 2栋 2-301"),
+]
+REGISTERS_AND_REQUESTS = {
+    "registered": [
+        ("王秀英", "139****0001", "yangguang 1栋 1-101"),
+        ("周德明", "139****0050", "yangguang 3栋 1-201"),
+    ],
+    "requests": [
+        ("吴海燕", "owner", "pending", "137****0045", "yangguang 2栋 2-502"),
+        ("郑大伟", "owner", "pending", "137****0046", "yangguang 2栋 2-601"),
+    ],
+}
+WORK_ORDERS = [
+    ("owner13", "停车", "有人把电动车推进楼道充电，有火灾隐患", "closed", "normal", 0, 5, 0, 0),
+    ("owner12", "安全秩序", "小区北侧围墙有缺口，晚上有外人进出", "closed", "normal", 0, 3, 0, 0),
+    ("owner01", "绿化", "窗前的黄葛树树枝伸进阳台，请修剪", "closed", "normal", 0, 5, 0, 0),
+    ("owner09", "环境卫生", "楼道有人堆放旧家具，影响通行", "closed", "normal", 0, None, 0, 0),
+    ("owner2", "其他", "快递柜无法取件", "withdrawn", "normal", 0, None, 0, 0),
+    ("owner02", "水电维修", "卫生间地漏反水", "closed", "normal", 0, 4, 0, 0),
+    ("tenant", "停车", "有车堵住了单元门口的消防通道", "withdrawn", "normal", 0, None, 0, 0),
+    ("owner", "水电维修", "卫生间天花板渗水，怀疑楼上防水层坏了", "closed", "normal", 1, None, 1, 0),
+    ("owner08", "噪音扰民", "楼上每天早上8点就开始装修，电钻声音很大", "rejected", "normal", 0, None, 0, 0),
+    ("owner06", "环境卫生", "楼后面的垃圾站两天没清运，气味很大", "closed", "normal", 0, None, 0, 0),
+    ("owner07", "公共设施", "单元门禁坏了，门关不上，外人随便进出", "in_progress", "normal", 0, None, 0, 0),
+    ("owner05", "水电维修", "厨房水龙头关不紧，一直滴水", "accepted", "normal", 0, None, 0, 0),
+    ("owner2", "公共设施", "单元门禁损坏，刷卡没反应", "submitted", "normal", 0, None, 0, 0),
+    ("owner10", "水电维修", "一楼总水管爆裂，楼道大量积水", "submitted", "urgent", 1, None, 0, 1),
+    ("owner03", "公共设施", "2单元3楼到5楼的楼道灯都不亮，晚上上下楼很黑", "submitted", "normal", 0, None, 0, 0),
+]
+TOPICS = [
+    ("owner20", "小区路灯更换为LED节能灯", "done", 5, "consultation", 120, "攀枝花安居物业服务有限公司"),
+    ("owner25", "在2栋与3栋之间增设公共晾衣架", "implementation", 5, "consultation", 72, "攀枝花安居物业服务有限公司"),
+    ("owner30", "广场舞活动时间调整为每晚19:00—21:00", "publicity", 5, "consultation", 168, ""),
+    ("committee", "续聘攀枝花安居物业服务有限公司（2027—2029年）", "voting", 0, "owners_joint", 168, ""),
+    ("owner01", "使用维修资金修缮1栋屋面防水", "deliberation", 5, "owners_joint", 168, ""),
+    ("owner19", "砍掉3栋前的黄葛树", "declined", 5, None, None, ""),
+    ("owner14", "小区大门增设人脸识别门禁", "review", 5, None, None, ""),
+    ("owner11", "增设电动自行车集中充电棚", "proposed", 3, None, None, ""),
+]
+MEETINGS = [
+    ("1栋屋面防水修缮议事会", "deliberation", "小区党群服务站二楼会议室", "使用维修资金修缮1栋屋面防水", 6),
+]
+FEES = {
+    "schedules": [
+        ("yangguang", "residential", 85, "2026-01-01", "monthly", 15, "按物业服务合同约定的收费标准"),
+        ("yangguang", "commercial", 200, "2026-01-01", "monthly", 15, "临街商铺"),
+        ("wushisi", "residential", 60, "2026-01-01", "quarterly", 15, "信托制物业，按季收取"),
+    ],
+    "policies": [
+        ("东区老旧小区物业费过渡期补贴（先买后补）", 2000, "2025-07-01", [[12, 5000], [12, 3000], [12, 1000]], 6000,
+         20000000, 698474),
+    ],
+    "bills": [
+        ("wushisi", "2026-07-01", "paid", 39, 621886, 186572, 435314),
+        ("wushisi", "2026-07-01", "unpaid", 9, 133357, 0, 0),
+        ("wushisi", "2026-10-01", "paid", 20, 317180, 95157, 222023),
+        ("wushisi", "2026-10-01", "unpaid", 28, 438063, 0, 0),
+        ("yangguang", "2026-08-01", "paid", 67, 517720, 152019, 365701),
+        ("yangguang", "2026-08-01", "unpaid", 11, 96022, 0, 0),
+        ("yangguang", "2026-09-01", "paid", 51, 361937, 108586, 253351),
+        ("yangguang", "2026-09-01", "unpaid", 26, 246322, 0, 0),
+        ("yangguang", "2026-09-01", "waived", 1, 5483, 0, 0),
+        ("yangguang", "2026-10-01", "paid", 44, 353938, 102886, 251052),
+        ("yangguang", "2026-10-01", "unpaid", 34, 259804, 0, 0),
+        ("yangguang", "2026-11-01", "paid", 24, 177513, 53254, 124259),
+        ("yangguang", "2026-11-01", "unpaid", 54, 436229, 0, 0),
+    ],
+    "payments": [
+        ("bank", 35, 234538, 100517),
+        ("cash", 145, 1088160, 456947),
+        ("sandbox", 65, 329002, 141010),
+    ],
+}
+# What load_demo returns: every account it made by username, and the household of each verified resident.
+RETURNED = {
+    "areas": {"city": "攀枝花市", "district": "东区", "street": "炳草岗街道", "community": "金沙社区"},
+    "compounds": ["wushisi", "yangguang"],
+    "users": sorted(["admin", "official", "secretary", "committee", "manager", "staff", "owner", "tenant", "owner2",
+                     "staff2", *(f"owner{number:02d}" for number in range(1, 41))]),
+    "homes": {"owner": "yangguang 1栋 1-101", "tenant": "yangguang 1栋 1-101", "owner2": "wushisi 1栋 1-101",
+              "owner01": "yangguang 1栋 1-102", "owner40": "yangguang 2栋 2-301"},
+    "residents": 43,
+    "again": None,
+}
