@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from backend import integrations
 from backend.config import INSTANCE_SECRETS, PROJECT_ROOT, Settings, instance_secret
 from backend.extensions import api as smorest_api
 from backend.extensions import db, jwt, limiter, migrate
@@ -113,6 +114,7 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     _register_api(app)
     _register_pages(app)
+    integrations.init_app(app)
 
     from backend.cli import register_cli
 

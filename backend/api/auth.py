@@ -1,4 +1,7 @@
-"""Sign-in endpoints: password, SMS one-time code, WeChat; refresh and logout."""
+"""Sign-in endpoints: password, SMS one-time code, WeChat; refresh and logout.
+
+A failed sign-in is 401, which no refusal kind says (who you are was not shown): the views answer it themselves.
+Too many codes (429) and the SMS provider or the code store out of reach (503) are refusals like any other."""
 from __future__ import annotations
 
 from flask import current_app, jsonify, request
@@ -11,61 +14,24 @@ from flask_jwt_extended import (
     unset_jwt_cookies,
 )
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, ValidationError, fields, validate
 
-from backend.domain.auth import LOGIN_KIND_APPS, WeChatApp
-from backend.domain.phones import InvalidPhone, normalize_phone
-from backend.integrations.wechat_login import WeChatLoginError
+from backend.domain.auth import LOGIN_KIND_APPS
+from backend.domain.phones import InvalidPhone
 from backend.rate_limits import limit_by_address, limit_password_sign_in, limit_phone_sign_in
+from backend.schemas.auth import (
+    LogoutSchema,
+    PasswordLoginSchema,
+    SmsRequestSchema,
+    SmsSentSchema,
+    SmsVerifySchema,
+    TokenSchema,
+    WeChatLoginSchema,
+)
 from backend.schemas.common import ApiErrorSchema
 from backend.services import auth as auth_service
-from backend.services.auth import SignInFailed, SmsUnavailable, TooManyRequests, WeChatAppUnavailable
+from backend.services.auth import SignInFailed, WeChatAppUnavailable, WeChatSignInFailed
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录与令牌")
-
-
-class PhoneField(fields.String):
-    """A mainland mobile number, normalised on load (+86 and spaces removed)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        raw = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return normalize_phone(raw)
-        except InvalidPhone as exc:
-            raise ValidationError(str(exc)) from exc
-
-
-class PasswordLoginSchema(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=128), load_only=True)
-
-
-class SmsRequestSchema(Schema):
-    phone = PhoneField(required=True, validate=validate.Length(max=20), metadata={"example": "13800138000"})
-
-
-class SmsVerifySchema(SmsRequestSchema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="请输入6位数字验证码"))
-
-
-class WeChatLoginSchema(Schema):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    kind = fields.String(load_default="miniprogram", validate=validate.OneOf(list(LOGIN_KIND_APPS)))
-
-
-class LogoutSchema(Schema):
-    refresh_token = fields.String(validate=validate.Length(max=4096))
-
-
-class TokenSchema(Schema):
-    access_token = fields.String(required=True)
-    refresh_token = fields.String()
-    token_type = fields.String(required=True)
-    expires_in = fields.Integer(required=True)
-
-
-class SmsSentSchema(Schema):
-    expires_in = fields.Integer(required=True)
 
 
 def token_response(access: str, refresh: str | None):
@@ -123,12 +89,9 @@ class SmsRequest(MethodView):
         the input."""
         try:
             ttl = auth_service.request_sms_code(body["phone"])
-        except TooManyRequests as exc:
-            abort(429, message=str(exc), headers={"Retry-After": str(exc.retry_after)})
         except InvalidPhone as exc:
+            # Where the schema would have named the field, had it known the number is none.
             abort(422, errors={"json": {"phone": [str(exc)]}})
-        except SmsUnavailable as exc:
-            abort(503, message=str(exc))
         return {"expires_in": ttl}
 
 
@@ -147,8 +110,6 @@ class SmsVerify(MethodView):
             user = auth_service.verify_sms_code(body["phone"], body["code"])
         except SignInFailed as exc:
             abort(401, message=str(exc))
-        except SmsUnavailable as exc:
-            abort(503, message=str(exc))
         return _signed_in(user)
 
 
@@ -164,18 +125,12 @@ class WeChatLogin(MethodView):
         """Sign in with a mini-program `wx.login` code (`kind` miniprogram, through the mini-program's appid) or
         an H5 OAuth (snsapi_base) code of the official account (`kind` oauth). One person keeps one account
         across both apps when WeChat names their unionid; 422 on `kind` when this instance has no such app."""
-        app = LOGIN_KIND_APPS[body["kind"]]
         try:
-            provider = auth_service.wechat_login(app)
-            if app is WeChatApp.OFFICIAL_ACCOUNT:
-                identity = provider.oauth_exchange(body["code"])
-            else:
-                identity = provider.code_to_session(body["code"])
-            user = auth_service.sign_in_with_wechat(app, identity)
+            user = auth_service.sign_in_with_wechat_code(LOGIN_KIND_APPS[body["kind"]], body["code"])
         except WeChatAppUnavailable as exc:
             abort(422, errors={"json": {"kind": [str(exc)]}})
-        except WeChatLoginError as exc:
-            abort(401, message="微信登录失败，请重试", errors={"wechat": [f"{exc.errcode}: {exc.errmsg}"]})
+        except WeChatSignInFailed as exc:
+            abort(401, message=str(exc), errors={"wechat": [exc.detail]})
         except SignInFailed as exc:
             abort(401, message=str(exc))
         return _signed_in(user)

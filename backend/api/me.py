@@ -4,32 +4,16 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
 
+from backend.presenters import bindings as binding_presenter
 from backend.request_context import optional_user_id
-from backend.schemas.common import NOT_BLANK, ApiErrorSchema
-from backend.schemas.places import BindingSchema, MembershipSchema
+from backend.schemas.common import ApiErrorSchema
+from backend.schemas.me import MeSchema, MeUpdateSchema
 from backend.services import auth as auth_service
 from backend.services import bindings as binding_service
 from backend.services import people as people_service
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="当前用户")
-
-
-class MeSchema(Schema):
-    id = fields.Integer()
-    display_name = fields.String()
-    username = fields.String(allow_none=True)
-    phone_masked = fields.String(allow_none=True)
-    has_wechat = fields.Boolean()
-    large_text = fields.Boolean()
-    memberships = fields.List(fields.Nested(MembershipSchema))
-    bindings = fields.List(fields.Nested(BindingSchema))
-
-
-class MeUpdateSchema(Schema):
-    large_text = fields.Boolean()
-    display_name = fields.String(validate=[validate.Length(min=1, max=64), NOT_BLANK])
 
 
 def _me(user_id: int) -> dict:
@@ -42,7 +26,7 @@ def _me(user_id: int) -> dict:
         "has_wechat": auth_service.has_wechat(user_id),
         "large_text": user.large_text,
         "memberships": binding_service.my_memberships(user_id),
-        "bindings": binding_service.my_bindings(user_id),
+        "bindings": binding_presenter.my_requests(user_id),
     }
 
 

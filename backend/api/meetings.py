@@ -9,12 +9,11 @@ from __future__ import annotations
 from flask import Response
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 
-from backend.domain.roles import Action, Role
-from backend.extensions import db
-from backend.models import Meeting
+from backend.domain.roles import Action
 from backend.policy import authorize
+from backend.presenters import meetings as presenter
 from backend.request_context import client_ip, entry_compound_id, optional_user_id
 from backend.schemas.common import ApiErrorSchema, PageQuery, envelope
 from backend.schemas.meetings import (
@@ -24,12 +23,11 @@ from backend.schemas.meetings import (
     InviteSchema,
     MeetingCreateSchema,
     MeetingDetailSchema,
-    MeetingSchema,
+    MeetingListSchema,
     MinutesSchema,
 )
 from backend.services import meetings as service
 from backend.services import qr as qr_service
-from backend.services.meetings import MeetingRefused
 
 blp = Blueprint("meetings", __name__, url_prefix="/api/v1", description="四会")
 
@@ -37,32 +35,9 @@ COMPOUND_ID = "<int(min=1, max=2147483647):compound_id>"
 MEETING_ID = "<int(min=1, max=2147483647):meeting_id>"
 
 
-def _refused(exc: MeetingRefused):
-    # Nothing of a refused request may be committed later by accident; this also frees the meeting's row lock.
-    db.session.rollback()
-    abort(exc.status, message=exc.message)
-
-
-def _seen(meeting_id: int) -> tuple[Meeting, frozenset[Role]]:
-    """The meeting and the caller's roles in its compound; 404 for anyone with nothing to do with it."""
-    meeting = service.get_meeting(meeting_id)
-    if meeting is None:
-        abort(404)
-    access = authorize(Action.VIEW_MEETINGS, meeting.compound_id, optional_user_id(), entry_compound_id())
-    return meeting, access.roles
-
-
-def _managed(meeting_id: int) -> Meeting:
-    meeting, roles = _seen(meeting_id)
-    if not service.may_manage(meeting, optional_user_id(), roles):
-        abort(403, message="只有会议召集人可以进行此操作")
-    return meeting
-
-
-def _detail(meeting_id: int):
-    """The detail read afresh: a commit expired the rows."""
-    meeting, roles = _seen(meeting_id)
-    return service.detail(meeting, optional_user_id(), roles)
+def _roles(meeting_id: int):
+    """The caller's roles in the meeting's compound; 404 for anyone with nothing to do with it."""
+    return presenter.seen(meeting_id, optional_user_id(), entry_compound_id())[1]
 
 
 @blp.route(f"/compounds/{COMPOUND_ID}/meetings")
@@ -78,22 +53,20 @@ class CompoundMeetings(MethodView):
         optional topic of this compound, and invitees by party. The convener and the invited users are told
         at once and reminded the day before and 1 h before."""
         authorize(Action.CONVENE_MEETINGS, compound_id, optional_user_id())
-        try:
-            meeting = service.create_meeting(
-                compound_id=compound_id, convener_id=optional_user_id(), ip=client_ip(), **body
-            )
-        except MeetingRefused as exc:
-            _refused(exc)
-        return _detail(meeting.id)
+        meeting = service.create_meeting(
+            compound_id=compound_id, convener_id=optional_user_id(), ip=client_ip(), **body
+        )
+        return presenter.meeting_detail(meeting.id, optional_user_id())
 
     @blp.arguments(PageQuery, location="query")
-    @blp.response(200, envelope(MeetingSchema))
+    @blp.response(200, MeetingListSchema)
     @blp.alt_response(404, schema=ApiErrorSchema)
     def get(self, query, compound_id):
         """Coming meetings first (soonest on top, until their check-in closes), then past ones, latest first.
-        Open to everyone of the compound, QR visitors included."""
-        authorize(Action.VIEW_MEETINGS, compound_id, optional_user_id(), entry_compound_id())
-        return service.meetings_page(compound_id, query["page"], query["page_size"]).__dict__
+        Open to everyone of the compound, QR visitors included; `actions` holds `convene` for those who may."""
+        return presenter.meeting_list(
+            compound_id, optional_user_id(), entry_compound_id(), query["page"], query["page_size"]
+        )
 
 
 @blp.route(f"/meetings/{MEETING_ID}")
@@ -102,8 +75,8 @@ class MeetingDetail(MethodView):
     @blp.alt_response(404, schema=ApiErrorSchema)
     def get(self, meeting_id):
         """The meeting with its invitees by party and the attendance count; minutes and resolutions once
-        published (the draft to its convener)."""
-        return _detail(meeting_id)
+        published (the draft to its convener); `actions`: what this person may do with it."""
+        return presenter.meeting_detail(meeting_id, optional_user_id(), entry_compound_id())
 
 
 @blp.route(f"/meetings/{MEETING_ID}/invitees")
@@ -117,12 +90,8 @@ class Invitees(MethodView):
     @jwt_required()
     def post(self, body, meeting_id):
         """Invite more people before the start; those already invited are left as they are."""
-        meeting, roles = _seen(meeting_id)
-        try:
-            service.invite(meeting.id, optional_user_id(), roles, body["invitees"], client_ip())
-        except MeetingRefused as exc:
-            _refused(exc)
-        return _detail(meeting_id)
+        service.invite(meeting_id, optional_user_id(), _roles(meeting_id), body["invitees"], client_ip())
+        return presenter.meeting_detail(meeting_id, optional_user_id(), entry_compound_id())
 
 
 @blp.route(f"/meetings/{MEETING_ID}/checkin")
@@ -138,10 +107,7 @@ class CheckIn(MethodView):
         """Check in with the token of the meeting's QR code (its `t` parameter), once per person: a second scan
         records nothing and answers with the first time. Anyone signed in may check in with a valid code
         (a merchant or company representative holds no role in the compound)."""
-        try:
-            return service.check_in(meeting_id, optional_user_id(), body["token"])
-        except MeetingRefused as exc:
-            _refused(exc)
+        return presenter.checked_in(meeting_id, optional_user_id(), body["token"], entry_compound_id())
 
 
 @blp.route(f"/meetings/{MEETING_ID}/minutes")
@@ -156,12 +122,8 @@ class Minutes(MethodView):
     def put(self, body, meeting_id):
         """Save the minutes and resolutions (the convener or a convening role; audited). `publish` shows them
         to everyone of the compound and tells the invitees and attendees; published minutes stay published."""
-        meeting, roles = _seen(meeting_id)
-        try:
-            service.record_minutes(meeting.id, optional_user_id(), roles, ip=client_ip(), **body)
-        except MeetingRefused as exc:
-            _refused(exc)
-        return _detail(meeting_id)
+        service.record_minutes(meeting_id, optional_user_id(), _roles(meeting_id), ip=client_ip(), **body)
+        return presenter.meeting_detail(meeting_id, optional_user_id(), entry_compound_id())
 
 
 @blp.route(f"/meetings/{MEETING_ID}/attendance")
@@ -175,8 +137,7 @@ class Attendance(MethodView):
     def get(self, query, meeting_id):
         """Who checked in, in the order they came: for the convener and convening roles. Everyone else of the
         compound sees only the count (attendance_count of the meeting)."""
-        meeting = _managed(meeting_id)
-        return service.attendance_page(meeting.id, query["page"], query["page_size"]).__dict__
+        return presenter.attendance(meeting_id, optional_user_id(), query["page"], query["page_size"])
 
 
 @blp.route(f"/meetings/{MEETING_ID}/checkin-qr.png")
@@ -189,8 +150,8 @@ class CheckInQr(MethodView):
     def get(self, meeting_id):
         """The check-in QR code as PNG (for the convener and convening roles): it opens
         /h5/meetings/<id>/checkin?t=… and works from 1 h before to 2 h after the start."""
-        meeting = _managed(meeting_id)
-        response = Response(qr_service.qr_png(service.checkin_url(meeting)), mimetype="image/png")
+        url = presenter.checkin_url(meeting_id, optional_user_id())
+        response = Response(qr_service.qr_png(url), mimetype="image/png")
         # Whoever holds the image can check in: never in a shared cache.
         response.headers["Cache-Control"] = "private, no-store"
         return response
@@ -206,9 +167,5 @@ class RenewCheckInQr(MethodView):
     def post(self, meeting_id):
         """Void every check-in code issued so far (e.g. a poster photographed and shared) and issue a new one
         (the convener and convening roles; audited). Check-ins already recorded stay."""
-        meeting, roles = _seen(meeting_id)
-        try:
-            service.renew_checkin_code(meeting.id, optional_user_id(), roles, client_ip())
-        except MeetingRefused as exc:
-            _refused(exc)
-        return _detail(meeting_id)
+        service.renew_checkin_code(meeting_id, optional_user_id(), _roles(meeting_id), client_ip())
+        return presenter.meeting_detail(meeting_id, optional_user_id(), entry_compound_id())

@@ -19,10 +19,24 @@ class Relation(enum.StrEnum):
 
 
 STATUS_LABELS = {BindingStatus.PENDING: "待审核", BindingStatus.APPROVED: "已认证", BindingStatus.REJECTED: "未通过"}
+RELATION_LABELS = {Relation.OWNER: "业主", Relation.TENANT: "租户/同住人"}
+
+
+class BindingAction(enum.StrEnum):
+    """What the review list offers a reviewer on one request; the API names them in `actions`, the page in
+    `data-action`."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
 
 
 class BindingRefused(Refused):
     """The decision cannot be taken; the message is shown to the user."""
+
+
+def household_address(building_name: str, unit: str, room: str) -> str:
+    """How a household is named to people: 1栋 1单元 201室."""
+    return f"{building_name} {unit}单元 {room}室"
 
 
 def role_for(relation: Relation) -> Role:
@@ -32,6 +46,13 @@ def role_for(relation: Relation) -> Role:
 def check_can_decide(status: BindingStatus) -> None:
     if status is not BindingStatus.PENDING:
         raise BindingRefused(f"该申请已处理（{STATUS_LABELS[status]}），不能再次审核")
+
+
+def review_actions(status: BindingStatus, applicant_id: int, reviewer_id: int | None) -> frozenset[BindingAction]:
+    """A pending request of someone else may be approved or rejected; nothing else (see the two checks below)."""
+    if status is not BindingStatus.PENDING or reviewer_id is None or applicant_id == reviewer_id:
+        return frozenset()
+    return frozenset(BindingAction)
 
 
 def check_not_own_request(applicant_id: int, reviewer_id: int | None) -> None:

@@ -17,12 +17,11 @@ from backend.domain.auth import WeChatApp, WeChatOpenid, push_order
 from backend.domain.notifications import Channel, DeliveryStatus, batches, deliver_after, push_channels
 from backend.domain.phones import mask_phone
 from backend.extensions import db, dialect_insert
+from backend.integrations import sms_sender, wechat_messages
 from backend.integrations.sms import PROVIDER_LIMITED, SmsSendFailed
 from backend.integrations.wechat_messages import RecipientDeclined, WeChatMessageError
 from backend.models import Delivery, Notice, Notification, NotificationPreference, User, WeChatAccount
-from backend.services.auth import sms_sender
 from backend.services.identity import decrypt_phone
-from backend.services.notifications import wechat_messages
 from backend.services.queueing import enqueue_after_commit, push_committed_jobs
 from backend.shared.clock import utcnow
 

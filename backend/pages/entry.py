@@ -12,7 +12,6 @@ from backend.schemas.common import MAX_ID
 from backend.services import bindings as binding_service
 from backend.services import compounds as compound_service
 from backend.services import qr as qr_service
-from backend.services.qr import EntryRefused
 
 ENTRY_COOKIE_MAX_AGE = 30 * 86400
 
@@ -30,13 +29,7 @@ def index():
 def compound_home(code: str):
     token = request.args.get("t")
     if token is not None:
-        try:
-            grant = qr_service.verify_entry_token(token)
-        except EntryRefused as exc:
-            return render_template("error.html", code=403, message=str(exc)), 403
-        compound = compound_by_code(code)
-        if grant.compound_id != compound.id:
-            return render_template("error.html", code=403, message="该二维码不属于这个小区"), 403
+        qr_service.enter(token, compound_by_code(code).id)
         # Keep the proof of scanning in a cookie and drop the token from the address bar.
         response = make_response(redirect(url_for("h5.compound_home", code=code)))
         response.set_cookie(ENTRY_COOKIE, token, max_age=ENTRY_COOKIE_MAX_AGE, httponly=True, samesite="Lax",

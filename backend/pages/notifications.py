@@ -1,14 +1,17 @@
-"""The inbox page (我的消息): my notifications, link-through that marks read, read-all and push settings."""
+"""The inbox page (我的消息): my notifications, link-through that marks read, read-all and push settings. What it
+shows is the presenter's (presenters/notifications.py), its forms loaded by the API's schemas."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from backend.domain.notifications import KINDS
 from backend.pages import h5
+from backend.pages.forms import load_form
 from backend.pages.helpers import login_redirect, page_number, require_user_for_post
+from backend.presenters import notifications as presenter
 from backend.request_context import optional_user_id, same_site_path
+from backend.schemas.notifications import NotificationPreferenceUpdateSchema, NotificationQuery
 from backend.services import notifications as notification_service
-from backend.services.notifications import UnknownNotification
 
 PAGE_SIZE = 20
 KIND = f"<any({', '.join(KINDS)}):kind>"
@@ -19,11 +22,11 @@ def inbox():
     user_id = optional_user_id()
     if user_id is None:
         return login_redirect()
-    unread_only = request.args.get("unread") == "1"
-    page = notification_service.inbox_page(user_id, unread_only, page_number(), PAGE_SIZE)
+    unread_only = load_form(NotificationQuery(only=("unread",)), request.args)["unread"]
     return render_template(
-        "notifications/inbox.html", page=page, unread_only=unread_only,
-        preferences=notification_service.kind_preferences(user_id),
+        "notifications/inbox.html",
+        inbox=presenter.inbox(user_id, unread_only, page_number(), PAGE_SIZE),
+        settings=presenter.push_settings(user_id),
     )
 
 
@@ -33,11 +36,8 @@ def inbox_open(notification_id: int):
     user_id = optional_user_id()
     if user_id is None:
         return login_redirect()
-    try:
-        item = notification_service.mark_read(user_id, notification_id)
-    except UnknownNotification:
-        abort(404)
-    return redirect(same_site_path(item["link"]) or url_for("h5.inbox"))
+    item = presenter.opened(user_id, notification_id)
+    return redirect(same_site_path(item.link) or url_for("h5.inbox"))
 
 
 @h5.post("/inbox/read-all")
@@ -50,7 +50,8 @@ def inbox_read_all():
 @h5.post(f"/inbox/preferences/{KIND}")
 def inbox_preference(kind: str):
     user_id = require_user_for_post()
-    enabled = request.form.get("enabled") == "1"
+    enabled = load_form(NotificationPreferenceUpdateSchema())["enabled"]
     notification_service.set_kind_enabled(user_id, kind, enabled)
-    flash(f"已{'开启' if enabled else '关闭'}「{KINDS[kind]}」的微信提醒", "success")
+    setting = presenter.push_setting(user_id, kind)
+    flash(f"已{'开启' if setting.enabled else '关闭'}「{setting.label}」的微信提醒", "success")
     return redirect(url_for("h5.inbox", _anchor="settings"))

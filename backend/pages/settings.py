@@ -7,7 +7,9 @@ from flask_jwt_extended.exceptions import CSRFError, JWTExtendedException
 from jwt.exceptions import PyJWTError
 
 from backend.pages import LARGE_TEXT_COOKIE, h5
+from backend.pages.forms import load_form
 from backend.pages.helpers import safe_next
+from backend.schemas.me import MeUpdateSchema
 from backend.services import people as people_service
 
 
@@ -26,7 +28,8 @@ def _signed_in_user_id() -> int | None:
 
 @h5.post("/settings/large-text")
 def toggle_large_text():
-    enable = request.form.get("enable") == "1"
+    # The switch posts the state to turn to; a form without it turns large text off, as it always did.
+    enable = load_form(MeUpdateSchema(only=("large_text",)), large_text=request.form.get("enable", "0"))["large_text"]
     response = make_response(redirect(safe_next(request.form.get("next"))))
     user_id = _signed_in_user_id()
     if user_id is not None:

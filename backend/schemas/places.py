@@ -1,9 +1,8 @@
-"""Output schemas for places, people and bindings, shared by the API modules that show them."""
+"""Output schemas for places and people, shared by the API modules that show them (bindings: schemas/bindings.py)."""
 from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from backend.domain.bindings import BindingStatus, Relation
 from backend.domain.compounds import (
     GovernanceBody,
     HouseholdKind,
@@ -61,19 +60,6 @@ class HouseholdRefSchema(Schema):
     unit = fields.String()
     room = fields.String()
     floor_area_centi_m2 = fields.Integer()
-
-
-class BindingSchema(Schema):
-    id = fields.Integer()
-    compound_id = fields.Integer()
-    household = fields.Nested(HouseholdRefSchema)
-    claimed_name = fields.String()
-    relation = fields.Enum(Relation, by_value=True)
-    status = fields.Enum(BindingStatus, by_value=True)
-    reason = fields.String()
-    applicant_phone_masked = fields.String(attribute="user.phone_masked", allow_none=True)
-    decided_at = fields.DateTime(allow_none=True)
-    created_at = fields.DateTime()
 
 
 class MembershipSchema(Schema):

@@ -16,28 +16,23 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import redis
-from flask import current_app, url_for
+from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
 from sqlalchemy import bindparam, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 
+from backend import integrations
 from backend.domain.auth import TokenStanding, WeChatApp, token_standing
 from backend.domain.phones import InvalidPhone, mask_phone
+from backend.domain.refusals import Kind, Refused
 from backend.extensions import db, dialect_insert
-from backend.integrations.sms import (
-    NUMBER_REFUSED,
-    PROVIDER_LIMITED,
-    AliyunSms,
-    SandboxSms,
-    SmsSender,
-    SmsSendFailed,
-)
+from backend.integrations.sms import NUMBER_REFUSED, PROVIDER_LIMITED, SmsSendFailed
 from backend.integrations.wechat_login import (
     SandboxWeChatLogin,
     WeChatIdentity,
-    WeChatLoginClient,
+    WeChatLoginError,
     WeChatLoginProvider,
 )
 from backend.models import RevokedToken, User, WeChatAccount
@@ -59,18 +54,28 @@ class SignInFailed(Exception):
     """The message is safe to show: it never says which of username or password was wrong."""
 
 
-class TooManyRequests(Exception):
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
+class TooManyRequests(Refused):
+    """Another code asked for too soon (`retry_after` seconds to wait)."""
+
+    default_kind = Kind.TOO_MANY
+
+
+class WeChatSignInFailed(SignInFailed):
+    """WeChat did not vouch for the code (used, expired, forged) or did not answer."""
+
+    def __init__(self, errcode: int, errmsg: str):
+        super().__init__("微信登录失败，请重试")
+        self.detail = f"{errcode}: {errmsg}"
 
 
 class WeChatAppUnavailable(Exception):
     """This instance has no mini-program to sign in through. Safe to show."""
 
 
-class SmsUnavailable(Exception):
+class SmsUnavailable(Refused):
     """The SMS provider is down or refuses us (keys, balance, signature): no fault of the user. Safe to show."""
+
+    default_kind = Kind.UNAVAILABLE
 
 
 def redis_client() -> redis.Redis:
@@ -87,51 +92,39 @@ def _code_store() -> Iterator[redis.Redis]:
         raise SmsUnavailable("短信登录暂时不可用，请稍后再试或使用微信登录") from exc
 
 
-def sms_sender() -> SmsSender:
-    sender = current_app.extensions.get("linli_sms")
-    if sender is not None:
-        return sender
-    config = current_app.config
-    if config["LINLI_SMS_PROVIDER"] == "aliyun":
-        # Built once per app, like the WeChat client: it holds the connection pool.
-        sender = AliyunSms(
-            config["LINLI_ALIYUN_ACCESS_KEY_ID"],
-            config["LINLI_ALIYUN_ACCESS_KEY_SECRET"],
-            config["LINLI_ALIYUN_SMS_SIGN_NAME"],
-            config["LINLI_ALIYUN_SMS_TEMPLATE_CODE"],
-            endpoint=config["LINLI_ALIYUN_SMS_ENDPOINT"],
-            notice_template_code=config["LINLI_ALIYUN_SMS_NOTICE_TEMPLATE_CODE"],
-        )
-    else:
-        sender = SandboxSms(redis_client())
-    return current_app.extensions.setdefault("linli_sms", sender)
-
-
 def wechat_login(app: WeChatApp) -> WeChatLoginProvider:
-    """Sign-in through one WeChat app: each app has its own appid and secret, and its own openids."""
-    providers = current_app.extensions.setdefault("linli_wechat_login", {})
-    provider = providers.get(app)
-    if provider is not None:
-        return provider
-    config = current_app.config
-    if config["LINLI_WECHAT_PROVIDER"] != "wechat":
-        return SandboxWeChatLogin(authorize_path=url_for("h5.sandbox_wechat_authorize"))
-    appid, secret = wechat_app_credentials(app)
-    if app is WeChatApp.MINIPROGRAM and not appid:
-        # An instance may well have no mini-program; production refuses to start without the official account.
+    provider = integrations.wechat_login(app)
+    if provider is None:
         raise WeChatAppUnavailable("本平台未开通小程序登录")
-    # Built once per app: the client holds the connection pool, which a client per request would leak.
-    return providers.setdefault(app, WeChatLoginClient(
-        appid, secret, api_base=config["LINLI_WECHAT_API_BASE"], open_base=config["LINLI_WECHAT_OPEN_BASE"],
-    ))
+    return provider
 
 
-def wechat_app_credentials(app: WeChatApp) -> tuple[str, str]:
-    """The appid and secret of one of our WeChat apps ("" when this instance has none)."""
-    config = current_app.config
-    if app is WeChatApp.MINIPROGRAM:
-        return config["LINLI_WECHAT_MINIPROGRAM_APPID"], config["LINLI_WECHAT_MINIPROGRAM_SECRET"]
-    return config["LINLI_WECHAT_APPID"], config["LINLI_WECHAT_SECRET"]
+def sign_in_with_wechat_code(app: WeChatApp, code: str) -> User:
+    """Sign in with a code WeChat gave the person: an H5 OAuth (snsapi_base) code of the official account, or a
+    mini-program `wx.login` code."""
+    provider = wechat_login(app)
+    try:
+        identity = provider.oauth_exchange(code) if app is WeChatApp.OFFICIAL_ACCOUNT else provider.code_to_session(code)
+    except WeChatLoginError as exc:
+        raise WeChatSignInFailed(exc.errcode, exc.errmsg) from exc
+    return sign_in_with_wechat(app, identity)
+
+
+def wechat_authorize_url(callback_path: str, state: str) -> str:
+    """Where the H5 sends the person to sign in through the official account's web OAuth, to come back to
+    `callback_path` (the sandbox's stand-in page is ours, so its way back stays a path)."""
+    provider = wechat_login(WeChatApp.OFFICIAL_ACCOUNT)
+    if isinstance(provider, SandboxWeChatLogin):
+        return provider.oauth_authorize_url(callback_path, state)
+    return provider.oauth_authorize_url(current_app.config["LINLI_PUBLIC_URL"] + callback_path, state)
+
+
+def sandbox_browser_id(known: str | None) -> str | None:
+    """The stable fake WeChat identity of a browser under the sandbox (a new one for a new browser); None when
+    this instance signs in through the real WeChat."""
+    if not isinstance(wechat_login(WeChatApp.OFFICIAL_ACCOUNT), SandboxWeChatLogin):
+        return None
+    return known or SandboxWeChatLogin.new_browser_id()
 
 
 def sign_in_with_password(username: str, password: str) -> User:
@@ -171,7 +164,7 @@ def _send_new_code(r: redis.Redis, phone: str) -> int:
     pipe.delete(f"linli:otp:attempts:{key}")
     pipe.execute()
     try:
-        sms_sender().send_code(phone, code)
+        integrations.sms_sender().send_code(phone, code)
     except SmsSendFailed as exc:
         pipe = r.pipeline()
         pipe.delete(f"linli:otp:code:{key}", f"linli:otp:cooldown:{key}")

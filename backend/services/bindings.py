@@ -11,6 +11,7 @@ from backend.domain.bindings import (
     Relation,
     check_can_decide,
     check_not_own_request,
+    household_address,
     role_for,
     verified_by_register,
 )
@@ -99,6 +100,7 @@ def my_bindings(user_id: int) -> list[BindingRequest]:
     return list(
         db.session.scalars(
             select(BindingRequest)
+            # The applicant is the person asking: their row is already in the session.
             .options(joinedload(BindingRequest.household).joinedload(Household.building))
             .where(BindingRequest.user_id == user_id)
             .order_by(BindingRequest.id.desc())
@@ -195,7 +197,7 @@ def reject_binding(binding_id: int, actor_id: int, reason: str, ip: str | None) 
 def _address(binding: BindingRequest) -> str:
     household = db.session.get(Household, binding.household_id)
     building = db.session.get(Building, household.building_id)
-    return f"{building.name} {household.unit}单元 {household.room}室"
+    return household_address(building.name, household.unit, household.room)
 
 
 def _tell_applicant(binding: BindingRequest, title: str, body: str) -> None:
@@ -216,6 +218,14 @@ def _tell_reviewers(binding: BindingRequest) -> None:
         code = db.session.scalar(select(Compound.code).where(Compound.id == binding.compound_id))
         notify(reviewers, BINDING_REVIEW, "新的住户认证申请", f"{binding.claimed_name} 申请绑定 {_address(binding)}",
                link=f"/h5/c/{code}/bindings", dedupe_key=f"binding-{binding.id}-requested")
+
+
+def get_binding(binding_id: int) -> BindingRequest | None:
+    return db.session.scalar(
+        select(BindingRequest)
+        .options(joinedload(BindingRequest.household).joinedload(Household.building), joinedload(BindingRequest.user))
+        .where(BindingRequest.id == binding_id)
+    )
 
 
 def binding_compound_id(binding_id: int) -> int | None:

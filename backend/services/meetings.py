@@ -13,7 +13,6 @@ from sqlalchemy.orm import joinedload
 
 from backend.domain.consultations import (
     CHECKIN_CLOSES_AFTER,
-    CHECKIN_OPENS_BEFORE,
     MEETING_KIND_LABELS,
     MEETING_REMINDERS,
     OPEN_STEPS,
@@ -36,7 +35,6 @@ from backend.shared.pagination import Page
 _CHECKIN_SALT = "linli-meeting-checkin"
 # A meeting further ahead than this is a typo in the year (and keeps every deadline sum far from overflow).
 MAX_LEAD = timedelta(days=366)
-MAX_INVITEES_PER_REQUEST = 100
 # What neighbours read in place of a residents' representative's name (个人信息保护法); the convener sees names.
 RESIDENT_REPRESENTATIVE = "居民代表"
 CHECKIN_WINDOW_MESSAGE = "签到时间为会议开始前1小时至开始后2小时"
@@ -84,38 +82,6 @@ class Attendee:
     checked_in_at: datetime
 
 
-@dataclass(frozen=True)
-class MeetingDetail:
-    """A meeting as one person sees it: minutes only once published (or to those who run it)."""
-
-    meeting: Meeting
-    invitees: list[InviteeLine]
-    attendance_count: int
-    can_manage: bool
-    minutes_visible: bool
-    my_checked_in_at: datetime | None
-    topic: Topic | None
-
-    def __getattr__(self, name: str):
-        return getattr(self.meeting, name)
-
-    @property
-    def checkin_opens_at(self) -> datetime:
-        return self.meeting.starts_at - CHECKIN_OPENS_BEFORE
-
-    @property
-    def checkin_closes_at(self) -> datetime:
-        return self.meeting.starts_at + CHECKIN_CLOSES_AFTER
-
-    @property
-    def visible_minutes(self) -> str | None:
-        return self.meeting.minutes if self.minutes_visible else None
-
-    @property
-    def visible_resolutions(self) -> str | None:
-        return self.meeting.resolutions if self.minutes_visible else None
-
-
 def local_label(moment: datetime) -> str:
     return moment.astimezone(SHANGHAI).strftime("%m月%d日 %H:%M")
 
@@ -144,9 +110,7 @@ def checkin_url(meeting: Meeting) -> str:
     return f"{current_app.config['LINLI_PUBLIC_URL']}/h5/meetings/{meeting.id}/checkin?t={make_checkin_token(meeting)}"
 
 
-def _check_token(meeting: Meeting, token: str | None) -> None:
-    if not token or len(token) > 512:
-        raise MeetingRefused("签到二维码无效，请扫描会场张贴的签到二维码", Kind.FORBIDDEN)
+def _check_token(meeting: Meeting, token: str) -> None:
     try:
         payload = _serializer().loads(token)
     except BadSignature as exc:
@@ -184,18 +148,9 @@ def renew_checkin_code(
 # ---- convening ------------------------------------------------------------------------------------------------
 
 
-def _clean_text(value: str, label: str, limit: int) -> str:
-    value = value.strip()
-    if not value:
-        raise MeetingRefused(f"请填写{label}", Kind.INVALID)
-    if len(value) > limit:
-        raise MeetingRefused(f"{label}不能超过{limit}个字", Kind.INVALID)
-    return value
-
-
 def _check_start(starts_at: datetime, now: datetime) -> datetime:
-    if starts_at.tzinfo is None:
-        raise MeetingRefused("会议时间须带时区", Kind.INVALID)
+    """Lengths, blanks and the time zone are the schema's (schemas/meetings.py); when a meeting may be held is
+    the rule's."""
     if starts_at <= now:
         raise MeetingRefused("会议时间须晚于现在", Kind.INVALID)
     if starts_at - now > MAX_LEAD:
@@ -248,9 +203,7 @@ def _existing_invitees(meeting_id: int) -> list:
 def _new_invitees(
     compound_id: int, existing: Sequence, invitees: Sequence[InviteeSpec]
 ) -> list[MeetingInvitee]:
-    """Rows for the invitees not on the list yet; an unknown person or an empty name is refused (422)."""
-    if len(invitees) > MAX_INVITEES_PER_REQUEST:
-        raise MeetingRefused(f"一次最多邀请{MAX_INVITEES_PER_REQUEST}人", Kind.INVALID)
+    """Rows for the invitees not on the list yet; an unknown person is refused (422)."""
     user_ids = {spec.user_id for spec in invitees if spec.user_id is not None}
     if user_ids - _people_of_compound(compound_id, user_ids):
         raise MeetingRefused("只能邀请本小区的成员或其上级社区工作人员", Kind.INVALID)
@@ -263,10 +216,9 @@ def _new_invitees(
                 seen_users.add(spec.user_id)
                 rows.append(MeetingInvitee(party=spec.party, user_id=spec.user_id, name=""))
             continue
-        name = _clean_text(spec.name, "受邀人姓名", 64)
-        if (spec.party, name) not in seen_names:
-            seen_names.add((spec.party, name))
-            rows.append(MeetingInvitee(party=spec.party, user_id=None, name=name))
+        if (spec.party, spec.name) not in seen_names:
+            seen_names.add((spec.party, spec.name))
+            rows.append(MeetingInvitee(party=spec.party, user_id=None, name=spec.name))
     return rows
 
 
@@ -307,10 +259,10 @@ def create_meeting(
     meeting = Meeting(
         compound_id=compound_id,
         kind=kind,
-        title=_clean_text(title, "会议名称", 60),
-        agenda=_clean_text(agenda, "会议议程", 2000),
+        title=title,
+        agenda=agenda,
         starts_at=_check_start(starts_at, now),
-        place=_clean_text(place, "会议地点", 100),
+        place=place,
         convener_id=convener_id,
         topic_id=_check_topic(compound_id, topic_id),
         minutes="",
@@ -392,6 +344,10 @@ def _locked(meeting_id: int) -> Meeting:
 # ---- reading -----------------------------------------------------------------------------------------------------
 
 
+def compound_of(meeting: Meeting) -> Compound:
+    return db.session.get(Compound, meeting.compound_id)
+
+
 def get_meeting(meeting_id: int) -> Meeting | None:
     return db.session.scalar(
         select(Meeting).options(joinedload(Meeting.convener)).where(Meeting.id == meeting_id)
@@ -466,24 +422,19 @@ def attendance_page(meeting_id: int, page: int, page_size: int) -> Page:
     return Page(items=items, total=total, page=page, page_size=page_size)
 
 
-def detail(meeting: Meeting, user_id: int | None, roles: frozenset[Role]) -> MeetingDetail:
-    manage = may_manage(meeting, user_id, roles)
-    mine = None
-    if user_id is not None:
-        mine = db.session.scalar(
-            select(MeetingAttendance.checked_in_at).where(
-                MeetingAttendance.meeting_id == meeting.id, MeetingAttendance.user_id == user_id
-            )
+def my_checkin_at(meeting_id: int, user_id: int | None) -> datetime | None:
+    """When the person checked in at the meeting (None: not, or signed out)."""
+    if user_id is None:
+        return None
+    return db.session.scalar(
+        select(MeetingAttendance.checked_in_at).where(
+            MeetingAttendance.meeting_id == meeting_id, MeetingAttendance.user_id == user_id
         )
-    return MeetingDetail(
-        meeting=meeting,
-        invitees=invitee_lines(meeting.id, names_of_residents=manage),
-        attendance_count=attendance_count(meeting.id),
-        can_manage=manage,
-        minutes_visible=manage or meeting.minutes_published_at is not None,
-        my_checked_in_at=mine,
-        topic=db.session.get(Topic, meeting.topic_id) if meeting.topic_id else None,
     )
+
+
+def topic_title(topic_id: int | None) -> str | None:
+    return db.session.scalar(select(Topic.title).where(Topic.id == topic_id)) if topic_id else None
 
 
 def invitable_members(compound_id: int) -> list[tuple[Party, User]]:
@@ -530,7 +481,7 @@ def linkable_topics(compound_id: int) -> list[Topic]:
 # ---- check-in ------------------------------------------------------------------------------------------------------
 
 
-def check_in(meeting_id: int, user_id: int, token: str | None) -> CheckIn:
+def check_in(meeting_id: int, user_id: int, token: str) -> CheckIn:
     """Record the person once. A second scan records nothing and answers with the first time, even after the
     window has closed; a first scan outside the window is refused (409)."""
     meeting = get_meeting(meeting_id)
@@ -538,7 +489,7 @@ def check_in(meeting_id: int, user_id: int, token: str | None) -> CheckIn:
         raise MeetingRefused("会议不存在", Kind.NOT_FOUND)
     _check_token(meeting, token)
     now = utcnow()
-    if not _first_checkin_at(meeting.id, user_id) and not checkin_open(now, meeting.starts_at):
+    if not my_checkin_at(meeting.id, user_id) and not checkin_open(now, meeting.starts_at):
         raise MeetingRefused(CHECKIN_WINDOW_MESSAGE)
     # Two phones of one person scanning at once: the key keeps one row, the second insert does nothing.
     inserted = db.session.scalar(
@@ -550,15 +501,7 @@ def check_in(meeting_id: int, user_id: int, token: str | None) -> CheckIn:
     db.session.commit()
     if inserted is not None:
         return CheckIn(meeting, now, already=False)
-    return CheckIn(meeting, _first_checkin_at(meeting.id, user_id), already=True)
-
-
-def _first_checkin_at(meeting_id: int, user_id: int) -> datetime | None:
-    return db.session.scalar(
-        select(MeetingAttendance.checked_in_at).where(
-            MeetingAttendance.meeting_id == meeting_id, MeetingAttendance.user_id == user_id
-        )
-    )
+    return CheckIn(meeting, my_checkin_at(meeting.id, user_id), already=True)
 
 
 # ---- minutes ---------------------------------------------------------------------------------------------------------

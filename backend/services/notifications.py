@@ -4,16 +4,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import uuid4
 
-from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from backend.domain.auth import WeChatApp
 from backend.domain.notifications import KINDS, Urgency, batches
+from backend.domain.refusals import Kind, Refused
 from backend.extensions import db
-from backend.integrations.wechat_messages import SandboxWeChatMessages, SubscribeMessageSender, WeChatMessages
 from backend.models import Notice, Notification, NotificationPreference
-from backend.services.auth import wechat_app_credentials
 from backend.services.queueing import enqueue_after_commit
 from backend.shared.clock import utcnow
 from backend.shared.pagination import Page, paginate
@@ -21,8 +18,10 @@ from backend.shared.pagination import Page, paginate
 FAN_OUT_JOB = "backend.jobs.notifications.fan_out"
 
 
-class UnknownNotification(LookupError):
-    pass
+class UnknownNotification(Refused):
+    """Not one of the person's notifications (another's id says nothing about it)."""
+
+    default_kind = Kind.NOT_FOUND
 
 
 def notify(
@@ -81,7 +80,7 @@ def mark_read(user_id: int, notification_id: int) -> dict:
         .where(Notification.id == notification_id, Notification.user_id == user_id)
     ).first()
     if row is None:
-        raise UnknownNotification(notification_id)
+        raise UnknownNotification("没有找到这条消息")
     if row.Notification.read_at is None:
         row.Notification.read_at = utcnow()
         db.session.commit()
@@ -129,21 +128,3 @@ def _item(notification: Notification, notice: Notice) -> dict:
         "created_at": notification.created_at,
         "read_at": notification.read_at,
     }
-
-
-def wechat_messages(app: WeChatApp) -> SubscribeMessageSender:
-    """The subscribe-message sender of one of our WeChat apps, built once per app: an openid is only known to
-    the app that gave it, so the mini-program's go through subscribe/send and the official account's through
-    bizsend, each with its own app's access token."""
-    senders = current_app.extensions.setdefault("linli_wechat_messages", {})
-    sender = senders.get(app)
-    if sender is None:
-        config = current_app.config
-        redis_client = current_app.extensions["linli_redis"]
-        if config["LINLI_WECHAT_PROVIDER"] == "wechat":
-            appid, secret = wechat_app_credentials(app)
-            sender = WeChatMessages(appid, secret, redis_client, kind=app.value, api_base=config["LINLI_WECHAT_API_BASE"])
-        else:
-            sender = SandboxWeChatMessages(redis_client, kind=app.value)
-        sender = senders.setdefault(app, sender)
-    return sender

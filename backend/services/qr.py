@@ -10,6 +10,7 @@ import qrcode.image.svg
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from backend.domain.refusals import Kind, Refused
 from backend.extensions import db
 from backend.models import Building, Compound
 from backend.services.audit import record_audit
@@ -25,8 +26,10 @@ class EntryGrant:
     building_id: int | None
 
 
-class EntryRefused(ValueError):
+class EntryRefused(Refused):
     """Shown to the person who scanned: the code was forged, revoked or is for another compound."""
+
+    default_kind = Kind.FORBIDDEN
 
 
 def _serializer() -> URLSafeSerializer:
@@ -64,6 +67,14 @@ def verify_entry_token(token: str | None) -> EntryGrant:
         if building is None or building.compound_id != compound.id or building.qr_version != payload.get("bv"):
             raise EntryRefused("该楼栋二维码已停用，请扫描最新张贴的二维码")
     return EntryGrant(compound_id=compound.id, building_id=building_id)
+
+
+def enter(token: str, compound_id: int) -> EntryGrant:
+    """The grant of a code scanned to enter the compound `compound_id` (refused when it is another's)."""
+    grant = verify_entry_token(token)
+    if grant.compound_id != compound_id:
+        raise EntryRefused("该二维码不属于这个小区")
+    return grant
 
 
 def revoke_qr_codes(compound_id: int, actor_id: int | None, building_id: int | None = None) -> None:

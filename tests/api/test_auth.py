@@ -14,6 +14,7 @@ import time_machine
 from flask_jwt_extended import create_access_token, decode_token
 from sqlalchemy import func, select, text
 
+from backend import integrations
 from backend.domain.auth import WeChatApp
 from backend.domain.roles import Role
 from backend.extensions import db
@@ -490,11 +491,20 @@ def two_app_wechat(monkeypatch, app) -> Iterator[WeChatStandIn]:
             "LINLI_WECHAT_API_BASE": standin.url,
         }.items():
             monkeypatch.setitem(app.config, key, value)
-        monkeypatch.setitem(app.extensions, "linli_wechat_login", {})
+        built: list = []
+
+        def start_up() -> None:
+            """Build the sign-in clients from the settings as the app's start does (integrations.init_app)."""
+            logins = integrations.wechat_logins_for(app)
+            built.extend(logins.values())
+            monkeypatch.setitem(app.extensions, "linli_wechat_login", logins)
+
+        start_up()
+        standin.start_up = start_up
         try:
             yield standin
         finally:
-            for login in app.extensions["linli_wechat_login"].values():
+            for login in built:
                 login.http.close()
 
 
@@ -549,6 +559,7 @@ def test_an_openid_first_seen_without_its_unionid_joins_the_person_once_wechat_n
 
 def test_mini_program_sign_in_where_no_mini_program_is_configured_is_422(app, client, two_app_wechat, monkeypatch):
     monkeypatch.setitem(app.config, "LINLI_WECHAT_MINIPROGRAM_APPID", "")
+    two_app_wechat.start_up()
 
     response = client.post("/api/v1/auth/wechat", json={"code": two_app_wechat.issue_code("o-mini"), "kind": "miniprogram"})
 
@@ -1040,7 +1051,8 @@ def test_sms_form_errors_are_shown_not_500(app, client):
     assert client.post("/h5/login/sms/request", data={"phone": PHONE}).status_code == 429
     wrong = client.post("/h5/login/sms/verify", data={"phone": PHONE, "code": wrong_code(sent_code(app))})
     assert wrong.status_code == 401 and "验证码错误" in wrong.get_data(as_text=True)
-    assert client.post("/h5/login/sms/verify", data={"phone": PHONE, "code": "abc"}).status_code == 401
+    # A code that is no six digits is input to fix, as the API answers it (422), not a failed sign-in.
+    assert client.post("/h5/login/sms/verify", data={"phone": PHONE, "code": "abc"}).status_code == 422
 
 
 def _wechat_sandbox_chain(client, next_path: str = "/h5/"):

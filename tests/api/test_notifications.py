@@ -15,7 +15,7 @@ from backend.services.qr import make_entry_token
 from backend.services.queueing import QUEUES, push_committed_jobs
 from tests.support import assert_error_shape, buildings_of, link_wechat
 
-ITEM_FIELDS = {"id", "kind", "title", "body", "link", "urgency", "created_at", "read_at"}
+ITEM_FIELDS = {"id", "kind", "kind_label", "title", "body", "link", "urgency", "created_at", "read_at"}
 
 
 def bearer_for(user) -> dict[str, str]:
@@ -174,7 +174,9 @@ def test_every_kind_is_on_until_turned_off(client, resident):
     response = client.get("/api/v1/me/notification-preferences", headers=bearer_for(resident))
 
     assert response.status_code == 200
-    assert response.json["items"] == [{"kind": kind, "label": label, "enabled": True} for kind, label in KINDS.items()]
+    assert response.json["items"] == [
+        {"kind": kind, "label": label, "enabled": True, "actions": ["turn_off"]} for kind, label in KINDS.items()
+    ]
 
 
 def test_turning_a_kind_off_and_on_again(client, resident, make_user):
@@ -186,7 +188,7 @@ def test_turning_a_kind_off_and_on_again(client, resident, make_user):
     on = client.put(url, json={"enabled": True}, headers=bearer_for(resident))
 
     assert off.status_code == 200
-    assert off.json == {"kind": BINDING_REVIEW, "label": KINDS[BINDING_REVIEW], "enabled": False}
+    assert off.json == {"kind": BINDING_REVIEW, "label": KINDS[BINDING_REVIEW], "enabled": False, "actions": ["turn_on"]}
     assert {item["kind"]: item["enabled"] for item in listed} == {kind: kind != BINDING_REVIEW for kind in KINDS}
     assert all(item["enabled"] for item in someone_else)
     assert on.json["enabled"] is True

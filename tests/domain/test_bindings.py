@@ -11,6 +11,7 @@ from backend.domain.bindings import (
     Relation,
     check_can_decide,
     check_not_own_request,
+    review_actions,
     role_for,
     verified_by_register,
 )
@@ -63,3 +64,17 @@ def test_nobody_decides_their_own_request():
         check_not_own_request(applicant_id=7, reviewer_id=7)
     assert check_not_own_request(applicant_id=7, reviewer_id=8) is None
     assert check_not_own_request(applicant_id=7, reviewer_id=None) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "applicant", "reviewer", "actions"),
+    [
+        (BindingStatus.PENDING, 1, 2, {"approve", "reject"}),
+        (BindingStatus.PENDING, 1, 1, set()),
+        (BindingStatus.PENDING, 1, None, set()),
+        (BindingStatus.APPROVED, 1, 2, set()),
+        (BindingStatus.REJECTED, 1, 2, set()),
+    ],
+)
+def test_a_reviewer_is_offered_the_decision_of_someone_elses_pending_request_only(status, applicant, reviewer, actions):
+    assert review_actions(status, applicant, reviewer) == actions

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
+from backend import integrations
+from backend.integrations import sms_sender
 from backend.integrations.sms import (
     AliyunSms,
     SandboxSms,
@@ -20,7 +22,6 @@ from backend.integrations.sms import (
     rpc_signature,
     string_to_sign,
 )
-from backend.services.auth import sms_sender
 from tests.integrations.aliyun_sms_standin import (
     ACCESS_KEY_ID,
     ACCESS_KEY_SECRET,
@@ -414,24 +415,29 @@ def test_sms_form_shows_the_provider_flow_control(client, standin, aliyun, use_s
 
 
 @pytest.fixture
-def unbuilt_sender(app) -> Iterator[None]:
-    """The app has not built its sender yet; whatever a test builds is closed and the old one put back."""
-    previous = app.extensions.pop("linli_sms", None)
-    yield
-    built = app.extensions.pop("linli_sms", None)
+def start_up(app) -> Iterator[Callable[[], None]]:
+    """Builds the app's sender from its settings as the app's start does (integrations.init_app); whatever it
+    builds is closed and the app's own sender put back afterwards."""
+    previous = app.extensions["linli_sms"]
+
+    def build() -> None:
+        app.extensions["linli_sms"] = integrations.sms_for(app)
+
+    yield build
+    built = app.extensions["linli_sms"]
     if isinstance(built, AliyunSms):
         built.http.close()
-    if previous is not None:
-        app.extensions["linli_sms"] = previous
+    app.extensions["linli_sms"] = previous
 
 
-def test_configured_aliyun_sender_is_built_once_per_app(app, client, standin, monkeypatch, unbuilt_sender):
+def test_configured_aliyun_sender_is_built_once_per_app(app, client, standin, monkeypatch, start_up):
     for name, value in {
         "LINLI_SMS_PROVIDER": "aliyun", "LINLI_ALIYUN_ACCESS_KEY_ID": ACCESS_KEY_ID,
         "LINLI_ALIYUN_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET, "LINLI_ALIYUN_SMS_SIGN_NAME": SIGN_NAME,
         "LINLI_ALIYUN_SMS_TEMPLATE_CODE": TEMPLATE_CODE, "LINLI_ALIYUN_SMS_ENDPOINT": standin.url,
     }.items():
         monkeypatch.setitem(app.config, name, value)
+    start_up()
 
     assert request_code(client).status_code == 202
     assert request_code(client, "13900001111").status_code == 202
@@ -442,7 +448,8 @@ def test_configured_aliyun_sender_is_built_once_per_app(app, client, standin, mo
     assert [message.phone for message in standin.messages] == [PHONE, "13900001111"]
 
 
-def test_sandbox_sender_is_the_default(app, unbuilt_sender):
+def test_sandbox_sender_is_the_default(app, start_up):
     assert app.config["LINLI_SMS_PROVIDER"] == "sandbox"
+    start_up()
 
     assert isinstance(sms_sender(), SandboxSms)

@@ -15,6 +15,7 @@ from rq import Queue, SimpleWorker
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from sqlalchemy import func, insert, select, update
 
+from backend import integrations
 from backend.domain.auth import WeChatApp
 from backend.domain.notifications import Channel, DeliveryStatus, Urgency
 from backend.domain.roles import Role
@@ -781,7 +782,8 @@ def two_apps(app, monkeypatch) -> Iterator[tuple[WeChatMessagesStandIn, wechat_s
             "LINLI_WECHAT_API_BASE": messages.url,
         }.items():
             monkeypatch.setitem(app.config, key, value)
-        senders: dict = {}
+        # Built from the settings as the app's start builds them (integrations.init_app).
+        senders = integrations.wechat_messages_for(app)
         monkeypatch.setitem(app.extensions, "linli_wechat_messages", senders)
         logins = {
             WeChatApp.MINIPROGRAM: WeChatLoginClient(wechat_standin.MINIPROGRAM_APPID, wechat_standin.MINIPROGRAM_SECRET,

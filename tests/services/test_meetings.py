@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from marshmallow import ValidationError
 from sqlalchemy import select
 
 from backend.domain.compounds import AreaLevel
@@ -25,6 +26,8 @@ from backend.models import (
     Topic,
     User,
 )
+from backend.presenters import meetings as presenter
+from backend.schemas.meetings import MeetingCreateSchema
 from backend.services import meetings as service
 from backend.services.meetings import CHECKIN_WINDOW_MESSAGE, InviteeSpec, MeetingRefused
 from backend.services.notifications import FAN_OUT_JOB
@@ -113,7 +116,7 @@ def test_committee_convenes_with_invitees_by_party_who_are_told_at_once(people):
             InviteeSpec(Party.PARTY_ORGANISATION, user_id=people.secretary.id),
             InviteeSpec(Party.PROPERTY_COMPANY, user_id=people.manager.id),
             InviteeSpec(Party.PROPERTY_COMPANY, user_id=people.manager.id),  # ticked twice: invited once
-            InviteeSpec(Party.MERCHANT, name=" 东门超市 李老板 "),
+            InviteeSpec(Party.MERCHANT, name="东门超市 李老板"),
             InviteeSpec(Party.RESIDENT, name="王秀英"),
         ],
     )
@@ -163,15 +166,46 @@ def test_a_resident_or_another_compounds_committee_may_not_convene(people):
         ({"starts_at": T0}, "会议时间须晚于现在"),
         ({"starts_at": T0 - timedelta(minutes=1)}, "会议时间须晚于现在"),
         ({"starts_at": T0 + timedelta(days=367)}, "会议时间须在一年以内"),
-        ({"title": "   "}, "请填写会议名称"),
-        ({"agenda": ""}, "请填写会议议程"),
-        ({"place": " "}, "请填写会议地点"),
-        ({"title": "长" * 61}, "会议名称不能超过60个字"),
-        ({"invitees": [InviteeSpec(Party.RESIDENT, name="  ")]}, "请填写受邀人姓名"),
     ],
 )
 def test_bad_meetings_are_refused_with_a_reason(people, overrides, message):
     assert refused(lambda: convene(people, **overrides), 422) == message
+
+
+def api_body(**overrides) -> dict:
+    return {
+        "kind": "hearing", "title": "物业费调整听证会", "agenda": "一、说明", "starts_at": START.isoformat(),
+        "place": "党群服务站",
+    } | overrides
+
+
+@pytest.mark.parametrize(
+    "overrides, field, message",
+    [
+        ({"title": "   "}, "title", "请填写会议名称"),
+        ({"agenda": ""}, "agenda", "请填写会议议程"),
+        ({"place": " "}, "place", "请填写会议地点"),
+        ({"title": "长" * 61}, "title", "会议名称不能超过60个字"),
+        ({"kind": "party"}, "kind", "请选择会议类型"),
+        ({"starts_at": "2026-11-05T19:30"}, "starts_at", "会议时间须带时区"),
+        ({"invitees": [{"party": "resident", "name": "  "}]}, "invitees", "请填写受邀人姓名或选择本小区成员"),
+        ({"invitees": [{"party": "resident", "name": "长" * 65}]}, "invitees", "受邀人姓名不能超过64个字"),
+        ({"invitees": [{"party": "resident", "name": "王"}] * 101}, "invitees", "一次最多邀请100人"),
+    ],
+)
+def test_input_limits_are_the_schemas_written_once_for_api_and_page(overrides, field, message):
+    """Blanks, lengths and choices are the schema's (the API's body and the page's form); the service keeps the
+    rules that are no input limit (the start, the topic, who is invited)."""
+    with pytest.raises(ValidationError) as caught:
+        MeetingCreateSchema().load(api_body(**overrides))
+    assert message in str(caught.value.messages[field])
+
+
+def test_the_schema_trims_what_it_keeps():
+    body = MeetingCreateSchema().load(
+        api_body(title=" 听证会 ", invitees=[{"party": "merchant", "name": " 东门超市 李老板 "}])
+    )
+    assert (body["title"], body["invitees"]) == ("听证会", [InviteeSpec(Party.MERCHANT, name="东门超市 李老板")])
 
 
 def test_only_people_of_the_compound_may_be_invited_by_account(people, make_user):
@@ -332,12 +366,9 @@ def test_minutes_are_a_draft_until_published_after_the_start(people, make_user):
             ),
             409,
         )
-    resident_view = service.detail(db.session.get(Meeting, meeting.id), people.resident.id, RESIDENTS)
-    assert (resident_view.visible_minutes, resident_view.minutes_visible) == (None, False)
-    assert (
-        service.detail(db.session.get(Meeting, meeting.id), people.committee.id, CONVENERS).visible_minutes
-        == "草稿"
-    )
+    resident_view = presenter.detail(db.session.get(Meeting, meeting.id), people.resident.id, RESIDENTS)
+    assert (resident_view.minutes, resident_view.resolutions) == (None, None)
+    assert presenter.detail(db.session.get(Meeting, meeting.id), people.committee.id, CONVENERS).minutes == "草稿"
 
     with time_machine.travel(START + timedelta(hours=3), tick=False):
         service.record_minutes(
@@ -345,8 +376,8 @@ def test_minutes_are_a_draft_until_published_after_the_start(people, make_user):
         )
     meeting = db.session.get(Meeting, meeting.id)
     assert meeting.minutes_published_at == START + timedelta(hours=3)
-    view = service.detail(meeting, people.resident.id, RESIDENTS)
-    assert (view.visible_minutes, view.visible_resolutions) == ("各方充分发言", "同意调价")
+    view = presenter.detail(meeting, people.resident.id, RESIDENTS)
+    assert (view.minutes, view.resolutions) == ("各方充分发言", "同意调价")
     assert told(meeting.id)[f"meeting-{meeting.id}-minutes"] == {
         people.committee.id,
         people.manager.id,
