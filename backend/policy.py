@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, String, bindparam, cast, exists, func, or_, select
 
 from backend.domain.refusals import Kind, Refused
-from backend.domain.roles import Action, Role, allows
+from backend.domain.roles import WITHOUT_PARTY_ORGANISATION, Action, Role, allows, has_party_organisation
 from backend.extensions import db
 from backend.models import Area, Compound, Membership
 
@@ -33,6 +33,9 @@ class Access:
     def compound(self) -> Compound:
         # Loaded only by the views that show the compound; the session's identity map keeps it per request.
         return db.session.get(Compound, self.compound_id)
+
+    def may(self, action: Action) -> bool:
+        return permits(self.roles, action, self.compound_id)
 
 
 def ancestor_area_ids(path: str) -> list[int]:
@@ -66,6 +69,15 @@ def roles_in_compound(user_id: int | None, compound_id: int, entry_compound_id: 
     return frozenset(roles)
 
 
+def permits(roles: frozenset[Role], action: Action, compound_id: int) -> bool:
+    """The permission table as it stands in this compound: who reviews topics depends on whether the compound has
+    a party organisation, so that action is answered with the compound's own."""
+    if action not in WITHOUT_PARTY_ORGANISATION:
+        return allows(roles, action)
+    form = db.session.get(Compound, compound_id).party_org_form
+    return allows(roles, action, party_organisation=has_party_organisation(form))
+
+
 def authorize(
     action: Action, compound_id: int, user_id: int | None, entry_compound_id: int | None = None
 ) -> Access:
@@ -74,7 +86,7 @@ def authorize(
     roles = roles_in_compound(user_id, compound_id, entry_compound_id)
     if not roles:
         raise _hidden()
-    if not allows(roles, action):
+    if not permits(roles, action, compound_id):
         raise _forbidden()
     return Access(compound_id=compound_id, roles=roles)
 

@@ -582,6 +582,7 @@ def main() -> int:
         )
         admin = Participant(
             user_id=db.session.scalar(select(User.id).where(User.username == "admin")),
+            compound_id=compound_id,
             roles=frozenset({Role.ADMIN}),
         )
         _analyze()

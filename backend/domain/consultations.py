@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from backend.domain.refusals import Kind, Refused
+from backend.domain.roles import Action, Role
 
 
 class Step(enum.StrEnum):
@@ -48,6 +50,8 @@ STEP_NUMBER = {
 
 OPEN_STEPS = frozenset({Step.PROPOSED, Step.REVIEW, Step.DELIBERATION, Step.VOTING, Step.PUBLICITY,
                         Step.IMPLEMENTATION})
+AFTER_THE_BALLOT = frozenset({Step.PUBLICITY, Step.IMPLEMENTATION, Step.DONE})
+RATEABLE_STEPS = frozenset({Step.IMPLEMENTATION, Step.DONE})
 
 
 class Channel(enum.StrEnum):
@@ -61,6 +65,7 @@ class Channel(enum.StrEnum):
 CHANNEL_LABELS = {Channel.ONLINE: "线上表决", Channel.PAPER: "书面表决票", Channel.PROXY: "委托投票"}
 
 DEFAULT_COSIGN_THRESHOLD = 5
+MIN_COSIGN_THRESHOLD, MAX_COSIGN_THRESHOLD = 1, 1000
 DEFAULT_PUBLICITY_DAYS = 7
 MIN_OPTIONS, MAX_OPTIONS = 2, 20
 # A ballot shorter than a day shuts out people who work shifts; longer than 60 days the count goes stale.
@@ -80,13 +85,17 @@ def reached_cosign_threshold(cosigns: int, threshold: int) -> bool:
     return cosigns >= threshold
 
 
+VOTING_HOURS_MESSAGE = f"表决时长须在{MIN_VOTING_HOURS}小时至{MAX_VOTING_HOURS // 24}天之间"
+MIN_PUBLICITY_DAYS, MAX_PUBLICITY_DAYS = 1, 30
+
+
 @dataclass(frozen=True)
 class Schedule:
-    """The deadlines set when a topic is accepted (议题确定)."""
+    """The deadlines set when a topic is accepted (议题确定); no `publicity_days`: the compound's setting."""
 
     deliberation_ends_at: datetime
     voting_hours: int
-    publicity_days: int
+    publicity_days: int | None = None
 
     def check(self, now: datetime) -> None:
         if self.deliberation_ends_at <= now:
@@ -94,14 +103,18 @@ class Schedule:
         if self.deliberation_ends_at - now > MAX_DELIBERATION_LEAD:
             raise TopicRefused("协商讨论截止时间须在一年以内", Kind.INVALID)
         if not MIN_VOTING_HOURS <= self.voting_hours <= MAX_VOTING_HOURS:
-            raise TopicRefused(f"表决时长须在{MIN_VOTING_HOURS}小时至{MAX_VOTING_HOURS // 24}天之间", Kind.INVALID)
-        if not 1 <= self.publicity_days <= 30:
-            raise TopicRefused("公示期须在1至30天之间", Kind.INVALID)
+            raise TopicRefused(VOTING_HOURS_MESSAGE, Kind.INVALID)
+        if self.publicity_days is not None and not MIN_PUBLICITY_DAYS <= self.publicity_days <= MAX_PUBLICITY_DAYS:
+            raise TopicRefused(f"公示期须在{MIN_PUBLICITY_DAYS}至{MAX_PUBLICITY_DAYS}天之间", Kind.INVALID)
 
 
 def require_step(step: Step, *allowed: Step, message: str = "") -> None:
     if step not in allowed:
         raise TopicRefused(message or f"议题当前处于“{STEP_LABELS[step]}”阶段，不能进行此操作")
+
+
+def ballot_open(step: Step, now: datetime, closes_at: datetime | None) -> bool:
+    return step is Step.VOTING and closes_at is not None and now < closes_at
 
 
 def voting_closes_at(opened_at: datetime, voting_hours: int) -> datetime:
@@ -129,6 +142,167 @@ def objections_open(step: Step, now: datetime, publicity_ends_at: datetime | Non
 def step_after_publicity(passed: bool) -> Step:
     """A passed decision is carried out and overseen; a failed one ends with its published result."""
     return Step.IMPLEMENTATION if passed else Step.DONE
+
+
+# ---- what a person may do with a topic ------------------------------------------------------------------------
+
+
+class TopicAction(enum.StrEnum):
+    """What a person may do with a topic now: the API's `actions`, the page's forms (data-action)."""
+
+    COSIGN = "cosign"
+    ADD_PHOTO = "add_photo"
+    REVIEW = "review"  # accept, decline or merge
+    COMMENT = "comment"
+    HIDE_COMMENT = "hide_comment"
+    FOLLOW = "follow"
+    SET_OPTIONS = "set_options"
+    OPEN_BALLOT = "open_ballot"
+    VOTE = "vote"
+    RECORD_PAPER_VOTE = "record_paper_vote"
+    CLOSE_BALLOT = "close_ballot"
+    FILE_OBJECTION = "file_objection"
+    ANSWER_OBJECTION = "answer_objection"
+    POST_PROGRESS = "post_progress"
+    RATE = "rate"
+
+
+RUNS = "只有业委会成员或党组织书记可以"
+# The permission each action needs from the table (domain/roles), and what a person without it is told. Adding
+# a photo needs none: it is the proposer's, whoever they are.
+NEEDS: dict[TopicAction, tuple[Action, str]] = {
+    TopicAction.COSIGN: (Action.PROPOSE_TOPIC, "只有已认证房屋的业主或住户可以联名"),
+    TopicAction.REVIEW: (Action.REVIEW_TOPICS, "议题由小区党组织书记确定（未成立党组织的小区由业委会确定）"),
+    TopicAction.COMMENT: (Action.COMMENT_ON_TOPICS, "小区住户和各方代表才能发表评论"),
+    TopicAction.HIDE_COMMENT: (Action.RUN_CONSULTATIONS, RUNS + "隐藏评论"),
+    TopicAction.FOLLOW: (Action.COMMENT_ON_TOPICS, "小区住户和各方代表才能关注议题"),
+    TopicAction.SET_OPTIONS: (Action.RUN_CONSULTATIONS, RUNS + "拟定表决选项"),
+    TopicAction.OPEN_BALLOT: (Action.RUN_CONSULTATIONS, RUNS + "开启表决"),
+    TopicAction.VOTE: (Action.VOTE, "只有已认证房屋的业主可以表决"),
+    TopicAction.RECORD_PAPER_VOTE: (Action.RUN_CONSULTATIONS, RUNS + "录入书面表决"),
+    TopicAction.CLOSE_BALLOT: (Action.RUN_CONSULTATIONS, RUNS + "结束表决"),
+    TopicAction.FILE_OBJECTION: (Action.FILE_OBJECTION, "只有已认证的业主可以提出异议"),
+    TopicAction.ANSWER_OBJECTION: (Action.RUN_CONSULTATIONS, RUNS + "答复异议"),
+    TopicAction.POST_PROGRESS: (Action.REPORT_PROGRESS, "只有落实责任方可以发布进展"),
+    TopicAction.RATE: (Action.RATE_IMPLEMENTATION, "只有已认证房屋的业主或住户可以评价"),
+}
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a person's actions on a topic depend on, as plain values. `permitted`: the table's answer in the topic's
+    compound. The last three cost a query each: they are asked only once the cheaper conditions hold."""
+
+    step: Step
+    now: datetime
+    ballot_closes_at: datetime | None
+    publicity_ends_at: datetime | None
+    permitted: frozenset[Action]
+    signed_in: bool
+    proposer: bool
+    has_household: bool
+    owns_household: bool
+    # A verified household of theirs that has not co-signed yet; one on the frozen roll they may vote for.
+    household_to_cosign: bool
+    household_to_vote: bool
+    following: bool
+    options: int
+    ballot_may_close: Callable[[], bool]
+    visible_comments: Callable[[], bool]
+    unanswered_objections: Callable[[], bool]
+
+
+def allowed_actions(standing: Standing) -> tuple[TopicAction, ...]:
+    """Every action the person may take now, in TopicAction order."""
+    s, step = standing, standing.step
+
+    def may(action: TopicAction) -> bool:
+        return NEEDS[action][0] in s.permitted
+
+    voting = ballot_open(step, s.now, s.ballot_closes_at)
+    checks = {
+        TopicAction.COSIGN: step is Step.PROPOSED and may(TopicAction.COSIGN) and s.household_to_cosign,
+        TopicAction.ADD_PHOTO: step in (Step.PROPOSED, Step.REVIEW) and s.proposer,
+        TopicAction.REVIEW: step is Step.REVIEW and may(TopicAction.REVIEW),
+        TopicAction.COMMENT: s.signed_in and step in OPEN_STEPS and may(TopicAction.COMMENT),
+        TopicAction.HIDE_COMMENT: may(TopicAction.HIDE_COMMENT) and s.visible_comments(),
+        TopicAction.FOLLOW: s.signed_in and step in OPEN_STEPS and may(TopicAction.FOLLOW) and not s.following,
+        TopicAction.SET_OPTIONS: step is Step.DELIBERATION and may(TopicAction.SET_OPTIONS),
+        TopicAction.OPEN_BALLOT: step is Step.DELIBERATION and may(TopicAction.OPEN_BALLOT)
+        and s.options >= MIN_OPTIONS,
+        TopicAction.VOTE: voting and may(TopicAction.VOTE) and s.household_to_vote,
+        TopicAction.RECORD_PAPER_VOTE: voting and may(TopicAction.RECORD_PAPER_VOTE),
+        TopicAction.CLOSE_BALLOT: step is Step.VOTING and may(TopicAction.CLOSE_BALLOT) and s.ballot_may_close(),
+        TopicAction.FILE_OBJECTION: objections_open(step, s.now, s.publicity_ends_at) and s.owns_household
+        and may(TopicAction.FILE_OBJECTION),
+        TopicAction.ANSWER_OBJECTION: step in AFTER_THE_BALLOT and may(TopicAction.ANSWER_OBJECTION)
+        and s.unanswered_objections(),
+        TopicAction.POST_PROGRESS: step is Step.IMPLEMENTATION and may(TopicAction.POST_PROGRESS),
+        TopicAction.RATE: step in RATEABLE_STEPS and s.has_household and may(TopicAction.RATE),
+    }
+    return tuple(action for action, allowed in checks.items() if allowed)
+
+
+NO_HOUSEHOLD = "您在本小区没有可用于此操作的已认证房屋"
+CHOOSE_HOUSEHOLD = "请选择房屋"
+
+
+def acting_household(chosen: int | None, choices: Sequence[int]) -> int:
+    """The household a person acts for: the one they chose (the service checks it is one of theirs), else their
+    only one; with several, they must choose."""
+    if chosen is not None:
+        return chosen
+    if not choices:
+        raise TopicRefused(NO_HOUSEHOLD, Kind.FORBIDDEN)
+    if len(choices) > 1:
+        raise TopicRefused(CHOOSE_HOUSEHOLD, Kind.INVALID, errors={"household_id": ["请选择以哪一户的名义"]})
+    return choices[0]
+
+
+def in_my_ballots(may_vote: bool, on_roll: bool, voted: bool) -> bool:
+    """"我的表决" lists each of a person's households that they may vote for (one bound after the roll was frozen
+    too, to say why it cannot), that is on the roll, or that has voted."""
+    return may_vote or on_roll or voted
+
+
+def choice_shown(may_vote: bool) -> bool:
+    """How a household voted is shown to those who may vote for it: in an owners' joint decision a tenant learns
+    that the household has voted, never how (the owner's choice is secret from them too)."""
+    return may_vote
+
+
+# ---- labels: who speaks, which household, how long ---------------------------------------------------------------
+
+# Who speaks, as neighbours know it: the first of these roles a person holds; anyone else is a resident (居民).
+SPEAKER_TITLES = (
+    (Role.PARTY_SECRETARY, "党组织书记"),
+    (Role.COMMITTEE, "业委会"),
+    (Role.MANAGER, "物业"),
+    (Role.STAFF, "物业"),
+    (Role.OFFICIAL, "社区"),
+    (Role.ADMIN, "平台"),
+)
+RESIDENT_TITLE = "居民"
+# An objection's author to neighbours (only owners object); a topic raised without a household.
+OWNER_TITLE = "业主"
+DESK_TITLE = "业委会/党组织"
+MYSELF = "我"
+
+
+def speaker_title(roles: frozenset[Role] | set[Role]) -> str:
+    return next((title for role, title in SPEAKER_TITLES if role in roles), RESIDENT_TITLE)
+
+
+def household_label(building: str, unit: str, room: str) -> str:
+    """1栋 1单元 101室."""
+    return f"{building} {unit}单元 {room}室"
+
+
+def window_label(hours: int | None) -> str:
+    """A ballot's length as the committee set it: 3天, or 36小时."""
+    if not hours:
+        return ""
+    return f"{hours // 24}天" if hours % 24 == 0 else f"{hours}小时"
 
 
 # ---- the four meetings (四会) -------------------------------------------------------------------------------

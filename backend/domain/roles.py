@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import enum
 
+from backend.domain.compounds import PartyOrgForm
+
 
 class Role(enum.StrEnum):
     RESIDENT = "resident"
@@ -90,8 +92,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # A verified household's people propose and co-sign (the service checks the household is theirs).
     Action.PROPOSE_TOPIC: _HOUSEHOLD_PEOPLE,
     Action.RAISE_TOPIC: _SELF_GOVERNANCE,
-    # DESIGN §1: the party secretary 确定议题; the committee only where the compound has no party organisation.
-    Action.REVIEW_TOPICS: _SELF_GOVERNANCE,
+    # DESIGN §1: the party secretary 确定议题 (the committee too where there is no party organisation, below).
+    Action.REVIEW_TOPICS: frozenset({Role.PARTY_SECRETARY, Role.ADMIN}),
     # Every party at the table speaks: residents, the committee, the property company, the community.
     Action.COMMENT_ON_TOPICS: frozenset(Role) - {Role.VISITOR, Role.EVALUATOR},
     Action.RUN_CONSULTATIONS: _SELF_GOVERNANCE,
@@ -117,5 +119,25 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
 }
 
 
-def allows(roles: frozenset[Role] | set[Role], action: Action) -> bool:
-    return bool(PERMISSIONS[action] & set(roles))
+# Who also holds an action where the compound has no party organisation (党组织): DESIGN §1, the committee
+# 确定议题 there. An action listed here is answered only with the compound's party organisation in hand.
+WITHOUT_PARTY_ORGANISATION: dict[Action, frozenset[Role]] = {
+    Action.REVIEW_TOPICS: frozenset({Role.COMMITTEE}),
+}
+
+
+def has_party_organisation(form: PartyOrgForm) -> bool:
+    return form is not PartyOrgForm.NONE
+
+
+def allows(roles: frozenset[Role] | set[Role], action: Action, *, party_organisation: bool | None = None) -> bool:
+    """Whether one of `roles` may take `action`. For an action of WITHOUT_PARTY_ORGANISATION, `party_organisation`
+    says whether the compound has one (policy.permits reads it from the compound); asking without it is a
+    mistake of the caller's, not a no."""
+    granted = PERMISSIONS[action]
+    if action in WITHOUT_PARTY_ORGANISATION:
+        if party_organisation is None:
+            raise ValueError(f"who may {action} depends on whether the compound has a party organisation")
+        if not party_organisation:
+            granted = granted | WITHOUT_PARTY_ORGANISATION[action]
+    return bool(granted & set(roles))

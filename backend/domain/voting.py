@@ -259,6 +259,23 @@ def explain(result: TallyResult, option_label: str | None = None) -> list[str]:
     return [*lines, f"结论：{conclusion}"]
 
 
+def rule_in_words(result: TallyResult, motion: bool) -> list[str]:
+    """The rule a result was decided by, in plain Chinese (Civil Code Art. 278 for owners' joint decisions);
+    `motion`: decided by its 同意 option rather than among candidates."""
+    if result.rule.kind is VoteKind.CONSULTATION:
+        return ["一般协商事项：至少一户参与表决；某一选项获得的户数超过参与表决户数的二分之一即为通过，"
+                "弃权计入参与表决户数。"]
+    item = result.rule.item
+    who = "同意的业主" if motion else "选择某一候选项的业主"
+    share = "过半数" if result.approval_strict else f"{FRACTION_WORDS[result.approval_threshold]}以上"
+    return [
+        f"业主共同决定事项：《民法典》第二百七十八条第一款第（{item}）项“{ITEM_LABELS[item]}”。",
+        "参与表决的业主须占专有部分面积三分之二以上且占业主人数三分之二以上（第二百七十八条第二款）。",
+        f"{who}须占参与表决专有部分面积{share}，且占参与表决人数{share}。",
+        "一户（专有部分）一票，按建筑面积计；一位业主有多套房屋的，人数按一人计算。",
+    ]
+
+
 def _owners_joint_lines(result: TallyResult, chose: str) -> list[str]:
     area, total_area = result.participating_area_centi_m2, result.total_area_centi_m2
     heads, total_heads = result.participating_headcount, result.total_headcount

@@ -1,7 +1,9 @@
-"""The deliberation rules that need no database: deadlines, early close, reminders, check-in window."""
+"""The deliberation rules that need no database: deadlines, early close, reminders, check-in window, what a person
+may do with a topic, the household they act for, which of their households 我的表决 lists, the labels."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,20 +17,32 @@ from backend.domain.consultations import (
     MAX_DELIBERATION_LEAD,
     MAX_VOTING_HOURS,
     MIN_VOTING_HOURS,
+    NEEDS,
     STEP_LABELS,
     STEP_NUMBER,
     Schedule,
+    Standing,
     Step,
+    TopicAction,
     TopicRefused,
+    acting_household,
+    allowed_actions,
     checkin_open,
+    choice_shown,
     due_meeting_reminders,
     due_voting_reminders,
+    household_label,
+    in_my_ballots,
     may_close_ballot,
     objections_open,
     require_step,
+    speaker_title,
     step_after_publicity,
     voting_closes_at,
+    window_label,
 )
+from backend.domain.refusals import Kind
+from backend.domain.roles import Action, Role
 
 NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
 
@@ -147,3 +161,102 @@ def test_meeting_reminders_due(before_start, already_sent, due):
 def test_a_passed_decision_is_carried_out_and_a_failed_one_ends():
     assert step_after_publicity(True) is Step.IMPLEMENTATION
     assert step_after_publicity(False) is Step.DONE
+
+
+# ---- what a person may do with a topic ---------------------------------------------------------------------------
+
+# Each action in a step where it can be taken.
+STEP_OF = {
+    TopicAction.COSIGN: Step.PROPOSED,
+    TopicAction.ADD_PHOTO: Step.PROPOSED,
+    TopicAction.REVIEW: Step.REVIEW,
+    TopicAction.COMMENT: Step.DELIBERATION,
+    TopicAction.HIDE_COMMENT: Step.DELIBERATION,
+    TopicAction.FOLLOW: Step.DELIBERATION,
+    TopicAction.SET_OPTIONS: Step.DELIBERATION,
+    TopicAction.OPEN_BALLOT: Step.DELIBERATION,
+    TopicAction.VOTE: Step.VOTING,
+    TopicAction.RECORD_PAPER_VOTE: Step.VOTING,
+    TopicAction.CLOSE_BALLOT: Step.VOTING,
+    TopicAction.FILE_OBJECTION: Step.PUBLICITY,
+    TopicAction.ANSWER_OBJECTION: Step.PUBLICITY,
+    TopicAction.POST_PROGRESS: Step.IMPLEMENTATION,
+    TopicAction.RATE: Step.IMPLEMENTATION,
+}
+
+
+def standing(step: Step, **changes) -> Standing:
+    """Everything in favour: every permission, a household of each kind, a ballot and a publicity still running."""
+    facts = dict(
+        step=step, now=NOW, ballot_closes_at=NOW + timedelta(hours=1), publicity_ends_at=NOW + timedelta(days=1),
+        permitted=frozenset(Action), signed_in=True, proposer=True, has_household=True, owns_household=True,
+        household_to_cosign=True, household_to_vote=True, following=False, options=3,
+        ballot_may_close=lambda: True, visible_comments=lambda: True, unanswered_objections=lambda: True,
+    )
+    return Standing(**facts | changes)
+
+
+def test_every_action_is_offered_in_its_step_and_needs_its_permission():
+    assert set(STEP_OF) == set(TopicAction)
+    for action, step in STEP_OF.items():
+        assert action in allowed_actions(standing(step)), action
+        if action in NEEDS:
+            without = frozenset(Action) - {NEEDS[action][0]}
+            assert action not in allowed_actions(standing(step, permitted=without)), action
+
+
+@pytest.mark.parametrize("step", list(Step))
+def test_no_step_offers_anything_to_someone_the_table_refuses_everything(step):
+    assert set(allowed_actions(standing(step, permitted=frozenset(), proposer=False))) == set()
+
+
+def test_voting_needs_an_open_ballot_and_a_household_on_the_roll():
+    assert TopicAction.VOTE not in allowed_actions(standing(Step.VOTING, household_to_vote=False))
+    closed = standing(Step.VOTING, ballot_closes_at=NOW)
+    assert not {TopicAction.VOTE, TopicAction.RECORD_PAPER_VOTE} & set(allowed_actions(closed))
+
+
+def test_objections_are_taken_only_while_the_publicity_runs_and_only_from_owners():
+    assert TopicAction.FILE_OBJECTION not in allowed_actions(standing(Step.PUBLICITY, publicity_ends_at=NOW))
+    assert TopicAction.FILE_OBJECTION not in allowed_actions(standing(Step.PUBLICITY, owns_household=False))
+
+
+def test_the_costly_facts_are_asked_only_when_the_cheap_ones_hold():
+    def never() -> bool:
+        raise AssertionError("asked although the answer could not matter")
+
+    costly = dict(ballot_may_close=never, visible_comments=never, unanswered_objections=never)
+    for step in (Step.PROPOSED, Step.REVIEW, Step.DELIBERATION, Step.VOTING, Step.PUBLICITY):
+        allowed_actions(standing(step, permitted=frozenset(), **costly))
+    for step in (Step.PROPOSED, Step.DECLINED):
+        allowed_actions(standing(step, **costly | {"visible_comments": lambda: False}))
+
+
+def test_the_proposer_adds_photos_until_the_topic_is_accepted():
+    assert TopicAction.ADD_PHOTO in allowed_actions(standing(Step.REVIEW))
+    assert TopicAction.ADD_PHOTO not in allowed_actions(standing(Step.DELIBERATION))
+    assert TopicAction.ADD_PHOTO not in allowed_actions(standing(Step.PROPOSED, proposer=False))
+
+
+def test_a_person_acts_for_the_household_they_chose_or_their_only_one():
+    assert acting_household(7, ()) == 7
+    assert acting_household(None, (3,)) == 3
+    with pytest.raises(TopicRefused) as none:
+        acting_household(None, ())
+    assert none.value.kind is Kind.FORBIDDEN
+    with pytest.raises(TopicRefused) as several:
+        acting_household(None, (3, 4))
+    assert several.value.kind is Kind.INVALID and several.value.errors == {"household_id": ["请选择以哪一户的名义"]}
+
+
+@pytest.mark.parametrize(("may_vote", "on_roll", "voted"), list(itertools.product((True, False), repeat=3)))
+def test_my_ballots_list_a_household_i_may_vote_for_one_on_the_roll_or_one_that_voted(may_vote, on_roll, voted):
+    assert in_my_ballots(may_vote, on_roll, voted) is (may_vote or on_roll or voted)
+    assert choice_shown(may_vote) is may_vote
+
+
+def test_labels():
+    assert speaker_title({Role.COMMITTEE, Role.PARTY_SECRETARY}) == "党组织书记"
+    assert speaker_title({Role.OWNER}) == "居民"
+    assert household_label("1栋", "2", "301") == "1栋 2单元 301室"
+    assert (window_label(72), window_label(36), window_label(None)) == ("3天", "36小时", "")

@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from backend.domain.roles import Action, Role, allows
+from backend.domain.compounds import PartyOrgForm
+from backend.domain.roles import Action, Role, allows, has_party_organisation
 
 ALL = set(Role)
 # DESIGN §1: committee, party secretary, staff and managers run the compound; officials oversee it; admins run
@@ -42,7 +43,8 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.PROPOSE_TOPIC: {Role.RESIDENT, Role.OWNER},
     # DESIGN §1: committee and party secretary run deliberation rounds and raise topics directly.
     Action.RAISE_TOPIC: SELF_GOVERNANCE,
-    Action.REVIEW_TOPICS: SELF_GOVERNANCE,
+    # DESIGN §1: the party secretary 确定议题 (and the committee where there is no party organisation, below).
+    Action.REVIEW_TOPICS: {Role.PARTY_SECRETARY, Role.ADMIN},
     # Every party at the table may speak, but not an anonymous QR visitor or an outside evaluator.
     Action.COMMENT_ON_TOPICS: ALL - {Role.VISITOR, Role.EVALUATOR},
     Action.RUN_CONSULTATIONS: SELF_GOVERNANCE,
@@ -69,18 +71,42 @@ EXPECTED: dict[Action, set[Role]] = {
 }
 
 
-@pytest.mark.parametrize(("action", "role"), list(itertools.product(Action, Role)))
-def test_role_allows_action_as_designed(action, role):
-    assert allows(frozenset({role}), action) is (role in EXPECTED[action])
+# In a compound without a party organisation the committee stands in for it.
+WITHOUT_PARTY_ORGANISATION = {Action.REVIEW_TOPICS: {Role.COMMITTEE}}
+
+
+def expected(action: Action, party_organisation: bool) -> set[Role]:
+    return EXPECTED[action] | (set() if party_organisation else WITHOUT_PARTY_ORGANISATION.get(action, set()))
+
+
+@pytest.mark.parametrize(("action", "role", "party_organisation"),
+                         list(itertools.product(Action, Role, (True, False))))
+def test_role_allows_action_as_designed(action, role, party_organisation):
+    allowed = allows(frozenset({role}), action, party_organisation=party_organisation)
+    assert allowed is (role in expected(action, party_organisation))
 
 
 @pytest.mark.parametrize("action", list(Action))
 def test_no_role_allows_nothing(action):
-    assert allows(frozenset(), action) is False
+    assert allows(frozenset(), action, party_organisation=False) is False
 
 
 @pytest.mark.parametrize("action", list(Action))
 def test_several_roles_allow_what_any_of_them_allows(action):
     for first, second in itertools.combinations(Role, 2):
-        expected = first in EXPECTED[action] or second in EXPECTED[action]
-        assert allows({first, second}, action) is expected
+        for party_organisation in (True, False):
+            wanted = expected(action, party_organisation)
+            assert allows({first, second}, action, party_organisation=party_organisation) is (
+                first in wanted or second in wanted
+            )
+
+
+def test_who_reviews_topics_is_never_answered_without_the_compounds_party_organisation():
+    with pytest.raises(ValueError, match="party organisation"):
+        allows({Role.COMMITTEE}, Action.REVIEW_TOPICS)
+    assert allows({Role.COMMITTEE}, Action.RUN_CONSULTATIONS) is True
+
+
+@pytest.mark.parametrize("form", list(PartyOrgForm))
+def test_every_form_but_none_is_a_party_organisation(form):
+    assert has_party_organisation(form) is (form is not PartyOrgForm.NONE)

@@ -14,6 +14,7 @@ from backend.domain.voting import (
     ITEM_LABELS,
     CastVote,
     EligibleHousehold,
+    TallyResult,
     VoteCounts,
     VoteKind,
     VoteRule,
@@ -23,6 +24,7 @@ from backend.domain.voting import (
     format_share,
     judge,
     meets_participation_line,
+    rule_in_words,
     tally,
 )
 
@@ -578,3 +580,20 @@ def test_the_order_of_single_votes_never_matters(rule, box, approve_option, data
     households, votes = build(*box)
     shuffled = data.draw(st.permutations(votes))
     assert tally(rule, households, shuffled, approve_option) == tally(rule, households, votes, approve_option)
+
+
+def _judged(rule: VoteRule) -> TallyResult:
+    counts = VoteCounts(
+        eligible_households=3, total_area_centi_m2=30000, total_headcount=3, participating_households=3,
+        participating_area_centi_m2=30000, participating_headcount=3,
+        option_households={"yes": 2}, option_area_centi_m2={"yes": 20000}, option_headcount={"yes": 2},
+    )
+    return judge(rule, counts, "yes")
+
+
+def test_the_rule_in_words_names_the_item_and_its_shares():
+    lines = rule_in_words(_judged(VoteRule(VoteKind.OWNERS_JOINT, 6)), motion=True)
+    assert "第（6）项" in lines[0] and "同意的业主须占参与表决专有部分面积四分之三以上" in lines[2]
+    candidates = rule_in_words(_judged(VoteRule(VoteKind.OWNERS_JOINT, 3)), motion=False)
+    assert "选择某一候选项的业主须占参与表决专有部分面积过半数" in candidates[2]
+    assert rule_in_words(_judged(VoteRule(VoteKind.CONSULTATION)), motion=True)[0].startswith("一般协商事项")

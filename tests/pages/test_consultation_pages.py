@@ -113,10 +113,11 @@ def person_of(user, compound):
 
 
 def post(phone, path: str, **fields):
-    files = fields.pop("files", None)
+    """`files`: the form's photos; `photo`: a form's one photo."""
+    files, photo = fields.pop("files", None), fields.pop("photo", None)
     data = {"csrf_token": phone.csrf} | fields
-    if files:
-        data["photos"] = files
+    if files or photo:
+        data |= {"photos": files} if files else {"photo": photo}
         return phone.post(path, data=data, content_type="multipart/form-data")
     return phone.post(path, data=data)
 
@@ -311,6 +312,17 @@ def test_owner_proposes_with_a_photo_and_a_neighbour_cosigns_to_review(
     refused(owners[2], topic_id, "cosign", 409, "议题已不在征集阶段，不能再联名")
 
 
+def test_the_proposer_adds_a_photo_from_the_page_until_the_topic_is_accepted(owners, committee, compound, households):
+    topic_id = proposed(owners[0], compound, households)
+    assert 'id="photo-form"' in text(owners[0].get(f"/h5/topics/{topic_id}"))
+    assert 'id="photo-form"' not in text(owners[1].get(f"/h5/topics/{topic_id}"))
+    refused(owners[1], topic_id, "photos", 403, "只有议题发起人可以添加照片", photo=jpeg())
+    refused(owners[0], topic_id, "photos", 422, "请选择一张照片")
+
+    page = act(owners[0], topic_id, "photos", photo=jpeg())
+    assert "照片已添加" in page and len(re.findall(rf'<img src="/h5/topics/{topic_id}/photos/\d+"', page)) == 1
+
+
 def test_cosign_refusals_are_chinese_with_their_status(
     owners, tenant, compound, households, make_user, browser
 ):
@@ -347,7 +359,7 @@ def test_propose_form_refuses_missing_or_long_text_and_keeps_what_was_typed(owne
         and "楼道堆物太多" in text(response)
     )
     response = post(owners[0], f"/h5/c/{compound.code}/topics/new", title="长" * 61, body="内容")
-    assert response.status_code == 422 and "填写内容过长" in text(response)
+    assert response.status_code == 422 and "标题不能超过60个字" in text(response)
     response = post(
         owners[0],
         f"/h5/c/{compound.code}/topics/new",
@@ -458,7 +470,7 @@ def test_review_refusals_show_the_reason_and_keep_the_form(committee, owners, co
         "请选择协商讨论截止时间",
         **review_fields(deliberation_ends_at="明天"),
     )
-    refused(committee, topic_id, "review", 422, "请填写表决时长", **review_fields(voting_amount="99999"))
+    refused(committee, topic_id, "review", 422, "表决时长须在24小时至60天之间", **review_fields(voting_amount="99999"))
     # As in the API: a deliberation ending more than a year ahead is a typo in the year.
     two_years = (utcnow() + timedelta(days=730)).astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
     refused(
@@ -625,7 +637,7 @@ def test_committee_records_a_paper_ballot_with_its_photo(owners, committee, comp
     }
     refused(committee, topic_id, "paper-votes", 422, "请拍摄一张书面表决票或委托书的照片", **fields)
     refused(
-        committee, topic_id, "paper-votes", 422, "找不到该房屋", **fields | {"room": "999"}, files=[jpeg()]
+        committee, topic_id, "paper-votes", 422, "找不到该房屋", **fields | {"room": "999"}, photo=jpeg()
     )
     refused(
         owners[0],
@@ -634,10 +646,10 @@ def test_committee_records_a_paper_ballot_with_its_photo(owners, committee, comp
         403,
         "只有业委会成员或党组织书记可以录入书面表决",
         **fields,
-        files=[jpeg()],
+        photo=jpeg(),
     )
 
-    page = act(committee, topic_id, "paper-votes", **fields, files=[jpeg()])
+    page = act(committee, topic_id, "paper-votes", **fields, photo=jpeg())
     assert f"已录入1栋 1单元 {households[2].room}室的书面表决票" in page
     assert "同意" not in page.split('id="roll"')[1].split("</table>")[0]
 

@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
 from backend.domain import voting
-from backend.domain.compounds import PartyOrgForm
-from backend.domain.consultations import Channel, Schedule, Step, TopicRefused
+from backend.domain.compounds import GovernanceBody, PartyOrgForm
+from backend.domain.consultations import Channel, Schedule, Step, TopicAction, TopicRefused
 from backend.domain.notifications import TOPIC_DESK, TOPIC_UPDATE, VOTE_REMINDER
-from backend.domain.roles import Role
+from backend.domain.refusals import Kind
+from backend.domain.roles import Action, Role, allows, has_party_organisation
 from backend.domain.voting import VoteKind, VoteRule
 from backend.extensions import db
 from backend.models import (
@@ -41,7 +42,8 @@ from backend.models import (
     Vote,
     VoteCast,
 )
-from backend.policy import roles_in_compound
+from backend.policy import permits, roles_in_compound
+from backend.presenters import consultations as presenter
 from backend.services import consultations as service
 from backend.services.consultations import Acceptance, OptionDraft, Participant
 from backend.services.identity import phone_hash
@@ -1286,3 +1288,42 @@ def test_comments_proposal_photos_and_ratings_are_audit_events_too(place, paper_
         place.resident.id,
         {"household_id": place.homes[6].id, "stars": 5},
     )
+
+
+# ---- one answer to "who reviews" ---------------------------------------------------------------------------------
+
+# DESIGN §1: the party secretary 确定议题; the committee does only where the compound has no party organisation.
+WHO_REVIEWS = {Role.PARTY_SECRETARY, Role.ADMIN}
+
+
+@pytest.mark.parametrize(("party_org_form", "governance_body"), list(itertools.product(PartyOrgForm, GovernanceBody)))
+def test_the_table_the_policy_the_service_and_the_presenter_agree_on_who_reviews(
+    make_area, make_compound, make_user, party_org_form, governance_body
+):
+    area = make_area()
+    compound = make_compound(area=area, buildings=1, households_per_building=1)
+    compound.party_org_form, compound.governance_body = party_org_form, governance_body
+    db.session.commit()
+    (home,) = households_of(compound)
+    desk = as_participant(make_user(Role.COMMITTEE, compound), compound.id)
+    expected = WHO_REVIEWS | ({Role.COMMITTEE} if party_org_form is PartyOrgForm.NONE else set())
+    for role in Role:
+        user = None if role is Role.VISITOR else make_user(
+            role, compound, area=area, household=home if role in (Role.OWNER, Role.RESIDENT) else None
+        )
+        user_id = user.id if user else None
+        entry = compound.id if role is Role.VISITOR else None
+        roles = roles_in_compound(user_id, compound.id, entry)
+        assert roles == {role}
+        by_table = allows(roles, Action.REVIEW_TOPICS, party_organisation=has_party_organisation(party_org_form))
+        by_policy = permits(roles, Action.REVIEW_TOPICS, compound.id)
+        topic_id = service.raise_topic(compound.id, desk, f"{role}的议题", "内容").id
+        by_presenter = TopicAction.REVIEW in presenter.topic_detail(presenter.look(topic_id, user_id, entry)).actions
+        try:
+            service.decline_topic(topic_id, service.participant(user_id, compound.id, roles), "不予采纳")
+            by_service = True
+        except TopicRefused as refused:
+            assert refused.kind is Kind.FORBIDDEN, role
+            db.session.rollback()
+            by_service = False
+        assert (by_table, by_policy, by_presenter, by_service) == (role in expected,) * 4, role
