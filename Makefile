@@ -41,8 +41,9 @@ test-tools:
 YEAR_END := 2026-12-31T23:57:00+08:00
 CALENDAR_EDGES := 2027-02-28T23:57:00+08:00 2027-06-30T23:57:00+08:00
 
-# One pytest-xdist worker per core (each with its own Redis and PostgreSQL database, see tests/conftest.py).
-PYTEST := $(BIN)/pytest -n auto --maxprocesses=4
+# One pytest-xdist worker per core (each with its own Redis and PostgreSQL database, see tests/conftest.py); a
+# module whose tests share data built once (`built_once`) goes to one worker, which builds it once.
+PYTEST := $(BIN)/pytest -n auto --maxprocesses=4 --dist loadgroup
 
 test: lint test-tools
 	LINLI_TEST_DATABASE_URL=sqlite $(PYTEST) $(foreach moment,$(CALENDAR_EDGES),--calendar-at=$(moment))
