@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.installed
 VENDOR_STAMP := h5/static/vendor/.installed
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run dev test test-tools bench lint clean
+.PHONY: install run dev test test-fast test-tools bench lint clean
 
 install: $(PY_STAMP) $(VENDOR_STAMP)
 
@@ -35,20 +35,24 @@ test-tools:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium zbar-tools >/dev/null; }
 
 # Every test starts on a fixed clock (tests/conftest.py), never the real date: the suite at 2026-11-25 10:00
-# Beijing on SQLite and at a Beijing year's end on PostgreSQL, and the tests marked `calendar` again at a
-# short month's end and at a subsidy tier's boundary (the tests' policies start 2025-07-01), on SQLite.
+# Beijing on SQLite, the tests marked `calendar` again (same run) at a short month's end and at a subsidy tier's
+# boundary (the tests' policies start 2025-07-01), and the tests that touch the database again on PostgreSQL at
+# a Beijing year's end.
 YEAR_END := 2026-12-31T23:57:00+08:00
 CALENDAR_EDGES := 2027-02-28T23:57:00+08:00 2027-06-30T23:57:00+08:00
 
-# One pytest-xdist worker per core (each with its own Redis and PostgreSQL database, see tests/conftest.py).
-PYTEST := $(BIN)/pytest -n auto --maxprocesses=4
+# One pytest-xdist worker per core (each with its own Redis and PostgreSQL database, see tests/conftest.py); a
+# module whose tests share data built once (`built_once`) goes to one worker, which builds it once.
+PYTEST := $(BIN)/pytest -n auto --maxprocesses=4 --dist loadgroup
 
 test: lint test-tools
-	LINLI_TEST_DATABASE_URL=sqlite $(PYTEST)
-	@for moment in $(CALENDAR_EDGES); do echo "== calendar tests at $$moment =="; \
-	  LINLI_TEST_DATABASE_URL=sqlite $(PYTEST) -m calendar --now=$$moment || exit 1; done
+	LINLI_TEST_DATABASE_URL=sqlite $(PYTEST) $(foreach moment,$(CALENDAR_EDGES),--calendar-at=$(moment))
 	@if LINLI_TEST_DATABASE_URL=$(PG_URL) $(BIN)/python scripts/pg_reachable.py; then \
 	  echo "== again on PostgreSQL, at $(YEAR_END) =="; LINLI_TEST_DATABASE_URL=$(PG_URL) $(PYTEST) --now=$(YEAR_END); fi
+
+# The inner loop: SQLite at the usual moment, without the browser, fuzz and slow tests (markers: tests/conftest.py).
+test-fast: install
+	LINLI_TEST_DATABASE_URL=sqlite $(PYTEST) -m "not browser and not fuzz and not slow"
 
 bench: install
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend import integrations
-from backend.config import INSTANCE_SECRETS, PROJECT_ROOT, Settings, instance_secret
+from backend.config import INSTANCE_SECRETS, PROJECT_ROOT, TEST_PASSWORD_COST, Settings, instance_secret
 from backend.extensions import api as smorest_api
 from backend.extensions import db, jwt, limiter, migrate
 from backend.models.base import render_migration_item
@@ -84,6 +84,8 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.from_mapping(settings.flask_config())
     app.config.update(config or {})
+    if app.testing and "LINLI_PASSWORD_COST" not in (config or {}):
+        app.config["LINLI_PASSWORD_COST"] = TEST_PASSWORD_COST
     for name, file_name in INSTANCE_SECRETS.items():
         if not app.config.get(name):
             app.config[name] = instance_secret(Path(app.instance_path) / file_name)

@@ -5,16 +5,23 @@ Every test starts on one fixed clock (`--now`, default TEST_NOW): what passes to
 runs the suite at TEST_NOW, again on PostgreSQL at a year's end, and the tests marked `calendar` at a month's end
 and at a subsidy tier's boundary.
 
-Tests marked `live` (a real server thread, e.g. Playwright) commit for real and truncate afterwards."""
+Tests marked `live` (a real server thread, e.g. Playwright) commit for real and truncate afterwards. Tests marked
+`pure` (the rules of tests/domain) get no app, database or Redis, and the PostgreSQL run leaves them out. Data
+that many tests of a module read is built once for the module (`built_once`), each test in a savepoint of it."""
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
+import inspect
 import itertools
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -22,21 +29,23 @@ import redis
 import time_machine
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy import Connection, Transaction, create_engine, event, make_url, text
 from werkzeug.serving import make_server
 
 from backend import create_app
-from backend.demo import factories
+from backend.config import TEST_PASSWORD_COST
+from backend.demo import factories, load_demo
 from backend.domain.compounds import AreaLevel, ManagementModel
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import Area, Base, Compound, Household, User
-from backend.services.identity import hash_password
+from backend.services.identity import password_hasher
 from backend.shared.clock import utcnow
 from tests.support import TEST_PASSWORD, bearer
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-_PASSWORD_HASH = hash_password(TEST_PASSWORD)
+# Made at the tests' cost, so signing in (verifying it) is cheap too: see backend.config.TEST_PASSWORD_COST.
+_PASSWORD_HASH = password_hasher(TEST_PASSWORD_COST).hash(TEST_PASSWORD)
 _counter = itertools.count(1)
 # 10:00 in Beijing on an ordinary Wednesday in the middle of a month.
 TEST_NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -44,10 +53,11 @@ TEST_NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
 def _worker_number() -> int:
     """0, or n for pytest-xdist's worker gw<n>: each worker has a Redis database and a PostgreSQL database of its
-    own (every test flushes its Redis database; the PostgreSQL run drops and makes its schema)."""
+    own (every test flushes its Redis database; the PostgreSQL run copies its database from a migrated template)."""
     return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
 
 
+@cache
 def _redis_url() -> str:
     configured = os.environ.get("LINLI_TEST_REDIS_URL")
     if not configured:
@@ -65,22 +75,58 @@ def _redis_url() -> str:
     return f"{base}/{int(number) - _worker_number()}"
 
 
+def _app_config(database_url: str, tmp_dir: Path) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "LINLI_REDIS_URL": _redis_url(),
+        "LINLI_PUBLIC_URL": "http://linli.test",
+        "LINLI_PHOTO_DIR": str(tmp_dir / "photos"),
+    }
+
+
+def _migrate(config: dict) -> None:
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
+
+
 def _database_url(tmp_dir: Path) -> str:
+    """A migrated database of this worker's own: a SQLite file, or on PostgreSQL `<name>_gw<n>` beside the
+    configured database `<name>` (which is only connected to), copied from `<name>_template`."""
     configured = os.environ.get("LINLI_TEST_DATABASE_URL", "sqlite")
     if configured == "sqlite":
-        return f"sqlite:///{tmp_dir / 'test.db'}"
+        url = f"sqlite:///{tmp_dir / 'test.db'}"
+        _migrate(_app_config(url, tmp_dir))
+        return url
     from backend.config import normalize_database_url
 
     url = make_url(normalize_database_url(configured))
-    if not _worker_number():
-        return url.render_as_string(hide_password=False)
-    own = url.set(database=f"{url.database}_gw{_worker_number()}")
+    template, own = f"{url.database}_template", f"{url.database}_gw{_worker_number()}"
+    # The workers of one run share its id: the first to get here migrates the template, the others wait for
+    # it and copy it (CREATE DATABASE … TEMPLATE copies files; migrating is what took the time).
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}):
-            conn.execute(text(f'CREATE DATABASE "{own.database}"'))
+        conn.execute(text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": template})
+        try:
+            made_for = conn.scalar(
+                text("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :name"),
+                {"name": template},
+            )
+            if made_for != run:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{template}"'))
+                conn.execute(text(f'CREATE DATABASE "{template}"'))
+                _migrate(_app_config(url.set(database=template).render_as_string(hide_password=False), tmp_dir))
+                conn.execute(text(f"COMMENT ON DATABASE \"{template}\" IS '{run}'"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{own}"'))
+            conn.execute(text(f'CREATE DATABASE "{own}" TEMPLATE "{template}"'))
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": template})
     engine.dispose()
-    return own.render_as_string(hide_password=False)
+    return url.set(database=own).render_as_string(hide_password=False)
 
 
 def pytest_addoption(parser):
@@ -88,13 +134,24 @@ def pytest_addoption(parser):
         "--now", default=None, type=datetime.fromisoformat,
         help="the moment the run starts at (ISO 8601 with an offset); default 2026-11-25T02:00Z",
     )
+    parser.addoption(
+        "--calendar-at", action="append", default=[], type=datetime.fromisoformat,
+        help="run the tests marked `calendar` again at this moment too, in the same run (repeatable)",
+    )
 
 
 def _test_now(config) -> datetime:
     moment = config.getoption("--now") or TEST_NOW
-    if moment.tzinfo is None:
-        raise pytest.UsageError("--now needs an offset, e.g. 2026-12-31T23:50+08:00")
+    if any(moment.tzinfo is None for moment in (moment, *config.getoption("--calendar-at"))):
+        raise pytest.UsageError("--now and --calendar-at need an offset, e.g. 2026-12-31T23:50+08:00")
     return moment
+
+
+def pytest_generate_tests(metafunc):
+    edges = metafunc.config.getoption("--calendar-at")
+    if edges and metafunc.definition.get_closest_marker("calendar"):
+        moments = [_test_now(metafunc.config), *edges]
+        metafunc.parametrize("_now", moments, indirect=True, ids=[f"at {moment.isoformat()}" for moment in moments])
 
 
 def pytest_configure(config):
@@ -106,14 +163,93 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "once: the test database plays no part (own processes, files, Redis): only in the SQLite run"
     )
+    config.addinivalue_line(
+        "markers", "pure: no app, database or Redis (set by path, PURE); the PostgreSQL run leaves it out"
+    )
+    config.addinivalue_line("markers", "browser: drives Chromium through Playwright (tests/h5; `make test-fast` skips it)")
+    config.addinivalue_line("markers", "fuzz: schemathesis over the OpenAPI document (`make test-fast` skips it)")
+    config.addinivalue_line("markers", "slow: takes seconds (set by name, SLOW; `make test-fast` skips it)")
+    # pytest-xdist's own, named here for runs without it (-p no:xdist).
+    config.addinivalue_line("markers", "xdist_group(name): one pytest-xdist worker runs the group (--dist loadgroup)")
+
+
+# Set by path (relative to tests/) rather than in each file, so a new test file of these kinds is marked too.
+PURE = ("domain/*",)
+BROWSER = ("h5/*",)
+FUZZ = ("test_openapi_fuzz.py",)
+# Tests of several seconds each on the 2-core machine (`--durations`): real processes, servers, threads racing,
+# thousands of rows, browsers. Patterns of "<path relative to tests/>::<test name>".
+SLOW = (
+    "test_make_run_burst.py::*",
+    "test_database_outage.py::*",
+    "test_migrations.py::*",
+    "test_migration_*.py::*",
+    "test_redis_conn.py::*",
+    "test_config.py::test_processes_starting_together_*",
+    "jobs/test_worker.py::*",
+    "jobs/test_notifications.py::test_while_redis_is_down_*",
+    "api/test_*_concurrency.py::*",
+    "api/test_payment_races.py::*",
+    "domain/test_workorders.py::test_no_sequence_of_actions_reaches_an_invalid_state",
+    "services/test_demo.py::test_households_450_*",
+    "services/test_demo.py::test_a_second_run_*",
+    "services/test_demo.py::test_a_larger_count_*",
+    "services/test_demo.py::test_the_plain_demo_*",
+    "services/test_demo.py::test_work_orders_500_*",
+    "services/test_demo.py::test_with_a_bench_compound_*",
+    "test_demo_fees.py::test_the_demo_loads_on_any_day_*",
+)
+_MARKED_BY_PATH = {"pure": PURE, "browser": BROWSER, "fuzz": FUZZ}
+
+
+def _mark(items) -> None:
+    tests = Path(__file__).parent
+    sharing = {item.path for item in items if _shares_data(item)}
+    for item in items:
+        path = item.path.relative_to(tests).as_posix()
+        for marker, patterns in _MARKED_BY_PATH.items():
+            if any(fnmatch.fnmatch(path, pattern) for pattern in patterns):
+                item.add_marker(marker)
+        if any(fnmatch.fnmatch(f"{path}::{item.originalname}", pattern) for pattern in SLOW):
+            item.add_marker("slow")
+        if item.path in sharing:
+            # Under `--dist loadgroup` one pytest-xdist worker runs the module: its data is built once.
+            item.add_marker(pytest.mark.xdist_group(path))
+
+
+def _share_in_turn(items) -> None:
+    """In a module with data built once (`built_once`), the tests that share it run one after the other, first,
+    a starting moment at a time (--calendar-at): each moment's data is built once, and gone before the
+    module's other tests."""
+    moments = {}
+
+    def turn(item) -> tuple:
+        if not _shares_data(item):
+            return (1,)
+        return 0, moments.setdefault(_sharing_group(item)[1], len(moments))
+
+    modules: dict = {}
+    for item in items:
+        modules.setdefault(item.path, []).append(item)
+    items[:] = [item for module in modules.values() for item in sorted(module, key=turn)]
+
+
+def _left_out(item, postgresql: bool) -> bool:
+    if postgresql:
+        # A test that touches no database ran on SQLite already; one about the date runs at the year's end too.
+        return bool(item.get_closest_marker("once") or (
+            item.get_closest_marker("pure") and not item.get_closest_marker("calendar")))
+    return bool(item.get_closest_marker("postgresql"))
 
 
 def pytest_collection_modifyitems(config, items):
-    other = "once" if os.environ.get("LINLI_TEST_DATABASE_URL", "sqlite") != "sqlite" else "postgresql"
-    elsewhere = [item for item in items if item.get_closest_marker(other)]
+    _mark(items)
+    _share_in_turn(items)
+    postgresql = os.environ.get("LINLI_TEST_DATABASE_URL", "sqlite") != "sqlite"
+    elsewhere = [item for item in items if _left_out(item, postgresql)]
     if elsewhere:
         config.hook.pytest_deselected(items=elsewhere)
-        items[:] = [item for item in items if not item.get_closest_marker(other)]
+        items[:] = [item for item in items if not _left_out(item, postgresql)]
 
 
 def pytest_report_header(config):
@@ -121,14 +257,19 @@ def pytest_report_header(config):
             f"clock from {_test_now(config).isoformat()}")
 
 
+@pytest.fixture
+def _now(request) -> datetime:
+    """The moment the test starts at: the run's (`--now`), or for a test marked `calendar` one of `--calendar-at`."""
+    return getattr(request, "param", None) or _test_now(request.config)
+
+
 @pytest.fixture(autouse=True)
-def _clock(pytestconfig) -> Iterator[datetime]:
+def _clock(_now) -> Iterator[datetime]:
     """Every test starts at the same moment, whatever the real date and however long the tests before it
     took; the clock ticks from there, and a test's own time_machine.travel nests inside it. (Processes a
     test starts keep the real clock.)"""
-    moment = _test_now(pytestconfig)
-    with time_machine.travel(moment, tick=True):
-        yield moment
+    with time_machine.travel(_now, tick=True):
+        yield _now
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -144,37 +285,94 @@ def _instance_folder(tmp_path_factory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def app(tmp_path_factory, _instance_folder) -> Iterator[Flask]:
     tmp_dir = tmp_path_factory.mktemp("linli")
-    database_url = _database_url(tmp_dir)
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "LINLI_REDIS_URL": _redis_url(),
-            "LINLI_PUBLIC_URL": "http://linli.test",
-            "LINLI_PHOTO_DIR": str(tmp_dir / "photos"),
-        }
-    )
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        upgrade()
-        db.session.remove()
+    app = create_app(_app_config(_database_url(tmp_dir), tmp_dir))
     yield app
     with app.app_context():
         db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)
-def _clean_redis(app):
-    app.extensions["linli_redis"].flushdb()
+def _clean_redis(request):
+    if not request.node.get_closest_marker("pure"):
+        request.getfixturevalue("app").extensions["linli_redis"].flushdb()
+
+
+def _shares_data(item) -> bool:
+    return "built_once" in item.fixturenames
+
+
+def _sharing_group(item) -> tuple:
+    """Consecutive tests that share data built once: those of one module at one starting moment."""
+    callspec = getattr(item, "callspec", None)
+    return item.path, callspec.params.get("_now") if callspec else None
+
+
+@dataclasses.dataclass
+class _SharedData:
+    """What consecutive tests of a module share (`built_once`): a connection whose outer transaction holds it,
+    and each build's result and the moment it ended. Open from the first of those tests to the last, and
+    rolled back then, before any other test (on SQLite its transaction holds the write lock)."""
+
+    group: tuple
+    conn: Connection
+    outer: Transaction
+    built: dict[Callable, tuple[object, datetime]] = dataclasses.field(default_factory=dict)
+
+    def close(self) -> None:
+        self.outer.rollback()
+        self.conn.close()
+
+
+_shared: _SharedData | None = None
+
+
+def _shared_data(item) -> _SharedData:
+    global _shared
+    if _shared is None or _shared.group != _sharing_group(item):
+        _close_shared_data()
+        conn = db.engine.connect()
+        _shared = _SharedData(_sharing_group(item), conn, conn.begin())
+    return _shared
+
+
+def _close_shared_data() -> None:
+    global _shared
+    if _shared is not None:
+        _shared, closing = None, _shared
+        closing.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
     yield
+    if nextitem is None or not _shares_data(nextitem) or _sharing_group(nextitem) != _sharing_group(item):
+        _close_shared_data()
+
+
+@dataclasses.dataclass
+class _TestTransaction:
+    """What a test writes, rolled back after it: a transaction of its own, or a savepoint in the data it shares."""
+
+    conn: Connection
+    shared: _SharedData | None
+
+    def __post_init__(self):
+        self.transaction = self.conn.begin_nested() if self.shared else self.conn.begin()
+
+    def keep_for_the_others(self) -> None:
+        """What the test wrote so far is shared with the tests after it; what it writes next is not."""
+        self.transaction.commit()
+        self.transaction = self.conn.begin_nested()
 
 
 @pytest.fixture(autouse=True)
-def _database(request, app, monkeypatch):
-    """Each test runs inside a transaction that is rolled back (NOTES: works on PostgreSQL too)."""
+def _database(request, monkeypatch):
+    """Each test runs inside a transaction that is rolled back (NOTES: works on PostgreSQL too); one that shares
+    data built once (`built_once`), inside a savepoint of the transaction holding that data."""
+    if request.node.get_closest_marker("pure"):
+        yield None
+        return
+    app = request.getfixturevalue("app")
     if request.node.get_closest_marker("live"):
         with app.app_context():
             yield
@@ -182,17 +380,67 @@ def _database(request, app, monkeypatch):
             _truncate_all()
         return
     with app.app_context():
-        conn = db.engine.connect()
-        outer = conn.begin()
+        shared = _shared_data(request.node) if _shares_data(request.node) else None
+        conn = shared.conn if shared else db.engine.connect()
+        test = _TestTransaction(conn, shared)
         monkeypatch.setitem(db.engines, None, conn)
         monkeypatch.setitem(db.session.session_factory.kw, "join_transaction_mode", "create_savepoint")
         db.session.remove()
         try:
-            yield conn
+            yield test
         finally:
             db.session.remove()
-            outer.rollback()
-            conn.close()
+            test.transaction.rollback()
+            if not shared:
+                conn.close()
+
+
+@pytest.fixture
+def built_once(request, _database: _TestTransaction):
+    """`built_once(build)`: what `build` returns, built by the first test of the module that asks and kept, rows
+    and all, for the module's later tests that ask (at the same moment, see --calendar-at); each test's own
+    changes are still rolled back. `build`'s parameters name fixtures, as a fixture's do. The rows it returns
+    (in a dataclass, dict, list or tuple) come loaded and detached: read their columns, or get them again in the
+    test's session. Tests that do not ask never see the data: the module's tests that ask run first (`_mark`).
+
+    The first test goes on from the moment the build ended; a later test's clock is moved on to that moment
+    too, so nothing built (a token's issue time, a payment's) lies in its future."""
+
+    def once(build: Callable):
+        built = _database.shared.built
+        if build not in built:
+            value = build(**{name: request.getfixturevalue(name) for name in inspect.signature(build).parameters})
+            db.session.commit()
+            rows = list(_rows_in(value))
+            for row in rows:
+                db.session.refresh(row)
+            for row in rows:
+                db.session.expunge(row)
+            db.session.commit()
+            _database.keep_for_the_others()
+            built[build] = value, datetime.now(UTC)
+        value, ended = built[build]
+        if datetime.now(UTC) < ended:
+            later = time_machine.travel(ended, tick=True)
+            later.start()
+            request.addfinalizer(later.stop)
+        return value
+
+    return once
+
+
+def _rows_in(value) -> Iterator[Base]:
+    if isinstance(value, Base):
+        yield value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            yield from _rows_in(getattr(value, field.name))
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _rows_in(item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from _rows_in(item)
 
 
 def _truncate_all() -> None:
@@ -208,6 +456,17 @@ def _truncate_all() -> None:
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+def load_the_demo() -> None:
+    """The demo data of `linli demo`; the one place the tests load it."""
+    assert load_demo()
+
+
+@pytest.fixture
+def demo(built_once) -> None:
+    """The demo data, loaded by the module's first test that asks and kept for its others (`built_once`)."""
+    built_once(load_the_demo)
 
 
 # ---- factories -------------------------------------------------------------------------------------

@@ -12,11 +12,16 @@ from backend.models import Compound, Household, Membership, User
 FIRST, SECOND = "阳光花园小区", "五十四街坊"
 
 
-@pytest.fixture
-def demo(app):
+def load_the_demo_through_the_cli(app):
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     assert "已导入演示数据" in result.output
+
+
+@pytest.fixture
+def demo(built_once):
+    """`linli demo` run once for the module."""
+    built_once(load_the_demo_through_the_cli)
 
 
 def _sign_in(client, username: str) -> dict[str, str]:

@@ -72,8 +72,7 @@ def _periods(compound: Compound) -> list[date]:
     return sorted(fee_service.billed_periods(compound.id))
 
 
-def test_the_demo_bills_every_household_for_the_last_three_months_and_this_one(app):
-    load_demo()
+def test_the_demo_bills_every_household_for_the_last_three_months_and_this_one(demo, app):
     this_month = _beijing_month()
     months = [add_months(this_month, back) for back in (-3, -2, -1, 0)]
     yangguang, wushisi = _compound("yangguang"), _compound("wushisi")
@@ -110,8 +109,7 @@ def test_the_demo_bills_every_household_for_the_last_three_months_and_this_one(a
     assert fee_service.issue_bills(utcnow().astimezone(SHANGHAI).date()) == []
 
 
-def test_every_demo_bill_adds_up_to_the_fen_and_the_budget_is_never_overspent(app):
-    load_demo()
+def test_every_demo_bill_adds_up_to_the_fen_and_the_budget_is_never_overspent(demo, app):
     policy = db.session.scalar(select(SubsidyPolicy))
     grants = {grant.bill_id: grant for grant in db.session.scalars(select(SubsidyGrant))}
     payments = defaultdict(list)
@@ -149,8 +147,7 @@ def test_every_demo_bill_adds_up_to_the_fen_and_the_budget_is_never_overspent(ap
         AuditEvent.action == "bill.waive", AuditEvent.target_id == waived.id)) == 1
 
 
-def test_every_demo_period_is_partly_paid_online_through_the_sandbox_and_in_cash_at_the_desk(app):
-    load_demo()
+def test_every_demo_period_is_partly_paid_online_through_the_sandbox_and_in_cash_at_the_desk(demo, app):
     members = {(row.user_id, row.household_id) for row in db.session.execute(
         select(Membership.user_id, Membership.household_id).where(
             Membership.role.in_((Role.OWNER, Role.RESIDENT)), Membership.verified_at.is_not(None)))}
@@ -181,9 +178,8 @@ def test_every_demo_period_is_partly_paid_online_through_the_sandbox_and_in_cash
 
 
 def test_the_demo_owner_sees_a_paid_bill_with_a_receipt_an_unpaid_one_with_the_subsidy_and_an_overdue_one(
-    app, client
+    demo, app, client
 ):
-    load_demo()
     compound = _compound("yangguang")
     signed_in = client.post("/api/v1/auth/password", json={"username": "owner", "password": DEMO_PASSWORD})
     headers = {"Authorization": f"Bearer {signed_in.json['access_token']}"}
@@ -213,8 +209,7 @@ def test_the_demo_owner_sees_a_paid_bill_with_a_receipt_an_unpaid_one_with_the_s
     assert methods == ["cash", "sandbox"]
 
 
-def test_the_street_settlement_holds_every_granted_subsidy_month_by_month(app):
-    load_demo()
+def test_the_street_settlement_holds_every_granted_subsidy_month_by_month(demo, app):
     street = db.session.scalar(select(Area).where(Area.level == AreaLevel.STREET))
     granted = db.session.scalars(select(SubsidyGrant).where(SubsidyGrant.status == GrantStatus.GRANTED)).all()
 

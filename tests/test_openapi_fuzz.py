@@ -1,5 +1,6 @@
 """Schemathesis over /api/v1/openapi.json, in-process, signed in as an admin over seeded data: no 5xx, and
-every response matches the documented status codes, content types and schemas."""
+every response matches the documented status codes, content types and schemas. Each operation is a test of its
+own over data seeded once for the module; schemathesis builds an operation's cases when its test runs."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -15,6 +16,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from backend import create_app
 from backend.domain.bindings import BindingStatus, Relation
 from backend.domain.consultations import Channel, Schedule
 from backend.domain.roles import Role
@@ -35,10 +37,23 @@ from tests.support import buildings_of, first_household
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 
 
-@pytest.fixture
-def seeded(area_tree, make_compound, make_user, admin) -> dict[str, int]:
+def _openapi_document() -> dict:
+    """The document as the app serves it, read at collection so that each operation becomes a test: an app of
+    its own that never opens its database or Redis (nothing listens on port 9; secrets given, so none is written
+    to instance/). (Handing schemathesis the whole document here would build every operation's coverage cases
+    at collection, in each pytest-xdist worker and for each test run.)"""
+    app = create_app({
+        "TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "LINLI_REDIS_URL": "redis://127.0.0.1:9/0",
+        "SECRET_KEY": "openapi-document", "JWT_SECRET_KEY": "openapi-document",
+    })
+    return app.test_client().get("/api/v1/openapi.json").json
+
+
+def build_seeded(area_tree, make_compound, make_user, sign_in) -> dict:
     """A compound with buildings and households, a pending binding, an inbox row of the admin's, work orders
-    (one with a photo) and a staff member to assign them to, and the ids worth aiming at."""
+    (one with a photo) and a staff member to assign them to, and the ids worth aiming at; the admin and the
+    admin's signed-in headers."""
+    admin = make_user(role=Role.ADMIN)
     community = area_tree[3]
     compound = make_compound(area=community, buildings=2, households_per_building=3)
     applicant = make_user()
@@ -64,13 +79,14 @@ def seeded(area_tree, make_compound, make_user, admin) -> dict[str, int]:
         user_id=resident.id, compound_id=compound.id, category="水电维修", description="楼道灯闪烁",
         urgency=Urgency.NORMAL, building_id=buildings_of(compound)[0].id, location_text="2单元",
     )
-    return {
+    ids = {
         **paid_bill(compound, community, resident),
         "compound_id": compound.id, "binding_id": binding.id, "area_id": community.id,
         "building_id": buildings_of(compound)[0].id, "notification_id": notification.id,
         "order_id": order.id, "photo_id": order_photo_id(order.id), "assignee_id": staff.id,
         "merge_into_id": other.id, **published_topic(compound, resident, admin),
     }
+    return {"ids": ids, "admin": admin, "admin_headers": sign_in(admin)}
 
 
 def paid_bill(compound, community, resident) -> dict[str, int]:
@@ -130,60 +146,72 @@ def order_photo_id(order_id: int) -> int:
 
 
 @pytest.fixture
-def admin(make_user):
-    return make_user(role=Role.ADMIN)
+def seeded(built_once) -> dict:
+    seeded = built_once(build_seeded)
+    SEEDED_IDS.update(seeded["ids"])
+    return seeded
 
 
-@pytest.fixture
-def admin_headers(admin, sign_in) -> dict[str, str]:
-    return sign_in(admin)
+# The seeded ids the generated cases aim at; filled by `seeded` before a test generates its first case.
+SEEDED_IDS: dict[str, int] = {}
 
 
-def _aim_at(seeded: dict[str, int], values):
+def _aim_at(values):
     """Half of the cases keep the generated values, half get the seeded ids where a name matches."""
-    known = {name: seeded[name] for name in values if name in seeded} if isinstance(values, dict) else {}
+    known = {name: SEEDED_IDS[name] for name in values if name in SEEDED_IDS} if isinstance(values, dict) else {}
     if not known:
         return st.just(values)
     return st.sampled_from([values, {**values, **known}])
 
 
-@pytest.fixture
-def api_schema(app, seeded):
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-
-    # Random ids almost never exist: aim at the seeded rows too, so the work behind a 200 or 201 runs.
-    @schema.hook
-    def flatmap_path_parameters(context, path_parameters):
-        return _aim_at(seeded, path_parameters)
-
-    @schema.hook
-    def flatmap_query(context, query):
-        return _aim_at(seeded, query)
-
-    @schema.hook
-    def flatmap_body(context, body):
-        return _aim_at(seeded, body)
-
-    return schema
+DOCUMENT = _openapi_document()
+OPERATIONS = [
+    (method.upper(), path) for path, item in DOCUMENT["paths"].items() for method in item
+    if method in {"get", "put", "post", "delete", "patch"}
+]
+whole = schemathesis.openapi.from_dict(DOCUMENT)
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+# Random ids almost never exist: aim at the seeded rows too, so the work behind a 200 or 201 runs.
+@whole.hook
+def flatmap_path_parameters(context, path_parameters):
+    return _aim_at(path_parameters)
+
+
+@whole.hook
+def flatmap_query(context, query):
+    return _aim_at(query)
+
+
+@whole.hook
+def flatmap_body(context, body):
+    return _aim_at(body)
+
+
+@pytest.fixture(params=OPERATIONS, ids=[f"{method} {path}" for method, path in OPERATIONS])
+def operation(request, seeded):
+    """The one operation of the test, its cases aimed at the seeded rows."""
+    method, path = request.param
+    return whole.include(method=method, path=path)
+
+
+schema = schemathesis.pytest.from_fixture("operation")
 
 
 @schema.parametrize()
 @settings(
     max_examples=25,
     deadline=None,
-    # schemathesis runs every operation as a subtest of one test, so the fixtures are made once for all.
+    # The cases of an operation share its test's fixtures: the seeded data, rolled back after the operation.
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-def test_api_conforms_to_its_openapi_document(case, admin, admin_headers):
+def test_api_conforms_to_its_openapi_document(case, app, seeded):
     # The login endpoints allow 10 calls a minute; without a reset the first operations would use up the
     # budget and every later case would only see 429.
     limiter.reset()
-    headers = admin_headers
+    headers = seeded["admin_headers"]
     if case.path == "/api/v1/auth/logout":
         # Logging out revokes the token it is called with: each case gets a fresh one (minted directly, as
         # the sign-in endpoint would, to skip an argon2 check per case).
-        headers = {"Authorization": f"Bearer {issue_tokens(admin)[0]}"}
-    case.call_and_validate(headers=headers, checks=CHECKS)
+        headers = {"Authorization": f"Bearer {issue_tokens(seeded['admin'])[0]}"}
+    case.call_and_validate(app=app, headers=headers, checks=CHECKS)

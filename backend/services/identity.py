@@ -4,27 +4,38 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from functools import cache
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet
 from flask import current_app
 
 from backend.domain.phones import mask_phone
 
-_hasher = PasswordHasher()
-# Verifying against this when the user does not exist keeps the timing of a wrong username and a wrong
-# password the same.
-_DUMMY_HASH = _hasher.hash("linli-timing-equaliser")
+
+@cache
+def password_hasher(cost: str) -> PasswordHasher:
+    """The hasher of an argon2-cffi profile named by the app's LINLI_PASSWORD_COST (backend.config)."""
+    return PasswordHasher.from_parameters(getattr(profiles, cost))
+
+
+@cache
+def _dummy_hash(cost: str) -> str:
+    # Verifying against this when the user does not exist keeps the timing of a wrong username and a wrong
+    # password the same.
+    return password_hasher(cost).hash("linli-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return password_hasher(current_app.config["LINLI_PASSWORD_COST"]).hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    """A hash is checked at the cost it was made with; only a missing user's dummy hash takes the app's."""
+    cost = current_app.config["LINLI_PASSWORD_COST"]
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return password_hasher(cost).verify(password_hash or _dummy_hash(cost), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -103,8 +103,7 @@ def published_topic(a: Compound, owners: list[User], secretary: User, committee:
     return topic
 
 
-@pytest.fixture
-def world(area_tree, make_area, make_compound, make_user) -> World:
+def build_world(area_tree, make_area, make_compound, make_user) -> World:
     _city, district, _street_a, community_a = area_tree
     street_b = make_area("B街道", AreaLevel.STREET, district)
     a = make_compound(name="甲小区", area=community_a, buildings=1, households_per_building=2)
@@ -143,6 +142,12 @@ def world(area_tree, make_area, make_compound, make_user) -> World:
         b_topic_id=b_topic.id,
         callers=callers,
     )
+
+
+@pytest.fixture
+def world(built_once) -> World:
+    """Built by the module's first test and kept for the others; what each test changes is rolled back."""
+    return built_once(build_world)
 
 
 def _photo_form() -> dict:

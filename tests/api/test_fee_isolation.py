@@ -65,8 +65,7 @@ class World:
     callers: dict[str, dict[str, str]]
 
 
-@pytest.fixture
-def world(area_tree, make_area, make_compound, make_user) -> World:
+def build_world(area_tree, make_area, make_compound, make_user) -> World:
     _city, district, _street_a, community_a = area_tree
     street_b = make_area("B街道", AreaLevel.STREET, district)
     a = make_compound(name="甲小区", area=community_a, buildings=1, households_per_building=2)
@@ -111,6 +110,12 @@ def world(area_tree, make_area, make_compound, make_user) -> World:
             "neighbour": bearer_for(make_user(Role.OWNER, a, household=other_home)),
         },
     )
+
+
+@pytest.fixture
+def world(built_once) -> World:
+    """Built by the module's first test and kept for the others; what each test changes is rolled back."""
+    return built_once(build_world)
 
 
 def _bill(w: World, tail: str = "", bill: str = "open_bill") -> str:

@@ -35,8 +35,7 @@ class World:
     b_building_id: int
 
 
-@pytest.fixture
-def world(area_tree, make_area, make_compound, make_user) -> World:
+def build_world(area_tree, make_area, make_compound, make_user) -> World:
     _city, district, street_a, community_a = area_tree
     community_b = make_area("B社区", AreaLevel.COMMUNITY, make_area("B街道", AreaLevel.STREET, district))
     a = make_compound(name="甲小区", area=community_a)
@@ -76,6 +75,12 @@ def world(area_tree, make_area, make_compound, make_user) -> World:
         b_household_ids={h.id for h in b_households},
         b_building_id=buildings_of(b)[0].id,
     )
+
+
+@pytest.fixture
+def world(built_once) -> World:
+    """Built by the module's first test and kept for the others; what each test changes is rolled back."""
+    return built_once(build_world)
 
 
 def _b_binding_body(w: World) -> dict:

@@ -48,8 +48,7 @@ def _photo(order_id: int, user_id: int) -> WorkOrderPhoto:
     return workorder_service.upload_photo(order_id, user_id, prepared)
 
 
-@pytest.fixture
-def world(area_tree, make_area, make_compound, make_user) -> World:
+def build_world(area_tree, make_area, make_compound, make_user) -> World:
     _city, district, street_a, community_a = area_tree
     street_b = make_area("B街道", AreaLevel.STREET, district)
     a = make_compound(name="甲小区", area=community_a)
@@ -90,6 +89,12 @@ def world(area_tree, make_area, make_compound, make_user) -> World:
         pending_photo_url=f"/api/v1/work-orders/{order.id}/photos/{pending.id}", b_order_id=b_order.id,
         callers=callers,
     )
+
+
+@pytest.fixture
+def world(built_once) -> World:
+    """Built by the module's first test and kept for the others; what each test changes is rolled back."""
+    return built_once(build_world)
 
 
 def _upload():

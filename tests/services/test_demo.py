@@ -119,8 +119,7 @@ def test_a_second_run_with_the_same_count_adds_nothing(demo_cli):
     assert db.session.scalar(select(func.count()).select_from(Compound).where(Compound.code == "bench")) == 1
 
 
-def test_a_larger_count_adds_only_the_missing_households_chunk_by_chunk(demo_cli):
-    demo_cli()
+def test_a_larger_count_adds_only_the_missing_households_chunk_by_chunk(demo):
     load_bench_households(150, chunk_size=100)
     progress = []
 
@@ -217,8 +216,7 @@ def _assert_consistent(order: WorkOrder, now) -> None:
     assert resident is not None, order.id
 
 
-def test_the_demo_has_work_orders_in_every_state_each_consistent_with_its_events(demo_cli):
-    demo_cli()
+def test_the_demo_has_work_orders_in_every_state_each_consistent_with_its_events(demo):
     now = utcnow()
     orders = _city_orders()
 
@@ -243,8 +241,7 @@ def test_the_demo_has_work_orders_in_every_state_each_consistent_with_its_events
     assert overdue[0].escalation_level >= 1 and overdue[0].escalate_at is not None
 
 
-def test_the_demo_staff_queue_holds_the_open_orders_of_the_first_compound(demo_cli):
-    demo_cli()
+def test_the_demo_staff_queue_holds_the_open_orders_of_the_first_compound(demo):
     staff = db.session.scalar(select(User.id).where(User.username == "staff"))
 
     queue = staff_queue(demo_compound().id, staff, page=1, page_size=50)
@@ -420,8 +417,7 @@ def _home_of(username: str) -> int:
     )
 
 
-def test_the_demo_has_one_topic_in_each_step_of_the_five_step_method(demo_cli):
-    demo_cli()
+def test_the_demo_has_one_topic_in_each_step_of_the_five_step_method(demo):
 
     assert set(_topics_by_step()) == {
         Step.PROPOSED,
@@ -435,8 +431,7 @@ def test_the_demo_has_one_topic_in_each_step_of_the_five_step_method(demo_cli):
     }
 
 
-def test_the_demo_owner_can_still_cosign_the_topic_collecting_cosigns(demo_cli):
-    demo_cli()
+def test_the_demo_owner_can_still_cosign_the_topic_collecting_cosigns(demo):
     topic = _topics_by_step()[Step.PROPOSED]
 
     threshold = consultations.settings_for(topic.compound_id).cosign_threshold
@@ -445,8 +440,7 @@ def test_the_demo_owner_can_still_cosign_the_topic_collecting_cosigns(demo_cli):
     assert _topics_by_step()[Step.REVIEW].cosign_count >= threshold
 
 
-def test_the_demo_ballot_is_open_with_votes_cast_and_waits_for_the_demo_owner(demo_cli):
-    demo_cli()
+def test_the_demo_ballot_is_open_with_votes_cast_and_waits_for_the_demo_owner(demo):
     topic = _topics_by_step()[Step.VOTING]
     now = utcnow()
 
@@ -460,8 +454,7 @@ def test_the_demo_ballot_is_open_with_votes_cast_and_waits_for_the_demo_owner(de
     assert [(entry.topic.id, entry.household_ids) for entry in pending] == [(topic.id, (_home_of("owner"),))]
 
 
-def test_each_demo_vote_is_its_households_last_cast(demo_cli):
-    demo_cli()
+def test_each_demo_vote_is_its_households_last_cast(demo):
     topic = _topics_by_step()[Step.VOTING]
 
     votes = db.session.scalars(select(Vote).where(Vote.topic_id == topic.id)).all()
@@ -477,8 +470,7 @@ def test_each_demo_vote_is_its_households_last_cast(demo_cli):
     assert all(topic.ballot_opened_at <= cast.created_at < topic.ballot_closes_at for cast in casts)
 
 
-def test_the_demo_deliberation_has_replies_a_hidden_comment_options_and_a_meeting(demo_cli):
-    demo_cli()
+def test_the_demo_deliberation_has_replies_a_hidden_comment_options_and_a_meeting(demo):
     topic = _topics_by_step()[Step.DELIBERATION]
 
     comments = db.session.scalars(select(TopicComment).where(TopicComment.topic_id == topic.id)).all()
@@ -496,8 +488,7 @@ def test_the_demo_deliberation_has_replies_a_hidden_comment_options_and_a_meetin
     assert {_user_id("secretary"), _user_id("committee"), _user_id("owner")} <= set(invited)
 
 
-def test_the_demo_results_are_frozen_and_followed_by_objections_progress_and_ratings(demo_cli):
-    demo_cli()
+def test_the_demo_results_are_frozen_and_followed_by_objections_progress_and_ratings(demo):
     by_step = _topics_by_step()
     publicity, carrying, done = by_step[Step.PUBLICITY], by_step[Step.IMPLEMENTATION], by_step[Step.DONE]
 
@@ -515,15 +506,13 @@ def test_the_demo_results_are_frozen_and_followed_by_objections_progress_and_rat
     assert by_step[Step.DECLINED].decline_reason
 
 
-def test_no_demo_deadline_or_reminder_is_due_so_the_sweep_has_nothing_to_do(demo_cli):
-    demo_cli()
+def test_no_demo_deadline_or_reminder_is_due_so_the_sweep_has_nothing_to_do(demo):
 
     assert consultations.due_topic_ids(utcnow()) == []
     assert consultations.send_voting_reminders(utcnow()) == 0
 
 
-def test_a_second_demo_run_adds_no_topics_votes_or_meetings(demo_cli):
-    demo_cli()
+def test_a_second_demo_run_adds_no_topics_votes_or_meetings(demo, demo_cli):
     tables = (Topic, TopicComment, Vote, VoteCast, Meeting)
     before = [db.session.scalar(select(func.count()).select_from(table)) for table in tables]
 
@@ -533,8 +522,7 @@ def test_a_second_demo_run_adds_no_topics_votes_or_meetings(demo_cli):
     assert [db.session.scalar(select(func.count()).select_from(table)) for table in tables] == before
 
 
-def test_the_demo_owner_sees_every_topic_and_the_ballot_waiting_for_them_through_the_api(demo_cli, client):
-    demo_cli()
+def test_the_demo_owner_sees_every_topic_and_the_ballot_waiting_for_them_through_the_api(demo, client):
     compound_id, voting_id = demo_compound().id, _topics_by_step()[Step.VOTING].id
     signed_in = client.post("/api/v1/auth/password", json={"username": "owner", "password": DEMO_PASSWORD})
     headers = {"Authorization": f"Bearer {signed_in.json['access_token']}"}
