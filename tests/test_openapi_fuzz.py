@@ -1,6 +1,6 @@
 """Schemathesis over /api/v1/openapi.json, in-process, signed in as an admin over seeded data: no 5xx, and
 every response matches the documented status codes, content types and schemas. Each operation is a test of its
-own over data seeded once for the module; schemathesis builds an operation's cases when its test runs."""
+own (pytest-xdist spreads them over its workers), over data seeded once for the module."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -40,8 +40,8 @@ CHECKS = [not_a_server_error, response_schema_conformance, status_code_conforman
 def _openapi_document() -> dict:
     """The document as the app serves it, read at collection so that each operation becomes a test: an app of
     its own that never opens its database or Redis (nothing listens on port 9; secrets given, so none is written
-    to instance/). (Handing schemathesis the whole document here would build every operation's coverage cases
-    at collection, in each pytest-xdist worker and for each test run.)"""
+    to instance/). schemathesis then builds each operation's coverage cases at collection (seconds, in each
+    pytest-xdist worker); built lazily in each operation's test (`from_fixture`) they cost several times more."""
     app = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "LINLI_REDIS_URL": "redis://127.0.0.1:9/0",
         "SECRET_KEY": "openapi-document", "JWT_SECRET_KEY": "openapi-document",
@@ -164,38 +164,23 @@ def _aim_at(values):
     return st.sampled_from([values, {**values, **known}])
 
 
-DOCUMENT = _openapi_document()
-OPERATIONS = [
-    (method.upper(), path) for path, item in DOCUMENT["paths"].items() for method in item
-    if method in {"get", "put", "post", "delete", "patch"}
-]
-whole = schemathesis.openapi.from_dict(DOCUMENT)
+schema = schemathesis.openapi.from_dict(_openapi_document())
 
 
 # Random ids almost never exist: aim at the seeded rows too, so the work behind a 200 or 201 runs.
-@whole.hook
+@schema.hook
 def flatmap_path_parameters(context, path_parameters):
     return _aim_at(path_parameters)
 
 
-@whole.hook
+@schema.hook
 def flatmap_query(context, query):
     return _aim_at(query)
 
 
-@whole.hook
+@schema.hook
 def flatmap_body(context, body):
     return _aim_at(body)
-
-
-@pytest.fixture(params=OPERATIONS, ids=[f"{method} {path}" for method, path in OPERATIONS])
-def operation(request, seeded):
-    """The one operation of the test, its cases aimed at the seeded rows."""
-    method, path = request.param
-    return whole.include(method=method, path=path)
-
-
-schema = schemathesis.pytest.from_fixture("operation")
 
 
 @schema.parametrize()
