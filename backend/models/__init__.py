@@ -25,6 +25,24 @@ from backend.models.meetings import Meeting, MeetingAttendance, MeetingInvitee
 from backend.models.notifications import Delivery, Notice, Notification, NotificationPreference
 from backend.models.people import Membership, User, WeChatAccount
 from backend.models.places import Area, Building, Compound, Household, PropertyCompany, RegisteredOwner
+from backend.models.rating import (
+    CompanyRating,
+    CreditRecord,
+    Inspection,
+    InspectionItem,
+    RatingMethod,
+    RatingObjection,
+    RatingRound,
+)
+from backend.models.surveys import (
+    Survey,
+    SurveyAnswer,
+    SurveyCompound,
+    SurveyEvaluator,
+    SurveyQuestion,
+    SurveyResponse,
+    SurveyTally,
+)
 from backend.models.workorders import (
     ScoreSnapshot,
     WorkOrder,
@@ -37,6 +55,20 @@ from backend.models.workorders import (
 )
 
 __all__ = [
+    "CompanyRating",
+    "CreditRecord",
+    "Inspection",
+    "InspectionItem",
+    "RatingMethod",
+    "RatingObjection",
+    "RatingRound",
+    "Survey",
+    "SurveyAnswer",
+    "SurveyCompound",
+    "SurveyEvaluator",
+    "SurveyQuestion",
+    "SurveyResponse",
+    "SurveyTally",
     "Bill",
     "FeeSchedule",
     "Payment",

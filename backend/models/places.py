@@ -41,6 +41,8 @@ class PropertyCompany(Base):
     name: Mapped[str] = mapped_column(String(128))
     # 统一社会信用代码: 18 characters.
     credit_code: Mapped[str] = mapped_column(String(18), unique=True)
+    # With ★5, a party organisation makes a "红色物业".
+    has_party_org: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
