@@ -137,6 +137,7 @@ def _register_api(app: Flask) -> None:
         notifications,
         payments,
         subsidies,
+        surveys,
         workorders,
     )
     from backend.errors import register_error_handlers
@@ -147,7 +148,7 @@ def _register_api(app: Flask) -> None:
     smorest_api.init_app(app)
     smorest_api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for module in (auth, me, compounds, bindings, ledger, notifications, workorders, consultations, meetings,
-                   fees, payments, subsidies):
+                   fees, payments, subsidies, surveys):
         smorest_api.register_blueprint(module.blp)
     register_error_handlers(app)
     register_jwt(app)
