@@ -113,8 +113,8 @@ class MySheet(MethodView):
         """My household's sheet (a verified owner or resident), new or changed until the close; one per
         household, the last counts. Answers with the receipt."""
         user_id = optional_user_id()
-        response = service.submit_sheet(survey_id, user_id, body["household_id"], body["answers"])
-        return presenter.receipt(survey_id, user_id, response.household_id)
+        written = service.submit_sheet(survey_id, user_id, body["household_id"], body["answers"])
+        return presenter.receipt_of(survey_id, written)
 
     @blp.arguments(ReceiptQuery, location="query")
     @blp.response(200, SurveyReceiptSchema)

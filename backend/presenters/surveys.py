@@ -24,7 +24,7 @@ from backend.domain.surveys import (
 from backend.models import Survey, SurveyQuestion
 from backend.policy import authorize
 from backend.services import surveys as service
-from backend.services.surveys import OVERALL, Standing
+from backend.services.surveys import OVERALL, Standing, household_label
 from backend.shared.clock import utcnow
 
 OVERALL_LABEL = "综合（六项合计）"
@@ -82,10 +82,6 @@ class SurveyDetail(SurveyLine):
     @property
     def dimensions(self) -> list[SurveyQuestion]:
         return [question for question in self.questions if question.kind is QuestionKind.DIMENSION]
-
-
-def household_label(household) -> str:
-    return f"{household.building.name} {household.unit}单元 {household.room}室"
 
 
 def _actions(survey: Survey, person: Standing, now: datetime, answered: bool | None = None) -> frozenset[SurveyAction]:
@@ -198,7 +194,11 @@ class Receipt:
 
 def receipt(survey_id: int, user_id: int | None, household_id: int | None = None) -> Receipt:
     """My household's sheet: 404 for anyone but the household's own verified people."""
-    found = service.receipt(survey_id, user_id, household_id)
+    return receipt_of(survey_id, service.receipt(survey_id, user_id, household_id))
+
+
+def receipt_of(survey_id: int, found: service.Receipt) -> Receipt:
+    """A receipt as the service found or wrote it."""
     survey = service.get_survey(survey_id)
     answers = []
     for question in survey.questions:
@@ -213,8 +213,8 @@ def receipt(survey_id: int, user_id: int | None, household_id: int | None = None
             label = answer.text
         answers.append(ReceiptAnswer(question.id, question.text, answer.value, label, answer.text))
     return Receipt(
-        survey_id=survey.id, survey_title=survey.title, household_id=found.household.id,
-        household_label=household_label(found.household), revision=found.response.revision,
+        survey_id=survey.id, survey_title=survey.title, household_id=found.response.household_id,
+        household_label=found.household_label, revision=found.response.revision,
         paper=found.response.paper, submitted_at=found.response.submitted_at,
         updated_at=found.response.updated_at, answers=answers,
         may_change=service.state_of(survey) is SurveyState.OPEN,

@@ -399,8 +399,9 @@ def answering_household(survey: Survey, person: Standing, household_id: int | No
 
 
 def submit_sheet(survey_id: int, user_id: int, household_id: int | None, answers: Sequence[AnswerInput],
-                 now: datetime | None = None) -> SurveyResponse:
-    """My household's sheet, new or changed until the close; the last one counts."""
+                 now: datetime | None = None) -> Receipt:
+    """My household's sheet, new or changed until the close; the last one counts. The receipt is of this sheet
+    as written (another tap committing right after does not change it)."""
     now = now or utcnow()
     survey, person = seen(survey_id, user_id)
     household_id = answering_household(survey, person, household_id)
@@ -408,8 +409,13 @@ def submit_sheet(survey_id: int, user_id: int, household_id: int | None, answers
     compound_id = next(seat.compound_id for seat in person.seats if seat.household_id == household_id)
     survey = _open_for_answers(survey_id, now)
     response = _record_sheet(survey.id, compound_id, household_id, user_id, checked, now)
+    written = Receipt(response=response, household_label=_label(household_id), answers={
+        answer.question_id: SurveyAnswer(question_id=answer.question_id, value=answer.value, text=answer.text.strip())
+        for answer in checked})
+    # Detached, so the commit does not expire it.
+    db.session.expunge(response)
     db.session.commit()
-    return response
+    return written
 
 
 def enter_paper_sheet(survey_id: int, user_id: int, household_id: int, answers: Sequence[AnswerInput],
@@ -469,8 +475,17 @@ class Receipt:
     """My household's sheet: which one, the revision that counts, and its answers (mine only)."""
 
     response: SurveyResponse
-    household: Household
+    household_label: str
     answers: dict[int, SurveyAnswer]
+
+
+def household_label(household: Household) -> str:
+    return f"{household.building.name} {household.unit}单元 {household.room}室"
+
+
+def _label(household_id: int) -> str:
+    return household_label(db.session.scalar(
+        select(Household).options(joinedload(Household.building)).where(Household.id == household_id)))
 
 
 def receipt(survey_id: int, user_id: int | None, household_id: int | None) -> Receipt:
@@ -487,9 +502,7 @@ def receipt(survey_id: int, user_id: int | None, household_id: int | None) -> Re
         raise SurveyRefused("这户还没有作答", Kind.NOT_FOUND)
     answers = {answer.question_id: answer for answer in db.session.scalars(
         select(SurveyAnswer).where(SurveyAnswer.response_id == response.id))}
-    household = db.session.scalar(
-        select(Household).options(joinedload(Household.building)).where(Household.id == household_id))
-    return Receipt(response=response, household=household, answers=answers)
+    return Receipt(response=response, household_label=_label(household_id), answers=answers)
 
 
 def answered_household_ids(survey_id: int, household_ids: Sequence[int]) -> set[int]:
