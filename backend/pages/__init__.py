@@ -92,6 +92,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     meetings,
     notifications,
     settings,
+    surveys,
     workorder_categories,
     workorders,
 )

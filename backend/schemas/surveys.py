@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from backend.domain.rating import QuestionKind
 from backend.domain.surveys import MAX_EXTRA_QUESTIONS, MAX_OPTIONS, MIN_OPTIONS, QuestionDraft, SurveyState
@@ -170,14 +170,28 @@ class EvaluatorSchema(Schema):
 
 
 class SurveyFormSchema(SurveyCreateSchema):
-    """The new-campaign page: the API's body with Beijing times and percent for the minimum."""
+    """The new-campaign page: the API's body with Beijing times, the minimum share in percent, and where as one
+    choice ("area:<id>" or "compound:<id>"); the template's questions only."""
+
+    class Meta:
+        exclude = ("questions", "min_response_bp")
 
     opens_at = BeijingDateTime(required=True, error_messages={"required": "请选择开始时间", "invalid": "请选择开始时间"})
     closes_at = BeijingDateTime(required=True, error_messages={"required": "请选择结束时间", "invalid": "请选择结束时间"})
-    area_id = whole("请选择测评区域", allow_none=True, load_default=None)
-    compound_id = whole("请选择小区", allow_none=True, load_default=None)
-    min_response_bp = whole("最低参与率须在0到100%之间", low=0, high=10000, load_default=3000)
-    min_households = whole("最低参与户数须为非负整数", low=0, high=MAX_HOUSEHOLDS, load_default=10)
+    min_percent = whole("最低参与率须在0到100之间", low=0, high=100, load_default=30)
+
+    @pre_load
+    def _place(self, data, **_):
+        data = dict(data)
+        kind, _, place_id = str(data.pop("place", "")).partition(":")
+        if kind in ("area", "compound") and place_id:
+            data[f"{kind}_id"] = place_id
+        return data
+
+    @post_load
+    def _percent(self, data, **_) -> dict:
+        data = dict(data)
+        return data | {"min_response_bp": data.pop("min_percent") * 100}
 
 
 # ---- responses --------------------------------------------------------------------------------------
