@@ -6,12 +6,13 @@ Anonymity: a sheet's household is read only for that household's own receipt; no
 household together with an answer. Comments leave only as text, in the order of their text."""
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, text, update
 from sqlalchemy.orm import joinedload
 
 from backend.domain import surveys as rules
@@ -57,6 +58,10 @@ NOT_FOUND = "测评不存在"
 HOUSEHOLD_ROLES = (Role.OWNER, Role.RESIDENT)
 COMPANY_ROLES = (Role.MANAGER, Role.STAFF)
 COMMITTEE_ROLES = (Role.COMMITTEE, Role.PARTY_SECRETARY)
+
+
+# What the tally writes into a row; the rest is the row's key.
+TALLIED = ("households", "answered", "counts", "valid", "satisfied", "rate_bp", "score_centi", "sufficient")
 
 
 def subject_of(question_id: int) -> str:
@@ -568,24 +573,28 @@ def close(survey_id: int, actor_id: int | None, now: datetime | None = None, ip:
 
 def tally(survey_id: int, now: datetime | None = None, commit: bool = True) -> int:
     """Each compound's figures, per question and all dimensions pooled (`overall`), from ONE GROUP BY over the
-    answers plus the count of sheets per compound; written by upsert on (survey, compound, subject), so a rerun
-    over the same sheets leaves the same rows with the same ids. Returns the rows written."""
+    answers (compound, question, value); the rows that changed are written by upsert on (survey,
+    compound, subject), so a rerun over the same sheets leaves the same rows with the same ids. Returns how many
+    rows it wrote."""
     survey = db.session.get(Survey, survey_id)
     questions = list(db.session.scalars(
         select(SurveyQuestion).where(SurveyQuestion.survey_id == survey_id,
                                      SurveyQuestion.kind != QuestionKind.TEXT).order_by(SurveyQuestion.position)))
     scope = db.session.execute(select(SurveyCompound.compound_id, SurveyCompound.households).where(
         SurveyCompound.survey_id == survey_id)).all()
-    answered = dict(db.session.execute(
-        select(SurveyResponse.compound_id, func.count()).where(SurveyResponse.survey_id == survey_id)
-        .group_by(SurveyResponse.compound_id)).all())
     counts: dict[tuple[int, int], dict[int, int]] = defaultdict(dict)
     for compound_id, question_id, value, count in db.session.execute(
         select(SurveyAnswer.compound_id, SurveyAnswer.question_id, SurveyAnswer.value, func.count())
         .where(SurveyAnswer.survey_id == survey_id, SurveyAnswer.value.is_not(None))
         .group_by(SurveyAnswer.compound_id, SurveyAnswer.question_id, SurveyAnswer.value)
-    ):
+    ).all():
         counts[(compound_id, question_id)][value] = count
+    # Every sheet answers every required question (checked on submit; the first answer froze the questions), so
+    # a compound's sheets are the answers to its first required dimension: no second scan for them.
+    first = next(question.id for question in questions
+                 if question.kind is QuestionKind.DIMENSION and question.required)
+    answered = {compound_id: sum(found.values()) for (compound_id, question_id), found in counts.items()
+                if question_id == first}
     rows = []
     for compound_id, households in scope:
         sheets = answered.get(compound_id, 0)
@@ -602,18 +611,48 @@ def tally(survey_id: int, now: datetime | None = None, commit: bool = True) -> i
             else:
                 rows.append(common | _choice_counts(subject_of(question.id), found, len(question.options)))
         rows.append(common | _figures(OVERALL, pooled, 6))
-    if rows:
-        statement = dialect_insert(SurveyTally)
-        columns = ("households", "answered", "counts", "valid", "satisfied", "rate_bp", "score_centi", "sufficient")
-        db.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[SurveyTally.survey_id, SurveyTally.compound_id, SurveyTally.subject],
-                set_={name: statement.excluded[name] for name in columns}),
-            rows)
+    written = _changed(survey_id, rows)
+    if written:
+        _upsert_tallies(written)
     survey.tallied_at = now or utcnow()
     if commit:
         db.session.commit()
-    return len(rows)
+    return len(written)
+
+
+_RECORDSET = text(
+    "INSERT INTO survey_tallies (survey_id, compound_id, subject, households, answered, counts, valid, satisfied, "
+    "rate_bp, score_centi, sufficient) "
+    "SELECT * FROM json_to_recordset(CAST(:rows AS json)) AS r(survey_id int, compound_id int, subject text, "
+    "households int, answered int, counts json, valid int, satisfied int, rate_bp int, score_centi int, "
+    "sufficient bool) "
+    "ON CONFLICT (survey_id, compound_id, subject) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in TALLIED)
+)
+
+
+def _upsert_tallies(rows: list[dict]) -> None:
+    """On PostgreSQL one statement whatever the number of rows (a row per statement costs twice the GROUP BY at a
+    district's scale, a long VALUES list more to plan); elsewhere the rows as one executemany."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_RECORDSET, {"rows": json.dumps(rows)})
+        return
+    statement = dialect_insert(SurveyTally.__table__)
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=["survey_id", "compound_id", "subject"],
+        set_={name: statement.excluded[name] for name in TALLIED}), rows)
+
+
+def _changed(survey_id: int, rows: list[dict]) -> list[dict]:
+    """The rows whose figures differ from those stored: a rerun over the same sheets writes nothing."""
+    table = SurveyTally.__table__
+    stored = {
+        (row[0], row[1]): tuple(row[2:])
+        for row in db.session.execute(select(table.c.compound_id, table.c.subject, *[table.c[name] for name in TALLIED])
+                                      .where(table.c.survey_id == survey_id)).all()
+    }
+    return [row for row in rows
+            if stored.get((row["compound_id"], row["subject"])) != tuple(row[name] for name in TALLIED)]
 
 
 def _figures(subject: str, counts: dict[int, int], width: int) -> dict:
@@ -648,13 +687,13 @@ def comments_of(survey_id: int, compound_ids: Sequence[int]) -> dict[int, list[s
     if not compound_ids:
         return {}
     found: dict[int, list[str]] = defaultdict(list)
-    for compound_id, text in db.session.execute(
+    for compound_id, comment in db.session.execute(
         select(SurveyAnswer.compound_id, SurveyAnswer.text)
         .join(SurveyQuestion, SurveyQuestion.id == SurveyAnswer.question_id)
         .where(SurveyAnswer.survey_id == survey_id, SurveyAnswer.compound_id.in_(compound_ids),
                SurveyQuestion.kind == QuestionKind.TEXT)
     ):
-        found[compound_id].append(text)
+        found[compound_id].append(comment)
     return {compound_id: rules.ordered_comments(texts) for compound_id, texts in found.items()}
 
 
