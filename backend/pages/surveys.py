@@ -29,6 +29,13 @@ def open_survey_count(compound_id: int) -> int:
     return presenter.open_count(compound_id)
 
 
+@h5.app_template_global()
+def has_survey_work() -> bool:
+    """An official, a committee or a surveyor: the home page links to their campaigns."""
+    user_id = optional_user_id()
+    return user_id is not None and presenter.has_survey_work(user_id)
+
+
 def _detail_redirect(survey_id: int):
     return redirect(url_for("h5.survey_detail", survey_id=survey_id))
 

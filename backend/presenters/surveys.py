@@ -380,5 +380,10 @@ def paper_form(survey_id: int, user_id: int) -> PaperForm:
     return PaperForm(survey=detail, buildings=service.buildings_in_scope(survey_id))
 
 
+def has_survey_work(user_id: int) -> bool:
+    areas, compounds = service.campaign_places(user_id)
+    return bool(areas or compounds) or service.is_evaluator(user_id)
+
+
 def open_count(compound_id: int) -> int:
     return service.open_survey_count(compound_id)

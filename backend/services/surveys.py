@@ -330,6 +330,10 @@ def appoint_evaluator(survey_id: int, actor_id: int, phone: str, name: str = "",
     return user
 
 
+def is_evaluator(user_id: int) -> bool:
+    return bool(db.session.scalar(select(exists().where(SurveyEvaluator.user_id == user_id))))
+
+
 def evaluators_of(survey_id: int) -> list[User]:
     return list(db.session.scalars(
         select(User).join(SurveyEvaluator, SurveyEvaluator.user_id == User.id)

@@ -175,6 +175,8 @@ def test_the_committee_starts_a_campaign_for_its_compound_from_the_form(world, p
 def test_a_surveyor_enters_a_paper_sheet_by_building_and_room(world, phone):
     compound, homes, people, survey_id = world
     evaluator = phone(people["evaluator"])
+    assert 'id="my-surveys-link"' in text(evaluator.get("/h5/"))
+    assert 'id="my-surveys-link"' not in text(phone(people["owners"][0]).get("/h5/"))
     mine = text(evaluator.get("/h5/me/surveys"))
     assert "物业服务满意度测评" in mine
     form = text(evaluator.get(f"/h5/surveys/{survey_id}/paper"))
