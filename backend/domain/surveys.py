@@ -109,7 +109,7 @@ def ordered_comments(texts: Iterable[str]) -> list[str]:
     return sorted(text.strip() for text in texts if text.strip())
 
 
-def check_answer(kind: QuestionKind, options: Sequence[str], value: int | None, text: str) -> None:
+def check_answer(kind: QuestionKind, options: Sequence[str], value: int | None) -> None:
     """A dimension takes 0–5, a choice one of its options' indexes, a text question text (value None)."""
     if kind is QuestionKind.DIMENSION:
         if type(value) is not int or value not in ANSWER_LABELS:

@@ -359,8 +359,7 @@ def _checked_answers(survey: Survey, answers: Sequence[AnswerInput]) -> list[Ans
             raise SurveyRefused("没有这道题", Kind.INVALID)
         if answer.question_id in given:
             raise SurveyRefused("同一道题只能回答一次", Kind.INVALID)
-        rules.check_answer(question.kind, question.options, answer.value,
-                           answer.text)
+        rules.check_answer(question.kind, question.options, answer.value)
         if question.kind is QuestionKind.TEXT and not answer.text.strip():
             continue
         given[answer.question_id] = answer
