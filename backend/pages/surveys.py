@@ -16,7 +16,13 @@ from backend.pages.helpers import compound_by_code, login_redirect, require_user
 from backend.policy import authorize, authorize_area
 from backend.presenters import surveys as presenter
 from backend.request_context import client_ip, entry_compound_id, optional_user_id
-from backend.schemas.surveys import EvaluatorSchema, PaperSheetFormSchema, SheetSchema, SurveyFormSchema
+from backend.schemas.surveys import (
+    EvaluatorSchema,
+    PaperSheetFormSchema,
+    QuestionInputSchema,
+    SheetSchema,
+    SurveyFormSchema,
+)
 from backend.services import photos as photo_service
 from backend.services import surveys as service
 from backend.services.surveys import CampaignDraft
@@ -171,6 +177,24 @@ def survey_appoint(survey_id: int):
     body = load_form(EvaluatorSchema())
     service.appoint_evaluator(survey_id, user_id, body["phone"], body["name"], client_ip())
     flash("已委托测评员，对方用手机号短信登录即可", "success")
+    return _detail_redirect(survey_id)
+
+
+@h5.post(f"/surveys/{SURVEY_ID}/questions")
+def survey_questions(survey_id: int):
+    """Add a question of the campaign's own, or remove one, until the first answer."""
+    user_id = require_user_for_post()
+    survey = presenter.require(survey_id, user_id, runs=True)
+    show_refusal_with(lambda refused: _detail_page(survey_id, error=refused.message))
+    questions = service.extra_questions(survey)
+    remove = request.form.get("remove", "")
+    if remove.isascii() and remove.isdigit():
+        questions = [question for index, question in enumerate(questions) if index != int(remove)]
+    else:
+        lines = [line.strip() for line in request.form.get("option_lines", "").splitlines() if line.strip()]
+        questions.append(load_form(QuestionInputSchema(), options=lines))
+    service.edit_campaign(survey_id, user_id, questions=questions, ip=client_ip())
+    flash("问卷已修改", "success")
     return _detail_redirect(survey_id)
 
 

@@ -20,6 +20,7 @@ from backend.domain.surveys import (
     SurveyState,
     allowed_actions,
     answer_choices,
+    default_questions,
 )
 from backend.models import Survey, SurveyQuestion
 from backend.policy import authorize
@@ -28,6 +29,7 @@ from backend.services.surveys import OVERALL, Standing, household_label
 from backend.shared.clock import utcnow
 
 OVERALL_LABEL = "综合（六项合计）"
+TEMPLATE_SIZE = len(default_questions())
 NOT_RUNNER = "只有测评发起方可以进行此操作"
 
 
@@ -82,6 +84,11 @@ class SurveyDetail(SurveyLine):
     @property
     def dimensions(self) -> list[SurveyQuestion]:
         return [question for question in self.questions if question.kind is QuestionKind.DIMENSION]
+
+    @property
+    def extra_questions(self) -> list[SurveyQuestion]:
+        """The campaign's own questions, after the template's (the ones its creator may remove)."""
+        return self.questions[TEMPLATE_SIZE:]
 
 
 def _actions(survey: Survey, person: Standing, now: datetime, answered: bool | None = None) -> frozenset[SurveyAction]:

@@ -301,6 +301,13 @@ def edit_campaign(survey_id: int, actor_id: int, *, title: str | None = None, op
     return survey
 
 
+def extra_questions(survey: Survey) -> list[QuestionDraft]:
+    """The campaign's own questions, after the template's, as drafts (to edit them as a list)."""
+    template = len(rules.default_questions())
+    return [QuestionDraft(question.kind, question.text, tuple(question.options), question.required)
+            for question in survey.questions[template:]]
+
+
 def appoint_evaluator(survey_id: int, actor_id: int, phone: str, name: str = "", ip: str | None = None) -> User:
     """The surveyor signs in by SMS like everyone: found by phone, or created with it now."""
     survey = _locked(survey_id)

@@ -193,3 +193,28 @@ def test_a_surveyor_enters_a_paper_sheet_by_building_and_room(world, phone):
         "photo": samples.camera_jpeg(160, 120).upload()} | form_answers(survey_id, 3))
     assert unknown.status_code == 422 and "找不到该房屋" in text(unknown)
     assert phone(people["owners"][0]).get(f"/h5/surveys/{survey_id}/paper").status_code == 403
+
+
+def test_the_creator_adds_and_removes_questions_until_the_first_answer(world, phone):
+    compound, _, people, survey_id = world
+    official = phone(people["official"])
+    added = official.post(f"/h5/surveys/{survey_id}/questions", data={
+        "csrf_token": official.csrf, "kind": "choice", "text": "您是否愿意续聘现物业？", "option_lines": "愿意\n不愿意\n"})
+    assert added.status_code == 302, text(added)[:300]
+    official.post(f"/h5/surveys/{survey_id}/questions", data={
+        "csrf_token": official.csrf, "kind": "text", "text": "停车有何建议？"})
+    page = text(official.get(f"/h5/surveys/{survey_id}"))
+    assert "您是否愿意续聘现物业？" in page and "愿意 / 不愿意" in page and "停车有何建议？" in page
+    bad = official.post(f"/h5/surveys/{survey_id}/questions", data={
+        "csrf_token": official.csrf, "kind": "choice", "text": "只有一个选项", "option_lines": "是"})
+    assert bad.status_code == 422 and "至少需要2个选项" in text(bad)
+    official.post(f"/h5/surveys/{survey_id}/questions", data={"csrf_token": official.csrf, "remove": "0"})
+    assert [question.text for question in service.get_survey(survey_id).questions][7:] == ["停车有何建议？"]
+    owner = phone(people["owners"][0])
+    assert owner.post(f"/h5/surveys/{survey_id}/questions", data={
+        "csrf_token": owner.csrf, "remove": "0"}).status_code == 403
+    service.submit_sheet(survey_id, people["owners"][0].id, None, [
+        AnswerInput(question.id, 5) for question in service.get_survey(survey_id).questions
+        if question.kind is QuestionKind.DIMENSION])
+    frozen = official.post(f"/h5/surveys/{survey_id}/questions", data={"csrf_token": official.csrf, "remove": "0"})
+    assert frozen.status_code == 409 and 'id="questions-form"' not in text(official.get(f"/h5/surveys/{survey_id}"))
