@@ -91,25 +91,23 @@ class SurveyDetail(SurveyLine):
         return self.questions[TEMPLATE_SIZE:]
 
 
-def _actions(survey: Survey, person: Standing, now: datetime, answered: bool | None = None) -> frozenset[SurveyAction]:
-    seats = person.answering_seats(survey.owners_only)
-    if answered is None:
-        answered = bool(service.answered_household_ids(survey.id, [seat.household_id for seat in seats]))
+def _actions(survey: Survey, person: Standing, now: datetime, answered: bool) -> frozenset[SurveyAction]:
+    """`answered`: one of the households I may answer for has a sheet."""
     return allowed_actions(
         state=service.state_of(survey, now), frozen=survey.frozen_at is not None,
         tallied=survey.tallied_at is not None and survey.closed_at is not None, runs=person.runs,
-        appoints=person.appoints, evaluator=person.evaluator, may_answer=bool(seats), answered=answered,
+        appoints=person.appoints, evaluator=person.evaluator,
+        may_answer=bool(person.answering_seats(survey.owners_only)), answered=answered,
         sees_results=bool(person.result_compound_ids),
     )
 
 
-def _line(survey: Survey, person: Standing, now: datetime, compounds: int,
-          actions: frozenset[SurveyAction] | None = None) -> dict:
+def _line(survey: Survey, person: Standing, now: datetime, actions: frozenset[SurveyAction]) -> dict:
     state = service.state_of(survey, now)
     return {
         "id": survey.id, "title": survey.title, "state": state, "state_label": STATE_LABELS[state],
         "opens_at": survey.opens_at, "closes_at": survey.closes_at, "closed_at": survey.closed_at,
-        "compounds": compounds, "actions": actions if actions is not None else _actions(survey, person, now),
+        "compounds": person.compounds, "actions": actions,
     }
 
 
@@ -120,11 +118,10 @@ def seen(survey_id: int, user_id: int | None) -> tuple[Survey, Standing]:
 def survey_detail(survey_id: int, user_id: int | None) -> SurveyDetail:
     survey, person = seen(survey_id, user_id)
     now = utcnow()
-    scope = service.scope_of(survey.id)
     answered = service.answered_household_ids(survey.id, person.household_ids)
     allowed = {seat.household_id for seat in person.answering_seats(survey.owners_only)}
     return SurveyDetail(
-        **_line(survey, person, now, len(scope), _actions(survey, person, now, bool(answered & allowed))),
+        **_line(survey, person, now, _actions(survey, person, now, bool(answered & allowed))),
         area_id=survey.area_id, compound_id=survey.compound_id, frozen=survey.frozen_at is not None,
         owners_only=survey.owners_only, publish_comments=survey.publish_comments,
         min_response_bp=survey.min_response_bp, min_households=survey.min_households,
@@ -138,31 +135,40 @@ def survey_detail(survey_id: int, user_id: int | None) -> SurveyDetail:
     )
 
 
+def _lines(surveys: list[Survey], user_id: int | None, now: datetime, keep=lambda survey, person: True
+           ) -> list[SurveyLine]:
+    """The campaigns as this person sees them, in a fixed number of queries however many there are."""
+    people = service.standings(surveys, user_id)
+    households = {seat.household_id for person in people.values() for seat in person.seats}
+    answered = service.answered_pairs([survey.id for survey in surveys], sorted(households))
+    lines = []
+    for survey in surveys:
+        person = people[survey.id]
+        if not keep(survey, person):
+            continue
+        mine = any((survey.id, seat.household_id) in answered for seat in person.answering_seats(survey.owners_only))
+        lines.append(SurveyLine(**_line(survey, person, now, _actions(survey, person, now, mine))))
+    return lines
+
+
 def compound_surveys(compound_id: int, user_id: int | None, entry_compound_id: int | None) -> SurveyList:
     """The compound's campaigns as this person sees them: running ones (upcoming ones only to those who run
     them) and closed ones with their results."""
     authorize(Action.VIEW_COMPOUND, compound_id, user_id, entry_compound_id)
     now = utcnow()
-    items = []
-    for survey in service.compound_surveys(compound_id):
-        person = service.standing(survey, user_id)
+
+    def shown(survey: Survey, person: Standing) -> bool:
         state = service.state_of(survey, now)
-        if state is SurveyState.UPCOMING and not person.runs:
-            continue
-        if state is SurveyState.CLOSED and survey.tallied_at is None:
-            continue
-        items.append(SurveyLine(**_line(survey, person, now, len(service.scope_of(survey.id)))))
-    return SurveyList(items=items)
+        if state is SurveyState.UPCOMING:
+            return person.runs
+        return state is SurveyState.OPEN or survey.tallied_at is not None
+
+    return SurveyList(items=_lines(service.compound_surveys(compound_id), user_id, now, shown))
 
 
 def my_surveys(user_id: int) -> SurveyList:
     """A surveyor's assigned campaigns; an official's of their areas; a committee's of its compound."""
-    now = utcnow()
-    items = []
-    for survey in service.my_surveys(user_id):
-        person = service.standing(survey, user_id)
-        items.append(SurveyLine(**_line(survey, person, now, len(service.scope_of(survey.id)))))
-    return SurveyList(items=items)
+    return SurveyList(items=_lines(service.my_surveys(user_id), user_id, utcnow()))
 
 
 def require(survey_id: int, user_id: int | None, *, runs: bool = False, appoints: bool = False) -> Survey:

@@ -342,3 +342,18 @@ def test_comments_stay_hidden_from_the_company_unless_published(client, place):
     ok(close(client, survey, place.official))
     assert results(client, survey, place.manager)["compounds"][0]["comments"] is None
     assert COMMENT not in json.dumps(results(client, survey, place.manager), ensure_ascii=False)
+
+
+def test_the_lists_cost_the_same_statements_however_many_campaigns(client, place, count_queries):
+    def statements(user: User, path: str) -> int:
+        with count_queries() as seen:
+            ok(call(client, "GET", path, user))
+        return len(seen)
+
+    lists = [(place.owners[0], f"/api/v1/compounds/{place.compound.id}/surveys"), (place.official, "/api/v1/me/surveys")]
+    ok(answer(client, campaign(client, place), place.owners[0]))
+    one = [statements(user, path) for user, path in lists]
+    for _ in range(3):
+        ok(answer(client, campaign(client, place), place.owners[0]))
+    assert [statements(user, path) for user, path in lists] == one
+    assert len(ok(call(client, "GET", lists[0][1], place.owners[0]))["items"]) == 4
