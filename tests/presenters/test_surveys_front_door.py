@@ -79,7 +79,7 @@ def test_a_campaign_offers_the_same_actions_through_the_api_and_the_page(app, cl
     # The fixture answered and closed the campaign; earlier moments read it as it was then.
     with time_machine.travel(at, tick=False):
         if moment != "after the close":
-            db.session.execute(update(Survey).where(service.Survey.id == world.survey_id).values(
+            db.session.execute(update(Survey).where(Survey.id == world.survey_id).values(
                 closed_at=None, tallied_at=None, frozen_at=None if moment == "before the opening" else OPENS))
             db.session.commit()
         api = client.get(f"/api/v1/surveys/{world.survey_id}", headers=api_headers(person))
