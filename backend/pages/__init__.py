@@ -91,6 +91,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     fees,
     meetings,
     notifications,
+    rating,
     settings,
     workorder_categories,
     workorders,

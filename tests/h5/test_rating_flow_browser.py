@@ -1,0 +1,78 @@
+"""A rating round (评星定级) in a real browser on a 375 px WeChat phone: the district's official starts the round,
+reviews and confirms it (the publicity starts), and after the publicity (the frozen clock moved past its end)
+publishes it; the company's stars then show on the compound's home page and on the public company page."""
+from __future__ import annotations
+
+import pytest
+import time_machine
+from playwright.sync_api import expect
+
+from backend.domain.compounds import AreaLevel
+from backend.domain.rating import StarMethod
+from backend.domain.roles import Role
+from backend.extensions import db
+from backend.models import RatingMethod, RatingRound
+from tests.h5.test_meeting_flow_browser import assert_fits_phone, sign_in_here
+from tests.rating_support import closed_survey, make_company, run_jobs, serve, tally
+
+pytestmark = pytest.mark.live
+
+
+def test_an_official_runs_a_round_to_published_and_the_stars_reach_the_compound_home(
+    app, live_server, make_area, make_compound, make_user, phone, artifacts
+):
+    city = make_area("攀枝花市", AreaLevel.CITY)
+    district = make_area("东区", AreaLevel.DISTRICT, city)
+    community = make_area("金沙社区", AreaLevel.COMMUNITY, make_area("炳草岗街道", AreaLevel.STREET, district))
+    compound = make_compound(name="金沙苑小区", area=community)
+    company = make_company("阳光物业", has_party_org=True)
+    serve(compound, company)
+    official = make_user(Role.OFFICIAL, area=district, username="rt-official")
+    db.session.add(RatingMethod(area_id=district.id, survey_weight=60, service_weight=20, inspection_weight=20,
+                                method=StarMethod.BANDS, bands=[[9000, 5], [8000, 4], [6000, 3]], cutoffs_bp=[],
+                                min_stars=0, publicity_days=7))
+    tally(closed_survey(official, district.id), compound, [0, 0, 0, 0, 2, 18])
+    code, company_id = compound.code, company.id
+    db.session.commit()
+    db.session.close()
+
+    page = phone().new_page()
+    page.goto(f"{live_server}/h5/rating")
+    sign_in_here(page, "rt-official")
+    expect(page.locator("h1")).to_have_text("物业评星定级")
+    form = page.locator("#round-form")
+    form.locator("select[name=period_kind]").select_option("quarter")
+    form.locator("input[name=period_start]").fill("2026-07-01")
+    form.get_by_role("button", name="发起并计算得分").click()
+    expect(page.locator("#round-status")).to_have_text("待初审")
+    run_jobs(app)
+    page.reload()
+    assert_fits_phone(page)
+    expect(page.locator("#ranking [data-company]")).to_have_count(1)
+    expect(page.locator("#ranking")).to_contain_text("阳光物业")
+    page.locator("form[data-action=review] button").click()
+    expect(page.locator("#round-status")).to_have_text("待复核")
+    page.locator("form[data-action=confirm] button").click()
+    expect(page.locator("#round-status")).to_have_text("公示中")
+    expect(page.locator("[data-action=publish]")).to_have_count(0)
+    page.screenshot(path=str(artifacts / "rating-publicity.png"), full_page=True)
+
+    ends = db.session.scalar(db.select(RatingRound.publicity_ends_at))
+    db.session.close()
+    with time_machine.travel(ends, tick=True):
+        page.reload()
+        page.locator("form[data-action=publish] button").click()
+        expect(page.locator("#round-status")).to_have_text("已授牌")
+        expect(page.locator("#ranking [data-stars='5']")).to_have_count(1)
+
+        page.goto(f"{live_server}/h5/c/{code}")
+        link = page.locator("#company-stars-link")
+        expect(link).to_contain_text("阳光物业 ★★★★★")
+        expect(link).to_contain_text("红色物业")
+        assert_fits_phone(page)
+        link.click()
+        expect(page).to_have_url(f"{live_server}/h5/companies/{company_id}")
+        expect(page.locator("#red-property")).to_have_text("红色物业")
+        expect(page.locator("#company-history")).to_contain_text("2026年第3季度")
+        assert_fits_phone(page)
+        page.screenshot(path=str(artifacts / "rating-company.png"), full_page=True)
