@@ -76,3 +76,40 @@ def test_an_official_runs_a_round_to_published_and_the_stars_reach_the_compound_
         expect(page.locator("#company-history")).to_contain_text("2026年第3季度")
         assert_fits_phone(page)
         page.screenshot(path=str(artifacts / "rating-company.png"), full_page=True)
+
+
+def test_an_official_records_credit_and_an_inspection_on_the_phone(
+    app, live_server, make_area, make_compound, make_user, phone, artifacts
+):
+    district = make_area("东区", AreaLevel.DISTRICT, make_area("攀枝花市", AreaLevel.CITY))
+    compound = make_compound(name="金沙苑小区", area=make_area("金沙社区", AreaLevel.COMMUNITY, district))
+    company = make_company("阳光物业")
+    serve(compound, company)
+    make_user(Role.OFFICIAL, area=district, username="rt-inspector")
+    code, company_id = compound.code, company.id
+    db.session.commit()
+    db.session.close()
+
+    page = phone().new_page()
+    page.goto(f"{live_server}/h5/rating/companies/{company_id}/credit")
+    sign_in_here(page, "rt-inspector")
+    form = page.locator("#credit-form")
+    form.locator("select[name=kind]").select_option("bad")
+    form.locator("input[name=points_centi]").fill("-200")
+    form.locator("input[name=occurred_on]").fill("2026-08-01")
+    form.locator("textarea[name=reason]").fill("垃圾清运不及时")
+    form.get_by_role("button", name="保存记录").click()
+    expect(page.locator("#credit-records [data-kind=bad]")).to_contain_text("垃圾清运不及时")
+    expect(page.locator("#credit-records")).to_contain_text("2027-08-01")
+    assert_fits_phone(page)
+
+    page.goto(f"{live_server}/h5/c/{code}/inspection")
+    checklist = page.locator("#checklist .ll-check-item")
+    expect(checklist).to_have_count(7)
+    checklist.nth(1).locator("input[name=item_points]").fill("7")
+    checklist.nth(1).locator("input[name=item_finding]").fill("楼道有杂物")
+    page.get_by_role("button", name="保存检查结果").click()
+    expect(page.locator("#inspections")).to_contain_text("57/60")
+    expect(page.locator("#inspections")).to_contain_text("95.00")
+    assert_fits_phone(page)
+    page.screenshot(path=str(artifacts / "rating-inspection.png"), full_page=True)
