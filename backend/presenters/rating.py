@@ -229,22 +229,23 @@ def company_page(company_id: int) -> dict:
 
 @dataclass(frozen=True)
 class CompoundStars:
-    """What the compound home shows of its company's published stars."""
+    """What the compound home shows of its company's published stars, and a round in publicity over it."""
 
-    company_id: int
+    company_id: int | None
     company_name: str
-    stars: int
+    stars: int | None
     red_property: bool
+    publicity_round_id: int | None
 
 
 def compound_stars(compound: Compound) -> CompoundStars | None:
-    if compound.property_company_id is None:
+    publicity = service.publicity_round_for(compound)
+    stars = service.current_stars(compound.property_company_id) if compound.property_company_id else None
+    if stars is None and publicity is None:
         return None
-    stars = service.current_stars(compound.property_company_id)
-    if stars is None:
-        return None
-    company = service.company(compound.property_company_id)
-    return CompoundStars(company.id, company.name, stars, red_property(stars, company.has_party_org))
+    company = service.company(compound.property_company_id) if stars is not None else None
+    return CompoundStars(company.id if company else None, company.name if company else "", stars,
+                         red_property(stars or 0, company.has_party_org if company else False), publicity)
 
 
 PERIOD_CHOICES = PERIOD_LABELS

@@ -706,3 +706,14 @@ def current_stars(company_id: int) -> int | None:
         .where(CompanyRating.company_id == company_id, RatingRound.status == RoundStatus.PUBLISHED)
         .order_by(RatingRound.published_at.desc(), RatingRound.id.desc()).limit(1)
     )
+
+
+def publicity_round_for(compound: Compound) -> int | None:
+    """A round in publicity over the compound's area (the latest), for its residents to read and object to."""
+    path = db.session.scalar(select(Area.path).where(Area.id == compound.area_id))
+    return db.session.scalar(
+        select(RatingRound.id).where(RatingRound.status == RoundStatus.PUBLICITY,
+                                     RatingRound.area_id.in_(ancestor_area_ids(path or "")),
+                                     RatingRound.publicity_ends_at > utcnow())
+        .order_by(RatingRound.id.desc()).limit(1)
+    )

@@ -14,6 +14,7 @@ from backend.extensions import db
 from backend.models import RatingMethod, RatingRound
 from tests.h5.test_meeting_flow_browser import assert_fits_phone, sign_in_here
 from tests.rating_support import closed_survey, make_company, run_jobs, serve, tally
+from tests.support import first_household
 
 pytestmark = pytest.mark.live
 
@@ -28,6 +29,7 @@ def test_an_official_runs_a_round_to_published_and_the_stars_reach_the_compound_
     company = make_company("阳光物业", has_party_org=True)
     serve(compound, company)
     official = make_user(Role.OFFICIAL, area=district, username="rt-official")
+    make_user(Role.OWNER, compound, household=first_household(compound), username="rt-owner")
     db.session.add(RatingMethod(area_id=district.id, survey_weight=60, service_weight=20, inspection_weight=20,
                                 method=StarMethod.BANDS, bands=[[9000, 5], [8000, 4], [6000, 3]], cutoffs_bp=[],
                                 min_stars=0, publicity_days=7))
@@ -56,6 +58,23 @@ def test_an_official_runs_a_round_to_published_and_the_stars_reach_the_compound_
     expect(page.locator("#round-status")).to_have_text("公示中")
     expect(page.locator("[data-action=publish]")).to_have_count(0)
     page.screenshot(path=str(artifacts / "rating-publicity.png"), full_page=True)
+
+    # A resident finds the publicity on the compound home and objects; the official answers in public.
+    owner = phone().new_page()
+    owner.goto(f"{live_server}/h5/login?next=/h5/c/{code}")
+    sign_in_here(owner, "rt-owner")
+    owner.locator("#rating-publicity-link").click()
+    objection = owner.locator("form[data-action=object]")
+    objection.locator("select[name=company_id]").select_option(label="阳光物业")
+    objection.locator("textarea[name=reason]").fill("绿化养护不到位，分数偏高")
+    objection.get_by_role("button", name="提交异议").click()
+    expect(owner.locator("#objections")).to_contain_text("【阳光物业】绿化养护不到位")
+    assert_fits_phone(owner)
+    page.reload()
+    answer = page.locator("form[data-action=answer]")
+    answer.locator("textarea[name=answer]").fill("已现场复核，绿化得分已计入")
+    answer.get_by_role("button", name="答复").click()
+    expect(page.locator("#objections")).to_contain_text("答复：已现场复核")
 
     ends = db.session.scalar(db.select(RatingRound.publicity_ends_at))
     db.session.close()
