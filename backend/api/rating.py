@@ -23,6 +23,7 @@ from backend.schemas.rating import (
     CreditRecordListSchema,
     CreditRecordOutSchema,
     CreditRecordSchema,
+    FindingPhotoSchema,
     InspectionOutSchema,
     InspectionSchema,
     ObjectionAnswerSchema,
@@ -55,6 +56,9 @@ COMPANY_ID = "<int(min=1, max=2147483647):company_id>"
 COMPOUND_ID = "<int(min=1, max=2147483647):compound_id>"
 ROUND_ID = "<int(min=1, max=2147483647):round_id>"
 OBJECTION_ID = "<int(min=1, max=2147483647):objection_id>"
+INSPECTION_ID = "<int(min=1, max=2147483647):inspection_id>"
+RECORD_ID = "<int(min=1, max=2147483647):record_id>"
+POSITION = "<int(min=1, max=30):position>"
 
 
 @blp.route(f"/areas/{AREA_ID}/rating-method")
@@ -140,6 +144,45 @@ class Inspections(MethodView):
         inspection = service.inspect(compound_id, optional_user_id(), body["inspected_on"], body["note"],
                                      body["items"], client_ip())
         return presenter.inspection_view(inspection)
+
+
+@blp.route(f"/inspections/{INSPECTION_ID}/items/{POSITION}/photo")
+class FindingPhoto(MethodView):
+    decorators = [limit_photo_upload()]
+
+    @blp.arguments(FindingPhotoSchema, location="files")
+    @blp.response(200, InspectionOutSchema)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(404, schema=ApiErrorSchema)
+    @blp.alt_response(413, schema=ApiErrorSchema, description="照片超过 10 MB")
+    @blp.alt_response(422, schema=ApiErrorSchema)
+    @jwt_required()
+    def post(self, form, inspection_id, position):
+        """The photo of an item's finding (multipart), by those who may inspect the compound; it replaces an
+        earlier one."""
+        inspection = service.attach_finding_photo(inspection_id, position, optional_user_id(),
+                                                  photo_service.prepare_photo(form["photo"].stream))
+        return presenter.inspection_view(inspection)
+
+    @blp.response(200, {"type": "string", "format": "binary"}, content_type="image/jpeg")
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(404, schema=ApiErrorSchema)
+    @jwt_required()
+    def get(self, inspection_id, position):
+        """The finding's photo (JPEG), for those who may inspect the compound."""
+        return photo_service.photo_response(service.finding_photo(inspection_id, position, optional_user_id()),
+                                            max_age=3600)
+
+
+@blp.route(f"/credit-records/{RECORD_ID}/evidence")
+class Evidence(MethodView):
+    @blp.response(200, {"type": "string", "format": "binary"}, content_type="image/jpeg")
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(404, schema=ApiErrorSchema)
+    @jwt_required()
+    def get(self, record_id):
+        """A credit record's evidence photo (JPEG), for officials whose area has a compound of the company."""
+        return photo_service.photo_response(service.evidence_photo(record_id, optional_user_id()), max_age=3600)
 
 
 @blp.route("/rating-rounds")

@@ -4,6 +4,8 @@ the public company page. What each shows is the presenter's (presenters/rating.p
 schemas (schemas/rating.py)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import flash, redirect, render_template, request, url_for
 
 from backend.pages import h5
@@ -139,12 +141,17 @@ def rating_inspection_create(code: str):
     compound = compound_by_code(code)
     user_id = require_user_for_post()
     columns = [request.form.getlist(name) for name in ("item_name", "item_max_points", "item_points", "item_finding")]
-    items = [
-        {"name": name, "max_points": max_points, "points": points, "finding": finding}
-        for name, max_points, points, finding in zip(*columns, strict=False)
-        if name.strip()
-    ]
+    # A file box left empty still posts its part (without a filename): the photos line up with the items.
+    photos = request.files.getlist("item_photo")
+    rows = [(row, photos[index] if index < len(photos) and photos[index].filename else None)
+            for index, row in enumerate(zip(*columns, strict=False)) if row[0].strip()]
+    items = [{"name": name, "max_points": max_points, "points": points, "finding": finding}
+             for (name, max_points, points, finding), _ in rows]
     body = load_form(InspectionSchema(), items=items)
+    body["items"] = [
+        replace(item, photo=photo_service.prepare_photo(upload.stream)) if upload is not None else item
+        for item, (_, upload) in zip(body["items"], rows, strict=True)
+    ]
     service.inspect(compound.id, user_id, body["inspected_on"], body["note"], body["items"], client_ip())
     flash("检查结果已保存", "success")
     return redirect(url_for("h5.rating_inspection", code=code))

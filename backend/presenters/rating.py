@@ -78,7 +78,8 @@ def inspection_view(inspection: Inspection) -> dict:
         "inspected_on": inspection.inspected_on, "points": inspection.points, "max_points": inspection.max_points,
         "score_centi": inspection_score(inspection.points, inspection.max_points), "note": inspection.note,
         "items": [{"position": item.position, "name": item.name, "max_points": item.max_points,
-                   "points": item.points, "finding": item.finding} for item in inspection.items],
+                   "points": item.points, "finding": item.finding, "has_photo": item.photo_key is not None}
+                  for item in inspection.items],
     }
 
 

@@ -136,6 +136,7 @@ class InspectionItemOutSchema(Schema):
     max_points = fields.Integer()
     points = fields.Integer()
     finding = fields.String()
+    has_photo = fields.Boolean(metadata={"description": "照片见 GET /inspections/<id>/items/<position>/photo"})
 
 
 class InspectionOutSchema(Schema):
@@ -148,6 +149,11 @@ class InspectionOutSchema(Schema):
     score_centi = fields.Integer(allow_none=True)
     note = fields.String()
     items = fields.List(fields.Nested(InspectionItemOutSchema))
+
+
+class FindingPhotoSchema(Schema):
+    photo = Photo(required=True, error_messages={"required": "请选择一张照片"},
+                  metadata={"description": "检查发现的照片，不超过 10 MB"})
 
 
 class RoundCreateSchema(Schema):

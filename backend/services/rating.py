@@ -271,6 +271,14 @@ class ItemInput:
     max_points: int
     points: int
     finding: str = ""
+    photo: PreparedPhoto | None = None
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    """A stored photo's key, as photo_response reads it."""
+
+    storage_key: str
 
 
 def may_inspect(compound_id: int, user_id: int | None) -> bool:
@@ -302,19 +310,62 @@ def inspect(
     if bad:
         message = f"第{bad[0] + 1}项得分不能高于满分"
         raise RatingRefused(message, Kind.INVALID, errors={f"items.{bad[0]}.points": [message]})
-    inspection = Inspection(
-        compound_id=compound_id, company_id=compound.property_company_id, inspector_id=user_id,
-        inspected_on=inspected_on, note=note, points=sum(item.points for item in items),
-        max_points=sum(item.max_points for item in items),
-        items=[InspectionItem(position=index + 1, name=item.name, max_points=item.max_points, points=item.points,
-                              finding=item.finding) for index, item in enumerate(items)],
-    )
-    db.session.add(inspection)
-    db.session.flush()
-    record_audit(actor_id=user_id, action="rating.inspection", target_type="inspection", target_id=inspection.id,
-                 compound_id=compound_id, after={"points": inspection.points, "max": inspection.max_points}, ip=ip)
-    db.session.commit()
+    with kept_only_on_commit() as stored:
+        keys = []
+        for item in items:
+            keys.append(store_photo(item.photo) if item.photo is not None else None)
+            if keys[-1]:
+                stored.append(keys[-1])
+        inspection = Inspection(
+            compound_id=compound_id, company_id=compound.property_company_id, inspector_id=user_id,
+            inspected_on=inspected_on, note=note, points=sum(item.points for item in items),
+            max_points=sum(item.max_points for item in items),
+            items=[InspectionItem(position=index + 1, name=item.name, max_points=item.max_points, points=item.points,
+                                  finding=item.finding, photo_key=key)
+                   for index, (item, key) in enumerate(zip(items, keys, strict=True))],
+        )
+        db.session.add(inspection)
+        db.session.flush()
+        record_audit(actor_id=user_id, action="rating.inspection", target_type="inspection",
+                     target_id=inspection.id, compound_id=compound_id,
+                     after={"points": inspection.points, "max": inspection.max_points}, ip=ip)
+        db.session.commit()
     return inspection
+
+
+def _item(inspection_id: int, position: int, user_id: int | None) -> InspectionItem:
+    """An inspection's item, for those who may inspect its compound; 404 for anyone else."""
+    inspection = db.session.get(Inspection, inspection_id)
+    if inspection is None or not may_inspect(inspection.compound_id, user_id):
+        raise _hidden()
+    item = db.session.scalar(select(InspectionItem).where(InspectionItem.inspection_id == inspection_id,
+                                                          InspectionItem.position == position))
+    if item is None:
+        raise _hidden()
+    return item
+
+
+def attach_finding_photo(inspection_id: int, position: int, user_id: int, prepared: PreparedPhoto) -> Inspection:
+    """A photo of an item's finding, taken after the inspection was saved (it replaces an earlier one)."""
+    item = _item(inspection_id, position, user_id)
+    with kept_only_on_commit() as stored:
+        item.photo_key = store_photo(prepared)
+        stored.append(item.photo_key)
+        db.session.commit()
+    return db.session.get(Inspection, inspection_id)
+
+
+def finding_photo(inspection_id: int, position: int, user_id: int | None) -> StoredPhoto | None:
+    key = _item(inspection_id, position, user_id).photo_key
+    return StoredPhoto(key) if key else None
+
+
+def evidence_photo(record_id: int, user_id: int | None) -> StoredPhoto | None:
+    record = db.session.get(CreditRecord, record_id)
+    if record is None:
+        raise _hidden()
+    _official_area_over_company(user_id, record.company_id)
+    return StoredPhoto(record.evidence_key) if record.evidence_key else None
 
 
 def inspections_of(compound_id: int, user_id: int | None, limit: int = 50) -> list[Inspection]:

@@ -422,3 +422,24 @@ def test_the_honour_roll_export_is_for_officials(client, app, world):
     assert [(row[1], row[10]) for row in rows] == [("宏达物业", "红榜"), ("阳光物业", None), ("安居物业", "黑榜")]
     assert_error_shape(client.get(f"/api/v1/rating-rounds/{round_id}.xlsx", headers=headers(world.other_official)),
                        404)
+
+
+def test_finding_photos_and_evidence_are_for_those_who_may_see_them(client, world):
+    official = headers(world.district_official)
+    inspection = client.post(f"/api/v1/compounds/{world.a1.id}/inspections", headers=official, json={
+        "inspected_on": "2026-08-01", "items": [{"name": "保洁", "max_points": 10, "points": 6, "finding": "有杂物"}]})
+    url = f"/api/v1/inspections/{inspection.json['id']}/items/1/photo"
+    assert_error_shape(client.get(url, headers=official), 404)
+    attached = client.post(url, headers=official, data={"photo": camera_jpeg(320, 240).upload()},
+                           content_type=MULTIPART)
+    assert attached.status_code == 200 and attached.json["items"][0]["has_photo"] is True
+    assert client.get(url, headers=official).mimetype == "image/jpeg"
+    assert_error_shape(client.get(url, headers=headers(world.resident)), 404)
+    assert_error_shape(client.get(url.replace("/items/1/", "/items/2/"), headers=official), 404)
+    record = client.post(f"/api/v1/companies/{world.a.id}/credit-records", headers=official, content_type=MULTIPART,
+                         data={"kind": "bad", "points_centi": "-100", "reason": "投诉多", "occurred_on": "2026-08-01",
+                               "evidence": camera_jpeg(320, 240).upload()})
+    evidence = f"/api/v1/credit-records/{record.json['id']}/evidence"
+    assert client.get(evidence, headers=official).mimetype == "image/jpeg"
+    assert_error_shape(client.get(evidence, headers=headers(world.other_official)), 404)
+    assert_error_shape(client.get(evidence, headers=headers(world.resident)), 404)

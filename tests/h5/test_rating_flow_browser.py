@@ -13,6 +13,7 @@ from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import RatingMethod, RatingRound
 from tests.h5.test_meeting_flow_browser import assert_fits_phone, sign_in_here
+from tests.photo_samples import camera_jpeg
 from tests.rating_support import closed_survey, make_company, run_jobs, serve, tally
 from tests.support import first_household
 
@@ -127,8 +128,14 @@ def test_an_official_records_credit_and_an_inspection_on_the_phone(
     expect(checklist).to_have_count(7)
     checklist.nth(1).locator("input[name=item_points]").fill("7")
     checklist.nth(1).locator("input[name=item_finding]").fill("楼道有杂物")
+    sample = camera_jpeg(320, 240)
+    checklist.nth(1).locator("input[name=item_photo]").set_input_files(
+        {"name": sample.filename, "mimeType": sample.content_type, "buffer": sample.data})
     page.get_by_role("button", name="保存检查结果").click()
     expect(page.locator("#inspections")).to_contain_text("57/60")
     expect(page.locator("#inspections")).to_contain_text("95.00")
+    expect(page.locator("#inspections")).to_contain_text("保洁：楼道有杂物")
+    photo_link = page.locator("#inspections a", has_text="照片")
+    assert page.request.get(live_server + photo_link.get_attribute("href")).headers["content-type"] == "image/jpeg"
     assert_fits_phone(page)
     page.screenshot(path=str(artifacts / "rating-inspection.png"), full_page=True)
