@@ -101,6 +101,10 @@ def inspection_form(compound_id: int, user_id: int | None) -> InspectionForm:
 # ---- rounds -------------------------------------------------------------------------------------------------------
 
 
+def rates_companies(user_id: int | None) -> bool:
+    return service.rates_companies(user_id)
+
+
 def _round_line(rnd: RatingRound, area_name: str) -> dict:
     return {"id": rnd.id, "area_id": rnd.area_id, "area_name": area_name,
             "period_label": period_label(rnd.period_kind, rnd.period_start), "status": str(rnd.status),
@@ -153,7 +157,9 @@ def round_detail(round_id: int, user_id: int | None) -> dict:
         "lines": [
             {
                 "company_id": row.company_id, "company_name": company.name,
-                "compounds": compounds.get(row.company_id, []), "compounds_rated": row.compounds_rated,
+                "compounds": [name for _, name in compounds.get(row.company_id, [])],
+                "compound_codes": [code for code, _ in compounds.get(row.company_id, [])],
+                "compounds_rated": row.compounds_rated,
                 "compounds_insufficient": row.compounds_insufficient,
                 "survey_score_centi": row.survey_score_centi, "service_score_centi": row.service_score_centi,
                 "inspection_score_centi": row.inspection_score_centi, "credit_centi": row.credit_centi,

@@ -185,6 +185,7 @@ class RatingLineSchema(Schema):
     company_id = fields.Integer()
     company_name = fields.String()
     compounds = fields.List(fields.String())
+    compound_codes = fields.List(fields.String(), metadata={"description": "与 compounds 一一对应的小区编码"})
     compounds_rated = fields.Integer()
     compounds_insufficient = fields.Integer()
     survey_score_centi = fields.Integer(allow_none=True)

@@ -690,14 +690,15 @@ def round_rows(round_id: int) -> list[tuple[CompanyRating, PropertyCompany]]:
     ).all())
 
 
-def compounds_by_company(area: Area) -> dict[int, list[str]]:
-    names: dict[int, list[str]] = defaultdict(list)
-    for company_id, name in db.session.execute(
-        select(Compound.property_company_id, Compound.name)
+def compounds_by_company(area: Area) -> dict[int, list[tuple[str, str]]]:
+    """The (code, name) of the compounds each company serves below the area."""
+    names: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for company_id, code, name in db.session.execute(
+        select(Compound.property_company_id, Compound.code, Compound.name)
         .where(Compound.area_id.in_(_compounds_below(area)), Compound.property_company_id.is_not(None))
         .order_by(Compound.name)
     ):
-        names[company_id].append(name)
+        names[company_id].append((code, name))
     return names
 
 
@@ -729,6 +730,12 @@ def rounds_for(user_id: int | None) -> list[tuple[RatingRound, Area]]:
                                 *[func.substr(path, 1, func.length(Area.path)) == Area.path for path in paths]))
     return list(db.session.execute(
         query.order_by(RatingRound.period_start.desc(), RatingRound.id.desc()).limit(100)).all())
+
+
+def rates_companies(user_id: int | None) -> bool:
+    """An official (or an admin): the start page links the rating pages."""
+    return user_id is not None and bool(db.session.scalar(select(exists().where(
+        Membership.user_id == user_id, Membership.role.in_((Role.OFFICIAL, Role.ADMIN))))))
 
 
 def official_areas(user_id: int | None) -> list[Area]:

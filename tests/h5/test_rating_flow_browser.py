@@ -40,8 +40,9 @@ def test_an_official_runs_a_round_to_published_and_the_stars_reach_the_compound_
     db.session.close()
 
     page = phone().new_page()
-    page.goto(f"{live_server}/h5/rating")
+    page.goto(f"{live_server}/h5/login?next=/h5/")
     sign_in_here(page, "rt-official")
+    page.locator("#rating-link").click()
     expect(page.locator("h1")).to_have_text("物业评星定级")
     form = page.locator("#round-form")
     form.locator("select[name=period_kind]").select_option("quarter")
