@@ -515,8 +515,10 @@ def gather_parts(rnd: RatingRound) -> tuple[list[CompanyParts], dict[int, tuple[
 def compute_round(round_id: int) -> bool:
     """(Re)compute every company's row of a round still awaiting review; a rerun writes identical rows. False when
     the round is gone or already past its compute."""
-    rnd = db.session.get(RatingRound, round_id)
+    # Locked until the rows are written: a review waits for the compute, so it never passes rows being rewritten.
+    rnd = db.session.scalar(select(RatingRound).where(RatingRound.id == round_id).with_for_update())
     if rnd is None or rnd.status is not RoundStatus.COMPUTED:
+        db.session.rollback()
         return False
     snap = rnd.method_snapshot
     parts, counts = gather_parts(rnd)
