@@ -17,6 +17,7 @@ from backend.schemas.rating import (
     CreditRecordSchema,
     InspectionSchema,
     ObjectionAnswerSchema,
+    RatingMethodSchema,
     RatingObjectionSchema,
     RoundCreateSchema,
 )
@@ -101,6 +102,39 @@ def rating_objection_answer(objection_id: int):
                                          client_ip())
     flash("答复已公开", "success")
     return _round_redirect(objection.round_id)
+
+
+# ---- the rating method -----------------------------------------------------------------------------------------
+
+AREA_ID = "<int(min=1, max=2147483647):area_id>"
+
+
+def _hundredfold(value: str) -> str:
+    """Officials type whole points and percents; the schema takes centi-points and basis points. Anything but
+    digits goes to the schema as typed, which refuses it with its message."""
+    value = value.strip()
+    return str(int(value) * 100) if value.isascii() and value.isdigit() and len(value) <= 5 else value
+
+
+@h5.get(f"/rating/areas/{AREA_ID}/method")
+def rating_method(area_id: int):
+    user_id = optional_user_id()
+    if user_id is None:
+        return login_redirect()
+    return render_template("rating/method.html", method=presenter.rating_method(area_id, user_id),
+                           area_name=service.area_name(area_id))
+
+
+@h5.post(f"/rating/areas/{AREA_ID}/method")
+def rating_method_save(area_id: int):
+    user_id = require_user_for_post()
+    bands = [{"min_score_centi": _hundredfold(request.form.get(f"band_{stars}", "")), "stars": str(stars)}
+             for stars in range(5, 0, -1) if request.form.get(f"band_{stars}", "").strip()]
+    cutoffs = [_hundredfold(value) for value in request.form.getlist("cutoff") if value.strip()]
+    body = load_form(RatingMethodSchema(), bands=bands, cutoffs_bp=cutoffs)
+    service.put_method(area_id, user_id, body, client_ip())
+    flash("评星办法已保存", "success")
+    return redirect(url_for("h5.rating_method", area_id=area_id))
 
 
 # ---- credit records and inspections -------------------------------------------------------------------------------

@@ -107,13 +107,22 @@ def test_an_official_records_credit_and_an_inspection_on_the_phone(
     company = make_company("阳光物业")
     serve(compound, company)
     make_user(Role.OFFICIAL, area=district, username="rt-inspector")
-    code, company_id = compound.code, company.id
+    code, company_id, district_id = compound.code, company.id, district.id
     db.session.commit()
     db.session.close()
 
     page = phone().new_page()
-    page.goto(f"{live_server}/h5/rating/companies/{company_id}/credit")
+    page.goto(f"{live_server}/h5/rating/areas/{district_id}/method")
     sign_in_here(page, "rt-inspector")
+    method = page.locator("#method-form")
+    for field, value in (("survey_weight", "50"), ("service_weight", "30"), ("inspection_weight", "20"),
+                         ("band_5", "90"), ("band_4", "80"), ("band_3", "70")):
+        method.locator(f"input[name={field}]").fill(value)
+    method.get_by_role("button", name="保存本区域评星办法").click()
+    expect(page.locator("input[name=band_4]")).to_have_value("80")
+    assert_fits_phone(page)
+
+    page.goto(f"{live_server}/h5/rating/companies/{company_id}/credit")
     form = page.locator("#credit-form")
     form.locator("select[name=kind]").select_option("bad")
     form.locator("input[name=points_centi]").fill("-200")

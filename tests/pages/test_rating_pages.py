@@ -10,6 +10,7 @@ from backend.extensions import db
 from backend.models import CreditRecord, Inspection, RatingRound
 from tests.api.test_rating import METHOD, put_method, surveys
 from tests.api.test_rating import world as world  # noqa: PLC0414  (the fixture)
+from tests.presenters.two_doors import api_headers
 from tests.rating_support import run_jobs
 
 
@@ -85,3 +86,24 @@ def test_the_company_page_needs_no_sign_in(client, world):
     page = client.get(f"/h5/companies/{world.a.id}")
     assert page.status_code == 200 and "阳光物业" in text(page) and "尚未评星" in text(page)
     assert client.get("/h5/companies/2147483647").status_code == 404
+
+
+def test_the_method_form_takes_points_and_percents(client, world, phone):
+    official = phone(world.district_official)
+    url = f"/h5/rating/areas/{world.district.id}/method"
+    assert "尚未设置" in text(official.get(url))
+    base = {"csrf_token": official.csrf, "survey_weight": "50", "service_weight": "30", "inspection_weight": "20",
+            "min_stars": "0", "publicity_days": "7"}
+    refused = official.post(url, data=base | {"survey_weight": "60", "method": "bands", "band_5": "90"})
+    assert "三项权重之和须为100" in text(refused)
+    saved = official.post(url, data=base | {"method": "rank", "cutoff": ["10", "35", "85", "97", ""]})
+    assert saved.status_code == 302
+    body = client.get(f"/api/v1/areas/{world.street.id}/rating-method", headers=api_headers(world.street_official))
+    assert (body.json["method"], body.json["cutoffs_bp"], body.json["inherited"]) == ("rank", [1000, 3500, 8500, 9700],
+                                                                                     True)
+    assert 'value="35"' in text(official.get(url))
+    assert official.post(url, data=base | {"method": "bands", "band_5": "90", "band_3": "60"}).status_code == 302
+    assert client.get(f"/api/v1/areas/{world.district.id}/rating-method",
+                      headers=api_headers(world.district_official)).json["bands"] == [
+        {"min_score_centi": 6000, "stars": 3}, {"min_score_centi": 9000, "stars": 5}]
+    assert phone(world.street_official).get(url).status_code == 403
