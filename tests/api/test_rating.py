@@ -12,17 +12,17 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend.domain.compounds import AreaLevel
 from backend.domain.rating import CreditKind
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.models import Area, CompanyRating, Compound, CreditRecord, PropertyCompany, User
+from backend.models import Area, AuditEvent, CompanyRating, Compound, CreditRecord, PropertyCompany, User
 from backend.services.auth import issue_tokens
 from tests.photo_samples import camera_jpeg
 from tests.rating_support import Q3, closed_survey, make_company, run_jobs, serve, snapshot, tally
-from tests.support import assert_error_shape, first_household
+from tests.support import assert_error_shape, first_household, race
 
 MULTIPART = "multipart/form-data"
 BANDS = [{"min_score_centi": 9000, "stars": 5}, {"min_score_centi": 8000, "stars": 4},
@@ -443,3 +443,19 @@ def test_finding_photos_and_evidence_are_for_those_who_may_see_them(client, worl
     assert client.get(evidence, headers=official).mimetype == "image/jpeg"
     assert_error_shape(client.get(evidence, headers=headers(world.other_official)), 404)
     assert_error_shape(client.get(evidence, headers=headers(world.resident)), 404)
+
+
+@pytest.mark.postgresql
+@pytest.mark.live
+def test_a_step_taken_at_once_by_many_happens_once(client, app, world):
+    put_method(client, world, METHOD)
+    surveys(world)
+    round_id = start_round(client, app, world)["id"]
+    step(client, round_id, "review", world.street_official)
+    path = f"/api/v1/rating-rounds/{round_id}/confirm"
+    answers = race(app, [("POST", path, headers(user), None) for user in
+                         [world.district_official, world.city_official] * 5])
+    assert sorted(status for status, _ in answers) == [200] + [409] * 9
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "rating.round.confirm")) == 1
