@@ -55,21 +55,22 @@ def rating_method(area_id: int, user_id: int | None) -> dict:
 # ---- credit records and inspections -------------------------------------------------------------------------------
 
 
-def credit_line(record) -> dict:
+def credit_line(record, names: dict[int, str] | None = None) -> dict:
+    names = names if names is not None else service.user_names({record.recorded_by_id})
     return {
         "id": record.id, "company_id": record.company_id, "kind": str(record.kind),
         "kind_label": CREDIT_LABELS[record.kind], "points_centi": record.points_centi, "reason": record.reason,
         "has_evidence": record.evidence_key is not None, "occurred_on": record.occurred_on,
         "expires_on": record.expires_on, "area_id": record.area_id,
-        "recorded_by": service.user_names({record.recorded_by_id}).get(record.recorded_by_id, ""),
+        "recorded_by": names.get(record.recorded_by_id, ""),
     }
 
 
 def credit_records(company_id: int, user_id: int | None) -> dict:
     records = service.credit_records(company_id, user_id)
     names = service.user_names({record.recorded_by_id for record in records})
-    lines = [credit_line(record) | {"recorded_by": names.get(record.recorded_by_id, "")} for record in records]
-    return {"company_id": company_id, "company_name": service.company(company_id).name, "items": lines}
+    return {"company_id": company_id, "company_name": service.company(company_id).name,
+            "items": [credit_line(record, names) for record in records]}
 
 
 def inspection_view(inspection: Inspection) -> dict:

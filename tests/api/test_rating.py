@@ -459,3 +459,33 @@ def test_a_step_taken_at_once_by_many_happens_once(client, app, world):
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "rating.round.confirm")) == 1
+
+
+def test_reading_a_round_and_credit_records_costs_the_same_for_more_companies(client, app, world, make_compound,
+                                                                              count_queries):
+    put_method(client, world, METHOD)
+    surveys(world)
+    for number in range(3):
+        db.session.add(CreditRecord(company_id=world.a.id, kind=CreditKind.BAD, points_centi=-100, reason=f"投诉{number}",
+                                    occurred_on=date(2026, 8, 1), expires_on=date(2027, 8, 1),
+                                    recorded_by_id=world.district_official.id, area_id=world.district.id))
+    db.session.commit()
+    small = start_round(client, app, world, area=world.street, user=world.street_official)["id"]
+    for _ in range(4):
+        serve(make_compound(area=world.community), make_company())
+    db.session.commit()
+    large = client.post("/api/v1/rating-rounds", headers=headers(world.district_official), json={
+        "area_id": world.district.id, "period_kind": "quarter", "period_start": "2026-07-01"}).json["id"]
+    run_jobs(app)
+
+    def cost(round_id: int, user: User) -> int:
+        client.get(f"/api/v1/rating-rounds/{round_id}", headers=headers(user))
+        db.session.expire_all()
+        with count_queries() as statements:
+            assert client.get(f"/api/v1/rating-rounds/{round_id}", headers=headers(user)).status_code == 200
+        return len(statements)
+
+    assert cost(small, world.district_official) == cost(large, world.district_official)
+    with count_queries() as statements:
+        listed = client.get(f"/api/v1/companies/{world.a.id}/credit-records", headers=headers(world.district_official))
+    assert len(listed.json["items"]) == 3 and len(statements) <= 8
