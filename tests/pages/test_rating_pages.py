@@ -50,6 +50,8 @@ def test_an_official_starts_and_reviews_a_round_on_the_pages(app, client, world,
                           headers={"Referer": f"http://localhost/h5/rating/rounds/{round_id}"}, follow_redirects=True)
     assert "该轮评星不在待初审状态" in text(again)
     assert phone(world.other_official).get(f"/h5/rating/rounds/{round_id}").status_code == 404
+    for person, listed in ((world.street_official, True), (world.city_official, True), (world.other_official, False)):
+        assert (f'data-round="{round_id}"' in text(phone(person).get("/h5/rating"))) is listed
     assert phone(world.resident).get(f"/h5/rating/rounds/{round_id}").status_code == 404
 
 
