@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 # An answer: 5 很满意, 4 满意, 3 一般, 2 不满意, 1 很不满意, 0 不了解 (not a valid answer).
 ANSWER_LABELS = {5: "很满意", 4: "满意", 3: "一般", 2: "不满意", 1: "很不满意", 0: "不了解"}
@@ -192,3 +193,182 @@ def service_score(closed: int, closed_within_sla: int, orders: int, confirmed: i
         denominator *= b
     numerator = sum(a * (denominator // b) for a, b in shares)
     return divide_half_up(numerator, denominator * len(shares))
+
+
+# ---- rating method, rounds and the public label ----------------------------------------------------------------
+
+# The default on-site checklist (现场检查): editable per inspection.
+DEFAULT_CHECKLIST = (("服务接待", 10), ("保洁", 10), ("绿化", 10), ("秩序维护", 10), ("消防安全", 10), ("设施设备", 10))
+DEFAULT_PUBLICITY_DAYS = 7
+STATUS_LABELS = {
+    RoundStatus.COMPUTED: "待初审",
+    RoundStatus.REVIEWED: "待复核",
+    RoundStatus.CONFIRMED: "已复核",
+    RoundStatus.PUBLICITY: "公示中",
+    RoundStatus.PUBLISHED: "已授牌",
+}
+PERIOD_LABELS = {PeriodKind.QUARTER: "季度", PeriodKind.YEAR: "年度"}
+CREDIT_LABELS = {
+    CreditKind.GOOD: "良好记录",
+    CreditKind.BAD: "不良记录",
+    CreditKind.MAJOR_ACCIDENT: "重大事故",
+    CreditKind.BLACKLIST: "列入黑榜",
+}
+# Why a company takes no star whatever its score.
+NO_STAR_REASONS = {CreditKind.MAJOR_ACCIDENT: "期内发生重大事故", CreditKind.BLACKLIST: "期内列入黑榜"}
+NO_DATA_REASON = "期内无评价数据"
+# The 红黑榜 export marks this many at each end of the ranking.
+HONOUR_ROLL_SIZE = 10
+
+
+class RoundAction(enum.StrEnum):
+    """What a rating round's screens offer; the API names them in `actions`, the pages in `data-action`."""
+
+    REVIEW = "review"  # 初审
+    CONFIRM = "confirm"  # 复核, which starts the publicity
+    OBJECT = "object"  # 公示异议
+    ANSWER = "answer"  # answer an objection
+    PUBLISH = "publish"  # 授牌
+    EXPORT = "export"  # 红黑榜 .xlsx
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a person stands towards a round's area: an official of the area itself (`at`), of it or above
+    (`above`), of an area under it (`below`, `street_below` for a street), a member of one of its compounds."""
+
+    at: bool = False
+    above: bool = False
+    below: bool = False
+    street_below: bool = False
+    member: bool = False
+
+    @property
+    def official(self) -> bool:
+        return self.above or self.below
+
+    @property
+    def known(self) -> bool:
+        return self.official or self.member
+
+
+def round_actions(
+    status: RoundStatus, standing: Standing, *, computed: bool, publicity_over: bool, unanswered: int
+) -> frozenset[RoundAction]:
+    """The steps in order, each by its officials: the street (or the area itself) reviews once computed, the area
+    or above confirms (publicity starts), anyone of the area objects during publicity, the area or above answers
+    objections and publishes once publicity is over and every objection is answered."""
+    actions: set[RoundAction] = set()
+    if standing.official:
+        actions.add(RoundAction.EXPORT)
+    if status is RoundStatus.COMPUTED and computed and (standing.street_below or standing.at):
+        actions.add(RoundAction.REVIEW)
+    if status is RoundStatus.REVIEWED and standing.above:
+        actions.add(RoundAction.CONFIRM)
+    if status is RoundStatus.PUBLICITY:
+        if standing.member and not publicity_over:
+            actions.add(RoundAction.OBJECT)
+        if standing.above and unanswered:
+            actions.add(RoundAction.ANSWER)
+        if standing.above and publicity_over and not unanswered:
+            actions.add(RoundAction.PUBLISH)
+    return frozenset(actions)
+
+
+def period_end(kind: PeriodKind, start: date) -> date:
+    """The last day of the quarter or year that begins on `start`; ValueError when `start` begins none."""
+    if kind is PeriodKind.YEAR:
+        if (start.month, start.day) != (1, 1):
+            raise ValueError("年度须从1月1日开始")
+        return date(start.year, 12, 31)
+    if start.day != 1 or start.month not in (1, 4, 7, 10):
+        raise ValueError("季度须从1月、4月、7月或10月的1日开始")
+    following = date(start.year + 1, 1, 1) if start.month == 10 else date(start.year, start.month + 3, 1)
+    return following - timedelta(days=1)
+
+
+def period_label(kind: PeriodKind, start: date) -> str:
+    if kind is PeriodKind.YEAR:
+        return f"{start.year}年度"
+    return f"{start.year}年第{(start.month - 1) // 3 + 1}季度"
+
+
+def method_problems(
+    weights: Weights, method: StarMethod, bands: Sequence[tuple[int, int]], cutoffs_bp: Sequence[int]
+) -> dict[str, str]:
+    """What is wrong with a rating method, by field (empty when it is sound)."""
+    problems: dict[str, str] = {}
+    if weights.survey + weights.service + weights.inspection != 100:
+        problems["survey_weight"] = "三项权重之和须为100"
+    if method is StarMethod.BANDS:
+        if not bands:
+            problems["bands"] = "请填写各星级的最低分"
+        elif len({stars for _, stars in bands}) != len(bands) or len({m for m, _ in bands}) != len(bands):
+            problems["bands"] = "每个星级、每个最低分只能出现一次"
+        elif any(not 0 <= minimum <= 10000 or not 1 <= stars <= 5 for minimum, stars in bands):
+            problems["bands"] = "最低分须在0–100分之间，星级须为1–5星"
+        elif sorted(bands) != sorted(bands, key=lambda band: band[1]):
+            problems["bands"] = "星级越高，最低分须越高"
+    else:
+        if not 1 <= len(cutoffs_bp) <= MAX_CUTOFFS:
+            problems["cutoffs_bp"] = f"请填写1–{MAX_CUTOFFS}个名次比例"
+        elif any(not 0 < cutoff <= 10000 for cutoff in cutoffs_bp) or list(cutoffs_bp) != sorted(set(cutoffs_bp)):
+            problems["cutoffs_bp"] = "名次比例须在0–100%之间且逐级递增"
+    return problems
+
+
+def red_property(stars: int, has_party_org: bool) -> bool:
+    """红色物业: ★5 and a party organisation in the company."""
+    return stars == 5 and has_party_org
+
+
+@dataclass(frozen=True)
+class CompanyParts:
+    """A company's parts of one period, as the compute gathered them."""
+
+    company_id: int
+    survey: int | None
+    service: int | None
+    inspection: int | None
+    credit: int
+    barred: CreditKind | None  # a major accident or a 黑榜 listing in the period
+
+
+@dataclass(frozen=True)
+class RatedCompany:
+    company_id: int
+    composite: int
+    rank: int
+    stars: int
+    no_star_reason: str
+
+
+def rate_companies(
+    parts: Sequence[CompanyParts], weights: Weights, method: StarMethod, bands: Sequence[tuple[int, int]],
+    cutoffs_bp: Sequence[int], min_stars: int,
+) -> list[RatedCompany]:
+    """Composite, competition rank and stars of every company of a round. A company without any part is ranked
+    but takes no star (nothing to rate it on); by rank cut-offs, the shares count only companies with a score.
+    A bar (major accident, 黑榜) takes the star and keeps the score."""
+    composites = {
+        part.company_id: composite_score(weights, part.survey, part.service, part.inspection, part.credit)
+        for part in parts
+    }
+    scored = {
+        part.company_id: composites[part.company_id]
+        for part in parts
+        if (part.survey, part.service, part.inspection) != (None, None, None)
+    }
+    if method is StarMethod.RANK:
+        stars = stars_by_rank(scored, cutoffs_bp, min_stars)
+    else:
+        stars = {company_id: stars_by_score(score, bands, min_stars) for company_id, score in scored.items()}
+    rank_of = ranks(composites)
+    rated = []
+    for part in parts:
+        reason = NO_STAR_REASONS[part.barred] if part.barred else ("" if part.company_id in scored else NO_DATA_REASON)
+        rated.append(RatedCompany(
+            company_id=part.company_id, composite=composites[part.company_id], rank=rank_of[part.company_id],
+            stars=0 if reason else stars[part.company_id], no_star_reason=reason,
+        ))
+    return rated

@@ -65,6 +65,8 @@ class Action(enum.StrEnum):
     ADJUST_BILLS = "adjust_bills"
     MANAGE_SUBSIDIES = "manage_subsidies"
     VIEW_SETTLEMENT = "view_settlement"
+    # 评星定级: the rating method, credit records, rating rounds (officials over an area).
+    RATE_COMPANIES = "rate_companies"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -119,6 +121,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.ADJUST_BILLS: _SELF_GOVERNANCE | {Role.OFFICIAL},
     Action.MANAGE_SUBSIDIES: frozenset({Role.OFFICIAL, Role.ADMIN}),
     Action.VIEW_SETTLEMENT: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.RATE_COMPANIES: frozenset({Role.OFFICIAL, Role.ADMIN}),
 }
 
 

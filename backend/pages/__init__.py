@@ -51,6 +51,7 @@ def page_context() -> dict:
 # Pages whose forms carry photos (6 of at most 10 MB each); every other request keeps the app's 12 MB cap.
 PHOTO_FORM_ENDPOINTS = frozenset({
     "h5.work_order_submit", "h5.work_order_step", "h5.topic_create", "h5.topic_progress", "h5.topic_paper_vote",
+    "h5.rating_inspection_create",
 })
 PHOTO_FORM_MAX_BYTES = 64 * 1024 * 1024
 
@@ -91,6 +92,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     fees,
     meetings,
     notifications,
+    rating,
     settings,
     surveys,
     workorder_categories,

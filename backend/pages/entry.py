@@ -7,6 +7,7 @@ from backend.domain.roles import Action, allows
 from backend.pages import h5
 from backend.pages.helpers import compound_by_code
 from backend.policy import authorize, roles_in_compound, visible_compounds
+from backend.presenters.rating import compound_stars, rates_companies
 from backend.request_context import ENTRY_COOKIE, entry_compound_id, optional_user_id
 from backend.schemas.common import MAX_ID
 from backend.services import bindings as binding_service
@@ -22,7 +23,7 @@ def index():
     compounds = []
     if user_id:
         compounds = compound_service.compound_rows(visible_compounds(user_id), 1, 100, assessed=set()).items
-    return render_template("index.html", compounds=compounds)
+    return render_template("index.html", compounds=compounds, rates_companies=rates_companies(user_id))
 
 
 @h5.get("/c/<code>")
@@ -51,6 +52,7 @@ def compound_home(code: str):
         can_review=can_review,
         can_print=allows(roles, Action.PRINT_QR),
         pending_count=binding_service.pending_count(compound.id) if can_review else 0,
+        company_stars=compound_stars(compound),
     )
 
 

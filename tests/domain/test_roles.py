@@ -71,6 +71,7 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.ADJUST_BILLS: SELF_GOVERNANCE | {Role.OFFICIAL},
     Action.MANAGE_SUBSIDIES: {Role.OFFICIAL, Role.ADMIN},
     Action.VIEW_SETTLEMENT: {Role.OFFICIAL, Role.ADMIN},
+    Action.RATE_COMPANIES: {Role.OFFICIAL, Role.ADMIN},
 }
 
 
