@@ -20,6 +20,7 @@ from backend.schemas.surveys import (
     EvaluatorSchema,
     PaperSheetFormSchema,
     QuestionInputSchema,
+    ReceiptQuery,
     SheetSchema,
     SurveyFormSchema,
 )
@@ -118,7 +119,7 @@ def survey_receipt(survey_id: int):
     user_id = optional_user_id()
     if user_id is None:
         return login_redirect()
-    household_id = request.args.get("household_id", type=int)
+    household_id = load_form(ReceiptQuery(), request.args)["household_id"]
     return render_template("surveys/receipt.html", receipt=presenter.receipt(survey_id, user_id, household_id))
 
 
