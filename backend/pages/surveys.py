@@ -92,8 +92,11 @@ def my_surveys():
 
 
 def _detail_page(survey_id: int, chosen: dict | None = None, error: str | None = None) -> str:
-    survey = presenter.survey_detail(survey_id, optional_user_id())
-    return render_template("surveys/detail.html", survey=survey, chosen=chosen or {}, error=error)
+    user_id = optional_user_id()
+    survey = presenter.survey_detail(survey_id, user_id)
+    if chosen is None:
+        chosen = presenter.previous_answers(survey, user_id)
+    return render_template("surveys/detail.html", survey=survey, chosen=chosen, error=error)
 
 
 @h5.get(f"/surveys/{SURVEY_ID}")

@@ -234,6 +234,17 @@ def receipt_of(survey_id: int, found: service.Receipt) -> Receipt:
     )
 
 
+def previous_answers(survey: SurveyDetail, user_id: int) -> dict[str, str]:
+    """My household's sheet as the answer form's values (q<question id>), to change it without starting over:
+    where I answer for one household only."""
+    mine = [household for household in survey.my_households if household.may_answer]
+    if len(mine) != 1 or not mine[0].answered:
+        return {}
+    found = receipt(survey.id, user_id, mine[0].household_id)
+    return {f"q{answer.question_id}": answer.text if answer.value is None else str(answer.value)
+            for answer in found.answers}
+
+
 # ---- results ------------------------------------------------------------------------------------------
 
 

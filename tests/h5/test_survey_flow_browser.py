@@ -71,6 +71,7 @@ def test_a_resident_answers_reads_the_receipt_and_after_the_close_the_chart(
     expect(page.locator("#receipt-revision")).to_contain_text("第 1 次")
     expect(page.locator("#receipt-answers")).to_contain_text("保洁阿姨很负责")
     assert_fits_phone(page)
+    page.screenshot(path=str(artifacts / "survey-receipt.png"), full_page=True)
 
     with app.app_context():
         assert service.close(survey_id, official_id)

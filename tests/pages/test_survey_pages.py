@@ -93,6 +93,8 @@ def test_a_resident_answers_on_one_screen_and_reads_the_receipt(world, phone):
     assert "1栋 1单元 101室" in receipt and "第 1 次" in receipt and receipt.count("满意") >= 6
     again = text(owner.get(f"/h5/surveys/{survey_id}"))
     assert 'data-action="change_answer"' in again and "查看回执" in again
+    # The form comes back with the answers given, to change one without starting over.
+    assert again.count('value="4" required checked') == 6 and ">很好</textarea>" in again
 
 
 def test_nobody_else_sees_a_household_next_to_its_answers_in_any_page(world, phone, client):
