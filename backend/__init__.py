@@ -138,6 +138,7 @@ def _register_api(app: Flask) -> None:
         payments,
         rating,
         subsidies,
+        surveys,
         workorders,
     )
     from backend.errors import register_error_handlers
@@ -148,7 +149,7 @@ def _register_api(app: Flask) -> None:
     smorest_api.init_app(app)
     smorest_api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for module in (auth, me, compounds, bindings, ledger, notifications, workorders, consultations, meetings,
-                   fees, payments, subsidies, rating):
+                   fees, payments, subsidies, rating, surveys):
         smorest_api.register_blueprint(module.blp)
     register_error_handlers(app)
     register_jwt(app)

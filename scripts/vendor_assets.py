@@ -10,6 +10,8 @@ NODE = ROOT / "node_modules"
 VENDOR = ROOT / "h5" / "static" / "vendor"
 FILES = {
     "weui": ["dist/style/weui.min.css", "LICENSE.txt"],
+    # The survey results' charts; loaded by that page only (about 1 MB).
+    "echarts": ["dist/echarts.min.js", "LICENSE"],
 }
 
 

@@ -25,7 +25,7 @@ from backend.domain.workorders import Urgency
 from backend.extensions import db, limiter
 from backend.models import BindingRequest, Household, Notice, Notification, TopicPhoto, WorkOrderPhoto
 from backend.policy import roles_in_compound
-from backend.services import consultations, payments, photos
+from backend.services import consultations, payments, photos, surveys
 from backend.services.auth import issue_tokens
 from backend.services.consultations import Acceptance, OptionDraft
 from backend.services.workorders import submit_order
@@ -85,6 +85,7 @@ def build_seeded(area_tree, make_compound, make_user, sign_in) -> dict:
         "building_id": buildings_of(compound)[0].id, "notification_id": notification.id,
         "order_id": order.id, "photo_id": order_photo_id(order.id), "assignee_id": staff.id,
         "merge_into_id": other.id, **published_topic(compound, resident, admin),
+        "survey_id": running_survey(community, resident, admin),
     }
     return {"ids": ids, "admin": admin, "admin_headers": sign_in(admin)}
 
@@ -139,6 +140,16 @@ def published_topic(compound, resident, admin) -> dict[str, int]:
         "objection_id": objection.id,
         "topic_photo_id": topic_photo,
     }
+
+
+def running_survey(community, resident, admin) -> int:
+    """A satisfaction survey over the community, answered by the resident's household."""
+    survey = surveys.create_campaign(surveys.CampaignDraft(
+        title="满意度测评", area_id=community.id, opens_at=utcnow() - timedelta(hours=1),
+        closes_at=utcnow() + timedelta(days=7)), admin.id)
+    surveys.submit_sheet(survey.id, resident.id, None, [
+        surveys.AnswerInput(question.id, 5) for question in survey.questions if question.required])
+    return survey.id
 
 
 def order_photo_id(order_id: int) -> int:

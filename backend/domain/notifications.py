@@ -23,6 +23,7 @@ TOPIC_UPDATE = "topic_update"
 TOPIC_DESK = "topic_desk"
 VOTE_REMINDER = "vote_reminder"
 MEETING_REMINDER = "meeting_reminder"
+SURVEY_REMINDER = "survey_reminder"
 FEE_BILL = "fee_bill"
 FEE_REMINDER = "fee_reminder"
 SUBSIDY_CHANGE = "subsidy_change"
@@ -38,6 +39,7 @@ KINDS = {
     TOPIC_DESK: "议题待办",
     VOTE_REMINDER: "表决提醒",
     MEETING_REMINDER: "会议通知",
+    SURVEY_REMINDER: "满意度测评提醒",
     FEE_BILL: "物业费账单",
     FEE_REMINDER: "缴费提醒",
     SUBSIDY_CHANGE: "补贴调整",

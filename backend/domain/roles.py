@@ -54,6 +54,8 @@ class Action(enum.StrEnum):
     CONFIGURE_CONSULTATIONS = "configure_consultations"
     VIEW_MEETINGS = "view_meetings"
     CONVENE_MEETINGS = "convene_meetings"
+    # Satisfaction surveys (满意度测评): an official over an area, or the committee of its own compound.
+    RUN_SURVEYS = "run_surveys"
     # Property fees (先买后补): the fee standard is public; bills are the household's own or the desk's.
     VIEW_FEE_SCHEDULES = "view_fee_schedules"
     MANAGE_FEE_SCHEDULES = "manage_fee_schedules"
@@ -107,6 +109,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_MEETINGS: frozenset(Role),
     # Officials convene too: a community calls the 协调会 of a dispute.
     Action.CONVENE_MEETINGS: _SELF_GOVERNANCE | {Role.OFFICIAL},
+    Action.RUN_SURVEYS: _SELF_GOVERNANCE | {Role.OFFICIAL},
     Action.VIEW_FEE_SCHEDULES: frozenset(Role),
     # DESIGN §1: officials set fee policy; the committee sets fees with the owners.
     Action.MANAGE_FEE_SCHEDULES: _SELF_GOVERNANCE | {Role.OFFICIAL},

@@ -94,6 +94,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     notifications,
     rating,
     settings,
+    surveys,
     workorder_categories,
     workorders,
 )

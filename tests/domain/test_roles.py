@@ -59,6 +59,9 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.VIEW_MEETINGS: ALL,
     # A community official calls the 协调会 of a dispute; the committee and party secretary call the others.
     Action.CONVENE_MEETINGS: SELF_GOVERNANCE | {Role.OFFICIAL},
+    # Issue 14: an official (district or street, over an area) or the committee of its own compound starts a
+    # satisfaction survey; never the company it evaluates.
+    Action.RUN_SURVEYS: SELF_GOVERNANCE | {Role.OFFICIAL},
     Action.VIEW_FEE_SCHEDULES: ALL,
     Action.MANAGE_FEE_SCHEDULES: SELF_GOVERNANCE | {Role.OFFICIAL},
     Action.PAY_FEES: {Role.RESIDENT, Role.OWNER},

@@ -217,7 +217,7 @@ def test_home_tile_links_to_the_bills_and_counts_what_is_unpaid(compound, people
     tile = body[body.index('id="fees-link"'):body.index("</a>", body.index('id="fees-link"'))]
     assert f'href="/h5/c/{compound.code}/bills"' in tile
     assert "待缴 1" in tile and "即将开放" not in tile
-    assert "服务评价" in body and "即将开放" in body
+    assert "服务评价" in body and 'id="surveys-link"' in body
     staff_home = text(phone(people["staff"]).get(f"/h5/c/{compound.code}"))
     assert 'id="fees-link"' in staff_home and 'id="unpaid-bills"' not in staff_home
 

@@ -1,0 +1,359 @@
+"""Satisfaction surveys (满意度测评) through the API: a street official's campaign over its compounds, a household's
+sheet (one, the last counts) and its receipt, paper sheets by an appointed surveyor, the close and the results
+(样本不足 below the minimum), who may answer (403 tenants, 404 strangers, 409 outside the window), and anonymity:
+nobody but the household itself ever reads its answers next to it."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from backend.domain.rating import DEFAULT_DIMENSIONS
+from backend.domain.roles import Role
+from backend.extensions import db
+from backend.models import Area, Compound, Household, PropertyCompany, SurveyResponse, SurveyTally, User
+from backend.services import surveys as service
+from backend.services.auth import issue_tokens
+from backend.shared.clock import utcnow
+from tests import photo_samples as samples
+from tests.support import assert_error_shape
+
+COMMENT = "电梯三号机经常停运-唯一意见7781"
+
+
+@dataclass
+class Place:
+    street: Area
+    compound: Compound
+    neighbour: Compound
+    elsewhere: Compound
+    homes: list[Household]
+    owners: list[User]
+    tenant: User
+    neighbour_owners: list[User]
+    stranger: User
+    official: User
+    manager: User
+    staff: User
+    committee: User
+
+
+def households(compound: Compound) -> list[Household]:
+    return list(db.session.scalars(
+        select(Household).where(Household.compound_id == compound.id).order_by(Household.id)))
+
+
+def headers(user: User) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_tokens(user)[0]}"}
+
+
+def call(client, method: str, path: str, user: User | None = None, **kwargs):
+    return client.open(path, method=method, headers=headers(user) if user else {}, **kwargs)
+
+
+def ok(response, status: int = 200) -> dict:
+    assert response.status_code == status, response.get_json()
+    return response.get_json()
+
+
+@pytest.fixture
+def place(make_compound, make_area, area_tree, make_user) -> Place:
+    _, district, street, community = area_tree
+    steel = PropertyCompany(name="攀钢物业", credit_code="91510400MA62100001")
+    golden = PropertyCompany(name="金沙物业", credit_code="91510400MA62100002")
+    db.session.add_all([steel, golden])
+    db.session.flush()
+    compound = make_compound(name="金沙苑", area=community)
+    neighbour = make_compound(name="炳草岗小区", area=community)
+    elsewhere = make_compound(name="别处小区", area=make_area("别的社区", parent=district))
+    compound.property_company_id = steel.id
+    neighbour.property_company_id = golden.id
+    elsewhere.property_company_id = steel.id
+    db.session.commit()
+    homes = households(compound)
+    owners = [make_user(Role.OWNER, compound, household=home) for home in homes]
+    neighbour_owners = [make_user(Role.OWNER, neighbour, household=home) for home in households(neighbour)[:2]]
+    return Place(
+        street=street, compound=compound, neighbour=neighbour, elsewhere=elsewhere, homes=homes, owners=owners,
+        tenant=make_user(Role.RESIDENT, compound, household=homes[1]),
+        neighbour_owners=neighbour_owners,
+        stranger=make_user(Role.OWNER, elsewhere, household=households(elsewhere)[0]),
+        official=make_user(Role.OFFICIAL, area=street),
+        manager=make_user(Role.MANAGER, compound),
+        staff=make_user(Role.STAFF, compound),
+        committee=make_user(Role.COMMITTEE, compound),
+    )
+
+
+def campaign(client, place: Place, **body) -> dict:
+    now = utcnow()
+    body = {
+        "title": "2026年第四季度物业服务满意度测评", "area_id": place.street.id,
+        "opens_at": (now - timedelta(hours=1)).isoformat(), "closes_at": (now + timedelta(days=7)).isoformat(),
+        "min_response_bp": 2500, "min_households": 2,
+        "questions": [{"kind": "choice", "text": "您是否愿意续聘现物业？", "options": ["愿意", "不愿意", "无所谓"]}],
+    } | body
+    return ok(call(client, "POST", "/api/v1/surveys", place.official, json=body), 201)
+
+
+def sheet(survey: dict, value: int = 5, comment: str = "", choice: int | None = 0, **extra) -> dict:
+    answers = []
+    for question in survey["questions"]:
+        if question["kind"] == "dimension":
+            answers.append({"question_id": question["id"], "value": value})
+        elif question["kind"] == "choice" and choice is not None:
+            answers.append({"question_id": question["id"], "value": choice})
+        elif question["kind"] == "text" and comment:
+            answers.append({"question_id": question["id"], "text": comment})
+    return {"answers": answers} | extra
+
+
+def answer(client, survey: dict, user: User, **kwargs):
+    return call(client, "PUT", f"/api/v1/surveys/{survey['id']}/response", user, json=sheet(survey, **kwargs))
+
+
+def close(client, survey: dict, user: User):
+    return call(client, "POST", f"/api/v1/surveys/{survey['id']}/close", user)
+
+
+def results(client, survey: dict, user: User) -> dict:
+    return ok(call(client, "GET", f"/api/v1/surveys/{survey['id']}/results", user))
+
+
+def test_an_official_starts_a_campaign_over_every_compound_of_the_street_with_the_template(client, place):
+    survey = campaign(client, place)
+    kinds = [(question["kind"], question["text"], question["required"]) for question in survey["questions"]]
+    assert kinds == [("dimension", text, True) for text in DEFAULT_DIMENSIONS] + [
+        ("text", "其他意见和建议", False), ("choice", "您是否愿意续聘现物业？", False)]
+    assert survey["compounds"] == 2 and survey["state"] == "open"
+    assert set(survey["actions"]) == {"close", "edit_questions", "appoint_evaluator"}
+    assert [choice["label"] for choice in survey["answer_choices"]] == ["很满意", "满意", "一般", "不满意", "很不满意", "不了解"]
+
+
+def test_the_committee_starts_one_for_its_compound_and_a_manager_may_not(client, place):
+    now = utcnow()
+    body = {"title": "本小区测评", "compound_id": place.compound.id, "opens_at": now.isoformat(),
+            "closes_at": (now + timedelta(days=3)).isoformat()}
+    survey = ok(call(client, "POST", "/api/v1/surveys", place.committee, json=body), 201)
+    assert survey["compounds"] == 1 and survey["compound_id"] == place.compound.id
+    assert_error_shape(call(client, "POST", "/api/v1/surveys", place.manager, json=body), 403)
+    assert_error_shape(call(client, "POST", "/api/v1/surveys", place.stranger, json=body), 404)
+    assert_error_shape(call(client, "POST", "/api/v1/surveys", place.committee,
+                            json=body | {"area_id": place.street.id}), 422)
+    assert_error_shape(call(client, "POST", "/api/v1/surveys", place.committee,
+                            json=body | {"closes_at": (now - timedelta(days=1)).isoformat()}), 422)
+
+
+def test_a_household_answers_changes_its_mind_and_reads_its_receipt_the_last_sheet_counting(client, place):
+    survey = campaign(client, place)
+    first = ok(answer(client, survey, place.owners[0], value=3))
+    assert (first["revision"], first["household_id"], first["paper"]) == (1, place.homes[0].id, False)
+    again = ok(answer(client, survey, place.owners[0], value=5, comment="保洁很好"))
+    assert again["revision"] == 2
+    receipt = ok(call(client, "GET", f"/api/v1/surveys/{survey['id']}/response", place.owners[0]))
+    assert receipt["revision"] == 2
+    assert [answer["label"] for answer in receipt["answers"]][:6] == ["很满意"] * 6
+    assert receipt["answers"][6]["text"] == "保洁很好"
+    assert db.session.scalar(select(SurveyResponse.revision).where(
+        SurveyResponse.survey_id == survey["id"])) == 2
+    detail = ok(call(client, "GET", f"/api/v1/surveys/{survey['id']}", place.owners[0]))
+    assert detail["frozen"] is True and detail["actions"] == ["change_answer"]
+    assert detail["my_households"] == [{"household_id": place.homes[0].id, "label": "1栋 1单元 101室",
+                                        "may_answer": True, "answered": True}]
+
+
+def test_questions_are_frozen_by_the_first_answer(client, place):
+    survey = campaign(client, place)
+    path = f"/api/v1/surveys/{survey['id']}"
+    extra = [{"kind": "text", "text": "您对停车管理有何建议？"}]
+    changed = ok(call(client, "PATCH", path, place.official, json={"questions": extra}))
+    assert changed["questions"][-1]["text"] == "您对停车管理有何建议？" and len(changed["questions"]) == 8
+    assert_error_shape(call(client, "PATCH", path, place.manager, json={"questions": extra}), 403)
+    ok(answer(client, changed, place.owners[0]))
+    assert_error_shape(call(client, "PATCH", path, place.official, json={"questions": []}), 409)
+    assert "edit_questions" not in ok(call(client, "GET", path, place.official))["actions"]
+
+
+def test_who_may_answer_tenants_strangers_and_the_window(client, place):
+    survey = campaign(client, place, owners_only=True)
+    assert_error_shape(answer(client, survey, place.tenant), 403)
+    assert_error_shape(answer(client, survey, place.committee), 403)
+    for path in ("", "/response", "/results"):
+        assert_error_shape(call(client, "PUT" if path == "/response" else "GET",
+                                f"/api/v1/surveys/{survey['id']}{path}", place.stranger,
+                                json=sheet(survey) if path == "/response" else None), 404)
+    assert_error_shape(answer(client, survey, place.stranger), 404)
+    # Answering for a household of my compound that is not mine: 404 too.
+    assert_error_shape(answer(client, survey, place.owners[0], household_id=place.homes[3].id), 404)
+    assert_error_shape(answer(client, survey, place.owners[0], value=7), 422)
+    assert_error_shape(call(client, "PUT", f"/api/v1/surveys/{survey['id']}/response", place.owners[0],
+                            json={"answers": []}), 422)
+    ok(close(client, survey, place.official))
+    assert_error_shape(answer(client, survey, place.owners[0]), 409)
+    assert_error_shape(close(client, survey, place.official), 409)
+
+    later = campaign(client, place, opens_at=(utcnow() + timedelta(days=1)).isoformat())
+    assert_error_shape(answer(client, later, place.owners[0]), 409)
+
+
+def test_results_show_only_the_bar_while_running_then_figures_or_sample_insufficient(client, place):
+    survey = campaign(client, place)
+    for index, value in enumerate([5, 5, 4, 2]):
+        ok(answer(client, survey, place.owners[index], value=value))
+    ok(answer(client, survey, place.neighbour_owners[0], value=1))
+    running = results(client, survey, place.official)
+    assert running["published"] is False and running["campaign"]["figures"] == []
+    bars = {row["compound_name"]: row for row in running["compounds"]}
+    assert (bars["金沙苑"]["answered"], bars["金沙苑"]["response_rate_bp"], bars["金沙苑"]["needed"]) == (4, 5000, 2)
+    assert all(row["figures"] == [] and row["overall"] is None for row in running["compounds"])
+    assert "view_results" not in ok(call(client, "GET", f"/api/v1/surveys/{survey['id']}", place.owners[0]))["actions"]
+
+    ok(close(client, survey, place.official))
+    closed = results(client, survey, place.official)
+    by_name = {row["compound_name"]: row for row in closed["compounds"]}
+    mine = by_name["金沙苑"]
+    assert closed["published"] is True and mine["sufficient"] is True and mine["sample_label"] is None
+    # 2 很满意 + 1 满意 of 4 valid per dimension: 满意率 75%, score (100+100+75+25)/4 = 75.
+    assert [(figure["label"], figure["valid"], figure["rate_bp"], figure["score_centi"])
+            for figure in mine["figures"]] == [(text, 4, 7500, 7500) for text in DEFAULT_DIMENSIONS]
+    assert mine["overall"]["valid"] == 24 and mine["overall"]["rate_bp"] == 7500
+    neighbour = by_name["炳草岗小区"]
+    assert (neighbour["sufficient"], neighbour["sample_label"], neighbour["figures"], neighbour["overall"]) == (
+        False, "样本不足", [], None)
+    # The campaign pools only compounds with a sufficient sample.
+    assert closed["campaign"]["overall"]["valid"] == 24 and closed["campaign"]["answered"] == 5
+    # A resident sees their own compound's, not the neighbour's.
+    assert [row["compound_name"] for row in results(client, survey, place.owners[5])["compounds"]] == ["金沙苑"]
+    assert "view_results" in ok(call(client, "GET", f"/api/v1/surveys/{survey['id']}", place.owners[0]))["actions"]
+    overall = db.session.scalars(select(SurveyTally).where(
+        SurveyTally.survey_id == survey["id"], SurveyTally.subject == "overall")).all()
+    assert sorted((row.answered, row.sufficient) for row in overall) == [(1, False), (4, True)]
+
+
+def test_the_tally_rerun_gives_identical_rows(client, place):
+    survey = campaign(client, place)
+    for index in range(4):
+        ok(answer(client, survey, place.owners[index], value=index % 6, comment=f"意见{index}"))
+    ok(close(client, survey, place.official))
+
+    def rows():
+        db.session.expire_all()
+        return [(row.id, row.compound_id, row.subject, row.households, row.answered, row.counts, row.valid,
+                 row.satisfied, row.rate_bp, row.score_centi, row.sufficient)
+                for row in db.session.scalars(select(SurveyTally).where(SurveyTally.survey_id == survey["id"])
+                                              .order_by(SurveyTally.id))]
+
+    before = rows()
+    # Six dimensions, the choice question and overall, for each of the two compounds.
+    assert len(before) == 16
+    service.tally(survey["id"])
+    service.tally(survey["id"])
+    assert rows() == before
+
+
+def test_an_appointed_surveyor_enters_a_paper_sheet_with_its_photo(client, place, make_user):
+    survey = campaign(client, place)
+    path = f"/api/v1/surveys/{survey['id']}/evaluators"
+    assert_error_shape(call(client, "POST", path, place.committee, json={"phone": "13900001111"}), 403)
+    appointed = ok(call(client, "POST", path, place.official, json={"phone": "13900001111", "name": "第三方王"}), 201)
+    evaluator = db.session.get(User, appointed["user_id"])
+    assert appointed["phone_masked"].startswith("139") and evaluator.display_name == "第三方王"
+    again = ok(call(client, "POST", path, place.official, json={"phone": "139 0000 1111"}), 201)
+    assert again["user_id"] == evaluator.id
+
+    def paper(user, household, **fields):
+        body = {"household_id": str(household.id),
+                "answers": json.dumps(sheet(survey, value=4)["answers"]),
+                "photo": samples.camera_jpeg(160, 120).upload()} | fields
+        return client.post(f"/api/v1/surveys/{survey['id']}/paper-responses", data=body, headers=headers(user),
+                           content_type="multipart/form-data")
+
+    assert "enter_paper" in ok(call(client, "GET", f"/api/v1/surveys/{survey['id']}", evaluator))["actions"]
+    entered = ok(paper(evaluator, place.homes[6]), 201)
+    assert "answers" not in entered and "household_id" not in json.dumps(entered)
+    stored = db.session.scalar(select(SurveyResponse).where(SurveyResponse.household_id == place.homes[6].id))
+    assert stored.paper and stored.photo_key and stored.answered_by_id == evaluator.id
+    # The household's own people read it as their receipt.
+    receipt = ok(call(client, "GET", f"/api/v1/surveys/{survey['id']}/response", place.owners[6]))
+    assert receipt["paper"] is True and receipt["answers"][0]["label"] == "满意"
+    assert_error_shape(paper(place.owners[0], place.homes[0]), 403)
+    assert_error_shape(paper(evaluator, households(place.elsewhere)[0]), 422)
+    assert_error_shape(paper(evaluator, place.homes[5], photo=None), 422)
+    mine = ok(call(client, "GET", "/api/v1/me/surveys", evaluator))
+    assert [item["id"] for item in mine["items"]] == [survey["id"]]
+    assert [item["id"] for item in ok(call(client, "GET", "/api/v1/me/surveys", place.official))["items"]] == [
+        survey["id"]]
+
+
+def test_the_compound_lists_running_campaigns_and_closed_ones_with_results(client, place):
+    survey = campaign(client, place)
+    campaign(client, place, title="下个月的测评", opens_at=(utcnow() + timedelta(days=10)).isoformat(),
+             closes_at=(utcnow() + timedelta(days=20)).isoformat())
+    path = f"/api/v1/compounds/{place.compound.id}/surveys"
+    listed = ok(call(client, "GET", path, place.owners[0]))["items"]
+    assert [(item["id"], item["actions"]) for item in listed] == [(survey["id"], ["answer"])]
+    assert len(ok(call(client, "GET", path, place.official))["items"]) == 2
+    assert_error_shape(call(client, "GET", path, place.stranger), 404)
+
+
+# ---- anonymity -----------------------------------------------------------------------------------------
+
+
+def everything_seen(client, survey: dict, place: Place, user: User) -> str:
+    """Every answer this person gets from the campaign's endpoints."""
+    paths = [f"/api/v1/surveys/{survey['id']}", f"/api/v1/surveys/{survey['id']}/results",
+             f"/api/v1/compounds/{place.compound.id}/surveys", "/api/v1/me/surveys",
+             f"/api/v1/surveys/{survey['id']}/response",
+             f"/api/v1/surveys/{survey['id']}/response?household_id={place.homes[2].id}"]
+    return "\n".join(json.dumps(call(client, "GET", path, user).get_json(), ensure_ascii=False) for path in paths)
+
+
+def test_nobody_but_the_household_reads_its_answers_next_to_it(client, place):
+    survey = campaign(client, place, publish_comments=True)
+    ok(answer(client, survey, place.owners[2], value=1, comment=COMMENT))
+    for index in (0, 3, 4):
+        ok(answer(client, survey, place.owners[index], value=5, comment=f"第{index}户的意见"))
+    room = "1栋 1单元 301室"
+    for reader in (place.staff, place.manager, place.committee, place.owners[0], place.tenant):
+        seen = everything_seen(client, survey, place, reader)
+        assert COMMENT not in seen and room not in seen, reader.username
+        assert_error_shape(call(client, "GET", f"/api/v1/surveys/{survey['id']}/response?household_id="
+                                f"{place.homes[2].id}", reader), 404)
+    ok(close(client, survey, place.official))
+    for reader in (place.staff, place.manager, place.committee, place.owners[0], place.tenant):
+        seen = everything_seen(client, survey, place, reader)
+        assert room not in seen and f'"household_id": {place.homes[2].id}' not in seen
+    # The company reads comments as text only, in the order of their text.
+    company = results(client, survey, place.manager)["compounds"]
+    assert company[0]["comments"] == sorted([COMMENT, "第0户的意见", "第3户的意见", "第4户的意见"])
+    assert results(client, survey, place.owners[0])["compounds"][0]["comments"] is None
+    # The household itself reads its own sheet.
+    receipt = ok(call(client, "GET", f"/api/v1/surveys/{survey['id']}/response", place.owners[2]))
+    assert receipt["household_label"] == room and receipt["answers"][6]["text"] == COMMENT
+
+
+def test_comments_stay_hidden_from_the_company_unless_published(client, place):
+    survey = campaign(client, place)
+    for index in range(3):
+        ok(answer(client, survey, place.owners[index], comment=COMMENT))
+    ok(close(client, survey, place.official))
+    assert results(client, survey, place.manager)["compounds"][0]["comments"] is None
+    assert COMMENT not in json.dumps(results(client, survey, place.manager), ensure_ascii=False)
+
+
+def test_the_lists_cost_the_same_statements_however_many_campaigns(client, place, count_queries):
+    def statements(user: User, path: str) -> int:
+        with count_queries() as seen:
+            ok(call(client, "GET", path, user))
+        return len(seen)
+
+    lists = [(place.owners[0], f"/api/v1/compounds/{place.compound.id}/surveys"), (place.official, "/api/v1/me/surveys")]
+    ok(answer(client, campaign(client, place), place.owners[0]))
+    one = [statements(user, path) for user, path in lists]
+    for _ in range(3):
+        ok(answer(client, campaign(client, place), place.owners[0]))
+    assert [statements(user, path) for user, path in lists] == one
+    assert len(ok(call(client, "GET", lists[0][1], place.owners[0]))["items"]) == 4
