@@ -30,8 +30,7 @@ from backend.services import rating as rating_service
 from backend.services import surveys as survey_service
 from backend.services import workorder_stats
 from backend.services.photos import PreparedPhoto, prepare_photo
-from backend.services.surveys.campaigns import CampaignDraft
-from backend.services.surveys.sheets import AnswerInput
+from backend.services.surveys import AnswerInput, CampaignDraft
 from backend.shared.clock import SHANGHAI, beijing_date
 
 # How the owners of 阳光花园 answer each dimension: mostly 很满意 and 满意.
