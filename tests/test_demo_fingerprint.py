@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from backend.demo import DEMO_PASSWORD, Demo, load_demo
 from backend.extensions import db
@@ -20,6 +20,7 @@ from backend.models import (
     Bill,
     BindingRequest,
     Building,
+    CompanyRating,
     Compound,
     FeeSchedule,
     Household,
@@ -28,8 +29,12 @@ from backend.models import (
     Membership,
     Payment,
     PropertyCompany,
+    RatingRound,
     RegisteredOwner,
     SubsidyPolicy,
+    Survey,
+    SurveyResponse,
+    SurveyTally,
     Topic,
     User,
     WorkOrder,
@@ -207,6 +212,30 @@ def _passwords() -> dict:
             "demo_password": all(verify_password(password_hash, DEMO_PASSWORD) for password_hash in hashes)}
 
 
+def _evaluation() -> dict:
+    """The surveys with each compound's overall figures, and the rating round's rows."""
+    surveys = db.session.execute(
+        select(Survey.title, Survey.closed_at.is_not(None), func.count(SurveyResponse.id),
+               func.sum(case((SurveyResponse.paper, 1), else_=0)))
+        .outerjoin(SurveyResponse, SurveyResponse.survey_id == Survey.id).group_by(Survey.id).order_by(Survey.id)
+    ).all()
+    tallies = db.session.execute(
+        select(Compound.code, SurveyTally.households, SurveyTally.answered, SurveyTally.counts, SurveyTally.rate_bp,
+               SurveyTally.score_centi, SurveyTally.sufficient)
+        .join(Compound, Compound.id == SurveyTally.compound_id)
+        .where(SurveyTally.subject == "overall").order_by(Compound.code)
+    ).all()
+    ratings = db.session.execute(
+        select(RatingRound.status, CompanyRating.compounds_rated, CompanyRating.compounds_insufficient,
+               CompanyRating.survey_score_centi, CompanyRating.service_score_centi,
+               CompanyRating.inspection_score_centi, CompanyRating.credit_centi, CompanyRating.composite_centi,
+               CompanyRating.rank, CompanyRating.stars)
+        .join(RatingRound, RatingRound.id == CompanyRating.round_id)
+    ).all()
+    return {"surveys": [tuple(row) for row in surveys], "tallies": [tuple(row) for row in tallies],
+            "ratings": [tuple(row) for row in ratings]}
+
+
 def _returned(demo: Demo) -> dict:
     """What load_demo returned, its ids read back as names."""
     rooms, usernames = _rooms(), _usernames()
@@ -229,26 +258,28 @@ def test_the_demo_is_the_one_it_was(demo):
         "counts": _counts(), "places": _places(), "accounts": _accounts(), "owners": len(owners),
         "first_and_last_owner": [owners[0], owners[-1]], "registers_and_requests": _registers_and_requests(),
         "passwords": _passwords(), "work_orders": _work_orders(), "topics": _topics(), "meetings": _meetings(),
-        "fees": _fees(), "returned": _returned(demo),
+        "fees": _fees(), "evaluation": _evaluation(), "returned": _returned(demo),
     }
 
     assert fingerprint == {
         "counts": COUNTS, "places": PLACES, "accounts": ACCOUNTS, "owners": 40,
         "first_and_last_owner": OWNERS_FIRST_AND_LAST, "registers_and_requests": REGISTERS_AND_REQUESTS,
-        "passwords": {"accounts": 50, "demo_password": True}, "work_orders": WORK_ORDERS, "topics": TOPICS,
-        "meetings": MEETINGS, "fees": FEES, "returned": RETURNED,
+        "passwords": {"accounts": 52, "demo_password": True}, "work_orders": WORK_ORDERS, "topics": TOPICS,
+        "meetings": MEETINGS, "fees": FEES, "evaluation": EVALUATION, "returned": RETURNED,
     }
 
 
 COUNTS = {
-    "areas": 4, "audit_events": 265, "ballot_options": 15, "ballot_results": 3, "ballot_rolls": 288,
-    "bills": 408, "binding_requests": 2, "buildings": 7, "compounds": 2, "fee_schedules": 3,
-    "households": 126, "meeting_invitees": 6, "meetings": 1, "memberships": 50, "notices": 39,
-    "outbox_jobs": 39, "payment_orders": 65, "payments": 245, "property_companies": 1, "registered_owners": 2,
-    "subsidy_grants": 245, "subsidy_policies": 1, "topic_comments": 6, "topic_cosigns": 33,
-    "topic_followers": 146, "topic_objections": 1, "topic_progress": 4, "topic_ratings": 5, "topics": 8,
-    "users": 52, "vote_casts": 118, "votes": 117, "work_order_escalations": 2, "work_order_events": 56,
-    "work_order_followers": 15, "work_order_ratings": 4, "work_orders": 15,
+    "areas": 4, "audit_events": 284, "ballot_options": 15, "ballot_results": 3, "ballot_rolls": 288, "bills": 408,
+    "binding_requests": 2, "buildings": 7, "company_ratings": 1, "compounds": 2, "credit_records": 1,
+    "fee_schedules": 3, "households": 126, "inspection_items": 6, "inspections": 1, "meeting_invitees": 6,
+    "meetings": 1, "memberships": 51, "notices": 40, "outbox_jobs": 41, "payment_orders": 65, "payments": 245,
+    "property_companies": 1, "rating_methods": 1, "rating_rounds": 1, "registered_owners": 2,
+    "subsidy_grants": 245, "subsidy_policies": 1, "survey_answers": 460, "survey_compounds": 4,
+    "survey_evaluators": 1, "survey_questions": 14, "survey_responses": 69, "survey_tallies": 14, "surveys": 2,
+    "topic_comments": 6, "topic_cosigns": 33, "topic_followers": 146, "topic_objections": 1, "topic_progress": 4,
+    "topic_ratings": 5, "topics": 8, "users": 54, "vote_casts": 118, "votes": 117, "work_order_escalations": 2,
+    "work_order_events": 56, "work_order_followers": 15, "work_order_ratings": 4, "work_orders": 15,
 }
 PLACES = {
     "areas": [
@@ -291,6 +322,8 @@ ACCOUNTS = [
     (None, "", "137****0045", []),
     (None, "", "137****0046", []),
     ("staff2", "何会计（五十四街坊收费员）", None, [("staff", "wushisi", None, None)]),
+    ("district", "东区住建局 周科长", None, [("official", "东区", None, None)]),
+    ("evaluator", "第三方测评员 何静", "139****0099", []),
 ]
 OWNERS_FIRST_AND_LAST = [
     ("owner01", "业主01", "owner", "yangguang 1栋 1-102"),
@@ -367,12 +400,23 @@ FEES = {
         ("sandbox", 65, 329002, 141010),
     ],
 }
+# Last quarter's survey (closed; 五十四街坊's 8 paper sheets are 样本不足) and this quarter's (open), and last
+# quarter's rating round, published: 阳光花园 rated, 五十四街坊 left out.
+EVALUATION = {
+    # (title, closed, sheets, of them on paper)
+    "surveys": [("2026年第3季度物业服务满意度测评", True, 49, 8), ("2026年冬季物业服务满意度测评", False, 20, 0)],
+    # (compound, households, answered, answers 不了解…很满意 over the six dimensions, 满意率, score, sufficient)
+    "tallies": [("wushisi", 48, 8, [1, 0, 2, 3, 22, 20], 8936, 8191, False),
+                ("yangguang", 78, 41, [2, 1, 1, 21, 80, 141], 9057, 8678, True)],
+    # (status, compounds rated, 样本不足, survey, service (no snapshots), inspection, credit, composite, rank, stars)
+    "ratings": [("published", 1, 1, 8678, None, 9500, 200, 9113, 1, 5)],
+}
 # What load_demo returns: every account it made by username, and the household of each verified resident.
 RETURNED = {
     "areas": {"city": "攀枝花市", "district": "东区", "street": "炳草岗街道", "community": "金沙社区"},
     "compounds": ["wushisi", "yangguang"],
     "users": sorted(["admin", "official", "secretary", "committee", "manager", "staff", "owner", "tenant", "owner2",
-                     "staff2", *(f"owner{number:02d}" for number in range(1, 41))]),
+                     "staff2", "district", "evaluator", *(f"owner{number:02d}" for number in range(1, 41))]),
     "homes": {"owner": "yangguang 1栋 1-101", "tenant": "yangguang 1栋 1-101", "owner2": "wushisi 1栋 1-101",
               "owner01": "yangguang 1栋 1-102", "owner40": "yangguang 2栋 2-301"},
     "residents": 43,

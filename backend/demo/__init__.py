@@ -1,6 +1,7 @@
 """Demo data for `make run` and the benchmarks: one street, two compounds, ~120 households, a user per role,
 a handful of work orders in every state, a deliberation topic in every step of the five-step method, four
-months of property fee bills under a 先买后补 subsidy, partly paid online and in cash (`load_demo`); on request
+months of property fee bills under a 先买后补 subsidy, partly paid online and in cash, last quarter's
+satisfaction survey and rating round to 授牌 and this quarter's survey open (`load_demo`); on request
 a `bench` compound scaled to any number of households (`bench`) and any number of work orders spread over the
 last six months (`bench_work_orders`). Built on the factories the tests use (`factories`)."""
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.demo.council import Council
+from backend.demo.evaluation import make_evaluation
 from backend.demo.fees import make_fees
 from backend.demo.people import DEMO_PASSWORD, make_people
 from backend.demo.places import demo_compound, demo_loaded, make_places
@@ -29,7 +31,8 @@ class Demo:
     # By code: `yangguang` (阳光花园, where the demo's people and stories live) and `wushisi` (五十四街坊).
     compounds: dict[str, int]
     # Every account by username: admin, official, secretary, committee, manager, staff, owner, tenant, owner2,
-    # owner01…owner40, staff2; all sign in with DEMO_PASSWORD.
+    # owner01…owner40, staff2, district (the district's housing official), evaluator (a third-party surveyor);
+    # all sign in with DEMO_PASSWORD.
     users: dict[str, int]
     # The household of each verified resident by username (owner and tenant share one).
     homes: dict[str, int]
@@ -50,5 +53,6 @@ def load_demo() -> Demo | None:
     db.session.commit()
     make_topics(Council(first_id, people.accounts, people.homes), now)
     cashier_id = make_fees(places, people, now)
-    return Demo(areas=areas, compounds=compounds, users=people.accounts | {"staff2": cashier_id},
-                homes=dict(people.homes))
+    evaluation = make_evaluation(places, people, now)
+    return Demo(areas=areas, compounds=compounds, homes=dict(people.homes), users=people.accounts | {
+        "staff2": cashier_id, "district": evaluation.district_official, "evaluator": evaluation.evaluator})
