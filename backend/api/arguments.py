@@ -8,6 +8,7 @@ from flask_smorest import abort
 from marshmallow import ValidationError
 from webargs import core
 from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict
 
 from backend.domain.text import nested_deeper_than, unstorable
 
@@ -38,3 +39,11 @@ class ArgumentsParser(FlaskParser):
                 {("_schema" if unstorable(key) else key): ["含有无法保存的字符（如 NUL）"] for key in bad}
             )
         return location_data
+
+
+class MultipartParser(ArgumentsParser):
+    """Reads a multipart body as one form. flask-smorest documents one request body per view, so a photo and
+    the fields sent beside it load through one schema at the "files" location."""
+
+    def load_files(self, req, schema):
+        return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)

@@ -12,9 +12,8 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint, abort
-from werkzeug.datastructures import CombinedMultiDict
 
-from backend.api.arguments import ArgumentsParser
+from backend.api.arguments import MultipartParser
 from backend.api.uploads import limit_photo_upload
 from backend.domain.consultations import TopicAction
 from backend.domain.roles import Action
@@ -57,15 +56,6 @@ from backend.schemas.consultations import (
 from backend.services import consultations as service
 from backend.services import photos as photo_service
 from backend.services.consultations import MAX_TOPIC_PHOTOS
-
-
-class MultipartParser(ArgumentsParser):
-    """Reads a multipart body as one form. flask-smorest documents one request body per view, so a photo and
-    the fields sent beside it load through one schema at the "files" location."""
-
-    def load_files(self, req, schema):
-        return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
-
 
 blp = Blueprint("consultations", __name__, url_prefix="/api/v1", description="议事协商")
 blp.ARGUMENTS_PARSER = MultipartParser()

@@ -11,9 +11,8 @@ from flask import send_file
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
-from werkzeug.datastructures import CombinedMultiDict
 
-from backend.api.arguments import ArgumentsParser
+from backend.api.arguments import MultipartParser
 from backend.api.uploads import limit_photo_upload
 from backend.presenters import rating as presenter
 from backend.request_context import client_ip, optional_user_id
@@ -37,15 +36,6 @@ from backend.schemas.rating import (
 )
 from backend.services import photos as photo_service
 from backend.services import rating as service
-
-
-class MultipartParser(ArgumentsParser):
-    """A multipart body read as one form: the evidence photo and the fields beside it load through one schema at
-    the "files" location (as the consultations' paper votes do)."""
-
-    def load_files(self, req, schema):
-        return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
-
 
 blp = Blueprint("rating", __name__, url_prefix="/api/v1", description="评星定级")
 blp.ARGUMENTS_PARSER = MultipartParser()

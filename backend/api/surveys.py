@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
-from backend.api.consultations import MultipartParser
+from backend.api.arguments import MultipartParser
 from backend.api.uploads import limit_photo_upload
 from backend.domain.roles import Action
 from backend.domain.surveys import SurveyRefused
