@@ -82,7 +82,7 @@ def test_a_resident_answers_reads_the_receipt_and_after_the_close_the_chart(
     chart = page.locator(".ll-sv-chart").first
     expect(chart.locator("svg")).to_have_count(1)
     # 3 很满意 and 3 满意: all satisfied, score (3 × 100 + 3 × 75) / 6.
-    expect(page.locator(".ll-sv-overall")).to_contain_text("满意率 100.0% · 87.50分")
+    expect(page.locator(".ll-sv-overall")).to_contain_text("满意率 100.00% · 87.50分")
     assert_fits_phone(page)
     page.screenshot(path=str(artifacts / "survey-results.png"), full_page=True)
     assert errors == []

@@ -146,7 +146,7 @@ def test_a_compound_below_the_minimum_shows_sample_insufficient(world, phone):
     closed = official.post(f"/h5/surveys/{survey_id}/close", data={"csrf_token": official.csrf})
     assert closed.status_code == 302
     results = text(phone(people["owners"][1]).get(f"/h5/surveys/{survey_id}/results"))
-    assert "样本不足" in results and 'data-sufficient="no"' in results and "满意率 100.0%" not in results
+    assert "样本不足" in results and 'data-sufficient="no"' in results and "满意率 100.00%" not in results
     assert "echarts.min.js" not in results
 
 
