@@ -10,10 +10,7 @@ from webargs import core
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
-from backend.domain.text import nested_deeper_than, unstorable
-
-# No body of ours nests more than a few levels; a deeper one is an attack on the decoder or the validators.
-MAX_JSON_DEPTH = 32
+from backend.domain.text import MAX_JSON_DEPTH, nested_deeper_than, unstorable
 
 
 class ArgumentsParser(FlaskParser):

@@ -123,7 +123,9 @@ class MySheet(MethodView):
     @blp.alt_response(422, schema=ApiErrorSchema)
     @jwt_required()
     def get(self, query, survey_id):
-        """My household's receipt: the sheet that counts and its revision. Nobody else's: 404."""
+        """My household's receipt: the sheet that counts and its revision; its answers only for those who may
+        answer for the household (a tenant where only owners answer sees that it answered and when). Nobody
+        else's: 404."""
         return presenter.receipt(survey_id, optional_user_id(), query["household_id"])
 
 
@@ -136,14 +138,14 @@ class PaperSheets(MethodView):
     @blp.alt_response(401, schema=ApiErrorSchema)
     @blp.alt_response(403, schema=ApiErrorSchema)
     @blp.alt_response(404, schema=ApiErrorSchema)
-    @blp.alt_response(409, schema=ApiErrorSchema, description="测评尚未开始或已结束")
+    @blp.alt_response(409, schema=ApiErrorSchema, description="测评尚未开始或已结束，或该户已在线作答")
     @blp.alt_response(413, schema=ApiErrorSchema, description="照片超过 10 MB")
     @blp.alt_response(422, schema=ApiErrorSchema)
     @jwt_required()
     def post(self, form, survey_id):
         """入户测评: an appointed surveyor's paper sheet for a household of the campaign, with the photo of the paper;
-        marked paper, it replaces the household's earlier sheet like any later one. Answers with the campaign
-        (a surveyor has no receipt of the household's answers)."""
+        marked paper, it replaces only an earlier paper sheet (a household that answered online: 409). Answers with
+        the campaign (a surveyor has no receipt of the household's answers)."""
         user_id = optional_user_id()
         service.enter_paper_sheet(survey_id, user_id, form["household_id"], form["answers"],
                                   photo_service.prepare_photo(form["photo"].stream), ip=client_ip())

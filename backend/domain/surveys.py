@@ -7,7 +7,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from backend.domain.rating import ANSWER_LABELS, DEFAULT_DIMENSIONS, QuestionKind
+from backend.domain.rating import (
+    ANSWER_LABELS,
+    DEFAULT_DIMENSIONS,
+    DEFAULT_MIN_HOUSEHOLDS,
+    DEFAULT_MIN_RESPONSE_BP,
+    QuestionKind,
+    sample_sufficient,
+)
 from backend.domain.refusals import Kind, Refused
 
 COMMENT_QUESTION = "其他意见和建议"
@@ -17,6 +24,12 @@ MIN_OPTIONS, MAX_OPTIONS = 2, 10
 # The answer buttons in the order a resident reads them, best first; 不了解 last.
 ANSWER_ORDER = (5, 4, 3, 2, 1, 0)
 INSUFFICIENT_LABEL = "样本不足"
+# The city's sample rule is a floor: a campaign may ask for more, never less, or one household's sheet would
+# reach the company as a compound's figures.
+MIN_RESPONSE_BP_FLOOR, MAX_RESPONSE_BP = DEFAULT_MIN_RESPONSE_BP, 10000
+MIN_HOUSEHOLDS_FLOOR = DEFAULT_MIN_HOUSEHOLDS
+# A campaign's times fall in these years (and convert to UTC without leaving the calendar).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 class SurveyRefused(Refused):
@@ -109,8 +122,9 @@ def ordered_comments(texts: Iterable[str]) -> list[str]:
     return sorted(text.strip() for text in texts if text.strip())
 
 
-def check_answer(kind: QuestionKind, options: Sequence[str], value: int | None) -> None:
-    """A dimension takes 0–5, a choice one of its options' indexes, a text question text (value None)."""
+def check_answer(kind: QuestionKind, options: Sequence[str], value: int | None, text: str = "") -> None:
+    """A dimension takes 0–5, a choice one of its options' indexes, neither any text (it would be stored beside
+    the score); a text question text only (value None)."""
     if kind is QuestionKind.DIMENSION:
         if type(value) is not int or value not in ANSWER_LABELS:
             raise SurveyRefused("请选择满意程度", Kind.INVALID)
@@ -119,3 +133,16 @@ def check_answer(kind: QuestionKind, options: Sequence[str], value: int | None) 
             raise SurveyRefused("请选择一个选项", Kind.INVALID)
     elif value is not None:
         raise SurveyRefused("文字题请填写文字", Kind.INVALID)
+    if kind is not QuestionKind.TEXT and text.strip():
+        raise SurveyRefused("只有文字题可以填写文字", Kind.INVALID)
+
+
+def compound_sufficient(answered: int, households: int, min_response_bp: int, min_households: int) -> bool:
+    """The campaign's sample rule, never met by a compound without a single sheet whatever the rule says."""
+    return answered > 0 and sample_sufficient(answered, households, min_response_bp, min_households)
+
+
+def answers_shown(may_answer: bool) -> bool:
+    """A household's answers are shown to those who may answer for it: in an owners-only campaign its tenant
+    learns that the household answered and when, never what (the owner's sheet is secret from them too)."""
+    return may_answer

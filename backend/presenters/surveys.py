@@ -201,12 +201,14 @@ class Receipt:
     paper: bool
     submitted_at: datetime
     updated_at: datetime
+    answers_shown: bool
     answers: list[ReceiptAnswer]
     may_change: bool
 
 
 def receipt(survey_id: int, user_id: int | None, household_id: int | None = None) -> Receipt:
-    """My household's sheet: 404 for anyone but the household's own verified people."""
+    """My household's sheet: 404 for anyone but the household's own verified people; its answers only for those
+    who may answer for it."""
     return receipt_of(survey_id, service.receipt(survey_id, user_id, household_id))
 
 
@@ -229,8 +231,8 @@ def receipt_of(survey_id: int, found: service.Receipt) -> Receipt:
         survey_id=survey.id, survey_title=survey.title, household_id=found.response.household_id,
         household_label=found.household_label, revision=found.response.revision,
         paper=found.response.paper, submitted_at=found.response.submitted_at,
-        updated_at=found.response.updated_at, answers=answers,
-        may_change=service.state_of(survey) is SurveyState.OPEN,
+        updated_at=found.response.updated_at, answers_shown=found.answers_shown, answers=answers,
+        may_change=found.answers_shown and service.state_of(survey) is SurveyState.OPEN,
     )
 
 

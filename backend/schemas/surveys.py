@@ -3,11 +3,24 @@ limits and messages are written here once; the responses dump what presenters/su
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from backend.domain.rating import QuestionKind
-from backend.domain.surveys import MAX_EXTRA_QUESTIONS, MAX_OPTIONS, MIN_OPTIONS, QuestionDraft, SurveyState
+from backend.domain.surveys import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_EXTRA_QUESTIONS,
+    MAX_OPTIONS,
+    MAX_RESPONSE_BP,
+    MIN_HOUSEHOLDS_FLOOR,
+    MIN_OPTIONS,
+    MIN_RESPONSE_BP_FLOOR,
+    QuestionDraft,
+    SurveyState,
+)
+from backend.domain.text import MAX_JSON_DEPTH, nested_deeper_than
 from backend.schemas.actions import Actions
 from backend.schemas.auth import PhoneField
 from backend.schemas.consultations import Photo, whole
@@ -53,13 +66,36 @@ def _questions() -> fields.List:
         "description": "六项满意度和一道意见建议题之后的附加题"})
 
 
-def _moment(label: str) -> fields.AwareDateTime:
+def _in_calendar(label: str):
+    """A campaign time from FIRST_YEAR to LAST_YEAR, checked in UTC: an offset at the calendar's edge (year 1
+    at +14:00, year 9999 at -14:00) has no UTC time at all."""
+    message = f"{label}须在{FIRST_YEAR}年至{LAST_YEAR}年之间"
+
+    def check(moment: datetime) -> None:
+        try:
+            year = moment.astimezone(UTC).year
+        except (OverflowError, ValueError):
+            raise ValidationError(message) from None
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise ValidationError(message)
+
+    return check
+
+
+def _moment(label: str, required: bool = True) -> fields.AwareDateTime:
     message = f"请选择{label}"
     return fields.AwareDateTime(
-        required=True,
+        validate=_in_calendar(label),
         error_messages={"required": message, "invalid": message, "invalid_awareness": f"{label}须带时区"},
-        metadata={"description": "ISO 8601，须带时区"},
+        metadata={"description": f"ISO 8601，须带时区；{FIRST_YEAR}–{LAST_YEAR}年"},
+        **({"required": True} if required else {"load_default": None}),
     )
+
+
+def _form_moment(label: str) -> BeijingDateTime:
+    message = f"请选择{label}"
+    return BeijingDateTime(required=True, validate=_in_calendar(label),
+                           error_messages={"required": message, "invalid": message})
 
 
 class SurveyCreateSchema(Schema):
@@ -70,9 +106,12 @@ class SurveyCreateSchema(Schema):
                         metadata={"description": "业委会为本小区发起（与 area_id 二选一）"})
     opens_at = _moment("开始时间")
     closes_at = _moment("结束时间")
-    min_response_bp = whole("最低参与率须在0到100%之间", low=0, high=10000, load_default=3000,
-                            metadata={"description": "样本要求：最低参与率（万分比），默认 3000 即 30%"})
-    min_households = whole("最低参与户数须为非负整数", low=0, high=MAX_HOUSEHOLDS, load_default=10)
+    min_response_bp = whole(f"最低参与率须在{MIN_RESPONSE_BP_FLOOR // 100}%到{MAX_RESPONSE_BP // 100}%之间",
+                            low=MIN_RESPONSE_BP_FLOOR, high=MAX_RESPONSE_BP, load_default=MIN_RESPONSE_BP_FLOOR,
+                            metadata={"description": f"样本要求：最低参与率（万分比），不低于 {MIN_RESPONSE_BP_FLOOR}"})
+    min_households = whole(f"最低参与户数不能少于{MIN_HOUSEHOLDS_FLOOR}户", low=MIN_HOUSEHOLDS_FLOOR,
+                           high=MAX_HOUSEHOLDS, load_default=MIN_HOUSEHOLDS_FLOOR,
+                           metadata={"description": f"样本要求：最少参与户数，不少于 {MIN_HOUSEHOLDS_FLOOR}"})
     owners_only = fields.Boolean(load_default=False, metadata={"description": "只允许业主作答（租户不能作答）"})
     publish_comments = fields.Boolean(load_default=False,
                                       metadata={"description": "结束后向物业公司公开意见建议（只有文字，不含房号）"})
@@ -90,8 +129,8 @@ class SurveyCreateSchema(Schema):
 
 class SurveyEditSchema(Schema):
     title = text_field("测评名称", 60, required=False)
-    opens_at = fields.AwareDateTime(load_default=None, error_messages={"invalid": "请选择开始时间"})
-    closes_at = fields.AwareDateTime(load_default=None, error_messages={"invalid": "请选择结束时间"})
+    opens_at = _moment("开始时间", required=False)
+    closes_at = _moment("结束时间", required=False)
     publish_comments = fields.Boolean(load_default=None, allow_none=True)
     questions = fields.List(fields.Nested(QuestionInputSchema), load_default=None, allow_none=True,
                             validate=validate.Length(max=MAX_EXTRA_QUESTIONS,
@@ -137,10 +176,12 @@ class JsonAnswers(fields.Field):
         if isinstance(value, str):
             try:
                 value = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise ValidationError("请回答问卷") from None
         if not isinstance(value, list):
             raise ValidationError("请回答问卷")
+        if nested_deeper_than(value, MAX_JSON_DEPTH):
+            raise ValidationError(f"JSON 嵌套层数过多（最多{MAX_JSON_DEPTH}层）")
         return _answers().deserialize(value)
 
 
@@ -176,9 +217,11 @@ class SurveyFormSchema(SurveyCreateSchema):
     class Meta:
         exclude = ("questions", "min_response_bp")
 
-    opens_at = BeijingDateTime(required=True, error_messages={"required": "请选择开始时间", "invalid": "请选择开始时间"})
-    closes_at = BeijingDateTime(required=True, error_messages={"required": "请选择结束时间", "invalid": "请选择结束时间"})
-    min_percent = whole("最低参与率须在0到100之间", low=0, high=100, load_default=30)
+    opens_at = _form_moment("开始时间")
+    closes_at = _form_moment("结束时间")
+    min_percent = whole(f"最低参与率须在{MIN_RESPONSE_BP_FLOOR // 100}到{MAX_RESPONSE_BP // 100}之间",
+                        low=MIN_RESPONSE_BP_FLOOR // 100, high=MAX_RESPONSE_BP // 100,
+                        load_default=MIN_RESPONSE_BP_FLOOR // 100)
 
     @pre_load
     def _place(self, data, **_):
@@ -268,6 +311,8 @@ class SurveyReceiptSchema(Schema):
     paper = fields.Boolean()
     submitted_at = fields.DateTime()
     updated_at = fields.DateTime()
+    answers_shown = fields.Boolean(metadata={
+        "description": "只允许业主作答时，租户只看到本户已作答及时间，answers 为空"})
     answers = fields.List(fields.Nested(SurveyReceiptAnswerSchema))
 
 

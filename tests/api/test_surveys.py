@@ -9,12 +9,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backend.domain.rating import DEFAULT_DIMENSIONS
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.models import Area, Compound, Household, PropertyCompany, SurveyResponse, SurveyTally, User
+from backend.models import (
+    Area,
+    Compound,
+    Household,
+    PropertyCompany,
+    Survey,
+    SurveyResponse,
+    SurveyTally,
+    User,
+)
 from backend.services import surveys as service
 from backend.services.auth import issue_tokens
 from backend.shared.clock import utcnow
@@ -66,7 +75,8 @@ def place(make_compound, make_area, area_tree, make_user) -> Place:
     golden = PropertyCompany(name="金沙物业", credit_code="91510400MA62100002")
     db.session.add_all([steel, golden])
     db.session.flush()
-    compound = make_compound(name="金沙苑", area=community)
+    # Sixteen homes: enough for the city's sample rule (10 households and 30%) to be met.
+    compound = make_compound(name="金沙苑", area=community, households_per_building=8)
     neighbour = make_compound(name="炳草岗小区", area=community)
     elsewhere = make_compound(name="别处小区", area=make_area("别的社区", parent=district))
     compound.property_company_id = steel.id
@@ -93,7 +103,6 @@ def campaign(client, place: Place, **body) -> dict:
     body = {
         "title": "2026年第四季度物业服务满意度测评", "area_id": place.street.id,
         "opens_at": (now - timedelta(hours=1)).isoformat(), "closes_at": (now + timedelta(days=7)).isoformat(),
-        "min_response_bp": 2500, "min_households": 2,
         "questions": [{"kind": "choice", "text": "您是否愿意续聘现物业？", "options": ["愿意", "不愿意", "无所谓"]}],
     } | body
     return ok(call(client, "POST", "/api/v1/surveys", place.official, json=body), 201)
@@ -201,13 +210,13 @@ def test_who_may_answer_tenants_strangers_and_the_window(client, place):
 
 def test_results_show_only_the_bar_while_running_then_figures_or_sample_insufficient(client, place):
     survey = campaign(client, place)
-    for index, value in enumerate([5, 5, 4, 2]):
+    for index, value in enumerate([5, 5, 5, 5, 4, 4, 4, 4, 2, 2]):
         ok(answer(client, survey, place.owners[index], value=value))
     ok(answer(client, survey, place.neighbour_owners[0], value=1))
     running = results(client, survey, place.official)
     assert running["published"] is False and running["campaign"]["figures"] == []
     bars = {row["compound_name"]: row for row in running["compounds"]}
-    assert (bars["金沙苑"]["answered"], bars["金沙苑"]["response_rate_bp"], bars["金沙苑"]["needed"]) == (4, 5000, 2)
+    assert (bars["金沙苑"]["answered"], bars["金沙苑"]["response_rate_bp"], bars["金沙苑"]["needed"]) == (10, 6250, 10)
     assert all(row["figures"] == [] and row["overall"] is None for row in running["compounds"])
     assert "view_results" not in ok(call(client, "GET", f"/api/v1/surveys/{survey['id']}", place.owners[0]))["actions"]
 
@@ -216,21 +225,21 @@ def test_results_show_only_the_bar_while_running_then_figures_or_sample_insuffic
     by_name = {row["compound_name"]: row for row in closed["compounds"]}
     mine = by_name["金沙苑"]
     assert closed["published"] is True and mine["sufficient"] is True and mine["sample_label"] is None
-    # 2 很满意 + 1 满意 of 4 valid per dimension: 满意率 75%, score (100+100+75+25)/4 = 75.
+    # 4 很满意 + 4 满意 of 10 valid per dimension: 满意率 80%, score (4×100 + 4×75 + 2×25)/10 = 75.
     assert [(figure["label"], figure["valid"], figure["rate_bp"], figure["score_centi"])
-            for figure in mine["figures"]] == [(text, 4, 7500, 7500) for text in DEFAULT_DIMENSIONS]
-    assert mine["overall"]["valid"] == 24 and mine["overall"]["rate_bp"] == 7500
+            for figure in mine["figures"]] == [(text, 10, 8000, 7500) for text in DEFAULT_DIMENSIONS]
+    assert mine["overall"]["valid"] == 60 and mine["overall"]["rate_bp"] == 8000
     neighbour = by_name["炳草岗小区"]
     assert (neighbour["sufficient"], neighbour["sample_label"], neighbour["figures"], neighbour["overall"]) == (
         False, "样本不足", [], None)
     # The campaign pools only compounds with a sufficient sample.
-    assert closed["campaign"]["overall"]["valid"] == 24 and closed["campaign"]["answered"] == 5
+    assert closed["campaign"]["overall"]["valid"] == 60 and closed["campaign"]["answered"] == 11
     # A resident sees their own compound's, not the neighbour's.
     assert [row["compound_name"] for row in results(client, survey, place.owners[5])["compounds"]] == ["金沙苑"]
     assert "view_results" in ok(call(client, "GET", f"/api/v1/surveys/{survey['id']}", place.owners[0]))["actions"]
     overall = db.session.scalars(select(SurveyTally).where(
         SurveyTally.survey_id == survey["id"], SurveyTally.subject == "overall")).all()
-    assert sorted((row.answered, row.sufficient) for row in overall) == [(1, False), (4, True)]
+    assert sorted((row.answered, row.sufficient) for row in overall) == [(1, False), (10, True)]
 
 
 def test_the_tally_rerun_gives_identical_rows(client, place):
@@ -316,6 +325,9 @@ def test_nobody_but_the_household_reads_its_answers_next_to_it(client, place):
     ok(answer(client, survey, place.owners[2], value=1, comment=COMMENT))
     for index in (0, 3, 4):
         ok(answer(client, survey, place.owners[index], value=5, comment=f"第{index}户的意见"))
+    # Enough sheets for the compound's sample, without comments.
+    for index in range(5, 11):
+        ok(answer(client, survey, place.owners[index], value=4))
     room = "1栋 1单元 301室"
     for reader in (place.staff, place.manager, place.committee, place.owners[0], place.tenant):
         seen = everything_seen(client, survey, place, reader)
@@ -337,10 +349,12 @@ def test_nobody_but_the_household_reads_its_answers_next_to_it(client, place):
 
 def test_comments_stay_hidden_from_the_company_unless_published(client, place):
     survey = campaign(client, place)
-    for index in range(3):
+    # A sufficient sample: the comments stay hidden for want of publication, not of sheets.
+    for index in range(10):
         ok(answer(client, survey, place.owners[index], comment=COMMENT))
     ok(close(client, survey, place.official))
-    assert results(client, survey, place.manager)["compounds"][0]["comments"] is None
+    company = results(client, survey, place.manager)["compounds"][0]
+    assert company["sufficient"] is True and company["comments"] is None
     assert COMMENT not in json.dumps(results(client, survey, place.manager), ensure_ascii=False)
 
 
@@ -357,3 +371,134 @@ def test_the_lists_cost_the_same_statements_however_many_campaigns(client, place
         ok(answer(client, campaign(client, place), place.owners[0]))
     assert [statements(user, path) for user, path in lists] == one
     assert len(ok(call(client, "GET", lists[0][1], place.owners[0]))["items"]) == 4
+
+
+# ---- the sample rule's floor, odd bodies, paper over online, a tenant's receipt ---------------------------------
+
+
+def committee_body(place: Place, **extra) -> dict:
+    now = utcnow()
+    return {"title": "本小区测评", "compound_id": place.compound.id, "opens_at": (now - timedelta(minutes=5)).isoformat(),
+            "closes_at": (now + timedelta(days=3)).isoformat()} | extra
+
+
+@pytest.mark.parametrize(("rule", "message"), [
+    ({"min_response_bp": 0}, "最低参与率须在30%到100%之间"),
+    ({"min_response_bp": 2999}, "最低参与率须在30%到100%之间"),
+    ({"min_response_bp": 10001}, "最低参与率须在30%到100%之间"),
+    ({"min_households": 0}, "最低参与户数不能少于10户"),
+    ({"min_households": 9}, "最低参与户数不能少于10户"),
+])
+def test_a_campaign_cannot_lower_the_city_sample_rule(client, place, rule, message):
+    response = call(client, "POST", "/api/v1/surveys", place.committee, json=committee_body(place, **rule))
+    assert_error_shape(response, 422)
+    assert message in json.dumps(response.get_json(), ensure_ascii=False)
+
+
+def test_one_household_sheet_never_reaches_the_company_as_figures(client, place):
+    survey = ok(call(client, "POST", "/api/v1/surveys", place.committee, json=committee_body(place)), 201)
+    assert (survey["min_response_bp"], survey["min_households"]) == (3000, 10)
+    ok(answer(client, survey, place.owners[0], value=1))
+    ok(close(client, survey, place.committee))
+    row = results(client, survey, place.manager)["compounds"][0]
+    assert (row["answered"], row["sufficient"], row["sample_label"], row["figures"]) == (1, False, "样本不足", [])
+
+
+def test_a_compound_without_a_sheet_is_never_sufficient(client, place):
+    survey = ok(call(client, "POST", "/api/v1/surveys", place.committee, json=committee_body(place)), 201)
+    # A rule stored before the floor (or written by hand) that nothing could fail.
+    db.session.execute(update(Survey).where(Survey.id == survey["id"]).values(min_response_bp=0, min_households=0))
+    db.session.commit()
+    ok(close(client, survey, place.committee))
+    row = results(client, survey, place.committee)["compounds"][0]
+    assert (row["answered"], row["sufficient"], row["sample_label"]) == (0, False, "样本不足")
+
+
+@pytest.mark.parametrize("answers", ["[" * 100_000, "[" * 40 + "]" * 40])
+def test_paper_answers_nested_too_deep_are_refused_not_a_crash(client, place, answers):
+    survey = campaign(client, place)
+    data = {"household_id": str(place.homes[0].id), "answers": answers, "photo": samples.camera_jpeg().upload()}
+    path = f"/api/v1/surveys/{survey['id']}/paper-responses"
+    assert_error_shape(call(client, "POST", path, place.official, data=data, content_type="multipart/form-data"), 422)
+    # Read before the sign-in is asked for: anonymous too.
+    data["photo"] = samples.camera_jpeg().upload()
+    assert_error_shape(client.post(path, data=data, content_type="multipart/form-data"), 422)
+
+
+@pytest.mark.parametrize("times", [
+    {"closes_at": "9999-12-31T23:59:59-14:00"},
+    {"opens_at": "0001-01-01T00:00:00+14:00"},
+    {"closes_at": "9999-12-31T23:59:59+00:00"},
+    {"opens_at": "1999-12-31T23:59:59+00:00"},
+    {"closes_at": "2101-01-01T00:00:00+00:00"},
+])
+def test_campaign_times_at_the_calendar_edge_are_refused(client, place, times):
+    response = call(client, "POST", "/api/v1/surveys", place.official,
+                    json={"title": "t", "area_id": place.street.id, "opens_at": utcnow().isoformat(),
+                          "closes_at": (utcnow() + timedelta(days=3)).isoformat()} | times)
+    assert_error_shape(response, 422)
+    assert "须在2000年至2100年之间" in json.dumps(response.get_json(), ensure_ascii=False)
+    survey = campaign(client, place)
+    assert_error_shape(call(client, "PATCH", f"/api/v1/surveys/{survey['id']}", place.official, json=times), 422)
+
+
+def test_text_only_on_a_text_question_and_a_value_never_on_one(client, place):
+    survey = campaign(client, place)
+    path = f"/api/v1/surveys/{survey['id']}/response"
+    good = sheet(survey)["answers"]
+    dimension = next(question["id"] for question in survey["questions"] if question["kind"] == "dimension")
+    choice = next(question["id"] for question in survey["questions"] if question["kind"] == "choice")
+    comment = next(question["id"] for question in survey["questions"] if question["kind"] == "text")
+    for question_id, wrong in ((dimension, {"value": 5, "text": "文字在满意度题上"}),
+                               (choice, {"value": 0, "text": "文字在单选题上"}),
+                               (comment, {"value": 3, "text": "意见"})):
+        answers = [item for item in good if item["question_id"] != question_id] + [{"question_id": question_id} | wrong]
+        assert_error_shape(call(client, "PUT", path, place.owners[0], json={"answers": answers}), 422)
+    assert db.session.scalar(select(SurveyResponse.id).where(SurveyResponse.survey_id == survey["id"])) is None
+
+
+def appointed(client, place: Place, survey: dict) -> User:
+    body = {"phone": "13900002222", "name": "第三方李"}
+    made = ok(call(client, "POST", f"/api/v1/surveys/{survey['id']}/evaluators", place.official, json=body), 201)
+    return db.session.get(User, made["user_id"])
+
+
+def paper_sheet(client, survey: dict, surveyor: User, household: Household, value: int = 2):
+    body = {"household_id": str(household.id), "answers": json.dumps(sheet(survey, value=value)["answers"]),
+            "photo": samples.camera_jpeg(160, 120).upload()}
+    return client.post(f"/api/v1/surveys/{survey['id']}/paper-responses", data=body, headers=headers(surveyor),
+                       content_type="multipart/form-data")
+
+
+def test_a_paper_sheet_never_replaces_the_household_online_answer(client, place):
+    survey = campaign(client, place)
+    surveyor = appointed(client, place, survey)
+    ok(answer(client, survey, place.owners[0], value=5))
+    refused = paper_sheet(client, survey, surveyor, place.homes[0])
+    assert_error_shape(refused, 409)
+    assert refused.get_json()["message"] == "该户已在线作答，无需录入纸质问卷"
+    receipt = ok(call(client, "GET", f"/api/v1/surveys/{survey['id']}/response", place.owners[0]))
+    assert (receipt["paper"], receipt["revision"], receipt["answers"][0]["label"]) == (False, 1, "很满意")
+    # A paper sheet replaces an earlier paper sheet; the household's own answer after it replaces it in turn.
+    ok(paper_sheet(client, survey, surveyor, place.homes[3], value=2), 201)
+    ok(paper_sheet(client, survey, surveyor, place.homes[3], value=3), 201)
+    ok(answer(client, survey, place.owners[3], value=4))
+    receipt = ok(call(client, "GET", f"/api/v1/surveys/{survey['id']}/response", place.owners[3]))
+    assert (receipt["paper"], receipt["revision"], receipt["answers"][0]["label"]) == (False, 3, "满意")
+    assert_error_shape(paper_sheet(client, survey, surveyor, place.homes[3]), 409)
+
+
+def test_a_tenant_in_an_owners_only_campaign_sees_that_the_household_answered_not_how(client, place):
+    survey = campaign(client, place, owners_only=True)
+    ok(answer(client, survey, place.owners[1], value=1, comment=COMMENT))
+    path = f"/api/v1/surveys/{survey['id']}/response"
+    tenant = ok(call(client, "GET", path, place.tenant))
+    assert (tenant["household_id"], tenant["revision"], tenant["answers_shown"], tenant["answers"]) == (
+        place.homes[1].id, 1, False, [])
+    assert tenant["updated_at"] and COMMENT not in json.dumps(tenant, ensure_ascii=False)
+    owner = ok(call(client, "GET", path, place.owners[1]))
+    assert owner["answers_shown"] is True and owner["answers"][0]["label"] == "很不满意"
+    # Where tenants answer too, the tenant reads the household's sheet as its own.
+    open_to_all = campaign(client, place)
+    ok(answer(client, open_to_all, place.owners[1], value=1))
+    assert ok(call(client, "GET", f"/api/v1/surveys/{open_to_all['id']}/response", place.tenant))["answers_shown"]

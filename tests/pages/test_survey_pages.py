@@ -159,11 +159,11 @@ def test_the_committee_starts_a_campaign_for_its_compound_from_the_form(world, p
     response = committee.post("/h5/surveys/new", data={
         "csrf_token": committee.csrf, "title": "本小区测评", "place": f"compound:{compound.id}",
         "opens_at": now.strftime("%Y-%m-%dT%H:%M"), "closes_at": (now + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M"),
-        "min_percent": "40", "min_households": "3", "owners_only": "true"})
+        "min_percent": "40", "min_households": "12", "owners_only": "true"})
     assert response.status_code == 302, text(response)[:500]
     survey = db.session.scalar(select(Survey).where(Survey.title == "本小区测评"))
     assert (survey.compound_id, survey.min_response_bp, survey.min_households, survey.owners_only) == (
-        compound.id, 4000, 3, True)
+        compound.id, 4000, 12, True)
     bad = committee.post("/h5/surveys/new", data={"csrf_token": committee.csrf, "title": "",
                                                   "place": f"compound:{compound.id}"})
     assert bad.status_code == 422 and "请填写测评名称" in text(bad)

@@ -49,7 +49,7 @@ def _checked_answers(survey: Survey, answers: Sequence[AnswerInput]) -> list[Ans
             raise SurveyRefused("没有这道题", Kind.INVALID)
         if answer.question_id in given:
             raise SurveyRefused("同一道题只能回答一次", Kind.INVALID)
-        rules.check_answer(question.kind, question.options, answer.value)
+        rules.check_answer(question.kind, question.options, answer.value, answer.text)
         if question.kind is QuestionKind.TEXT and not answer.text.strip():
             continue
         given[answer.question_id] = answer
@@ -107,7 +107,7 @@ def submit_sheet(survey_id: int, user_id: int, household_id: int | None, answers
     compound_id = next(seat.compound_id for seat in person.seats if seat.household_id == household_id)
     survey = _open_for_answers(survey_id, now)
     response = _record_sheet(survey.id, compound_id, household_id, user_id, checked, now)
-    written = Receipt(response=response, household_label=_label(household_id), answers={
+    written = Receipt(response=response, household_label=_label(household_id), answers_shown=True, answers={
         answer.question_id: SurveyAnswer(question_id=answer.question_id, value=answer.value, text=answer.text.strip())
         for answer in checked})
     # Detached, so the commit does not expire it.
@@ -145,18 +145,23 @@ def enter_paper_sheet(survey_id: int, user_id: int, household_id: int, answers: 
 
 def _record_sheet(survey_id: int, compound_id: int, household_id: int, user_id: int,
                   answers: Sequence[AnswerInput], now: datetime, photo_key: str | None = None) -> SurveyResponse:
-    sheet = {"answered_by_id": user_id, "paper": photo_key is not None, "photo_key": photo_key, "updated_at": now}
+    paper = photo_key is not None
+    sheet = {"answered_by_id": user_id, "paper": paper, "photo_key": photo_key, "updated_at": now}
     # One statement: twenty taps from one household at once leave one sheet (the unique key decides), and the
-    # row lock it takes keeps each tap's answers together until its commit.
+    # row lock it takes keeps each tap's answers together until its commit. A paper sheet replaces only an
+    # earlier paper sheet: the household's own online answer stands, and the row says so under the lock.
     statement = (
         dialect_insert(SurveyResponse)
         .values(survey_id=survey_id, compound_id=compound_id, household_id=household_id, revision=1,
                 submitted_at=now, **sheet)
         .on_conflict_do_update(index_elements=[SurveyResponse.survey_id, SurveyResponse.household_id],
-                               set_={**sheet, "revision": SurveyResponse.revision + 1})
+                               set_={**sheet, "revision": SurveyResponse.revision + 1},
+                               where=SurveyResponse.paper.is_(True) if paper else None)
         .returning(SurveyResponse)
     )
-    response = db.session.scalars(statement, execution_options={"populate_existing": True}).one()
+    response = db.session.scalars(statement, execution_options={"populate_existing": True}).one_or_none()
+    if response is None:
+        raise SurveyRefused("该户已在线作答，无需录入纸质问卷", Kind.CONFLICT)
     db.session.execute(delete(SurveyAnswer).where(SurveyAnswer.response_id == response.id))
     if answers:
         db.session.execute(SurveyAnswer.__table__.insert(), [
@@ -170,10 +175,12 @@ def _record_sheet(survey_id: int, compound_id: int, household_id: int, user_id: 
 
 @dataclass(frozen=True)
 class Receipt:
-    """My household's sheet: which one, the revision that counts, and its answers (mine only)."""
+    """My household's sheet: which one, the revision that counts, and its answers where rules.answers_shown says
+    so (empty otherwise)."""
 
     response: SurveyResponse
     household_label: str
+    answers_shown: bool
     answers: dict[int, SurveyAnswer]
 
 
@@ -183,7 +190,7 @@ def _label(household_id: int) -> str:
 
 
 def receipt(survey_id: int, user_id: int | None, household_id: int | None) -> Receipt:
-    """404 unless the sheet is of one of my verified households."""
+    """404 unless the sheet is of one of my verified households; its answers only if I may answer for it."""
     survey, person = seen(survey_id, user_id)
     mine = person.household_ids
     if household_id is None:
@@ -194,9 +201,11 @@ def receipt(survey_id: int, user_id: int | None, household_id: int | None) -> Re
         SurveyResponse.survey_id == survey.id, SurveyResponse.household_id == household_id))
     if response is None:
         raise SurveyRefused("这户还没有作答", Kind.NOT_FOUND)
+    shown = rules.answers_shown(household_id in {
+        seat.household_id for seat in person.answering_seats(survey.owners_only)})
     answers = {answer.question_id: answer for answer in db.session.scalars(
-        select(SurveyAnswer).where(SurveyAnswer.response_id == response.id))}
-    return Receipt(response=response, household_label=_label(household_id), answers=answers)
+        select(SurveyAnswer).where(SurveyAnswer.response_id == response.id))} if shown else {}
+    return Receipt(response=response, household_label=_label(household_id), answers_shown=shown, answers=answers)
 
 
 def answered_pairs(survey_ids: Sequence[int], household_ids: Sequence[int]) -> set[tuple[int, int]]:

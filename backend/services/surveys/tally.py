@@ -14,7 +14,6 @@ from backend.domain.notifications import SURVEY_REMINDER
 from backend.domain.rating import (
     QuestionKind,
     figures_from_counts,
-    sample_sufficient,
 )
 from backend.domain.refusals import Kind
 from backend.domain.roles import Role
@@ -90,7 +89,7 @@ def tally(survey_id: int, now: datetime | None = None, commit: bool = True) -> i
     for compound_id, households in scope:
         sheets = answered.get(compound_id, 0)
         common = {"survey_id": survey_id, "compound_id": compound_id, "households": households, "answered": sheets,
-                  "sufficient": sample_sufficient(sheets, households, survey.min_response_bp,
+                  "sufficient": rules.compound_sufficient(sheets, households, survey.min_response_bp,
                                                   survey.min_households)}
         pooled: dict[int, int] = defaultdict(int)
         for question in questions:
