@@ -414,7 +414,7 @@ def test_a_compound_without_a_sheet_is_never_sufficient(client, place):
     assert (row["answered"], row["sufficient"], row["sample_label"]) == (0, False, "样本不足")
 
 
-@pytest.mark.parametrize("answers", ["[" * 100_000, "[" * 40 + "]" * 40])
+@pytest.mark.parametrize("answers", ["[" * 100_000, "[" * 40 + "]" * 40], ids=["100000-deep", "40-deep"])
 def test_paper_answers_nested_too_deep_are_refused_not_a_crash(client, place, answers):
     survey = campaign(client, place)
     data = {"household_id": str(place.homes[0].id), "answers": answers, "photo": samples.camera_jpeg().upload()}

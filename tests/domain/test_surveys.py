@@ -6,14 +6,23 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backend.domain.rating import DEFAULT_DIMENSIONS, QuestionKind
+from backend.domain.rating import (
+    DEFAULT_DIMENSIONS,
+    DEFAULT_MIN_HOUSEHOLDS,
+    DEFAULT_MIN_RESPONSE_BP,
+    QuestionKind,
+)
 from backend.domain.surveys import (
+    MIN_HOUSEHOLDS_FLOOR,
+    MIN_RESPONSE_BP_FLOOR,
     SurveyAction,
     SurveyRefused,
     SurveyState,
     allowed_actions,
     answer_choices,
+    answers_shown,
     check_answer,
+    compound_sufficient,
     default_questions,
     ordered_comments,
     state_at,
@@ -92,3 +101,30 @@ def test_what_an_answer_may_be(kind, options, value, ok):
     else:
         with pytest.raises(SurveyRefused):
             check_answer(kind, options, value)
+
+
+@pytest.mark.parametrize(("kind", "options", "value"), [
+    (QuestionKind.DIMENSION, (), 5), (QuestionKind.CHOICE, ("愿意", "不愿意"), 0),
+])
+def test_only_a_text_question_takes_text(kind, options, value):
+    check_answer(kind, options, value, "")
+    check_answer(kind, options, value, "  ")
+    with pytest.raises(SurveyRefused, match="只有文字题可以填写文字"):
+        check_answer(kind, options, value, "文字在评分旁")
+    check_answer(QuestionKind.TEXT, (), None, "意见")
+
+
+def test_the_floors_are_the_city_sample_rule():
+    assert (MIN_RESPONSE_BP_FLOOR, MIN_HOUSEHOLDS_FLOOR) == (DEFAULT_MIN_RESPONSE_BP, DEFAULT_MIN_HOUSEHOLDS)
+
+
+@pytest.mark.parametrize(("answered", "households", "bp", "minimum", "sufficient"), [
+    (0, 0, 0, 0, False), (0, 16, 0, 0, False), (1, 16, 0, 0, True),
+    (9, 16, 3000, 10, False), (10, 40, 3000, 10, False), (12, 40, 3000, 10, True),
+])
+def test_a_compound_without_a_sheet_is_never_sufficient(answered, households, bp, minimum, sufficient):
+    assert compound_sufficient(answered, households, bp, minimum) is sufficient
+
+
+def test_a_receipt_shows_the_answers_only_to_those_who_may_answer():
+    assert answers_shown(True) is True and answers_shown(False) is False

@@ -167,6 +167,16 @@ def test_the_committee_starts_a_campaign_for_its_compound_from_the_form(world, p
     bad = committee.post("/h5/surveys/new", data={"csrf_token": committee.csrf, "title": "",
                                                   "place": f"compound:{compound.id}"})
     assert bad.status_code == 422 and "请填写测评名称" in text(bad)
+    # The form cannot go below the city's sample rule, nor past the calendar.
+    assert 'min="30"' in form and 'min="10"' in form
+    for field, value, message in (("min_percent", "0", "最低参与率须在30到100之间"),
+                                  ("min_households", "1", "最低参与户数不能少于10户"),
+                                  ("closes_at", "9999-12-31T23:59", "结束时间须在2000年至2100年之间")):
+        low = committee.post("/h5/surveys/new", data={
+            "csrf_token": committee.csrf, "title": "一户说了算", "place": f"compound:{compound.id}",
+            "opens_at": now.strftime("%Y-%m-%dT%H:%M"),
+            "closes_at": (now + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")} | {field: value})
+        assert low.status_code == 422 and message in text(low), field
     manager = phone(people["manager"])
     refused = manager.post("/h5/surveys/new", data={
         "csrf_token": manager.csrf, "title": "物业自己测", "place": f"compound:{compound.id}",
@@ -195,6 +205,17 @@ def test_a_surveyor_enters_a_paper_sheet_by_building_and_room(world, phone):
         "photo": samples.camera_jpeg(160, 120).upload()} | form_answers(survey_id, 3))
     assert unknown.status_code == 422 and "找不到该房屋" in text(unknown)
     assert phone(people["owners"][0]).get(f"/h5/surveys/{survey_id}/paper").status_code == 403
+    # A household that answered online keeps its own sheet.
+    service.submit_sheet(survey_id, people["owners"][0].id, None, [
+        AnswerInput(question.id, 5) for question in service.get_survey(survey_id).questions
+        if question.kind is QuestionKind.DIMENSION])
+    online = evaluator.post(f"/h5/surveys/{survey_id}/paper", content_type="multipart/form-data", data={
+        "csrf_token": evaluator.csrf, "building_id": str(building_id), "unit": "1", "room": "101",
+        "photo": samples.camera_jpeg(160, 120).upload()} | form_answers(survey_id, 1))
+    assert online.status_code == 409 and "该户已在线作答，无需录入纸质问卷" in text(online)
+    kept = db.session.scalar(select(SurveyResponse).where(SurveyResponse.household_id == homes[0].id))
+    db.session.refresh(kept)
+    assert not kept.paper and kept.photo_key is None
 
 
 def test_the_creator_adds_and_removes_questions_until_the_first_answer(world, phone):
@@ -220,3 +241,21 @@ def test_the_creator_adds_and_removes_questions_until_the_first_answer(world, ph
         if question.kind is QuestionKind.DIMENSION])
     frozen = official.post(f"/h5/surveys/{survey_id}/questions", data={"csrf_token": official.csrf, "remove": "0"})
     assert frozen.status_code == 409 and 'id="questions-form"' not in text(official.get(f"/h5/surveys/{survey_id}"))
+
+
+def test_a_tenant_receipt_in_an_owners_only_campaign_shows_no_answers(world, phone, make_user):
+    compound, homes, people, _ = world
+    tenant = make_user(Role.RESIDENT, compound, household=homes[1])
+    survey = service.create_campaign(CampaignDraft(
+        title="业主测评", area_id=compound.area_id, opens_at=utcnow() - timedelta(hours=1),
+        closes_at=utcnow() + timedelta(days=5), owners_only=True), people["official"].id)
+    service.submit_sheet(survey.id, people["owners"][1].id, None, [
+        AnswerInput(question.id, 1) if question.kind is QuestionKind.DIMENSION else AnswerInput(question.id,
+                                                                                                text=COMMENT)
+        for question in service.get_survey(survey.id).questions])
+    seen = text(phone(tenant).get(f"/h5/surveys/{survey.id}/receipt"))
+    assert "1栋 1单元 201室" in seen and "第 1 次" in seen and 'id="receipt-hidden"' in seen
+    assert COMMENT not in seen and "很不满意" not in seen and 'id="receipt-answers"' not in seen
+    assert 'id="change-link"' not in seen
+    own = text(phone(people["owners"][1]).get(f"/h5/surveys/{survey.id}/receipt"))
+    assert COMMENT in own and "很不满意" in own and 'id="receipt-hidden"' not in own
