@@ -10,6 +10,8 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from backend.domain.rating import DEFAULT_DIMENSIONS
 from backend.domain.roles import Role
@@ -20,6 +22,7 @@ from backend.models import (
     Household,
     PropertyCompany,
     Survey,
+    SurveyEvaluator,
     SurveyResponse,
     SurveyTally,
     User,
@@ -28,7 +31,7 @@ from backend.services import surveys as service
 from backend.services.auth import issue_tokens
 from backend.shared.clock import utcnow
 from tests import photo_samples as samples
-from tests.support import assert_error_shape
+from tests.support import assert_error_shape, race
 
 COMMENT = "电梯三号机经常停运-唯一意见7781"
 
@@ -502,3 +505,35 @@ def test_a_tenant_in_an_owners_only_campaign_sees_that_the_household_answered_no
     open_to_all = campaign(client, place)
     ok(answer(client, open_to_all, place.owners[1], value=1))
     assert ok(call(client, "GET", f"/api/v1/surveys/{open_to_all['id']}/response", place.tenant))["answers_shown"]
+
+
+@pytest.mark.postgresql
+@pytest.mark.live
+def test_paper_sheets_racing_with_the_household_online_answer_never_replace_it(app, make_compound, make_user):
+    compound = make_compound(buildings=1, households_per_building=2)
+    home = households(compound)[0]
+    owner, committee, surveyor = make_user(Role.OWNER, compound, household=home), make_user(Role.COMMITTEE, compound), \
+        make_user()
+    survey = service.create_campaign(service.CampaignDraft(
+        title="测评", compound_id=compound.id, opens_at=utcnow() - timedelta(hours=1),
+        closes_at=utcnow() + timedelta(days=3)), committee.id)
+    db.session.add(SurveyEvaluator(survey_id=survey.id, user_id=surveyor.id, appointed_by_id=committee.id))
+    db.session.commit()
+    detail = {"questions": [{"id": question.id, "kind": question.kind.value} for question in survey.questions]}
+    survey_id, home_id = survey.id, home.id
+    online = ("PUT", f"/api/v1/surveys/{survey_id}/response", headers(owner), sheet(detail, value=5))
+    papers = []
+    for _ in range(5):
+        boundary, body = encode_multipart({
+            "household_id": str(home_id), "answers": json.dumps(sheet(detail, value=1)["answers"]),
+            "photo": FileStorage(*samples.camera_jpeg(160, 120).upload())})
+        papers.append(("POST", f"/api/v1/surveys/{survey_id}/paper-responses",
+                       headers(surveyor) | {"Content-Type": f"multipart/form-data; boundary={boundary}"}, body))
+    db.session.remove()
+
+    answers = race(app, [*papers[:2], online, *papers[2:]])
+    assert answers[2][0] == 200 and {status for status, _ in answers[:2] + answers[3:]} <= {201, 409}, answers
+    # Whatever the order, the household's own answer is the sheet that counts.
+    stored = db.session.scalars(select(SurveyResponse).where(SurveyResponse.survey_id == survey_id)).all()
+    assert len(stored) == 1 and not stored[0].paper and stored[0].photo_key is None
+    assert stored[0].revision == 1 + sum(status == 201 for status, _ in answers)
