@@ -422,6 +422,12 @@ class _Gathered:
     insufficient: set[int]
 
 
+def _credit_in_line(area: Area):
+    """A credit record counts in a round only when recorded by an official of the round's area, of an area above
+    it or of one below it: another district's official never decides this district's stars."""
+    return or_(CreditRecord.area_id.in_(ancestor_area_ids(area.path)), CreditRecord.area_id.in_(_compounds_below(area)))
+
+
 def gather_parts(rnd: RatingRound) -> tuple[list[CompanyParts], dict[int, tuple[int, int]]]:
     """Every company serving a compound below the round's area, with its parts of the period; and per company the
     number of compounds rated and left out for 样本不足. A handful of grouped queries, whatever the count."""
@@ -444,7 +450,10 @@ def gather_parts(rnd: RatingRound) -> tuple[list[CompanyParts], dict[int, tuple[
         .join(SurveyCompound, and_(SurveyCompound.survey_id == SurveyTally.survey_id,
                                    SurveyCompound.compound_id == SurveyTally.compound_id))
         .join(Compound, Compound.id == SurveyTally.compound_id)
-        .where(SurveyTally.subject == "overall", Survey.closed_at.is_not(None), Survey.closed_at >= opens,
+        # Only the housing departments' campaigns (run over an area) score a company: a committee's own campaign
+        # could otherwise lift its company's stars with a single sheet.
+        .where(SurveyTally.subject == "overall", Survey.area_id.is_not(None), Survey.closed_at.is_not(None),
+               Survey.closed_at >= opens,
                Survey.closed_at < closes, Compound.area_id.in_(below),
                SurveyCompound.property_company_id.in_(in_companies))
     )
@@ -484,7 +493,7 @@ def gather_parts(rnd: RatingRound) -> tuple[list[CompanyParts], dict[int, tuple[
     for company_id, kind, points, occurred_on in db.session.execute(
         select(CreditRecord.company_id, CreditRecord.kind, CreditRecord.points_centi, CreditRecord.occurred_on)
         .where(CreditRecord.company_id.in_(in_companies), CreditRecord.occurred_on <= end,
-               CreditRecord.expires_on > start)
+               CreditRecord.expires_on > start, _credit_in_line(area))
     ):
         if kind in (CreditKind.GOOD, CreditKind.BAD):
             credit[company_id] += points

@@ -21,7 +21,16 @@ from backend.extensions import db
 from backend.models import Area, AuditEvent, CompanyRating, Compound, CreditRecord, PropertyCompany, User
 from backend.services.auth import issue_tokens
 from tests.photo_samples import camera_jpeg
-from tests.rating_support import Q3, closed_survey, make_company, run_jobs, serve, snapshot, tally
+from tests.rating_support import (
+    Q3,
+    closed_survey,
+    committee_survey,
+    make_company,
+    run_jobs,
+    serve,
+    snapshot,
+    tally,
+)
 from tests.support import assert_error_shape, first_household, race
 
 MULTIPART = "multipart/form-data"
@@ -489,3 +498,41 @@ def test_reading_a_round_and_credit_records_costs_the_same_for_more_companies(cl
     with count_queries() as statements:
         listed = client.get(f"/api/v1/companies/{world.a.id}/credit-records", headers=headers(world.district_official))
     assert len(listed.json["items"]) == 3 and len(statements) <= 8
+
+
+# ---- whose data counts ---------------------------------------------------------------------------------------------
+
+
+def test_a_committees_own_campaign_never_scores_its_company(client, app, world, make_user):
+    committee = make_user(Role.COMMITTEE, world.b1)
+    own = committee_survey(committee, world.b1)
+    tally(own, world.b1, [0, 0, 0, 0, 0, 1], households=1)  # one 很满意 sheet, "sufficient" by its own rule
+    db.session.commit()
+    assert put_method(client, world, METHOD).status_code == 200
+    b = lines(start_round(client, app, world))["安居物业"]
+    assert (b["survey_score_centi"], b["compounds_rated"], b["stars"]) == (None, 0, 0)
+    assert b["no_star_reason"] == "期内无评价数据"
+
+
+def test_credit_counts_only_from_officials_in_line_with_the_rounds_area(client, app, world, make_area, make_compound,
+                                                                        make_user):
+    north = make_area("北区", AreaLevel.DISTRICT, world.city)
+    serve(make_compound(name="北区小区", area=make_area("北区社区", AreaLevel.COMMUNITY, north)), world.b)
+    north_official = make_user(Role.OFFICIAL, area=north)
+    surveys(world)  # B: 50 points, ★1
+    url = f"/api/v1/companies/{world.b.id}/credit-records"
+    for data in ({"kind": "good", "points_centi": "10000", "reason": "北区表扬", "occurred_on": "2026-07-02"},
+                 {"kind": "blacklist", "points_centi": "0", "reason": "北区黑榜", "occurred_on": "2026-07-03"}):
+        assert client.post(url, headers=headers(north_official), data=data, content_type=MULTIPART).status_code == 201
+    assert put_method(client, world, METHOD).status_code == 200
+    first = start_round(client, app, world)
+    b = lines(first)["安居物业"]
+    assert (b["credit_centi"], b["composite_centi"], b["stars"], b["no_star_reason"]) == (0, 5000, 1, "")
+    # 东区's own officials (the street below, the city above) do count.
+    for user in (world.street_official, world.city_official):
+        assert client.post(url, headers=headers(user), content_type=MULTIPART, data={
+            "kind": "bad", "points_centi": "-500", "reason": "投诉", "occurred_on": "2026-08-01"}).status_code == 201
+    from backend.jobs.rating import compute_round
+    assert compute_round(first["id"]) is True
+    b = lines(get_round(client, first["id"], world.district_official))["安居物业"]
+    assert (b["credit_centi"], b["composite_centi"], b["stars"]) == (-1000, 4000, 0)
