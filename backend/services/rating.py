@@ -54,10 +54,11 @@ from backend.policy import ancestor_area_ids, authorize_area, roles_in_compound
 from backend.services.audit import record_audit
 from backend.services.photos import PreparedPhoto, kept_only_on_commit, store_photo
 from backend.services.queueing import enqueue_after_commit
-from backend.shared.clock import SHANGHAI, utcnow
+from backend.shared.clock import SHANGHAI, beijing_date, utcnow
 
 NO_METHOD = "本区域及上级区域尚未设置评星办法，请先设置评星办法（权重与星级标准）"
 COMPUTE_JOB = "backend.jobs.rating.compute_round"
+EARLIEST_PERIOD = date(2000, 1, 1)
 
 
 class RatingRefused(Refused):
@@ -205,6 +206,11 @@ def _official_area_over_company(user_id: int | None, company_id: int) -> Area:
     raise _hidden()
 
 
+def _not_after_today(day: date, field: str, message: str) -> None:
+    if day > beijing_date(utcnow()):
+        raise RatingRefused(message, Kind.INVALID, errors={field: [message]})
+
+
 def one_year_after(day: date) -> date:
     """The default expiry: the same day a year on (29 February → 28 February)."""
     try:
@@ -218,6 +224,8 @@ def add_credit_record(
     expires_on: date | None, evidence: PreparedPhoto | None, ip: str | None = None,
 ) -> CreditRecord:
     area = _official_area_over_company(user_id, company_id)
+    _not_after_today(occurred_on, "occurred_on", "发生日期不能晚于今天")
+    # occurred_on is at most today, so its default expiry a year on is always a date.
     expires_on = expires_on or one_year_after(occurred_on)
     if expires_on <= occurred_on:
         raise RatingRefused("失效日期须晚于发生日期", Kind.INVALID, errors={"expires_on": ["失效日期须晚于发生日期"]})
@@ -303,6 +311,7 @@ def inspect(
 ) -> Inspection:
     if not may_inspect(compound_id, user_id):
         raise _forbidden("只有区县住建部门或受委派的第三方评价人员可以录入现场检查")
+    _not_after_today(inspected_on, "inspected_on", "检查日期不能晚于今天")
     compound = db.session.get(Compound, compound_id)
     if compound.property_company_id is None:
         raise RatingRefused("该小区没有物业服务企业，无需检查评分", Kind.CONFLICT)
@@ -387,6 +396,11 @@ def create_round(area_id: int, user_id: int, period_kind: PeriodKind, period_sta
     method = method_for(area)
     if method is None:
         raise RatingRefused(NO_METHOD, Kind.CONFLICT)
+    # A period not yet begun has nothing to rate; one before 2000 none of this platform's data either (and its
+    # Beijing days would not all fit a UTC datetime at year 1).
+    _not_after_today(period_start, "period_start", "评星期间尚未开始")
+    if period_start < EARLIEST_PERIOD:
+        raise RatingRefused("评星期间不能早于2000年", Kind.INVALID, errors={"period_start": ["评星期间不能早于2000年"]})
     try:
         end = period_end(period_kind, period_start)
     except ValueError as error:

@@ -536,3 +536,43 @@ def test_credit_counts_only_from_officials_in_line_with_the_rounds_area(client, 
     assert compute_round(first["id"]) is True
     b = lines(get_round(client, first["id"], world.district_official))["安居物业"]
     assert (b["credit_centi"], b["composite_centi"], b["stars"]) == (-1000, 4000, 0)
+
+
+# ---- dates far away ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("occurred_on", ["9999-12-31", "2026-11-26"])  # the clock's today is 2026-11-25 in Beijing
+def test_a_credit_record_from_the_future_is_refused(client, world, occurred_on):
+    response = client.post(f"/api/v1/companies/{world.a.id}/credit-records", headers=headers(world.district_official),
+                           data={"kind": "bad", "points_centi": "-100", "reason": "测试", "occurred_on": occurred_on},
+                           content_type=MULTIPART)
+    assert_error_shape(response, 422)
+    assert response.json["message"] == "发生日期不能晚于今天"
+
+
+def test_the_last_expiry_there_is_is_kept(client, world):
+    response = client.post(f"/api/v1/companies/{world.a.id}/credit-records", headers=headers(world.district_official),
+                           data={"kind": "bad", "points_centi": "-100", "reason": "测试", "occurred_on": "2026-11-25",
+                                 "expires_on": "9999-12-31"}, content_type=MULTIPART)
+    assert response.status_code == 201 and response.json["expires_on"] == "9999-12-31"
+    assert_error_shape(client.post(f"/api/v1/companies/{world.a.id}/credit-records",
+                                   headers=headers(world.district_official), content_type=MULTIPART,
+                                   data={"kind": "bad", "points_centi": "-100", "reason": "测试",
+                                         "occurred_on": "2026-11-25", "expires_on": "10000-01-01"}), 422)
+
+
+@pytest.mark.parametrize("inspected_on", ["9999-12-31", "2026-11-26"])
+def test_an_inspection_from_the_future_is_refused(client, world, inspected_on):
+    response = client.post(f"/api/v1/compounds/{world.a1.id}/inspections", headers=headers(world.district_official),
+                           json={"inspected_on": inspected_on, "items": [{"name": "保洁", "max_points": 10, "points": 8}]})
+    assert_error_shape(response, 422)
+    assert response.json["message"] == "检查日期不能晚于今天"
+
+
+@pytest.mark.parametrize(("kind", "start"), [("quarter", "9999-10-01"), ("year", "9999-01-01"), ("year", "2027-01-01"),
+                                             ("year", "0001-01-01"), ("quarter", "1999-10-01")])
+def test_a_round_for_a_period_far_away_is_refused(client, world, kind, start):
+    put_method(client, world, METHOD)
+    response = client.post("/api/v1/rating-rounds", headers=headers(world.district_official),
+                           json={"area_id": world.district.id, "period_kind": kind, "period_start": start})
+    assert_error_shape(response, 422)
