@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, true, update
 
 from backend.domain.compounds import AreaLevel
 from backend.domain.rating import (
@@ -26,6 +26,7 @@ from backend.domain.rating import (
     method_problems,
     period_end,
     rate_companies,
+    round_readable,
     service_score,
 )
 from backend.domain.refusals import Kind, Refused
@@ -59,6 +60,7 @@ from backend.shared.clock import SHANGHAI, beijing_date, utcnow
 NO_METHOD = "本区域及上级区域尚未设置评星办法，请先设置评星办法（权重与星级标准）"
 COMPUTE_JOB = "backend.jobs.rating.compute_round"
 EARLIEST_PERIOD = date(2000, 1, 1)
+SAME_REVIEWER = "初审和复核须由不同人员进行"
 
 
 class RatingRefused(Refused):
@@ -88,13 +90,14 @@ def standing(user_id: int | None, area: Area) -> Standing:
         .where(Membership.user_id == user_id)
     ).all()
     above_ids = set(ancestor_area_ids(area.path))
-    at = above = below = street_below = member = False
+    at = above = below = street_below = member = reviews = False
     for row in rows:
         if row.role == Role.ADMIN:
             at = above = True
         elif row.role == Role.OFFICIAL and row.area_id is not None:
             if row.id == area.id:
                 at = True
+                reviews = reviews or area.level == AreaLevel.STREET
             if row.id in above_ids:
                 above = True
             elif row.path.startswith(area.path):
@@ -102,7 +105,8 @@ def standing(user_id: int | None, area: Area) -> Standing:
                 street_below = street_below or row.level == AreaLevel.STREET
         elif row.compound_id is not None and row.path is not None and row.path.startswith(area.path):
             member = True
-    return Standing(at=at, above=above, below=below, street_below=street_below, member=member)
+    return Standing(at=at, above=above, below=below, street_below=street_below, member=member,
+                    reviews=reviews or street_below)
 
 
 def _compounds_below(area: Area):
@@ -589,14 +593,15 @@ class SeenRound:
 
 
 def seen_round(round_id: int, user_id: int | None) -> SeenRound:
-    """The round as this person may see it: officials of the area (above or below) at every step, members of its
-    compounds from publicity on; 404 for everyone else."""
+    """The round as this person may see it: officials of the area or above and of the streets under it (who review
+    it) at every step; other officials under it and members of its compounds from publicity on; 404 for everyone
+    else (a ranking not yet reviewed is not for the whole area)."""
     rnd = db.session.get(RatingRound, round_id)
     if rnd is None:
         raise _hidden()
     area = db.session.get(Area, rnd.area_id)
     where = standing(user_id, area)
-    if not where.official and not (where.member and rnd.status in (RoundStatus.PUBLICITY, RoundStatus.PUBLISHED)):
+    if not round_readable(rnd.status, where):
         raise _hidden()
     return SeenRound(rnd, area, where)
 
@@ -621,10 +626,10 @@ def _audit_step(user_id: int, step: str, round_id: int, ip: str | None) -> None:
 
 
 def review(round_id: int, user_id: int, ip: str | None = None) -> None:
-    """初审, by an official of a street under the round's area or of the area itself."""
+    """初审, by an official of a street under the round's area, or of the area itself when it is a street."""
     seen = seen_round(round_id, user_id)
-    if not (seen.standing.street_below or seen.standing.at):
-        raise _forbidden("初审由街道或本级住建部门进行")
+    if not seen.standing.reviews:
+        raise _forbidden("初审由街道住建部门进行")
     _advance(round_id, RoundStatus.COMPUTED, {"status": RoundStatus.REVIEWED, "reviewed_by_id": user_id,
                                               "reviewed_at": utcnow()},
              RatingRound.computed_at.is_not(None), refusal="该轮评星不在待初审状态，或评分尚在计算中")
@@ -633,16 +638,18 @@ def review(round_id: int, user_id: int, ip: str | None = None) -> None:
 
 
 def confirm(round_id: int, user_id: int, ip: str | None = None) -> None:
-    """复核, by an official of the round's area or above; the publicity (公示) starts at once for the method's
-    number of days."""
+    """复核, by an official of the round's area or above other than the one who reviewed (four eyes); the publicity
+    (公示) starts at once for the method's number of days."""
     seen = seen_round(round_id, user_id)
     if not seen.standing.above:
         raise _forbidden("复核由本级或上级住建部门进行")
+    if seen.round.reviewed_by_id == user_id:
+        raise _forbidden(SAME_REVIEWER)
     now = utcnow()
     days = seen.round.method_snapshot.get("publicity_days") or DEFAULT_PUBLICITY_DAYS
     _advance(round_id, RoundStatus.REVIEWED, {"status": RoundStatus.PUBLICITY, "confirmed_by_id": user_id,
                                               "confirmed_at": now, "publicity_ends_at": now + timedelta(days=days)},
-             refusal="该轮评星不在待复核状态")
+             RatingRound.reviewed_by_id != user_id, refusal="该轮评星不在待复核状态")
     _audit_step(user_id, "confirm", round_id, ip)
     db.session.commit()
 
@@ -739,20 +746,25 @@ def user_names(user_ids: set[int]) -> dict[int, str]:
 
 
 def rounds_for(user_id: int | None) -> list[tuple[RatingRound, Area]]:
-    """The rounds an official's areas (above or below) hold, latest period first."""
+    """The rounds an official reads (see seen_round): those of their areas and below at every step, those above a
+    street of theirs too, those above any other area of theirs from publicity on; latest period first."""
     if user_id is None:
         return []
-    paths = db.session.scalars(
-        select(Area.path).join(Membership, Membership.area_id == Area.id)
+    areas = db.session.execute(
+        select(Area.path, Area.level).join(Membership, Membership.area_id == Area.id)
         .where(Membership.user_id == user_id, Membership.role == Role.OFFICIAL)
     ).all()
     admin = db.session.scalar(select(exists().where(Membership.user_id == user_id, Membership.role == Role.ADMIN)))
-    if not paths and not admin:
+    if not areas and not admin:
         return []
+    public = RatingRound.status.in_((RoundStatus.PUBLICITY, RoundStatus.PUBLISHED))
     query = select(RatingRound, Area).join(Area, Area.id == RatingRound.area_id)
     if not admin:
-        query = query.where(or_(*[Area.path.startswith(path) for path in paths],
-                                *[func.substr(path, 1, func.length(Area.path)) == Area.path for path in paths]))
+        query = query.where(or_(
+            *[Area.path.startswith(path) for path, _ in areas],
+            *[and_(func.substr(path, 1, func.length(Area.path)) == Area.path,
+                   true() if level == AreaLevel.STREET else public) for path, level in areas],
+        ))
     return list(db.session.execute(
         query.order_by(RatingRound.period_start.desc(), RatingRound.id.desc()).limit(100)).all())
 

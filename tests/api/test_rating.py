@@ -335,12 +335,14 @@ def test_the_steps_in_order_each_once_by_the_right_officials(client, app, world)
     surveys(world)
     body = start_round(client, app, world)
     round_id = body["id"]
-    assert set(body["actions"]) == {"review", "export"}
+    assert set(body["actions"]) == {"export"}
     # Residents see nothing before publicity; another district's officials nothing at all.
     assert_error_shape(client.get(f"/api/v1/rating-rounds/{round_id}", headers=headers(world.resident)), 404)
     assert_error_shape(client.get(f"/api/v1/rating-rounds/{round_id}"), 404)
     assert_error_shape(step(client, round_id, "review", world.other_official), 404)
     assert_error_shape(step(client, round_id, "review", world.city_official), 403)
+    # A district official does not review its own district's round: a street under it does.
+    assert_error_shape(step(client, round_id, "review", world.district_official), 403)
     assert_error_shape(step(client, round_id, "confirm", world.district_official), 409)
     assert_error_shape(step(client, round_id, "publish", world.district_official), 409)
     assert step(client, round_id, "review", world.street_official).status_code == 200
@@ -576,3 +578,46 @@ def test_a_round_for_a_period_far_away_is_refused(client, world, kind, start):
     response = client.post("/api/v1/rating-rounds", headers=headers(world.district_official),
                            json={"area_id": world.district.id, "period_kind": kind, "period_start": start})
     assert_error_shape(response, 422)
+
+
+# ---- who reads a round, who takes its steps ------------------------------------------------------------------------
+
+
+def test_before_publicity_a_round_is_for_those_who_decide_it(client, app, world):
+    put_method(client, world, METHOD)
+    surveys(world)
+    round_id = start_round(client, app, world)["id"]
+    url = f"/api/v1/rating-rounds/{round_id}"
+    # The community official under 第一街道 would see 宏达物业 of another street's 丁小区 and the draft stars.
+    for path in (url, f"{url}.xlsx"):
+        assert_error_shape(client.get(path, headers=headers(world.community_official)), 404)
+    listed = client.get("/api/v1/rating-rounds", headers=headers(world.community_official)).json["items"]
+    assert round_id not in [item["id"] for item in listed]
+    street = client.get(url, headers=headers(world.street_official))
+    assert street.status_code == 200 and "丁小区" in lines(street.json)["宏达物业"]["compounds"]
+    assert client.get(f"{url}.xlsx", headers=headers(world.street_official)).status_code == 200
+
+    assert step(client, round_id, "review", world.street_official).status_code == 200
+    assert_error_shape(client.get(url, headers=headers(world.community_official)), 404)
+    assert step(client, round_id, "confirm", world.district_official).status_code == 200
+    public = get_round(client, round_id, world.community_official)
+    assert public["actions"] == [] and len(public["lines"]) == 3
+    assert round_id in [item["id"] for item in
+                        client.get("/api/v1/rating-rounds", headers=headers(world.community_official)).json["items"]]
+    assert_error_shape(client.get(f"{url}.xlsx", headers=headers(world.community_official)), 403)
+
+
+def test_review_and_confirm_are_four_eyes(client, app, world, make_user):
+    put_method(client, world, METHOD)
+    round_id = start_round(client, app, world, user=world.street_official, area=world.street)["id"]
+    assert set(get_round(client, round_id, world.street_official)["actions"]) == {"review", "export"}
+    assert_error_shape(step(client, round_id, "review", world.district_official), 403)
+    assert step(client, round_id, "review", world.street_official).status_code == 200
+    # The street's official reviewed: the same person may not confirm, though of the area itself.
+    assert get_round(client, round_id, world.street_official)["actions"] == ["export"]
+    refused = step(client, round_id, "confirm", world.street_official)
+    assert_error_shape(refused, 403)
+    assert refused.json["message"] == "初审和复核须由不同人员进行"
+    colleague = make_user(Role.OFFICIAL, area=world.street)
+    assert "confirm" in get_round(client, round_id, colleague)["actions"]
+    assert step(client, round_id, "confirm", colleague).status_code == 200

@@ -21,6 +21,7 @@ from backend.domain.rating import (
     rate_companies,
     red_property,
     round_actions,
+    round_readable,
 )
 
 W = Weights(50, 30, 20)
@@ -70,9 +71,10 @@ def test_method_problems(weights, method, bands, cutoffs, field):
     assert (next(iter(problems)) if problems else None) == field
 
 
-AREA = Standing(at=True, above=True)
+AREA = Standing(at=True, above=True)  # a district's own officials
+STREET_AREA = Standing(at=True, above=True, reviews=True)  # a street's own officials, its round
 ABOVE = Standing(above=True)
-STREET = Standing(below=True, street_below=True)
+STREET = Standing(below=True, street_below=True, reviews=True)
 COMMUNITY = Standing(below=True)
 RESIDENT = Standing(member=True)
 
@@ -80,9 +82,11 @@ RESIDENT = Standing(member=True)
 @pytest.mark.parametrize(("status", "standing", "computed", "over", "unanswered", "expected"), [
     (RoundStatus.COMPUTED, STREET, False, False, 0, {"export"}),
     (RoundStatus.COMPUTED, STREET, True, False, 0, {"review", "export"}),
-    (RoundStatus.COMPUTED, AREA, True, False, 0, {"review", "export"}),
+    (RoundStatus.COMPUTED, AREA, True, False, 0, {"export"}),
+    (RoundStatus.COMPUTED, STREET_AREA, True, False, 0, {"review", "export"}),
     (RoundStatus.COMPUTED, ABOVE, True, False, 0, {"export"}),
-    (RoundStatus.COMPUTED, COMMUNITY, True, False, 0, {"export"}),
+    (RoundStatus.COMPUTED, COMMUNITY, True, False, 0, set()),
+    (RoundStatus.PUBLICITY, COMMUNITY, True, False, 0, set()),
     (RoundStatus.COMPUTED, RESIDENT, True, False, 0, set()),
     (RoundStatus.REVIEWED, STREET, True, False, 0, {"export"}),
     (RoundStatus.REVIEWED, ABOVE, True, False, 0, {"confirm", "export"}),
@@ -98,6 +102,20 @@ RESIDENT = Standing(member=True)
 def test_round_actions(status, standing, computed, over, unanswered, expected):
     actions = round_actions(status, standing, computed=computed, publicity_over=over, unanswered=unanswered)
     assert actions == {RoundAction(name) for name in expected}
+
+
+def test_the_reviewer_never_confirms():
+    mine = round_actions(RoundStatus.REVIEWED, STREET_AREA, computed=True, publicity_over=False, unanswered=0,
+                         reviewed_by_me=True)
+    assert mine == {RoundAction.EXPORT}
+
+
+@pytest.mark.parametrize(("standing", "before", "after"), [
+    (AREA, True, True), (ABOVE, True, True), (STREET, True, True), (COMMUNITY, False, True),
+    (RESIDENT, False, True), (Standing(), False, False),
+])
+def test_who_reads_a_round_before_and_from_its_publicity(standing, before, after):
+    assert [round_readable(status, standing) for status in RoundStatus] == [before, before, before, after, after]
 
 
 def parts(company_id, survey=None, service=None, inspection=None, credit=0, barred=None):
