@@ -364,8 +364,9 @@ def rate_companies(
     cutoffs_bp: Sequence[int], min_stars: int,
 ) -> list[RatedCompany]:
     """Composite, competition rank and stars of every company of a round. A company without any part is ranked
-    but takes no star (nothing to rate it on); by rank cut-offs, the shares count only companies with a score.
-    A bar (major accident, 黑榜) takes the star and keeps the score."""
+    but takes no star (nothing to rate it on). A bar (major accident, 黑榜) takes the star and keeps the score and
+    the rank among all. By rank cut-offs, the shares and the places count only the companies with a score and no
+    bar: a barred company never takes a star slot from another."""
     composites = {
         part.company_id: composite_score(weights, part.survey, part.service, part.inspection, part.credit)
         for part in parts
@@ -376,7 +377,9 @@ def rate_companies(
         if (part.survey, part.service, part.inspection) != (None, None, None)
     }
     if method is StarMethod.RANK:
-        stars = stars_by_rank(scored, cutoffs_bp, min_stars)
+        barred = {part.company_id for part in parts if part.barred}
+        stars = stars_by_rank({key: score for key, score in scored.items() if key not in barred}, cutoffs_bp,
+                              min_stars)
     else:
         stars = {company_id: stars_by_score(score, bands, min_stars) for company_id, score in scored.items()}
     rank_of = ranks(composites)

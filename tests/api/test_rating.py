@@ -621,3 +621,15 @@ def test_review_and_confirm_are_four_eyes(client, app, world, make_user):
     colleague = make_user(Role.OFFICIAL, area=world.street)
     assert "confirm" in get_round(client, round_id, colleague)["actions"]
     assert step(client, round_id, "confirm", colleague).status_code == 200
+
+
+def test_by_rank_a_barred_company_leaves_its_star_slot_to_the_next(client, app, world):
+    put_method(client, world, METHOD | {"method": "rank", "cutoffs_bp": [3300, 5000]})
+    surveys(world)  # 宏达 100, 阳光 87.5, 安居 50
+    assert client.post(f"/api/v1/companies/{world.c.id}/credit-records", headers=headers(world.district_official),
+                       data={"kind": "major_accident", "points_centi": "0", "reason": "电梯事故",
+                             "occurred_on": "2026-09-01"}, content_type=MULTIPART).status_code == 201
+    rows = lines(start_round(client, app, world))
+    # The cut-offs count 阳光 and 安居 only: the one ★5 place is 阳光's (counting 宏达, ★5 would go to nobody).
+    assert {name: (row["composite_centi"], row["rank"], row["stars"]) for name, row in rows.items()} == {
+        "宏达物业": (10000, 1, 0), "阳光物业": (8750, 2, 5), "安居物业": (5000, 3, 0)}

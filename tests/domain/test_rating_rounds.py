@@ -144,3 +144,16 @@ def test_a_round_by_rank_counts_only_companies_with_a_score_and_applies_min_star
 
 def test_red_property():
     assert red_property(5, True) and not red_property(4, True) and not red_property(5, False)
+
+
+def test_a_barred_company_takes_no_rank_slot_from_the_others():
+    rated = {line.company_id: line for line in rate_companies(
+        [parts(1, survey=9000, barred=CreditKind.MAJOR_ACCIDENT), parts(2, survey=8000), parts(3, survey=7000),
+         parts(4, survey=6000, barred=CreditKind.BLACKLIST), parts(5)],
+        Weights(100, 0, 0), StarMethod.RANK, [], [2500, 5000], 0)}
+    # Two companies with a score and no bar: the first quarter (rounded up, one place) is 2's ★5; counting the
+    # barred it would have been 1's, leaving 2 only ★4.
+    assert {key: line.stars for key, line in rated.items()} == {1: 0, 2: 5, 3: 0, 4: 0, 5: 0}
+    # The barred keep their score and their rank among all.
+    assert (rated[1].composite, rated[1].rank, rated[1].no_star_reason) == (9000, 1, "期内发生重大事故")
+    assert (rated[2].rank, rated[4].rank, rated[4].no_star_reason) == (2, 4, "期内列入黑榜")
