@@ -61,6 +61,7 @@ NO_METHOD = "本区域及上级区域尚未设置评星办法，请先设置评�
 COMPUTE_JOB = "backend.jobs.rating.compute_round"
 EARLIEST_PERIOD = date(2000, 1, 1)
 SAME_REVIEWER = "初审和复核须由不同人员进行"
+INSPECTORS_ONLY = "只有区县住建部门或受委派的第三方评价人员可以录入和查看现场检查"
 
 
 class RatingRefused(Refused):
@@ -294,10 +295,11 @@ class StoredPhoto:
 
 
 def may_inspect(compound_id: int, user_id: int | None) -> bool:
-    """The housing official over the compound (or an admin), or an evaluator appointed to a campaign that covers
-    it. 404 for anyone with nothing to do with the compound."""
+    """The district's (or the city's) housing official over the compound, an admin, or an evaluator appointed to a
+    campaign that covers it; not a street's or a community's official, whose area the company serves day to day.
+    404 for anyone with nothing to do with the compound."""
     roles = roles_in_compound(user_id, compound_id)
-    if roles & {Role.OFFICIAL, Role.ADMIN}:
+    if Role.ADMIN in roles or (Role.OFFICIAL in roles and _housing_department_over(compound_id, user_id)):
         return True
     appointed = user_id is not None and db.session.scalar(select(exists().where(
         SurveyEvaluator.user_id == user_id, SurveyCompound.survey_id == SurveyEvaluator.survey_id,
@@ -310,11 +312,20 @@ def may_inspect(compound_id: int, user_id: int | None) -> bool:
     return False
 
 
+def _housing_department_over(compound_id: int, user_id: int) -> bool:
+    path = db.session.scalar(select(Area.path).join(Compound, Compound.area_id == Area.id)
+                             .where(Compound.id == compound_id))
+    return bool(db.session.scalar(select(exists().where(
+        Membership.user_id == user_id, Membership.role == Role.OFFICIAL, Membership.area_id == Area.id,
+        Area.id.in_(ancestor_area_ids(path)), Area.level.in_((AreaLevel.CITY, AreaLevel.DISTRICT)),
+    ))))
+
+
 def inspect(
     compound_id: int, user_id: int, inspected_on: date, note: str, items: Sequence[ItemInput], ip: str | None = None
 ) -> Inspection:
     if not may_inspect(compound_id, user_id):
-        raise _forbidden("只有区县住建部门或受委派的第三方评价人员可以录入现场检查")
+        raise _forbidden(INSPECTORS_ONLY)
     _not_after_today(inspected_on, "inspected_on", "检查日期不能晚于今天")
     compound = db.session.get(Compound, compound_id)
     if compound.property_company_id is None:
@@ -383,7 +394,7 @@ def evidence_photo(record_id: int, user_id: int | None) -> StoredPhoto | None:
 
 def inspections_of(compound_id: int, user_id: int | None, limit: int = 50) -> list[Inspection]:
     if not may_inspect(compound_id, user_id):
-        raise _forbidden()
+        raise _forbidden(INSPECTORS_ONLY)
     return list(db.session.scalars(
         select(Inspection).where(Inspection.compound_id == compound_id)
         .order_by(Inspection.inspected_on.desc(), Inspection.id.desc()).limit(limit)

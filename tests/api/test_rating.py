@@ -633,3 +633,14 @@ def test_by_rank_a_barred_company_leaves_its_star_slot_to_the_next(client, app, 
     # The cut-offs count 阳光 and 安居 only: the one ★5 place is 阳光's (counting 宏达, ★5 would go to nobody).
     assert {name: (row["composite_centi"], row["rank"], row["stars"]) for name, row in rows.items()} == {
         "宏达物业": (10000, 1, 0), "阳光物业": (8750, 2, 5), "安居物业": (5000, 3, 0)}
+
+
+def test_only_the_district_or_above_or_an_evaluator_inspects(client, world):
+    url = f"/api/v1/compounds/{world.a1.id}/inspections"
+    body = {"inspected_on": "2026-08-01", "items": [{"name": "保洁", "max_points": 10, "points": 8}]}
+    for user in (world.street_official, world.community_official):
+        refused = client.post(url, headers=headers(user), json=body)
+        assert_error_shape(refused, 403)
+        assert refused.json["message"] == "只有区县住建部门或受委派的第三方评价人员可以录入和查看现场检查"
+    for user in (world.district_official, world.city_official):
+        assert client.post(url, headers=headers(user), json=body).status_code == 201

@@ -70,6 +70,10 @@ def test_credit_and_inspection_forms(world, phone):
     assert db.session.scalar(db.select(CreditRecord.points_centi)) == -100
     assert phone(world.resident).get(f"/h5/rating/companies/{world.a.id}/credit").status_code == 404
 
+    # The street's official records credit but does not inspect: the district's housing department does.
+    refused = official.get(f"/h5/c/{world.a1.code}/inspection")
+    assert refused.status_code == 403 and "只有区县住建部门" in text(refused)
+    official = phone(world.district_official)
     form = official.get(f"/h5/c/{world.a1.code}/inspection")
     assert text(form).count('name="item_name"') == 7
     names = ["服务接待", "保洁", ""]
