@@ -40,6 +40,15 @@ def closed_survey(creator: User, area_id: int, closed_at: datetime = CLOSED_IN_Q
     return survey
 
 
+def committee_survey(creator: User, compound: Compound, closed_at: datetime = CLOSED_IN_Q3) -> Survey:
+    """A committee's own campaign in its compound (no area): never part of a company's score."""
+    survey = Survey(title="小区自评", compound_id=compound.id, created_by_id=creator.id,
+                    opens_at=datetime(2026, 7, 1, tzinfo=UTC), closes_at=closed_at, closed_at=closed_at)
+    db.session.add(survey)
+    db.session.flush()
+    return survey
+
+
 def tally(survey: Survey, compound: Compound, counts: list[int], sufficient: bool = True,
           households: int = 100) -> SurveyTally:
     """The compound's overall row as the close writes it: counts [不了解, 很不满意 … 很满意]."""

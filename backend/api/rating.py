@@ -100,7 +100,8 @@ class CreditRecords(MethodView):
     @jwt_required()
     def post(self, form, company_id):
         """Record a good or bad record (信用记录), a major accident or a 黑榜 listing, multipart with an optional
-        evidence photo; by an official whose area has a compound of the company. Expires a year after by
+        evidence photo; by an official whose area has a compound of the company, occurred today at the latest (it
+        counts only in the rounds of that official's area, those above it and those below). Expires a year after by
         default. Audited."""
         evidence = photo_service.prepare_photo(form["evidence"].stream) if form["evidence"] is not None else None
         record = service.add_credit_record(
@@ -130,7 +131,8 @@ class Inspections(MethodView):
     @jwt_required()
     def post(self, body, compound_id):
         """Enter an on-site inspection (现场检查) of the compound's company: checklist items with points and
-        findings. By the housing official over the compound or an evaluator appointed to a campaign covering it."""
+        findings, dated today at the latest. By the district's (or the city's) housing official over the compound,
+        an admin or an evaluator appointed to a campaign covering it; a street's or community's official gets 403."""
         inspection = service.inspect(compound_id, optional_user_id(), body["inspected_on"], body["note"],
                                      body["items"], client_ip())
         return presenter.inspection_view(inspection)
@@ -206,7 +208,8 @@ class Round(MethodView):
     @blp.alt_response(404, schema=ApiErrorSchema)
     def get(self, round_id):
         """The round with its steps, ranking (with each company's compounds), objections and public answers, and
-        `actions`. Officials of the area see it at every step, everyone of its compounds from publicity on."""
+        `actions`. Officials of the area or above and of the streets under it (who review it) see it at every step;
+        other officials under it and everyone of its compounds from publicity on."""
         return presenter.round_detail(round_id, optional_user_id())
 
 
@@ -218,7 +221,7 @@ class RoundWorkbook(MethodView):
     @blp.alt_response(404, schema=ApiErrorSchema)
     @jwt_required()
     def get(self, round_id):
-        """The 红黑榜 as .xlsx (officials of the area)."""
+        """The 红黑榜 as .xlsx (officials of the area or above, and of the streets under it)."""
         name, content = presenter.round_workbook(round_id, optional_user_id())
         return send_file(io.BytesIO(content), mimetype=XLSX, as_attachment=True, download_name=name)
 
@@ -232,7 +235,8 @@ class Review(MethodView):
     @blp.alt_response(409, schema=ApiErrorSchema, description="不在该步骤，或已完成")
     @jwt_required()
     def post(self, round_id):
-        """初审 (an official of a street under the round's area, or of the area itself), once, after the compute."""
+        """初审 (an official of a street under the round's area, or of the area itself when it is a street), once,
+        after the compute."""
         service.review(round_id, optional_user_id(), client_ip())
         return presenter.round_detail(round_id, optional_user_id())
 
@@ -246,8 +250,8 @@ class Confirm(MethodView):
     @blp.alt_response(409, schema=ApiErrorSchema, description="不在该步骤，或已完成")
     @jwt_required()
     def post(self, round_id):
-        """复核 (an official of the round's area or above), once; the publicity (公示) starts at once and lasts the
-        method's publicity days (7 by default)."""
+        """复核 (an official of the round's area or above, not the one who reviewed), once; the publicity (公示)
+        starts at once and lasts the method's publicity days (7 by default)."""
         service.confirm(round_id, optional_user_id(), client_ip())
         return presenter.round_detail(round_id, optional_user_id())
 

@@ -235,13 +235,15 @@ class RoundAction(enum.StrEnum):
 @dataclass(frozen=True)
 class Standing:
     """Where a person stands towards a round's area: an official of the area itself (`at`), of it or above
-    (`above`), of an area under it (`below`, `street_below` for a street), a member of one of its compounds."""
+    (`above`), of an area under it (`below`, `street_below` for a street), a member of one of its compounds;
+    `reviews` for the 初审: an official of a street under the area, or of the area itself when it is a street."""
 
     at: bool = False
     above: bool = False
     below: bool = False
     street_below: bool = False
     member: bool = False
+    reviews: bool = False
 
     @property
     def official(self) -> bool:
@@ -251,19 +253,33 @@ class Standing:
     def known(self) -> bool:
         return self.official or self.member
 
+    @property
+    def reads_before_publicity(self) -> bool:
+        """Who decides a round (the area and above, the streets that review it) reads it, and its 红黑榜, before
+        the publicity; the rest of the area only once it is public."""
+        return self.above or self.street_below
+
+
+def round_readable(status: RoundStatus, standing: Standing) -> bool:
+    if standing.reads_before_publicity:
+        return True
+    return standing.known and status in (RoundStatus.PUBLICITY, RoundStatus.PUBLISHED)
+
 
 def round_actions(
-    status: RoundStatus, standing: Standing, *, computed: bool, publicity_over: bool, unanswered: int
+    status: RoundStatus, standing: Standing, *, computed: bool, publicity_over: bool, unanswered: int,
+    reviewed_by_me: bool = False,
 ) -> frozenset[RoundAction]:
-    """The steps in order, each by its officials: the street (or the area itself) reviews once computed, the area
-    or above confirms (publicity starts), anyone of the area objects during publicity, the area or above answers
-    objections and publishes once publicity is over and every objection is answered."""
+    """The steps in order, each by its officials: a street under the area (or the area itself when it is a street)
+    reviews once computed, the area or above confirms (publicity starts) — never the person who reviewed — anyone
+    of the area objects during publicity, the area or above answers objections and publishes once publicity is over
+    and every objection is answered. The 红黑榜 is for those who read the round before its publicity."""
     actions: set[RoundAction] = set()
-    if standing.official:
+    if standing.reads_before_publicity:
         actions.add(RoundAction.EXPORT)
-    if status is RoundStatus.COMPUTED and computed and (standing.street_below or standing.at):
+    if status is RoundStatus.COMPUTED and computed and standing.reviews:
         actions.add(RoundAction.REVIEW)
-    if status is RoundStatus.REVIEWED and standing.above:
+    if status is RoundStatus.REVIEWED and standing.above and not reviewed_by_me:
         actions.add(RoundAction.CONFIRM)
     if status is RoundStatus.PUBLICITY:
         if standing.member and not publicity_over:
@@ -348,8 +364,9 @@ def rate_companies(
     cutoffs_bp: Sequence[int], min_stars: int,
 ) -> list[RatedCompany]:
     """Composite, competition rank and stars of every company of a round. A company without any part is ranked
-    but takes no star (nothing to rate it on); by rank cut-offs, the shares count only companies with a score.
-    A bar (major accident, 黑榜) takes the star and keeps the score."""
+    but takes no star (nothing to rate it on). A bar (major accident, 黑榜) takes the star and keeps the score and
+    the rank among all. By rank cut-offs, the shares and the places count only the companies with a score and no
+    bar: a barred company never takes a star slot from another."""
     composites = {
         part.company_id: composite_score(weights, part.survey, part.service, part.inspection, part.credit)
         for part in parts
@@ -360,7 +377,9 @@ def rate_companies(
         if (part.survey, part.service, part.inspection) != (None, None, None)
     }
     if method is StarMethod.RANK:
-        stars = stars_by_rank(scored, cutoffs_bp, min_stars)
+        barred = {part.company_id for part in parts if part.barred}
+        stars = stars_by_rank({key: score for key, score in scored.items() if key not in barred}, cutoffs_bp,
+                              min_stars)
     else:
         stars = {company_id: stars_by_score(score, bands, min_stars) for company_id, score in scored.items()}
     rank_of = ranks(composites)

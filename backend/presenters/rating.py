@@ -143,7 +143,8 @@ def round_detail(round_id: int, user_id: int | None) -> dict:
     unanswered = sum(1 for objection in objections if objection.answered_at is None)
     publicity_over = rnd.publicity_ends_at is not None and now >= rnd.publicity_ends_at
     actions = round_actions(rnd.status, seen.standing, computed=rnd.computed_at is not None,
-                            publicity_over=publicity_over, unanswered=unanswered)
+                            publicity_over=publicity_over, unanswered=unanswered,
+                            reviewed_by_me=user_id is not None and rnd.reviewed_by_id == user_id)
     compounds = service.compounds_by_company(seen.area)
     rows = service.round_rows(round_id)
     company_names = {company.id: company.name for _, company in rows}
@@ -182,7 +183,8 @@ def round_detail(round_id: int, user_id: int | None) -> dict:
 
 
 def round_workbook(round_id: int, user_id: int | None) -> tuple[str, bytes]:
-    """The 红黑榜: the ranking with the top and the bottom marked (officials only)."""
+    """The 红黑榜: the ranking with the top and the bottom marked (officials of the area or above, and of the
+    streets that review it)."""
     detail = round_detail(round_id, user_id)
     if RoundAction.EXPORT not in detail["actions"]:
         raise RatingRefused("只有住建部门可以导出红黑榜", Kind.FORBIDDEN)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, true, update
 
 from backend.domain.compounds import AreaLevel
 from backend.domain.rating import (
@@ -26,6 +26,7 @@ from backend.domain.rating import (
     method_problems,
     period_end,
     rate_companies,
+    round_readable,
     service_score,
 )
 from backend.domain.refusals import Kind, Refused
@@ -54,10 +55,13 @@ from backend.policy import ancestor_area_ids, authorize_area, roles_in_compound
 from backend.services.audit import record_audit
 from backend.services.photos import PreparedPhoto, kept_only_on_commit, store_photo
 from backend.services.queueing import enqueue_after_commit
-from backend.shared.clock import SHANGHAI, utcnow
+from backend.shared.clock import SHANGHAI, beijing_date, utcnow
 
 NO_METHOD = "本区域及上级区域尚未设置评星办法，请先设置评星办法（权重与星级标准）"
 COMPUTE_JOB = "backend.jobs.rating.compute_round"
+EARLIEST_PERIOD = date(2000, 1, 1)
+SAME_REVIEWER = "初审和复核须由不同人员进行"
+INSPECTORS_ONLY = "只有区县住建部门或受委派的第三方评价人员可以录入和查看现场检查"
 
 
 class RatingRefused(Refused):
@@ -87,13 +91,14 @@ def standing(user_id: int | None, area: Area) -> Standing:
         .where(Membership.user_id == user_id)
     ).all()
     above_ids = set(ancestor_area_ids(area.path))
-    at = above = below = street_below = member = False
+    at = above = below = street_below = member = reviews = False
     for row in rows:
         if row.role == Role.ADMIN:
             at = above = True
         elif row.role == Role.OFFICIAL and row.area_id is not None:
             if row.id == area.id:
                 at = True
+                reviews = reviews or area.level == AreaLevel.STREET
             if row.id in above_ids:
                 above = True
             elif row.path.startswith(area.path):
@@ -101,7 +106,8 @@ def standing(user_id: int | None, area: Area) -> Standing:
                 street_below = street_below or row.level == AreaLevel.STREET
         elif row.compound_id is not None and row.path is not None and row.path.startswith(area.path):
             member = True
-    return Standing(at=at, above=above, below=below, street_below=street_below, member=member)
+    return Standing(at=at, above=above, below=below, street_below=street_below, member=member,
+                    reviews=reviews or street_below)
 
 
 def _compounds_below(area: Area):
@@ -205,6 +211,11 @@ def _official_area_over_company(user_id: int | None, company_id: int) -> Area:
     raise _hidden()
 
 
+def _not_after_today(day: date, field: str, message: str) -> None:
+    if day > beijing_date(utcnow()):
+        raise RatingRefused(message, Kind.INVALID, errors={field: [message]})
+
+
 def one_year_after(day: date) -> date:
     """The default expiry: the same day a year on (29 February → 28 February)."""
     try:
@@ -218,6 +229,8 @@ def add_credit_record(
     expires_on: date | None, evidence: PreparedPhoto | None, ip: str | None = None,
 ) -> CreditRecord:
     area = _official_area_over_company(user_id, company_id)
+    _not_after_today(occurred_on, "occurred_on", "发生日期不能晚于今天")
+    # occurred_on is at most today, so its default expiry a year on is always a date.
     expires_on = expires_on or one_year_after(occurred_on)
     if expires_on <= occurred_on:
         raise RatingRefused("失效日期须晚于发生日期", Kind.INVALID, errors={"expires_on": ["失效日期须晚于发生日期"]})
@@ -282,10 +295,11 @@ class StoredPhoto:
 
 
 def may_inspect(compound_id: int, user_id: int | None) -> bool:
-    """The housing official over the compound (or an admin), or an evaluator appointed to a campaign that covers
-    it. 404 for anyone with nothing to do with the compound."""
+    """The district's (or the city's) housing official over the compound, an admin, or an evaluator appointed to a
+    campaign that covers it; not a street's or a community's official, whose area the company serves day to day.
+    404 for anyone with nothing to do with the compound."""
     roles = roles_in_compound(user_id, compound_id)
-    if roles & {Role.OFFICIAL, Role.ADMIN}:
+    if Role.ADMIN in roles or (Role.OFFICIAL in roles and _housing_department_over(compound_id, user_id)):
         return True
     appointed = user_id is not None and db.session.scalar(select(exists().where(
         SurveyEvaluator.user_id == user_id, SurveyCompound.survey_id == SurveyEvaluator.survey_id,
@@ -298,11 +312,21 @@ def may_inspect(compound_id: int, user_id: int | None) -> bool:
     return False
 
 
+def _housing_department_over(compound_id: int, user_id: int) -> bool:
+    path = db.session.scalar(select(Area.path).join(Compound, Compound.area_id == Area.id)
+                             .where(Compound.id == compound_id))
+    return bool(db.session.scalar(select(exists().where(
+        Membership.user_id == user_id, Membership.role == Role.OFFICIAL, Membership.area_id == Area.id,
+        Area.id.in_(ancestor_area_ids(path)), Area.level.in_((AreaLevel.CITY, AreaLevel.DISTRICT)),
+    ))))
+
+
 def inspect(
     compound_id: int, user_id: int, inspected_on: date, note: str, items: Sequence[ItemInput], ip: str | None = None
 ) -> Inspection:
     if not may_inspect(compound_id, user_id):
-        raise _forbidden("只有区县住建部门或受委派的第三方评价人员可以录入现场检查")
+        raise _forbidden(INSPECTORS_ONLY)
+    _not_after_today(inspected_on, "inspected_on", "检查日期不能晚于今天")
     compound = db.session.get(Compound, compound_id)
     if compound.property_company_id is None:
         raise RatingRefused("该小区没有物业服务企业，无需检查评分", Kind.CONFLICT)
@@ -370,7 +394,7 @@ def evidence_photo(record_id: int, user_id: int | None) -> StoredPhoto | None:
 
 def inspections_of(compound_id: int, user_id: int | None, limit: int = 50) -> list[Inspection]:
     if not may_inspect(compound_id, user_id):
-        raise _forbidden()
+        raise _forbidden(INSPECTORS_ONLY)
     return list(db.session.scalars(
         select(Inspection).where(Inspection.compound_id == compound_id)
         .order_by(Inspection.inspected_on.desc(), Inspection.id.desc()).limit(limit)
@@ -387,6 +411,11 @@ def create_round(area_id: int, user_id: int, period_kind: PeriodKind, period_sta
     method = method_for(area)
     if method is None:
         raise RatingRefused(NO_METHOD, Kind.CONFLICT)
+    # A period not yet begun has nothing to rate; one before 2000 none of this platform's data either (and its
+    # Beijing days would not all fit a UTC datetime at year 1).
+    _not_after_today(period_start, "period_start", "评星期间尚未开始")
+    if period_start < EARLIEST_PERIOD:
+        raise RatingRefused("评星期间不能早于2000年", Kind.INVALID, errors={"period_start": ["评星期间不能早于2000年"]})
     try:
         end = period_end(period_kind, period_start)
     except ValueError as error:
@@ -422,6 +451,12 @@ class _Gathered:
     insufficient: set[int]
 
 
+def _credit_in_line(area: Area):
+    """A credit record counts in a round only when recorded by an official of the round's area, of an area above
+    it or of one below it: another district's official never decides this district's stars."""
+    return or_(CreditRecord.area_id.in_(ancestor_area_ids(area.path)), CreditRecord.area_id.in_(_compounds_below(area)))
+
+
 def gather_parts(rnd: RatingRound) -> tuple[list[CompanyParts], dict[int, tuple[int, int]]]:
     """Every company serving a compound below the round's area, with its parts of the period; and per company the
     number of compounds rated and left out for 样本不足. A handful of grouped queries, whatever the count."""
@@ -444,7 +479,10 @@ def gather_parts(rnd: RatingRound) -> tuple[list[CompanyParts], dict[int, tuple[
         .join(SurveyCompound, and_(SurveyCompound.survey_id == SurveyTally.survey_id,
                                    SurveyCompound.compound_id == SurveyTally.compound_id))
         .join(Compound, Compound.id == SurveyTally.compound_id)
-        .where(SurveyTally.subject == "overall", Survey.closed_at.is_not(None), Survey.closed_at >= opens,
+        # Only the housing departments' campaigns (run over an area) score a company: a committee's own campaign
+        # could otherwise lift its company's stars with a single sheet.
+        .where(SurveyTally.subject == "overall", Survey.area_id.is_not(None), Survey.closed_at.is_not(None),
+               Survey.closed_at >= opens,
                Survey.closed_at < closes, Compound.area_id.in_(below),
                SurveyCompound.property_company_id.in_(in_companies))
     )
@@ -484,7 +522,7 @@ def gather_parts(rnd: RatingRound) -> tuple[list[CompanyParts], dict[int, tuple[
     for company_id, kind, points, occurred_on in db.session.execute(
         select(CreditRecord.company_id, CreditRecord.kind, CreditRecord.points_centi, CreditRecord.occurred_on)
         .where(CreditRecord.company_id.in_(in_companies), CreditRecord.occurred_on <= end,
-               CreditRecord.expires_on > start)
+               CreditRecord.expires_on > start, _credit_in_line(area))
     ):
         if kind in (CreditKind.GOOD, CreditKind.BAD):
             credit[company_id] += points
@@ -566,14 +604,15 @@ class SeenRound:
 
 
 def seen_round(round_id: int, user_id: int | None) -> SeenRound:
-    """The round as this person may see it: officials of the area (above or below) at every step, members of its
-    compounds from publicity on; 404 for everyone else."""
+    """The round as this person may see it: officials of the area or above and of the streets under it (who review
+    it) at every step; other officials under it and members of its compounds from publicity on; 404 for everyone
+    else (a ranking not yet reviewed is not for the whole area)."""
     rnd = db.session.get(RatingRound, round_id)
     if rnd is None:
         raise _hidden()
     area = db.session.get(Area, rnd.area_id)
     where = standing(user_id, area)
-    if not where.official and not (where.member and rnd.status in (RoundStatus.PUBLICITY, RoundStatus.PUBLISHED)):
+    if not round_readable(rnd.status, where):
         raise _hidden()
     return SeenRound(rnd, area, where)
 
@@ -598,10 +637,10 @@ def _audit_step(user_id: int, step: str, round_id: int, ip: str | None) -> None:
 
 
 def review(round_id: int, user_id: int, ip: str | None = None) -> None:
-    """初审, by an official of a street under the round's area or of the area itself."""
+    """初审, by an official of a street under the round's area, or of the area itself when it is a street."""
     seen = seen_round(round_id, user_id)
-    if not (seen.standing.street_below or seen.standing.at):
-        raise _forbidden("初审由街道或本级住建部门进行")
+    if not seen.standing.reviews:
+        raise _forbidden("初审由街道住建部门进行")
     _advance(round_id, RoundStatus.COMPUTED, {"status": RoundStatus.REVIEWED, "reviewed_by_id": user_id,
                                               "reviewed_at": utcnow()},
              RatingRound.computed_at.is_not(None), refusal="该轮评星不在待初审状态，或评分尚在计算中")
@@ -610,16 +649,18 @@ def review(round_id: int, user_id: int, ip: str | None = None) -> None:
 
 
 def confirm(round_id: int, user_id: int, ip: str | None = None) -> None:
-    """复核, by an official of the round's area or above; the publicity (公示) starts at once for the method's
-    number of days."""
+    """复核, by an official of the round's area or above other than the one who reviewed (four eyes); the publicity
+    (公示) starts at once for the method's number of days."""
     seen = seen_round(round_id, user_id)
     if not seen.standing.above:
         raise _forbidden("复核由本级或上级住建部门进行")
+    if seen.round.reviewed_by_id == user_id:
+        raise _forbidden(SAME_REVIEWER)
     now = utcnow()
     days = seen.round.method_snapshot.get("publicity_days") or DEFAULT_PUBLICITY_DAYS
     _advance(round_id, RoundStatus.REVIEWED, {"status": RoundStatus.PUBLICITY, "confirmed_by_id": user_id,
                                               "confirmed_at": now, "publicity_ends_at": now + timedelta(days=days)},
-             refusal="该轮评星不在待复核状态")
+             RatingRound.reviewed_by_id != user_id, refusal="该轮评星不在待复核状态")
     _audit_step(user_id, "confirm", round_id, ip)
     db.session.commit()
 
@@ -716,20 +757,25 @@ def user_names(user_ids: set[int]) -> dict[int, str]:
 
 
 def rounds_for(user_id: int | None) -> list[tuple[RatingRound, Area]]:
-    """The rounds an official's areas (above or below) hold, latest period first."""
+    """The rounds an official reads (see seen_round): those of their areas and below at every step, those above a
+    street of theirs too, those above any other area of theirs from publicity on; latest period first."""
     if user_id is None:
         return []
-    paths = db.session.scalars(
-        select(Area.path).join(Membership, Membership.area_id == Area.id)
+    areas = db.session.execute(
+        select(Area.path, Area.level).join(Membership, Membership.area_id == Area.id)
         .where(Membership.user_id == user_id, Membership.role == Role.OFFICIAL)
     ).all()
     admin = db.session.scalar(select(exists().where(Membership.user_id == user_id, Membership.role == Role.ADMIN)))
-    if not paths and not admin:
+    if not areas and not admin:
         return []
+    public = RatingRound.status.in_((RoundStatus.PUBLICITY, RoundStatus.PUBLISHED))
     query = select(RatingRound, Area).join(Area, Area.id == RatingRound.area_id)
     if not admin:
-        query = query.where(or_(*[Area.path.startswith(path) for path in paths],
-                                *[func.substr(path, 1, func.length(Area.path)) == Area.path for path in paths]))
+        query = query.where(or_(
+            *[Area.path.startswith(path) for path, _ in areas],
+            *[and_(func.substr(path, 1, func.length(Area.path)) == Area.path,
+                   true() if level == AreaLevel.STREET else public) for path, level in areas],
+        ))
     return list(db.session.execute(
         query.order_by(RatingRound.period_start.desc(), RatingRound.id.desc()).limit(100)).all())
 

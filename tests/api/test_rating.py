@@ -21,7 +21,16 @@ from backend.extensions import db
 from backend.models import Area, AuditEvent, CompanyRating, Compound, CreditRecord, PropertyCompany, User
 from backend.services.auth import issue_tokens
 from tests.photo_samples import camera_jpeg
-from tests.rating_support import Q3, closed_survey, make_company, run_jobs, serve, snapshot, tally
+from tests.rating_support import (
+    Q3,
+    closed_survey,
+    committee_survey,
+    make_company,
+    run_jobs,
+    serve,
+    snapshot,
+    tally,
+)
 from tests.support import assert_error_shape, first_household, race
 
 MULTIPART = "multipart/form-data"
@@ -326,12 +335,14 @@ def test_the_steps_in_order_each_once_by_the_right_officials(client, app, world)
     surveys(world)
     body = start_round(client, app, world)
     round_id = body["id"]
-    assert set(body["actions"]) == {"review", "export"}
+    assert set(body["actions"]) == {"export"}
     # Residents see nothing before publicity; another district's officials nothing at all.
     assert_error_shape(client.get(f"/api/v1/rating-rounds/{round_id}", headers=headers(world.resident)), 404)
     assert_error_shape(client.get(f"/api/v1/rating-rounds/{round_id}"), 404)
     assert_error_shape(step(client, round_id, "review", world.other_official), 404)
     assert_error_shape(step(client, round_id, "review", world.city_official), 403)
+    # A district official does not review its own district's round: a street under it does.
+    assert_error_shape(step(client, round_id, "review", world.district_official), 403)
     assert_error_shape(step(client, round_id, "confirm", world.district_official), 409)
     assert_error_shape(step(client, round_id, "publish", world.district_official), 409)
     assert step(client, round_id, "review", world.street_official).status_code == 200
@@ -489,3 +500,147 @@ def test_reading_a_round_and_credit_records_costs_the_same_for_more_companies(cl
     with count_queries() as statements:
         listed = client.get(f"/api/v1/companies/{world.a.id}/credit-records", headers=headers(world.district_official))
     assert len(listed.json["items"]) == 3 and len(statements) <= 8
+
+
+# ---- whose data counts ---------------------------------------------------------------------------------------------
+
+
+def test_a_committees_own_campaign_never_scores_its_company(client, app, world, make_user):
+    committee = make_user(Role.COMMITTEE, world.b1)
+    own = committee_survey(committee, world.b1)
+    tally(own, world.b1, [0, 0, 0, 0, 0, 1], households=1)  # one 很满意 sheet, "sufficient" by its own rule
+    db.session.commit()
+    assert put_method(client, world, METHOD).status_code == 200
+    b = lines(start_round(client, app, world))["安居物业"]
+    assert (b["survey_score_centi"], b["compounds_rated"], b["stars"]) == (None, 0, 0)
+    assert b["no_star_reason"] == "期内无评价数据"
+
+
+def test_credit_counts_only_from_officials_in_line_with_the_rounds_area(client, app, world, make_area, make_compound,
+                                                                        make_user):
+    north = make_area("北区", AreaLevel.DISTRICT, world.city)
+    serve(make_compound(name="北区小区", area=make_area("北区社区", AreaLevel.COMMUNITY, north)), world.b)
+    north_official = make_user(Role.OFFICIAL, area=north)
+    surveys(world)  # B: 50 points, ★1
+    url = f"/api/v1/companies/{world.b.id}/credit-records"
+    for data in ({"kind": "good", "points_centi": "10000", "reason": "北区表扬", "occurred_on": "2026-07-02"},
+                 {"kind": "blacklist", "points_centi": "0", "reason": "北区黑榜", "occurred_on": "2026-07-03"}):
+        assert client.post(url, headers=headers(north_official), data=data, content_type=MULTIPART).status_code == 201
+    assert put_method(client, world, METHOD).status_code == 200
+    first = start_round(client, app, world)
+    b = lines(first)["安居物业"]
+    assert (b["credit_centi"], b["composite_centi"], b["stars"], b["no_star_reason"]) == (0, 5000, 1, "")
+    # 东区's own officials (the street below, the city above) do count.
+    for user in (world.street_official, world.city_official):
+        assert client.post(url, headers=headers(user), content_type=MULTIPART, data={
+            "kind": "bad", "points_centi": "-500", "reason": "投诉", "occurred_on": "2026-08-01"}).status_code == 201
+    from backend.jobs.rating import compute_round
+    assert compute_round(first["id"]) is True
+    b = lines(get_round(client, first["id"], world.district_official))["安居物业"]
+    assert (b["credit_centi"], b["composite_centi"], b["stars"]) == (-1000, 4000, 0)
+
+
+# ---- dates far away ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("occurred_on", ["9999-12-31", "2026-11-26"])  # the clock's today is 2026-11-25 in Beijing
+def test_a_credit_record_from_the_future_is_refused(client, world, occurred_on):
+    response = client.post(f"/api/v1/companies/{world.a.id}/credit-records", headers=headers(world.district_official),
+                           data={"kind": "bad", "points_centi": "-100", "reason": "测试", "occurred_on": occurred_on},
+                           content_type=MULTIPART)
+    assert_error_shape(response, 422)
+    assert response.json["message"] == "发生日期不能晚于今天"
+
+
+def test_the_last_expiry_there_is_is_kept(client, world):
+    response = client.post(f"/api/v1/companies/{world.a.id}/credit-records", headers=headers(world.district_official),
+                           data={"kind": "bad", "points_centi": "-100", "reason": "测试", "occurred_on": "2026-11-25",
+                                 "expires_on": "9999-12-31"}, content_type=MULTIPART)
+    assert response.status_code == 201 and response.json["expires_on"] == "9999-12-31"
+    assert_error_shape(client.post(f"/api/v1/companies/{world.a.id}/credit-records",
+                                   headers=headers(world.district_official), content_type=MULTIPART,
+                                   data={"kind": "bad", "points_centi": "-100", "reason": "测试",
+                                         "occurred_on": "2026-11-25", "expires_on": "10000-01-01"}), 422)
+
+
+@pytest.mark.parametrize("inspected_on", ["9999-12-31", "2026-11-26"])
+def test_an_inspection_from_the_future_is_refused(client, world, inspected_on):
+    response = client.post(f"/api/v1/compounds/{world.a1.id}/inspections", headers=headers(world.district_official),
+                           json={"inspected_on": inspected_on, "items": [{"name": "保洁", "max_points": 10, "points": 8}]})
+    assert_error_shape(response, 422)
+    assert response.json["message"] == "检查日期不能晚于今天"
+
+
+@pytest.mark.parametrize(("kind", "start"), [("quarter", "9999-10-01"), ("year", "9999-01-01"), ("year", "2027-01-01"),
+                                             ("year", "0001-01-01"), ("quarter", "1999-10-01")])
+def test_a_round_for_a_period_far_away_is_refused(client, world, kind, start):
+    put_method(client, world, METHOD)
+    response = client.post("/api/v1/rating-rounds", headers=headers(world.district_official),
+                           json={"area_id": world.district.id, "period_kind": kind, "period_start": start})
+    assert_error_shape(response, 422)
+
+
+# ---- who reads a round, who takes its steps ------------------------------------------------------------------------
+
+
+def test_before_publicity_a_round_is_for_those_who_decide_it(client, app, world):
+    put_method(client, world, METHOD)
+    surveys(world)
+    round_id = start_round(client, app, world)["id"]
+    url = f"/api/v1/rating-rounds/{round_id}"
+    # The community official under 第一街道 would see 宏达物业 of another street's 丁小区 and the draft stars.
+    for path in (url, f"{url}.xlsx"):
+        assert_error_shape(client.get(path, headers=headers(world.community_official)), 404)
+    listed = client.get("/api/v1/rating-rounds", headers=headers(world.community_official)).json["items"]
+    assert round_id not in [item["id"] for item in listed]
+    street = client.get(url, headers=headers(world.street_official))
+    assert street.status_code == 200 and "丁小区" in lines(street.json)["宏达物业"]["compounds"]
+    assert client.get(f"{url}.xlsx", headers=headers(world.street_official)).status_code == 200
+
+    assert step(client, round_id, "review", world.street_official).status_code == 200
+    assert_error_shape(client.get(url, headers=headers(world.community_official)), 404)
+    assert step(client, round_id, "confirm", world.district_official).status_code == 200
+    public = get_round(client, round_id, world.community_official)
+    assert public["actions"] == [] and len(public["lines"]) == 3
+    assert round_id in [item["id"] for item in
+                        client.get("/api/v1/rating-rounds", headers=headers(world.community_official)).json["items"]]
+    assert_error_shape(client.get(f"{url}.xlsx", headers=headers(world.community_official)), 403)
+
+
+def test_review_and_confirm_are_four_eyes(client, app, world, make_user):
+    put_method(client, world, METHOD)
+    round_id = start_round(client, app, world, user=world.street_official, area=world.street)["id"]
+    assert set(get_round(client, round_id, world.street_official)["actions"]) == {"review", "export"}
+    assert_error_shape(step(client, round_id, "review", world.district_official), 403)
+    assert step(client, round_id, "review", world.street_official).status_code == 200
+    # The street's official reviewed: the same person may not confirm, though of the area itself.
+    assert get_round(client, round_id, world.street_official)["actions"] == ["export"]
+    refused = step(client, round_id, "confirm", world.street_official)
+    assert_error_shape(refused, 403)
+    assert refused.json["message"] == "初审和复核须由不同人员进行"
+    colleague = make_user(Role.OFFICIAL, area=world.street)
+    assert "confirm" in get_round(client, round_id, colleague)["actions"]
+    assert step(client, round_id, "confirm", colleague).status_code == 200
+
+
+def test_by_rank_a_barred_company_leaves_its_star_slot_to_the_next(client, app, world):
+    put_method(client, world, METHOD | {"method": "rank", "cutoffs_bp": [3300, 5000]})
+    surveys(world)  # 宏达 100, 阳光 87.5, 安居 50
+    assert client.post(f"/api/v1/companies/{world.c.id}/credit-records", headers=headers(world.district_official),
+                       data={"kind": "major_accident", "points_centi": "0", "reason": "电梯事故",
+                             "occurred_on": "2026-09-01"}, content_type=MULTIPART).status_code == 201
+    rows = lines(start_round(client, app, world))
+    # The cut-offs count 阳光 and 安居 only: the one ★5 place is 阳光's (counting 宏达, ★5 would go to nobody).
+    assert {name: (row["composite_centi"], row["rank"], row["stars"]) for name, row in rows.items()} == {
+        "宏达物业": (10000, 1, 0), "阳光物业": (8750, 2, 5), "安居物业": (5000, 3, 0)}
+
+
+def test_only_the_district_or_above_or_an_evaluator_inspects(client, world):
+    url = f"/api/v1/compounds/{world.a1.id}/inspections"
+    body = {"inspected_on": "2026-08-01", "items": [{"name": "保洁", "max_points": 10, "points": 8}]}
+    for user in (world.street_official, world.community_official):
+        refused = client.post(url, headers=headers(user), json=body)
+        assert_error_shape(refused, 403)
+        assert refused.json["message"] == "只有区县住建部门或受委派的第三方评价人员可以录入和查看现场检查"
+    for user in (world.district_official, world.city_official):
+        assert client.post(url, headers=headers(user), json=body).status_code == 201

@@ -21,6 +21,7 @@ from backend.domain.rating import (
     rate_companies,
     red_property,
     round_actions,
+    round_readable,
 )
 
 W = Weights(50, 30, 20)
@@ -70,9 +71,10 @@ def test_method_problems(weights, method, bands, cutoffs, field):
     assert (next(iter(problems)) if problems else None) == field
 
 
-AREA = Standing(at=True, above=True)
+AREA = Standing(at=True, above=True)  # a district's own officials
+STREET_AREA = Standing(at=True, above=True, reviews=True)  # a street's own officials, its round
 ABOVE = Standing(above=True)
-STREET = Standing(below=True, street_below=True)
+STREET = Standing(below=True, street_below=True, reviews=True)
 COMMUNITY = Standing(below=True)
 RESIDENT = Standing(member=True)
 
@@ -80,9 +82,11 @@ RESIDENT = Standing(member=True)
 @pytest.mark.parametrize(("status", "standing", "computed", "over", "unanswered", "expected"), [
     (RoundStatus.COMPUTED, STREET, False, False, 0, {"export"}),
     (RoundStatus.COMPUTED, STREET, True, False, 0, {"review", "export"}),
-    (RoundStatus.COMPUTED, AREA, True, False, 0, {"review", "export"}),
+    (RoundStatus.COMPUTED, AREA, True, False, 0, {"export"}),
+    (RoundStatus.COMPUTED, STREET_AREA, True, False, 0, {"review", "export"}),
     (RoundStatus.COMPUTED, ABOVE, True, False, 0, {"export"}),
-    (RoundStatus.COMPUTED, COMMUNITY, True, False, 0, {"export"}),
+    (RoundStatus.COMPUTED, COMMUNITY, True, False, 0, set()),
+    (RoundStatus.PUBLICITY, COMMUNITY, True, False, 0, set()),
     (RoundStatus.COMPUTED, RESIDENT, True, False, 0, set()),
     (RoundStatus.REVIEWED, STREET, True, False, 0, {"export"}),
     (RoundStatus.REVIEWED, ABOVE, True, False, 0, {"confirm", "export"}),
@@ -98,6 +102,20 @@ RESIDENT = Standing(member=True)
 def test_round_actions(status, standing, computed, over, unanswered, expected):
     actions = round_actions(status, standing, computed=computed, publicity_over=over, unanswered=unanswered)
     assert actions == {RoundAction(name) for name in expected}
+
+
+def test_the_reviewer_never_confirms():
+    mine = round_actions(RoundStatus.REVIEWED, STREET_AREA, computed=True, publicity_over=False, unanswered=0,
+                         reviewed_by_me=True)
+    assert mine == {RoundAction.EXPORT}
+
+
+@pytest.mark.parametrize(("standing", "before", "after"), [
+    (AREA, True, True), (ABOVE, True, True), (STREET, True, True), (COMMUNITY, False, True),
+    (RESIDENT, False, True), (Standing(), False, False),
+])
+def test_who_reads_a_round_before_and_from_its_publicity(standing, before, after):
+    assert [round_readable(status, standing) for status in RoundStatus] == [before, before, before, after, after]
 
 
 def parts(company_id, survey=None, service=None, inspection=None, credit=0, barred=None):
@@ -126,3 +144,16 @@ def test_a_round_by_rank_counts_only_companies_with_a_score_and_applies_min_star
 
 def test_red_property():
     assert red_property(5, True) and not red_property(4, True) and not red_property(5, False)
+
+
+def test_a_barred_company_takes_no_rank_slot_from_the_others():
+    rated = {line.company_id: line for line in rate_companies(
+        [parts(1, survey=9000, barred=CreditKind.MAJOR_ACCIDENT), parts(2, survey=8000), parts(3, survey=7000),
+         parts(4, survey=6000, barred=CreditKind.BLACKLIST), parts(5)],
+        Weights(100, 0, 0), StarMethod.RANK, [], [2500, 5000], 0)}
+    # Two companies with a score and no bar: the first quarter (rounded up, one place) is 2's ★5; counting the
+    # barred it would have been 1's, leaving 2 only ★4.
+    assert {key: line.stars for key, line in rated.items()} == {1: 0, 2: 5, 3: 0, 4: 0, 5: 0}
+    # The barred keep their score and their rank among all.
+    assert (rated[1].composite, rated[1].rank, rated[1].no_star_reason) == (9000, 1, "期内发生重大事故")
+    assert (rated[2].rank, rated[4].rank, rated[4].no_star_reason) == (2, 4, "期内列入黑榜")

@@ -1,5 +1,5 @@
 """A rating round (评星定级) in a real browser on a 375 px WeChat phone: the district's official starts the round,
-reviews and confirms it (the publicity starts), and after the publicity (the frozen clock moved past its end)
+the street's official reviews it, the district's confirms it (the publicity starts), and after the publicity (the frozen clock moved past its end)
 publishes it; the company's stars then show on the compound's home page and on the public company page."""
 from __future__ import annotations
 
@@ -25,11 +25,13 @@ def test_an_official_runs_a_round_to_published_and_the_stars_reach_the_compound_
 ):
     city = make_area("攀枝花市", AreaLevel.CITY)
     district = make_area("东区", AreaLevel.DISTRICT, city)
-    community = make_area("金沙社区", AreaLevel.COMMUNITY, make_area("炳草岗街道", AreaLevel.STREET, district))
+    street = make_area("炳草岗街道", AreaLevel.STREET, district)
+    community = make_area("金沙社区", AreaLevel.COMMUNITY, street)
     compound = make_compound(name="金沙苑小区", area=community)
     company = make_company("阳光物业", has_party_org=True)
     serve(compound, company)
     official = make_user(Role.OFFICIAL, area=district, username="rt-official")
+    make_user(Role.OFFICIAL, area=street, username="rt-street")
     make_user(Role.OWNER, compound, household=first_household(compound), username="rt-owner")
     db.session.add(RatingMethod(area_id=district.id, survey_weight=60, service_weight=20, inspection_weight=20,
                                 method=StarMethod.BANDS, bands=[[9000, 5], [8000, 4], [6000, 3]], cutoffs_bp=[],
@@ -54,8 +56,15 @@ def test_an_official_runs_a_round_to_published_and_the_stars_reach_the_compound_
     assert_fits_phone(page)
     expect(page.locator("#ranking [data-company]")).to_have_count(1)
     expect(page.locator("#ranking")).to_contain_text("阳光物业")
-    page.locator("form[data-action=review] button").click()
-    expect(page.locator("#round-status")).to_have_text("待复核")
+    expect(page.locator("[data-action=review]")).to_have_count(0)
+    round_id = db.session.scalar(db.select(RatingRound.id))
+    db.session.close()
+    street_page = phone().new_page()
+    street_page.goto(f"{live_server}/h5/login?next=/h5/rating/rounds/{round_id}")
+    sign_in_here(street_page, "rt-street")
+    street_page.locator("form[data-action=review] button").click()
+    expect(street_page.locator("#round-status")).to_have_text("待复核")
+    page.reload()
     page.locator("form[data-action=confirm] button").click()
     expect(page.locator("#round-status")).to_have_text("公示中")
     expect(page.locator("[data-action=publish]")).to_have_count(0)

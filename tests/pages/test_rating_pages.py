@@ -43,11 +43,14 @@ def test_an_official_starts_and_reviews_a_round_on_the_pages(app, client, world,
     round_id = db.session.scalar(db.select(RatingRound.id))
     run_jobs(app)
     page = text(official.get(f"/h5/rating/rounds/{round_id}"))
-    assert "宏达物业" in page and "样本不足 1" in page and 'data-action="review"' in page
-    reviewed = official.post(f"/h5/rating/rounds/{round_id}/review", data={"csrf_token": official.csrf})
+    assert "宏达物业" in page and "样本不足 1" in page and 'data-action="review"' not in page
+    # The 初审 is the street's.
+    street = phone(world.street_official)
+    assert 'data-action="review"' in text(street.get(f"/h5/rating/rounds/{round_id}"))
+    reviewed = street.post(f"/h5/rating/rounds/{round_id}/review", data={"csrf_token": street.csrf})
     assert reviewed.status_code == 302
-    again = official.post(f"/h5/rating/rounds/{round_id}/review", data={"csrf_token": official.csrf},
-                          headers={"Referer": f"http://localhost/h5/rating/rounds/{round_id}"}, follow_redirects=True)
+    again = street.post(f"/h5/rating/rounds/{round_id}/review", data={"csrf_token": street.csrf},
+                        headers={"Referer": f"http://localhost/h5/rating/rounds/{round_id}"}, follow_redirects=True)
     assert "该轮评星不在待初审状态" in text(again)
     assert phone(world.other_official).get(f"/h5/rating/rounds/{round_id}").status_code == 404
     for person, listed in ((world.street_official, True), (world.city_official, True), (world.other_official, False)):
@@ -67,6 +70,10 @@ def test_credit_and_inspection_forms(world, phone):
     assert db.session.scalar(db.select(CreditRecord.points_centi)) == -100
     assert phone(world.resident).get(f"/h5/rating/companies/{world.a.id}/credit").status_code == 404
 
+    # The street's official records credit but does not inspect: the district's housing department does.
+    refused = official.get(f"/h5/c/{world.a1.code}/inspection")
+    assert refused.status_code == 403 and "只有区县住建部门" in text(refused)
+    official = phone(world.district_official)
     form = official.get(f"/h5/c/{world.a1.code}/inspection")
     assert text(form).count('name="item_name"') == 7
     names = ["服务接待", "保洁", ""]

@@ -40,8 +40,10 @@ def test_the_rounds_actions_are_the_same_through_both_doors_at_every_step(app, c
     round_id = start_round(client, app, world)["id"]
     computed = assert_same(app, client, world, round_id)
     assert computed["street_official"] == {"review", "export"}
-    assert computed["district_official"] == {"review", "export"}
+    assert computed["district_official"] == {"export"}
     assert computed["city_official"] == {"export"}
+    # A community official below reads the ranking only once it is public; the 红黑榜 never.
+    assert computed["community_official"] is None
     assert computed["resident"] is None and computed["other_official"] is None
 
     step(client, round_id, "review", world.street_official)
@@ -49,6 +51,7 @@ def test_the_rounds_actions_are_the_same_through_both_doors_at_every_step(app, c
     assert reviewed["district_official"] == {"confirm", "export"}
     assert reviewed["city_official"] == {"confirm", "export"}
     assert reviewed["street_official"] == {"export"}
+    assert reviewed["community_official"] is None
 
     ends = datetime.fromisoformat(step(client, round_id, "confirm", world.district_official).json["publicity_ends_at"])
     client.post(f"/api/v1/rating-rounds/{round_id}/objections", headers=headers(world.resident),
@@ -57,6 +60,7 @@ def test_the_rounds_actions_are_the_same_through_both_doors_at_every_step(app, c
     assert publicity["resident"] == {"object"}
     assert publicity["district_official"] == {"answer", "export"}
     assert publicity["stranger"] is None
+    assert publicity["community_official"] == set()
 
     with time_machine.travel(ends + timedelta(minutes=1), tick=False):
         objection = db.session.scalar(db.select(RatingObjection).where(RatingObjection.round_id == round_id))
