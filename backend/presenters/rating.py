@@ -179,6 +179,7 @@ def round_detail(round_id: int, user_id: int | None) -> dict:
             for objection in objections
         ],
         "actions": actions,
+        "inspects": service.inspects_area(seen.area, user_id),
     }
 
 

@@ -227,6 +227,7 @@ class RoundSchema(Schema):
     lines = fields.List(fields.Nested(RatingLineSchema))
     objections = fields.List(fields.Nested(RatingObjectionOutSchema))
     actions = Actions("review, confirm (starts the publicity), object, answer, publish, export")
+    inspects = fields.Boolean(metadata={"description": "可录入和查看本区域各小区的现场检查（区县及以上住建部门、平台管理员）"})
 
 
 class RoundLineSchema(Schema):

@@ -315,10 +315,23 @@ def may_inspect(compound_id: int, user_id: int | None) -> bool:
 def _housing_department_over(compound_id: int, user_id: int) -> bool:
     path = db.session.scalar(select(Area.path).join(Compound, Compound.area_id == Area.id)
                              .where(Compound.id == compound_id))
+    return _housing_department_over_path(path, user_id)
+
+
+def _housing_department_over_path(path: str, user_id: int) -> bool:
     return bool(db.session.scalar(select(exists().where(
         Membership.user_id == user_id, Membership.role == Role.OFFICIAL, Membership.area_id == Area.id,
         Area.id.in_(ancestor_area_ids(path)), Area.level.in_((AreaLevel.CITY, AreaLevel.DISTRICT)),
     ))))
+
+
+def inspects_area(area: Area, user_id: int | None) -> bool:
+    """An admin, or the district's (or the city's) housing official over the whole area: they may inspect every
+    compound below it, so a round's page links each compound's inspections for them."""
+    if user_id is None:
+        return False
+    admin = db.session.scalar(select(exists().where(Membership.user_id == user_id, Membership.role == Role.ADMIN)))
+    return bool(admin) or _housing_department_over_path(area.path, user_id)
 
 
 def inspect(

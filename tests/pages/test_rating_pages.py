@@ -44,9 +44,11 @@ def test_an_official_starts_and_reviews_a_round_on_the_pages(app, client, world,
     run_jobs(app)
     page = text(official.get(f"/h5/rating/rounds/{round_id}"))
     assert "宏达物业" in page and "样本不足 1" in page and 'data-action="review"' not in page
-    # The 初审 is the street's.
+    assert "/inspection" in page  # the district's housing department inspects the compounds below
+    # The 初审 is the street's; its official is offered no inspection it may not enter.
     street = phone(world.street_official)
-    assert 'data-action="review"' in text(street.get(f"/h5/rating/rounds/{round_id}"))
+    street_page = text(street.get(f"/h5/rating/rounds/{round_id}"))
+    assert 'data-action="review"' in street_page and "信用记录" in street_page and "/inspection" not in street_page
     reviewed = street.post(f"/h5/rating/rounds/{round_id}/review", data={"csrf_token": street.csrf})
     assert reviewed.status_code == 302
     again = street.post(f"/h5/rating/rounds/{round_id}/review", data={"csrf_token": street.csrf},
