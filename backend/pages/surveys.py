@@ -35,11 +35,6 @@ FLOOR = {"min_percent": str(MIN_RESPONSE_BP_FLOOR // 100), "min_households": str
 
 
 @h5.app_template_global()
-def open_survey_count(compound_id: int) -> int:
-    return presenter.open_count(compound_id)
-
-
-@h5.app_template_global()
 def has_survey_work() -> bool:
     """An official, a committee or a surveyor: the home page links to their campaigns."""
     user_id = optional_user_id()

@@ -251,10 +251,11 @@ class CompoundStars:
 
 def compound_stars(compound: Compound) -> CompoundStars | None:
     publicity = service.publicity_round_for(compound)
-    stars = service.current_stars(compound.property_company_id) if compound.property_company_id else None
+    company, stars = (service.company_with_stars(compound.property_company_id) if compound.property_company_id
+                      else (None, None))
     if stars is None and publicity is None:
         return None
-    company = service.company(compound.property_company_id) if stars is not None else None
+    company = company if stars is not None else None
     return CompoundStars(company.id if company else None, company.name if company else "", stars,
                          red_property(stars or 0, company.has_party_org if company else False), publicity)
 

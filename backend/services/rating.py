@@ -818,18 +818,26 @@ def published_history(company_id: int) -> list[tuple[CompanyRating, RatingRound,
     ).all())
 
 
-def current_stars(company_id: int) -> int | None:
-    """The stars of the company's latest published round; None before any."""
-    return db.session.scalar(
+def _latest_published_stars(company_id: int):
+    return (
         select(CompanyRating.stars).join(RatingRound, RatingRound.id == CompanyRating.round_id)
         .where(CompanyRating.company_id == company_id, RatingRound.status == RoundStatus.PUBLISHED)
         .order_by(RatingRound.published_at.desc(), RatingRound.id.desc()).limit(1)
     )
 
 
+def company_with_stars(company_id: int) -> tuple[PropertyCompany, int | None]:
+    """The company and its current stars, in one statement (the compound home asks on every view)."""
+    company, stars = db.session.execute(
+        select(PropertyCompany, _latest_published_stars(company_id).scalar_subquery())
+        .where(PropertyCompany.id == company_id)
+    ).one()
+    return company, stars
+
+
 def publicity_round_for(compound: Compound) -> int | None:
     """A round in publicity over the compound's area (the latest), for its residents to read and object to."""
-    path = db.session.scalar(select(Area.path).where(Area.id == compound.area_id))
+    path = compound.area.path
     return db.session.scalar(
         select(RatingRound.id).where(RatingRound.status == RoundStatus.PUBLICITY,
                                      RatingRound.area_id.in_(ancestor_area_ids(path or "")),
