@@ -6,22 +6,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from rq import Queue, SimpleWorker
 
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.services import qr as qr_service
 from backend.services.queueing import QUEUES
+from tests.h5.phone import assert_fits_phone
 from tests.support import TEST_PASSWORD
 
 pytestmark = pytest.mark.live
 
-
-def assert_fits_phone(page: Page) -> None:
-    """Nothing on the page may push it wider than the 375 px screen (no sideways scrolling)."""
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 375, f"{page.url} is {width}px wide"
 
 
 def run_worker(app) -> None:

@@ -13,15 +13,11 @@ from playwright.sync_api import Page, expect
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import ConsultationSettings, Household
+from tests.h5.phone import assert_fits_phone
 from tests.support import TEST_PASSWORD
 
 pytestmark = pytest.mark.live
 
-
-def assert_fits_phone(page: Page) -> None:
-    """Nothing on the page may push it wider than the 375 px screen (no sideways scrolling)."""
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 375, f"{page.url} is {width}px wide"
 
 
 def sign_in(page: Page, live_server: str, username: str, next_path: str) -> None:

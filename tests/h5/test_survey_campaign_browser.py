@@ -19,14 +19,11 @@ from backend.pages import SHANGHAI
 from backend.services import surveys as service
 from backend.shared.clock import utcnow
 from tests import photo_samples as samples
+from tests.h5.phone import assert_fits_phone
 from tests.support import TEST_PASSWORD
 
 pytestmark = pytest.mark.live
 
-
-def assert_fits_phone(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 375, f"{page.url} is {width}px wide"
 
 
 def sign_in(page: Page, live_server: str, username: str) -> None:

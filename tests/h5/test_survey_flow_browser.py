@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from backend.domain.roles import Role
 from backend.extensions import db
@@ -15,14 +15,11 @@ from backend.models import PropertyCompany
 from backend.services import surveys as service
 from backend.services.surveys import CampaignDraft
 from backend.shared.clock import utcnow
+from tests.h5.phone import assert_fits_phone
 from tests.support import TEST_PASSWORD, first_household
 
 pytestmark = pytest.mark.live
 
-
-def assert_fits_phone(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 375, f"{page.url} is {width}px wide"
 
 
 def test_a_resident_answers_reads_the_receipt_and_after_the_close_the_chart(

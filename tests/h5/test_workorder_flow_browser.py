@@ -14,15 +14,11 @@ from backend.integrations.storage import LocalDiskStorage
 from backend.services import qr as qr_service
 from backend.services.photos import STORAGE_EXTENSION
 from tests import photo_samples
+from tests.h5.phone import assert_fits_phone
 from tests.support import TEST_PASSWORD, first_household
 
 pytestmark = pytest.mark.live
 
-
-def assert_fits_phone(page: Page) -> None:
-    """Nothing on the page may push it wider than the 375 px screen (no sideways scrolling)."""
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 375, f"{page.url} is {width}px wide"
 
 
 def photo_file(name: str) -> dict:
