@@ -20,6 +20,7 @@ from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import Area, AuditEvent, CompanyRating, Compound, CreditRecord, PropertyCompany, User
 from backend.services.auth import issue_tokens
+from backend.shared.clock import beijing_date, utcnow
 from tests.photo_samples import camera_jpeg
 from tests.rating_support import (
     Q3,
@@ -543,8 +544,14 @@ def test_credit_counts_only_from_officials_in_line_with_the_rounds_area(client, 
 # ---- dates far away ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("occurred_on", ["9999-12-31", "2026-11-26"])  # the clock's today is 2026-11-25 in Beijing
+def tomorrow() -> str:
+    """The day after the run's clock, in Beijing (the suite runs at more than one moment)."""
+    return (beijing_date(utcnow()) + timedelta(days=1)).isoformat()
+
+
+@pytest.mark.parametrize("occurred_on", ["9999-12-31", "tomorrow"])
 def test_a_credit_record_from_the_future_is_refused(client, world, occurred_on):
+    occurred_on = tomorrow() if occurred_on == "tomorrow" else occurred_on
     response = client.post(f"/api/v1/companies/{world.a.id}/credit-records", headers=headers(world.district_official),
                            data={"kind": "bad", "points_centi": "-100", "reason": "测试", "occurred_on": occurred_on},
                            content_type=MULTIPART)
@@ -563,8 +570,9 @@ def test_the_last_expiry_there_is_is_kept(client, world):
                                          "occurred_on": "2026-11-25", "expires_on": "10000-01-01"}), 422)
 
 
-@pytest.mark.parametrize("inspected_on", ["9999-12-31", "2026-11-26"])
+@pytest.mark.parametrize("inspected_on", ["9999-12-31", "tomorrow"])
 def test_an_inspection_from_the_future_is_refused(client, world, inspected_on):
+    inspected_on = tomorrow() if inspected_on == "tomorrow" else inspected_on
     response = client.post(f"/api/v1/compounds/{world.a1.id}/inspections", headers=headers(world.district_official),
                            json={"inspected_on": inspected_on, "items": [{"name": "保洁", "max_points": 10, "points": 8}]})
     assert_error_shape(response, 422)
