@@ -24,7 +24,10 @@ def index():
     compounds = []
     if user_id:
         compounds = compound_service.compound_rows(visible_compounds(user_id), 1, 100, assessed=set()).items
-    return render_template("index.html", compounds=compounds, rates_companies=rates_companies(user_id))
+    # An official, a committee or a surveyor: the start page links to their campaigns.
+    survey_work = user_id is not None and survey_presenter.has_survey_work(user_id)
+    return render_template("index.html", compounds=compounds, rates_companies=rates_companies(user_id),
+                           survey_work=survey_work)
 
 
 @h5.get("/c/<code>")

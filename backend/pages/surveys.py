@@ -34,13 +34,6 @@ SURVEY_ID = "<int(min=1, max=2147483647):survey_id>"
 FLOOR = {"min_percent": str(MIN_RESPONSE_BP_FLOOR // 100), "min_households": str(MIN_HOUSEHOLDS_FLOOR)}
 
 
-@h5.app_template_global()
-def has_survey_work() -> bool:
-    """An official, a committee or a surveyor: the home page links to their campaigns."""
-    user_id = optional_user_id()
-    return user_id is not None and presenter.has_survey_work(user_id)
-
-
 def _detail_redirect(survey_id: int):
     return redirect(url_for("h5.survey_detail", survey_id=survey_id))
 
