@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, case, cast, exists, func, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
-from backend.domain.compounds import HouseholdKind
+from backend.domain.compounds import HouseholdKind, household_label
 from backend.domain.consultations import MeetingKind
 from backend.domain.fees import (
     CYCLE_MONTHS,
@@ -406,10 +406,6 @@ def arrears(compound_id: int, today: date, page: int, page_size: int) -> Page:
                for row in result.items],
         total=result.total, page=page, page_size=page_size,
     )
-
-
-def household_label(building: str, unit: str, room: str) -> str:
-    return f"{building}{unit}单元{room}" if unit else f"{building}{room}"
 
 
 def collection(compound_id: int, period_start: date) -> Collection:
