@@ -85,7 +85,7 @@ def _reporter(compound, user_id: int) -> None:
 def _render_form(compound, user_id: int, form, error: str | None = None, duplicates=(), held=None):
     households = service.my_households(user_id, compound.id)
     # Photos the server holds from the first step stay on the form until the report is sent.
-    held = [t for t in request.form.getlist("held_photo") if held_photos.valid_token(t)] if held is None else held
+    held = held_photos.still_held(user_id, request.form.getlist("held_photo")) if held is None else held
     return render_template(
         "workorders/new.html", compound=compound, form=form, error=error, duplicates=duplicates, held=held,
         place=form.get("place") or (str(households[0].id) if households else "common"),

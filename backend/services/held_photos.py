@@ -49,6 +49,12 @@ def held(user_id: int, tokens: list[str]) -> list[PreparedPhoto]:
     return photos
 
 
+def still_held(user_id: int, tokens: list[str]) -> list[str]:
+    """Those of `tokens` this person still holds: a form shown again offers only photos that can still be sent."""
+    redis = current_app.extensions["linli_redis"]
+    return [token for token in tokens if valid_token(token) and redis.exists(_key(user_id, token))]
+
+
 def held_bytes(user_id: int, token: str) -> bytes | None:
     """One held JPEG for its thumbnail, only to the person who chose it."""
     if not valid_token(token):

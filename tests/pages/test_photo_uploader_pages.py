@@ -117,6 +117,8 @@ def test_someone_elses_or_an_expired_token_is_refused_on_the_form(app, resident,
     app.extensions["linli_redis"].flushdb()  # an hour later: expired
     late = submit(neighbour, compound, held=[token], confirm_new="1")
     assert late.status_code == 422 and EXPIRED in late.get_data(as_text=True)
+    # The form shown again offers no photo that can no longer be sent.
+    assert held_tokens(late.get_data(as_text=True)) == []
     assert db.session.scalar(db.select(db.func.count()).select_from(WorkOrder)) == before
 
 
