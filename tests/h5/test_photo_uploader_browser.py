@@ -1,5 +1,6 @@
 """The photo uploader in a real browser on a 375 px WeChat phone: a 4000×3000 camera photo is shrunk on the phone
-before it is sent (the server receives ≤ 1600 px), shows as a thumbnail, and survives the duplicate offer."""
+before it is sent (the server receives ≤ 1600 px), shows as a thumbnail, and survives the duplicate offer; a
+seventh photo is turned away on the phone, in Chinese."""
 from __future__ import annotations
 
 import io
@@ -69,6 +70,19 @@ def test_a_big_photo_is_shrunk_on_the_phone_and_kept_through_the_duplicate_offer
     form.locator("select[name=building_id]").select_option(building_id)
     form.locator("input[name=location_text]").fill("3楼楼道")
     form.locator("textarea[name=description]").fill("3楼楼道灯不亮")
+    # Seven chosen where six are allowed: six kept, and the phone says so in Chinese before anything is sent.
+    small = photo_samples.camera_jpeg(320, 240).data
+    form.locator("input[name=photos]").set_input_files(
+        [{"name": f"IMG_{n}.jpg", "mimeType": "image/jpeg", "buffer": small} for n in range(7)]
+    )
+    expect(form.locator("[data-uploader-error]")).to_have_text("最多6张照片，多选的1张没有加入")
+    thumbnails = form.locator("[data-uploader-files] li[data-index]")
+    expect(thumbnails).to_have_count(6)
+    expect(form.locator("[data-uploader-box]")).to_be_hidden()
+    for left in range(5, -1, -1):
+        thumbnails.first.get_by_role("button", name="删除这张照片").click()
+        expect(thumbnails).to_have_count(left)
+
     form.locator("input[name=photos]").set_input_files(
         [{"name": "IMG_4000.jpg", "mimeType": "image/jpeg", "buffer": photo.data}]
     )
