@@ -727,7 +727,7 @@ def test_empty_month_shows_dashes(client, compound, scan):
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(None, "—"), (20, "不到1分钟"), (60 * 25, "25分钟"), (3600 * 3, "3小时"), (3600 * 26 + 60 * 5, "26小时5分钟")],
+    [(None, "—"), (20, "不到1分钟"), (60 * 25, "25分钟"), (3600 * 3, "3小时"), (3600 * 26 + 60 * 5, "26小时5分")],
 )
 def test_times_are_humanised_in_hours_and_minutes(seconds, text):
     assert duration_zh(seconds) == text
