@@ -95,6 +95,8 @@ def test_staff_land_on_their_workbench_and_accept_from_it(staff, resident_user, 
     assert re.search(r'id="wb-to-accept">2<', bench) and re.search(r'id="wb-overdue">1<', bench)
     assert [int(i) for i in re.findall(r'data-order="(\d+)"', bench)] == [burst, routine]
     assert f'/h5/c/{compound.code}/workbench/{burst}/accept' in bench
+    # The form carries the page's CSRF value itself: one tap, no script.
+    assert f'name="csrf_token" value="{staff.csrf}"' in bench
 
     response = staff.post(f"/h5/c/{compound.code}/workbench/{burst}/accept", data={"csrf_token": staff.csrf})
     assert response.status_code == 302
