@@ -783,6 +783,8 @@ def test_category_settings_show_the_defaults_in_minutes_and_hours(manager, compo
     assert response.status_code == 200
     page = html(response)
     assert "受理（分钟）" in page and "办结（小时）" in page and "已提交的工单保持原来的时限" in page
+    # What is saved reads one way, whatever unit it was typed in.
+    assert "现行时限：一般 4小时内受理、72小时内办结；紧急 30分钟内受理、24小时内办结" in page
     fields = category_form(manager, compound)
     names = [value for key, value in fields.items() if key.startswith("name-")]
     assert names == [*DEFAULT_CATEGORIES, "", "", ""]

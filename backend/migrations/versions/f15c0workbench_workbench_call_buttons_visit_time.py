@@ -38,6 +38,7 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('work_orders', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_work_orders_visit_whole'), type_='check')
+        batch_op.drop_constraint(batch_op.f('ck_work_orders_visit_half_day'), type_='check')
         batch_op.drop_column('visit_half_day')
         batch_op.drop_column('visit_date')
 
