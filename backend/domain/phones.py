@@ -29,7 +29,8 @@ def mask_phone(phone: str) -> str:
 
 
 # A number residents call: a mobile, a landline with its area code (0812-3334567) or a 400/800 service line.
-LANDLINE_RE = re.compile(r"^(0[1-9][0-9]{1,2})([2-9][0-9]{6,7})$")
+# Area codes: 010 and 020–029 have three digits, all others four (0812 攀枝花).
+LANDLINE_RE = re.compile(r"^(0(?:10|2[0-9]|[3-9][0-9]{2}))([2-9][0-9]{6,7})$")
 SERVICE_LINE_RE = re.compile(r"^([48]00)([0-9]{7})$")
 
 
