@@ -768,6 +768,8 @@ def set_contact_phones(compound_id: int, user_id: int, roles: frozenset[Role], c
     for field in changes:
         if not allows(roles, needs[field]):
             raise WorkOrderRefused("您无权设置该电话", Kind.FORBIDDEN)
+    if not changes:
+        return db.session.get(Compound, compound_id)
     values = dict(changes)
     for field in ("service_phone", "committee_phone"):
         if field in values:
