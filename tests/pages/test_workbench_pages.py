@@ -139,6 +139,11 @@ def test_residents_have_no_workbench(resident, compound):
     assert 'id="workbench"' not in home(resident, compound)
 
 
+def test_staff_at_their_workbench_get_the_small_bind_link(staff, compound):
+    page = home(staff, compound)
+    assert 'weui-btn weui-btn_primary" id="bind-link"' not in page and 'class="ll-link" id="bind-link"' in page
+
+
 # ---- the bind button --------------------------------------------------------------------------------------------
 
 
