@@ -364,9 +364,11 @@ class ContactPhones:
 
 
 def contact_phones(compound: Compound, roles: frozenset[Role]) -> ContactPhones:
+    """The committee's number is the committee's to publish: until it does, only it reads the number back."""
+    can_set_committee = allows(roles, Permission.SET_COMMITTEE_PHONE)
+    shown = compound.committee_phone_public or can_set_committee
     return ContactPhones(
-        service_phone=compound.service_phone, committee_phone=compound.committee_phone,
+        service_phone=compound.service_phone, committee_phone=compound.committee_phone if shown else "",
         committee_phone_public=compound.committee_phone_public, buttons=call_buttons(compound),
-        can_set_service=allows(roles, Permission.SET_SERVICE_PHONE),
-        can_set_committee=allows(roles, Permission.SET_COMMITTEE_PHONE),
+        can_set_service=allows(roles, Permission.SET_SERVICE_PHONE), can_set_committee=can_set_committee,
     )

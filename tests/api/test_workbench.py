@@ -180,6 +180,9 @@ def test_manager_sets_the_service_phone_and_committee_its_own(client, compound, 
     hidden = client.patch(phones_url(compound), json={"committee_phone": "13900001111"}, headers=bearer_for(committee))
     assert hidden.status_code == 200, hidden.json
     assert [b["label"] for b in hidden.json["buttons"]] == ["物业服务电话"]
+    # Not published yet: nobody but the committee reads the number back.
+    assert client.get(phones_url(compound), headers=bearer_for(resident)).json["committee_phone"] == ""
+    assert client.get(phones_url(compound), headers=bearer_for(manager)).json["committee_phone"] == ""
     shown = client.patch(phones_url(compound), json={"committee_phone_public": True}, headers=bearer_for(committee))
     assert shown.json["buttons"][1] == {"label": "业委会联系电话", "phone": "13900001111", "tel": "tel:13900001111"}
 
