@@ -39,6 +39,9 @@ class Action(enum.StrEnum):
     VIEW_WORK_ORDER_STATS = "view_work_order_stats"
     CONFIGURE_WORK_ORDERS = "configure_work_orders"
     REPLY_TO_RATINGS = "reply_to_ratings"
+    # The call buttons: 物业服务电话 (the manager), the committee's own contact (the committee).
+    SET_SERVICE_PHONE = "set_service_phone"
+    SET_COMMITTEE_PHONE = "set_committee_phone"
     # Deliberation (五步议事法): reading is open to everyone of the compound; the rest by role.
     VIEW_TOPICS = "view_topics"
     PROPOSE_TOPIC = "propose_topic"
@@ -92,6 +95,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_WORK_ORDER_STATS: frozenset(Role),
     Action.CONFIGURE_WORK_ORDERS: frozenset({Role.MANAGER, Role.COMMITTEE, Role.PARTY_SECRETARY, Role.ADMIN}),
     Action.REPLY_TO_RATINGS: frozenset({Role.MANAGER, Role.ADMIN}),
+    Action.SET_SERVICE_PHONE: frozenset({Role.MANAGER, Role.ADMIN}),
+    Action.SET_COMMITTEE_PHONE: frozenset({Role.COMMITTEE, Role.ADMIN}),
     Action.VIEW_TOPICS: frozenset(Role),
     # A verified household's people propose and co-sign (the service checks the household is theirs).
     Action.PROPOSE_TOPIC: _HOUSEHOLD_PEOPLE,
