@@ -7,6 +7,7 @@ from backend.domain.roles import Action, allows
 from backend.pages import h5
 from backend.pages.helpers import compound_by_code
 from backend.policy import authorize, roles_in_compound, visible_compounds
+from backend.presenters import announcements as announcement_presenter
 from backend.presenters import surveys as survey_presenter
 from backend.presenters.rating import compound_stars, rates_companies
 from backend.request_context import ENTRY_COOKIE, entry_compound_id, optional_user_id
@@ -58,6 +59,7 @@ def compound_home(code: str):
         pending_count=binding_service.pending_count(compound.id) if can_review else 0,
         company_stars=compound_stars(compound),
         open_surveys=survey_presenter.open_count(compound.id),
+        announcements=announcement_presenter.home_block(compound.id, user_id, roles),
     )
 
 

@@ -79,7 +79,7 @@ class HomeBlock:
 
 @dataclass(frozen=True)
 class PostingForm:
-    compound_id: int
+    compound_id: int | None
     categories: list[tuple[str, str]]
     # Where the notice goes: ("compound", "仅本小区"), then ("area:<id>", "金沙社区全部小区") for an official.
     scopes: list[tuple[str, str]]
@@ -205,15 +205,26 @@ def photo(announcement_id: int, photo_id: int, user_id: int | None,
     return service.visible_photo(announcement, photo_id)
 
 
-def posting_form(compound_id: int, user_id: int | None) -> PostingForm:
-    """The post form's choices: the categories, and where to post (this compound; for an official or admin also
-    every compound below each area above it that is theirs)."""
-    scopes = [("compound", "仅本小区")] + [
-        (f"area:{area.id}", f"{area.name}全部小区") for area in service.posting_areas(compound_id, user_id)
-    ]
+def _form(compound_id: int | None, scopes: list[tuple[str, str]]) -> PostingForm:
     return PostingForm(
         compound_id=compound_id,
         categories=[(category.value, label) for category, label in CATEGORY_LABELS.items()],
         scopes=scopes,
         max_photos=rules.MAX_PHOTOS,
     )
+
+
+def posting_form(compound_id: int, user_id: int | None, entry_compound_id: int | None) -> PostingForm:
+    """The post form's choices, for those who may post here (404 for strangers, 403 for other readers): the
+    categories, and where to post (this compound; for an official or admin also every compound below each area
+    above it that is theirs)."""
+    access = authorize(Action.VIEW_COMPOUND, compound_id, user_id, entry_compound_id)
+    rules.check_poster(access.roles)
+    return _form(compound_id, [("compound", "仅本小区")] + [
+        (f"area:{area.id}", f"{area.name}全部小区") for area in service.posting_areas(compound_id, user_id)
+    ])
+
+
+def editing_form() -> PostingForm:
+    """The edit form's choices (where a notice was posted stays as it is)."""
+    return _form(None, [])

@@ -68,7 +68,8 @@ class AnnouncementFormSchema(AnnouncementInputSchema):
     """The post and edit pages: the API's body, where to post (this compound, or `area:<id>` for an official's every
     compound below an area) and the photos ticked for removal."""
 
-    scope = fields.String(load_default="compound", validate=validate.Length(max=32))
+    scope = fields.String(load_default="compound",
+                          validate=validate.Regexp(r"^(compound|area:[1-9][0-9]{0,9})$", error="请选择发布范围"))
     remove_photo_ids = fields.List(fields.Integer(validate=ID), load_default=list,
                                    validate=validate.Length(max=MAX_PHOTOS))
 
