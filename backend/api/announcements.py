@@ -33,7 +33,7 @@ blp.ARGUMENTS_PARSER = MultipartParser()
 COMPOUND_ID = "<int(min=1, max=2147483647):compound_id>"
 AREA_ID = "<int(min=1, max=2147483647):area_id>"
 ANNOUNCEMENT_ID = "<int(min=1, max=2147483647):announcement_id>"
-PHOTO_ID = "<int(min=1, max=2147483647):photo_id>"
+PHOTO_ID = "<int(min=1, max=2147483647):announcement_photo_id>"
 
 
 def _draft(form: dict) -> Draft:
@@ -136,7 +136,7 @@ class AnnouncementPhotoBytes(MethodView):
     @blp.response(200, {"type": "string", "format": "binary"}, content_type="image/jpeg")
     @blp.alt_response(401, schema=ApiErrorSchema)
     @blp.alt_response(404, schema=ApiErrorSchema)
-    def get(self, announcement_id, photo_id):
+    def get(self, announcement_id, announcement_photo_id):
         """The photo's JPEG, to those who may read the notice."""
-        photo = presenter.photo(announcement_id, photo_id, optional_user_id(), entry_compound_id())
+        photo = presenter.photo(announcement_id, announcement_photo_id, optional_user_id(), entry_compound_id())
         return photo_service.photo_response(photo, max_age=3600)
