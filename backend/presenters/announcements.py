@@ -121,7 +121,8 @@ def _sources(announcements: Sequence[Announcement]) -> dict[int, str]:
     return {item.id: names.get(item.area_id, "") if item.area_id is not None else "本小区" for item in announcements}
 
 
-def _lines(announcements: Sequence[Announcement], user_id: int | None, roles: frozenset[Role]) -> list[AnnouncementLine]:
+def _lines(announcements: Sequence[Announcement], user_id: int | None,
+           roles: frozenset[Role]) -> list[AnnouncementLine]:
     """Lines of the compound's notices as this person sees them (read counts where they may change the notice)."""
     ids = [item.id for item in announcements]
     photos = service.photos_of(ids)

@@ -41,8 +41,9 @@ class AnnouncementInputSchema(Schema):
     title = text_field("标题", TITLE_LIMIT)
     body = text_field("正文", BODY_LIMIT)
     category = fields.Enum(
-        Category, by_value=True, required=True, error_messages={"required": CHOOSE_CATEGORY, "unknown": CHOOSE_CATEGORY},
-        metadata={"description": "；".join(f"{category.value}：{label}" for category, label in CATEGORY_LABELS.items())},
+        Category, by_value=True, required=True,
+        error_messages={"required": CHOOSE_CATEGORY, "unknown": CHOOSE_CATEGORY},
+        metadata={"description": "；".join(f"{value}：{label}" for value, label in CATEGORY_LABELS.items())},
     )
     pinned = fields.Boolean(load_default=False, metadata={"description": "置顶（结束后不再置顶）"})
     urgent = fields.Boolean(

@@ -241,7 +241,8 @@ def posting_areas(compound_id: int, user_id: int | None) -> list[Area]:
     compound = db.session.get(Compound, compound_id)
     path = ancestor_area_ids(compound.area.path)
     memberships = db.session.execute(
-        select(Membership.role, Membership.area_id).where(Membership.user_id == user_id, Membership.role.in_(_OVER_AREA))
+        select(Membership.role, Membership.area_id)
+        .where(Membership.user_id == user_id, Membership.role.in_(_OVER_AREA))
     ).all()
     if any(row.role is Role.ADMIN for row in memberships):
         allowed = set(path)

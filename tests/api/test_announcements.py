@@ -395,6 +395,7 @@ def test_a_normal_notice_waits_for_the_morning_and_made_urgent_it_is_pushed_once
 
 def test_a_notice_deleted_before_its_job_runs_reaches_nobody(app, client, world):
     created = posted(client, world.committee, world.a)
-    assert client.delete(f"/api/v1/announcements/{created['id']}", headers=headers(world.committee)).status_code == 204
+    deleted = client.delete(f"/api/v1/announcements/{created['id']}", headers=headers(world.committee))
+    assert deleted.status_code == 204
     work(app)
     assert told("announcement-") == []
