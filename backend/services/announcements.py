@@ -277,8 +277,9 @@ def _post(draft: Draft, author_id: int, compound_ids: Sequence[int], photos: Seq
     _check_draft(draft)
     rules.check_photo_count(len(photos))
     with kept_only_on_commit() as stored:
-        announcement = Announcement(compound_id=compound_id, area_id=area_id, author_id=author_id,
-                                    **{name: getattr(draft, name) for name in DRAFT_FIELDS})
+        now = utcnow()
+        announcement = Announcement(compound_id=compound_id, area_id=area_id, author_id=author_id, created_at=now,
+                                    updated_at=now, **{name: getattr(draft, name) for name in DRAFT_FIELDS})
         db.session.add(announcement)
         db.session.flush()
         db.session.execute(AnnouncementCompound.__table__.insert(), [
@@ -417,7 +418,8 @@ def tell_compound(announcement_id: int, compound_id: int) -> int:
     people = verified_people(compound_id)
     label = CATEGORY_LABELS[announcement.category]
     notify(
-        people, ANNOUNCEMENT, f"{'【紧急】' if announcement.urgent else ''}{label}：{announcement.title}",
+        # The inbox marks an urgent notice itself (紧急), from its urgency: the title names only the category.
+        people, ANNOUNCEMENT, f"{label}：{announcement.title}",
         announcement.body[:EXCERPT], link=f"/h5/announcements/{announcement_id}",
         urgency=Urgency.URGENT if announcement.urgent else Urgency.NORMAL, dedupe_key=key,
     )

@@ -148,6 +148,7 @@ def test_the_committee_posts_and_everyone_of_the_compound_reads_it(client, world
     assert (created["compound_id"], created["area_id"], created["source"]) == (world.a.id, None, "本小区")
     assert created["author_name"] == world.committee.display_name and created["status_label"] == ""
     assert created["actions"] == ["delete", "edit", "view_reads"] and created["read_count"] == 0
+    assert created["updated_at"] == created["created_at"]
     audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "announcement.post"))
     assert (audit.actor_id, audit.target_id, audit.compound_id) == (world.committee.id, created["id"], world.a.id)
 
@@ -369,6 +370,8 @@ def test_an_urgent_notice_reaches_every_verified_person_once_at_once_even_at_nig
     assert told(f"announcement-{created['id']}-") == sorted(
         [(world.owner.id, Urgency.URGENT), (world.tenant.id, Urgency.URGENT)])
     assert [(when, status) for when, status in deliveries] == [(night, DeliveryStatus.SENT)] * 2
+    notice = db.session.scalar(select(Notice).where(Notice.kind == ANNOUNCEMENT))
+    assert (notice.title, notice.link) == ("停水停电：3栋明日停水", f"/h5/announcements/{created['id']}")
 
 
 def test_a_normal_notice_waits_for_the_morning_and_made_urgent_it_is_pushed_once_more(app, client, world):
