@@ -402,3 +402,27 @@ def test_a_notice_deleted_before_its_job_runs_reaches_nobody(app, client, world)
     assert deleted.status_code == 204
     work(app)
     assert told("announcement-") == []
+
+
+def test_the_list_costs_the_same_statements_for_two_notices_as_for_eight(client, count_queries, world):
+    """No N+1: authors, photos, read counts and areas are each read once per page, whatever its length."""
+    street_id = world.c.area.parent_id
+
+    def statements() -> int:
+        db.session.expire_all()
+        with count_queries() as seen:
+            response = client.get(f"/api/v1/compounds/{world.a.id}/announcements",
+                                  headers=headers(world.committee))
+        assert response.status_code == 200
+        return len(seen)
+
+    for author in (world.committee, world.manager):
+        posted(client, author, world.a, photos=[samples.camera_jpeg(40, 30).upload()])
+    client.post(f"/api/v1/areas/{street_id}/announcements", data=fields(title="街道通知"),
+                headers=headers(world.street_official), content_type="multipart/form-data")
+    few = statements()
+    for author in (world.committee, world.secretary, world.manager, world.community_official):
+        posted(client, author, world.a, photos=[samples.camera_jpeg(40, 30).upload()])
+    client.post(f"/api/v1/areas/{street_id}/announcements", data=fields(title="又一条街道通知"),
+                headers=headers(world.street_official), content_type="multipart/form-data")
+    assert few == statements()

@@ -212,3 +212,25 @@ def test_the_list_offers_ended_notices_on_request(phone, compound, people):
         everything = text(resident.get(f"/h5/c/{compound.code}/announcements?ended=1"))
     assert "上周的停水通知" not in current and "暂无通知公告" in current
     assert "上周的停水通知" in everything and 'data-ended="1">已结束' in everything
+
+
+def test_an_official_chooses_to_post_to_every_compound_of_their_street(phone, area_tree, make_user, make_compound):
+    *_, street, community = area_tree
+    compound = make_compound(area=community)
+    official = phone(make_user(Role.OFFICIAL, area=street))
+    form = text(official.get(f"/h5/c/{compound.code}/announcements/new"))
+    scopes = re.findall(r'name="scope" value="([^"]+)"', form)
+    assert scopes == ["compound", f"area:{community.id}", f"area:{street.id}"]
+    assert f"{street.name}全部小区" in form
+    neighbour = make_compound(area=community)
+    response = official.post(f"/h5/c/{compound.code}/announcements/new", data={
+        "csrf_token": official.csrf, "title": "社区防汛通知", "body": "雨季请检查阳台排水", "category": "other",
+        "scope": f"area:{community.id}",
+    }, content_type="multipart/form-data")
+    assert response.status_code == 302
+    announcement = db.session.scalar(select(Announcement))
+    assert (announcement.area_id, announcement.compound_id) == (community.id, None)
+    assert sorted(service.target_compound_ids(announcement.id)) == sorted([compound.id, neighbour.id])
+    # A committee member is offered no choice: the compound only.
+    committee_form = text(phone(make_user(Role.COMMITTEE, compound)).get(f"/h5/c/{compound.code}/announcements/new"))
+    assert 'name="scope"' not in committee_form
