@@ -152,16 +152,11 @@ def roles_over_area(user_id: int | None, area_id: int) -> frozenset[Role]:
     ))
 
 
-def manages(announcement: Announcement, user_id: int | None, roles_here: frozenset[Role]) -> bool:
-    """`roles_here`: the person's roles in the notice's compound (used for a compound's notice)."""
-    area_post = announcement.area_id is not None
-    roles = roles_over_area(user_id, announcement.area_id) if area_post else roles_here
-    return rules.may_manage(viewer_id=user_id, author_id=announcement.author_id, roles=roles, area_post=area_post)
-
-
 def managed_among(announcements: Sequence[Announcement], user_id: int | None,
                   roles_here: frozenset[Role]) -> dict[int, bool]:
-    """`manages` for each of a list's notices, asking once per area rather than once per notice."""
+    """Whether the person may change each notice (and see its read count). `roles_here`: their roles in the
+    compound the notices are seen through, which decide for a compound's notice; for an area's notice, their roles
+    over its area decide, asked once per area rather than once per notice."""
     if user_id is None:
         return {announcement.id: False for announcement in announcements}
     over = {area_id: roles_over_area(user_id, area_id)
@@ -187,7 +182,7 @@ def seen_by(announcement_id: int, user_id: int | None, entry_compound_id: int | 
     if not roles:
         raise _hidden()
     return announcement, Viewer(user_id=user_id, compound_id=compound_id, roles=roles,
-                                manages=manages(announcement, user_id, roles))
+                                manages=managed_among([announcement], user_id, roles)[announcement.id])
 
 
 def photos_of(announcement_ids: Sequence[int]) -> dict[int, list[AnnouncementPhoto]]:
