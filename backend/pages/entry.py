@@ -8,6 +8,7 @@ from backend.domain.workorders import STATUS_LABELS
 from backend.pages import h5
 from backend.pages.helpers import compound_by_code
 from backend.policy import authorize, roles_in_compound, visible_compounds
+from backend.presenters import announcements as announcement_presenter
 from backend.presenters import surveys as survey_presenter
 from backend.presenters import workorders as workorder_presenter
 from backend.presenters.rating import compound_stars, rates_companies
@@ -63,6 +64,7 @@ def compound_home(code: str):
         workbench=workorder_presenter.workbench(compound.id, user_id, roles) if user_id else None,
         status_labels=STATUS_LABELS,
         can_set_phones=allows(roles, Action.SET_SERVICE_PHONE) or allows(roles, Action.SET_COMMITTEE_PHONE),
+        announcements=announcement_presenter.home_block(compound.id, user_id, roles),
     )
 
 
