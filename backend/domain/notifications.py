@@ -27,6 +27,7 @@ SURVEY_REMINDER = "survey_reminder"
 FEE_BILL = "fee_bill"
 FEE_REMINDER = "fee_reminder"
 SUBSIDY_CHANGE = "subsidy_change"
+ANNOUNCEMENT = "announcement"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -43,6 +44,7 @@ KINDS = {
     FEE_BILL: "物业费账单",
     FEE_REMINDER: "缴费提醒",
     SUBSIDY_CHANGE: "补贴调整",
+    ANNOUNCEMENT: "通知公告",
 }
 
 

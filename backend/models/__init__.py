@@ -1,4 +1,10 @@
 """Typed models, one module per domain; importing this package registers them all."""
+from backend.models.announcements import (
+    Announcement,
+    AnnouncementCompound,
+    AnnouncementPhoto,
+    AnnouncementRead,
+)
 from backend.models.audit import AuditEvent
 from backend.models.auth import RevokedToken
 from backend.models.base import Base
@@ -55,6 +61,10 @@ from backend.models.workorders import (
 )
 
 __all__ = [
+    "Announcement",
+    "AnnouncementCompound",
+    "AnnouncementPhoto",
+    "AnnouncementRead",
     "CompanyRating",
     "CreditRecord",
     "Inspection",
