@@ -337,6 +337,7 @@ class SubsidySchema(Schema):
 
 class PaymentLineSchema(Schema):
     id = fields.Integer()
+    receipt_id = fields.Integer(metadata={"description": "所在电子收据（同一收据可含多期账单）"})
     receipt_no = fields.String()
     method = fields.Enum(PaymentMethod, by_value=True)
     method_label = fields.Function(lambda payment: PAYMENT_METHOD_LABELS[payment.method], **_string())

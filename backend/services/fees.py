@@ -25,6 +25,7 @@ from backend.domain.fees import (
     bill_amount_fen,
     charges_fees_by_default,
     due_date,
+    household_label,
     period_start_for,
     starts_a_period,
 )
@@ -289,6 +290,15 @@ def lock_bill(bill_id: int) -> Bill | None:
     )
 
 
+def lock_bills(bill_ids: list[int]) -> list[Bill]:
+    """The bills that exist among `bill_ids`, locked in id order: every request locking several bills takes them
+    in the same order, so two of them over overlapping bills wait for each other instead of deadlocking."""
+    return list(db.session.scalars(
+        select(Bill).where(Bill.id.in_(bill_ids)).order_by(Bill.id).with_for_update()
+        .execution_options(populate_existing=True)
+    ))
+
+
 def household_bills(household_id: int) -> list[Bill]:
     return list(db.session.scalars(
         select(Bill).where(Bill.household_id == household_id).order_by(Bill.period_start.desc())
@@ -406,10 +416,6 @@ def arrears(compound_id: int, today: date, page: int, page_size: int) -> Page:
                for row in result.items],
         total=result.total, page=page, page_size=page_size,
     )
-
-
-def household_label(building: str, unit: str, room: str) -> str:
-    return f"{building}{unit}单元{room}" if unit else f"{building}{room}"
 
 
 def collection(compound_id: int, period_start: date) -> Collection:
