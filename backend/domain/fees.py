@@ -104,16 +104,20 @@ class LiveOrderStep(enum.StrEnum):
     # Someone else may be paying it right now (another person of the household, or the resident while the
     # desk wants cash): refused until it is paid, closed or expired.
     REFUSE = "refuse"
-    # Expired, or for an amount no longer owed: WeChat Pay is asked what became of it (and closes it if
-    # unpaid) before another order or payment may follow.
+    # Expired, or the payer's own for other bills or amounts than asked now (one month, then all): WeChat Pay is
+    # asked what became of it (and closes it if unpaid) before another order or payment may follow.
     SETTLE = "settle"
 
 
 def live_order_step(*, expired: bool, same_payer: bool, same_amount: bool) -> LiveOrderStep:
-    """The step for a live order; the desk and the adjusters are never its payer."""
-    if expired or not same_amount:
+    """The step for a live order; the desk and the adjusters are never its payer. `same_amount`: the order pays
+    exactly the bills and amounts asked now."""
+    if expired:
         return LiveOrderStep.SETTLE
-    return LiveOrderStep.REUSE if same_payer else LiveOrderStep.REFUSE
+    if not same_payer:
+        # Closing it could pull the sheet from under someone paying it right now.
+        return LiveOrderStep.REFUSE
+    return LiveOrderStep.REUSE if same_amount else LiveOrderStep.SETTLE
 
 
 class FeeRefused(Refused):

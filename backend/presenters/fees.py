@@ -162,6 +162,25 @@ class HouseholdBills:
     label: str
     lines: list[BillLine]
 
+    @property
+    def unpaid(self) -> list[BillLine]:
+        return [line for line in self.lines if line.bill.status is BillStatus.UNPAID]
+
+    @property
+    def pay_all_fen(self) -> int:
+        """全部缴清: what paying every unpaid bill now comes to, each bill's subsidy estimated as paying it would fix
+        it (the order says the exact sum)."""
+        return sum(max(line.expected_share_fen - line.bill.paid_fen, 0) for line in self.unpaid)
+
+    @property
+    def pay_all_months(self) -> int:
+        return sum(line.bill.months for line in self.unpaid)
+
+    @property
+    def offers_pay_all(self) -> bool:
+        """Several months to pay: one payment for them all is offered beside each bill's own."""
+        return len(self.unpaid) > 1
+
 
 def household_bills(household: Household, today: date) -> HouseholdBills:
     return HouseholdBills(

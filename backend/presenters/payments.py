@@ -8,17 +8,18 @@ from dataclasses import dataclass
 from datetime import date
 
 from backend.domain.compounds import MANAGEMENT_MODEL_LABELS
-from backend.domain.fees import FeeRefused, period_label, periods_label
+from backend.domain.fees import PAYMENT_METHOD_LABELS, FeeRefused, period_label, periods_label
 from backend.domain.refusals import Kind
 from backend.domain.roles import Action
 from backend.domain.subsidy import SubsidyTier, add_months, format_rate, period_end
-from backend.models import Area, Bill, Compound, PaymentOrder, SubsidyPolicy
+from backend.models import Area, Bill, Compound, Household, PaymentOrder, Receipt, SubsidyPolicy
 from backend.policy import authorize_area, fee_reader
 from backend.schemas.payments import SettlementPageQuery
 from backend.services import payments as payment_service
 from backend.services import settlement_export
 from backend.services import subsidies as subsidy_service
-from backend.services.payments import PaymentStart, ReceiptDetail
+from backend.services.payments import PaymentStart, ReceiptDetail, ReceiptLine
+from backend.shared.pagination import Page
 
 # ---- paying -------------------------------------------------------------------------------------------------
 
@@ -111,6 +112,46 @@ def receipt(user_id: int | None, payment_id: int, compound_id: int | None = None
             or fee_reader(user_id, found.receipt.compound_id, found.receipt.household_id) is None):
         raise FeeRefused("没有找到该收据", Kind.NOT_FOUND)
     return found
+
+
+def receipt_of(user_id: int | None, recorded: Receipt) -> ReceiptDetail:
+    """The receipt just recorded, whole (by its first payment)."""
+    return receipt(user_id, payment_service.receipt_payments(recorded.id)[0].id)
+
+
+# ---- a household's payment history ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One receipt of the household's history: the online order's payments or one desk entry's, each bill."""
+
+    receipt: Receipt
+    lines: list[ReceiptLine]
+
+    @property
+    def payment_id(self) -> int:
+        """The receipt's first payment: its page and API are reached by any of its payments."""
+        return self.lines[0].payment.id
+
+    @property
+    def receipt_url(self) -> str:
+        return f"/api/v1/payments/{self.payment_id}/receipt"
+
+    @property
+    def method_label(self) -> str:
+        return PAYMENT_METHOD_LABELS[self.receipt.method]
+
+    @property
+    def period_label(self) -> str:
+        return periods_label([(line.bill.period_start, line.bill.months) for line in self.lines])
+
+
+def payment_history(household: Household, page: int, page_size: int) -> Page:
+    """The household's payments newest first, grouped by receipt (an online order, or one desk entry)."""
+    receipts, lines, total = payment_service.household_receipts(household.id, page, page_size)
+    return Page(items=[HistoryItem(receipt=receipt, lines=lines[receipt.id]) for receipt in receipts],
+                total=total, page=page, page_size=page_size)
 
 
 # ---- subsidy policies ---------------------------------------------------------------------------------------

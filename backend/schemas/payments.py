@@ -141,14 +141,14 @@ class ReceiptSchema(Schema):
     paid_at = fields.DateTime(attribute="receipt.paid_at", required=True)
 
 
-class HistoryLineSchema(Schema):
+class PaidBillSchema(Schema):
     bill_id = fields.Integer(attribute="bill.id", required=True)
     period_label = fields.String(required=True)
     amount_fen = fields.Integer(attribute="payment.amount_fen", required=True)
     subsidy_fen = fields.Integer(attribute="payment.subsidy_fen", required=True)
 
 
-class HistoryItemSchema(Schema):
+class PaidReceiptSchema(Schema):
     """One receipt of the household's payment history: an online order's payments, or one desk entry's."""
 
     receipt_id = fields.Integer(attribute="receipt.id", required=True)
@@ -161,7 +161,7 @@ class HistoryItemSchema(Schema):
     period_label = fields.String(required=True)
     offline_receipt_no = fields.String(attribute="receipt.offline_receipt_no", allow_none=True, required=True)
     paid_at = fields.DateTime(attribute="receipt.paid_at", required=True)
-    lines = fields.List(fields.Nested(HistoryLineSchema), required=True)
+    lines = fields.List(fields.Nested(PaidBillSchema), required=True)
 
 
 # ---- subsidy policies ---------------------------------------------------------------------------------
