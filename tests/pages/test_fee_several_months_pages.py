@@ -93,6 +93,9 @@ def test_someone_else_of_the_household_cannot_pay_all_while_the_owner_pays(quart
     assert refused.status_code == 409
     body = text(refused)
     assert "所选账单中有正在进行的支付" in body and f'id="household-{home}"' in body
+    # Each month's page says the household's payment under way covers the three.
+    bill_page = text(tenant.get(f"/h5/c/{code}/bills/{quarter.bills[0].id}"))
+    assert f"线上支付进行中（{yuan(sum(SHARES))}，共3个账单" in bill_page
 
 
 # ---- the desk -----------------------------------------------------------------------------------------------------
