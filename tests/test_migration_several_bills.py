@@ -17,6 +17,8 @@ from tests.test_migrations import throwaway_app  # noqa: F401  (the fixture)
 
 REVISION = "f15b0multipay"
 BEFORE = ScriptDirectory(str(Path(MIGRATIONS_DIR))).get_revision(REVISION).down_revision
+# The parents' rows are written as they were before the compounds gained their phone columns (f15c0workbench).
+PARENTS_AT = "e14a0evaluate"
 # (id, bill_id, amount, paid, closed): bill 1 paid online, bill 2 an order closed and one live, bill 3 none.
 ORDERS = [(1, 1, 6000, True, False), (2, 2, 6000, False, True), (3, 2, 6000, False, False)]
 # (id, receipt_no, bill_id, order_id, transaction_id, offline_receipt_no, amount)
@@ -24,10 +26,14 @@ PAYMENTS = [(1, "R20260105AAAAAAAAAA", 1, 1, "4200000001", None, 6000),
             (2, "R20260106BBBBBBBBBB", 3, None, None, "SJ-0001", 12000)]
 
 
-def _insert_rows() -> None:
+def _insert_parents() -> None:
     with db.engine.begin() as conn:
         for statement in PARENTS:
             conn.execute(sa.text(statement))
+
+
+def _insert_rows() -> None:
+    with db.engine.begin() as conn:
         for order_id, bill_id, amount, paid, closed in ORDERS:
             conn.execute(sa.text(
                 "INSERT INTO payment_orders (id, out_trade_no, bill_id, compound_id, provider, amount_fen, payer_id,"
@@ -53,6 +59,8 @@ def _rows(sql: str) -> list[tuple]:
 
 def test_orders_become_one_line_each_and_payments_get_their_receipts(throwaway_app):  # noqa: F811
     with throwaway_app.app_context():
+        upgrade(revision=PARENTS_AT)
+        _insert_parents()
         upgrade(revision=BEFORE)
         _insert_rows()
 
