@@ -26,6 +26,7 @@ MEETING_REMINDER = "meeting_reminder"
 SURVEY_REMINDER = "survey_reminder"
 FEE_BILL = "fee_bill"
 FEE_REMINDER = "fee_reminder"
+FEE_PAID = "fee_paid"
 SUBSIDY_CHANGE = "subsidy_change"
 ANNOUNCEMENT = "announcement"
 KINDS = {
@@ -43,6 +44,7 @@ KINDS = {
     SURVEY_REMINDER: "满意度测评提醒",
     FEE_BILL: "物业费账单",
     FEE_REMINDER: "缴费提醒",
+    FEE_PAID: "缴费成功",
     SUBSIDY_CHANGE: "补贴调整",
     ANNOUNCEMENT: "通知公告",
 }

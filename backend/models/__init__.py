@@ -25,7 +25,17 @@ from backend.models.consultations import (
     Vote,
     VoteCast,
 )
-from backend.models.fees import Bill, FeeSchedule, Payment, PaymentOrder, Refund, SubsidyGrant, SubsidyPolicy
+from backend.models.fees import (
+    Bill,
+    FeeSchedule,
+    Payment,
+    PaymentOrder,
+    PaymentOrderBill,
+    Receipt,
+    Refund,
+    SubsidyGrant,
+    SubsidyPolicy,
+)
 from backend.models.jobs import OutboxJob
 from backend.models.meetings import Meeting, MeetingAttendance, MeetingInvitee
 from backend.models.notifications import Delivery, Notice, Notification, NotificationPreference
@@ -83,6 +93,8 @@ __all__ = [
     "FeeSchedule",
     "Payment",
     "PaymentOrder",
+    "PaymentOrderBill",
+    "Receipt",
     "Refund",
     "SubsidyGrant",
     "SubsidyPolicy",

@@ -37,7 +37,9 @@ def house(household) -> str:
 
 @h5.app_context_processor
 def page_context() -> dict:
-    if request.blueprint != "h5":
+    # A page the router found no view for (404, or 405 for a method the path does not take) has no blueprint,
+    # yet it is one of ours by its path: its header must still see who is signed in.
+    if request.blueprint != "h5" and not (request.path + "/").startswith(h5.url_prefix + "/"):
         return {}
     # The page saying the database is unavailable must not ask it who is signed in (that is what failed).
     user_id = None if g.get(DATABASE_UNAVAILABLE_FLAG) else optional_user_id()
