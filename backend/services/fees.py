@@ -25,7 +25,6 @@ from backend.domain.fees import (
     bill_amount_fen,
     charges_fees_by_default,
     due_date,
-    household_label,
     period_start_for,
     starts_a_period,
 )
