@@ -16,6 +16,7 @@ from backend.extensions import api as smorest_api
 from backend.extensions import db, jwt, limiter, migrate
 from backend.models.base import render_migration_item
 from backend.redis_conn import connect, limiter_storage_uri, start_embedded_redis
+from backend.serving import init_serving
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -116,6 +117,7 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     _register_api(app)
     _register_pages(app)
+    init_serving(app)
     integrations.init_app(app)
 
     from backend.cli import register_cli

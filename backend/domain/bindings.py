@@ -34,11 +34,6 @@ class BindingRefused(Refused):
     """The decision cannot be taken; the message is shown to the user."""
 
 
-def household_address(building_name: str, unit: str, room: str) -> str:
-    """How a household is named to people: 1栋 1单元 201室."""
-    return f"{building_name} {unit}单元 {room}室"
-
-
 def role_for(relation: Relation) -> Role:
     return Role.OWNER if relation is Relation.OWNER else Role.RESIDENT
 

@@ -60,3 +60,13 @@ HOUSEHOLD_KIND_LABELS = {HouseholdKind.RESIDENTIAL: "住宅", HouseholdKind.COMM
 def format_floor_area(centi_m2: int) -> str:
     """Floor area is stored in 0.01 m² so it sums exactly; shown as 89.50."""
     return f"{centi_m2 // 100}.{centi_m2 % 100:02d}"
+
+
+def household_label(building: str, unit: str | None, room: str) -> str:
+    """The one way a house is written on every screen, file and notice: 1栋1单元101室. A building without units
+    (a low block, a shop front) is 3栋102室; a ledger that already wrote 单元 or 室 is not doubled."""
+    unit = (unit or "").strip()
+    room = room.strip()
+    unit_part = f"{unit}单元" if unit and not unit.endswith("单元") else unit
+    room_part = room if room.endswith("室") else f"{room}室"
+    return f"{building.strip()}{unit_part}{room_part}"

@@ -293,11 +293,6 @@ def speaker_title(roles: frozenset[Role] | set[Role]) -> str:
     return next((title for role, title in SPEAKER_TITLES if role in roles), RESIDENT_TITLE)
 
 
-def household_label(building: str, unit: str, room: str) -> str:
-    """1栋 1单元 101室."""
-    return f"{building} {unit}单元 {room}室"
-
-
 def window_label(hours: int | None) -> str:
     """A ballot's length as the committee set it: 3天, or 36小时."""
     if not hours:

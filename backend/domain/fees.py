@@ -233,11 +233,6 @@ def _run_label(first: date, last: date) -> str:
     return f"{first.year}年{first.month}月—{last.year}年{last.month}月"
 
 
-def household_label(building: str, unit: str, room: str) -> str:
-    """"1栋1单元101", or "1栋101" without units."""
-    return f"{building}{unit}单元{room}" if unit else f"{building}{room}"
-
-
 def room_label(label: str) -> str:
     """A household as a receipt or a sentence names it: "1栋1单元101室" (a room given by its number)."""
     return f"{label}室" if label[-1:].isdigit() else label

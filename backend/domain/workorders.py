@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from backend.domain.compounds import household_label
 from backend.domain.refusals import Kind, Refused
 from backend.domain.roles import Action as Permission
 from backend.domain.roles import Role, allows
@@ -415,9 +416,11 @@ def title_of(roles: frozenset[Role] | set[Role]) -> str:
 
 
 def place_label(building: str | None, unit: str | None, room: str | None, spot: str) -> str:
-    """Where, as residents say it: "1栋 1单元 101室 · 厨房", "2栋 公共区域 · 北门车棚", "公共区域 · 东门"."""
-    where = f"{unit}单元 {room}室" if room is not None else "公共区域"
-    text = f"{building} {where}" if building else where
+    """Where, as residents say it: "1栋1单元101室 · 厨房", "2栋 公共区域 · 北门车棚", "公共区域 · 东门"."""
+    if room is not None:
+        text = household_label(building or "", unit, room)
+    else:
+        text = f"{building} 公共区域" if building else "公共区域"
     return f"{text} · {spot}" if spot else text
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, render_template, request
 
-from backend.domain.compounds import MANAGEMENT_MODEL_LABELS, format_floor_area
+from backend.domain.compounds import MANAGEMENT_MODEL_LABELS, format_floor_area, household_label
 from backend.domain.text import unstorable
 from backend.errors import DATABASE_UNAVAILABLE_FLAG
 from backend.pages.forms import maxlength
@@ -27,6 +27,12 @@ h5.add_app_template_global(maxlength)
 @h5.app_template_filter("floor_area")
 def floor_area(centi_m2: int) -> str:
     return format_floor_area(centi_m2)
+
+
+@h5.app_template_filter("house")
+def house(household) -> str:
+    """A household as every page writes it: 1栋1单元101室."""
+    return household_label(household.building.name, household.unit, household.room)
 
 
 @h5.app_context_processor
@@ -98,6 +104,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     rating,
     settings,
     surveys,
+    uploads,
     workorder_categories,
     workorders,
 )

@@ -9,6 +9,7 @@ from backend.pages import h5
 from backend.pages.helpers import compound_by_code
 from backend.policy import authorize, roles_in_compound, visible_compounds
 from backend.presenters import announcements as announcement_presenter
+from backend.presenters import overview as overview_presenter
 from backend.presenters import surveys as survey_presenter
 from backend.presenters import workorders as workorder_presenter
 from backend.presenters.rating import compound_stars, rates_companies
@@ -17,6 +18,7 @@ from backend.schemas.common import MAX_ID
 from backend.services import bindings as binding_service
 from backend.services import compounds as compound_service
 from backend.services import qr as qr_service
+from backend.shared.clock import utcnow
 
 ENTRY_COOKIE_MAX_AGE = 30 * 86400
 
@@ -29,8 +31,11 @@ def index():
         compounds = compound_service.compound_rows(visible_compounds(user_id), 1, 100, assessed=set()).items
     # An official, a committee or a surveyor: the start page links to their campaigns.
     survey_work = user_id is not None and survey_presenter.has_survey_work(user_id)
+    # An official lands here after signing in: their area's figures first.
+    overview = overview_presenter.area_overview(user_id, [item["compound"] for item in compounds], utcnow()) \
+        if user_id else None
     return render_template("index.html", compounds=compounds, rates_companies=rates_companies(user_id),
-                           survey_work=survey_work)
+                           survey_work=survey_work, overview=overview)
 
 
 @h5.get("/c/<code>")

@@ -218,5 +218,6 @@ def survey_paper(survey_id: int):
     household_id = service.find_household(survey_id, body["building_id"], body["unit"], body["room"])
     service.enter_paper_sheet(survey_id, user_id, household_id, body["answers"],
                               photo_service.prepare_photo(body["photo"].stream), ip=client_ip())
-    flash(f"已录入 {body['unit']}单元 {body['room']}室 的纸质问卷", "success")
+    [household] = service.households_of([household_id])
+    flash(f"已录入 {service.household_label(household)} 的纸质问卷", "success")
     return redirect(url_for("h5.survey_paper_form", survey_id=survey_id))

@@ -38,6 +38,7 @@ from backend.schemas.workorders import (
     place_label,
 )
 from backend.services import compounds as compound_service
+from backend.services import held_photos
 from backend.services import workorder_stats as stats_service
 from backend.services import workorders as service
 from backend.services.photos import MAX_PHOTOS_PER_ORDER, photo_response, prepare_photo
@@ -97,11 +98,13 @@ def _reporter(compound, user_id: int) -> None:
     rules.check_reporter(authorize(RoleAction.VIEW_COMPOUND, compound.id, user_id, entry_compound_id()).roles)
 
 
-def _render_form(compound, user_id: int, form, error: str | None = None, duplicates=()):
+def _render_form(compound, user_id: int, form, error: str | None = None, duplicates=(), held=None):
     households = service.my_households(user_id, compound.id)
+    # Photos the server holds from the first step stay on the form until the report is sent.
+    held = held_photos.still_held(user_id, request.form.getlist("held_photo")) if held is None else held
     today = beijing_date(utcnow())
     return render_template(
-        "workorders/new.html", compound=compound, form=form, error=error, duplicates=duplicates,
+        "workorders/new.html", compound=compound, form=form, error=error, duplicates=duplicates, held=held,
         place=form.get("place") or (str(households[0].id) if households else "common"),
         categories=service.categories(compound.id), households=households,
         buildings=compound_service.list_buildings(compound.id), status_labels=STATUS_LABELS,
@@ -125,17 +128,21 @@ def work_order_submit(code: str):
     compound = compound_by_code(code)
     user_id = require_user_for_post()
     _reporter(compound, user_id)
-    # A refused report comes back on its form with what was typed (the photos must be chosen again).
+    # A refused report comes back on its form with what was typed and the photos held (new ones are chosen again).
     show_refusal_with(lambda refused: _render_form(compound, user_id, request.form, refused.message))
     report = load_form(WorkOrderSubmitForm())
-    photos = [prepare_photo(item.stream) for item in _chosen_photos()]
+    held_tokens = request.form.getlist("held_photo")
+    photos = held_photos.held(user_id, held_tokens) + [prepare_photo(item.stream) for item in _chosen_photos()]
     if not report.pop("confirm_new"):
         place = service.resolve_place(user_id, compound.id, report["household_id"], report["building_id"],
                                       report["location_text"])
         duplicates = service.find_duplicates(compound.id, report["category"], place)
         if duplicates:
-            return _render_form(compound, user_id, request.form, duplicates=duplicates)
+            # The photos wait on the server while the resident decides: not chosen or sent over 3G again.
+            return _render_form(compound, user_id, request.form, duplicates=duplicates,
+                                held=held_photos.hold(user_id, photos))
     order = service.submit_order(user_id=user_id, compound_id=compound.id, photos=photos, ip=client_ip(), **report)
+    held_photos.release(user_id, held_tokens)
     flash("报修已提交，物业会尽快受理", "success")
     return _detail(order.id)
 

@@ -13,9 +13,9 @@ from backend.domain.bindings import (
     BindingRefused,
     BindingStatus,
     Relation,
-    household_address,
     review_actions,
 )
+from backend.domain.compounds import household_label
 from backend.domain.refusals import Kind
 from backend.domain.roles import Action
 from backend.models import BindingRequest
@@ -74,7 +74,7 @@ def line(binding: BindingRequest, reviewer_id: int | None = None) -> BindingLine
         household=HouseholdRef(
             household.id, building_name, household.unit, household.room, household.floor_area_centi_m2
         ),
-        address=household_address(building_name, household.unit, household.room),
+        address=household_label(building_name, household.unit, household.room),
         claimed_name=binding.claimed_name,
         relation=binding.relation,
         relation_label=RELATION_LABELS[binding.relation],

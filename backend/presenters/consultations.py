@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from backend.domain import consultations as rules
 from backend.domain import voting
+from backend.domain.compounds import household_label
 from backend.domain.consultations import (
     AFTER_THE_BALLOT,
     CHANNEL_LABELS,
@@ -29,7 +30,6 @@ from backend.domain.consultations import (
     Standing,
     Step,
     TopicAction,
-    household_label,
 )
 from backend.domain.refusals import Kind, Refused
 from backend.domain.roles import Action
@@ -199,7 +199,7 @@ def _labels(household_ids) -> dict[int, str]:
 
 
 def address(household: Household) -> str:
-    """1栋 1单元 101室, as every screen of a deliberation says it."""
+    """1栋1单元101室, as every screen says it."""
     return household_label(household.building.name, household.unit, household.room)
 
 

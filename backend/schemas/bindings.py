@@ -57,7 +57,7 @@ class BindingSchema(Schema):
     id = fields.Integer()
     compound_id = fields.Integer()
     household = fields.Nested(BindingHouseholdSchema)
-    address = fields.String(metadata={"description": "如：1栋 1单元 201室"})
+    address = fields.String(metadata={"description": "如：1栋1单元201室"})
     claimed_name = fields.String()
     relation = fields.Enum(Relation, by_value=True)
     relation_label = fields.String()

@@ -11,10 +11,10 @@ from backend.domain.bindings import (
     Relation,
     check_can_decide,
     check_not_own_request,
-    household_address,
     role_for,
     verified_by_register,
 )
+from backend.domain.compounds import household_label
 from backend.domain.notifications import BINDING_DECISION, BINDING_REVIEW
 from backend.domain.roles import PERMISSIONS, Action
 from backend.extensions import db
@@ -197,7 +197,7 @@ def reject_binding(binding_id: int, actor_id: int, reason: str, ip: str | None) 
 def _address(binding: BindingRequest) -> str:
     household = db.session.get(Household, binding.household_id)
     building = db.session.get(Building, household.building_id)
-    return household_address(building.name, household.unit, household.room)
+    return household_label(building.name, household.unit, household.room)
 
 
 def _tell_applicant(binding: BindingRequest, title: str, body: str) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, case, cast, exists, func, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
-from backend.domain.compounds import HouseholdKind
+from backend.domain.compounds import HouseholdKind, household_label
 from backend.domain.consultations import MeetingKind
 from backend.domain.fees import (
     CYCLE_MONTHS,
@@ -25,7 +25,6 @@ from backend.domain.fees import (
     bill_amount_fen,
     charges_fees_by_default,
     due_date,
-    household_label,
     period_start_for,
     starts_a_period,
 )

@@ -24,13 +24,13 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from backend.domain.compounds import household_label
 from backend.domain.fees import (
     BillStatus,
     FeeRefused,
     LiveOrderStep,
     OrderFate,
     format_fen,
-    household_label,
     live_order_step,
     order_fate,
     period_label,

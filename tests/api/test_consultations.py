@@ -924,7 +924,7 @@ def test_pending_ballots_list_what_waits_for_my_vote(client, place):
     assert [(entry["topic"]["id"], entry["household_ids"]) for entry in pending] == [
         (topic_id, [place.homes[0].id])
     ]
-    assert pending[0]["household_labels"] == ["1栋 1单元 101室"]
+    assert pending[0]["household_labels"] == ["1栋1单元101室"]
     ok(vote(client, place.owners[0], topic_id, options["同意"]))
     assert ok(call(client, "GET", path, place.owners[0]))["items"] == []
     assert ok(call(client, "GET", path, place.tenant))["items"] == []

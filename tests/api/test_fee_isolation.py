@@ -39,7 +39,7 @@ from tests.support import assert_error_shape
 
 T0 = datetime(2026, 2, 10, 2, 0, tzinfo=UTC)
 JAN, FEB = date(2026, 1, 1), date(2026, 2, 1)
-HOME_LABEL = "1栋1单元101"
+HOME_LABEL = "1栋1单元101室"
 PAPER_RECEIPT = "甲XJ0001"
 REFUND_REASON = "甲户重复缴费退回"
 

@@ -285,7 +285,7 @@ def test_the_desk_lists_the_compounds_bills_by_period_and_status(world, api, bil
     january = api("GET", path, world.manager, query={"period": "2026-01"}).json
     assert [line["amount_fen"] for line in january["items"]] == JAN_AMOUNTS
     first = january["items"][0]
-    assert first["household_label"] == "1栋1单元101" and first["period_label"] == "2026年1月"
+    assert first["household_label"] == "1栋1单元101室" and first["period_label"] == "2026年1月"
     assert (first["floor_area_centi_m2"], first["standard_fen_per_m2"], first["months"]) == (8125, 150, 1)
     assert (first["original_amount_fen"], first["subsidy_fen"], first["resident_share_fen"], first["paid_fen"]) == (
         12188, 0, 12188, 0)
@@ -735,7 +735,7 @@ def test_arrears_are_the_households_past_their_due_date(world, api, billed, cloc
     # Only January is past due on 10 February; the most owed first.
     assert listing["total"] == 3
     assert [(line["label"], line["bills"], line["outstanding_fen"]) for line in listing["items"]] == [
-        ("1栋1单元301", 1, 12563), ("1栋1单元201", 1, 12375), ("1栋1单元101", 1, 12188)]
+        ("1栋1单元301室", 1, 12563), ("1栋1单元201室", 1, 12375), ("1栋1单元101室", 1, 12188)]
     assert {(line["oldest_due"], line["days_overdue"]) for line in listing["items"]} == {("2026-01-15", 26)}
     assert pay_cash(api, world, billed[JAN][2].id).status_code == 201
     assert [line["household_id"] for line in api("GET", path, world.committee).json["items"]] == [

@@ -216,7 +216,7 @@ def compound(make_compound):
 
 
 def ask(client, compound, user):
-    """POST a binding request for 1栋 1单元 201室 as a signed-in visitor who scanned the compound's QR code."""
+    """POST a binding request for 1栋1单元201室 as a signed-in visitor who scanned the compound's QR code."""
     body = {"building_id": buildings_of(compound)[0].id, "unit": "1", "room": "201", "name": "张三", "relation": "owner"}
     headers = bearer_for(user) | {"X-Entry-Token": make_entry_token(compound)}
     response = client.post(f"/api/v1/compounds/{compound.id}/bindings", json=body, headers=headers)
@@ -238,7 +238,7 @@ def test_an_approved_applicant_gets_one_notification_linking_to_the_compound(app
     assert (items[0]["kind"], items[0]["title"], items[0]["link"]) == (
         BINDING_DECISION, "房屋认证已通过", f"/h5/c/{compound.code}",
     )
-    assert "1栋 1单元 201室" in items[0]["body"]
+    assert "1栋1单元201室" in items[0]["body"]
     assert len(inbox_rows(resident)) == 1
 
 
@@ -275,7 +275,7 @@ def test_a_binding_request_reaches_each_reviewer_of_that_compound_once(app, clie
         items = inbox(client, reviewer)["items"]
         assert [(item["kind"], item["title"]) for item in items] == [(BINDING_REVIEW, "新的住户认证申请")]
         assert items[0]["link"] == f"/h5/c/{compound.code}/bindings"
-        assert "张三" in items[0]["body"] and "1栋 1单元 201室" in items[0]["body"]
+        assert "张三" in items[0]["body"] and "1栋1单元201室" in items[0]["body"]
     for person in [*elsewhere, *bystanders, resident]:
         assert inbox_rows(person) == [], person.username
     assert db.session.get(BindingRequest, binding_id).status == "pending"

@@ -159,7 +159,7 @@ def test_an_owner_starts_a_payment_for_the_bill_less_its_subsidy(api, world):
     assert body["bill"]["id"] == world.bill.id and body["bill"]["status"] == "unpaid"
     assert (body["bill"]["amount_fen"], body["bill"]["subsidy_fen"], body["bill"]["resident_share_fen"]) == (
         AMOUNT, SUBSIDY, SHARE)
-    assert body["bill"]["household_label"] == "1栋1单元101"
+    assert body["bill"]["household_label"] == "1栋1单元101室"
     order = body["order"]
     assert (order["amount_fen"], order["subsidy_fen"], order["provider"]) == (SHARE, SUBSIDY, "sandbox")
     assert order["amount_fen"] + order["subsidy_fen"] == body["bill"]["amount_fen"]
@@ -556,7 +556,7 @@ def test_the_receipt_shows_number_household_period_bill_subsidy_paid_method_and_
     assert response.status_code == 200, response.json
     body = response.json
     assert body["receipt_no"] == paid["receipt_no"] and body["payment_id"] == paid["id"]
-    assert (body["compound_name"], body["household_label"], body["period_label"]) == ("金沙小区", "1栋1单元101",
+    assert (body["compound_name"], body["household_label"], body["period_label"]) == ("金沙小区", "1栋1单元101室",
                                                                                      "2026年1月")
     assert (body["bill_amount_fen"], body["subsidy_fen"], body["amount_fen"]) == (AMOUNT, SUBSIDY, SHARE)
     assert body["subsidy_fen"] + body["amount_fen"] == body["bill_amount_fen"]

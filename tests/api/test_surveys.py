@@ -173,7 +173,7 @@ def test_a_household_answers_changes_its_mind_and_reads_its_receipt_the_last_she
         SurveyResponse.survey_id == survey["id"])) == 2
     detail = ok(call(client, "GET", f"/api/v1/surveys/{survey['id']}", place.owners[0]))
     assert detail["frozen"] is True and detail["actions"] == ["change_answer"]
-    assert detail["my_households"] == [{"household_id": place.homes[0].id, "label": "1栋 1单元 101室",
+    assert detail["my_households"] == [{"household_id": place.homes[0].id, "label": "1栋1单元101室",
                                         "may_answer": True, "answered": True}]
 
 
@@ -331,7 +331,7 @@ def test_nobody_but_the_household_reads_its_answers_next_to_it(client, place):
     # Enough sheets for the compound's sample, without comments.
     for index in range(5, 11):
         ok(answer(client, survey, place.owners[index], value=4))
-    room = "1栋 1单元 301室"
+    room = "1栋1单元301室"
     for reader in (place.staff, place.manager, place.committee, place.owners[0], place.tenant):
         seen = everything_seen(client, survey, place, reader)
         assert COMMENT not in seen and room not in seen, reader.username

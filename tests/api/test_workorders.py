@@ -123,7 +123,7 @@ def closed(client, compound, resident, staff) -> dict:
 def test_order_goes_from_report_to_rated_and_answered(client, compound, households, resident, staff, manager):
     order = submitted(client, compound, resident, household_id=households[0].id, location_text="厨房")
     assert (order["status"], order["status_label"], order["mine"]) == ("submitted", "待受理", True)
-    assert order["place"] == "1栋 1单元 101室 · 厨房" and order["overdue"] is False
+    assert order["place"] == "1栋1单元101室 · 厨房" and order["overdue"] is False
     assert order["actions"] == ["withdraw"]
     assert order["timeline"][0]["action"] == "submit" and order["timeline"][0]["mine"] is True
     order_id = order["id"]
@@ -394,7 +394,7 @@ def test_duplicates_offer_open_orders_at_the_same_place(
     assert own.json["items"] == []
     at_home = client.get(url, query_string={"category": "公共设施", "household_id": households[0].id},
                          headers=bearer_for(resident))
-    assert [item["place"] for item in at_home.json["items"]] == ["1栋 1单元 101室"]
+    assert [item["place"] for item in at_home.json["items"]] == ["1栋1单元101室"]
     assert client.get(url, query_string={"category": "绿化", "building_id": building_id},
                       headers=bearer_for(neighbour)).json["items"] == []
     # The same answer for staff: a household's repair is never offered as a common problem.

@@ -14,6 +14,7 @@ from backend.domain.compounds import (
     ManagementModel,
     PartyOrgForm,
     format_floor_area,
+    household_label,
 )
 
 
@@ -52,3 +53,15 @@ def test_party_and_governance_forms_are_those_of_the_ledger():
         "self_committee",
         "none",
     }
+
+
+@pytest.mark.parametrize(("building", "unit", "room", "label"), [
+    ("1栋", "1", "101", "1栋1单元101室"),
+    ("12栋", "3", "1502", "12栋3单元1502室"),
+    ("3栋", "", "102", "3栋102室"),          # no units in a low block
+    ("3栋", None, "102", "3栋102室"),
+    ("2栋", "2单元", "301室", "2栋2单元301室"),  # a ledger that wrote the words already
+    (" 1栋", " 1 ", " 101 ", "1栋1单元101室"),
+])
+def test_one_way_to_write_a_house(building, unit, room, label):
+    assert household_label(building, unit, room) == label

@@ -31,7 +31,6 @@ from backend.domain.consultations import (
     choice_shown,
     due_meeting_reminders,
     due_voting_reminders,
-    household_label,
     in_my_ballots,
     may_close_ballot,
     objections_open,
@@ -258,5 +257,4 @@ def test_my_ballots_list_a_household_i_may_vote_for_one_on_the_roll_or_one_that_
 def test_labels():
     assert speaker_title({Role.COMMITTEE, Role.PARTY_SECRETARY}) == "党组织书记"
     assert speaker_title({Role.OWNER}) == "居民"
-    assert household_label("1栋", "2", "301") == "1栋 2单元 301室"
     assert (window_label(72), window_label(36), window_label(None)) == ("3天", "36小时", "")

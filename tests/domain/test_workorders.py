@@ -556,7 +556,7 @@ def test_every_status_action_urgency_and_escalation_has_a_chinese_label():
 @pytest.mark.parametrize(
     ("parts", "label"),
     [
-        (("1栋", "1", "101", "厨房"), "1栋 1单元 101室 · 厨房"),
+        (("1栋", "1", "101", "厨房"), "1栋1单元101室 · 厨房"),
         (("2栋", None, None, "北门车棚"), "2栋 公共区域 · 北门车棚"),
         ((None, None, None, "东门"), "公共区域 · 东门"),
         (("3栋", None, None, ""), "3栋 公共区域"),

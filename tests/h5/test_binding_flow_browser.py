@@ -66,7 +66,7 @@ def test_resident_binds_household_and_committee_approves(
     form.get_by_role("button", name="提交申请").click()
 
     expect(resident).to_have_url(f"{live_server}/h5/c/{code}")
-    expect(resident.locator("#my-households")).to_contain_text("2栋 1单元 301室")
+    expect(resident.locator("#my-households")).to_contain_text("2栋1单元301室")
     expect(resident.locator("#my-households")).to_contain_text("待审核")
     resident.screenshot(path=str(artifacts / "binding-flow-resident-pending.png"), full_page=True)
 
@@ -79,7 +79,7 @@ def test_resident_binds_household_and_committee_approves(
     expect(reviewer).to_have_url(f"{live_server}/h5/c/{code}")
 
     reviewer.get_by_role("link", name=re.compile("住户认证审核")).click()
-    card = reviewer.locator(".ll-card", has_text="2栋 1单元 301室")
+    card = reviewer.locator(".ll-card", has_text="2栋1单元301室")
     expect(card).to_contain_text("张秀英（业主）")
     assert_fits_phone(reviewer)
     reviewer.screenshot(path=str(artifacts / "binding-flow-committee.png"), full_page=True)
@@ -90,7 +90,7 @@ def test_resident_binds_household_and_committee_approves(
 
     resident.reload()
     households = resident.locator("#my-households")
-    expect(households).to_contain_text("2栋 1单元 301室")
+    expect(households).to_contain_text("2栋1单元301室")
     expect(households).to_contain_text("业主 · 已认证")
     expect(households).not_to_contain_text("待审核")
     expect(resident.locator("#inbox-link .weui-badge")).to_have_text("1")
@@ -102,7 +102,7 @@ def test_resident_binds_household_and_committee_approves(
     expect(resident.locator("h1")).to_have_text("我的消息")
     notification = resident.locator(".ll-inbox__item").first
     expect(notification).to_contain_text("房屋认证已通过")
-    expect(notification).to_contain_text("2栋 1单元 301室")
+    expect(notification).to_contain_text("2栋1单元301室")
     expect(notification).to_have_class(re.compile(r"\bll-inbox__item_unread\b"))
     expect(resident.locator("#settings")).to_have_text("消息设置")
     assert_fits_phone(resident)

@@ -91,7 +91,7 @@ def test_a_resident_pays_by_the_sandbox_staff_take_cash_and_the_collection_rate_
     expect(resident).to_have_url(re.compile(rf"{live_server}/h5/c/{code}/receipts/\d+$"))
     expect(resident.locator(".ll-flash")).to_have_text("缴费成功")
     expect(resident.locator("#receipt-no")).to_have_text(re.compile(r"^R\d{8}[0-9A-F]{10}$"))
-    expect(resident.locator("#receipt-household")).to_have_text("1栋1单元101")
+    expect(resident.locator("#receipt-household")).to_have_text("1栋1单元101室")
     expect(resident.locator("#receipt-period")).to_have_text(month_label)
     expect(resident.locator("#receipt-bill")).to_have_text("¥121.88")
     expect(resident.locator("#receipt-subsidy")).to_have_text("¥60.94")
@@ -126,7 +126,7 @@ def test_a_resident_pays_by_the_sandbox_staff_take_cash_and_the_collection_rate_
     search.locator("input[name=unit]").fill("1")
     search.locator("input[name=room]").fill("201")
     search.get_by_role("button", name="查找房屋").click()
-    expect(staff.locator("#desk-household")).to_contain_text("1栋1单元201")
+    expect(staff.locator("#desk-household")).to_contain_text("1栋1单元201室")
     desk_bill = staff.locator(f"#desk-bill-{second_bill}")
     # ¥123.75 − 50% (¥61.88, rounded half-up) = ¥61.87, prefilled.
     expect(desk_bill.locator("input[name=amount]")).to_have_value("61.87")

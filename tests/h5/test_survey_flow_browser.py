@@ -64,7 +64,7 @@ def test_a_resident_answers_reads_the_receipt_and_after_the_close_the_chart(
     page.screenshot(path=str(artifacts / "survey-answer.png"), full_page=True)
     page.get_by_role("button", name="提交评价").click()
 
-    expect(page.locator("#receipt-household")).to_have_text("1栋 1单元 101室")
+    expect(page.locator("#receipt-household")).to_have_text("1栋1单元101室")
     expect(page.locator("#receipt-revision")).to_contain_text("第 1 次")
     expect(page.locator("#receipt-answers")).to_contain_text("保洁阿姨很负责")
     assert_fits_phone(page)

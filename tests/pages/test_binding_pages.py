@@ -107,7 +107,7 @@ def test_bind_request_shows_pending_on_home(resident, compound):
     home = resident.get(f"/h5/c/{compound.code}").get_data(as_text=True)
     assert "绑定申请已提交，请等待小区审核" in home
     mine = home.split('id="my-households"', 1)[1]
-    assert "1栋 1单元 201室" in mine and "待审核" in mine
+    assert "1栋1单元201室" in mine and "待审核" in mine
 
 
 @pytest.mark.parametrize(
@@ -152,7 +152,7 @@ def test_committee_sees_pending_request_with_masked_phone(resident, committee, c
     request_binding(resident, compound, name="李四", relation="tenant")
     html = committee.get(f"/h5/c/{compound.code}/bindings").get_data(as_text=True)
     assert "共 1 条" in html
-    assert "1栋 1单元 201室" in html and "李四（租户/同住人）" in html
+    assert "1栋1单元201室" in html and "李四（租户/同住人）" in html
     assert "138****5678" in html and PHONE not in html
     assert 'class="weui-badge">1<' in committee.get(f"/h5/c/{compound.code}").get_data(as_text=True)
 
@@ -169,7 +169,7 @@ def test_committee_approves_and_resident_sees_verified(resident, committee, comp
     assert f'data-binding="{binding_id}"' in approved
 
     mine = my_households(resident, compound)
-    assert "1栋 1单元 201室" in mine and "业主 · 已认证" in mine and "待审核" not in mine
+    assert "1栋1单元201室" in mine and "业主 · 已认证" in mine and "待审核" not in mine
 
 
 def test_approve_without_csrf_token_changes_nothing(resident, committee, compound):
@@ -260,6 +260,6 @@ def test_review_page_reads_without_javascript(resident, committee, compound):
     request_binding(resident, compound, name="王五")
     html = committee.get(f"/h5/c/{compound.code}/bindings").get_data(as_text=True)
     without_scripts = re.sub(r"<script\b.*?</script>", "", html, flags=re.S | re.I)
-    assert "王五（业主）" in without_scripts and "1栋 1单元 201室" in without_scripts
+    assert "王五（业主）" in without_scripts and "1栋1单元201室" in without_scripts
     # Decisions are plain HTML forms: they work with JavaScript off too.
     assert re.search(r'<form method="post" action="/h5/bindings/\d+/approve">', without_scripts)

@@ -295,7 +295,7 @@ def test_owner_proposes_with_a_photo_and_a_neighbour_cosigns_to_review(
     topic_id = int(re.fullmatch(r"/h5/topics/(\d+)", response.headers["Location"]).group(1))
     page = text(owners[0].get(f"/h5/topics/{topic_id}"))
     assert "议题已发起，联名达到2户后进入议题确定" in page
-    assert 'id="cosign-count">1</strong> / 2 户' in page and "1栋 1单元 101室 已联名" in page
+    assert 'id="cosign-count">1</strong> / 2 户' in page and "1栋1单元101室 已联名" in page
     assert 'aria-current="step"' in page and "发起人</label>" in page and "我 ·" in page
     [photo_url] = re.findall(rf'<img src="(/h5/topics/{topic_id}/photos/\d+)"', page)
     photo = owners[1].get(photo_url)
@@ -650,7 +650,7 @@ def test_committee_records_a_paper_ballot_with_its_photo(owners, committee, comp
     )
 
     page = act(committee, topic_id, "paper-votes", **fields, photo=jpeg())
-    assert f"已录入1栋 1单元 {households[2].room}室的书面表决票" in page
+    assert f"已录入1栋1单元{households[2].room}室的书面表决票" in page
     assert "同意" not in page.split('id="roll"')[1].split("</table>")[0]
 
     owner_page = text(owners[2].get(f"/h5/topics/{topic_id}"))
@@ -704,7 +704,7 @@ def test_result_page_explains_the_figures_and_lists_the_households(owners, commi
     counted = page.split('id="counted"')[1]
     assert "计入表决的房屋（3户）" in page
     for household in households:
-        assert f'data-household="{household.id}"><td>1栋 1单元 {household.room}室</td></tr>' in counted
+        assert f'data-household="{household.id}"><td>1栋1单元{household.room}室</td></tr>' in counted
     assert "同意" not in counted.split("</table>")[0] and "选择</th>" not in counted
 
 
@@ -735,7 +735,7 @@ def test_open_voting_result_shows_each_households_choice(owners, committee, comp
     assert "公开表决：结果公布时公开每户的选择" in detail
     counted = text(owners[0].get(f"/h5/topics/{topic_id}/result")).split('id="counted"')[1]
     assert (
-        f'data-household="{households[2].id}"><td>1栋 1单元 {households[2].room}室</td><td>不同意</td>'
+        f'data-household="{households[2].id}"><td>1栋1单元{households[2].room}室</td><td>不同意</td>'
         in counted
     )
 

@@ -74,7 +74,7 @@ def test_verified_owner_sees_household_without_scanning(client, make_compound, m
 
     html = client.get(f"/h5/c/{compound.code}").get_data(as_text=True)
     mine = html.split('id="my-households"', 1)[1].split("</div>\n<div", 1)[0]
-    assert f"1栋 1单元 {household.room}室" in mine
+    assert f"1栋1单元{household.room}室" in mine
     assert "81.25 m²" in mine  # 8125 × 0.01 m²
     assert "业主 · 已认证" in mine
 

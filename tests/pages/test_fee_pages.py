@@ -151,7 +151,7 @@ def test_household_people_see_their_bills_with_the_subsidy_month_by_month(compou
     assert page.status_code == 200
     body = text(page)
     mine, neighbours = bills[0], bills[1]
-    assert "1栋1单元101 · 81.25 m²" in body
+    assert "1栋1单元101室 · 81.25 m²" in body
     section = card(body, f"bill-{mine.id}")
     assert "2026年1月" in section and "待缴" in section
     # 物业费 − 补贴 = 应缴, to the fen; the subsidy is an estimate until the bill is paid.
@@ -262,7 +262,7 @@ def test_resident_pays_through_the_sandbox_and_gets_the_receipt(compound, people
     facts = {key: re.search(rf'id="receipt-{key}">(.*?)</dd>', receipt)[1]
              for key in ("household", "period", "bill", "subsidy", "paid", "method", "time")}
     assert facts == {
-        "household": "1栋1单元101", "period": "2026年1月", "bill": "¥121.88", "subsidy": "¥60.94",
+        "household": "1栋1单元101室", "period": "2026年1月", "bill": "¥121.88", "subsidy": "¥60.94",
         "paid": "¥60.94", "method": "模拟支付", "time": "2026-01-20 10:00（北京时间）",
     }
     assert "金沙苑小区" in receipt and "打印收据" in receipt
@@ -388,7 +388,7 @@ def test_staff_find_a_household_and_record_cash_against_the_paper_receipt(compou
     staff = phone(people["staff"])
     building_id = households[1].building_id
     body = text(staff.get(f"/h5/c/{compound.code}/fees/desk?building_id={building_id}&unit=1&room=201"))
-    assert "1栋1单元201 · 82.50 m²" in body
+    assert "1栋1单元201室 · 82.50 m²" in body
     section = card(body, f"desk-bill-{bills[1].id}")
     # Prefilled with what is owed after the subsidy.
     assert 'name="amount" inputmode="decimal" maxlength="12" required value="61.87"' in section
@@ -424,7 +424,7 @@ def test_a_wrong_amount_is_refused_in_words_and_nothing_is_recorded(compound, pe
     response = staff.post(f"/h5/c/{compound.code}/fees/desk/bills/{bills[1].id}", data=desk_form(staff, amount))
     assert response.status_code == status
     body = text(response)
-    assert message in body and "1栋1单元201" in body
+    assert message in body and "1栋1单元201室" in body
     # What was typed stays in the form.
     assert 'value="0012345"' in body
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 0

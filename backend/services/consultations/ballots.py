@@ -12,6 +12,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from backend.domain import consultations as rules
 from backend.domain import voting
 from backend.domain.bindings import BindingRefused
+from backend.domain.compounds import household_label
 from backend.domain.consultations import Channel, Step, TopicAction, TopicRefused, acting_household
 from backend.domain.notifications import VOTE_REMINDER
 from backend.domain.refusals import Kind
@@ -315,7 +316,7 @@ class RollEntry:
 
     @property
     def label(self) -> str:
-        return rules.household_label(self.building, self.unit, self.room)
+        return household_label(self.building, self.unit, self.room)
 
 
 def voters(topic_id: int, person: Participant, page: int, page_size: int) -> Page:

@@ -145,7 +145,7 @@ def entity_page(query, page: int, page_size: int) -> Page:
 
 
 def households_of(household_ids: Sequence[int]) -> list[Household]:
-    """These households with their buildings, for the labels of the forms (1栋 1单元 101室)."""
+    """These households with their buildings, for the labels of the forms (1栋1单元101室)."""
     if not household_ids:
         return []
     return list(db.session.scalars(

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from backend.domain import compounds as compound_rules
 from backend.domain import surveys as rules
 from backend.domain.refusals import Kind
 from backend.domain.roles import Role
@@ -183,7 +184,7 @@ def state_of(survey: Survey, now: datetime | None = None) -> SurveyState:
 
 
 def household_label(household: Household) -> str:
-    return f"{household.building.name} {household.unit}单元 {household.room}室"
+    return compound_rules.household_label(household.building.name, household.unit, household.room)
 
 
 def households_of(household_ids: Sequence[int]) -> list[Household]:
