@@ -133,6 +133,28 @@ def due_voting_reminders(now: datetime, closes_at: datetime, already_sent: int) 
     return max(due, already_sent)
 
 
+def ballot_open_notice_key(topic_id: int) -> str:
+    return f"topic-{topic_id}-ballot-open"
+
+
+def vote_reminder_key(topic_id: int, number: int) -> str:
+    """The n-th of VOTING_REMINDERS (1-based) for the topic's non-voters."""
+    return f"topic-{topic_id}-vote-reminder-{number}"
+
+
+def vote_reminder_keys(topic_id: int) -> list[str]:
+    """Every notice asking the topic's voters to vote by the close (the opening, each reminder): no longer true
+    for a person once each household they may vote for has voted, nor for anyone once the ballot closed."""
+    return [ballot_open_notice_key(topic_id)] + [
+        vote_reminder_key(topic_id, number) for number in range(1, len(VOTING_REMINDERS) + 1)
+    ]
+
+
+def vote_receipt_key(topic_id: int, household_id: int, cast: int) -> str:
+    """The receipt of a household's n-th cast: a changed vote has a receipt of its own."""
+    return f"topic-{topic_id}-household-{household_id}-vote-{cast}"
+
+
 def objections_open(step: Step, now: datetime, publicity_ends_at: datetime | None) -> bool:
     """Objections are taken during the publicity period only: a publicity held past its end for an unanswered
     objection waits for the answer and takes no new ones."""
