@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from backend.domain.refusals import Kind, Refused
 from backend.domain.roles import Action, Role
+from backend.shared.clock import SHANGHAI
 
 
 class Step(enum.StrEnum):
@@ -131,6 +132,26 @@ def due_voting_reminders(now: datetime, closes_at: datetime, already_sent: int) 
     """How many of VOTING_REMINDERS are due by now (the sweep sends those past `already_sent`, each once)."""
     due = sum(1 for before in VOTING_REMINDERS if now >= closes_at - before)
     return max(due, already_sent)
+
+
+def open_ballot_warnings(now: datetime, deliberation_ends_at: datetime | None,
+                         meetings: Sequence[tuple[str, datetime]]) -> tuple[str, ...]:
+    """What the committee should know before opening a ballot, each in one sentence: that it cuts the deliberation
+    short of its own end, and that a meeting held on the topic (`meetings`: its name and start) has not taken place
+    yet."""
+    warnings = []
+    if deliberation_ends_at is not None and now < deliberation_ends_at:
+        warnings.append(f"协商讨论原定{minute_label(deliberation_ends_at)}结束，现在开启表决会提前结束讨论。")
+    warnings.extend(
+        f"相关的{name}定于{minute_label(starts_at)}召开，还没有举行；现在开启表决，会上的意见将来不及反映到表决中。"
+        for name, starts_at in meetings if now < starts_at
+    )
+    return tuple(warnings)
+
+
+def minute_label(moment: datetime) -> str:
+    """11月25日 10:00, Beijing time."""
+    return moment.astimezone(SHANGHAI).strftime("%m月%d日 %H:%M")
 
 
 def ballot_open_notice_key(topic_id: int) -> str:
