@@ -126,6 +126,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _register_api(app: Flask) -> None:
     from backend.api import (
+        announcements,
         auth,
         bindings,
         compounds,
@@ -149,7 +150,7 @@ def _register_api(app: Flask) -> None:
     smorest_api.init_app(app)
     smorest_api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for module in (auth, me, compounds, bindings, ledger, notifications, workorders, consultations, meetings,
-                   fees, payments, subsidies, rating, surveys):
+                   fees, payments, subsidies, rating, surveys, announcements):
         smorest_api.register_blueprint(module.blp)
     register_error_handlers(app)
     register_jwt(app)

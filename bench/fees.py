@@ -306,10 +306,10 @@ def _open_orders(payer_id: int, count: int) -> list[int]:
     """Orders for the next `count` unpaid bills, opened as a resident's pay button opens them."""
     from backend.domain.fees import BillStatus
     from backend.extensions import db
-    from backend.models import Bill, PaymentOrder, User
+    from backend.models import Bill, PaymentOrderBill, User
     from backend.services.payments import start_payment
 
-    with_order = select(PaymentOrder.bill_id)
+    with_order = select(PaymentOrderBill.bill_id)
     bill_ids = db.session.scalars(
         select(Bill.id).where(Bill.status == BillStatus.UNPAID, Bill.id.not_in(with_order))
         .order_by(Bill.id).limit(count)
@@ -323,13 +323,13 @@ def _notifications(order_ids: list[int], path: Path, replay: bool) -> None:
     sends again (its transaction id), else a first delivery. Timestamps are now's: verification refuses any
     more than 300 s away."""
     from backend.extensions import db
-    from backend.models import Payment, PaymentOrder
+    from backend.models import PaymentOrder, Receipt
     from backend.services.payment_provider import wechat_pay
 
     provider = wechat_pay()
     orders = db.session.scalars(select(PaymentOrder).where(PaymentOrder.id.in_(order_ids))).all()
     transactions = dict(db.session.execute(
-        select(Payment.order_id, Payment.transaction_id).where(Payment.order_id.in_(order_ids))
+        select(Receipt.order_id, Receipt.transaction_id).where(Receipt.order_id.in_(order_ids))
     ).all())
     with path.open("w") as lines:
         for order in orders:
@@ -362,7 +362,7 @@ def _payments_of(order_ids: list[int]) -> list:
     rows = db.session.execute(
         select(PaymentOrder.amount_fen, Payment.amount_fen, Bill.amount_fen, Bill.subsidy_fen, Bill.paid_fen,
                Bill.status, SubsidyGrant.status)
-        .join(Payment, Payment.order_id == PaymentOrder.id).join(Bill, Bill.id == PaymentOrder.bill_id)
+        .join(Payment, Payment.order_id == PaymentOrder.id).join(Bill, Bill.id == Payment.bill_id)
         .outerjoin(SubsidyGrant, SubsidyGrant.bill_id == Bill.id)
         .where(PaymentOrder.id.in_(order_ids))
     ).all()

@@ -3,13 +3,16 @@ Made by the factories the demo uses (backend.demo.factories), through the servic
 bills are the ones the cron job would issue."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+
+from sqlalchemy import select
 
 from backend.demo import factories
 from backend.domain.compounds import HouseholdKind
-from backend.domain.fees import BillingCycle
+from backend.domain.fees import BillingCycle, PaymentMethod
 from backend.domain.subsidy import SubsidyTier
-from backend.models import Bill, Compound, FeeSchedule, SubsidyPolicy
+from backend.extensions import db
+from backend.models import Bill, Compound, FeeSchedule, PaymentOrder, PaymentOrderBill, SubsidyPolicy
 from backend.services import fees as fee_service
 
 # 50%, 30%, 10% for 12 months each: the issue's example.
@@ -41,3 +44,23 @@ def make_policy(*, area_id: int | None = None, compound_id: int | None = None, n
         built_before_year=built_before_year, management_models=management_models or (),
         cap_fen_per_month=cap_fen_per_month, budget_fen=budget_fen, actor_id=actor_id,
     )
+
+
+def orders_of(bill_id: int) -> list[PaymentOrder]:
+    """Every order with the bill among its lines, oldest first."""
+    return list(db.session.scalars(
+        select(PaymentOrder).join(PaymentOrderBill, PaymentOrderBill.order_id == PaymentOrder.id)
+        .where(PaymentOrderBill.bill_id == bill_id).order_by(PaymentOrder.id)
+    ))
+
+
+def add_order(bill: Bill, payer_id: int, out_trade_no: str, amount_fen: int, expires_at: datetime,
+              prepay_id: str = "") -> PaymentOrder:
+    """An order of the one bill written straight to the session (what a request would believe it may do)."""
+    order = PaymentOrder(out_trade_no=out_trade_no, compound_id=bill.compound_id, household_id=bill.household_id,
+                         provider=PaymentMethod.SANDBOX, amount_fen=amount_fen, payer_id=payer_id,
+                         prepay_id=prepay_id, expires_at=expires_at)
+    db.session.add(order)
+    db.session.flush()
+    db.session.add(PaymentOrderBill(order_id=order.id, bill_id=bill.id, amount_fen=amount_fen))
+    return order

@@ -15,6 +15,8 @@ from sqlalchemy import case, func, select
 from backend.demo import DEMO_PASSWORD, Demo, load_demo
 from backend.extensions import db
 from backend.models import (
+    Announcement,
+    AnnouncementCompound,
     Area,
     Base,
     Bill,
@@ -171,6 +173,22 @@ def _meetings() -> list[tuple]:
     return [(title, kind.value, place, topic, invitees) for title, kind, place, topic, invitees in rows]
 
 
+def _announcements() -> list[tuple]:
+    """(author, title, category, pinned, urgent, last day, where it was posted, the compounds it reaches)"""
+    usernames = _usernames()
+    codes = dict(db.session.execute(select(Compound.id, Compound.code)).all())
+    areas = dict(db.session.execute(select(Area.id, Area.name)).all())
+    reaches: dict[int, list[str]] = {}
+    for announcement_id, compound_id in db.session.execute(
+            select(AnnouncementCompound.announcement_id, AnnouncementCompound.compound_id)):
+        reaches.setdefault(announcement_id, []).append(codes[compound_id])
+    rows = db.session.execute(select(Announcement).order_by(Announcement.id)).scalars()
+    return [(usernames[row.author_id], row.title, row.category.value, row.pinned, row.urgent,
+             row.ends_on.isoformat() if row.ends_on else None,
+             codes[row.compound_id] if row.compound_id else areas[row.area_id], sorted(reaches[row.id]))
+            for row in rows]
+
+
 def _fees() -> dict:
     schedules = db.session.execute(
         select(Compound.code, FeeSchedule.household_kind, FeeSchedule.standard_fen_per_m2, FeeSchedule.effective_from,
@@ -258,23 +276,27 @@ def test_the_demo_is_the_one_it_was(demo):
         "counts": _counts(), "places": _places(), "accounts": _accounts(), "owners": len(owners),
         "first_and_last_owner": [owners[0], owners[-1]], "registers_and_requests": _registers_and_requests(),
         "passwords": _passwords(), "work_orders": _work_orders(), "topics": _topics(), "meetings": _meetings(),
-        "fees": _fees(), "evaluation": _evaluation(), "returned": _returned(demo),
+        "announcements": _announcements(), "fees": _fees(), "evaluation": _evaluation(), "returned": _returned(demo),
     }
 
     assert fingerprint == {
         "counts": COUNTS, "places": PLACES, "accounts": ACCOUNTS, "owners": 40,
         "first_and_last_owner": OWNERS_FIRST_AND_LAST, "registers_and_requests": REGISTERS_AND_REQUESTS,
         "passwords": {"accounts": 52, "demo_password": True}, "work_orders": WORK_ORDERS, "topics": TOPICS,
-        "meetings": MEETINGS, "fees": FEES, "evaluation": EVALUATION, "returned": RETURNED,
+        "meetings": MEETINGS, "announcements": ANNOUNCEMENTS, "fees": FEES, "evaluation": EVALUATION,
+        "returned": RETURNED,
     }
 
 
 COUNTS = {
-    "areas": 4, "audit_events": 284, "ballot_options": 15, "ballot_results": 3, "ballot_rolls": 288, "bills": 408,
+    "announcement_compounds": 4, "announcements": 3, "areas": 4, "audit_events": 287, "ballot_options": 15, "ballot_results": 3, "ballot_rolls": 288, "bills": 408,
     "binding_requests": 2, "buildings": 7, "company_ratings": 1, "compounds": 2, "credit_records": 1,
     "fee_schedules": 3, "households": 126, "inspection_items": 6, "inspections": 1, "meeting_invitees": 6,
-    "meetings": 1, "memberships": 51, "notices": 219, "notifications": 117, "outbox_jobs": 220, "payment_orders": 65,
-    "payments": 245, "property_companies": 1, "rating_methods": 1, "rating_rounds": 1, "registered_owners": 2,
+    # One 缴费成功 notice (and its fan-out job) per online payment; a receipt per vote and per online survey sheet;
+    # the rows of the vote reminders each household's vote withdrew from its people before any worker ran.
+    "meetings": 1, "memberships": 51, "notices": 284, "notifications": 117, "outbox_jobs": 288,
+    "payment_order_bills": 65, "payment_orders": 65, "payments": 245, "property_companies": 1, "rating_methods": 1,
+    "rating_rounds": 1, "receipts": 245, "registered_owners": 2,
     "subsidy_grants": 245, "subsidy_policies": 1, "survey_answers": 460, "survey_compounds": 4,
     "survey_evaluators": 1, "survey_questions": 14, "survey_responses": 69, "survey_tallies": 14, "surveys": 2,
     "topic_comments": 6, "topic_cosigns": 33, "topic_followers": 146, "topic_objections": 1, "topic_progress": 4,
@@ -368,6 +390,13 @@ TOPICS = [
 ]
 MEETINGS = [
     ("1栋屋面防水修缮议事会", "deliberation", "小区党群服务站二楼会议室", "使用维修资金修缮1栋屋面防水", 6),
+]
+# The pinned water cut and the roof meeting's notice end the day after the demo's day (25 November 2026).
+ANNOUNCEMENTS = [
+    ("manager", "3栋二次供水水箱清洗停水通知", "outage", True, False, "2026-11-27", "yangguang", ["yangguang"]),
+    ("committee", "关于召开1栋屋面防水修缮议事会的通知", "deliberation", False, False, "2026-11-27", "yangguang",
+     ["yangguang"]),
+    ("official", "冬季用电用气安全提示", "other", False, False, None, "炳草岗街道", ["wushisi", "yangguang"]),
 ]
 FEES = {
     "schedules": [

@@ -17,6 +17,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from backend import create_app
+from backend.domain.announcements import Category
 from backend.domain.bindings import BindingStatus, Relation
 from backend.domain.consultations import Channel, Schedule
 from backend.domain.roles import Role
@@ -25,7 +26,7 @@ from backend.domain.workorders import Urgency
 from backend.extensions import db, limiter
 from backend.models import BindingRequest, Household, Notice, Notification, TopicPhoto, WorkOrderPhoto
 from backend.policy import roles_in_compound
-from backend.services import consultations, payments, photos, surveys
+from backend.services import announcements, consultations, payments, photos, surveys
 from backend.services.auth import issue_tokens
 from backend.services.consultations import Acceptance, OptionDraft
 from backend.services.workorders import submit_order
@@ -85,7 +86,7 @@ def build_seeded(area_tree, make_compound, make_user, sign_in) -> dict:
         "building_id": buildings_of(compound)[0].id, "notification_id": notification.id,
         "order_id": order.id, "photo_id": order_photo_id(order.id), "assignee_id": staff.id,
         "merge_into_id": other.id, **published_topic(compound, resident, admin),
-        "survey_id": running_survey(community, resident, admin),
+        "survey_id": running_survey(community, resident, admin), **posted_announcement(compound, admin),
     }
     return {"ids": ids, "admin": admin, "admin_headers": sign_in(admin)}
 
@@ -150,6 +151,15 @@ def running_survey(community, resident, admin) -> int:
     surveys.submit_sheet(survey.id, resident.id, None, [
         surveys.AnswerInput(question.id, 5) for question in survey.questions if question.required])
     return survey.id
+
+
+def posted_announcement(compound, admin) -> dict[str, int]:
+    """A notice with a photo, posted to the compound."""
+    draft = announcements.Draft("停水通知", "明日停水", Category.OUTAGE)
+    announcement = announcements.post_to_compound(
+        compound.id, admin.id, draft, [photos.prepare_photo(photo_samples.camera_jpeg(160, 120).stream())])
+    photo_id = announcements.photos_of([announcement.id])[announcement.id][0].id
+    return {"announcement_id": announcement.id, "announcement_photo_id": photo_id}
 
 
 def order_photo_id(order_id: int) -> int:

@@ -14,6 +14,7 @@ from flask_smorest import Blueprint
 from backend.domain.roles import Action
 from backend.policy import authorize
 from backend.presenters import fees as presenter
+from backend.presenters import payments as payment_presenter
 from backend.request_context import client_ip, entry_compound_id, optional_user_id
 from backend.schemas.common import ApiErrorSchema, PageQuery, envelope
 from backend.schemas.fees import (
@@ -27,6 +28,7 @@ from backend.schemas.fees import (
     CollectionSchema,
     CreatedScheduleSchema,
     FeeScheduleSchema,
+    HouseholdOfflinePaymentSchema,
     OfflinePaymentSchema,
     OnlineCheckSchema,
     PaymentSchema,
@@ -35,6 +37,7 @@ from backend.schemas.fees import (
     ScheduleCreateSchema,
     WaiverSchema,
 )
+from backend.schemas.payments import ReceiptSchema
 from backend.services import fees as service
 from backend.services import payments as payment_service
 from backend.shared.clock import beijing_date, utcnow
@@ -194,6 +197,34 @@ class OfflinePayments(MethodView):
         return payment_service.record_offline_payment(
             bill_id, body["method"], body["amount_fen"], body["offline_receipt_no"], optional_user_id(), client_ip()
         )
+
+
+@blp.route(f"/households/{HOUSEHOLD_ID}/offline-payments")
+class HouseholdOfflinePayments(MethodView):
+    @blp.arguments(HouseholdOfflinePaymentSchema)
+    @blp.response(201, ReceiptSchema)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(403, schema=ApiErrorSchema)
+    @blp.alt_response(404, schema=ApiErrorSchema, description="房屋或其中一个账单不存在或不属于本户")
+    @blp.alt_response(409, schema=ApiErrorSchema,
+                      description="有账单已缴清或已减免、住户的线上支付尚未关闭，或收据号已登记过")
+    @blp.alt_response(422, schema=ApiErrorSchema, description="金额不等于所选账单的应缴合计")
+    @blp.alt_response(502, schema=ApiErrorSchema, description="微信支付拒绝查询过期的线上订单")
+    @blp.alt_response(503, schema=ApiErrorSchema, description="暂时无法向微信支付查询过期的线上订单")
+    @jwt_required()
+    def post(self, body, household_id):
+        """Cash or a bank transfer for several months of the household at once (staff, manager; audited): ONE
+        amount, which must equal the selected bills' total due after their subsidies (fixed now), and ONE paper
+        receipt number; one receipt listing every bill. If any selected bill cannot be taken now — paid, waived,
+        another household's, or in an online payment that may still be paid — nothing is recorded and `errors`
+        names the field at fault."""
+        user_id = optional_user_id()
+        service.household_access(user_id, household_id, Action.RECORD_PAYMENTS)
+        receipt = payment_service.record_offline_payments(
+            body["bill_ids"], body["method"], body["amount_fen"], body["offline_receipt_no"], user_id, client_ip(),
+            household_id=household_id,
+        )
+        return payment_presenter.receipt_of(user_id, receipt)
 
 
 @blp.route(f"/bills/{BILL_ID}/online-payment/close")

@@ -1,5 +1,6 @@
-"""Paying a bill online and its receipts: start a payment (WeChat Pay JSAPI, or the sandbox in development),
-WeChat Pay's payment notification, the sandbox's "pay" button, and the electronic receipt.
+"""Paying bills online and their receipts: start a payment of one bill or of several months of a household
+(WeChat Pay JSAPI, or the sandbox in development), WeChat Pay's payment notification, the sandbox's "pay" button,
+the electronic receipt and a household's payment history.
 
 Refusals keep the error shape: a bill, order or receipt of a household that is none of the caller's → 404 (its
 existence stays hidden), a role that may not pay → 403, a bill that cannot be paid now → 409, WeChat Pay down →
@@ -16,9 +17,11 @@ from flask_smorest import Blueprint
 from backend.presenters import payments as presenter
 from backend.rate_limits import limiter
 from backend.request_context import optional_user_id
-from backend.schemas.common import ApiErrorSchema
+from backend.schemas.common import ApiErrorSchema, PageQuery, envelope
 from backend.schemas.fees import PaymentSchema
 from backend.schemas.payments import (
+    HouseholdPaymentSchema,
+    PaidReceiptSchema,
     PaymentStartSchema,
     PayNotificationAckSchema,
     PayNotificationSchema,
@@ -32,6 +35,7 @@ from backend.services.payment_provider import NOTIFICATION_HEADERS, NOTIFY_ROUTE
 blp = Blueprint("payments", __name__, url_prefix="/api/v1", description="缴费与收据")
 
 BILL_ID = "<int(min=1, max=2147483647):bill_id>"
+HOUSEHOLD_ID = "<int(min=1, max=2147483647):household_id>"
 ORDER_ID = "<int(min=1, max=2147483647):order_id>"
 PAYMENT_ID = "<int(min=1, max=2147483647):payment_id>"
 
@@ -57,6 +61,43 @@ class BillPayments(MethodView):
         return presenter.started_payment(service.start_payment(bill_id, people_service.get_user(user_id))), 201
 
 
+@blp.route(f"/households/{HOUSEHOLD_ID}/payments")
+class HouseholdPayments(MethodView):
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, envelope(PaidReceiptSchema))
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(404, schema=ApiErrorSchema)
+    @jwt_required()
+    def get(self, query, household_id):
+        """The household's payments, newest first, grouped by receipt (one online order, or one desk entry under
+        one paper receipt), each bill with its period, amount and subsidy and a link to the receipt. For the
+        household's verified people and those who see the compound's bills (staff, manager, committee, officials
+        above); 404 for anyone else."""
+        household = fee_service.household_for(optional_user_id(), household_id)
+        return presenter.payment_history(household, query["page"], query["page_size"]).__dict__
+
+    @blp.arguments(HouseholdPaymentSchema)
+    @blp.response(201, PaymentStartSchema)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(403, schema=ApiErrorSchema)
+    @blp.alt_response(404, schema=ApiErrorSchema, description="房屋或其中一个账单不存在或不可见")
+    @blp.alt_response(409, schema=ApiErrorSchema, description="有账单已缴清或已减免、正在支付；或不在微信中")
+    @blp.alt_response(422, schema=ApiErrorSchema)
+    @blp.alt_response(502, schema=ApiErrorSchema, description="微信支付拒绝了订单")
+    @blp.alt_response(503, schema=ApiErrorSchema, description="微信支付暂时不可用或补贴额度正忙，请稍后再试")
+    @jwt_required()
+    def post(self, body, household_id):
+        """Pay several bills of the household in one order (its verified people): the bills named in `bill_ids`,
+        or every unpaid one when none are named. Each bill's subsidy is fixed as paying it alone would fix it
+        (oldest first), and one order opens for the sum of the resident's shares (the payer's open one again for
+        the same bills within its window). A bill is in one live order at a time: someone else paying one of them
+        → 409. Complete a sandbox order with POST /payments/sandbox/{order_id}/complete."""
+        user_id = optional_user_id()
+        fee_service.paying_household(user_id, household_id)
+        start = service.start_household_payment(household_id, body["bill_ids"], people_service.get_user(user_id))
+        return presenter.started_payment(start), 201
+
+
 @blp.route(f"/payments/sandbox/{ORDER_ID}/complete")
 class SandboxCompletion(MethodView):
     @blp.response(200, PaymentSchema)
@@ -66,7 +107,8 @@ class SandboxCompletion(MethodView):
     def post(self, order_id):
         """The sandbox's "pay" button, for the order's payer only and only where payments are simulated: a
         notification signed as WeChat Pay would sign it goes through the real notification path. Pressing it
-        again gives the same payment."""
+        again gives the same payment. An order of several bills records one payment per bill on one receipt;
+        the answer is its first (oldest bill's), with `receipt_id`."""
         return service.complete_sandbox_payment(order_id, optional_user_id())
 
 
@@ -106,6 +148,7 @@ class PaymentReceipt(MethodView):
     @blp.alt_response(404, schema=ApiErrorSchema)
     @jwt_required()
     def get(self, payment_id):
-        """The electronic receipt: number, household, period, bill, subsidy, paid, method and time. For the
-        household's verified people and those who see the compound's bills."""
+        """The electronic receipt the payment is a line of: number, payee (the property company), payer (the
+        household and the online payer's masked name), each bill (period, amount, subsidy, paid) and the totals,
+        method and time. For the household's verified people and those who see the compound's bills."""
         return presenter.receipt(optional_user_id(), payment_id)

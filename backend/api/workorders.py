@@ -13,6 +13,7 @@ from flask_smorest import Blueprint, abort
 
 from backend.api.uploads import limit_photo_upload
 from backend.domain import workorders as rules
+from backend.domain.phones import tel_uri
 from backend.domain.roles import Action as Permission
 from backend.domain.roles import Role, allows
 from backend.policy import authorize, roles_in_compound
@@ -21,6 +22,8 @@ from backend.request_context import client_ip, entry_compound_id, optional_user_
 from backend.schemas.common import ApiErrorSchema, envelope
 from backend.schemas.workorders import (
     CategoryListSchema,
+    ContactPhonesInput,
+    ContactPhonesSchema,
     DuplicateListSchema,
     DuplicateQuery,
     FiguresSchema,
@@ -29,8 +32,10 @@ from backend.schemas.workorders import (
     RatingInputSchema,
     RatingSchema,
     ReplySchema,
+    RevealedPhoneSchema,
     StatsQuery,
     TransitionSchema,
+    WorkbenchSchema,
     WorkOrderDetailSchema,
     WorkOrderListQuery,
     WorkOrderSchema,
@@ -154,6 +159,44 @@ class Categories(MethodView):
         return {"items": workorder_service.categories(compound_id)}
 
 
+@blp.route(f"/compounds/{COMPOUND_ID}/workbench")
+class Workbench(MethodView):
+    @blp.response(200, WorkbenchSchema)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(403, schema=ApiErrorSchema)
+    @blp.alt_response(404, schema=ApiErrorSchema)
+    @jwt_required()
+    def get(self, compound_id):
+        """我的待办 (staff and manager): counts (待受理, 处理中, 已超时), the open orders to see to first (urgent,
+        then the nearest deadline) with whether each may be accepted now, and for the manager the unassigned."""
+        roles = _authorize_any(compound_id, Permission.HANDLE_WORK_ORDERS)
+        return presenter.workbench(compound_id, optional_user_id(), roles)
+
+
+@blp.route(f"/compounds/{COMPOUND_ID}/contact-phones")
+class ContactPhones(MethodView):
+    @blp.response(200, ContactPhonesSchema)
+    @blp.alt_response(404, schema=ApiErrorSchema)
+    def get(self, compound_id):
+        """The compound's call buttons: 物业服务电话 and, when the committee shows it, its contact."""
+        access = authorize(Permission.VIEW_COMPOUND, compound_id, optional_user_id(), entry_compound_id())
+        return presenter.contact_phones(access.compound, access.roles)
+
+    @blp.arguments(ContactPhonesInput)
+    @blp.response(200, ContactPhonesSchema)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(403, schema=ApiErrorSchema)
+    @blp.alt_response(404, schema=ApiErrorSchema)
+    @blp.alt_response(422, schema=ApiErrorSchema, description="不是可拨打的电话号码")
+    @jwt_required()
+    def patch(self, body, compound_id):
+        """Set the numbers (audited): the manager 物业服务电话, the committee its contact and whether the home
+        page shows it. An empty number removes its button."""
+        roles = _authorize_any(compound_id, Permission.SET_SERVICE_PHONE, Permission.SET_COMMITTEE_PHONE)
+        compound = workorder_service.set_contact_phones(compound_id, optional_user_id(), roles, body, client_ip())
+        return presenter.contact_phones(compound, roles)
+
+
 # ---- one order ----------------------------------------------------------------------------------------
 
 
@@ -184,6 +227,20 @@ class Transitions(MethodView):
         _order, viewer = workorder_service.seen_by(order_id, optional_user_id())
         workorder_service.transition(order_id, viewer.user_id, viewer.roles, ip=client_ip(), **body)
         return _detail(order_id)
+
+
+@blp.route(f"/work-orders/{ORDER_ID}/reporter-phone")
+class ReporterPhone(MethodView):
+    @blp.response(200, RevealedPhoneSchema)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(403, schema=ApiErrorSchema, description="不是此工单的处理人或物业经理")
+    @blp.alt_response(404, schema=ApiErrorSchema)
+    @jwt_required()
+    def post(self, order_id):
+        """The reporter's whole phone number, to the staff the order is assigned to and the manager; each
+        reveal is audited. Everyone else sees only reporter_phone_masked."""
+        phone = workorder_service.reveal_reporter_phone(order_id, optional_user_id(), client_ip())
+        return {"phone": phone, "tel": tel_uri(phone) if phone else ""}
 
 
 @blp.route(f"/work-orders/{ORDER_ID}/photos")

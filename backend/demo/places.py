@@ -56,7 +56,7 @@ def make_places() -> Places:
 
     compounds: list[Compound] = []
     homes: dict[int, list[Household]] = {}
-    for code, name, model, built, floors in DEMO_COMPOUNDS:
+    for index, (code, name, model, built, floors) in enumerate(DEMO_COMPOUNDS):
         compound = factories.make_compound(
             code, name, community, model, address=f"攀枝花市东区炳草岗大道{rng.randint(10, 300)}号", built_year=built,
             party_org_form=PartyOrgForm.SINGLE, first_secretary_name="李红梅",
@@ -64,6 +64,8 @@ def make_places() -> Places:
             fee_standard_fen_per_m2=85 if model is ManagementModel.MARKET else 60,
             renovation_status=RenovationStatus.DONE if built < 1990 else RenovationStatus.IN_PROGRESS,
             open_problems="部分楼栋雨污管网老化" if built < 1990 else "",
+            # The call button on the home page and every order (物业服务电话).
+            service_phone=f"0812-333456{7 + index}",
         )
         compounds.append(compound)
         homes[compound.id] = []

@@ -104,16 +104,20 @@ class LiveOrderStep(enum.StrEnum):
     # Someone else may be paying it right now (another person of the household, or the resident while the
     # desk wants cash): refused until it is paid, closed or expired.
     REFUSE = "refuse"
-    # Expired, or for an amount no longer owed: WeChat Pay is asked what became of it (and closes it if
-    # unpaid) before another order or payment may follow.
+    # Expired, or the payer's own for other bills or amounts than asked now (one month, then all): WeChat Pay is
+    # asked what became of it (and closes it if unpaid) before another order or payment may follow.
     SETTLE = "settle"
 
 
 def live_order_step(*, expired: bool, same_payer: bool, same_amount: bool) -> LiveOrderStep:
-    """The step for a live order; the desk and the adjusters are never its payer."""
-    if expired or not same_amount:
+    """The step for a live order; the desk and the adjusters are never its payer. `same_amount`: the order pays
+    exactly the bills and amounts asked now."""
+    if expired:
         return LiveOrderStep.SETTLE
-    return LiveOrderStep.REUSE if same_payer else LiveOrderStep.REFUSE
+    if not same_payer:
+        # Closing it could pull the sheet from under someone paying it right now.
+        return LiveOrderStep.REFUSE
+    return LiveOrderStep.REUSE if same_amount else LiveOrderStep.SETTLE
 
 
 class FeeRefused(Refused):
@@ -204,6 +208,47 @@ def period_label(period_start: date, months: int) -> str:
         return f"{period_start.year}年度"
     last = add_months(period_start, months - 1)
     return f"{period_start.year}年{period_start.month}月—{last.year}年{last.month}月"
+
+
+def periods_label(periods: list[tuple[date, int]]) -> str:
+    """Several bills' periods (first month, months) in words, runs of consecutive months merged: one bill as
+    period_label says it; "2026年10月—12月", "2025年12月—2026年2月", "2026年1月、2026年3月"."""
+    if len(periods) == 1:
+        return period_label(*periods[0])
+    months = sorted({add_months(start, index) for start, count in periods for index in range(count)})
+    runs: list[list[date]] = []
+    for month in months:
+        if runs and add_months(runs[-1][-1], 1) == month:
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    return "、".join(_run_label(run[0], run[-1]) for run in runs)
+
+
+def _run_label(first: date, last: date) -> str:
+    if first == last:
+        return f"{first.year}年{first.month}月"
+    if first.year == last.year:
+        return f"{first.year}年{first.month}月—{last.month}月"
+    return f"{first.year}年{first.month}月—{last.year}年{last.month}月"
+
+
+def household_label(building: str, unit: str, room: str) -> str:
+    """"1栋1单元101", or "1栋101" without units."""
+    return f"{building}{unit}单元{room}" if unit else f"{building}{room}"
+
+
+def room_label(label: str) -> str:
+    """A household as a receipt or a sentence names it: "1栋1单元101室" (a room given by its number)."""
+    return f"{label}室" if label[-1:].isdigit() else label
+
+
+def mask_name(name: str) -> str:
+    """A person's name as a receipt shows it (个人信息保护法): the first character, the rest as *."""
+    name = name.strip()
+    if len(name) <= 1:
+        return name
+    return name[0] + "*" * min(len(name) - 1, 3)
 
 
 def bill_amount_fen(floor_area_centi_m2: int, standard_fen_per_m2: int, months: int) -> int:

@@ -29,7 +29,9 @@ SURVEY_REMINDER = "survey_reminder"
 SURVEY_RECEIPT = "survey_receipt"
 FEE_BILL = "fee_bill"
 FEE_REMINDER = "fee_reminder"
+FEE_PAID = "fee_paid"
 SUBSIDY_CHANGE = "subsidy_change"
+ANNOUNCEMENT = "announcement"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -48,7 +50,9 @@ KINDS = {
     SURVEY_RECEIPT: "测评提交回执",
     FEE_BILL: "物业费账单",
     FEE_REMINDER: "缴费提醒",
+    FEE_PAID: "缴费成功",
     SUBSIDY_CHANGE: "补贴调整",
+    ANNOUNCEMENT: "通知公告",
 }
 
 _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
@@ -74,7 +78,11 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     SURVEY_RECEIPT: _HOUSEHOLD,
     FEE_BILL: _HOUSEHOLD,
     FEE_REMINDER: _HOUSEHOLD,
+    # The payer: only the household's people pay its bills.
+    FEE_PAID: _HOUSEHOLD,
     SUBSIDY_CHANGE: _HOUSEHOLD,
+    # The compound's verified owners and residents.
+    ANNOUNCEMENT: _HOUSEHOLD,
 }
 
 

@@ -39,6 +39,9 @@ class Action(enum.StrEnum):
     VIEW_WORK_ORDER_STATS = "view_work_order_stats"
     CONFIGURE_WORK_ORDERS = "configure_work_orders"
     REPLY_TO_RATINGS = "reply_to_ratings"
+    # The call buttons: 物业服务电话 (the manager), the committee's own contact (the committee).
+    SET_SERVICE_PHONE = "set_service_phone"
+    SET_COMMITTEE_PHONE = "set_committee_phone"
     # Deliberation (五步议事法): reading is open to everyone of the compound; the rest by role.
     VIEW_TOPICS = "view_topics"
     PROPOSE_TOPIC = "propose_topic"
@@ -67,6 +70,8 @@ class Action(enum.StrEnum):
     VIEW_SETTLEMENT = "view_settlement"
     # 评星定级: the rating method, credit records, rating rounds (officials over an area).
     RATE_COMPANIES = "rate_companies"
+    # 通知公告: reading is VIEW_COMPOUND's; posting (and changing another's notice) by role.
+    POST_ANNOUNCEMENTS = "post_announcements"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -92,6 +97,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_WORK_ORDER_STATS: frozenset(Role),
     Action.CONFIGURE_WORK_ORDERS: frozenset({Role.MANAGER, Role.COMMITTEE, Role.PARTY_SECRETARY, Role.ADMIN}),
     Action.REPLY_TO_RATINGS: frozenset({Role.MANAGER, Role.ADMIN}),
+    Action.SET_SERVICE_PHONE: frozenset({Role.MANAGER, Role.ADMIN}),
+    Action.SET_COMMITTEE_PHONE: frozenset({Role.COMMITTEE, Role.ADMIN}),
     Action.VIEW_TOPICS: frozenset(Role),
     # A verified household's people propose and co-sign (the service checks the household is theirs).
     Action.PROPOSE_TOPIC: _HOUSEHOLD_PEOPLE,
@@ -122,6 +129,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MANAGE_SUBSIDIES: frozenset({Role.OFFICIAL, Role.ADMIN}),
     Action.VIEW_SETTLEMENT: frozenset({Role.OFFICIAL, Role.ADMIN}),
     Action.RATE_COMPANIES: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    # The compound's self-governance, its property manager, and the community and above over their area.
+    Action.POST_ANNOUNCEMENTS: _SELF_GOVERNANCE | {Role.MANAGER, Role.OFFICIAL},
 }
 
 

@@ -6,7 +6,7 @@ import enum
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from backend.domain.refusals import Kind, Refused
 from backend.domain.roles import Action as Permission
@@ -77,6 +77,37 @@ class Urgency(enum.StrEnum):
 
 
 URGENCY_LABELS = {Urgency.NORMAL: "一般", Urgency.URGENT: "紧急"}
+
+
+class HalfDay(enum.StrEnum):
+    """The half of the day a resident wants staff to come (预约上门时间)."""
+
+    MORNING = "am"
+    AFTERNOON = "pm"
+
+
+HALF_DAY_LABELS = {HalfDay.MORNING: "上午", HalfDay.AFTERNOON: "下午"}
+# A visit is booked from today up to this many days ahead (Asia/Shanghai).
+VISIT_DAYS_AHEAD = 30
+
+
+def check_visit(visit_date: date | None, half_day: HalfDay | None, today: date, *, at_home: bool) -> None:
+    """预约上门时间: only for a repair at the resident's home, a day from today to 30 days on, with its half-day."""
+    if visit_date is None and half_day is None:
+        return
+    if not at_home:
+        raise WorkOrderRefused("只有房屋内的报修可以预约上门时间", Kind.INVALID)
+    if visit_date is None or half_day is None:
+        raise WorkOrderRefused("请同时选择预约日期和上午/下午", Kind.INVALID)
+    if not today <= visit_date <= today + timedelta(days=VISIT_DAYS_AHEAD):
+        raise WorkOrderRefused(f"预约日期请选今天起{VISIT_DAYS_AHEAD}天内", Kind.INVALID)
+
+
+def visit_label(visit_date: date | None, half_day: HalfDay | str | None) -> str:
+    """"12月8日 上午", or empty when no visit was booked."""
+    if visit_date is None or half_day is None:
+        return ""
+    return f"{visit_date.month}月{visit_date.day}日 {HALF_DAY_LABELS[HalfDay(half_day)]}"
 
 
 class WorkOrderRefused(Refused):
@@ -303,6 +334,13 @@ def check_photo(status: Status, actors: frozenset[Actor] | set[Actor]) -> None:
         raise WorkOrderRefused(f"工单{STATUS_LABELS[status]}，不能再上传照片", Kind.CONFLICT)
 
 
+def check_reveal_phone(actors: frozenset[Actor] | set[Actor], *, assigned_to_me: bool) -> None:
+    """个人信息保护法: the reporter's whole phone only to who handles the order, the staff it is assigned to and
+    the compound's manager; everyone else sees the mask."""
+    if Actor.MANAGER not in actors and not (Actor.HANDLER in actors and assigned_to_me):
+        raise WorkOrderRefused("只有受理此工单的工作人员和物业经理可以查看报修人电话", Kind.FORBIDDEN)
+
+
 def permitted(check: Callable[..., None], *args, **kwargs) -> bool:
     """Whether `check` lets this through: what a screen offers is what the service would do."""
     try:
@@ -355,6 +393,23 @@ ME = "我"
 OVERDUE_LABELS = {Phase.ACCEPT: "受理超时", Phase.CLOSE: "办结超时"}
 
 
+def format_duration(seconds: float | None) -> str:
+    """Every time span a page shows (SLA, medians), one way: minutes under an hour, else hours and minutes
+    ("45分钟", "2小时", "2小时30分")."""
+    if seconds is None:
+        return "—"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    if not hours:
+        return f"{minutes}分钟" if minutes else "不到1分钟"
+    return f"{hours}小时{minutes}分" if minutes else f"{hours}小时"
+
+
+def brief(description: str, limit: int = 30) -> str:
+    """The problem in a notice's sentence: its first line, cut to `limit` characters."""
+    line = description.strip().splitlines()[0] if description.strip() else ""
+    return line if len(line) <= limit else f"{line[:limit]}…"
+
+
 def title_of(roles: frozenset[Role] | set[Role]) -> str:
     return next((title for role, title in ROLE_TITLES if role in roles), WORKER_TITLE)
 
@@ -364,3 +419,39 @@ def place_label(building: str | None, unit: str | None, room: str | None, spot: 
     where = f"{unit}单元 {room}室" if room is not None else "公共区域"
     text = f"{building} {where}" if building else where
     return f"{text} · {spot}" if spot else text
+
+
+# ---- the words of notices: sentences a person reads in the inbox, not a dump of the order's fields -------
+
+
+class Audience(enum.StrEnum):
+    """Who reads a step's notice: its reporter, someone who joined the order, or the staff handling it."""
+
+    SUBMITTER = "submitter"
+    FOLLOWER = "follower"
+    HANDLER = "handler"
+
+
+def step_notice(action: Action, audience: Audience, *, status: Status, actor: str, problem: str, note: str = "",
+                merged_into_id: int | None = None) -> tuple[str, str]:
+    """The title and sentence telling `audience` of a step `actor` (a name, or a title like 物业人员) took:
+    "刘师傅已受理您的报修：厨房水管漏水", "您的报修已办结：厨房水管漏水，请确认并评价"."""
+    if audience is Audience.HANDLER:
+        if action is Action.WITHDRAW:
+            return "居民已撤回报修", f"居民已撤回报修：{problem}，无需再处理。"
+        return "居民反馈未解决", f"居民反馈报修未解决：{problem}，请重新处理。" + (f"居民说：{note}" if note else "")
+    whose = "您的报修" if audience is Audience.SUBMITTER else "您关注的报修"
+    reason = f"原因：{note}" if note else ""
+    sentences = {
+        Action.ACCEPT: f"{actor}已受理{whose}：{problem}",
+        Action.START: f"{actor}已开始处理{whose}：{problem}",
+        Action.CLOSE: f"{whose}已办结：{problem}" + ("，请确认并评价" if audience is Audience.SUBMITTER else "")
+        + (f"。处理结果：{note}" if note else ""),
+        Action.REJECT: f"{whose}未予受理：{problem}。{reason}",
+        Action.MERGE: f"{whose}与工单#{merged_into_id}是同一问题，已合并处理：{problem}",
+        Action.ASSIGN: f"{actor}已为{whose}派单：{problem}",
+        Action.DISPUTE: f"{whose}已重新处理：{problem}",
+        Action.CONFIRM: f"{whose}已确认解决：{problem}",
+        Action.WITHDRAW: f"{whose}已被报修人撤回：{problem}",
+    }
+    return f"报修进度：{STATUS_LABELS[status]}", sentences[action].rstrip("。")

@@ -1,4 +1,10 @@
 """Typed models, one module per domain; importing this package registers them all."""
+from backend.models.announcements import (
+    Announcement,
+    AnnouncementCompound,
+    AnnouncementPhoto,
+    AnnouncementRead,
+)
 from backend.models.audit import AuditEvent
 from backend.models.auth import RevokedToken
 from backend.models.base import Base
@@ -19,7 +25,17 @@ from backend.models.consultations import (
     Vote,
     VoteCast,
 )
-from backend.models.fees import Bill, FeeSchedule, Payment, PaymentOrder, Refund, SubsidyGrant, SubsidyPolicy
+from backend.models.fees import (
+    Bill,
+    FeeSchedule,
+    Payment,
+    PaymentOrder,
+    PaymentOrderBill,
+    Receipt,
+    Refund,
+    SubsidyGrant,
+    SubsidyPolicy,
+)
 from backend.models.jobs import OutboxJob
 from backend.models.meetings import Meeting, MeetingAttendance, MeetingInvitee
 from backend.models.notifications import Delivery, Notice, Notification, NotificationPreference
@@ -55,6 +71,10 @@ from backend.models.workorders import (
 )
 
 __all__ = [
+    "Announcement",
+    "AnnouncementCompound",
+    "AnnouncementPhoto",
+    "AnnouncementRead",
     "CompanyRating",
     "CreditRecord",
     "Inspection",
@@ -73,6 +93,8 @@ __all__ = [
     "FeeSchedule",
     "Payment",
     "PaymentOrder",
+    "PaymentOrderBill",
+    "Receipt",
     "Refund",
     "SubsidyGrant",
     "SubsidyPolicy",

@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     String,
     Text,
@@ -180,16 +181,18 @@ LIVE_ORDER = "paid_at IS NULL AND closed_at IS NULL"
 
 
 class PaymentOrder(Base):
-    """An online payment started for a bill (WeChat Pay JSAPI or the sandbox), by its out_trade_no. Live until
-    paid or closed; a bill has at most one live order."""
+    """An online payment started for one or several bills of a household (WeChat Pay JSAPI or the sandbox), by
+    its out_trade_no; its bills and what it pays of each are its lines (payment_order_bills). Live until paid
+    or closed; a bill is in at most one live order."""
 
     __tablename__ = "payment_orders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     out_trade_no: Mapped[str] = mapped_column(String(32), unique=True)
-    bill_id: Mapped[int] = mapped_column(ForeignKey("bills.id"), index=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
     provider: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod, "payment_method"))
+    # The sum of its lines' amounts: what WeChat Pay charges, and what a notification must say.
     amount_fen: Mapped[int]
     payer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     openid: Mapped[str] = mapped_column(String(64), default="")
@@ -199,29 +202,93 @@ class PaymentOrder(Base):
     # When it became unpayable without being paid: WeChat Pay closed it or never had it. A late payment of a
     # closed order is still recorded (the money was taken) and keeps this.
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # LIVE_ORDER as a column (the CHECK keeps the two in step): the order's lines carry it by a cascading
+    # foreign key, so one UPDATE of the order frees or holds every bill of it at once.
+    live: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    lines: Mapped[list[PaymentOrderBill]] = relationship(
+        primaryjoin="PaymentOrder.id == foreign(PaymentOrderBill.order_id)", viewonly=True,
+        order_by="PaymentOrderBill.bill_id",
+    )
 
     __table_args__ = (
         CheckConstraint("amount_fen > 0", name="amount_positive"),
-        # One live order per bill, whatever the requests racing: two orders payable at once charge the bill
-        # twice (a double tap, or two people of a household paying together).
-        Index("uq_payment_orders_live_bill", "bill_id", unique=True,
-              postgresql_where=text(LIVE_ORDER), sqlite_where=text(LIVE_ORDER)),
+        CheckConstraint(f"live = ({LIVE_ORDER})", name="live_flag"),
+        # What payment_order_bills' (order_id, live) refers to.
+        UniqueConstraint("id", "live"),
     )
 
     @property
-    def live(self) -> bool:
-        return self.paid_at is None and self.closed_at is None
+    def bill_ids(self) -> list[int]:
+        return [line.bill_id for line in self.lines]
+
+
+class PaymentOrderBill(Base):
+    """A line of an order: one bill and what the order pays of it (the bill's share after its subsidy, fixed when
+    the order opened). `live` is the order's, copied here by the database itself (ON UPDATE CASCADE), so a
+    partial unique index over the lines keeps every bill in at most one live order, single-bill or not."""
+
+    __tablename__ = "payment_order_bills"
+
+    order_id: Mapped[int] = mapped_column(primary_key=True)
+    bill_id: Mapped[int] = mapped_column(ForeignKey("bills.id"), primary_key=True)
+    amount_fen: Mapped[int]
+    live: Mapped[bool] = mapped_column(default=True)
+
+    __table_args__ = (
+        ForeignKeyConstraint(["order_id", "live"], ["payment_orders.id", "payment_orders.live"],
+                             onupdate="CASCADE"),
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        Index("ix_payment_order_bills_bill_id", "bill_id"),
+        # One live order per bill, whatever the requests racing: two orders payable at once charge the bill
+        # twice (a double tap, two people of a household paying together, one month and "pay all" at once).
+        Index("uq_payment_order_bills_live_bill", "bill_id", unique=True,
+              postgresql_where=text("live"), sqlite_where=text("live")),
+    )
+
+
+class Receipt(Base):
+    """One electronic receipt (电子收据): the payments taken together — a paid online order's, one per bill of it,
+    or one desk entry's under one paper receipt number. Its number, the paper receipt's and the provider's
+    transaction are each once per receipt (per compound for the paper one), so a replayed notification or a
+    paper receipt entered twice never makes a second receipt."""
+
+    __tablename__ = "receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_no: Mapped[str] = mapped_column(String(32), unique=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod, "payment_method"))
+    # The sum of its payments.
+    amount_fen: Mapped[int]
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("payment_orders.id"), unique=True)
+    transaction_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The paper receipt's number for cash and bank payments.
+    offline_receipt_no: Mapped[str | None] = mapped_column(String(32))
+    # Who paid online (the order's payer); who took cash at the desk.
+    payer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The payee: the property company serving the compound when the money was taken.
+    payee_company_id: Mapped[int | None] = mapped_column(ForeignKey("property_companies.id"))
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("compound_id", "offline_receipt_no"),
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        Index("ix_receipts_household_paid", "household_id", "paid_at"),
+    )
 
 
 class Payment(Base):
-    """Money received for a bill: online (one per order and per provider transaction) or recorded by staff."""
+    """Money received for one bill, a line of its receipt: online (one per bill of a paid order) or recorded by
+    staff."""
 
     __tablename__ = "payments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Our electronic receipt number.
-    receipt_no: Mapped[str] = mapped_column(String(32), unique=True)
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id"), index=True)
     bill_id: Mapped[int] = mapped_column(ForeignKey("bills.id"), index=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"))
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
@@ -229,20 +296,36 @@ class Payment(Base):
     amount_fen: Mapped[int]
     # The subsidy of the bill at the time of this payment, for the receipt.
     subsidy_fen: Mapped[int] = mapped_column(default=0)
-    order_id: Mapped[int | None] = mapped_column(ForeignKey("payment_orders.id"), unique=True)
-    transaction_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # The paper receipt's number for cash and bank payments.
-    offline_receipt_no: Mapped[str | None] = mapped_column(String(32))
+    order_id: Mapped[int | None]
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     paid_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     bill: Mapped[Bill] = relationship()
+    # Read with every payment: its number, paper number and transaction are the receipt's.
+    receipt: Mapped[Receipt] = relationship(lazy="joined")
 
     __table_args__ = (
-        UniqueConstraint("compound_id", "offline_receipt_no"),
+        # An online payment is for a line of its order: one per bill of the order, however often WeChat Pay
+        # tells of it.
+        ForeignKeyConstraint(["order_id", "bill_id"], ["payment_order_bills.order_id", "payment_order_bills.bill_id"]),
+        UniqueConstraint("order_id", "bill_id"),
+        # A receipt lists a bill once.
+        UniqueConstraint("receipt_id", "bill_id"),
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         Index("ix_payments_compound_paid", "compound_id", "paid_at"),
     )
+
+    @property
+    def receipt_no(self) -> str:
+        return self.receipt.receipt_no
+
+    @property
+    def offline_receipt_no(self) -> str | None:
+        return self.receipt.offline_receipt_no
+
+    @property
+    def transaction_id(self) -> str | None:
+        return self.receipt.transaction_id
 
 
 class Refund(Base):

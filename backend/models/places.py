@@ -75,6 +75,11 @@ class Compound(Base):
     is_problem_compound: Mapped[bool] = mapped_column(default=False)
     # Bumped to revoke every printed QR code of the compound.
     qr_version: Mapped[int] = mapped_column(default=1)
+    # Call buttons (tel: links) on the home page and every order: 物业服务电话, set by the manager, and the
+    # committee's contact, shown only when the committee chooses to. Stored as normalize_contact_phone writes it.
+    service_phone: Mapped[str] = mapped_column(String(20), default="")
+    committee_phone: Mapped[str] = mapped_column(String(20), default="")
+    committee_phone_public: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     area: Mapped[Area] = relationship()

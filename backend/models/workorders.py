@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, SmallInteger, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.domain.workorders import Status, Urgency
+from backend.domain.workorders import HalfDay, Status, Urgency
 from backend.models.base import Base, UTCDateTime, str_enum
 from backend.models.people import User
 from backend.models.places import Building, Household
@@ -77,6 +77,9 @@ class WorkOrder(Base):
     rate_reminded: Mapped[bool] = mapped_column(default=False)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
     reject_reason: Mapped[str] = mapped_column(String(200), default="")
+    # 预约上门时间 of a home repair: a day (Asia/Shanghai) and its half (上午/下午), both or neither.
+    visit_date: Mapped[date | None] = mapped_column(Date)
+    visit_half_day: Mapped[HalfDay | None] = mapped_column(str_enum(HalfDay, "visit_half_day"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -97,6 +100,7 @@ class WorkOrder(Base):
         Index("ix_work_orders_escalate_at", "escalate_at"),
         Index("ix_work_orders_closed_at", "status", "closed_at"),
         CheckConstraint("escalation_level BETWEEN 0 AND 3", name="escalation_level_range"),
+        CheckConstraint("(visit_date IS NULL) = (visit_half_day IS NULL)", name="visit_whole"),
     )
 
 

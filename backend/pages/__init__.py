@@ -31,7 +31,9 @@ def floor_area(centi_m2: int) -> str:
 
 @h5.app_context_processor
 def page_context() -> dict:
-    if request.blueprint != "h5":
+    # A page the router found no view for (404, or 405 for a method the path does not take) has no blueprint,
+    # yet it is one of ours by its path: its header must still see who is signed in.
+    if request.blueprint != "h5" and not (request.path + "/").startswith(h5.url_prefix + "/"):
         return {}
     # The page saying the database is unavailable must not ask it who is signed in (that is what failed).
     user_id = None if g.get(DATABASE_UNAVAILABLE_FLAG) else optional_user_id()
@@ -51,7 +53,7 @@ def page_context() -> dict:
 # Pages whose forms carry photos (6 of at most 10 MB each); every other request keeps the app's 12 MB cap.
 PHOTO_FORM_ENDPOINTS = frozenset({
     "h5.work_order_submit", "h5.work_order_step", "h5.topic_create", "h5.topic_progress", "h5.topic_paper_vote",
-    "h5.rating_inspection_create",
+    "h5.rating_inspection_create", "h5.announcement_create", "h5.announcement_update",
 })
 PHOTO_FORM_MAX_BYTES = 64 * 1024 * 1024
 
@@ -83,6 +85,7 @@ def refuse_unstorable_text():
 
 
 from backend.pages import (  # noqa: E402,F401  (routes register on h5)
+    announcements,
     auth,
     bindings,
     consultation_settings,

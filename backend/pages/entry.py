@@ -4,10 +4,13 @@ from __future__ import annotations
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 
 from backend.domain.roles import Action, allows
+from backend.domain.workorders import STATUS_LABELS
 from backend.pages import h5
 from backend.pages.helpers import compound_by_code
 from backend.policy import authorize, roles_in_compound, visible_compounds
+from backend.presenters import announcements as announcement_presenter
 from backend.presenters import surveys as survey_presenter
+from backend.presenters import workorders as workorder_presenter
 from backend.presenters.rating import compound_stars, rates_companies
 from backend.request_context import ENTRY_COOKIE, entry_compound_id, optional_user_id
 from backend.schemas.common import MAX_ID
@@ -58,6 +61,10 @@ def compound_home(code: str):
         pending_count=binding_service.pending_count(compound.id) if can_review else 0,
         company_stars=compound_stars(compound),
         open_surveys=survey_presenter.open_count(compound.id),
+        workbench=workorder_presenter.workbench(compound.id, user_id, roles) if user_id else None,
+        status_labels=STATUS_LABELS,
+        can_set_phones=allows(roles, Action.SET_SERVICE_PHONE) or allows(roles, Action.SET_COMMITTEE_PHONE),
+        announcements=announcement_presenter.home_block(compound.id, user_id, roles),
     )
 
 

@@ -19,7 +19,7 @@ from backend.policy import authorize
 from backend.presenters import fees as presenter
 from backend.presenters import payments as payment_presenter
 from backend.request_context import client_ip, entry_compound_id, optional_user_id
-from backend.schemas.fees import OfflinePaymentForm, ScheduleForm
+from backend.schemas.fees import HouseholdOfflinePaymentForm, OfflinePaymentForm, ScheduleForm
 from backend.services import fees as fee_service
 from backend.services import payments as payment_service
 
@@ -27,6 +27,7 @@ PAGE_SIZE = 20
 # A year of monthly periods on one page.
 PERIODS_PER_PAGE = 12
 BILL_ID = "<int(min=1, max=2147483647):bill_id>"
+HOUSEHOLD_ID = "<int(min=1, max=2147483647):household_id>"
 
 
 def _signed_in(action: Action, code: str, with_entry: bool = False):
@@ -41,9 +42,11 @@ def _signed_in(action: Action, code: str, with_entry: bool = False):
 # ---- the staff's desk -------------------------------------------------------------------------------------------
 
 
-def _render_desk(compound, desk, entered: dict | None = None, error: str | None = None):
+def _render_desk(compound, desk, entered: dict | None = None, error: str | None = None,
+                 errors: dict | None = None):
+    """The desk; `errors` ({field: [message]}) are said beside the fields of the several-months form."""
     return render_template("fees/desk.html", compound=compound, desk=desk, entered=entered or {},
-                           error=error or desk.search.message)
+                           error=error or desk.search.message, errors=errors or {})
 
 
 @h5.get("/c/<code>/fees/desk")
@@ -72,6 +75,29 @@ def fee_desk_record(code: str, bill_id: int):
         bill_id, body["method"], body["amount_fen"], body["offline_receipt_no"], user_id, client_ip())
     flash(f"已登记{PAYMENT_METHOD_LABELS[payment.method]}收款{format_fen(payment.amount_fen)}", "success")
     return redirect(url_for("h5.fee_receipt", code=code, payment_id=payment.id))
+
+
+@h5.post(f"/c/<code>/fees/desk/households/{HOUSEHOLD_ID}")
+def fee_desk_record_months(code: str, household_id: int):
+    """Cash or a bank transfer for several months of one household: the months ticked, ONE amount (their total
+    due) and ONE paper receipt number; then the one receipt listing them. A refusal records nothing and shows the
+    desk again, the message beside the field at fault and what was typed kept."""
+    compound = compound_by_code(code)
+    user_id = require_user_for_post()
+    access = authorize(Action.RECORD_PAYMENTS, compound.id, user_id)
+    household = fee_service.household_access(user_id, household_id, Action.RECORD_PAYMENTS, compound.id).household
+    entered = request.form.to_dict() | {"form": "months", "bill_ids": request.form.getlist("bill_ids")}
+    show_refusal_with(lambda refused: _render_desk(
+        compound, presenter.desk(compound.id, access.roles, presenter.DeskSearch.found(household)), entered,
+        refused.message, refused.errors))
+    body = load_form(HouseholdOfflinePaymentForm())
+    receipt = payment_service.record_offline_payments(
+        body["bill_ids"], body["method"], body["amount_fen"], body["offline_receipt_no"], user_id, client_ip(),
+        household_id=household_id)
+    first = payment_presenter.receipt_of(user_id, receipt)
+    flash(f"已登记{PAYMENT_METHOD_LABELS[receipt.method]}收款{format_fen(receipt.amount_fen)}（{len(first.lines)}个账单）",
+          "success")
+    return redirect(url_for("h5.fee_receipt", code=code, payment_id=first.payment.id))
 
 
 @h5.post(f"/c/<code>/fees/desk/bills/{BILL_ID}/online-payment/close")

@@ -1,6 +1,7 @@
 """Property fee pages for residents (物业缴费, 先买后补): my bills with the subsidy line by line, the bill with what
-the person may do with it (pay; for the desk and the committee their own steps), paying (WeChat Pay inside
-WeChat, the sandbox elsewhere), and the electronic receipt (电子收据). What each page shows is the fees presenter's,
+the person may do with it (pay; for the desk and the committee their own steps), paying one bill or every unpaid
+month at once (WeChat Pay inside WeChat, the sandbox elsewhere), the household's payment history and the
+electronic receipt (电子收据) listing each bill paid together. What each page shows is the fees presenter's,
 the same the API dumps."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from backend.domain.subsidy import format_rate
 from backend.errors import show_refusal_with
 from backend.pages import h5
 from backend.pages.forms import load_form
-from backend.pages.helpers import compound_by_code, login_redirect, require_user_for_post
+from backend.pages.helpers import compound_by_code, login_redirect, page_number, require_user_for_post
 from backend.policy import authorize, roles_in_compound
 from backend.presenters import fees as presenter
 from backend.presenters import payments as payment_presenter
@@ -27,6 +28,9 @@ from backend.services import people as people_service
 from backend.shared.clock import beijing_date, utcnow
 
 BILL_ID = "<int(min=1, max=2147483647):bill_id>"
+HOUSEHOLD_ID = "<int(min=1, max=2147483647):household_id>"
+# Receipts per page of a household's payment history: a few years of monthly payments.
+PAGE_SIZE = 20
 ORDER_ID = "<int(min=1, max=2147483647):order_id>"
 PAYMENT_ID = "<int(min=1, max=2147483647):payment_id>"
 
@@ -76,6 +80,11 @@ def bill_list(code: str):
     user_id = optional_user_id()
     if user_id is None:
         return login_redirect()
+    return _render_bills(compound, user_id)
+
+
+def _render_bills(compound, user_id: int, error: str | None = None, household_id: int | None = None):
+    """My bills; `error` said on the household `household_id` (a refused 全部缴清)."""
     roles = roles_in_compound(user_id, compound.id, entry_compound_id())
     if not roles:
         abort(404)
@@ -84,6 +93,7 @@ def bill_list(code: str):
         compound=compound,
         households=presenter.my_bills(user_id, compound.id, beijing_date(utcnow())),
         links=presenter.fee_links(roles),
+        error=error, error_household=household_id,
     )
 
 
@@ -129,6 +139,45 @@ def bill_pay(code: str, bill_id: int):
     return render_template("fees/pay.html", compound=compound, started=started)
 
 
+@h5.get(f"/c/<code>/bills/{BILL_ID}/pay")
+def bill_pay_page(code: str, bill_id: int):
+    """The pay page is a form's answer: opened again (a reload, the large-text switch, a shared link) it is the
+    bill's page, from which paying starts again."""
+    return _bill_redirect(code, bill_id)
+
+
+@h5.post(f"/c/<code>/households/{HOUSEHOLD_ID}/pay")
+def household_pay(code: str, household_id: int):
+    """全部缴清: every unpaid month of the household in one order; the next page pays it."""
+    compound = compound_by_code(code)
+    user_id = require_user_for_post()
+    fee_service.paying_household(user_id, household_id, compound.id)
+    show_refusal_with(lambda refused: _render_bills(compound, user_id, refused.message, household_id))
+    started = payment_presenter.started_payment(
+        payment_service.start_household_payment(household_id, None, people_service.get_user(user_id)))
+    if started.settled:
+        flash("补贴已抵扣全部费用，所选物业费已结清", "success")
+        return redirect(url_for("h5.bill_list", code=code))
+    return render_template("fees/pay.html", compound=compound, started=started, pay_all=True)
+
+
+@h5.get(f"/c/<code>/households/{HOUSEHOLD_ID}/pay")
+def household_pay_page(code: str, household_id: int):
+    return redirect(url_for("h5.bill_list", code=code))
+
+
+@h5.post(f"/c/<code>/households/{HOUSEHOLD_ID}/orders/{ORDER_ID}/sandbox-pay")
+def household_sandbox_pay(code: str, household_id: int, order_id: int):
+    """The sandbox's 确认支付（模拟） for several months: one notification, one receipt listing every bill."""
+    compound = compound_by_code(code)
+    user_id = require_user_for_post()
+    fee_service.paying_household(user_id, household_id, compound.id)
+    show_refusal_with(lambda refused: _render_bills(compound, user_id, refused.message, household_id))
+    payment = payment_service.complete_sandbox_payment(order_id, user_id, household_id=household_id)
+    flash("缴费成功", "success")
+    return redirect(url_for("h5.fee_receipt", code=code, payment_id=payment.id))
+
+
 @h5.post(f"/c/<code>/bills/{BILL_ID}/orders/{ORDER_ID}/sandbox-pay")
 def bill_sandbox_pay(code: str, bill_id: int, order_id: int):
     """The sandbox's 确认支付（模拟）: the same signed notification path as WeChat Pay's, then the receipt."""
@@ -165,7 +214,14 @@ def bill_adjust(code: str, bill_id: int):
 
 @h5.post(f"/c/<code>/bills/{BILL_ID}/waive")
 def bill_waive(code: str, bill_id: int):
+    """Waiving asks first: the form's first submit shows what will happen (a page of its own, no JavaScript
+    needed), and only its 确认减免 — the same form again with confirm=1 — waives."""
     user_id, body = _committee_step(code, bill_id, "waive", WaiverSchema())
+    if request.form.get("confirm") != "1":
+        screen = presenter.waiver_confirmation(user_id, bill_id, compound_by_code(code).id)
+        if screen is not None:
+            return render_template("fees/waive_confirm.html", compound=compound_by_code(code), screen=screen,
+                                   reason=body["reason"])
     fee_service.waive_bill(bill_id, body["reason"], user_id, client_ip())
     flash("账单已减免", "success")
     return _bill_redirect(code, bill_id)
@@ -178,6 +234,22 @@ def bill_refund(code: str, bill_id: int):
                                        client_ip())
     flash(f"已退款{format_fen(body['amount_fen'])}", "success")
     return _bill_redirect(code, bill_id)
+
+
+# ---- a household's payments and the receipts ----------------------------------------------------------------------
+
+
+@h5.get(f"/c/<code>/households/{HOUSEHOLD_ID}/payments")
+def household_payments(code: str, household_id: int):
+    """缴费记录: the household's payments newest first, a receipt per online order or desk entry."""
+    compound = compound_by_code(code)
+    user_id = optional_user_id()
+    if user_id is None:
+        return login_redirect()
+    access = fee_service.household_access(user_id, household_id, compound_id=compound.id)
+    return render_template("fees/history.html", compound=compound, access=access,
+                           label=presenter.household_label(access.household),
+                           history=payment_presenter.payment_history(access.household, page_number(), PAGE_SIZE))
 
 
 # ---- receipts ---------------------------------------------------------------------------------------------------

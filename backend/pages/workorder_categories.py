@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask import flash, redirect, render_template, request, url_for
 
 from backend.domain.roles import Action as RoleAction
+from backend.domain.workorders import format_duration
 from backend.errors import show_refusal_with
 from backend.pages import h5
 from backend.pages.forms import load_form
@@ -46,8 +47,20 @@ def _category_rows(items) -> list[dict]:
             "close_normal": _hours_text(stored["close_minutes_normal"]),
             "accept_urgent": str(stored["accept_minutes_urgent"]),
             "close_urgent": _hours_text(stored["close_minutes_urgent"]),
+            "summary": _summary(stored),
         })
     return rows
+
+
+def _summary(stored: dict) -> str:
+    """The saved deadlines in the one way every page writes a time span (rules.format_duration), so the
+    minutes and hours typed above read alike: "一般 4小时内受理、72小时内办结；紧急 30分钟内受理、24小时内办结"."""
+    parts = []
+    for urgency, word in (("normal", "一般"), ("urgent", "紧急")):
+        accept = format_duration(stored[f"accept_minutes_{urgency}"] * 60)
+        close = format_duration(stored[f"close_minutes_{urgency}"] * 60)
+        parts.append(f"{word} {accept}内受理、{close}内办结")
+    return "；".join(parts)
 
 
 def _blank_row() -> dict:

@@ -3,20 +3,33 @@ detail with its actions, and the access-checked photos. What an order shows and 
 same the API dumps; forms are loaded by the API's schemas; a refusal is answered by the one handler."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import flash, redirect, render_template, request, url_for
 
 from backend.domain import workorders as rules
+from backend.domain.phones import tel_uri
+from backend.domain.refusals import Kind
 from backend.domain.roles import Action as RoleAction
+from backend.domain.roles import allows
 from backend.domain.text import unstorable
-from backend.domain.workorders import RATING_TAGS, STATUS_LABELS, URGENCY_LABELS, Action, Urgency
+from backend.domain.workorders import (
+    HALF_DAY_LABELS,
+    RATING_TAGS,
+    STATUS_LABELS,
+    URGENCY_LABELS,
+    Action,
+    Urgency,
+)
 from backend.errors import show_refusal_with
 from backend.pages import h5
 from backend.pages.forms import load_form
 from backend.pages.helpers import compound_by_code, login_redirect, page_number, require_user_for_post
-from backend.policy import authorize
+from backend.policy import authorize, roles_in_compound
 from backend.presenters import workorders as presenter
 from backend.request_context import client_ip, entry_compound_id, optional_user_id
 from backend.schemas.workorders import (
+    ContactPhonesForm,
     RatingForm,
     ReplySchema,
     TransitionForm,
@@ -29,7 +42,7 @@ from backend.services import workorder_stats as stats_service
 from backend.services import workorders as service
 from backend.services.photos import MAX_PHOTOS_PER_ORDER, photo_response, prepare_photo
 from backend.services.workorders import OrderFilter
-from backend.shared.clock import utcnow
+from backend.shared.clock import beijing_date, utcnow
 
 PAGE_SIZE = 20
 ORDER_ID = "<int(min=1, max=2147483647):order_id>"
@@ -41,17 +54,20 @@ DONE = {
 }
 
 h5.add_app_template_filter(place_label, "place")
+# The call buttons of a compound (tel: links), from its row alone: the home page and every order page show them.
+h5.add_app_template_filter(presenter.call_buttons, "call_buttons")
+
+
+@h5.app_template_filter("visit")
+def visit(order) -> str:
+    """预约上门时间 as the API's visit_label says it ("12月8日 上午"), empty when none was booked."""
+    return rules.visit_label(order.visit_date, order.visit_half_day)
 
 
 @h5.app_template_filter("duration_zh")
 def duration_zh(seconds: int | None) -> str:
-    """A median time for the figures, in hours and minutes (小时/分钟)."""
-    if seconds is None:
-        return "—"
-    hours, minutes = divmod(round(seconds / 60), 60)
-    if not hours:
-        return f"{minutes}分钟" if minutes else "不到1分钟"
-    return f"{hours}小时{minutes}分钟" if minutes else f"{hours}小时"
+    """A time span as every work-order page writes it (rules.format_duration)."""
+    return rules.format_duration(seconds)
 
 
 @h5.app_template_filter("percent")
@@ -83,12 +99,14 @@ def _reporter(compound, user_id: int) -> None:
 
 def _render_form(compound, user_id: int, form, error: str | None = None, duplicates=()):
     households = service.my_households(user_id, compound.id)
+    today = beijing_date(utcnow())
     return render_template(
         "workorders/new.html", compound=compound, form=form, error=error, duplicates=duplicates,
         place=form.get("place") or (str(households[0].id) if households else "common"),
         categories=service.categories(compound.id), households=households,
         buildings=compound_service.list_buildings(compound.id), status_labels=STATUS_LABELS,
-        max_photos=MAX_PHOTOS_PER_ORDER, now=utcnow(),
+        max_photos=MAX_PHOTOS_PER_ORDER, now=utcnow(), half_days=HALF_DAY_LABELS,
+        visit_first=today, visit_last=today + timedelta(days=rules.VISIT_DAYS_AHEAD),
     )
 
 
@@ -178,17 +196,30 @@ def work_order_figures(code: str):
 # ---- detail --------------------------------------------------------------------------------------------------
 
 
+def _render_detail(order_id: int, user_id: int, revealed_phone: str | None = None):
+    detail = presenter.order_detail(order_id, user_id)
+    return render_template(
+        "workorders/detail.html", detail=detail, order=detail.order, compound=detail.compound, now=utcnow(),
+        status_labels=STATUS_LABELS, urgency_labels=URGENCY_LABELS, rating_tags=RATING_TAGS,
+        max_photos=MAX_PHOTOS_PER_ORDER, reject_limit=rules.REJECT_REASON_LIMIT, revealed_phone=revealed_phone,
+        revealed_tel=tel_uri(revealed_phone) if revealed_phone else "",
+    )
+
+
 @h5.get(f"/work-orders/{ORDER_ID}")
 def work_order_detail(order_id: int):
     user_id = optional_user_id()
     if user_id is None:
         return login_redirect()
-    detail = presenter.order_detail(order_id, user_id)
-    return render_template(
-        "workorders/detail.html", detail=detail, order=detail.order, compound=detail.compound, now=utcnow(),
-        status_labels=STATUS_LABELS, urgency_labels=URGENCY_LABELS, rating_tags=RATING_TAGS,
-        max_photos=MAX_PHOTOS_PER_ORDER, reject_limit=rules.REJECT_REASON_LIMIT,
-    )
+    return _render_detail(order_id, user_id)
+
+
+@h5.post(f"/work-orders/{ORDER_ID}/reporter-phone")
+def work_order_reveal_phone(order_id: int):
+    """显示电话: the whole number on this one answer (never kept in the page's address or a cookie); audited."""
+    user_id = require_user_for_post()
+    phone = service.reveal_reporter_phone(order_id, user_id, client_ip())
+    return _render_detail(order_id, user_id, revealed_phone=phone or "未留电话")
 
 
 @h5.get(f"/work-orders/{ORDER_ID}/photos/<int(min=1, max=2147483647):photo_id>")
@@ -247,3 +278,62 @@ def work_order_follow(order_id: int):
     service.follow(order_id, require_user_for_post())
     flash("已关注此工单，处理进展会通知您", "success")
     return _detail(order_id)
+
+
+# ---- 我的待办 on the home page, and the call buttons' settings ----------------------------------------------------
+
+
+@h5.post(f"/c/<code>/workbench/{ORDER_ID}/accept")
+def workbench_accept(code: str, order_id: int):
+    """受理 in one tap from the home page's 我的待办: the detail page's accept step, then back to the home page."""
+    compound = compound_by_code(code)
+    order, viewer = service.seen_by(order_id, require_user_for_post())
+    if order.compound_id != compound.id:
+        raise rules.WorkOrderRefused("工单不存在", Kind.NOT_FOUND)
+    service.transition(order_id, viewer.user_id, viewer.roles, Action.ACCEPT, ip=client_ip())
+    flash(f"已受理：{order.category} #{order.id}", "success")
+    return redirect(url_for("h5.compound_home", code=code) + "#workbench")
+
+
+def _render_phones(compound, roles, error: str | None = None, form=None):
+    return render_template("workorders/phones.html", compound=compound, phones=presenter.contact_phones(compound, roles),
+                           error=error, form=form)
+
+
+@h5.get("/c/<code>/contact-phones")
+def contact_phones_form(code: str):
+    compound = compound_by_code(code)
+    user_id = optional_user_id()
+    if user_id is None:
+        return login_redirect()
+    roles = _phone_setter(compound, user_id)
+    return _render_phones(compound, roles)
+
+
+@h5.post("/c/<code>/contact-phones")
+def contact_phones_save(code: str):
+    compound = compound_by_code(code)
+    user_id = require_user_for_post()
+    roles = _phone_setter(compound, user_id)
+    show_refusal_with(lambda refused: _render_phones(compound, roles, refused.message, request.form))
+    changes = load_form(ContactPhonesForm())
+    phones = presenter.contact_phones(compound, roles)
+    # Each person sends only the fields their part of the form shows; an unticked box sends nothing.
+    allowed = ({"service_phone"} if phones.can_set_service else set()) | (
+        {"committee_phone", "committee_phone_public"} if phones.can_set_committee else set())
+    if phones.can_set_committee:
+        changes["committee_phone_public"] = bool(changes.get("committee_phone_public"))
+    service.set_contact_phones(compound.id, user_id, roles, {k: v for k, v in changes.items() if k in allowed},
+                               client_ip())
+    flash("电话已保存", "success")
+    return redirect(url_for("h5.contact_phones_form", code=code))
+
+
+def _phone_setter(compound, user_id: int):
+    """The manager or the committee; anyone else of the compound is refused, anyone outside it never learns it."""
+    roles = roles_in_compound(user_id, compound.id)
+    if not roles:
+        raise rules.WorkOrderRefused("小区不存在", Kind.NOT_FOUND)
+    if not (allows(roles, RoleAction.SET_SERVICE_PHONE) or allows(roles, RoleAction.SET_COMMITTEE_PHONE)):
+        raise rules.WorkOrderRefused("只有物业经理和业委会可以设置电话", Kind.FORBIDDEN)
+    return roles

@@ -48,6 +48,10 @@ def _household_label(household: Household) -> str:
     return fee_service.household_label(household.building.name, household.unit, household.room)
 
 
+def household_label(household: Household) -> str:
+    return _household_label(household)
+
+
 # ---- a bill ---------------------------------------------------------------------------------------------
 
 
@@ -153,6 +157,24 @@ def bill_detail(user_id: int | None, bill_id: int, compound_id: int | None = Non
     )
 
 
+@dataclass(frozen=True)
+class WaiverConfirmation:
+    """What waiving the bill does, said before it is done (减免 cannot be taken back)."""
+
+    detail: BillDetail
+
+    @property
+    def sentence(self) -> str:
+        held = self.detail.subsidy is not None and self.detail.subsidy.fixed
+        return "减免后该账单不再收取，已占用的补贴将释放" if held else "减免后该账单不再收取"
+
+
+def waiver_confirmation(user_id: int, bill_id: int, compound_id: int) -> WaiverConfirmation | None:
+    """The question before waiving; None when the bill cannot be waived now (the waiver then says why)."""
+    detail = bill_detail(user_id, bill_id, compound_id)
+    return WaiverConfirmation(detail=detail) if BillAction.WAIVE in detail.actions else None
+
+
 # ---- a household's bills --------------------------------------------------------------------------------
 
 
@@ -161,6 +183,25 @@ class HouseholdBills:
     household: Household
     label: str
     lines: list[BillLine]
+
+    @property
+    def unpaid(self) -> list[BillLine]:
+        return [line for line in self.lines if line.bill.status is BillStatus.UNPAID]
+
+    @property
+    def pay_all_fen(self) -> int:
+        """全部缴清: what paying every unpaid bill now comes to, each bill's subsidy estimated as paying it would fix
+        it (the order says the exact sum)."""
+        return sum(max(line.expected_share_fen - line.bill.paid_fen, 0) for line in self.unpaid)
+
+    @property
+    def pay_all_months(self) -> int:
+        return sum(line.bill.months for line in self.unpaid)
+
+    @property
+    def offers_pay_all(self) -> bool:
+        """Several months to pay: one payment for them all is offered beside each bill's own."""
+        return len(self.unpaid) > 1
 
 
 def household_bills(household: Household, today: date) -> HouseholdBills:
@@ -295,6 +336,15 @@ class Desk:
     @property
     def household(self) -> Household | None:
         return self.search.household
+
+    @property
+    def months(self) -> list[DeskLine]:
+        """The bills cash can be taken for now, offered together (several months, one paper receipt)."""
+        return [line for line in self.lines if BillAction.RECORD_PAYMENT in line.actions]
+
+    @property
+    def months_total_fen(self) -> int:
+        return sum(line.collect_fen for line in self.months)
 
 
 def desk(compound_id: int, roles: frozenset[Role], search: DeskSearch, now: datetime | None = None) -> Desk:

@@ -8,27 +8,49 @@ from dataclasses import dataclass
 from datetime import date
 
 from backend.domain.compounds import MANAGEMENT_MODEL_LABELS
-from backend.domain.fees import FeeRefused
+from backend.domain.fees import PAYMENT_METHOD_LABELS, FeeRefused, period_label, periods_label
 from backend.domain.refusals import Kind
 from backend.domain.roles import Action
 from backend.domain.subsidy import SubsidyTier, add_months, format_rate, period_end
-from backend.models import Area, Bill, Compound, PaymentOrder, SubsidyPolicy
+from backend.models import Area, Bill, Compound, Household, PaymentOrder, Receipt, SubsidyPolicy
 from backend.policy import authorize_area, fee_reader
 from backend.schemas.payments import SettlementPageQuery
 from backend.services import payments as payment_service
 from backend.services import settlement_export
 from backend.services import subsidies as subsidy_service
-from backend.services.payments import PaymentStart, Receipt
+from backend.services.payments import PaymentStart, ReceiptDetail, ReceiptLine
+from backend.shared.pagination import Page
 
 # ---- paying -------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
+class PayLine:
+    """One bill of the order: its period, amount, the subsidy fixed for it, and what the order pays of it."""
+
+    bill: Bill
+    amount_fen: int
+
+    @property
+    def period_label(self) -> str:
+        return period_label(self.bill.period_start, self.bill.months)
+
+    @property
+    def bill_id(self) -> int:
+        return self.bill.id
+
+    @property
+    def subsidy_fen(self) -> int:
+        return self.bill.subsidy_fen
+
+
+@dataclass(frozen=True)
 class OrderLine:
-    """The order to pay: the resident's share, with the subsidy fixed for the bill beside it."""
+    """The order to pay: the resident's shares, with the subsidies fixed for the bills beside them."""
 
     order: PaymentOrder
     subsidy_fen: int
+    lines: list[PayLine]
 
     def __getattr__(self, name: str):
         return getattr(self.order, name)
@@ -36,31 +58,100 @@ class OrderLine:
 
 @dataclass(frozen=True)
 class StartedPayment:
-    """`settled` when the subsidy covers the whole bill; else the order and, for WeChat, the getBrandWCPayRequest
-    parameters; `sandbox` where payments are simulated (the page offers the sandbox's button)."""
+    """`settled` when the subsidies cover every bill; else the order and, for WeChat, the getBrandWCPayRequest
+    parameters; `sandbox` where payments are simulated (the page offers the sandbox's button). `bills`: oldest
+    first; `bill` the first (a single-bill payment's)."""
 
-    bill: Bill
+    bills: list[Bill]
     settled: bool
     sandbox: bool
     order: OrderLine | None
     pay_params: dict | None
 
+    @property
+    def bill(self) -> Bill:
+        return self.bills[0]
+
+    @property
+    def household_id(self) -> int:
+        return self.bills[0].household_id
+
+    @property
+    def period_label(self) -> str:
+        bills = [self.bills_by_id[line.bill_id] for line in self.order.lines] if self.order else self.bills
+        return periods_label([(bill.period_start, bill.months) for bill in bills])
+
+    @property
+    def bills_by_id(self) -> dict[int, Bill]:
+        return {bill.id: bill for bill in self.bills}
+
+    @property
+    def amount_fen(self) -> int:
+        """The bills' amounts paid by this order (or settled by subsidies alone)."""
+        return sum(line.bill.amount_fen for line in self.order.lines) if self.order else sum(
+            bill.amount_fen for bill in self.bills)
+
 
 def started_payment(start: PaymentStart) -> StartedPayment:
-    return StartedPayment(
-        bill=start.bill, settled=start.settled, sandbox=start.sandbox, pay_params=start.pay_params,
-        order=None if start.order is None else OrderLine(order=start.order, subsidy_fen=start.bill.subsidy_fen),
-    )
+    order = None
+    if start.order is not None:
+        bills = {bill.id: bill for bill in start.bills}
+        lines = [PayLine(bill=bills[line.bill_id], amount_fen=line.amount_fen) for line in start.order.lines]
+        lines.sort(key=lambda line: (line.bill.period_start, line.bill.id))
+        order = OrderLine(order=start.order, subsidy_fen=sum(line.subsidy_fen for line in lines), lines=lines)
+    return StartedPayment(bills=start.bills, settled=start.settled, sandbox=start.sandbox,
+                          pay_params=start.pay_params, order=order)
 
 
-def receipt(user_id: int | None, payment_id: int, compound_id: int | None = None) -> Receipt:
-    """The electronic receipt, for the household's people and those who see the compound's bills; refused
-    NOT_FOUND for anyone else and, on a compound's page, for a receipt of another compound."""
-    found = payment_service.receipt(payment_id)
-    if (found is None or compound_id not in (None, found.bill.compound_id)
-            or fee_reader(user_id, found.bill.compound_id, found.bill.household_id) is None):
+def receipt(user_id: int | None, payment_id: int, compound_id: int | None = None) -> ReceiptDetail:
+    """The electronic receipt a payment is a line of, listing each bill it pays, for the household's people and
+    those who see the compound's bills; refused NOT_FOUND for anyone else and, on a compound's page, for a
+    receipt of another compound."""
+    found = payment_service.receipt_detail(payment_id)
+    if (found is None or compound_id not in (None, found.receipt.compound_id)
+            or fee_reader(user_id, found.receipt.compound_id, found.receipt.household_id) is None):
         raise FeeRefused("没有找到该收据", Kind.NOT_FOUND)
     return found
+
+
+def receipt_of(user_id: int | None, recorded: Receipt) -> ReceiptDetail:
+    """The receipt just recorded, whole (by its first payment)."""
+    return receipt(user_id, payment_service.receipt_payments(recorded.id)[0].id)
+
+
+# ---- a household's payment history ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One receipt of the household's history: the online order's payments or one desk entry's, each bill."""
+
+    receipt: Receipt
+    lines: list[ReceiptLine]
+
+    @property
+    def payment_id(self) -> int:
+        """The receipt's first payment: its page and API are reached by any of its payments."""
+        return self.lines[0].payment.id
+
+    @property
+    def receipt_url(self) -> str:
+        return f"/api/v1/payments/{self.payment_id}/receipt"
+
+    @property
+    def method_label(self) -> str:
+        return PAYMENT_METHOD_LABELS[self.receipt.method]
+
+    @property
+    def period_label(self) -> str:
+        return periods_label([(line.bill.period_start, line.bill.months) for line in self.lines])
+
+
+def payment_history(household: Household, page: int, page_size: int) -> Page:
+    """The household's payments newest first, grouped by receipt (an online order, or one desk entry)."""
+    receipts, lines, total = payment_service.household_receipts(household.id, page, page_size)
+    return Page(items=[HistoryItem(receipt=receipt, lines=lines[receipt.id]) for receipt in receipts],
+                total=total, page=page, page_size=page_size)
 
 
 # ---- subsidy policies ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from backend.domain import workorders as rules
+from backend.domain.phones import tel_uri
 from backend.domain.roles import Action as Permission
 from backend.domain.roles import Role, allows
 from backend.domain.workorders import (
@@ -83,6 +84,10 @@ class OrderDetail:
     next_urge_at: datetime | None
     # The staff the manager may assign it to, when they may.
     assignees: list[User]
+    # 138****1234 for those who see every order and for the reporter; None for anyone else.
+    reporter_phone_masked: str | None
+    # The assigned staff member and the manager may reveal the whole number (audited).
+    can_reveal_phone: bool
 
     def __getattr__(self, name: str):
         return getattr(self.order, name)
@@ -158,6 +163,9 @@ def order_detail(order_id: int, user_id: int | None, now: datetime | None = None
         allowed=allowed,
         next_urge_at=urge_again if viewer.concerned and order.status in rules.OPEN_STATUSES else None,
         assignees=service.staff_members(order.compound_id) if Action.ASSIGN.value in allowed else [],
+        reporter_phone_masked=order.submitter.phone_masked
+        if viewer.sees_all or order.submitter_id == viewer.user_id else None,
+        can_reveal_phone=service.may_reveal_phone(order, viewer) and bool(order.submitter.phone_masked),
     )
 
 
@@ -259,4 +267,108 @@ def order_list(compound_id: int, user_id: int, roles: frozenset[Role], flt: Orde
         can_submit=allows(roles, Permission.SUBMIT_WORK_ORDER),
         can_handle=allows(roles, Permission.HANDLE_WORK_ORDERS),
         can_configure=allows(roles, Permission.CONFIGURE_WORK_ORDERS),
+    )
+
+
+# ---- 我的待办: the workbench on the compound home --------------------------------------------------------------
+
+# How many orders the workbench lists before its link to the whole queue.
+WORKBENCH_ITEMS = 5
+
+
+@dataclass(frozen=True)
+class WorkbenchItem:
+    """An order on the workbench, and whether the person may accept it from there in one tap."""
+
+    order: WorkOrder
+    can_accept: bool
+
+    def __getattr__(self, name: str):
+        return getattr(self.order, name)
+
+
+@dataclass(frozen=True)
+class Workbench:
+    """我的待办 of a staff member (orders assigned to them or to nobody) or the manager (every open order): the
+    counts, the orders to see to first, and for the manager the ones not assigned yet. A fixed number of
+    statements however many orders are open."""
+
+    to_accept: int
+    in_progress: int
+    overdue: int
+    unassigned_count: int | None
+    items: list[WorkbenchItem]
+    unassigned: list[WorkbenchItem]
+    manager: bool
+    # The moment the counts were taken: the page marks as late what they counted as late.
+    now: datetime
+
+
+def workbench(compound_id: int, user_id: int, roles: frozenset[Role], now: datetime | None = None) -> Workbench | None:
+    """None for anyone who does not handle orders: they have no workbench."""
+    if not allows(roles, Permission.HANDLE_WORK_ORDERS):
+        return None
+    now = now or utcnow()
+    manager = allows(roles, Permission.ASSIGN_WORK_ORDERS)
+    counts = service.workbench_counts(compound_id, user_id, manager, now)
+
+    def item(order: WorkOrder) -> WorkbenchItem:
+        # The same rule the accept step refuses with, decided from the row alone (no follower lookup: following
+        # never makes anyone a handler).
+        actors = service.actors_for(order, user_id, roles)
+        return WorkbenchItem(order, Action.ACCEPT in rules.allowed_actions(order.status, actors))
+
+    items = [item(order) for order in service.workbench_orders(compound_id, user_id, manager, WORKBENCH_ITEMS, now)]
+    unassigned = []
+    if manager and counts.unassigned:
+        unassigned = [item(order) for order in service.workbench_orders(
+            compound_id, user_id, manager, WORKBENCH_ITEMS, now, unassigned_only=True)]
+    return Workbench(
+        to_accept=counts.to_accept, in_progress=counts.in_progress, overdue=counts.overdue,
+        unassigned_count=counts.unassigned if manager else None, items=items, unassigned=unassigned, manager=manager,
+        now=now,
+    )
+
+
+# ---- call buttons -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallButton:
+    label: str
+    phone: str
+    tel: str
+
+
+def call_buttons(compound: Compound) -> list[CallButton]:
+    """The tel: links the home page and every order page show: 物业服务电话, and the committee's contact when the
+    committee chose to show it. From the compound row alone (no statement)."""
+    buttons = []
+    if compound.service_phone:
+        buttons.append(CallButton("物业服务电话", compound.service_phone, tel_uri(compound.service_phone)))
+    if compound.committee_phone and compound.committee_phone_public:
+        buttons.append(CallButton("业委会联系电话", compound.committee_phone, tel_uri(compound.committee_phone)))
+    return buttons
+
+
+@dataclass(frozen=True)
+class ContactPhones:
+    """The phone settings as one person sees them: the values, the buttons, and which ones they may set."""
+
+    service_phone: str
+    committee_phone: str
+    committee_phone_public: bool
+    buttons: list[CallButton]
+    can_set_service: bool
+    can_set_committee: bool
+
+
+def contact_phones(compound: Compound, roles: frozenset[Role]) -> ContactPhones:
+    """The committee's number is the committee's to publish: until it does, only it reads the number back."""
+    can_set_committee = allows(roles, Permission.SET_COMMITTEE_PHONE)
+    shown = compound.committee_phone_public or can_set_committee
+    return ContactPhones(
+        service_phone=compound.service_phone, committee_phone=compound.committee_phone if shown else "",
+        committee_phone_public=compound.committee_phone_public, buttons=call_buttons(compound),
+        can_set_service=allows(roles, Permission.SET_SERVICE_PHONE), can_set_committee=can_set_committee,
     )

@@ -231,6 +231,27 @@ class OfflinePaymentForm(OfflinePaymentSchema):
                       **_OFFLINE_AMOUNT)
 
 
+# Bills in one desk entry: ten years of monthly bills.
+MAX_DESK_BILLS = 120
+_DESK_BILLS_ASKED = "请选择要收款的账单"
+_DESK_BILLS = {"required": True, "validate": validate.Length(min=1, max=MAX_DESK_BILLS, error=_DESK_BILLS_ASKED),
+               "error_messages": _asked(_DESK_BILLS_ASKED),
+               "metadata": {"description": f"本户要收款的账单（至多{MAX_DESK_BILLS}个）"}}
+
+
+class HouseholdOfflinePaymentSchema(OfflinePaymentSchema):
+    """Several months of one household at the desk: ONE amount (the bills' total due after their subsidies) and
+    ONE paper receipt number."""
+
+    bill_ids = fields.List(fields.Integer(strict=True, validate=ID), **_DESK_BILLS)
+
+
+class HouseholdOfflinePaymentForm(OfflinePaymentForm):
+    """The desk's form for several months: the bills ticked, the amount in yuan."""
+
+    bill_ids = fields.List(FormInteger(validate=ID, error_messages=_asked(_DESK_BILLS_ASKED)), **_DESK_BILLS)
+
+
 class RefundInputSchema(Schema):
     amount_fen = fields.Integer(strict=True, **_REFUND_AMOUNT)
     method = fields.String(**_offline_method("请选择退款方式：现金或银行转账"))
@@ -337,6 +358,7 @@ class SubsidySchema(Schema):
 
 class PaymentLineSchema(Schema):
     id = fields.Integer()
+    receipt_id = fields.Integer(metadata={"description": "所在电子收据（同一收据可含多期账单）"})
     receipt_no = fields.String()
     method = fields.Enum(PaymentMethod, by_value=True)
     method_label = fields.Function(lambda payment: PAYMENT_METHOD_LABELS[payment.method], **_string())

@@ -13,6 +13,8 @@ from backend.services.subsidies import PolicyDraft
 
 # The columns are 32-bit integers: no amount may pass 2^31 − 1 fen (¥21,474,836.47).
 FEN = validate.Range(min=0, max=MAX_ID)
+# Bills in one payment: ten years of monthly bills.
+MAX_BILLS_AT_ONCE = 120
 # Budgets are BIGINT: up to ¥10 billion.
 BUDGET_FEN = validate.Range(min=0, max=1_000_000_000_000)
 MAX_TIERS = 12
@@ -24,20 +26,41 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 # ---- payments -----------------------------------------------------------------------------------------
 
 
+class OrderLineSchema(Schema):
+    """One bill of an order."""
+
+    bill_id = fields.Integer(required=True)
+    period_label = fields.String(required=True)
+    amount_fen = fields.Integer(required=True, metadata={"description": "本订单为该账单支付的金额（扣除补贴后）"})
+    subsidy_fen = fields.Integer(required=True, metadata={"description": "该账单已锁定的补贴"})
+
+
 class OrderSchema(Schema):
     id = fields.Integer(required=True)
     out_trade_no = fields.String(required=True)
     provider = fields.Enum(PaymentMethod, by_value=True, required=True)
-    amount_fen = fields.Integer(required=True, metadata={"description": "本次应付（账单金额减补贴）"})
-    subsidy_fen = fields.Integer(required=True, metadata={"description": "本账单已锁定的补贴"})
+    amount_fen = fields.Integer(required=True, metadata={"description": "本次应付：各账单扣除补贴后的合计"})
+    subsidy_fen = fields.Integer(required=True, metadata={"description": "各账单已锁定的补贴合计"})
     expires_at = fields.DateTime(required=True, metadata={"description": "订单过期时间（UTC）"})
+    lines = fields.List(fields.Nested(OrderLineSchema), required=True, metadata={"description": "订单包含的账单"})
+
+
+class HouseholdPaymentSchema(Schema):
+    """Paying several bills of a household in one order: the ones named, or every unpaid one."""
+
+    bill_ids = fields.List(
+        fields.Integer(strict=True, validate=ID), validate=validate.Length(min=1, max=MAX_BILLS_AT_ONCE),
+        load_default=None,
+        metadata={"description": f"要缴的账单（至多{MAX_BILLS_AT_ONCE}个）；不填 = 本户全部待缴账单"},
+    )
 
 
 class PaymentStartSchema(Schema):
     settled = fields.Boolean(
         required=True, metadata={"description": "补贴已覆盖全部金额，无需支付（账单已缴清）"}
     )
-    bill = fields.Nested(BillSchema, required=True)
+    bill = fields.Nested(BillSchema, required=True, metadata={"description": "所缴账单（多个账单时为最早的一期）"})
+    bills = fields.List(fields.Nested(BillSchema), required=True, metadata={"description": "所缴账单，最早的在前"})
     order = fields.Nested(OrderSchema, allow_none=True, required=True)
     pay_params = fields.Dict(
         keys=fields.String(), values=fields.String(), allow_none=True, required=True,
@@ -72,28 +95,73 @@ class PayNotificationAckSchema(Schema):
     message = fields.String(required=True)
 
 
-class ReceiptSchema(Schema):
-    """The electronic receipt (电子收据) of one payment."""
+class ReceiptLineSchema(Schema):
+    """One bill on a receipt."""
 
     payment_id = fields.Integer(attribute="payment.id", required=True)
-    receipt_no = fields.String(attribute="payment.receipt_no", required=True)
-    compound_id = fields.Integer(attribute="bill.compound_id", required=True)
-    compound_name = fields.String(required=True)
-    household_id = fields.Integer(attribute="bill.household_id", required=True)
-    household_label = fields.String(required=True)
     bill_id = fields.Integer(attribute="bill.id", required=True)
     period_start = fields.Date(attribute="bill.period_start", required=True)
     period_label = fields.String(required=True)
+    bill_amount_fen = fields.Integer(attribute="bill.amount_fen", required=True, metadata={"description": "物业费"})
+    subsidy_fen = fields.Integer(attribute="payment.subsidy_fen", required=True,
+                                 metadata={"description": "先买后补补贴"})
+    amount_fen = fields.Integer(attribute="payment.amount_fen", required=True, metadata={"description": "实缴"})
+
+
+class ReceiptSchema(Schema):
+    """The electronic receipt (电子收据) a payment is a line of: every bill it pays, the payee and the payer. The
+    single-bill fields (bill_id … amount_fen) are the asked payment's own line."""
+
+    receipt_id = fields.Integer(attribute="receipt.id", required=True)
+    payment_id = fields.Integer(attribute="payment.id", required=True)
+    receipt_no = fields.String(attribute="receipt.receipt_no", required=True)
+    compound_id = fields.Integer(attribute="receipt.compound_id", required=True)
+    compound_name = fields.String(required=True)
+    household_id = fields.Integer(attribute="receipt.household_id", required=True)
+    household_label = fields.String(required=True)
+    payer_household = fields.String(required=True, metadata={"description": "付款房屋，如“1栋1单元101室”"})
+    payee_name = fields.String(required=True, metadata={"description": "收款方：缴费时为本小区服务的物业服务企业"})
+    payer_name = fields.String(required=True, metadata={"description": "线上付款人（姓名已遮挡）；线下收款为空"})
+    bill_id = fields.Integer(attribute="bill.id", required=True)
+    period_start = fields.Date(attribute="bill.period_start", required=True)
+    period_label = fields.String(required=True, metadata={"description": "收据所缴的全部账期"})
     bill_amount_fen = fields.Integer(attribute="bill.amount_fen", required=True)
     subsidy_fen = fields.Integer(attribute="payment.subsidy_fen", required=True,
                                  metadata={"description": "先买后补补贴"})
     amount_fen = fields.Integer(attribute="payment.amount_fen", required=True, metadata={"description": "实缴"})
-    method = fields.Enum(PaymentMethod, by_value=True, attribute="payment.method", required=True)
+    lines = fields.List(fields.Nested(ReceiptLineSchema), required=True, metadata={"description": "所缴各期账单"})
+    bill_total_fen = fields.Integer(required=True)
+    subsidy_total_fen = fields.Integer(required=True)
+    total_fen = fields.Integer(attribute="receipt.amount_fen", required=True, metadata={"description": "实收合计"})
+    method = fields.Enum(PaymentMethod, by_value=True, attribute="receipt.method", required=True)
     method_label = fields.String(required=True)
-    offline_receipt_no = fields.String(attribute="payment.offline_receipt_no", allow_none=True, required=True)
-    transaction_id = fields.String(attribute="payment.transaction_id", allow_none=True, required=True,
+    offline_receipt_no = fields.String(attribute="receipt.offline_receipt_no", allow_none=True, required=True)
+    transaction_id = fields.String(attribute="receipt.transaction_id", allow_none=True, required=True,
                                    metadata={"description": "微信支付交易单号"})
-    paid_at = fields.DateTime(attribute="payment.paid_at", required=True)
+    paid_at = fields.DateTime(attribute="receipt.paid_at", required=True)
+
+
+class PaidBillSchema(Schema):
+    bill_id = fields.Integer(attribute="bill.id", required=True)
+    period_label = fields.String(required=True)
+    amount_fen = fields.Integer(attribute="payment.amount_fen", required=True)
+    subsidy_fen = fields.Integer(attribute="payment.subsidy_fen", required=True)
+
+
+class PaidReceiptSchema(Schema):
+    """One receipt of the household's payment history: an online order's payments, or one desk entry's."""
+
+    receipt_id = fields.Integer(attribute="receipt.id", required=True)
+    receipt_no = fields.String(attribute="receipt.receipt_no", required=True)
+    payment_id = fields.Integer(required=True, metadata={"description": "收据的第一笔，用于 /payments/{id}/receipt"})
+    receipt_url = fields.String(required=True, metadata={"description": "电子收据（API）"})
+    method = fields.Enum(PaymentMethod, by_value=True, attribute="receipt.method", required=True)
+    method_label = fields.String(required=True)
+    amount_fen = fields.Integer(attribute="receipt.amount_fen", required=True)
+    period_label = fields.String(required=True)
+    offline_receipt_no = fields.String(attribute="receipt.offline_receipt_no", allow_none=True, required=True)
+    paid_at = fields.DateTime(attribute="receipt.paid_at", required=True)
+    lines = fields.List(fields.Nested(PaidBillSchema), required=True)
 
 
 # ---- subsidy policies ---------------------------------------------------------------------------------

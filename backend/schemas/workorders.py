@@ -24,6 +24,7 @@ from backend.domain.workorders import (
     URGENCY_LABELS,
     Action,
     EscalationLevel,
+    HalfDay,
     Sla,
     Status,
     Urgency,
@@ -32,7 +33,7 @@ from backend.domain.workorders import (
 from backend.schemas.common import ID, NOT_BLANK, PageQuery
 from backend.services.photos import MAX_PHOTOS_PER_ORDER
 from backend.services.workorders import CategorySla, category_minutes
-from backend.shared.clock import utcnow
+from backend.shared.clock import beijing_date, utcnow
 
 CATEGORY_NAME_MAX = 16
 CATEGORY = validate.Length(min=1, max=CATEGORY_NAME_MAX)
@@ -45,6 +46,7 @@ LOCATION_TEXT = validate.Length(max=100, error="具体位置不能超过{max}个
 CHOOSE_CATEGORY = "请选择报修类别"
 DESCRIBE = "请描述遇到的问题"
 CHOOSE_PLACE = "请选择报修位置"
+CHOOSE_VISIT_DATE = "请选择预约上门日期"
 # A whole number as a page's form sends it; "#12" is how an order's number is shown and typed.
 _TYPED_NUMBER = re.compile(r"#?([0-9]{1,10})")
 # A year at most: a longer deadline is a typo, and no deadline arithmetic comes near an overflow.
@@ -115,6 +117,18 @@ class WorkOrderSubmitSchema(Schema):
     building_id = fields.Integer(strict=True, validate=ID, allow_none=True, load_default=None,
                                  error_messages={"invalid": "请选择本小区的楼栋"})
     location_text = fields.String(load_default="", validate=LOCATION_TEXT)
+    # 预约上门时间 of a home repair: a day from today to 30 days on (Asia/Shanghai) and 上午/下午.
+    visit_date = fields.Date(allow_none=True, load_default=None, error_messages={"invalid": CHOOSE_VISIT_DATE})
+    visit_half_day = fields.Enum(HalfDay, by_value=True, allow_none=True, load_default=None,
+                                 error_messages={"unknown": "请选择上午或下午"})
+
+    @validates_schema
+    def _visit(self, data, **_):
+        try:
+            rules.check_visit(data.get("visit_date"), data.get("visit_half_day"), beijing_date(utcnow()),
+                              at_home=data.get("household_id") is not None)
+        except rules.WorkOrderRefused as refused:
+            raise ValidationError(refused.message, "visit_date") from refused
 
 
 class WorkOrderSubmitForm(PageForm, WorkOrderSubmitSchema):
@@ -124,6 +138,18 @@ class WorkOrderSubmitForm(PageForm, WorkOrderSubmitSchema):
     place = fields.String(required=True, error_messages={"required": CHOOSE_PLACE},
                           validate=validate.Regexp(r"(common|[0-9]{1,10})\Z", error=CHOOSE_PLACE))
     confirm_new = fields.Boolean(load_default=False)
+
+    @pre_load
+    def _place_first(self, data, **_):
+        """The chosen place decides, before the visit is checked: a common area's report has no visit time (the
+        form's visit fields may still hold what was picked before switching), a home's no building."""
+        place = data.get("place")
+        if place == "common":
+            return {key: value for key, value in data.items() if key not in ("visit_date", "visit_half_day")} | {
+                "household_id": None}
+        if isinstance(place, str) and _TYPED_NUMBER.fullmatch(place) and not place.startswith("#"):
+            return {**data, "household_id": int(place), "building_id": None}
+        return data
 
     @post_load
     def _chosen_place(self, data, **_):
@@ -313,6 +339,10 @@ class WorkOrderSchema(Schema):
     )
     created_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
+    visit_date = fields.Date(allow_none=True)
+    visit_half_day = fields.Enum(HalfDay, by_value=True, allow_none=True)
+    # "12月8日 上午", empty when no visit was booked.
+    visit_label = fields.Function(lambda order: rules.visit_label(order.visit_date, order.visit_half_day), **_string())
 
 
 class DuplicateSchema(Schema):
@@ -393,6 +423,59 @@ class WorkOrderDetailSchema(WorkOrderSchema):
     can_reply = fields.Boolean()
     can_follow = fields.Boolean()
     can_upload_photos = fields.Boolean()
+    # The reporter's phone as 138****1234, for those who see every order and the reporter (else null); the whole
+    # number only through POST …/reporter-phone, to the assigned staff and the manager (can_reveal_phone).
+    reporter_phone_masked = fields.String(allow_none=True)
+    can_reveal_phone = fields.Boolean()
+
+
+class RevealedPhoneSchema(Schema):
+    phone = fields.String(metadata={"description": "报修人完整手机号（空：未留电话）"})
+    tel = fields.String(metadata={"description": "tel: 链接"})
+
+
+class WorkbenchItemSchema(WorkOrderSchema):
+    can_accept = fields.Boolean()
+
+
+class WorkbenchSchema(Schema):
+    """我的待办 of a staff member or the manager: the counts, the orders to see to first (urgent, then the
+    nearest deadline), and for the manager the ones nobody has been assigned yet."""
+
+    to_accept = fields.Integer(metadata={"description": "待受理"})
+    in_progress = fields.Integer(metadata={"description": "处理中（已受理和处理中）"})
+    overdue = fields.Integer(metadata={"description": "已超时"})
+    unassigned_count = fields.Integer(allow_none=True, metadata={"description": "未派单（仅物业经理）"})
+    items = fields.List(fields.Nested(WorkbenchItemSchema))
+    unassigned = fields.List(fields.Nested(WorkbenchItemSchema))
+
+
+class CallButtonSchema(Schema):
+    label = fields.String()
+    phone = fields.String()
+    tel = fields.String()
+
+
+class ContactPhonesSchema(Schema):
+    """A compound's call buttons: 物业服务电话 (set by the manager) and the committee's contact (set by the
+    committee, shown on the home page only when it chooses)."""
+
+    service_phone = fields.String()
+    committee_phone = fields.String()
+    committee_phone_public = fields.Boolean()
+    buttons = fields.List(fields.Nested(CallButtonSchema), metadata={"description": "首页和工单页显示的拨号按钮"})
+
+
+class ContactPhonesInput(Schema):
+    """Only the fields this person may set; an empty number removes the button."""
+
+    service_phone = fields.String(validate=validate.Length(max=30))
+    committee_phone = fields.String(validate=validate.Length(max=30))
+    committee_phone_public = fields.Boolean()
+
+
+class ContactPhonesForm(PageForm, ContactPhonesInput):
+    """The settings page: the same fields as text; an unticked box sends nothing, so it is read as "no"."""
 
 
 class FiguresSchema(Schema):

@@ -25,6 +25,7 @@ from backend.domain.fees import (
     bill_amount_fen,
     charges_fees_by_default,
     due_date,
+    household_label,
     period_start_for,
     starts_a_period,
 )
@@ -262,10 +263,41 @@ def payable_bill(user_id: int | None, bill_id: int, compound_id: int | None = No
 
 def household_for(user_id: int | None, household_id: int) -> Household:
     """The household, for its verified people and whoever sees its compound's bills; NOT_FOUND for anyone else."""
+    return household_access(user_id, household_id).household
+
+
+@dataclass(frozen=True)
+class HouseholdAccess:
+    """A household and who asks: one of its verified people (`member`), and their roles in its compound."""
+
+    household: Household
+    roles: frozenset[Role]
+    member: bool
+
+
+def household_access(user_id: int | None, household_id: int, action: Action | None = None,
+                     compound_id: int | None = None) -> HouseholdAccess:
+    """The household, for its verified people and whoever sees its compound's bills; NOT_FOUND for anyone else
+    and for a household of another compound than `compound_id` (a page's); FORBIDDEN when their roles here do
+    not allow `action`."""
     household = db.session.get(Household, household_id)
-    if household is None or fee_reader(user_id, household.compound_id, household.id) is None:
+    if household is None or compound_id not in (None, household.compound_id):
         raise FeeRefused(NO_HOUSEHOLD, Kind.NOT_FOUND)
-    return household
+    reader = fee_reader(user_id, household.compound_id, household.id)
+    if reader is None:
+        raise FeeRefused(NO_HOUSEHOLD, Kind.NOT_FOUND)
+    if action is not None and not allows(reader.roles, action):
+        raise FeeRefused("没有权限进行此操作", Kind.FORBIDDEN)
+    return HouseholdAccess(household=household, roles=reader.roles, member=reader.member)
+
+
+def paying_household(user_id: int | None, household_id: int, compound_id: int | None = None) -> Household:
+    """The household, when the caller is one of its verified people: they pay its bills. Whoever else sees it
+    is refused FORBIDDEN, anyone else NOT_FOUND."""
+    access = household_access(user_id, household_id, compound_id=compound_id)
+    if not access.member:
+        raise FeeRefused("只有本户已认证的业主或住户可以缴费", Kind.FORBIDDEN)
+    return access.household
 
 
 def household_in(compound_id: int, household_id: int) -> Household | None:
@@ -287,6 +319,15 @@ def lock_bill(bill_id: int) -> Bill | None:
     return db.session.scalar(
         select(Bill).where(Bill.id == bill_id).with_for_update().execution_options(populate_existing=True)
     )
+
+
+def lock_bills(bill_ids: list[int]) -> list[Bill]:
+    """The bills that exist among `bill_ids`, locked in id order: every request locking several bills takes them
+    in the same order, so two of them over overlapping bills wait for each other instead of deadlocking."""
+    return list(db.session.scalars(
+        select(Bill).where(Bill.id.in_(bill_ids)).order_by(Bill.id).with_for_update()
+        .execution_options(populate_existing=True)
+    ))
 
 
 def household_bills(household_id: int) -> list[Bill]:
@@ -406,10 +447,6 @@ def arrears(compound_id: int, today: date, page: int, page_size: int) -> Page:
                for row in result.items],
         total=result.total, page=page, page_size=page_size,
     )
-
-
-def household_label(building: str, unit: str, room: str) -> str:
-    return f"{building}{unit}单元{room}" if unit else f"{building}{room}"
 
 
 def collection(compound_id: int, period_start: date) -> Collection:

@@ -1,15 +1,16 @@
-"""Online payment orders (WeChat Pay JSAPI, or the sandbox): a bill's one live order, what WeChat Pay says became
-of an order (queried, and closed when unpaid), and recording an order's payment once, whether its notification
-or a query tells of it.
+"""Online payment orders (WeChat Pay JSAPI, or the sandbox) of one or several bills of a household: a bill's one
+live order, what WeChat Pay says became of an order (queried, and closed when unpaid), and recording an order's
+payments once — one per bill, on one receipt — whether its notification or a query tells of it.
 
-An order is live until it is paid or closed, and a bill has at most one live order: a partial unique index makes
-it so whatever the requests racing, and every step that opens an order or takes money for a bill does so under
-the bill's row lock. Nothing else is taken for a bill while its live order may still be paid: an expired one is
+An order is live until it is paid or closed, and a bill is in at most one live order: a partial unique index over
+the orders' lines makes it so whatever the requests racing (the order's `live` reaches its lines by a cascading
+foreign key), and every step that opens an order or takes money for a bill does so under the bills' row locks,
+taken in id order so that requests over overlapping bills never wait on each other in a circle. Nothing else is taken for a bill while its live order may still be paid: an expired one is
 first settled with WeChat Pay (paid → recorded; unpaid → closed there, then here). WeChat Pay is only called with
 no transaction open: it can take seconds, and neither the bill's lock nor SQLite's write lock may wait for it.
 
-A notification may arrive any number of times and at the same instant: the order row is locked, and one order
-and one provider transaction id each have at most one payment (unique constraints). A payment of a bill already
+A notification may arrive any number of times and at the same instant: the order row is locked, an order has at
+most one payment per bill and one receipt, and one provider transaction id one receipt (unique constraints). A payment of a bill already
 settled (an order closed but paid all the same) is recorded — the money was taken — and never settles the bill
 again: it shows as the bill's overpayment, for the committee to refund."""
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.domain.fees import (
@@ -28,13 +29,20 @@ from backend.domain.fees import (
     FeeRefused,
     LiveOrderStep,
     OrderFate,
+    format_fen,
+    household_label,
     live_order_step,
     order_fate,
+    period_label,
+    periods_label,
+    room_label,
 )
+from backend.domain.notifications import FEE_PAID
 from backend.domain.refusals import Kind
 from backend.extensions import db
 from backend.integrations.wechat_pay import ORDER_NOT_EXIST, OrderState, PaidTransaction, WeChatPayError
-from backend.models import Bill, Payment, PaymentOrder
+from backend.models import Bill, Compound, Household, Payment, PaymentOrder, PaymentOrderBill, Receipt
+from backend.services.notifications import notify
 from backend.services.payment_provider import wechat_pay
 from backend.services.subsidies import grant_subsidy
 from backend.shared.clock import SHANGHAI
@@ -44,7 +52,7 @@ log = logging.getLogger("linli.payments")
 # Rounds of "settle the expired order, look again" before a request gives up: one is the rule, a second only
 # when another order expired in between.
 SETTLE_ROUNDS = 3
-IS_LIVE = (PaymentOrder.paid_at.is_(None), PaymentOrder.closed_at.is_(None))
+IS_LIVE = (PaymentOrder.live.is_(True),)
 
 
 class UnknownOrder(LookupError):
@@ -59,7 +67,19 @@ class AmountMismatch(ValueError):
 
 
 def live_order(bill_id: int) -> PaymentOrder | None:
-    return db.session.scalar(select(PaymentOrder).where(PaymentOrder.bill_id == bill_id, *IS_LIVE))
+    return live_orders([bill_id]).get(bill_id)
+
+
+def live_orders(bill_ids: list[int]) -> dict[int, PaymentOrder]:
+    """The live order of each of the bills that has one (an order of several bills appears once per bill)."""
+    if not bill_ids:
+        return {}
+    rows = db.session.execute(
+        select(PaymentOrderBill.bill_id, PaymentOrder)
+        .join(PaymentOrder, PaymentOrder.id == PaymentOrderBill.order_id)
+        .where(PaymentOrderBill.bill_id.in_(bill_ids), *IS_LIVE)
+    ).all()
+    return {row.bill_id: row.PaymentOrder for row in rows}
 
 
 @dataclass(frozen=True)
@@ -80,10 +100,8 @@ class OnlinePayment:
 
 def online_payments(bill_ids: list[int], now: datetime) -> dict[int, OnlinePayment]:
     """The live order of each bill that has one, in one statement (the desk lists a household's bills)."""
-    if not bill_ids:
-        return {}
-    return {order.bill_id: OnlinePayment(order=order, expired=order.expires_at <= now) for order in
-            db.session.scalars(select(PaymentOrder).where(PaymentOrder.bill_id.in_(bill_ids), *IS_LIVE))}
+    return {bill_id: OnlinePayment(order=order, expired=order.expires_at <= now)
+            for bill_id, order in live_orders(bill_ids).items()}
 
 
 @dataclass(frozen=True)
@@ -105,24 +123,41 @@ PROVIDER_DOWN = "暂时无法向微信支付查询住户的线上支付，请稍
 
 def without_live_order(lock: Callable[[], Bill], now: datetime, *, in_progress: str, paid_online: str) -> Bill:
     """The bill from `lock()` (locked, and checked as its caller needs), once none of its orders can still be
-    paid. An order within its window refuses with `in_progress` (its "{until}" is when the order expires,
-    Beijing time): the resident may be paying it now. An expired one is settled with WeChat Pay first: paid →
-    recorded, and refused with `paid_online`; closed → gone, and the bill is locked and looked at again."""
+    paid: without_live_orders for one bill."""
+    return without_live_orders(lambda: [lock()], now, in_progress=in_progress, paid_online=paid_online)[0]
+
+
+def without_live_orders(lock: Callable[[], list[Bill]], now: datetime, *, in_progress: str, paid_online: str,
+                        field: str | None = None) -> list[Bill]:
+    """The bills from `lock()` (locked in id order, and checked as its caller needs), once no order of any of
+    them can still be paid. An order within its window refuses with `in_progress` (its "{until}" is when the
+    order expires, Beijing time; "{period}" the bill's period): the resident may be paying it now. An expired
+    one is settled with WeChat Pay first: paid → recorded, and refused with `paid_online`; closed → gone, and the
+    bills are locked and looked at again. A refusal names `field` (the input that chose the bills) at fault."""
+
+    def refused(message: str) -> FeeRefused:
+        return FeeRefused(message, errors={field: [message]} if field else None)
+
     for _ in range(SETTLE_ROUNDS):
-        bill = lock()
-        order = live_order(bill.id)
-        if order is None:
-            return bill
-        step = live_order_step(expired=order.expires_at <= now, same_payer=False, same_amount=True)
-        if step is LiveOrderStep.REFUSE:
-            raise FeeRefused(in_progress.format(until=f"{order.expires_at.astimezone(SHANGHAI):%H:%M}"))
-        ref = OrderRef.of(order)
+        bills = lock()
+        orders = live_orders([bill.id for bill in bills])
+        if not orders:
+            return bills
+        for bill in bills:
+            order = orders.get(bill.id)
+            if order is not None and live_order_step(expired=order.expires_at <= now, same_payer=False,
+                                                     same_amount=True) is LiveOrderStep.REFUSE:
+                message = in_progress.format(until=f"{order.expires_at.astimezone(SHANGHAI):%H:%M}",
+                                             period=period_label(bill.period_start, bill.months))
+                raise refused(message)
+        refs = list({order.id: OrderRef.of(order) for order in orders.values()}.values())
         db.session.commit()
-        fate = settle_with_provider(ref, now)
-        if fate is OrderFate.PAID:
-            raise FeeRefused(paid_online)
-        if fate is OrderFate.OPEN:
-            raise FeeRefused(STILL_OPEN)
+        for ref in refs:
+            fate = settle_with_provider(ref, now)
+            if fate is OrderFate.PAID:
+                raise refused(paid_online)
+            if fate is OrderFate.OPEN:
+                raise FeeRefused(STILL_OPEN)
     raise FeeRefused(STILL_OPEN)
 
 
@@ -189,7 +224,9 @@ def _close(order_id: int, now: datetime, unplaced_only: bool) -> bool:
     conditions = [PaymentOrder.id == order_id, *IS_LIVE]
     if unplaced_only:
         conditions.append(PaymentOrder.prepay_id == "")
-    db.session.execute(update(PaymentOrder).where(*conditions).values(closed_at=now)
+    # `live` goes with closed_at (a CHECK holds them together), and the order's lines follow it (ON UPDATE
+    # CASCADE): its bills are free for another order or the desk.
+    db.session.execute(update(PaymentOrder).where(*conditions).values(closed_at=now, live=False)
                        .execution_options(synchronize_session=False))
     live = db.session.scalar(select(PaymentOrder.id).where(PaymentOrder.id == order_id, *IS_LIVE))
     db.session.commit()
@@ -220,9 +257,10 @@ def store_prepay_id(order_id: int, prepay_id: str) -> str | None:
 # ---- recording a payment ------------------------------------------------------------------------------------
 
 
-def record_paid_transaction(transaction: PaidTransaction, now: datetime) -> Payment | None:
-    """Record the payment of the order WeChat Pay took the money for, once; None for a transaction that was not
-    paid. Raises UnknownOrder or AmountMismatch."""
+def record_paid_transaction(transaction: PaidTransaction, now: datetime) -> Receipt | None:
+    """Record the payments of the order WeChat Pay took the money for — one per bill of it, on one receipt —
+    once; the receipt, or None for a transaction that was not paid. Raises UnknownOrder or AmountMismatch (the
+    notification's total is not the order's)."""
     if order_fate(transaction.trade_state) is not OrderFate.PAID:
         log.info("payment notification for %s in state %s: nothing recorded",
                  transaction.out_trade_no, transaction.trade_state)
@@ -230,8 +268,8 @@ def record_paid_transaction(transaction: PaidTransaction, now: datetime) -> Paym
     # A replay (the common case: WeChat Pay repeats itself) is answered from one unlocked read: an order once
     # paid stays paid, and a transaction that neither writes nor locks commits without a WAL flush.
     seen = db.session.execute(
-        select(PaymentOrder.amount_fen, PaymentOrder.paid_at, Payment)
-        .outerjoin(Payment, Payment.order_id == PaymentOrder.id)
+        select(PaymentOrder.amount_fen, PaymentOrder.paid_at, Receipt)
+        .outerjoin(Receipt, Receipt.order_id == PaymentOrder.id)
         .where(PaymentOrder.out_trade_no == transaction.out_trade_no)
     ).first()
     if seen is None:
@@ -244,46 +282,77 @@ def record_paid_transaction(transaction: PaidTransaction, now: datetime) -> Paym
         raise AmountMismatch(transaction.out_trade_no)
     if seen.paid_at is not None:
         db.session.rollback()
-        return seen.Payment
-    # A first delivery: the order and its bill locked together (the order serialises deliveries of the same
-    # payment, the bill the desk, the adjusters and the bill's other orders), then checked again.
-    order, bill, recorded = db.session.execute(
-        select(PaymentOrder, Bill, Payment)
-        .join(Bill, Bill.id == PaymentOrder.bill_id)
-        .outerjoin(Payment, Payment.order_id == PaymentOrder.id)
-        .where(PaymentOrder.out_trade_no == transaction.out_trade_no)
-        .with_for_update(of=(PaymentOrder, Bill))
+        return seen.Receipt
+    # A first delivery: the order locked (it serialises deliveries of the same payment), then its bills in id
+    # order (they serialise the desk, the adjusters and the bills' other orders), then checked again.
+    order = db.session.scalar(
+        select(PaymentOrder).where(PaymentOrder.out_trade_no == transaction.out_trade_no).with_for_update()
         .execution_options(populate_existing=True)
-    ).one()
+    )
     if order.paid_at is not None:
-        # Paid by a delivery we waited for: its payment was committed after this statement's snapshot, so the
-        # join above saw none; a new statement sees it.
-        recorded = recorded or db.session.scalar(select(Payment).where(Payment.order_id == order.id))
+        # Paid by a delivery we waited for: its receipt was committed after the first read's snapshot.
+        recorded = db.session.scalar(select(Receipt).where(Receipt.order_id == order.id))
         db.session.commit()
         return recorded
+    lines = list(db.session.scalars(
+        select(PaymentOrderBill).where(PaymentOrderBill.order_id == order.id).order_by(PaymentOrderBill.bill_id)
+    ))
+    bills = {bill.id: bill for bill in db.session.scalars(
+        select(Bill).where(Bill.id.in_([line.bill_id for line in lines])).order_by(Bill.id).with_for_update()
+        .execution_options(populate_existing=True)
+    )}
     paid_at = transaction.success_time or now
-    payment = Payment(
-        receipt_no=new_receipt_no(now), bill_id=bill.id, compound_id=bill.compound_id,
-        household_id=bill.household_id, method=order.provider, amount_fen=order.amount_fen,
-        subsidy_fen=bill.subsidy_fen, order_id=order.id, transaction_id=transaction.transaction_id,
-        paid_at=paid_at,
+    receipt = Receipt(
+        receipt_no=new_receipt_no(now), compound_id=order.compound_id, household_id=order.household_id,
+        method=order.provider, amount_fen=order.amount_fen, order_id=order.id,
+        transaction_id=transaction.transaction_id, payer_id=order.payer_id,
+        payee_company_id=payee_company_id(order.compound_id), paid_at=paid_at,
     )
-    db.session.add(payment)
-    order.paid_at = paid_at
-    if not take_payment(bill, payment.amount_fen, now) and bill.overpaid_fen:
-        log.warning("order %s of bill %s paid with the bill %s (order closed %s): %d fen to refund",
-                    order.out_trade_no, bill.id, bill.status.value, order.closed_at, bill.overpaid_fen)
+    db.session.add(receipt)
+    db.session.flush()
+    for line in lines:
+        bill = bills[line.bill_id]
+        db.session.add(Payment(
+            receipt_id=receipt.id, bill_id=bill.id, compound_id=bill.compound_id, household_id=bill.household_id,
+            method=order.provider, amount_fen=line.amount_fen, subsidy_fen=bill.subsidy_fen, order_id=order.id,
+            paid_at=paid_at,
+        ))
+        if not take_payment(bill, line.amount_fen, now) and bill.overpaid_fen:
+            log.warning("order %s of bill %s paid with the bill %s (order closed %s): %d fen to refund",
+                        order.out_trade_no, bill.id, bill.status.value, order.closed_at, bill.overpaid_fen)
+    # `live` goes with paid_at, and the order's lines follow it: its bills are in no live order any more.
+    order.paid_at, order.live = paid_at, False
     try:
+        db.session.flush()
+        _tell_the_payer(order, receipt, [bills[line.bill_id] for line in lines])
         db.session.commit()
     except IntegrityError:
         # The same transaction recorded by a concurrent delivery (SQLite cannot lock the order row); anything
         # else must fail the notification, so that WeChat Pay sends it again.
         db.session.rollback()
-        existing = db.session.scalar(select(Payment).where(Payment.transaction_id == transaction.transaction_id))
+        existing = db.session.scalar(select(Receipt).where(Receipt.transaction_id == transaction.transaction_id))
         if existing is None:
             raise
         return existing
-    return payment
+    return receipt
+
+
+def _tell_the_payer(order: PaymentOrder, receipt: Receipt, bills: list[Bill]) -> None:
+    """缴费成功 in the payer's inbox, in the payment's own transaction: a replay records nothing, so it says
+    nothing, and the key keeps it once should it ever be asked again."""
+    household = db.session.get(Household, order.household_id)
+    code = db.session.scalar(select(Compound.code).where(Compound.id == order.compound_id))
+    first_payment = db.session.scalar(select(func.min(Payment.id)).where(Payment.receipt_id == receipt.id))
+    where = room_label(household_label(household.building.name, household.unit, household.room))
+    periods = periods_label([(bill.period_start, bill.months) for bill in bills])
+    notify([order.payer_id], FEE_PAID, "缴费成功",
+           f"您已缴纳{where} {periods}物业费 {format_fen(receipt.amount_fen)}，点击查看收据",
+           link=f"/h5/c/{code}/receipts/{first_payment}", dedupe_key=f"fee-paid-order-{order.id}")
+
+
+def payee_company_id(compound_id: int) -> int | None:
+    """The receipt's payee: the property company serving the compound now."""
+    return db.session.scalar(select(Compound.property_company_id).where(Compound.id == compound_id))
 
 
 def take_payment(bill: Bill, amount_fen: int, now: datetime) -> bool:

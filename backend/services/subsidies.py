@@ -27,6 +27,7 @@ from backend.models import (
     Compound,
     Membership,
     PaymentOrder,
+    PaymentOrderBill,
     PropertyCompany,
     SubsidyGrant,
     SubsidyPolicy,
@@ -170,7 +171,8 @@ def release_subsidy(bill: Bill) -> None:
 
 
 def _order_may_still_notify(bill_id, now: datetime):
-    return exists().where(PaymentOrder.bill_id == bill_id, PaymentOrder.expires_at > now - ABANDONED_HOLD_AFTER)
+    return exists().where(PaymentOrderBill.bill_id == bill_id, PaymentOrder.id == PaymentOrderBill.order_id,
+                          PaymentOrder.expires_at > now - ABANDONED_HOLD_AFTER)
 
 
 def abandoned_hold_bill_ids(now: datetime, limit: int = 500) -> list[int]:

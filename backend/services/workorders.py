@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -17,16 +17,16 @@ from backend.domain.notifications import (
     WORK_ORDER_UPDATE,
 )
 from backend.domain.notifications import Urgency as NoticeUrgency
+from backend.domain.phones import InvalidPhone, normalize_contact_phone
 from backend.domain.refusals import Kind
 from backend.domain.roles import Action as Permission
 from backend.domain.roles import Role, allows
 from backend.domain.workorders import (
-    ACTION_LABELS,
     OPEN_STATUSES,
-    STATUS_LABELS,
     Action,
     Actor,
     EscalationLevel,
+    HalfDay,
     Phase,
     Sla,
     Status,
@@ -51,9 +51,10 @@ from backend.models import (
 )
 from backend.policy import ancestor_area_ids, roles_in_compound
 from backend.services.audit import record_audit
+from backend.services.identity import decrypt_phone
 from backend.services.notifications import notify
 from backend.services.photos import MAX_PHOTOS_PER_ORDER, PreparedPhoto, kept_only_on_commit, store_photo
-from backend.shared.clock import utcnow
+from backend.shared.clock import beijing_date, utcnow
 from backend.shared.pagination import Page
 
 
@@ -174,23 +175,22 @@ def resolve_place(user_id: int, compound_id: int, household_id: int | None, buil
 
 
 def find_duplicates(compound_id: int, category: str, place: Place, now: datetime | None = None) -> list[WorkOrder]:
-    """Open orders of the same category at the same building (or the same common spot) from the last 14
-    days, offered to the resident to join instead of filing another. Only common-area orders and the
-    resident's own household's: a neighbour's repair at home is the neighbour's business."""
+    """Open orders of the same category at the same place from the last 14 days, offered to the resident to
+    join instead of filing another: for a home repair, that household's own orders; for a common area, the
+    common-area orders of the same building, or of the same spot where no building was chosen. A neighbour's
+    repair at home is the neighbour's business, and a home repair is not the same problem as the stairwell's."""
     now = now or utcnow()
-    if place.building_id is not None:
-        same_place = WorkOrder.building_id == place.building_id
-    else:
-        same_place = and_(WorkOrder.building_id.is_(None), WorkOrder.location_text == place.location_text)
     if place.household_id is not None:
-        same_place = and_(same_place, or_(WorkOrder.household_id.is_(None),
-                                          WorkOrder.household_id == place.household_id))
+        same_place = WorkOrder.household_id == place.household_id
+    elif place.building_id is not None:
+        same_place = and_(WorkOrder.household_id.is_(None), WorkOrder.building_id == place.building_id)
     else:
-        same_place = and_(same_place, WorkOrder.household_id.is_(None))
+        same_place = and_(WorkOrder.household_id.is_(None), WorkOrder.building_id.is_(None),
+                          WorkOrder.location_text == place.location_text)
     return list(
         db.session.scalars(
             select(WorkOrder)
-            .options(joinedload(WorkOrder.building))
+            .options(joinedload(WorkOrder.building), joinedload(WorkOrder.household))
             .where(
                 WorkOrder.compound_id == compound_id,
                 WorkOrder.category == category,
@@ -214,12 +214,15 @@ def submit_order(
     household_id: int | None = None,
     building_id: int | None = None,
     location_text: str = "",
+    visit_date: date | None = None,
+    visit_half_day: HalfDay | None = None,
     photos: Sequence[PreparedPhoto] = (),
     ip: str | None = None,
 ) -> WorkOrder:
     if len(photos) > MAX_PHOTOS_PER_ORDER:
         raise WorkOrderRefused(f"最多上传{MAX_PHOTOS_PER_ORDER}张照片", Kind.INVALID)
     place = resolve_place(user_id, compound_id, household_id, building_id, location_text)
+    rules.check_visit(visit_date, visit_half_day, beijing_date(utcnow()), at_home=place.household_id is not None)
     sla = _sla_for(compound_id, category, urgency)
     # One report at a time per person: the same report tapped twice (or retried by a bad connection) waits
     # here for the first one's commit and then finds it. NO KEY UPDATE, so rows that merely refer to the
@@ -241,7 +244,8 @@ def submit_order(
         building_id=place.building_id, location_text=place.location_text, category=category,
         description=description.strip(), urgency=urgency, status=Status.SUBMITTED,
         accept_due_at=rules.sla_due(now, sla, Phase.ACCEPT), close_due_at=rules.sla_due(now, sla, Phase.CLOSE),
-        created_at=now, escalation_level=0, urge_count=0, dispute_count=0,
+        created_at=now, escalation_level=0, urge_count=0, dispute_count=0, visit_date=visit_date,
+        visit_half_day=visit_half_day,
     )
     order.sla_due_at = order.accept_due_at
     plan_escalation(order)
@@ -254,8 +258,10 @@ def submit_order(
             stored.append(_add_photo(order, user_id, prepared, event_id=event.id).storage_key)
         handlers = _staff_ids(compound_id)
         if handlers:
+            kind = "紧急报修" if urgency is Urgency.URGENT else "报修"
             notify(
-                handlers, WORK_ORDER_ASSIGNED, f"新报修：{category}", order.description[:60],
+                handlers, WORK_ORDER_ASSIGNED, f"新报修：{category}",
+                f"居民提交了{kind}：{rules.brief(order.description)}，请尽快受理",
                 link=f"/h5/work-orders/{order.id}", urgency=_notice_urgency(order),
                 dedupe_key=f"wo-{order.id}-new",
             )
@@ -448,11 +454,24 @@ class OrderFilter:
 _LIST_OPTIONS = (joinedload(WorkOrder.building), joinedload(WorkOrder.household), joinedload(WorkOrder.rating))
 
 
+def _handling_order(now: datetime) -> tuple:
+    """Open orders first: the urgent and the overdue ones, then the rest, each group by its running deadline (an
+    urgent, overdue burst main never sits behind newer routine orders); then the finished ones, newest first."""
+    rank = case(
+        (and_(WorkOrder.sla_due_at.is_not(None),
+              or_(WorkOrder.urgency == Urgency.URGENT, WorkOrder.sla_due_at < now)), 0),
+        (WorkOrder.sla_due_at.is_not(None), 1),
+        else_=2,
+    )
+    return rank, WorkOrder.sla_due_at, WorkOrder.id.desc()
+
+
 def orders_page(
     compound_id: int, viewer_id: int, sees_all: bool, flt: OrderFilter, page: int, page_size: int,
     now: datetime | None = None,
 ) -> Page:
-    """Newest first; residents see the orders they filed or follow, staff and committee all of the compound."""
+    """Residents see the orders they filed or follow, newest first; staff and committee see the board, every
+    order of the compound in handling order (_handling_order)."""
     now = now or utcnow()
     query = select(WorkOrder).where(WorkOrder.compound_id == compound_id)
     if not sees_all:
@@ -468,27 +487,63 @@ def orders_page(
         query = query.where(or_(WorkOrder.sla_due_at.is_(None), WorkOrder.sla_due_at >= now))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = db.session.scalars(
-        query.options(*_LIST_OPTIONS).order_by(WorkOrder.id.desc()).limit(page_size).offset((page - 1) * page_size)
-    ).all()
-    return Page(items=list(items), total=total, page=page, page_size=page_size)
-
-
-def staff_queue(compound_id: int, user_id: int, page: int, page_size: int) -> Page:
-    """Open orders assigned to me or to nobody yet, the nearest SLA deadline first."""
-    # An order is open exactly while it runs against a deadline (sla_due_at set): filtering on that alone lets
-    # the partial index ix_work_orders_open_due hand the rows over in queue order, so the page stops after
-    # page_size rows instead of sorting every open order (status IN … made the planner sort, or go parallel).
-    query = select(WorkOrder).where(
-        WorkOrder.compound_id == compound_id,
-        WorkOrder.sla_due_at.is_not(None),
-        or_(WorkOrder.assignee_id == user_id, WorkOrder.assignee_id.is_(None)),
-    )
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = db.session.scalars(
-        query.options(*_LIST_OPTIONS).order_by(WorkOrder.sla_due_at, WorkOrder.id)
+        query.options(*_LIST_OPTIONS).order_by(*(_handling_order(now) if sees_all else (WorkOrder.id.desc(),)))
         .limit(page_size).offset((page - 1) * page_size)
     ).all()
     return Page(items=list(items), total=total, page=page, page_size=page_size)
+
+
+def _open_in_scope(compound_id: int, user_id: int, everyone: bool):
+    """The open orders a handler answers for: assigned to them or to nobody yet; a manager's are all of them."""
+    # An order is open exactly while it runs against a deadline (sla_due_at set): the partial index
+    # ix_work_orders_open_due holds only those rows.
+    query = select(WorkOrder).where(WorkOrder.compound_id == compound_id, WorkOrder.sla_due_at.is_not(None))
+    if not everyone:
+        query = query.where(or_(WorkOrder.assignee_id == user_id, WorkOrder.assignee_id.is_(None)))
+    return query
+
+
+def staff_queue(compound_id: int, user_id: int, page: int, page_size: int) -> Page:
+    """Open orders assigned to me or to nobody yet: urgent and overdue first, each group by the nearest deadline."""
+    now = utcnow()
+    query = _open_in_scope(compound_id, user_id, everyone=False)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = db.session.scalars(
+        query.options(*_LIST_OPTIONS).order_by(*_handling_order(now)).limit(page_size).offset((page - 1) * page_size)
+    ).all()
+    return Page(items=list(items), total=total, page=page, page_size=page_size)
+
+
+@dataclass(frozen=True)
+class WorkbenchCounts:
+    to_accept: int
+    in_progress: int
+    overdue: int
+    unassigned: int
+
+
+def workbench_counts(compound_id: int, user_id: int, everyone: bool, now: datetime) -> WorkbenchCounts:
+    """我的待办's figures in one statement: waiting to be accepted, being handled, past their deadline, and
+    (for the manager) not yet assigned to anyone."""
+    scope = _open_in_scope(compound_id, user_id, everyone).subquery()
+    row = db.session.execute(
+        select(
+            func.count(case((scope.c.status == Status.SUBMITTED, 1))),
+            func.count(case((scope.c.status.in_([Status.ACCEPTED, Status.IN_PROGRESS]), 1))),
+            func.count(case((scope.c.sla_due_at < now, 1))),
+            func.count(case((scope.c.assignee_id.is_(None), 1))),
+        ).select_from(scope)
+    ).one()
+    return WorkbenchCounts(*row)
+
+
+def workbench_orders(compound_id: int, user_id: int, everyone: bool, limit: int, now: datetime, *,
+                     unassigned_only: bool = False) -> list[WorkOrder]:
+    """The first open orders of the handler's scope in handling order: urgent and overdue, then the rest."""
+    query = _open_in_scope(compound_id, user_id, everyone)
+    if unassigned_only:
+        query = query.where(WorkOrder.assignee_id.is_(None))
+    return list(db.session.scalars(query.options(*_LIST_OPTIONS).order_by(*_handling_order(now)).limit(limit)))
 
 
 def staff_members(compound_id: int) -> list[User]:
@@ -552,11 +607,12 @@ def transition(
         _rate(order, user_id, **rating)
     if action is Action.ASSIGN:
         notify(
-            [order.assignee_id], WORK_ORDER_ASSIGNED, f"派单：{order.category}", order.description[:60],
+            [order.assignee_id], WORK_ORDER_ASSIGNED, f"派单：{order.category}",
+            f"{_actor_called(user_id, roles)}给您派了一张报修：{rules.brief(order.description)}，请尽快处理",
             link=f"/h5/work-orders/{order.id}", urgency=_notice_urgency(order), dedupe_key=f"wo-event-{event.id}",
         )
     else:
-        _tell_followers(order, action, note, user_id, event.id)
+        _tell_followers(order, action, note, user_id, roles, event.id)
     if action in (Action.REJECT, Action.MERGE, Action.ASSIGN):
         record_audit(
             actor_id=user_id, action=f"work_order.{action.value}", target_type="work_order", target_id=order.id,
@@ -684,6 +740,53 @@ def _record_event(order: WorkOrder, actor_id: int | None, action: str, source: S
     return event
 
 
+# ---- the reporter's phone and the compound's call buttons ---------------------------------------------------
+
+
+def may_reveal_phone(order: WorkOrder, viewer: Viewer) -> bool:
+    return rules.permitted(rules.check_reveal_phone, viewer.actors, assigned_to_me=order.assignee_id == viewer.user_id)
+
+
+def reveal_reporter_phone(order_id: int, user_id: int | None, ip: str | None = None) -> str:
+    """The reporter's whole number, to the staff the order is assigned to or the manager; each time audited.
+    "" when the reporter left no phone."""
+    order, viewer = seen_by(order_id, user_id)
+    rules.check_reveal_phone(viewer.actors, assigned_to_me=order.assignee_id == viewer.user_id)
+    cipher = db.session.scalar(select(User.phone_cipher).where(User.id == order.submitter_id))
+    record_audit(actor_id=viewer.user_id, action="work_order.reveal_phone", target_type="work_order",
+                 target_id=order.id, compound_id=order.compound_id, after={"reporter_id": order.submitter_id}, ip=ip)
+    db.session.commit()
+    return decrypt_phone(cipher) if cipher else ""
+
+
+def set_contact_phones(compound_id: int, user_id: int, roles: frozenset[Role], changes: dict,
+                       ip: str | None = None) -> Compound:
+    """The call buttons: the manager sets 物业服务电话, the committee its own contact and whether the home page
+    shows it. A field this person may not set is refused whole (403), a number that is not one with 422."""
+    needs = {"service_phone": Permission.SET_SERVICE_PHONE, "committee_phone": Permission.SET_COMMITTEE_PHONE,
+             "committee_phone_public": Permission.SET_COMMITTEE_PHONE}
+    for field in changes:
+        if not allows(roles, needs[field]):
+            raise WorkOrderRefused("您无权设置该电话", Kind.FORBIDDEN)
+    if not changes:
+        return db.session.get(Compound, compound_id)
+    values = dict(changes)
+    for field in ("service_phone", "committee_phone"):
+        if field in values:
+            try:
+                values[field] = normalize_contact_phone(values[field])
+            except InvalidPhone as exc:
+                raise WorkOrderRefused(str(exc), Kind.INVALID, errors={field: [str(exc)]}) from exc
+    compound = db.session.scalar(select(Compound).where(Compound.id == compound_id).with_for_update())
+    before = {field: getattr(compound, field) for field in values}
+    for field, value in values.items():
+        setattr(compound, field, value)
+    record_audit(actor_id=user_id, action="compound.contact_phones", target_type="compound", target_id=compound_id,
+                 compound_id=compound_id, before=before, after=values, ip=ip)
+    db.session.commit()
+    return compound
+
+
 # ---- following, urging, rating -----------------------------------------------------------------------
 
 
@@ -721,7 +824,8 @@ def urge(order_id: int, user_id: int, now: datetime | None = None) -> WorkOrder:
     _record_event(order, user_id, "urge", None, None, "")
     recipients = [order.assignee_id] if order.assignee_id else _staff_ids(order.compound_id)
     if recipients:
-        notify(recipients, WORK_ORDER_ASSIGNED, f"居民催办：{order.category}", order.description[:60],
+        notify(recipients, WORK_ORDER_ASSIGNED, f"居民催办：{order.category}",
+               f"居民催办报修：{rules.brief(order.description)}，请尽快处理",
                link=f"/h5/work-orders/{order.id}", urgency=_notice_urgency(order),
                dedupe_key=f"wo-{order.id}-urge-{order.urge_count}")
     db.session.commit()
@@ -785,20 +889,37 @@ def _follower_ids(order_id: int) -> list[int]:
     return list(db.session.scalars(select(WorkOrderFollower.user_id).where(WorkOrderFollower.work_order_id == order_id)))
 
 
-def _tell_followers(order: WorkOrder, action: Action, note: str, actor_id: int, event_id: int) -> None:
-    """Everyone following the order hears of its new status, except whoever just changed it; its staff hear
-    of a 未解决 answer and of a withdrawal."""
-    followers = _follower_ids(order.id)
-    if action in (Action.DISPUTE, Action.WITHDRAW) and order.assignee_id:
-        followers.append(order.assignee_id)
-    followers = [user_id for user_id in followers if user_id != actor_id]
-    if not followers:
+def _actor_called(user_id: int, roles: frozenset[Role]) -> str:
+    """How a notice names whoever acted for the compound: their name ("刘师傅"), else their title."""
+    name = db.session.scalar(select(User.display_name).where(User.id == user_id))
+    return name or rules.title_of(roles)
+
+
+def _tell_followers(order: WorkOrder, action: Action, note: str, actor_id: int, actor_roles: frozenset[Role],
+                    event_id: int) -> None:
+    """Everyone following the order hears of its new status, except whoever just changed it, in a sentence
+    for them (its reporter: 您的报修; who joined it: 您关注的报修); its staff hear of a 未解决 answer and of a
+    withdrawal."""
+    followers = [user_id for user_id in _follower_ids(order.id) if user_id != actor_id]
+    handlers = [order.assignee_id] if action in (Action.DISPUTE, Action.WITHDRAW) and order.assignee_id else []
+    handlers = [user_id for user_id in handlers if user_id != actor_id and user_id not in followers]
+    if not followers and not handlers:
         return
-    body = f"工单#{order.id}（{order.category}）{ACTION_LABELS[action]}：{STATUS_LABELS[order.status]}"
-    if note:
-        body += f"。{note}"
-    notify(followers, WORK_ORDER_UPDATE, f"报修进度：{STATUS_LABELS[order.status]}", body,
-           link=f"/h5/work-orders/{order.id}", dedupe_key=f"wo-event-{event_id}")
+    actor = _actor_called(actor_id, actor_roles) if action in (Action.ACCEPT, Action.START, Action.ASSIGN) else ""
+    audiences = (
+        (rules.Audience.SUBMITTER, [user_id for user_id in followers if user_id == order.submitter_id]),
+        (rules.Audience.FOLLOWER, [user_id for user_id in followers if user_id != order.submitter_id]),
+        (rules.Audience.HANDLER, handlers),
+    )
+    for audience, people in audiences:
+        if not people:
+            continue
+        title, body = rules.step_notice(action, audience, status=order.status, actor=actor,
+                                        problem=rules.brief(order.description), note=note,
+                                        merged_into_id=order.merged_into_id)
+        suffix = "" if audience is rules.Audience.SUBMITTER else f"-{audience.value}"
+        notify(people, WORK_ORDER_UPDATE, title, body, link=f"/h5/work-orders/{order.id}",
+               dedupe_key=f"wo-event-{event_id}{suffix}")
 
 
 # ---- escalation (cron sweep) -----------------------------------------------------------------------------
@@ -865,8 +986,10 @@ def escalate_order(order_id: int, now: datetime) -> EscalationLevel | None:
             deadline = "受理" if phase is Phase.ACCEPT else "办结"
             # Urges can bring a step before the deadline: then it is the residents pressing, not the clock.
             title = "居民多次催办" if now < order.sla_due_at else f"工单超时未{deadline}"
-            notify(recipients, WORK_ORDER_ESCALATED, f"{title}：{order.category}",
-                   f"工单#{order.id} {order.description[:40]}", link=f"/h5/work-orders/{order.id}",
+            body = (f"居民多次催办工单#{order.id}：{rules.brief(order.description)}，请督促处理" if now < order.sla_due_at
+                    else f"工单#{order.id}已超过{deadline}时限：{rules.brief(order.description)}，请督促处理")
+            notify(recipients, WORK_ORDER_ESCALATED, f"{title}：{order.category}", body,
+                   link=f"/h5/work-orders/{order.id}",
                    urgency=_notice_urgency(order), dedupe_key=f"wo-{order.id}-esc-{phase.value}-{int(level)}")
     db.session.commit()
     return level
@@ -875,7 +998,7 @@ def escalate_order(order_id: int, now: datetime) -> EscalationLevel | None:
 def remind_to_rate(now: datetime, limit: int = 500) -> int:
     """Remind each submitter once to answer an order closed three days ago or more."""
     orders = db.session.execute(
-        select(WorkOrder.id, WorkOrder.submitter_id, WorkOrder.category).where(
+        select(WorkOrder.id, WorkOrder.submitter_id, WorkOrder.description).where(
             WorkOrder.status == Status.CLOSED, WorkOrder.confirmed_at.is_(None), WorkOrder.rate_reminded.is_(False),
             WorkOrder.closed_at <= now - rules.RATE_REMINDER_AFTER,
             WorkOrder.closed_at > now - rules.CONFIRM_WINDOW,
@@ -883,7 +1006,8 @@ def remind_to_rate(now: datetime, limit: int = 500) -> int:
     ).all()
     for row in orders:
         notify([row.submitter_id], WORK_ORDER_RATE_REMINDER, "请确认报修结果并评价",
-               f"工单#{row.id}（{row.category}）已办结，是否已解决？", link=f"/h5/work-orders/{row.id}",
+               f"您的报修已办结：{rules.brief(row.description)}，问题解决了吗？请确认并评价",
+               link=f"/h5/work-orders/{row.id}",
                dedupe_key=f"wo-{row.id}-rate-reminder")
     if orders:
         db.session.execute(update(WorkOrder).where(WorkOrder.id.in_([row.id for row in orders])).values(

@@ -448,7 +448,8 @@ def test_cash_settles_the_bill_to_the_fen_with_the_subsidy_fixed(world, api, bil
 
     [event] = audit_events("payment.offline")
     assert (event.actor_id, event.target_id, event.compound_id) == (world.staff.id, payment["id"], world.a.id)
-    assert event.after == {"bill_id": bill.id, "method": "cash", "amount_fen": 6281, "offline_receipt_no": "XJ-0001"}
+    assert event.after == {"bill_id": bill.id, "method": "cash", "amount_fen": 6281, "offline_receipt_no": "XJ-0001",
+                           "receipt_id": payment["receipt_id"]}
 
 
 def test_a_bank_transfer_by_the_manager(world, api, billed):

@@ -16,7 +16,7 @@ from backend.extensions import db
 from backend.integrations.wechat_pay import JsapiOrder, SandboxWeChatPay
 from backend.models import Bill, Household, Payment, PaymentOrder, SubsidyGrant, SubsidyPolicy
 from tests.api.test_payment_concurrency import bearer_for
-from tests.fees_support import issue_bills_for, make_policy, make_schedule
+from tests.fees_support import issue_bills_for, make_policy, make_schedule, orders_of
 from tests.support import race
 
 pytestmark = pytest.mark.live
@@ -54,11 +54,6 @@ def household_bill(area_tree, make_compound, make_user) -> dict:
              "headers": {owner.id: bearer_for(owner), tenant.id: bearer_for(tenant)}}
     db.session.remove()
     return world
-
-
-def orders_of(bill_id: int) -> list[PaymentOrder]:
-    return list(db.session.scalars(select(PaymentOrder).where(PaymentOrder.bill_id == bill_id)
-                                   .order_by(PaymentOrder.id)))
 
 
 def complete_every_order(app, bill_id: int, headers: dict[int, dict[str, str]]) -> list[tuple[int, dict | None]]:

@@ -38,7 +38,7 @@ from backend.services import subsidies as subsidy_service
 from backend.services.auth import issue_tokens
 from backend.services.payment_provider import wechat_pay
 from backend.shared.clock import SHANGHAI, utcnow
-from tests.fees_support import issue_bills_for, make_policy, make_schedule
+from tests.fees_support import issue_bills_for, make_policy, make_schedule, orders_of
 from tests.integrations.wechat_pay_standin import PayKeys, WeChatPayStandIn, notification, running_standin
 from tests.support import assert_error_shape, link_wechat
 
@@ -129,10 +129,6 @@ def start(api, bill_id: int, user: User):
 
 def complete(api, order_id: int, user: User):
     return api("POST", f"/api/v1/payments/sandbox/{order_id}/complete", user)
-
-
-def orders_of(bill_id: int) -> list[PaymentOrder]:
-    return list(db.session.scalars(select(PaymentOrder).where(PaymentOrder.bill_id == bill_id)))
 
 
 def grant_of(bill_id: int) -> SubsidyGrant | None:

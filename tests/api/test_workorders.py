@@ -388,9 +388,13 @@ def test_duplicates_offer_open_orders_at_the_same_place(
     assert [item["id"] for item in found.json["items"]] == [lamp["id"]]
     assert found.json["items"][0]["place"] == "1栋 公共区域 · 楼道灯"
     assert resident.display_name not in found.get_data(as_text=True)
+    # A repair at home is offered only that household's own open orders: not the stairwell's lamp of its building.
     own = client.get(url, query_string={"category": "公共设施", "household_id": households[1].id},
                      headers=bearer_for(neighbour))
-    assert [item["id"] for item in own.json["items"]] == [lamp["id"]]
+    assert own.json["items"] == []
+    at_home = client.get(url, query_string={"category": "公共设施", "household_id": households[0].id},
+                         headers=bearer_for(resident))
+    assert [item["place"] for item in at_home.json["items"]] == ["1栋 1单元 101室"]
     assert client.get(url, query_string={"category": "绿化", "building_id": building_id},
                       headers=bearer_for(neighbour)).json["items"] == []
     # The same answer for staff: a household's repair is never offered as a common problem.
@@ -468,7 +472,7 @@ def test_residents_list_only_their_own_orders(
     assert [item["id"] for item in listed["items"]] == [theirs["id"]]
     for role in (Role.STAFF, Role.COMMITTEE, Role.PARTY_SECRETARY, Role.MANAGER):
         everyone = client.get(url, headers=bearer_for(make_user(role, compound))).json
-        assert [item["id"] for item in everyone["items"]] == [theirs["id"], mine["id"]]
+        assert [item["id"] for item in everyone["items"]] == [mine["id"], theirs["id"]]
 
 
 def test_list_filters_by_status_category_and_overdue(client, compound, resident, staff):
@@ -484,15 +488,16 @@ def test_list_filters_by_status_category_and_overdue(client, compound, resident,
             assert response.status_code == 200, response.json
             return [item["id"] for item in response.json["items"]]
 
-        assert ids(status="submitted") == [normal["id"], urgent["id"]]
-        assert ids(category="绿化") == [accepted["id"], normal["id"]]
+        # The board: open orders urgent (and overdue) first, then by their running deadline.
+        assert ids(status="submitted") == [urgent["id"], normal["id"]]
+        assert ids(category="绿化") == [normal["id"], accepted["id"]]
         assert ids(category="绿化", status="accepted") == [accepted["id"]]
         assert ids(overdue="true") == []
 
         # Urgent: accept within 30 minutes; normal: 4 hours.
         traveller.shift(timedelta(minutes=31))
         assert ids(overdue="true") == [urgent["id"]]
-        assert ids(overdue="false") == [accepted["id"], normal["id"]]
+        assert ids(overdue="false") == [normal["id"], accepted["id"]]
         listed = client.get(url, headers=bearer_for(staff)).json["items"]
         assert {item["id"]: item["overdue"] for item in listed} == {
             urgent["id"]: True, normal["id"]: False, accepted["id"]: False,
@@ -507,7 +512,8 @@ def test_list_pages(client, compound, resident, staff):
         headers=bearer_for(staff),
     )
     assert response.json == response.json | {"total": 3, "page": 2, "page_size": 2}
-    assert [item["id"] for item in response.json["items"]] == [made[0]]
+    # Same urgency, none late: the nearest deadline (the oldest report) first.
+    assert [item["id"] for item in response.json["items"]] == [made[2]]
 
 
 @pytest.mark.parametrize("query", [{"status": "lost"}, {"overdue": "maybe"}, {"page": 0}, {"page_size": 101}])

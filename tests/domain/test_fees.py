@@ -369,7 +369,8 @@ def test_order_fate_of_every_trade_state(trade_state, fate):
         (False, True, True, LiveOrderStep.REUSE),
         (False, False, True, LiveOrderStep.REFUSE),
         (False, True, False, LiveOrderStep.SETTLE),
-        (False, False, False, LiveOrderStep.SETTLE),
+        # Someone else's order within its window is theirs to pay, whatever bills it covers.
+        (False, False, False, LiveOrderStep.REFUSE),
         (True, True, True, LiveOrderStep.SETTLE),
         (True, False, True, LiveOrderStep.SETTLE),
         (True, True, False, LiveOrderStep.SETTLE),

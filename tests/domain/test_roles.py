@@ -37,6 +37,9 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.VIEW_WORK_ORDER_STATS: ALL,
     Action.CONFIGURE_WORK_ORDERS: {Role.MANAGER, Role.COMMITTEE, Role.PARTY_SECRETARY, Role.ADMIN},
     Action.REPLY_TO_RATINGS: {Role.MANAGER, Role.ADMIN},
+    # Issue 15's call buttons: the company's manager keeps the 物业服务电话, the committee its own contact.
+    Action.SET_SERVICE_PHONE: {Role.MANAGER, Role.ADMIN},
+    Action.SET_COMMITTEE_PHONE: {Role.COMMITTEE, Role.ADMIN},
     # Deliberation (五步议事法) is read by everyone who reached the compound, QR visitors included.
     Action.VIEW_TOPICS: ALL,
     # Verified households' people propose and co-sign (DESIGN §1: owners; the issue: "owner or resident").
@@ -72,6 +75,9 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.MANAGE_SUBSIDIES: {Role.OFFICIAL, Role.ADMIN},
     Action.VIEW_SETTLEMENT: {Role.OFFICIAL, Role.ADMIN},
     Action.RATE_COMPANIES: {Role.OFFICIAL, Role.ADMIN},
+    # Issue 15: the committee, party secretary and property manager post the compound's notices, officials (社区
+    # and above) theirs; staff and residents read them.
+    Action.POST_ANNOUNCEMENTS: SELF_GOVERNANCE | {Role.MANAGER, Role.OFFICIAL},
 }
 
 

@@ -666,8 +666,14 @@ def test_the_committee_adjusts_and_waives_a_bill_with_a_reason(compound, people,
     db.session.expire_all()
     assert db.session.get(Bill, bills[2].id).amount_fen == 10000
 
+    # Waiving asks first, in one sentence, and does nothing until confirmed.
+    asked = committee.post(f"/h5/c/{compound.code}/bills/{bills[3].id}/waive",
+                           data={"csrf_token": committee.csrf, "reason": "低保户"})
+    assert asked.status_code == 200 and "确认减免" in text(asked) and "减免后该账单不再收取" in text(asked)
+    db.session.expire_all()
+    assert db.session.get(Bill, bills[3].id).status is BillStatus.UNPAID
     response = committee.post(f"/h5/c/{compound.code}/bills/{bills[3].id}/waive",
-                              data={"csrf_token": committee.csrf, "reason": "低保户"})
+                              data={"csrf_token": committee.csrf, "reason": "低保户", "confirm": "1"})
     page = flashed(committee, response)
     assert "账单已减免" in page and "减免原因" in page and "已减免" in page
     db.session.expire_all()
@@ -789,7 +795,7 @@ def test_only_the_committee_and_officials_adjust(compound, people, bills, phone,
 def test_an_official_adjusts_too(compound, people, bills, phone):
     official = phone(people["official"])
     response = official.post(f"/h5/c/{compound.code}/bills/{bills[0].id}/waive",
-                             data={"csrf_token": official.csrf, "reason": "困难家庭"})
+                             data={"csrf_token": official.csrf, "reason": "困难家庭", "confirm": "1"})
     assert "账单已减免" in flashed(official, response)
 
 

@@ -727,7 +727,7 @@ def test_empty_month_shows_dashes(client, compound, scan):
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(None, "—"), (20, "不到1分钟"), (60 * 25, "25分钟"), (3600 * 3, "3小时"), (3600 * 26 + 60 * 5, "26小时5分钟")],
+    [(None, "—"), (20, "不到1分钟"), (60 * 25, "25分钟"), (3600 * 3, "3小时"), (3600 * 26 + 60 * 5, "26小时5分")],
 )
 def test_times_are_humanised_in_hours_and_minutes(seconds, text):
     assert duration_zh(seconds) == text
@@ -783,6 +783,8 @@ def test_category_settings_show_the_defaults_in_minutes_and_hours(manager, compo
     assert response.status_code == 200
     page = html(response)
     assert "受理（分钟）" in page and "办结（小时）" in page and "已提交的工单保持原来的时限" in page
+    # What is saved reads one way, whatever unit it was typed in.
+    assert "现行时限：一般 4小时内受理、72小时内办结；紧急 30分钟内受理、24小时内办结" in page
     fields = category_form(manager, compound)
     names = [value for key, value in fields.items() if key.startswith("name-")]
     assert names == [*DEFAULT_CATEGORIES, "", "", ""]

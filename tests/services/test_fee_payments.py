@@ -32,7 +32,8 @@ from backend.models import (
 from backend.services import fees as fee_service
 from backend.services import payment_orders
 from backend.services import payments as service
-from tests.fees_support import issue_bills_for, make_policy, make_schedule
+from tests import fees_support
+from tests.fees_support import add_order, issue_bills_for, make_policy, make_schedule
 
 pytestmark = pytest.mark.calendar
 
@@ -130,7 +131,7 @@ def test_an_offline_payment_must_be_exactly_the_share_after_the_subsidy(desk):
     assert (event.actor_id, event.target_id, event.compound_id, event.ip) == (
         desk.staff.id, payment.id, desk.compound.id, "10.0.0.8")
     assert event.after == {"bill_id": paid.id, "method": "cash", "amount_fen": share,
-                           "offline_receipt_no": "SJ-0001"}
+                           "offline_receipt_no": "SJ-0001", "receipt_id": payment.receipt_id}
 
 
 def test_without_a_subsidy_the_whole_bill_is_owed(desk):
@@ -363,8 +364,7 @@ def test_a_bill_covered_whole_by_the_subsidy_settles_without_a_payment(desk):
 
 def orders_of(bill_id: int) -> list[PaymentOrder]:
     db.session.expire_all()
-    return list(db.session.scalars(select(PaymentOrder).where(PaymentOrder.bill_id == bill_id)
-                                   .order_by(PaymentOrder.id)))
+    return fees_support.orders_of(bill_id)
 
 
 def payments_of(bill_id: int) -> list[Payment]:
@@ -390,17 +390,18 @@ def test_the_payer_asking_again_gets_the_same_order_and_someone_else_is_refused(
 def test_a_second_live_order_of_a_bill_is_refused_by_the_database(desk):
     """Whatever a request believes, the partial unique index keeps one live order per bill."""
     first = service.start_payment(desk.bills[0].id, desk.owner, NOTIFY_URL, now=T0).order
-    db.session.add(PaymentOrder(out_trade_no="LLDUPLICATE0001", bill_id=first.bill_id,
-                                compound_id=first.compound_id, provider=first.provider, amount_fen=1,
-                                payer_id=desk.owner.id, expires_at=T0))
     with pytest.raises(IntegrityError):
+        add_order(desk.bills[0], desk.owner.id, "LLDUPLICATE0001", 1, T0)
         db.session.flush()
     db.session.rollback()
-    db.session.execute(update(PaymentOrder).where(PaymentOrder.id == first.id).values(closed_at=T0))
-    db.session.add(PaymentOrder(out_trade_no="LLDUPLICATE0002", bill_id=desk.bills[0].id,
-                                compound_id=desk.compound.id, provider=PaymentMethod.SANDBOX, amount_fen=1,
-                                payer_id=desk.owner.id, expires_at=T0))
+    # Closing the order frees its bill: the order's `live` reaches its lines by the cascading key.
+    db.session.execute(update(PaymentOrder).where(PaymentOrder.id == first.id).values(closed_at=T0, live=False))
+    add_order(desk.bills[0], desk.owner.id, "LLDUPLICATE0002", 1, T0)
     db.session.flush()
+    # An order's closed_at and live go together, or the database refuses it.
+    with pytest.raises(IntegrityError):
+        db.session.execute(update(PaymentOrder).where(PaymentOrder.id == first.id).values(live=True))
+    db.session.rollback()
 
 
 def test_after_the_order_expired_another_opens_once_wechat_pay_has_closed_the_old_one(desk, tenant,
@@ -450,7 +451,8 @@ def test_the_desk_takes_no_cash_while_the_order_is_live_and_can_once_it_closed_i
     [event] = audits("payment_order.close")
     assert (event.actor_id, event.target_id, event.compound_id, event.ip) == (
         desk.staff.id, order_id, desk.compound.id, "10.0.0.8")
-    assert event.after == {"bill_id": desk.bills[0].id, "out_trade_no": number, "outcome": "closed"}
+    assert event.after == {"bill_id": desk.bills[0].id, "bill_ids": [desk.bills[0].id], "out_trade_no": number,
+                           "outcome": "closed"}
     payment = cash(desk, 0, AMOUNTS[0] - SHARES[0], "SJ-0001", now=during)
     assert payment.method is PaymentMethod.CASH and bill(desk.bills[0].id).status is BillStatus.PAID
     assert refused(service.complete_sandbox_payment, order_id, desk.owner.id, now=during).status == 409
@@ -532,10 +534,7 @@ def test_an_order_wechat_pay_never_received_closes_only_if_its_prepay_id_was_nev
 ):
     """WeChat Pay says ORDER_NOT_EXIST while our placing of the order is still on its way: once its prepay_id has
     been stored (and handed to the payer), the order is payable after all and must stay live."""
-    order = PaymentOrder(out_trade_no=f"LL{desk.bills[0].id:010d}neverplaced", bill_id=desk.bills[0].id,
-                         compound_id=desk.compound.id, provider=PaymentMethod.SANDBOX, amount_fen=100,
-                         payer_id=desk.owner.id, prepay_id=prepay_id, expires_at=T0)
-    db.session.add(order)
+    order = add_order(desk.bills[0], desk.owner.id, f"LL{desk.bills[0].id:010d}neverplaced", 100, T0, prepay_id)
     db.session.commit()
 
     assert payment_orders.settle_with_provider(payment_orders.OrderRef.of(order), T0) is fate

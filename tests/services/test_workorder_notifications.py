@@ -79,15 +79,18 @@ def test_followers_hear_of_every_state_change_but_not_the_one_who_made_it(place)
     step(place, "staff", order_id, Action.CLOSE, note="已更换线路")
     step(place, "resident", order_id, Action.CONFIRM)
 
+    resident, neighbour = {place["resident"].id}, {place["neighbour"].id}
+    # The reporter reads 您的报修, who joined it 您关注的报修: one notice each.
     assert told(WORK_ORDER_UPDATE, order_id) == [
-        ("报修进度：已受理", residents),
-        ("报修进度：处理中", residents),
-        ("报修进度：已办结", residents),
-        # 未解决 goes to the staff member who closed it and to the other follower, not to the resident.
-        ("报修进度：处理中", {place["neighbour"].id, place["staff"].id}),
-        ("报修进度：已办结", residents),
-        ("报修进度：已办结", {place["neighbour"].id}),
+        ("报修进度：已受理", resident), ("报修进度：已受理", neighbour),
+        ("报修进度：处理中", resident), ("报修进度：处理中", neighbour),
+        ("报修进度：已办结", resident), ("报修进度：已办结", neighbour),
+        # 未解决 goes to the other follower and to the staff member who closed it, not to the resident.
+        ("报修进度：处理中", neighbour), ("居民反馈未解决", {place["staff"].id}),
+        ("报修进度：已办结", resident), ("报修进度：已办结", neighbour),
+        ("报修进度：已办结", neighbour),
     ]
+    assert residents == resident | neighbour
 
 
 def test_an_assignment_reaches_the_assignee_only(place):
@@ -105,7 +108,7 @@ def test_the_assignee_hears_of_a_withdrawal(place):
 
     step(place, "resident", order_id, Action.WITHDRAW)
 
-    assert told(WORK_ORDER_UPDATE, order_id) == [("报修进度：已撤回", {place["staff"].id})]
+    assert told(WORK_ORDER_UPDATE, order_id) == [("居民已撤回报修", {place["staff"].id})]
 
 
 def test_a_rejection_tells_the_resident_why(place):
@@ -116,3 +119,34 @@ def test_a_rejection_tells_the_resident_why(place):
     notice = db.session.scalar(select(Notice).where(Notice.kind == WORK_ORDER_UPDATE))
     assert notice.title == "报修进度：已驳回" and notice.body.endswith("属于业主自用部分")
     assert told(WORK_ORDER_UPDATE, order_id)[0][1] == {place["resident"].id}
+
+
+def test_notices_read_as_sentences(place):
+    place["staff"].display_name = "刘师傅"
+    db.session.commit()
+    order_id = submit(place)
+    service.follow(order_id, place["neighbour"].id)
+
+    step(place, "staff", order_id, Action.ACCEPT)
+    step(place, "staff", order_id, Action.START)
+    step(place, "staff", order_id, Action.CLOSE, note="已更换灯泡")
+
+    bodies = list(db.session.scalars(select(Notice.body).where(Notice.kind == WORK_ORDER_UPDATE).order_by(Notice.id)))
+    assert bodies == [
+        "刘师傅已受理您的报修：楼道灯不亮", "刘师傅已受理您关注的报修：楼道灯不亮",
+        "刘师傅已开始处理您的报修：楼道灯不亮", "刘师傅已开始处理您关注的报修：楼道灯不亮",
+        "您的报修已办结：楼道灯不亮，请确认并评价。处理结果：已更换灯泡", "您关注的报修已办结：楼道灯不亮。处理结果：已更换灯泡",
+    ]
+    new = db.session.scalar(select(Notice).where(Notice.kind == WORK_ORDER_ASSIGNED))
+    assert new.body == "居民提交了报修：楼道灯不亮，请尽快受理"
+
+
+def test_an_assignment_names_who_assigned_it(place):
+    place["manager"].display_name = "王经理"
+    db.session.commit()
+    order_id = submit(place)
+
+    step(place, "manager", order_id, Action.ASSIGN, assignee_id=place["staff"].id)
+
+    notice = db.session.scalars(select(Notice).where(Notice.kind == WORK_ORDER_ASSIGNED).order_by(Notice.id)).all()[-1]
+    assert notice.body == "王经理给您派了一张报修：楼道灯不亮，请尽快处理"

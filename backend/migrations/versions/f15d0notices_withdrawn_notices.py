@@ -1,7 +1,7 @@
 """withdrawn notices: withdrawn_at on notices and inbox rows (found by notice); a withdrawn push ends `withdrawn`
 
 Revision ID: f15d0notices
-Revises: e14a0evaluate
+Revises: f15b0multipay
 Create Date: 2026-12-06 00:16:57.200112
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'f15d0notices'
-down_revision = 'e14a0evaluate'
+down_revision = 'f15b0multipay'
 branch_labels = None
 depends_on = None
 
