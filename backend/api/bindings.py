@@ -77,7 +77,8 @@ class RejectBinding(MethodView):
     @blp.alt_response(409, schema=ApiErrorSchema)
     @jwt_required()
     def post(self, body, binding_id):
-        """Reject with a reason the applicant sees (audited)."""
+        """Reject with a reason the applicant sees (audited). It cannot be undone and is not asked about here:
+        confirm with the user first."""
         presenter.reviewing(binding_id, optional_user_id())
         binding_service.reject_binding(binding_id, optional_user_id(), body["reason"], client_ip())
         return presenter.binding(binding_id, optional_user_id())

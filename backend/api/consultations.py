@@ -294,7 +294,9 @@ class OpenBallot(MethodView):
     @blp.alt_response(409, schema=ApiErrorSchema, description="不在协商讨论阶段，或选项不足两个")
     @jwt_required()
     def post(self, topic_id):
-        """Open the ballot for the window set at review; the roll of households is frozen now."""
+        """Open the ballot for the window set at review; the roll of households is frozen now. It cannot be
+        undone and is not asked about here: confirm with the user first, showing the detail's
+        `open_ballot_warnings`."""
         person = _seen(topic_id).person
         service.require(person, TopicAction.OPEN_BALLOT)
         service.open_ballot(topic_id, person.user_id, ip=client_ip())
@@ -354,7 +356,8 @@ class CloseBallot(MethodView):
     @jwt_required()
     def post(self, topic_id):
         """Close the ballot (committee, party secretary): before its end only once every household has voted.
-        The result is computed, frozen and published for the publicity period."""
+        The result is computed, frozen and published for the publicity period. It cannot be undone and is not
+        asked about here: confirm with the user first."""
         seen = _seen(topic_id)
         service.require(seen.person, TopicAction.CLOSE_BALLOT)
         service.close_ballot(topic_id, seen.person.user_id, ip=client_ip())

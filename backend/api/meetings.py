@@ -166,6 +166,7 @@ class RenewCheckInQr(MethodView):
     @jwt_required()
     def post(self, meeting_id):
         """Void every check-in code issued so far (e.g. a poster photographed and shared) and issue a new one
-        (the convener and convening roles; audited). Check-ins already recorded stay."""
+        (the convener and convening roles; audited). Check-ins already recorded stay. It cannot be undone and is
+        not asked about here: confirm with the user first."""
         service.renew_checkin_code(meeting_id, optional_user_id(), _roles(meeting_id), client_ip())
         return presenter.meeting_detail(meeting_id, optional_user_id(), entry_compound_id())

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from backend.domain.refusals import Kind, Refused
 from backend.domain.roles import Action, Role
+from backend.shared.clock import SHANGHAI
 
 
 class Step(enum.StrEnum):
@@ -131,6 +132,48 @@ def due_voting_reminders(now: datetime, closes_at: datetime, already_sent: int) 
     """How many of VOTING_REMINDERS are due by now (the sweep sends those past `already_sent`, each once)."""
     due = sum(1 for before in VOTING_REMINDERS if now >= closes_at - before)
     return max(due, already_sent)
+
+
+def open_ballot_warnings(now: datetime, deliberation_ends_at: datetime | None,
+                         meetings: Sequence[tuple[str, datetime]]) -> tuple[str, ...]:
+    """What the committee should know before opening a ballot, each in one sentence: that it cuts the deliberation
+    short of its own end, and that a meeting held on the topic (`meetings`: its name and start) has not taken place
+    yet."""
+    warnings = []
+    if deliberation_ends_at is not None and now < deliberation_ends_at:
+        warnings.append(f"协商讨论原定{minute_label(deliberation_ends_at)}结束，现在开启表决会提前结束讨论。")
+    warnings.extend(
+        f"相关的{name}定于{minute_label(starts_at)}召开，还没有举行；现在开启表决，会上的意见将来不及反映到表决中。"
+        for name, starts_at in meetings if now < starts_at
+    )
+    return tuple(warnings)
+
+
+def minute_label(moment: datetime) -> str:
+    """11月25日 10:00, Beijing time."""
+    return moment.astimezone(SHANGHAI).strftime("%m月%d日 %H:%M")
+
+
+def ballot_open_notice_key(topic_id: int) -> str:
+    return f"topic-{topic_id}-ballot-open"
+
+
+def vote_reminder_key(topic_id: int, number: int) -> str:
+    """The n-th of VOTING_REMINDERS (1-based) for the topic's non-voters."""
+    return f"topic-{topic_id}-vote-reminder-{number}"
+
+
+def vote_reminder_keys(topic_id: int) -> list[str]:
+    """Every notice asking the topic's voters to vote by the close (the opening, each reminder): no longer true
+    for a person once each household they may vote for has voted, nor for anyone once the ballot closed."""
+    return [ballot_open_notice_key(topic_id)] + [
+        vote_reminder_key(topic_id, number) for number in range(1, len(VOTING_REMINDERS) + 1)
+    ]
+
+
+def vote_receipt_key(topic_id: int, household_id: int, cast: int) -> str:
+    """The receipt of a household's n-th cast: a changed vote has a receipt of its own."""
+    return f"topic-{topic_id}-household-{household_id}-vote-{cast}"
 
 
 def objections_open(step: Step, now: datetime, publicity_ends_at: datetime | None) -> bool:

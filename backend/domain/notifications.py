@@ -1,10 +1,11 @@
-"""Notification rules: urgency, channels, quiet hours (DESIGN §6), batching."""
+"""Notification rules: the kinds and who can receive each, urgency, channels, quiet hours (DESIGN §6), batching."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, time, timedelta
 
+from backend.domain.roles import Role
 from backend.shared.clock import SHANGHAI
 
 QUIET_FROM, QUIET_UNTIL = time(22, 0), time(8, 0)
@@ -22,8 +23,10 @@ WORK_ORDER_RATE_REMINDER = "work_order_rate_reminder"
 TOPIC_UPDATE = "topic_update"
 TOPIC_DESK = "topic_desk"
 VOTE_REMINDER = "vote_reminder"
+VOTE_RECEIPT = "vote_receipt"
 MEETING_REMINDER = "meeting_reminder"
 SURVEY_REMINDER = "survey_reminder"
+SURVEY_RECEIPT = "survey_receipt"
 FEE_BILL = "fee_bill"
 FEE_REMINDER = "fee_reminder"
 FEE_PAID = "fee_paid"
@@ -40,14 +43,55 @@ KINDS = {
     # For the committee: co-signs reached the threshold, an objection arrived.
     TOPIC_DESK: "议题待办",
     VOTE_REMINDER: "表决提醒",
+    # One's own vote recorded (or a paper ballot recorded for one's household): what, how and when.
+    VOTE_RECEIPT: "表决回执",
     MEETING_REMINDER: "会议通知",
     SURVEY_REMINDER: "满意度测评提醒",
+    SURVEY_RECEIPT: "测评提交回执",
     FEE_BILL: "物业费账单",
     FEE_REMINDER: "缴费提醒",
     FEE_PAID: "缴费成功",
     SUBSIDY_CHANGE: "补贴调整",
     ANNOUNCEMENT: "通知公告",
 }
+
+_HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
+# Who receives each kind, by the roles its senders address (services/*: each notify() call's recipients). The
+# settings page lists only the kinds a person can receive. Anyone signed in may ask to bind a household, so its
+# decision is for everyone, whatever roles they hold yet.
+FOR_EVERYONE = frozenset({BINDING_DECISION})
+RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
+    BINDING_REVIEW: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF}),
+    # The submitter and followers; the assignee hears of a 未解决 answer or a withdrawal.
+    WORK_ORDER_UPDATE: _HOUSEHOLD | {Role.STAFF, Role.MANAGER},
+    WORK_ORDER_ASSIGNED: frozenset({Role.STAFF, Role.MANAGER}),
+    WORK_ORDER_ESCALATED: frozenset({Role.MANAGER, Role.COMMITTEE, Role.PARTY_SECRETARY, Role.OFFICIAL}),
+    WORK_ORDER_RATE_REMINDER: _HOUSEHOLD,
+    # Followers: whoever may speak at the table (proposers, co-signers, voters, the desk, the company, the community).
+    TOPIC_UPDATE: frozenset(Role) - {Role.VISITOR, Role.EVALUATOR},
+    TOPIC_DESK: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY}),
+    VOTE_REMINDER: _HOUSEHOLD,
+    VOTE_RECEIPT: _HOUSEHOLD,
+    # Invitees come from every party of the compound and the officials above it.
+    MEETING_REMINDER: frozenset(Role) - {Role.VISITOR, Role.EVALUATOR},
+    SURVEY_REMINDER: _HOUSEHOLD | {Role.EVALUATOR},
+    SURVEY_RECEIPT: _HOUSEHOLD,
+    FEE_BILL: _HOUSEHOLD,
+    FEE_REMINDER: _HOUSEHOLD,
+    # The payer: only the household's people pay its bills.
+    FEE_PAID: _HOUSEHOLD,
+    SUBSIDY_CHANGE: _HOUSEHOLD,
+    # The compound's verified owners and residents.
+    ANNOUNCEMENT: _HOUSEHOLD,
+}
+
+
+def receivable_kinds(roles: Iterable[Role]) -> list[str]:
+    """The kinds (in KINDS order) someone holding `roles` anywhere can receive. A kind nobody has placed in
+    RECIPIENT_ROLES yet is listed for everyone: better a switch too many than a notice one cannot turn off."""
+    held = frozenset(roles)
+    return [kind for kind in KINDS
+            if kind in FOR_EVERYONE or kind not in RECIPIENT_ROLES or RECIPIENT_ROLES[kind] & held]
 
 
 class Urgency(enum.StrEnum):
@@ -65,6 +109,13 @@ class DeliveryStatus(enum.StrEnum):
     SENT = "sent"
     DECLINED = "declined"  # the person withdrew consent (WeChat 43101): final
     FAILED = "failed"  # final failure (bad template data, unknown error)
+    WITHDRAWN = "withdrawn"  # the notice was withdrawn before the push went out: never sent
+
+
+def quoted(words: str) -> str:
+    """Someone's own words (a reason, an answer) closed with one full stop, to end a notice's sentence."""
+    words = words.strip().rstrip("。.")
+    return words if words.endswith(("！", "？", "!", "?")) else f"{words}。"
 
 
 def deliver_after(now: datetime, urgency: Urgency) -> datetime:

@@ -2,7 +2,8 @@
 channel (`high`), and sweep up pushes whose job was lost.
 
 All are idempotent: the inbox is unique on person and dedupe key (a rerun inserts nothing new and
-queues no push), and a delivery is sent only while it is pending and marked sent before the next."""
+queues no push), and a delivery is sent only while it is pending and marked sent before the next. A withdrawn
+notice (services/notifications.withdraw) is written to no inbox and pushed to nobody it was withdrawn for."""
 from __future__ import annotations
 
 import logging
@@ -34,6 +35,7 @@ STALE_AFTER = timedelta(minutes=30)
 STALE_SWEEP_LIMIT = 50_000
 # SMS answers worth another try: the provider's flow control (per number and minute/hour) or no answer.
 SMS_TRANSIENT = frozenset({PROVIDER_LIMITED, "Unreachable"})
+THING_LENGTH = 20
 
 
 class DeliveryPostponed(Exception):
@@ -44,7 +46,15 @@ def fan_out(notice_id: int, user_ids: list[int]) -> int:
     """Write the inbox rows of one batch, then ask for its pushes to be planned; returns how many rows
     were new. Pushes are planned by a job of their own on `default`, so every inbox row is written
     before any push work competes with it."""
-    notice = db.session.get(Notice, notice_id)
+    # Share-locked: a withdrawal for everyone marks the notice first, so it waits for these rows (and withdraws
+    # them) or this sees the mark and writes none.
+    notice = db.session.scalar(
+        select(Notice).where(Notice.id == notice_id).with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    if notice.withdrawn_at is not None:
+        db.session.commit()
+        return 0
     now = utcnow()
     statement = (
         dialect_insert(Notification)
@@ -68,7 +78,7 @@ def plan_pushes(notice_id: int, notification_ids: list[int]) -> int:
         select(Notification.id, User.id, exists().where(WeChatAccount.user_id == User.id),
                User.phone_cipher.is_not(None))
         .join(User, User.id == Notification.user_id)
-        .where(Notification.id.in_(notification_ids))
+        .where(Notification.id.in_(notification_ids), Notification.withdrawn_at.is_(None))
     ).all()
     turned_off = set(
         db.session.scalars(
@@ -108,17 +118,22 @@ def deliver(channel: str, delivery_ids: list[int]) -> int:
     (quiet hours, also for a retry that would fall into them) is queued again for its time; one that
     failed for a passing reason makes the job fail, so RQ retries it (only pending pushes are resent)."""
     rows = db.session.execute(
-        select(Delivery, Notice, User)
+        select(Delivery, Notice, User, Notification.withdrawn_at)
         .join(Notification, Notification.id == Delivery.notification_id)
         .join(Notice, Notice.id == Notification.notice_id)
         .join(User, User.id == Notification.user_id)
         .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.PENDING)
         .order_by(Delivery.id)
     ).all()
-    openids = _openids_of([user.id for _, _, user in rows]) if rows and channel == Channel.WECHAT else {}
+    openids = _openids_of([row.User.id for row in rows]) if rows and channel == Channel.WECHAT else {}
     sent = postponed = 0
     later: list[Delivery] = []
-    for delivery, notice, user in rows:
+    for delivery, notice, user, withdrawn_at in rows:
+        if withdrawn_at is not None:
+            # Withdrawn after its push was planned: it is no longer true, so it is never sent.
+            delivery.status = DeliveryStatus.WITHDRAWN
+            db.session.commit()
+            continue
         now = datetime.now(UTC)
         # Checked again at send time: a retry or a late job must not wake people in quiet hours either.
         due = max(delivery.deliver_after, deliver_after(now, notice.urgency))
@@ -208,13 +223,17 @@ def _send(channel: Channel, notice: Notice, user: User, openids: list[WeChatOpen
         sms_sender().send_notice(phone, notice.title)
 
 
+def _thing(text: str) -> str:
+    """A subscribe message's `thing` field holds at most 20 characters: a longer sentence ends in "…"."""
+    return text if len(text) <= THING_LENGTH else text[: THING_LENGTH - 1] + "…"
+
+
 def _send_wechat(notice: Notice, openids: list[WeChatOpenid]) -> None:
     """Through the app of the openid, best first; a person who declined in one app may have agreed in the
     other, so a decline moves on to the next openid (and the last one's decline is the answer)."""
     config = current_app.config
     link = notice.link or "/h5/inbox"
-    # Subscribe-message `thing` fields hold at most 20 characters.
-    data = {"thing1": notice.title[:20], "thing2": (notice.body or notice.title)[:20]}
+    data = {"thing1": _thing(notice.title), "thing2": _thing(notice.body or notice.title)}
     for position, account in enumerate(openids):
         if account.app is WeChatApp.MINIPROGRAM:
             template_id = config["LINLI_WECHAT_MINIPROGRAM_NOTICE_TEMPLATE_ID"] or "sandbox-notice"

@@ -24,10 +24,14 @@ class Notice(Base):
     urgency: Mapped[Urgency] = mapped_column(str_enum(Urgency, "urgency"))
     dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Withdrawn for everyone (e.g. a vote reminder once the ballot closed): no inbox row is written after it.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Notification(Base):
-    """A person's inbox row (站内信). Unique on person and dedupe key: never twice in one inbox."""
+    """A person's inbox row (站内信). Unique on person and dedupe key: never twice in one inbox. A withdrawn row
+    (no longer true for this person) leaves the inbox and is not pushed; one written withdrawn before its fan-out
+    got there keeps that fan-out from writing it."""
 
     __tablename__ = "notifications"
 
@@ -37,10 +41,13 @@ class Notification(Base):
     dedupe_key: Mapped[str] = mapped_column(String(128))
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         UniqueConstraint("user_id", "dedupe_key"),
         Index("ix_notifications_user_newest", "user_id", "id"),
+        # A notice withdrawn for everyone finds its rows by it.
+        Index("ix_notifications_notice_id", "notice_id"),
     )
 
 

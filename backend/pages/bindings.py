@@ -9,7 +9,14 @@ from backend.domain.roles import Action
 from backend.errors import show_refusal_with
 from backend.pages import h5
 from backend.pages.forms import load_form
-from backend.pages.helpers import compound_by_code, login_redirect, page_number, require_user_for_post
+from backend.pages.helpers import (
+    compound_by_code,
+    confirm_step,
+    confirmed,
+    login_redirect,
+    page_number,
+    require_user_for_post,
+)
 from backend.policy import authorize
 from backend.presenters import bindings as presenter
 from backend.request_context import client_ip, entry_compound_id, optional_user_id
@@ -83,5 +90,9 @@ def binding_reject(binding_id: int):
     user_id = require_user_for_post()
     access = presenter.reviewing(binding_id, user_id)
     body = load_form(BindingRejectSchema())
+    confirmation = presenter.reject_confirmation(binding_id, user_id, body["reason"])
+    if confirmation is not None and not confirmed():
+        back = url_for("h5.binding_list", code=access.compound.code)
+        return confirm_step(confirmation, access.compound.name, back, {"reason": body["reason"]})
     binding_service.reject_binding(binding_id, user_id, body["reason"], client_ip())
     return _back_to_the_list(access, "已驳回，并告知原因")

@@ -17,7 +17,14 @@ from backend.domain.voting import ITEM_LABELS, VoteKind
 from backend.errors import show_refusal_with
 from backend.pages import h5
 from backend.pages.forms import load_form
-from backend.pages.helpers import compound_by_code, login_redirect, page_number, require_user_for_post
+from backend.pages.helpers import (
+    compound_by_code,
+    confirm_step,
+    confirmed,
+    login_redirect,
+    page_number,
+    require_user_for_post,
+)
 from backend.presenters import consultations as presenter
 from backend.request_context import client_ip, entry_compound_id, optional_user_id
 from backend.schemas.consultations import (
@@ -309,10 +316,19 @@ def topic_options(topic_id: int):
     return _done(topic_id, f"表决选项已保存：{'、'.join(draft.label for draft in drafts)}", "options")
 
 
+def _asking(seen: presenter.Seen, confirmation: presenter.Confirmation | None):
+    """The confirm step, unless the person confirmed already or may not act now (the service then says why)."""
+    if confirmation is None or confirmed():
+        return None
+    return confirm_step(confirmation, seen.topic.title, url_for("h5.topic_detail", topic_id=seen.topic.id))
+
+
 @h5.post(f"/topics/{TOPIC_ID}/ballot/open")
 def topic_open_ballot(topic_id: int):
     seen = _acting(topic_id)
     service.require(seen.person, TopicAction.OPEN_BALLOT)
+    if asked := _asking(seen, presenter.open_ballot_confirmation(seen)):
+        return asked
     topic = service.open_ballot(topic_id, seen.person.user_id, ip=client_ip())
     return _done(topic_id, f"表决已开始，{topic.ballot_closes_at.astimezone(SHANGHAI):%m月%d日 %H:%M}截止", "ballot")
 
@@ -344,6 +360,8 @@ def topic_paper_vote(topic_id: int):
 def topic_close_ballot(topic_id: int):
     seen = _acting(topic_id)
     service.require(seen.person, TopicAction.CLOSE_BALLOT)
+    if asked := _asking(seen, presenter.close_ballot_confirmation(seen)):
+        return asked
     result = service.close_ballot(topic_id, seen.person.user_id, ip=client_ip())
     return _done(topic_id, f"表决已结束：{result.reason}，结果已公示")
 

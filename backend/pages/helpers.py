@@ -1,16 +1,18 @@
 """Small helpers the page modules share: safe redirects, sign-in requirement, compound lookup by code, the
-page number and the Beijing time of a form's date and time."""
+page number, the Beijing time of a form's date and time, and the confirm step of an action that cannot be undone."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import abort, redirect, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_jwt_extended import verify_jwt_in_request
 
 if TYPE_CHECKING:
     from backend.models import Compound
+    from backend.presenters.confirmations import Confirmation
+from backend.pages.forms import load_form
 from backend.request_context import current_path, optional_user_id, same_site_path
-from backend.schemas.common import MAX_ID, MAX_PAGE
+from backend.schemas.common import MAX_ID, MAX_PAGE, ConfirmSchema
 from backend.services import compounds as compound_service
 
 
@@ -48,3 +50,15 @@ def parse_id(text: str) -> int | None:
 def page_number(name: str = "page") -> int:
     """?page= (or another name), bounded: a bad or small one is page 1, a huge one the last page allowed."""
     return min(max(request.args.get(name, 1, type=int), 1), MAX_PAGE)
+
+
+def confirmed() -> bool:
+    """The form came back with `confirm=1` from the confirm step."""
+    return load_form(ConfirmSchema())["confirm"]
+
+
+def confirm_step(confirmation: Confirmation, subject: str, back: str, fields: dict[str, str] | None = None):
+    """The page that asks before an action that cannot be undone: what will happen, the warnings, and a form posting
+    the same address again with `confirm=1` (and the first submit's `fields`); nothing has been done yet."""
+    return render_template("confirm.html", confirmation=confirmation, subject=subject, action=request.path,
+                           back=back, fields=fields or {})

@@ -11,7 +11,14 @@ from backend.domain.roles import Action
 from backend.errors import show_refusal_with
 from backend.pages import h5
 from backend.pages.forms import load_form
-from backend.pages.helpers import compound_by_code, login_redirect, page_number, require_user_for_post
+from backend.pages.helpers import (
+    compound_by_code,
+    confirm_step,
+    confirmed,
+    login_redirect,
+    page_number,
+    require_user_for_post,
+)
 from backend.policy import authorize
 from backend.presenters import meetings as presenter
 from backend.request_context import client_ip, entry_compound_id, optional_user_id
@@ -156,6 +163,10 @@ def meeting_minutes(meeting_id: int):
 @h5.post(f"/meetings/{MEETING_ID}/checkin-code")
 def meeting_renew_checkin_code(meeting_id: int):
     user_id = require_user_for_post()
+    confirmation = presenter.renew_checkin_confirmation(meeting_id, user_id)
+    if confirmation is not None and not confirmed():
+        meeting = service.get_meeting(meeting_id)
+        return confirm_step(confirmation, meeting.title, url_for("h5.meeting_detail", meeting_id=meeting_id))
     service.renew_checkin_code(meeting_id, user_id, _roles(meeting_id, user_id), client_ip())
     flash("旧签到二维码已作废，请打印新的签到海报", "success")
     return _detail_redirect(meeting_id)

@@ -16,10 +16,12 @@ from backend.domain.bindings import (
     review_actions,
 )
 from backend.domain.compounds import household_label
+from backend.domain.notifications import quoted
 from backend.domain.refusals import Kind
 from backend.domain.roles import Action
 from backend.models import BindingRequest
 from backend.policy import Access, authorize
+from backend.presenters.confirmations import Confirmation
 from backend.services import bindings as service
 
 # The review list's tabs: the requests waiting first, then the decided ones.
@@ -118,6 +120,20 @@ def reviewing(binding_id: int, reviewer_id: int | None) -> Access:
     if compound_id is None:
         raise BindingRefused("没有找到该申请", Kind.NOT_FOUND)
     return authorize(Action.REVIEW_BINDINGS, compound_id, reviewer_id)
+
+
+def reject_confirmation(binding_id: int, reviewer_id: int, reason: str) -> Confirmation | None:
+    """What rejecting the request will do, with the reason the applicant will read; None when this reviewer may
+    not reject it now (decided already, their own): the service says why."""
+    request = binding(binding_id, reviewer_id)
+    if BindingAction.REJECT not in request.actions:
+        return None
+    return Confirmation(
+        question="驳回这个绑定申请？",
+        sentence=(f"驳回后，{request.claimed_name}绑定{request.address}的申请就此结束，"
+                  f"申请人会收到通知和原因：{quoted(reason)}"),
+        button="确认驳回",
+    )
 
 
 def my_requests(user_id: int) -> list[BindingLine]:

@@ -35,6 +35,7 @@ from backend.domain.refusals import Kind, Refused
 from backend.domain.roles import Action
 from backend.domain.voting import ITEM_LABELS, VoteKind
 from backend.policy import NOT_FOUND, Access, authorize
+from backend.presenters.confirmations import Confirmation
 from backend.services import compounds as compound_service
 from backend.services import consultations as service
 from backend.services import meetings as meeting_service
@@ -336,6 +337,9 @@ class TopicDetail(TopicLine):
     # My verified households: those that have co-signed, and those that still may.
     cosigned_households: list[HouseholdChoice]
     households_to_cosign: list[HouseholdChoice]
+    # To whoever may open the ballot now: what to know first (it ends the deliberation early, a meeting on the
+    # topic is still to come).
+    open_ballot_warnings: tuple[str, ...]
 
     @property
     def byline(self) -> str:
@@ -360,6 +364,11 @@ def topic_detail(seen: Seen, now: datetime | None = None) -> TopicDetail:
     receipts = my_ballots(topic, person, options)
     following = person.signed_in and service.follows(topic.id, person.user_id)
     ratings = service.ratings_summary(topic.id)
+    meetings = [
+        MeetingLink(id=m.id, kind=m.kind, kind_label=MEETING_KIND_LABELS[m.kind], title=m.title,
+                    starts_at=m.starts_at, place=m.place)
+        for m in meeting_service.meetings_of_topic(topic.id)
+    ]
     standing = Standing(
         step=topic.step, now=now, ballot_closes_at=topic.ballot_closes_at, publicity_ends_at=topic.publicity_ends_at,
         permitted=frozenset(permission for permission, _ in NEEDS.values() if person.may(permission)),
@@ -372,6 +381,7 @@ def topic_detail(seen: Seen, now: datetime | None = None) -> TopicDetail:
         visible_comments=lambda: service.has_visible_comments(topic.id),
         unanswered_objections=lambda: service.has_unanswered_objections(topic.id),
     )
+    actions = rules.allowed_actions(standing)
     return TopicDetail(
         **_line_fields(topic),
         five_steps=FIVE_STEPS,
@@ -395,19 +405,18 @@ def topic_detail(seen: Seen, now: datetime | None = None) -> TopicDetail:
         options=options,
         my_votes=receipts,
         photos=_photo_lines(service.photos_of(topic.id, proposal=True)),
-        meetings=[
-            MeetingLink(id=m.id, kind=m.kind, kind_label=MEETING_KIND_LABELS[m.kind], title=m.title,
-                        starts_at=m.starts_at, place=m.place)
-            for m in meeting_service.meetings_of_topic(topic.id)
-        ],
+        meetings=meetings,
         following=following,
         rating_count=ratings.count,
         rating_average=ratings.average,
-        actions=rules.allowed_actions(standing),
+        actions=actions,
         cosigned_households=[HouseholdChoice(hid, labels[hid]) for hid in person.household_ids if hid in cosigned],
         households_to_cosign=[
             HouseholdChoice(hid, labels[hid]) for hid in person.household_ids if hid not in cosigned
         ],
+        open_ballot_warnings=rules.open_ballot_warnings(
+            now, topic.deliberation_ends_at, [(f"{m.kind_label}“{m.title}”", m.starts_at) for m in meetings]
+        ) if TopicAction.OPEN_BALLOT in actions else (),
     )
 
 
@@ -689,6 +698,41 @@ def topic_screen(seen: Seen, comments_page_number: int, comments_per_page: int, 
         if after and person.owned_household_ids else [],
         progress=progress_lines(topic) if after else [],
         ratings=ratings(topic.id, person) if topic.step in RATEABLE_STEPS else None,
+    )
+
+
+# ---- asking before the ballot opens or closes ---------------------------------------------------------------------
+
+
+def open_ballot_confirmation(seen: Seen, now: datetime | None = None) -> Confirmation | None:
+    """What opening the ballot will do, and the detail's warnings; None when the person may not open it now (the
+    service then refuses with its own reason)."""
+    now = now or utcnow()
+    detail = topic_detail(seen, now)
+    if TopicAction.OPEN_BALLOT not in detail.actions:
+        return None
+    hours = seen.topic.voting_hours or rules.MIN_VOTING_HOURS
+    closes = rules.voting_closes_at(now, hours)
+    return Confirmation(
+        question="开启表决？",
+        sentence=(f"开启后表决选项不能再修改，表决名单按此刻的房屋和面积确定，表决{rules.window_label(hours)}，"
+                  f"到{rules.minute_label(closes)}截止。"),
+        button="确认开启表决",
+        warnings=detail.open_ballot_warnings,
+    )
+
+
+def close_ballot_confirmation(seen: Seen, now: datetime | None = None) -> Confirmation | None:
+    """What closing the ballot will do; None when the person may not close it now (the service says why)."""
+    now = now or utcnow()
+    if TopicAction.CLOSE_BALLOT not in topic_detail(seen, now).actions:
+        return None
+    live = service.turnout(seen.topic.id)
+    return Confirmation(
+        question="结束表决？",
+        sentence=(f"结束后不能再表决，将按名单上{live.roll_households}户中已表决的{live.voted_households}户计票，"
+                  "并立即公示结果。"),
+        button="确认结束表决并计票",
     )
 
 

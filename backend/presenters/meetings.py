@@ -20,6 +20,7 @@ from backend.domain.refusals import Kind
 from backend.domain.roles import Action, Role, allows
 from backend.models import Meeting
 from backend.policy import authorize, roles_in_compound
+from backend.presenters.confirmations import Confirmation
 from backend.schemas.meetings import NAME_FIELDS
 from backend.services import meetings as service
 from backend.services.meetings import CHECKIN_WINDOW_MESSAGE, MeetingRefused
@@ -259,6 +260,24 @@ def _require(meeting_id: int, user_id: int | None, entry_compound_id: int | None
     if action not in _actions(meeting, user_id, roles, utcnow()):
         raise MeetingRefused(CONVENERS_ONLY, Kind.FORBIDDEN)
     return meeting
+
+
+def renew_checkin_confirmation(meeting_id: int, user_id: int | None) -> Confirmation | None:
+    """What voiding the check-in codes will do, and whether people are checking in right now; None when the
+    person may not (the service says why)."""
+    meeting, roles = seen(meeting_id, user_id, None)
+    now = utcnow()
+    if MeetingAction.RENEW_CHECKIN_CODE not in _actions(meeting, user_id, roles, now):
+        return None
+    warnings = ("签到正在进行：作废后，还没签到的人要扫描新张贴的二维码才能签到。",) if checkin_open(
+        now, meeting.starts_at) else ()
+    return Confirmation(
+        question="作废签到二维码？",
+        sentence=(f"作废后，“{meeting.title}”已打印或外传的签到二维码立即失效，需要打印并张贴新的签到海报；"
+                  "已签到的记录保留。"),
+        button="确认作废并生成新码",
+        warnings=warnings,
+    )
 
 
 def attendance(meeting_id: int, user_id: int | None, page: int, page_size: int) -> Page:

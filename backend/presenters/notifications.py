@@ -1,6 +1,6 @@
 """What the inbox (我的消息) and its settings show, built once for the API to dump and the page to render: my
-notifications newest first with their labels and read state, whether there is anything to mark read, and each
-kind's pushes with the switch this person may turn."""
+notifications newest first with their labels and read state (withdrawn ones gone), whether there is anything to
+mark read, and the pushes of each kind this person can receive with the switch they may turn."""
 from __future__ import annotations
 
 import enum
@@ -88,8 +88,10 @@ def opened(user_id: int, notification_id: int) -> InboxItem:
 
 
 def push_settings(user_id: int) -> list[PushSetting]:
+    """The switches of the kinds this person can receive, by their roles (a resident sees no 派单 switch)."""
     return [PushSetting(**row) for row in service.kind_preferences(user_id)]
 
 
 def push_setting(user_id: int, kind: str) -> PushSetting:
-    return next(setting for setting in push_settings(user_id) if setting.kind == kind)
+    """One kind's switch as it stands, for any known kind (one listed before a role was given up, too)."""
+    return PushSetting(**service.kind_preference(kind, service.kind_enabled(user_id, kind)))

@@ -1,4 +1,4 @@
-"""Schemas every feature shares: pagination, the list envelope, the error shape."""
+"""Schemas every feature shares: pagination, the list envelope, the error shape, a page's confirm step."""
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
@@ -13,6 +13,12 @@ NOT_BLANK = validate.Regexp(r"\s*\S", error="不能为空")
 class PageQuery(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class ConfirmSchema(Schema):
+    """A page's second submit of an action that cannot be undone: the person saw what will happen and confirmed."""
+
+    confirm = fields.Boolean(load_default=False)
 
 
 class ApiErrorSchema(Schema):

@@ -501,6 +501,10 @@ class TopicDetailSchema(TopicSchema):
     actions = fields.List(
         fields.String(), metadata={"description": "我现在可以进行的操作，如 cosign、vote、close_ballot"}
     )
+    open_ballot_warnings = fields.List(fields.String(), metadata={"description": (
+        "可以开启表决时，开启前应知道的事（提前结束协商讨论、相关会议尚未举行），每条一句；开启表决和结束表决不可撤销，"
+        "接口不再询问，请客户端先向用户确认"
+    )})
 
 
 class TopicListSchema(envelope(TopicSchema)):

@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from backend.domain.bindings import (
+    RELATION_LABELS,
     BindingRefused,
     BindingStatus,
     Relation,
@@ -15,7 +16,7 @@ from backend.domain.bindings import (
     verified_by_register,
 )
 from backend.domain.compounds import household_label
-from backend.domain.notifications import BINDING_DECISION, BINDING_REVIEW
+from backend.domain.notifications import BINDING_DECISION, BINDING_REVIEW, quoted
 from backend.domain.roles import PERMISSIONS, Action
 from backend.extensions import db
 from backend.models import BindingRequest, Building, Compound, Household, Membership, RegisteredOwner, User
@@ -159,7 +160,9 @@ def _approve(binding: BindingRequest, actor_id: int | None, ip: str | None, reas
     user = db.session.get(User, binding.user_id)
     if not user.display_name:
         user.display_name = binding.claimed_name
-    _tell_applicant(binding, "房屋认证已通过", f"{_address(binding)} 已认证，您可以使用小区的全部服务。")
+    address = _address(binding)
+    _tell_applicant(binding, f"您的房屋绑定申请已通过：{address}",
+                    f"您已认证为{address}的{RELATION_LABELS[binding.relation]}，现在可以使用小区的全部服务。")
     record_audit(
         actor_id=actor_id, action="binding.approve", target_type="binding", target_id=binding.id,
         compound_id=binding.compound_id, before={"status": "pending"},
@@ -184,7 +187,8 @@ def reject_binding(binding_id: int, actor_id: int, reason: str, ip: str | None) 
     binding.decided_by_id = actor_id
     binding.decided_at = utcnow()
     binding.reason = reason.strip()
-    _tell_applicant(binding, "房屋认证未通过", f"{_address(binding)}：{binding.reason}")
+    _tell_applicant(binding, f"您的房屋绑定申请未通过：{_address(binding)}",
+                    f"未通过的原因：{quoted(binding.reason)}核实后可以重新申请。")
     record_audit(
         actor_id=actor_id, action="binding.reject", target_type="binding", target_id=binding.id,
         compound_id=binding.compound_id, before={"status": "pending"}, after={"status": "rejected", "reason": binding.reason},
@@ -216,7 +220,8 @@ def _tell_reviewers(binding: BindingRequest) -> None:
     ).all()
     if reviewers:
         code = db.session.scalar(select(Compound.code).where(Compound.id == binding.compound_id))
-        notify(reviewers, BINDING_REVIEW, "新的住户认证申请", f"{binding.claimed_name} 申请绑定 {_address(binding)}",
+        notify(reviewers, BINDING_REVIEW, f"有新的房屋绑定申请待审核：{_address(binding)}",
+               f"{binding.claimed_name}申请以{RELATION_LABELS[binding.relation]}身份绑定{_address(binding)}，请核实后通过或驳回。",
                link=f"/h5/c/{code}/bindings", dedupe_key=f"binding-{binding.id}-requested")
 
 

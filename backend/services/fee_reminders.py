@@ -91,8 +91,8 @@ def announce_bills(compound_id: int, period_start: date) -> int:
     if compound is None:
         return 0
     people = people_owing(compound_id, period_start)
-    notify(people, FEE_BILL, f"{_label(compound_id, period_start)}物业费账单已出",
-           "点击查看账单明细、过渡期补贴和应缴金额，可在线缴费。", link=bills_link(compound.code),
+    notify(people, FEE_BILL, f"您家{_label(compound_id, period_start)}的物业费账单已出",
+           "账单里有明细、过渡期补贴和应缴金额，可以在线缴费。", link=bills_link(compound.code),
            dedupe_key=bill_notice_key(compound_id, period_start))
     return len(people)
 
@@ -132,9 +132,9 @@ def remind_unpaid(period: BillPeriod, today: date) -> int:
                Membership.role.in_(HOUSEHOLD_ROLES), Membership.verified_at.is_not(None))
     ))
     label = _label(period.compound_id, period.period_start)
-    body = (f"{label}物业费尚未缴纳，请尽快缴费。" if reminder.days_overdue
-            else f"{label}物业费请在{period.due_date.month}月{period.due_date.day}日前缴纳。")
-    notify(people, FEE_REMINDER, reminder.title, body, link=bills_link(compound.code),
+    body = ("还没有缴纳，请尽快缴费，可以在线缴纳。" if reminder.days_overdue
+            else f"请在{period.due_date.month}月{period.due_date.day}日前缴纳，可以在线缴纳。")
+    notify(people, FEE_REMINDER, f"您家{label}的{reminder.title}", body, link=bills_link(compound.code),
            dedupe_key=reminder_key(reminder.key, period))
     return len(people)
 
@@ -191,6 +191,7 @@ def announce_tier_drop(policy_id: int, compound_id: int, today: date) -> int:
         .where(Membership.compound_id == compound_id, Membership.role.in_(HOUSEHOLD_ROLES),
                Membership.verified_at.is_not(None))
     ))
-    notify(people, SUBSIDY_CHANGE, "物业费补贴比例下月调整", drop.message, link=bills_link(compound.code),
+    notify(people, SUBSIDY_CHANGE, "下月起物业费补贴比例调整", f"{drop.message}，请留意账单金额的变化。",
+           link=bills_link(compound.code),
            dedupe_key=tier_drop_key(policy.id, compound_id, drop.month))
     return len(people)

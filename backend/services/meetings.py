@@ -233,8 +233,8 @@ def _invite(meeting: Meeting, rows: list[MeetingInvitee], also_tell: Sequence[in
         notify(
             recipients,
             MEETING_REMINDER,
-            f"{MEETING_KIND_LABELS[meeting.kind]}通知：{meeting.title}",
-            f"{local_label(meeting.starts_at)}在{meeting.place}召开，请准时参加。",
+            f"您受邀参加{MEETING_KIND_LABELS[meeting.kind]}：{meeting.title}",
+            f"会议定于{local_label(meeting.starts_at)}在{meeting.place}召开，请准时参加。",
             link=f"/h5/meetings/{meeting.id}",
             dedupe_key=f"meeting-{meeting.id}-invitation",
         )
@@ -566,8 +566,8 @@ def _tell_minutes_published(meeting: Meeting) -> None:
     notify(
         recipients,
         MEETING_REMINDER,
-        f"会议纪要已公布：{meeting.title}",
-        f"{MEETING_KIND_LABELS[meeting.kind]}的纪要和决议已公布，请查看。",
+        f"{MEETING_KIND_LABELS[meeting.kind]}“{meeting.title}”的纪要已公布",
+        "会议纪要和决议已经公布，请查看。",
         link=f"/h5/meetings/{meeting.id}",
         dedupe_key=f"meeting-{meeting.id}-minutes",
     )
@@ -610,8 +610,8 @@ def remind(meeting_id: int, now: datetime) -> bool:
     notify(
         recipients,
         MEETING_REMINDER,
-        f"会议提醒：{meeting.title}",
-        f"{MEETING_KIND_LABELS[meeting.kind]}将于{local_label(meeting.starts_at)}在{meeting.place}召开，请准时参加。",
+        f"{MEETING_KIND_LABELS[meeting.kind]}“{meeting.title}”即将召开",
+        f"会议将于{local_label(meeting.starts_at)}在{meeting.place}召开，请准时参加。",
         link=f"/h5/meetings/{meeting.id}",
         dedupe_key=f"meeting-{meeting.id}-reminder-{due}",
     )

@@ -1,16 +1,19 @@
-"""notify(): one call writes every recipient's inbox row (in batches, by workers) and queues the pushes."""
+"""notify(): one call writes every recipient's inbox row (in batches, by workers) and queues the pushes;
+withdraw(): a notice that is no longer true leaves the inbox, and its pushes not yet sent are never sent."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import uuid4
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from backend.domain.notifications import KINDS, Urgency, batches
+from backend.domain.notifications import KINDS, DeliveryStatus, Urgency, batches, receivable_kinds
 from backend.domain.refusals import Kind, Refused
-from backend.extensions import db
-from backend.models import Notice, Notification, NotificationPreference
+from backend.domain.roles import Role
+from backend.extensions import db, dialect_insert
+from backend.models import Delivery, Membership, Notice, Notification, NotificationPreference, SurveyEvaluator
 from backend.services.queueing import enqueue_after_commit
 from backend.shared.clock import utcnow
 from backend.shared.pagination import Page, paginate
@@ -52,11 +55,55 @@ def notify(
     return notice
 
 
+def withdraw(dedupe_keys: Sequence[str], user_ids: Sequence[int] | None = None, now: datetime | None = None) -> None:
+    """Withdraw the notices of these keys, for everyone (`user_ids` None) or for these people only: their inbox
+    rows leave the inbox and the unread count, and their pushes still pending are never sent. Runs in the
+    caller's transaction; withdrawing again changes nothing.
+
+    A fan-out may still be on its way. For everyone: the notice itself is marked first, and the fan-out reads it
+    under a share lock, so either it sees the mark and writes nothing, or this waits for its rows and withdraws
+    them too. For some people: their rows are written withdrawn if the fan-out has not written them yet, and the
+    inbox's unique key then keeps the fan-out from writing them at all."""
+    keys = [key[:128] for key in dedupe_keys]
+    now = now or utcnow()
+    if user_ids is None:
+        db.session.execute(
+            update(Notice).where(Notice.dedupe_key.in_(keys), Notice.withdrawn_at.is_(None)).values(withdrawn_at=now)
+        )
+        notice_ids = list(db.session.scalars(select(Notice.id).where(Notice.dedupe_key.in_(keys))))
+        db.session.execute(
+            update(Notification).where(Notification.notice_id.in_(notice_ids), Notification.withdrawn_at.is_(None))
+            .values(withdrawn_at=now)
+        )
+        mine = Notification.notice_id.in_(notice_ids)
+    else:
+        people = list(dict.fromkeys(user_ids))
+        notices = db.session.execute(select(Notice.id, Notice.dedupe_key).where(Notice.dedupe_key.in_(keys))).all()
+        rows = [{"user_id": user_id, "notice_id": notice_id, "dedupe_key": key, "created_at": now,
+                 "withdrawn_at": now} for notice_id, key in notices for user_id in people]
+        if rows:
+            db.session.execute(
+                dialect_insert(Notification).on_conflict_do_update(
+                    index_elements=["user_id", "dedupe_key"], set_={"withdrawn_at": now},
+                    where=Notification.withdrawn_at.is_(None)),
+                rows,
+            )
+        mine = Notification.dedupe_key.in_(keys) & Notification.user_id.in_(people)
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.status == DeliveryStatus.PENDING,
+               exists().where(Notification.id == Delivery.notification_id, mine,
+                              Notification.withdrawn_at.is_not(None)))
+        .values(status=DeliveryStatus.WITHDRAWN)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def inbox_page(user_id: int, unread_only: bool, page: int, page_size: int) -> Page:
     query = (
         select(Notification, Notice)
         .join(Notice, Notice.id == Notification.notice_id)
-        .where(Notification.user_id == user_id)
+        .where(Notification.user_id == user_id, Notification.withdrawn_at.is_(None))
         .order_by(Notification.id.desc())
     )
     if unread_only:
@@ -68,16 +115,19 @@ def inbox_page(user_id: int, unread_only: bool, page: int, page_size: int) -> Pa
 
 def unread_count(user_id: int) -> int:
     return db.session.scalar(
-        select(func.count()).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        select(func.count()).where(Notification.user_id == user_id, Notification.read_at.is_(None),
+                                   Notification.withdrawn_at.is_(None))
     ) or 0
 
 
 def mark_read(user_id: int, notification_id: int) -> dict:
-    """Only one's own (another's id is unknown, not forbidden: nothing about it is revealed)."""
+    """Only one's own (another's id is unknown, not forbidden: nothing about it is revealed); a withdrawn one is
+    gone from the inbox, so it is unknown too."""
     row = db.session.execute(
         select(Notification, Notice)
         .join(Notice, Notice.id == Notification.notice_id)
-        .where(Notification.id == notification_id, Notification.user_id == user_id)
+        .where(Notification.id == notification_id, Notification.user_id == user_id,
+               Notification.withdrawn_at.is_(None))
     ).first()
     if row is None:
         raise UnknownNotification("没有找到这条消息")
@@ -105,8 +155,18 @@ def set_kind_enabled(user_id: int, kind: str, enabled: bool) -> None:
     db.session.commit()
 
 
+def roles_held(user_id: int) -> frozenset[Role]:
+    """Every role the person holds anywhere (a compound, an area), and `evaluator` once appointed to a campaign
+    (an appointment is no membership)."""
+    roles = set(db.session.scalars(select(Membership.role).distinct().where(Membership.user_id == user_id)))
+    if db.session.scalar(select(exists().where(SurveyEvaluator.user_id == user_id))):
+        roles.add(Role.EVALUATOR)
+    return frozenset(roles)
+
+
 def kind_preferences(user_id: int) -> list[dict]:
-    """Every known kind with its label and whether its pushes are on for the person (no row: on)."""
+    """The kinds this person can receive (domain.notifications.receivable_kinds of their roles), each with its
+    label and whether its pushes are on for them (no row: on)."""
     turned_off = set(
         db.session.scalars(
             select(NotificationPreference.kind).where(
@@ -114,7 +174,16 @@ def kind_preferences(user_id: int) -> list[dict]:
             )
         )
     )
-    return [{"kind": kind, "label": label, "enabled": kind not in turned_off} for kind, label in KINDS.items()]
+    return [kind_preference(kind, kind not in turned_off) for kind in receivable_kinds(roles_held(user_id))]
+
+
+def kind_preference(kind: str, enabled: bool) -> dict:
+    return {"kind": kind, "label": KINDS[kind], "enabled": enabled}
+
+
+def kind_enabled(user_id: int, kind: str) -> bool:
+    preference = db.session.get(NotificationPreference, (user_id, kind))
+    return preference is None or preference.enabled
 
 
 def _item(notification: Notification, notice: Notice) -> dict:

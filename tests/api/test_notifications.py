@@ -2,10 +2,24 @@
 the binding decisions and requests reaching the right inboxes through a real worker on real Redis."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from rq import Queue, SimpleWorker
 
-from backend.domain.notifications import BINDING_DECISION, BINDING_REVIEW, KINDS, Urgency
+from backend.demo import factories
+from backend.domain.notifications import (
+    BINDING_DECISION,
+    BINDING_REVIEW,
+    FEE_BILL,
+    KINDS,
+    SURVEY_REMINDER,
+    VOTE_RECEIPT,
+    VOTE_REMINDER,
+    WORK_ORDER_ASSIGNED,
+    Urgency,
+    receivable_kinds,
+)
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import BindingRequest, Delivery, Household, Notification
@@ -13,7 +27,9 @@ from backend.services.auth import issue_tokens
 from backend.services.notifications import notify
 from backend.services.qr import make_entry_token
 from backend.services.queueing import QUEUES, push_committed_jobs
-from tests.support import assert_error_shape, buildings_of, link_wechat
+from backend.services.surveys.campaigns import CampaignDraft, appoint_evaluator, create_campaign
+from backend.shared.clock import utcnow
+from tests.support import assert_error_shape, buildings_of, first_household, link_wechat
 
 ITEM_FIELDS = {"id", "kind", "kind_label", "title", "body", "link", "urgency", "created_at", "read_at"}
 
@@ -170,28 +186,74 @@ def test_the_inbox_needs_sign_in(client, method, path):
 # ---- push settings ---------------------------------------------------------------------------------
 
 
-def test_every_kind_is_on_until_turned_off(client, resident):
-    response = client.get("/api/v1/me/notification-preferences", headers=bearer_for(resident))
+def preferences(client, user) -> list[dict]:
+    response = client.get("/api/v1/me/notification-preferences", headers=bearer_for(user))
+    assert response.status_code == 200, response.json
+    return response.json["items"]
 
-    assert response.status_code == 200
-    assert response.json["items"] == [
-        {"kind": kind, "label": label, "enabled": True, "actions": ["turn_off"]} for kind, label in KINDS.items()
+
+def test_every_kind_i_can_receive_is_on_until_turned_off(client, make_compound, make_user):
+    compound = make_compound()
+    owner = make_user(Role.OWNER, compound, household=first_household(compound))
+
+    assert preferences(client, owner) == [
+        {"kind": kind, "label": KINDS[kind], "enabled": True, "actions": ["turn_off"]}
+        for kind in receivable_kinds([Role.OWNER])
     ]
 
 
-def test_turning_a_kind_off_and_on_again(client, resident, make_user):
+def test_the_settings_list_only_the_kinds_my_roles_receive(client, resident, make_compound, make_user):
+    compound, elsewhere = make_compound(), make_compound()
+    homes = db.session.scalars(db.select(Household.id).where(Household.compound_id == compound.id)
+                               .order_by(Household.id)).all()
+    owner = make_user(Role.OWNER, compound, household=db.session.get(Household, homes[0]))
+    staff, committee = make_user(Role.STAFF, compound), make_user(Role.COMMITTEE, compound)
+    # Roles in two compounds: the switches of both.
+    both = make_user(Role.OWNER, compound, household=db.session.get(Household, homes[1]))
+    factories.grant_role(both, Role.STAFF, compound=elsewhere)
+    db.session.commit()
+    # Appointed to a campaign by phone: an evaluator holds no membership.
+    now = utcnow()
+    survey = create_campaign(CampaignDraft(title="物业服务满意度测评", opens_at=now, closes_at=now + timedelta(days=7),
+                                           compound_id=compound.id), committee.id)
+    evaluator = appoint_evaluator(survey.id, committee.id, "13900001234", "王测评")
+
+    kinds = {person.id: [item["kind"] for item in preferences(client, person)]
+             for person in (resident, owner, staff, both, evaluator)}
+
+    assert kinds[resident.id] == [BINDING_DECISION]
+    assert WORK_ORDER_ASSIGNED not in kinds[owner.id] and BINDING_REVIEW not in kinds[owner.id]
+    assert {VOTE_REMINDER, VOTE_RECEIPT, FEE_BILL} <= set(kinds[owner.id])
+    assert {WORK_ORDER_ASSIGNED, BINDING_REVIEW} <= set(kinds[staff.id]) and FEE_BILL not in kinds[staff.id]
+    assert set(kinds[both.id]) == set(kinds[owner.id]) | set(kinds[staff.id])
+    assert kinds[evaluator.id] == [BINDING_DECISION, SURVEY_REMINDER]
+
+
+def test_turning_a_kind_off_and_on_again(client, make_compound, make_user):
+    compound = make_compound()
+    reviewer, other_reviewer = make_user(Role.COMMITTEE, compound), make_user(Role.COMMITTEE, compound)
     url = f"/api/v1/me/notification-preferences/{BINDING_REVIEW}"
 
-    off = client.put(url, json={"enabled": False}, headers=bearer_for(resident))
-    listed = client.get("/api/v1/me/notification-preferences", headers=bearer_for(resident)).json["items"]
-    someone_else = client.get("/api/v1/me/notification-preferences", headers=bearer_for(make_user())).json["items"]
-    on = client.put(url, json={"enabled": True}, headers=bearer_for(resident))
+    off = client.put(url, json={"enabled": False}, headers=bearer_for(reviewer))
+    listed = preferences(client, reviewer)
+    someone_else = preferences(client, other_reviewer)
+    on = client.put(url, json={"enabled": True}, headers=bearer_for(reviewer))
 
     assert off.status_code == 200
     assert off.json == {"kind": BINDING_REVIEW, "label": KINDS[BINDING_REVIEW], "enabled": False, "actions": ["turn_on"]}
-    assert {item["kind"]: item["enabled"] for item in listed} == {kind: kind != BINDING_REVIEW for kind in KINDS}
+    assert {item["kind"]: item["enabled"] for item in listed} == {
+        kind: kind != BINDING_REVIEW for kind in receivable_kinds([Role.COMMITTEE])}
     assert all(item["enabled"] for item in someone_else)
     assert on.json["enabled"] is True
+
+
+def test_a_kind_not_listed_for_me_can_still_be_turned_off(client, resident):
+    """A switch set while holding a role keeps working once the role is given up (nothing is refused)."""
+    response = client.put(f"/api/v1/me/notification-preferences/{WORK_ORDER_ASSIGNED}", json={"enabled": False},
+                          headers=bearer_for(resident))
+
+    assert response.status_code == 200 and response.json["enabled"] is False
+    assert [item["kind"] for item in preferences(client, resident)] == [BINDING_DECISION]
 
 
 def test_an_unknown_kind_is_not_found(client, resident):
@@ -236,9 +298,9 @@ def test_an_approved_applicant_gets_one_notification_linking_to_the_compound(app
     items = inbox(client, resident)["items"]
     assert len(items) == 1
     assert (items[0]["kind"], items[0]["title"], items[0]["link"]) == (
-        BINDING_DECISION, "房屋认证已通过", f"/h5/c/{compound.code}",
+        BINDING_DECISION, "您的房屋绑定申请已通过：1栋1单元201室", f"/h5/c/{compound.code}",
     )
-    assert "1栋1单元201室" in items[0]["body"]
+    assert items[0]["body"] == "您已认证为1栋1单元201室的业主，现在可以使用小区的全部服务。"
     assert len(inbox_rows(resident)) == 1
 
 
@@ -252,8 +314,8 @@ def test_a_rejected_applicant_reads_the_reason(app, client, compound, resident, 
     burst(app)
 
     items = inbox(client, resident)["items"]
-    assert [item["title"] for item in items] == ["房屋认证未通过"]
-    assert "房号与产权证不符" in items[0]["body"]
+    assert [item["title"] for item in items] == ["您的房屋绑定申请未通过：1栋1单元201室"]
+    assert items[0]["body"] == "未通过的原因：房号与产权证不符。核实后可以重新申请。"
     assert items[0]["link"] == f"/h5/c/{compound.code}"
 
 
@@ -273,9 +335,10 @@ def test_a_binding_request_reaches_each_reviewer_of_that_compound_once(app, clie
 
     for reviewer in reviewers:
         items = inbox(client, reviewer)["items"]
-        assert [(item["kind"], item["title"]) for item in items] == [(BINDING_REVIEW, "新的住户认证申请")]
+        assert [(item["kind"], item["title"]) for item in items] == [
+            (BINDING_REVIEW, "有新的房屋绑定申请待审核：1栋1单元201室")]
         assert items[0]["link"] == f"/h5/c/{compound.code}/bindings"
-        assert "张三" in items[0]["body"] and "1栋1单元201室" in items[0]["body"]
+        assert items[0]["body"] == "张三申请以业主身份绑定1栋1单元201室，请核实后通过或驳回。"
     for person in [*elsewhere, *bystanders, resident]:
         assert inbox_rows(person) == [], person.username
     assert db.session.get(BindingRequest, binding_id).status == "pending"

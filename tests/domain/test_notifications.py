@@ -1,4 +1,5 @@
-"""Notification rules: quiet hours (22:00–08:00 Beijing time), push channels per person, recipient batches."""
+"""Notification rules: quiet hours (22:00–08:00 Beijing time), push channels per person, recipient batches, which
+kinds each role can receive, and someone's words inside a notice's sentence."""
 
 from __future__ import annotations
 
@@ -10,7 +11,34 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.domain.notifications import BATCH_SIZE, Channel, Urgency, batches, deliver_after, push_channels
+from backend.domain.notifications import (
+    BATCH_SIZE,
+    BINDING_DECISION,
+    BINDING_REVIEW,
+    FEE_BILL,
+    FEE_REMINDER,
+    FOR_EVERYONE,
+    KINDS,
+    MEETING_REMINDER,
+    RECIPIENT_ROLES,
+    SURVEY_RECEIPT,
+    SURVEY_REMINDER,
+    TOPIC_DESK,
+    TOPIC_UPDATE,
+    VOTE_RECEIPT,
+    VOTE_REMINDER,
+    WORK_ORDER_ASSIGNED,
+    WORK_ORDER_ESCALATED,
+    WORK_ORDER_UPDATE,
+    Channel,
+    Urgency,
+    batches,
+    deliver_after,
+    push_channels,
+    quoted,
+    receivable_kinds,
+)
+from backend.domain.roles import Role
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 11, 2)
@@ -145,3 +173,59 @@ def test_twelve_hundred_recipients_make_three_batches():
 
 def test_no_recipients_make_no_batch():
     assert list(batches([])) == []
+
+
+# ---- who can receive which kind (the settings page lists only those) --------------------------------------
+
+
+def test_someone_without_a_role_can_only_hear_about_their_binding_request():
+    assert receivable_kinds([]) == [BINDING_DECISION]
+
+
+def test_a_resident_sees_no_switch_for_staff_or_desk_work():
+    kinds = receivable_kinds([Role.RESIDENT])
+
+    assert {WORK_ORDER_ASSIGNED, WORK_ORDER_ESCALATED, BINDING_REVIEW, TOPIC_DESK} & set(kinds) == set()
+    assert {BINDING_DECISION, WORK_ORDER_UPDATE, VOTE_REMINDER, VOTE_RECEIPT, SURVEY_RECEIPT, FEE_BILL,
+            MEETING_REMINDER} <= set(kinds)
+
+
+@pytest.mark.parametrize(
+    ("role", "receives", "never"),
+    [
+        (Role.STAFF, {WORK_ORDER_ASSIGNED, WORK_ORDER_UPDATE, BINDING_REVIEW}, {FEE_BILL, VOTE_REMINDER, TOPIC_DESK}),
+        (Role.MANAGER, {WORK_ORDER_ASSIGNED, WORK_ORDER_ESCALATED}, {BINDING_REVIEW, FEE_REMINDER}),
+        (Role.COMMITTEE, {TOPIC_DESK, BINDING_REVIEW, WORK_ORDER_ESCALATED}, {WORK_ORDER_ASSIGNED, VOTE_RECEIPT}),
+        (Role.OFFICIAL, {WORK_ORDER_ESCALATED, MEETING_REMINDER}, {FEE_BILL, TOPIC_DESK, WORK_ORDER_ASSIGNED}),
+        (Role.EVALUATOR, {SURVEY_REMINDER}, {SURVEY_RECEIPT, TOPIC_UPDATE, MEETING_REMINDER}),
+    ],
+)
+def test_each_role_receives_its_own_kinds(role, receives, never):
+    kinds = set(receivable_kinds([role]))
+    assert receives <= kinds and not never & kinds and BINDING_DECISION in kinds
+
+
+def test_several_roles_receive_the_union_in_the_settings_order():
+    owner, staff = receivable_kinds([Role.OWNER]), receivable_kinds([Role.STAFF])
+    both = receivable_kinds([Role.OWNER, Role.STAFF])
+
+    assert set(both) == set(owner) | set(staff)
+    assert both == [kind for kind in KINDS if kind in both]
+
+
+def test_every_kind_names_who_receives_it():
+    assert set(KINDS) == set(RECIPIENT_ROLES) | FOR_EVERYONE
+    assert all(RECIPIENT_ROLES[kind] for kind in RECIPIENT_ROLES)
+
+
+def test_a_kind_nobody_has_placed_yet_is_listed_for_everyone(monkeypatch):
+    monkeypatch.setitem(KINDS, "parcel", "快递到件")
+    assert receivable_kinds([])[-1] == "parcel"
+
+
+@pytest.mark.parametrize(
+    ("words", "sentence"),
+    [("房号不符", "房号不符。"), ("房号不符。", "房号不符。"), (" 房号不符. ", "房号不符。"), ("真的吗？", "真的吗？")],
+)
+def test_someones_words_end_with_one_full_stop(words, sentence):
+    assert quoted(words) == sentence

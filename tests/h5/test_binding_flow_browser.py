@@ -1,6 +1,6 @@
 """The whole foundation flow in a real browser on a 375 px WeChat phone: scan the compound's QR link,
 sign in with WeChat (sandbox), ask to be bound; a committee member approves; the resident sees 已认证,
-and, once a worker has run, the 房屋认证已通过 notification in the inbox."""
+and, once a worker has run, the 房屋绑定申请已通过 notification in the inbox."""
 from __future__ import annotations
 
 import re
@@ -101,7 +101,7 @@ def test_resident_binds_household_and_committee_approves(
     expect(resident).to_have_url(f"{live_server}/h5/inbox")
     expect(resident.locator("h1")).to_have_text("我的消息")
     notification = resident.locator(".ll-inbox__item").first
-    expect(notification).to_contain_text("房屋认证已通过")
+    expect(notification).to_contain_text("您的房屋绑定申请已通过")
     expect(notification).to_contain_text("2栋1单元301室")
     expect(notification).to_have_class(re.compile(r"\bll-inbox__item_unread\b"))
     expect(resident.locator("#settings")).to_have_text("消息设置")

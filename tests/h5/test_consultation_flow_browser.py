@@ -1,6 +1,6 @@
 """A topic through the five steps (五步议事法) in a real browser on a 375 px WeChat phone: an owner proposes,
 a neighbour co-signs to the threshold, the committee accepts it as an owners' joint decision (item 4), an owner
-comments, the committee drafts 同意/不同意/弃权 and opens the ballot, every owner votes (one changes the vote),
+comments, the committee drafts 同意/不同意/弃权 and opens the ballot (the page asks first), every owner votes (one changes the vote),
 the committee closes early because every household has voted, and everyone reads the result page."""
 
 from __future__ import annotations
@@ -109,6 +109,11 @@ def test_topic_from_proposal_to_published_result(
     committee.get_by_role("button", name="使用“同意 / 不同意 / 弃权”").click()
     expect(committee.locator(".ll-flash")).to_contain_text("表决选项已保存：同意、不同意、弃权")
     committee.get_by_role("button", name="开启表决").click()
+    # It cannot be undone: the page asks first, and says the deliberation would end before its date.
+    expect(committee.locator("h1")).to_have_text("开启表决？")
+    expect(committee.locator("[data-warning]").first).to_contain_text("现在开启表决会提前结束讨论")
+    assert_fits_phone(committee)
+    committee.get_by_role("button", name="确认开启表决").click()
     expect(committee.locator(".ll-flash")).to_contain_text("表决已开始")
     expect(committee.locator("#turnout-area")).to_contain_text("未达到三分之二")
 
@@ -147,6 +152,8 @@ def test_topic_from_proposal_to_published_result(
     assert_fits_phone(committee)
     committee.screenshot(path=str(artifacts / "consultation-committee-ballot.png"), full_page=True)
     committee.get_by_role("button", name="结束表决并计票").click()
+    expect(committee.locator("#confirm-sentence")).to_contain_text("已表决的3户计票")
+    committee.get_by_role("button", name="确认结束表决并计票").click()
     expect(committee.locator(".ll-flash")).to_have_text("表决已结束：表决通过，结果已公示")
     expect(committee.locator("#step-bar [aria-current=step]")).to_contain_text("公示监督")
 

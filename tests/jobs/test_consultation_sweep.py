@@ -136,6 +136,16 @@ def received(user: User, kind: str) -> int:
     )
 
 
+def in_inbox(user: User, kind: str) -> int:
+    """What the person's inbox shows of the kind: rows written and not withdrawn."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .join(Notice, Notice.id == Notification.notice_id)
+        .where(Notification.user_id == user.id, Notice.kind == kind, Notification.withdrawn_at.is_(None))
+    )
+
+
 def step_events(topic_id: int, step: Step) -> int:
     return db.session.scalar(
         select(func.count()).where(
@@ -181,7 +191,7 @@ def test_the_ballot_opens_when_deliberation_ends_once_however_often_the_sweep_ru
     assert roll == len(people.homes)
     work(redis_conn)
     [opened] = notices(topic_id, VOTE_REMINDER)
-    assert (opened.title, recipients(opened)) == ("表决已开始：更换单元门禁", ids(*people.owners))
+    assert (opened.title, recipients(opened)) == ("议题“更换单元门禁”开始表决了", ids(*people.owners))
     assert [received(owner, VOTE_REMINDER) for owner in people.owners] == [1, 1, 1, 1]
 
 
@@ -210,8 +220,8 @@ def test_without_options_the_committee_is_told_once_and_the_topic_waits(people, 
     topic = topic_of(topic_id)
     assert (topic.step, topic.step_due_at) == (Step.DELIBERATION, None)
     work(redis_conn)
-    [told] = [notice for notice in notices(topic_id, TOPIC_DESK) if notice.title.startswith("协商讨论已到期")]
-    assert told.title == "协商讨论已到期，请拟定表决选项后开启表决：更换单元门禁"
+    [told] = [notice for notice in notices(topic_id, TOPIC_DESK) if "协商讨论已到期" in notice.title]
+    assert told.title == "议题“更换单元门禁”的协商讨论已到期，请拟定表决选项后开启表决"
     assert recipients(told) == ids(people.committee, people.secretary)
     # The committee drafts the options and opens the ballot by hand; the sweep then leaves it to run.
     opened_at = DELIBERATION_ENDS + timedelta(days=1, hours=2)
@@ -291,25 +301,31 @@ def test_an_unanswered_objection_holds_publicity_past_its_end(people):
 def test_non_voters_are_reminded_24_and_2_hours_before_close_each_once(people, redis_conn):
     topic_id = deliberating(people)
     assert sweep_at(DELIBERATION_ENDS)["reminders"] == 0
+    work(redis_conn)
     cast(people, topic_id, 0, "同意", DELIBERATION_ENDS + HOUR)
 
     assert sweep_at(CLOSES - 24 * HOUR - SECOND)["reminders"] == 0
     assert sweep_at(CLOSES - 24 * HOUR)["reminders"] == 1
     assert sweep_at(CLOSES - 24 * HOUR)["reminders"] == 0
     assert sweep_at(CLOSES - 24 * HOUR + timedelta(minutes=5))["reminders"] == 0
+    work(redis_conn)
     cast(people, topic_id, 1, "不同意", CLOSES - 10 * HOUR)
     assert sweep_at(CLOSES - 2 * HOUR - SECOND)["reminders"] == 0
     assert sweep_at(CLOSES - 2 * HOUR)["reminders"] == 1
     assert sweep_at(CLOSES - 2 * HOUR)["reminders"] == 0
+    work(redis_conn)
+    assert [in_inbox(owner, VOTE_REMINDER) for owner in people.owners] == [0, 0, 3, 3]
     assert sweep_at(CLOSES - HOUR)["reminders"] == 0
     assert sweep_at(CLOSES)["reminders"] == 0
 
     work(redis_conn)
+    # Closed: "请在…前完成表决" is true for nobody any more.
+    assert [in_inbox(owner, VOTE_REMINDER) for owner in people.owners] == [0, 0, 0, 0]
     sent = notices(topic_id, VOTE_REMINDER)
     assert [(notice.title, notice.body) for notice in sent] == [
-        ("表决已开始：更换单元门禁", "请在11月08日 10:00前完成表决"),
-        ("表决即将截止：更换单元门禁", "距截止不足24小时，请尽快表决"),
-        ("表决即将截止：更换单元门禁", "距截止不足2小时，请尽快表决"),
+        ("议题“更换单元门禁”开始表决了", "请在11月08日 10:00前完成表决，每户一票，截止前可以修改。"),
+        ("议题“更换单元门禁”的表决不到24小时就要截止了", "您家还没有表决，请在11月08日 10:00前完成表决。"),
+        ("议题“更换单元门禁”的表决不到2小时就要截止了", "您家还没有表决，请在11月08日 10:00前完成表决。"),
     ]
     owners = people.owners
     assert [recipients(notice) for notice in sent] == [
@@ -331,8 +347,8 @@ def test_a_sweep_first_running_an_hour_before_close_sends_the_2_hour_reminder_on
 
     work(redis_conn)
     assert [notice.body for notice in notices(topic_id, VOTE_REMINDER)] == [
-        "请在11月08日 10:00前完成表决",
-        "距截止不足2小时，请尽快表决",
+        "请在11月08日 10:00前完成表决，每户一票，截止前可以修改。",
+        "您家还没有表决，请在11月08日 10:00前完成表决。",
     ]
     assert topic_of(topic_id).voting_reminders_sent == 2
 
@@ -352,8 +368,8 @@ def test_a_one_day_ballot_is_not_reminded_24_hours_before_close_in_the_minute_it
 
     work(redis_conn)
     assert [notice.body for notice in notices(topic_id, VOTE_REMINDER)] == [
-        "请在11月06日 10:00前完成表决",
-        "距截止不足2小时，请尽快表决",
+        "请在11月06日 10:00前完成表决，每户一票，截止前可以修改。",
+        "您家还没有表决，请在11月06日 10:00前完成表决。",
     ]
 
 
@@ -369,7 +385,7 @@ def test_a_sweep_back_only_after_close_closes_the_ballot_and_reminds_nobody(peop
     }
 
     work(redis_conn)
-    assert [notice.title for notice in notices(topic_id, VOTE_REMINDER)] == ["表决已开始：更换单元门禁"]
+    assert [notice.title for notice in notices(topic_id, VOTE_REMINDER)] == ["议题“更换单元门禁”开始表决了"]
     assert topic_of(topic_id).voting_reminders_sent == 0
 
 
@@ -404,11 +420,11 @@ def test_followers_hear_of_each_step_change_once(people, redis_conn):
     everyone = ids(*owners)
     assert [(notice.title, recipients(notice)) for notice in notices(topic.id, TOPIC_UPDATE)] == [
         # The co-signer whose sign reached the threshold moved it on, and is not told of it.
-        ("议题进入“议题确定”：加装扶手", ids(owners[0])),
-        ("议题进入“协商讨论”：加装扶手", ids(owners[0], owners[1])),
-        ("议题进入“表决决议”：加装扶手", everyone),
-        ("议题进入“结果公示”：加装扶手", everyone),
-        ("议题进入“落实监督”：加装扶手", everyone),
+        ("您关注的议题“加装扶手”进入了“议题确定”阶段", ids(owners[0])),
+        ("您关注的议题“加装扶手”进入了“协商讨论”阶段", ids(owners[0], owners[1])),
+        ("您关注的议题“加装扶手”进入了“表决决议”阶段", everyone),
+        ("您关注的议题“加装扶手”进入了“结果公示”阶段", everyone),
+        ("您关注的议题“加装扶手”进入了“落实监督”阶段", everyone),
     ]
     assert [received(owner, TOPIC_UPDATE) for owner in owners] == [5, 4, 3, 3]
 
@@ -429,7 +445,7 @@ def test_the_cron_slot_runs_the_sweep_once_on_a_worker(people, redis_conn):
     assert second is None
     assert [job_id for job_id in finished if job_id.startswith("backend_jobs_consultations")] == [first]
     assert topic_of(topic_id).step is Step.VOTING
-    assert [notice.title for notice in notices(topic_id, VOTE_REMINDER)] == ["表决已开始：更换单元门禁"]
+    assert [notice.title for notice in notices(topic_id, VOTE_REMINDER)] == ["议题“更换单元门禁”开始表决了"]
 
 
 def _sweeps_at_once(app, at: datetime, runs: int = 2) -> list[dict[str, int]]:

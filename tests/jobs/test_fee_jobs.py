@@ -107,7 +107,7 @@ def test_bills_are_issued_once_across_runs_and_their_notice_reaches_each_owner_o
     assert len(issued) == 4 and {start for _, _, start, _ in issued} == {date(2026, 12, 1)}
     assert bills_of(estate.compound) == issued
     for owner in estate.owners:
-        assert heard(owner, FEE_BILL) == ["2026年12月物业费账单已出"]
+        assert heard(owner, FEE_BILL) == ["您家2026年12月的物业费账单已出"]
     notice = db.session.scalar(select(Notice).where(Notice.kind == FEE_BILL))
     assert notice.link == f"/h5/c/{estate.compound.code}/bills"
     assert notice.dedupe_key == f"fee-bill-{estate.compound.id}-2026-12-01"
@@ -119,7 +119,7 @@ def test_next_month_brings_a_new_bill_and_a_new_notice(app, estate):
     run_at(app, issue_bills, BILLS_DEC)
     run_at(app, issue_bills, beijing(2027, 1, 1, 0, 30))
 
-    assert heard(estate.owners[0], FEE_BILL) == ["2026年12月物业费账单已出", "2027年1月物业费账单已出"]
+    assert heard(estate.owners[0], FEE_BILL) == ["您家2026年12月的物业费账单已出", "您家2027年1月的物业费账单已出"]
     assert len(bills_of(estate.compound)) == 8
 
 
@@ -136,9 +136,9 @@ def test_a_household_added_mid_month_gets_its_bill_and_notice_the_next_night_and
     result = run_at(app, issue_bills, beijing(2026, 12, 9, 0, 30))
 
     assert result["bills"] == 1
-    assert heard(newcomer, FEE_BILL) == ["2026年12月物业费账单已出"]
+    assert heard(newcomer, FEE_BILL) == ["您家2026年12月的物业费账单已出"]
     for owner in estate.owners:
-        assert heard(owner, FEE_BILL) == ["2026年12月物业费账单已出"]
+        assert heard(owner, FEE_BILL) == ["您家2026年12月的物业费账单已出"]
 
 
 def test_bills_issued_by_a_run_that_stopped_before_its_notice_are_announced_by_the_next_run(app, estate):
@@ -148,7 +148,7 @@ def test_bills_issued_by_a_run_that_stopped_before_its_notice_are_announced_by_t
     result = run_at(app, issue_bills, beijing(2026, 12, 2, 0, 30))
 
     assert result["bills"] == 0 and result["periods"] == 1
-    assert heard(estate.owners[0], FEE_BILL) == ["2026年12月物业费账单已出"]
+    assert heard(estate.owners[0], FEE_BILL) == ["您家2026年12月的物业费账单已出"]
 
 
 def test_quarterly_bills_are_announced_by_their_quarter(app, make_compound, make_user):
@@ -159,7 +159,7 @@ def test_quarterly_bills_are_announced_by_their_quarter(app, make_compound, make
 
     run_at(app, issue_bills, beijing(2026, 10, 1, 0, 30))
 
-    assert heard(owner, FEE_BILL) == ["2026年第4季度物业费账单已出"]
+    assert heard(owner, FEE_BILL) == ["您家2026年第4季度的物业费账单已出"]
 
 
 def test_a_compound_that_charges_nothing_gets_no_bills_and_no_notice(app, make_compound, make_user):
@@ -204,9 +204,9 @@ def test_each_reminder_stage_goes_out_once_across_reruns_and_days(app, estate):
         date(2026, 12, 8), date(2026, 12, 16), date(2026, 12, 30), date(2027, 1, 14)]
     for owner in estate.owners:
         assert heard(owner, FEE_REMINDER) == [
-            "物业费将于12月15日到期", "物业费已逾期1天", "物业费已逾期15天", "物业费已逾期30天"]
+            "您家2026年12月的物业费将于12月15日到期", "您家2026年12月的物业费已逾期1天", "您家2026年12月的物业费已逾期15天", "您家2026年12月的物业费已逾期30天"]
     assert bodies(estate.owners[0], FEE_REMINDER)[:2] == [
-        "2026年12月物业费请在12月15日前缴纳。", "2026年12月物业费尚未缴纳，请尽快缴费。"]
+        "请在12月15日前缴纳，可以在线缴纳。", "还没有缴纳，请尽快缴费，可以在线缴纳。"]
     assert heard(estate.staff, FEE_REMINDER) == []
 
 
@@ -216,7 +216,7 @@ def test_a_job_that_missed_days_sends_only_the_latest_stage(app, estate):
     run_at(app, send_reminders, beijing(2026, 12, 31))
     run_at(app, send_reminders, beijing(2027, 2, 20))
 
-    assert heard(estate.owners[0], FEE_REMINDER) == ["物业费已逾期15天", "物业费已逾期30天"]
+    assert heard(estate.owners[0], FEE_REMINDER) == ["您家2026年12月的物业费已逾期15天", "您家2026年12月的物业费已逾期30天"]
 
 
 def test_households_that_paid_or_were_waived_are_not_reminded(app, estate, make_user):
@@ -231,7 +231,7 @@ def test_households_that_paid_or_were_waived_are_not_reminded(app, estate, make_
 
     assert heard(estate.owners[0], FEE_REMINDER) == heard(estate.owners[1], FEE_REMINDER) == []
     for owner in estate.owners[2:]:
-        assert heard(owner, FEE_REMINDER) == ["物业费将于12月15日到期", "物业费已逾期1天"]
+        assert heard(owner, FEE_REMINDER) == ["您家2026年12月的物业费将于12月15日到期", "您家2026年12月的物业费已逾期1天"]
 
 
 def test_a_household_that_pays_after_the_first_reminder_hears_no_more(app, estate):
@@ -242,8 +242,8 @@ def test_a_household_that_pays_after_the_first_reminder_hears_no_more(app, estat
 
     run_at(app, send_reminders, beijing(2026, 12, 16))
 
-    assert heard(estate.owners[0], FEE_REMINDER) == ["物业费将于12月15日到期"]
-    assert heard(estate.owners[1], FEE_REMINDER) == ["物业费将于12月15日到期", "物业费已逾期1天"]
+    assert heard(estate.owners[0], FEE_REMINDER) == ["您家2026年12月的物业费将于12月15日到期"]
+    assert heard(estate.owners[1], FEE_REMINDER) == ["您家2026年12月的物业费将于12月15日到期", "您家2026年12月的物业费已逾期1天"]
 
 
 def test_kinds_falling_due_on_different_days_each_hear_their_own_stages(app, estate, make_user):
@@ -259,8 +259,8 @@ def test_kinds_falling_due_on_different_days_each_hear_their_own_stages(app, est
     for day in (8, 16, 18, 26):
         run_at(app, send_reminders, beijing(2026, 12, day))
 
-    assert heard(estate.owners[0], FEE_REMINDER) == ["物业费将于12月15日到期", "物业费已逾期1天"]
-    assert heard(shopkeeper, FEE_REMINDER) == ["物业费将于12月25日到期", "物业费已逾期1天"]
+    assert heard(estate.owners[0], FEE_REMINDER) == ["您家2026年12月的物业费将于12月15日到期", "您家2026年12月的物业费已逾期1天"]
+    assert heard(shopkeeper, FEE_REMINDER) == ["您家2026年12月的物业费将于12月25日到期", "您家2026年12月的物业费已逾期1天"]
 
 
 def test_a_reminder_sent_at_23_beijing_is_in_the_inbox_at_once_and_pushed_at_8(app, estate):
@@ -270,7 +270,7 @@ def test_a_reminder_sent_at_23_beijing_is_in_the_inbox_at_once_and_pushed_at_8(a
 
     run_at(app, send_reminders, beijing(2026, 12, 8, 23, 0))
 
-    assert heard(owner, FEE_REMINDER) == ["物业费将于12月15日到期"]
+    assert heard(owner, FEE_REMINDER) == ["您家2026年12月的物业费将于12月15日到期"]
     [push] = db.session.scalars(
         select(Delivery).join(Notification, Notification.id == Delivery.notification_id)
         .join(Notice, Notice.id == Notification.notice_id)
@@ -313,11 +313,11 @@ def test_a_tier_drop_is_told_once_in_the_month_before_it(app, subsidised):
     assert {day: count for day, count in told.items() if count} == {
         date(2026, 6, 20): 1, date(2026, 12, 20): 1, date(2027, 6, 20): 1}
     for person in subsidised["old"]:
-        assert bodies(person, SUBSIDY_CHANGE) == ["下月起补贴比例由50%调整为30%", "下月起补贴比例由30%调整为10%"]
-        assert heard(person, SUBSIDY_CHANGE) == ["物业费补贴比例下月调整"] * 2
+        assert bodies(person, SUBSIDY_CHANGE) == ["下月起补贴比例由50%调整为30%，请留意账单金额的变化。", "下月起补贴比例由30%调整为10%，请留意账单金额的变化。"]
+        assert heard(person, SUBSIDY_CHANGE) == ["下月起物业费补贴比例调整"] * 2
     # The compound's own policy started in January 2026: its first drop is in January 2027.
     for person in subsidised["own"]:
-        assert bodies(person, SUBSIDY_CHANGE) == ["下月起补贴比例由50%调整为30%"]
+        assert bodies(person, SUBSIDY_CHANGE) == ["下月起补贴比例由50%调整为30%，请留意账单金额的变化。"]
     # Built in 2005: the area policy does not cover it.
     for person in subsidised["new"]:
         assert bodies(person, SUBSIDY_CHANGE) == []
@@ -331,7 +331,7 @@ def test_a_tier_drop_is_told_once_in_the_month_before_it(app, subsidised):
 def test_the_end_of_the_transition_period_is_told_as_a_drop_to_nothing(app, subsidised):
     run_at(app, send_reminders, beijing(2028, 6, 20))
 
-    assert bodies(subsidised["old"][0], SUBSIDY_CHANGE) == ["下月起补贴比例由10%调整为0%"]
+    assert bodies(subsidised["old"][0], SUBSIDY_CHANGE) == ["下月起补贴比例由10%调整为0%，请留意账单金额的变化。"]
 
 
 def test_an_inactive_policy_tells_nobody(app, subsidised):

@@ -120,7 +120,7 @@ def test_the_day_before_and_one_hour_before_each_once_to_invitees_and_convener(a
 
     work(app)
     invited = {people.committee.id, people.manager.id, people.resident.id}
-    body = "议事会将于11月05日 19:30在党群服务站召开，请准时参加。"
+    body = "会议将于11月05日 19:30在党群服务站召开，请准时参加。"
     assert reminders(meeting_id) == [(body, invited), (body, invited)]
     assert db.session.get(Meeting, meeting_id).reminders_sent == 2
     # The staff member of the compound who was not invited hears nothing.

@@ -228,12 +228,13 @@ def test_a_review_reminder_asked_for_in_a_request_reaches_each_reviewer_exactly_
     for reviewer in (on_wechat, in_app_only):
         [row] = inbox(reviewer)
         notice = db.session.get(Notice, row.notice_id)
-        assert notice.kind == "binding_review" and notice.title == "新的住户认证申请"
+        assert notice.kind == "binding_review" and notice.title == "有新的房屋绑定申请待审核：1栋1单元101室"
         assert row.read_at is None
     assert inbox(applicant) == []
     [message] = wechat_to(wechat, on_wechat)
     assert message.path == BIZSEND_PATH
-    assert message.data["thing1"] == {"value": "新的住户认证申请"}
+    # A subscribe message's field holds 20 characters: the sentence is cut with an ellipsis.
+    assert message.data["thing1"] == {"value": "有新的房屋绑定申请待审核：1栋1单元1…"}
     assert message.page == f"{app.config['LINLI_PUBLIC_URL']}/h5/c/{compound.code}/bindings"
     [push] = deliveries(on_wechat)
     assert (push.channel, push.status, push.attempts) == (Channel.WECHAT, DeliveryStatus.SENT, 1)
@@ -260,8 +261,8 @@ def test_a_binding_decision_reaches_the_applicant_once(client, compound, person,
     work(redis_conn)
 
     [row] = inbox(applicant)
-    assert db.session.get(Notice, row.notice_id).title == "房屋认证已通过"
-    assert [m.data["thing1"]["value"] for m in wechat_to(wechat, applicant)] == ["房屋认证已通过"]
+    assert db.session.get(Notice, row.notice_id).title == "您的房屋绑定申请已通过：1栋1单元101室"
+    assert [m.data["thing1"]["value"] for m in wechat_to(wechat, applicant)] == ["您的房屋绑定申请已通过：1栋1单元10…"]
 
 
 # ---- the same notify call repeated ----------------------------------------------------------------

@@ -196,7 +196,8 @@ def test_rejection_reason_is_shown_to_resident(resident, committee, compound):
     request_binding(resident, compound)
     [binding_id] = pending_ids(committee, compound)
 
-    committee.post(f"/h5/bindings/{binding_id}/reject", data={"csrf_token": committee.csrf, "reason": "房号与产权登记不符"})
+    committee.post(f"/h5/bindings/{binding_id}/reject",
+                   data={"csrf_token": committee.csrf, "reason": "房号与产权登记不符", "confirm": "1"})
     assert pending_ids(committee, compound) == []
     mine = my_households(resident, compound)
     assert "未通过" in mine and "原因：房号与产权登记不符" in mine

@@ -201,7 +201,7 @@ def closed(committee, owners, compound, households, choices=("同意", "同意",
     topic_id = voting(committee, compound, **kwargs)
     for owner, household, label in zip(owners, households, choices, strict=True):
         vote(owner, topic_id, household, label)
-    act(committee, topic_id, "ballot/close")
+    act(committee, topic_id, "ballot/close", confirm="1")
     return topic_id
 
 
@@ -563,7 +563,7 @@ def test_committee_drafts_options_and_opens_the_ballot(committee, owners, compou
     )
 
     refused(owners[0], topic_id, "ballot/open", 403, "只有业委会成员或党组织书记可以开启表决")
-    page = act(committee, topic_id, "ballot/open")
+    page = act(committee, topic_id, "ballot/open", confirm="1")
     assert "表决已开始" in page and step_of(topic_id) is Step.VOTING
     assert 'id="turnout-area"' in page and 'id="turnout-heads"' in page and 'id="roll"' in page
     refused(committee, topic_id, "options", 409, "只能在协商讨论阶段拟定表决选项", kind="motion")
@@ -667,7 +667,7 @@ def test_close_is_refused_early_until_every_household_voted(owners, committee, c
     refused(owners[0], topic_id, "ballot/close", 403, "只有业委会成员或党组织书记可以结束表决")
     vote(owners[1], topic_id, households[1], "同意")
     vote(owners[2], topic_id, households[2], "不同意")
-    page = act(committee, topic_id, "ballot/close")
+    page = act(committee, topic_id, "ballot/close", confirm="1")
     assert "表决已结束：表决通过，结果已公示" in page and step_of(topic_id) is Step.PUBLICITY
     assert 'id="result-link"' in page and "本户未参与表决" not in page
     assert "本户已表决：<strong>同意</strong>" in text(owners[0].get(f"/h5/topics/{topic_id}"))
@@ -679,7 +679,7 @@ def test_a_ballot_that_ran_its_window_closes_with_too_few_voters(
     topic_id = voting(committee, compound)
     vote(owners[0], topic_id, households[0], "同意")
     with time_machine.travel(utcnow() + timedelta(days=3, minutes=1)):
-        act(browser(committee.user), topic_id, "ballot/close")
+        act(browser(committee.user), topic_id, "ballot/close", confirm="1")
     result = text(owners[1].get(f"/h5/topics/{topic_id}/result"))
     assert "未通过" in result and "未达到参与表决要求" in result
     assert "参与表决人数 1 人，占业主总人数 3 人的 33.3%，要求不低于三分之二 ✗" in result
@@ -718,7 +718,7 @@ def test_candidate_ballot_result_has_one_block_per_candidate(owners, committee, 
     service.open_ballot(topic_id, committee.user.id)
     for owner, household, label in zip(owners, households, ("张三", "张三", "李四"), strict=True):
         vote(owner, topic_id, household, label)
-    act(committee, topic_id, "ballot/close")
+    act(committee, topic_id, "ballot/close", confirm="1")
     page = text(owners[0].get(f"/h5/topics/{topic_id}/result"))
     explain = page.split('id="explain"')[1].split('id="thresholds"')[0]
     assert (
@@ -758,7 +758,7 @@ def test_no_page_shows_a_resident_another_households_choice(owners, committee, c
     roll = committee_view.split('id="roll"')[1].split("</table>")[0]
     assert roll.count("已表决") == 3 and not re.search("同意|弃权", roll) and receipts(committee_view) == []
 
-    act(committee, topic_id, "ballot/close")
+    act(committee, topic_id, "ballot/close", confirm="1")
     for path in (f"/h5/topics/{topic_id}", f"/h5/topics/{topic_id}/result"):
         page = text(owners[0].get(path))
         assert receipts(page) == ([(str(households[0].id), "同意")] if "result" not in path else [])

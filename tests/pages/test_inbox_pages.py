@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from rq import Queue, SimpleWorker
 
-from backend.domain.notifications import BINDING_DECISION, BINDING_REVIEW, KINDS
+from backend.domain.notifications import BINDING_DECISION, FEE_BILL, KINDS, WORK_ORDER_ASSIGNED
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import Notification, NotificationPreference
@@ -233,22 +233,37 @@ def test_read_all_signed_out_goes_to_sign_in(client):
 
 def test_each_kind_can_be_turned_off_and_on_from_the_inbox(browser, resident):
     html = browser.get("/h5/inbox").get_data(as_text=True)
-    for kind, label in KINDS.items():
-        assert re.search(rf'data-kind="{kind}">.*?{label}.*?微信提醒已开启', html, re.S)
+    # Someone bound to no household yet hears only of their binding request: the one switch shown.
+    assert re.findall(r'data-kind="(\w+)"', html) == [BINDING_DECISION]
+    assert re.search(rf'data-kind="{BINDING_DECISION}">.*?{KINDS[BINDING_DECISION]}.*?微信提醒已开启', html, re.S)
 
-    refused = browser.post(f"/h5/inbox/preferences/{BINDING_REVIEW}", data={"enabled": "0"})
+    refused = browser.post(f"/h5/inbox/preferences/{BINDING_DECISION}", data={"enabled": "0"})
     assert refused.status_code == 403
-    off = browser.post(f"/h5/inbox/preferences/{BINDING_REVIEW}", data={"enabled": "0", "csrf_token": browser.csrf})
+    off = browser.post(f"/h5/inbox/preferences/{BINDING_DECISION}", data={"enabled": "0", "csrf_token": browser.csrf})
 
     assert off.status_code == 302 and off.headers["Location"] == "/h5/inbox#settings"
-    assert db.session.get(NotificationPreference, (resident.id, BINDING_REVIEW)).enabled is False
+    assert db.session.get(NotificationPreference, (resident.id, BINDING_DECISION)).enabled is False
     html = browser.get("/h5/inbox").get_data(as_text=True)
-    assert re.search(rf'data-kind="{BINDING_REVIEW}">.*?微信提醒已关闭', html, re.S)
-    assert re.search(rf'data-kind="{BINDING_DECISION}">.*?微信提醒已开启', html, re.S)
+    assert re.search(rf'data-kind="{BINDING_DECISION}">.*?微信提醒已关闭', html, re.S)
     assert "紧急通知始终提醒" in html
 
-    browser.post(f"/h5/inbox/preferences/{BINDING_REVIEW}", data={"enabled": "1", "csrf_token": browser.csrf})
-    assert db.session.get(NotificationPreference, (resident.id, BINDING_REVIEW)).enabled is True
+    browser.post(f"/h5/inbox/preferences/{BINDING_DECISION}", data={"enabled": "1", "csrf_token": browser.csrf})
+    assert db.session.get(NotificationPreference, (resident.id, BINDING_DECISION)).enabled is True
+
+
+def test_a_staff_member_sees_the_switches_of_their_work_and_a_resident_does_not(app, page_sign_in, make_compound,
+                                                                                 make_user):
+    compound = make_compound()
+    pages = {}
+    for role in (Role.STAFF, Role.OWNER):
+        person = make_user(role, compound, household=first_household(compound) if role is Role.OWNER else None)
+        phone = app.test_client()
+        page_sign_in(phone, person)
+        pages[role] = phone.get("/h5/inbox").get_data(as_text=True)
+
+    assert f'data-kind="{WORK_ORDER_ASSIGNED}"' in pages[Role.STAFF] and "新报修与派单" in pages[Role.STAFF]
+    assert f'data-kind="{WORK_ORDER_ASSIGNED}"' not in pages[Role.OWNER] and "新报修与派单" not in pages[Role.OWNER]
+    assert f'data-kind="{FEE_BILL}"' in pages[Role.OWNER] and f'data-kind="{FEE_BILL}"' not in pages[Role.STAFF]
 
 
 def test_an_unknown_kind_cannot_be_set(browser):

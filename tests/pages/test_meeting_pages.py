@@ -340,7 +340,7 @@ def test_the_convener_voids_the_printed_code_from_the_detail(compound, people, p
         assert 'id="renew-checkin-form"' in text(committee.get(f"/h5/meetings/{meeting.id}"))
         response = committee.post(
             f"/h5/meetings/{meeting.id}/checkin-code",
-            data={"csrf_token": committee.csrf},
+            data={"csrf_token": committee.csrf, "confirm": "1"},
             follow_redirects=True,
         )
         assert "旧签到二维码已作废，请打印新的签到海报" in text(response)

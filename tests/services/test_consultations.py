@@ -304,7 +304,7 @@ def test_the_default_threshold_is_five_households_and_then_the_desk_is_told(plac
     topic = db.session.get(Topic, topic.id)
     assert (topic.step, topic.cosign_count) == (Step.REVIEW, 5)
     assert told(TOPIC_DESK, topic.id) == [
-        ("议题联名已达到5户，待确定：楼道加装扶手", ids(place.committee, place.secretary))
+        ("议题“楼道加装扶手”已有5户联名，等待确定", ids(place.committee, place.secretary))
     ]
     refused(409, service.cosign, topic.id, place.person(place.owners[5]), place.homes[5].id)
 
@@ -320,7 +320,7 @@ def test_the_compounds_own_threshold_applies(place):
 
     assert db.session.get(Topic, topic.id).step is Step.REVIEW
     # The proposer hears that the topic moved on; the co-signer who moved it knows already.
-    assert told(TOPIC_UPDATE, topic.id) == [("议题进入“议题确定”：楼道加装扶手", ids(place.owners[0]))]
+    assert told(TOPIC_UPDATE, topic.id) == [("您关注的议题“楼道加装扶手”进入了“议题确定”阶段", ids(place.owners[0]))]
 
 
 def test_a_threshold_of_one_sends_a_proposal_straight_to_review(place):
@@ -339,7 +339,7 @@ def test_the_committee_and_the_party_secretary_raise_a_topic_straight_to_review(
         topic = service.raise_topic(place.compound.id, place.person(raiser), "修缮屋面", "顶楼漏雨")
         assert (topic.step, topic.cosign_count, topic.proposer_household_id) == (Step.REVIEW, 0, None)
         assert told(TOPIC_DESK, topic.id) == [
-            ("新议题待确定：修缮屋面", ids(place.committee, place.secretary))
+            ("新议题“修缮屋面”等待确定", ids(place.committee, place.secretary))
         ]
 
     refused(
@@ -450,7 +450,7 @@ def test_a_declined_topic_keeps_its_public_reason_and_its_followers_hear_it(plac
     topic = db.session.get(Topic, topic.id)
     assert (topic.step, topic.decline_reason) == (Step.DECLINED, "属于物业合同约定的日常维修，已转报修")
     assert told(TOPIC_UPDATE, topic.id)[-1] == (
-        "议题进入“未采纳”：楼道加装扶手",
+        "您关注的议题“楼道加装扶手”进入了“未采纳”阶段",
         ids(place.owners[0], place.owners[1]),
     )
     refused(409, service.add_comment, topic.id, place.owners[2].id, "为什么")
@@ -476,7 +476,7 @@ def test_a_merged_topics_followers_follow_the_topic_it_joined(place):
     assert (duplicate.step, duplicate.merged_into_id) == (Step.MERGED, target.id)
     assert all(service.follows(target.id, user.id) for user in place.owners[:3])
     assert told(TOPIC_UPDATE, duplicate.id)[-1] == (
-        "议题进入“已合并”：扶手",
+        "您关注的议题“扶手”进入了“已合并”阶段",
         ids(place.owners[0], place.owners[1]),
     )
 
@@ -614,7 +614,7 @@ def test_opening_freezes_the_roll_with_every_household_and_its_area(place, make_
     }
     assert roll == {home.id: home.floor_area_centi_m2 for home in place.homes}
     # Every verified owner hears the ballot opened; the tenant does not vote in this compound.
-    assert told(VOTE_REMINDER, topic.id) == [("表决已开始：更换单元门禁", ids(*place.owners))]
+    assert told(VOTE_REMINDER, topic.id) == [("议题“更换单元门禁”开始表决了", ids(*place.owners))]
 
     # A household added afterwards is not on the roll, and an area corrected afterwards changes nothing.
     building = db.session.scalars(select(Building).where(Building.compound_id == place.compound.id)).first()
@@ -1125,7 +1125,7 @@ def test_only_owners_object_and_only_during_publicity(place):
 
     assert [row.id for row in service.objections(topic.id)] == [objection.id]
     assert told(TOPIC_DESK, topic.id)[-1] == (
-        "议题收到异议，请公开答复：更换单元门禁",
+        "议题“更换单元门禁”收到一条异议，请公开答复",
         ids(place.committee, place.secretary),
     )
 
@@ -1143,7 +1143,7 @@ def test_an_unanswered_objection_holds_the_end_of_publicity_until_answered(place
     service.answer_objection(topic.id, objection.id, place.person(place.committee), "已复核，计票无误")
     refused(409, service.answer_objection, topic.id, objection.id, place.person(place.committee), "再答复")
 
-    assert told(TOPIC_UPDATE, topic.id)[-1] == ("您的异议已答复：更换单元门禁", ids(place.owners[1]))
+    assert told(TOPIC_UPDATE, topic.id)[-1] == ("您对议题“更换单元门禁”的异议已答复", ids(place.owners[1]))
     assert service.due_topic_ids(end) == [topic.id]
     assert service.advance_topic(topic.id, end) is Step.IMPLEMENTATION
 
@@ -1184,7 +1184,7 @@ def test_progress_updates_tell_followers_and_the_final_one_ends_the_round(place)
     topic = db.session.get(Topic, topic.id)
     assert (topic.step, topic.implemented_at) == (Step.DONE, T0)
     assert [row.id for row in service.progress_updates(topic.id)][0] == update_.id
-    assert told(TOPIC_UPDATE, topic.id)[-1] == ("议题进入“已办结”：更换单元门禁", ids(*place.owners[:3]))
+    assert told(TOPIC_UPDATE, topic.id)[-1] == ("您关注的议题“更换单元门禁”进入了“已办结”阶段", ids(*place.owners[:3]))
     refused(409, service.post_progress, topic.id, place.person(place.committee), "补充", False)
 
 

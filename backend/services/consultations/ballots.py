@@ -13,8 +13,18 @@ from backend.domain import consultations as rules
 from backend.domain import voting
 from backend.domain.bindings import BindingRefused
 from backend.domain.compounds import household_label
-from backend.domain.consultations import Channel, Step, TopicAction, TopicRefused, acting_household
-from backend.domain.notifications import VOTE_REMINDER
+from backend.domain.consultations import (
+    CHANNEL_LABELS,
+    Channel,
+    Step,
+    TopicAction,
+    TopicRefused,
+    acting_household,
+    ballot_open_notice_key,
+    vote_receipt_key,
+    vote_reminder_keys,
+)
+from backend.domain.notifications import VOTE_RECEIPT, VOTE_REMINDER
 from backend.domain.refusals import Kind
 from backend.domain.roles import Role
 from backend.domain.voting import ABSTAIN, VoteCounts, VoteKind, VoteRule
@@ -47,7 +57,7 @@ from backend.services.consultations.common import (
     voting_household_ids,
 )
 from backend.services.consultations.topics import options_of
-from backend.services.notifications import notify
+from backend.services.notifications import notify, withdraw
 from backend.services.photos import PreparedPhoto, kept_only_on_commit
 from backend.shared.clock import utcnow
 from backend.shared.pagination import Page
@@ -71,9 +81,9 @@ def open_ballot(topic_id: int, actor_id: int | None, ip: str | None = None, now:
     # "不足24小时" in the same minute as "表决已开始".
     topic.voting_reminders_sent = rules.due_voting_reminders(now, topic.ballot_closes_at, 0)
     change_step(topic, Step.VOTING, actor_id, ip, after={"ballot_closes_at": topic.ballot_closes_at.isoformat()})
-    notify(eligible_voter_ids(topic), VOTE_REMINDER, f"表决已开始：{topic.title}",
-           body=f"请在{local(topic.ballot_closes_at)}前完成表决", link=link(topic),
-           dedupe_key=f"topic-{topic.id}-ballot-open")
+    notify(eligible_voter_ids(topic), VOTE_REMINDER, f"议题“{topic.title}”开始表决了",
+           body=f"请在{local(topic.ballot_closes_at)}前完成表决，每户一票，截止前可以修改。", link=link(topic),
+           dedupe_key=ballot_open_notice_key(topic.id))
     db.session.commit()
     return topic
 
@@ -116,10 +126,14 @@ def _owner_keys(compound_id: int) -> dict[int, str]:
     return keys
 
 
+def _voting_roles(topic: Topic) -> tuple[Role, ...]:
+    return (Role.OWNER, Role.RESIDENT) if topic.residents_may_vote else (Role.OWNER,)
+
+
 def eligible_voter_ids(topic: Topic, only_not_voted: bool = False) -> list[int]:
     """The verified people of the households on the roll (those who have not voted, for reminders). Three scans
     by key, matched here: while the planner's statistics predate a fresh roll, a join with it goes quadratic."""
-    roles = (Role.OWNER, Role.RESIDENT) if topic.residents_may_vote else (Role.OWNER,)
+    roles = _voting_roles(topic)
     people = db.session.execute(
         select(Membership.user_id, Membership.household_id).where(
             Membership.compound_id == topic.compound_id, Membership.role.in_(roles),
@@ -197,7 +211,7 @@ def _record_vote(topic: Topic, household_id: int, option_id: int, channel: Chann
                  now: datetime, note: str = "", commit: bool = True) -> Vote:
     topic_id = topic.id
     entry = db.session.execute(
-        select(BallotRoll.area_centi_m2, BallotRoll.owner_key, BallotOption.id)
+        select(BallotRoll.area_centi_m2, BallotRoll.owner_key, BallotOption.id, BallotOption.label)
         .select_from(BallotRoll)
         .outerjoin(BallotOption, and_(BallotOption.id == option_id, BallotOption.topic_id == topic_id))
         .where(BallotRoll.topic_id == topic_id, BallotRoll.household_id == household_id)
@@ -220,11 +234,69 @@ def _record_vote(topic: Topic, household_id: int, option_id: int, channel: Chann
     db.session.add(VoteCast(topic_id=topic_id, household_id=household_id, option_id=option_id, channel=channel,
                             cast_by_id=cast_by_id, note=note, created_at=now))
     follow(topic_id, cast_by_id)
+    _tell_of_vote(topic, vote, entry[3], now)
     if commit:
         # Detached, so the commit does not expire it: the caller's receipt needs no second round of reads.
         db.session.expunge(vote)
         db.session.commit()
     return vote
+
+
+def _tell_of_vote(topic: Topic, vote: Vote, option_label: str, now: datetime) -> None:
+    """After a household's vote: the reminders to vote withdrawn from whoever has no household left to vote for,
+    and the receipt. An online vote's receipt goes to the voter alone; a paper ballot or proxy, recorded by the
+    committee, goes to the household's people who may vote for it (it is their vote, cast on paper). A changed
+    vote's earlier receipt is withdrawn: only the last cast counts."""
+    voters = household_voter_ids(topic, vote.household_id)
+    settled = _with_no_household_left(topic, voters)
+    if settled:
+        withdraw(vote_reminder_keys(topic.id), settled, now)
+    if vote.casts > 1:
+        withdraw([vote_receipt_key(topic.id, vote.household_id, vote.casts - 1)], now=now)
+    (household,) = households_of([vote.household_id])
+    address = household_label(household.building.name, household.unit, household.room)
+    if vote.channel is Channel.ONLINE:
+        recipients = [vote.cast_by_id]
+        title = f"您的表决已记录：{topic.title}"
+        body = (f"您于{local(now)}在线为{address}表决：{option_label}。"
+                "表决截止前可以修改，以最后一次为准。")
+    else:
+        recipients = voters
+        title = f"您家的{CHANNEL_LABELS[vote.channel]}已录入：{topic.title}"
+        body = (f"业委会于{local(now)}录入了{address}的{CHANNEL_LABELS[vote.channel]}：{option_label}。"
+                "如与您家的意愿不符，请在表决截止前在线重新表决，以最后一次为准。")
+    if recipients:
+        notify(recipients, VOTE_RECEIPT, title, body, link=link(topic),
+               dedupe_key=vote_receipt_key(topic.id, vote.household_id, vote.casts))
+
+
+def household_voter_ids(topic: Topic, household_id: int) -> list[int]:
+    """The household's verified people who may vote for it on this topic."""
+    return list(db.session.scalars(
+        select(Membership.user_id).distinct().where(
+            Membership.household_id == household_id, Membership.role.in_(_voting_roles(topic)),
+            Membership.verified_at.is_not(None))
+        .order_by(Membership.user_id)
+    ))
+
+
+def _with_no_household_left(topic: Topic, user_ids: Sequence[int]) -> list[int]:
+    """Those of these people for whom every household on the roll they may vote for has voted. Their rows are
+    locked first, in id order: when two households of one person vote at the same moment, the later of the two
+    then sees the other's vote, and the person's reminders are withdrawn by it."""
+    if not user_ids:
+        return []
+    db.session.execute(
+        select(User.id).where(User.id.in_(user_ids)).order_by(User.id).with_for_update(key_share=True)
+    )
+    still_to_vote = set(db.session.scalars(
+        select(Membership.user_id)
+        .join(BallotRoll, and_(BallotRoll.topic_id == topic.id, BallotRoll.household_id == Membership.household_id))
+        .where(Membership.user_id.in_(user_ids), Membership.role.in_(_voting_roles(topic)),
+               Membership.verified_at.is_not(None),
+               ~exists().where(Vote.topic_id == topic.id, Vote.household_id == Membership.household_id))
+    ))
+    return [user_id for user_id in user_ids if user_id not in still_to_vote]
 
 
 def household_votes(topic_id: int, household_ids: Sequence[int]) -> dict[int, Vote]:
@@ -377,6 +449,8 @@ def close_ballot(topic_id: int, actor_id: int | None, ip: str | None = None,
         .execution_options(synchronize_session=False)
     )
     topic.ballot_closed_at = now
+    # Nobody can vote any more: "请在…前完成表决" is no longer true for anyone.
+    withdraw(vote_reminder_keys(topic.id), now=now)
     topic.publicity_ends_at = now + timedelta(days=topic.publicity_days or rules.DEFAULT_PUBLICITY_DAYS)
     topic.step_due_at = topic.publicity_ends_at
     change_step(topic, Step.PUBLICITY, actor_id, ip, note=result.reason,

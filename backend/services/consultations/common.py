@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from backend.domain import consultations as rules
 from backend.domain.consultations import NEEDS, STEP_LABELS, Step, TopicAction, TopicRefused
-from backend.domain.notifications import TOPIC_DESK, TOPIC_UPDATE
+from backend.domain.notifications import TOPIC_DESK, TOPIC_UPDATE, quoted
 from backend.domain.refusals import Kind
 from backend.domain.roles import Action, Role
 from backend.extensions import db, dialect_insert
@@ -25,6 +25,17 @@ from backend.shared.clock import SHANGHAI, utcnow
 from backend.shared.pagination import Page, paginate
 
 MAX_TOPIC_PHOTOS = MAX_PHOTOS_PER_ORDER
+# What a follower reads when the topic reaches a step (the step's note, e.g. the result or a reason, follows).
+STEP_NEWS = {
+    Step.REVIEW: "联名已达到要求，等待确定议题。",
+    Step.DELIBERATION: "议题已确定，欢迎发表意见。",
+    Step.VOTING: "表决已经开始。",
+    Step.PUBLICITY: "表决已结束，结果正在公示。",
+    Step.IMPLEMENTATION: "公示期满，决议进入落实。",
+    Step.DONE: "本轮议事已结束。",
+    Step.DECLINED: "议题未被采纳。",
+    Step.MERGED: "议题已并入另一个议题。",
+}
 
 
 # ---- settings -------------------------------------------------------------------------------------------
@@ -203,8 +214,9 @@ def change_step(topic: Topic, step: Step, actor_id: int | None, ip: str | None, 
     record_audit(actor_id=actor_id, action=f"topic.{step.value}", target_type="topic", target_id=topic.id,
                  compound_id=topic.compound_id, before={"step": before},
                  after={"step": step, **({"note": note} if note else {}), **(after or {})}, ip=ip)
-    tell_followers(topic, f"议题进入“{STEP_LABELS[step]}”：{topic.title}", note,
-                    f"topic-{topic.id}-step-{step.value}", except_user_id=actor_id)
+    tell_followers(topic, f"您关注的议题“{topic.title}”进入了“{STEP_LABELS[step]}”阶段",
+                   STEP_NEWS.get(step, "") + (quoted(note) if note else ""),
+                   f"topic-{topic.id}-step-{step.value}", except_user_id=actor_id)
 
 
 def follow(topic_id: int, user_id: int) -> None:
@@ -224,12 +236,12 @@ def tell_followers(topic: Topic, title: str, body: str, dedupe_key: str, except_
         notify(recipients, TOPIC_UPDATE, title, body=body[:200], link=link(topic), dedupe_key=dedupe_key)
 
 
-def tell_desk(topic: Topic, title: str, dedupe_suffix: str) -> None:
+def tell_desk(topic: Topic, title: str, dedupe_suffix: str, body: str = "") -> None:
     desk = list(db.session.scalars(select(Membership.user_id).distinct().where(
         Membership.compound_id == topic.compound_id,
         Membership.role.in_((Role.COMMITTEE, Role.PARTY_SECRETARY)))))
     if desk:
-        notify(desk, TOPIC_DESK, title, link=link(topic), dedupe_key=f"topic-{topic.id}-{dedupe_suffix}")
+        notify(desk, TOPIC_DESK, title, body, link=link(topic), dedupe_key=f"topic-{topic.id}-{dedupe_suffix}")
 
 
 def link(topic: Topic) -> str:

@@ -8,7 +8,7 @@ from sqlalchemy import exists, func, select
 
 from backend.domain import consultations as rules
 from backend.domain.consultations import Step, TopicAction, TopicRefused, acting_household
-from backend.domain.notifications import TOPIC_UPDATE
+from backend.domain.notifications import TOPIC_UPDATE, quoted
 from backend.domain.refusals import Kind
 from backend.extensions import db, dialect_insert
 from backend.models import Topic, TopicObjection, TopicProgress, TopicRating
@@ -53,7 +53,8 @@ def file_objection(topic_id: int, person: Participant, household_id: int | None,
     db.session.add(objection)
     db.session.flush()
     audit(topic, person.user_id, "topic.objection", note=body, after={"objection_id": objection.id}, ip=ip)
-    tell_desk(topic, f"议题收到异议，请公开答复：{topic.title}", f"topic-objection-{objection.id}")
+    tell_desk(topic, f"议题“{topic.title}”收到一条异议，请公开答复", f"topic-objection-{objection.id}",
+              "公示期内的异议都答复后，公示才会结束。")
     db.session.commit()
     return objection
 
@@ -69,7 +70,8 @@ def answer_objection(topic_id: int, objection_id: int, person: Participant, answ
         raise TopicRefused("这条异议已经答复过了")
     objection.answer, objection.answered_by_id, objection.answered_at = answer, person.user_id, utcnow()
     audit(topic, person.user_id, "topic.answer_objection", note=answer, after={"objection_id": objection_id}, ip=ip)
-    notify([objection.author_id], TOPIC_UPDATE, f"您的异议已答复：{topic.title}", body=answer[:200],
+    notify([objection.author_id], TOPIC_UPDATE, f"您对议题“{topic.title}”的异议已答复",
+           body=f"业委会的答复：{quoted(answer[:200])}",
            link=link(topic), dedupe_key=f"topic-objection-answer-{objection_id}")
     db.session.commit()
     return objection

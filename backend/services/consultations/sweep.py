@@ -11,7 +11,7 @@ from backend.domain.notifications import VOTE_REMINDER
 from backend.extensions import db
 from backend.models import Topic, TopicObjection
 from backend.services.consultations.ballots import close_ballot, eligible_voter_ids, open_ballot, result_of
-from backend.services.consultations.common import change_step, link, locked, tell_desk
+from backend.services.consultations.common import change_step, link, local, locked, tell_desk
 from backend.services.consultations.topics import options_of
 from backend.services.notifications import notify
 
@@ -40,7 +40,7 @@ def advance_topic(topic_id: int, now: datetime) -> Step | None:
         if len(options_of(topic_id)) < rules.MIN_OPTIONS:
             # Nothing to vote on yet: the committee is told once and opens the ballot by hand.
             topic.step_due_at = None
-            tell_desk(topic, f"协商讨论已到期，请拟定表决选项后开启表决：{topic.title}",
+            tell_desk(topic, f"议题“{topic.title}”的协商讨论已到期，请拟定表决选项后开启表决",
                        f"topic-{topic.id}-needs-options")
             db.session.commit()
             return None
@@ -85,9 +85,11 @@ def send_voting_reminders(now: datetime) -> int:
         due = rules.due_voting_reminders(now, topic.ballot_closes_at, topic.voting_reminders_sent)
         if due > topic.voting_reminders_sent and topic.step is Step.VOTING:
             hours = int(rules.VOTING_REMINDERS[due - 1].total_seconds() // 3600)
+            # Under the topic's lock, which waits for the votes being cast: a household that voted is not asked.
             notify(eligible_voter_ids(topic, only_not_voted=True), VOTE_REMINDER,
-                   f"表决即将截止：{topic.title}", body=f"距截止不足{hours}小时，请尽快表决",
-                   link=link(topic), dedupe_key=f"topic-{topic.id}-vote-reminder-{due}")
+                   f"议题“{topic.title}”的表决不到{hours}小时就要截止了",
+                   body=f"您家还没有表决，请在{local(topic.ballot_closes_at)}前完成表决。",
+                   link=link(topic), dedupe_key=rules.vote_reminder_key(topic.id, due))
             topic.voting_reminders_sent = due
             sent += 1
         db.session.commit()

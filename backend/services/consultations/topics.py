@@ -183,7 +183,8 @@ def raise_topic(compound_id: int, person: Participant, title: str, body: str,
         add_photos(topic, person.user_id, photos, stored)
         follow(topic.id, person.user_id)
         audit(topic, person.user_id, "topic.raise", after={"title": title, "step": Step.REVIEW}, ip=ip)
-        tell_desk(topic, f"新议题待确定：{topic.title}", "topic-review")
+        tell_desk(topic, f"新议题“{topic.title}”等待确定", "topic-review",
+                  "请在议事台确定议题，或说明不予采纳的原因。")
         db.session.commit()
     return topic
 
@@ -231,7 +232,8 @@ def cosign(topic_id: int, person: Participant, household_id: int | None, ip: str
 
 def _to_review(topic: Topic, actor_id: int | None, ip: str | None) -> None:
     change_step(topic, Step.REVIEW, actor_id, ip)
-    tell_desk(topic, f"议题联名已达到{topic.cosign_count}户，待确定：{topic.title}", "topic-review")
+    tell_desk(topic, f"议题“{topic.title}”已有{topic.cosign_count}户联名，等待确定", "topic-review",
+              "请在议事台确定议题，或说明不予采纳的原因。")
 
 
 # ---- step 2: review ------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from backend.models import (
 from backend.services.audit import record_audit
 from backend.services.identity import phone_columns, phone_hash
 from backend.services.notifications import notify
-from backend.services.surveys.common import COMMITTEE_ROLES, NOT_FOUND, link, state_of
+from backend.services.surveys.common import COMMITTEE_ROLES, NOT_FOUND, link, local, state_of
 from backend.shared.clock import utcnow
 
 
@@ -168,7 +168,8 @@ def appoint_evaluator(survey_id: int, actor_id: int, phone: str, name: str = "",
     )
     record_audit(actor_id=actor_id, action="survey.appoint_evaluator", target_type="survey", target_id=survey_id,
                  compound_id=survey.compound_id, after={"user_id": user.id}, ip=ip)
-    notify([user.id], SURVEY_REMINDER, f"您已受托开展满意度测评：{survey.title}", link=link(survey),
+    notify([user.id], SURVEY_REMINDER, f"您已受托开展满意度测评：{survey.title}",
+           f"测评{local(survey.closes_at)}结束，请在此前完成入户测评，并录入纸质答卷。", link=link(survey),
            dedupe_key=f"survey-{survey_id}-evaluator-{user.id}")
     db.session.commit()
     return user

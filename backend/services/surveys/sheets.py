@@ -12,6 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
 
 from backend.domain import surveys as rules
+from backend.domain.notifications import SURVEY_RECEIPT
 from backend.domain.rating import (
     QuestionKind,
 )
@@ -28,8 +29,9 @@ from backend.models import (
     SurveyResponse,
 )
 from backend.services.audit import record_audit
+from backend.services.notifications import notify, withdraw
 from backend.services.photos import PreparedPhoto, kept_only_on_commit, store_photo
-from backend.services.surveys.common import NOT_FOUND, Standing, household_label, seen, state_of
+from backend.services.surveys.common import NOT_FOUND, Standing, household_label, link, local, seen, state_of
 from backend.shared.clock import utcnow
 
 
@@ -107,13 +109,30 @@ def submit_sheet(survey_id: int, user_id: int, household_id: int | None, answers
     compound_id = next(seat.compound_id for seat in person.seats if seat.household_id == household_id)
     survey = _open_for_answers(survey_id, now)
     response = _record_sheet(survey.id, compound_id, household_id, user_id, checked, now)
-    written = Receipt(response=response, household_label=_label(household_id), answers_shown=True, answers={
+    label = _label(household_id)
+    _tell_sheet_recorded(survey, response, label, user_id, now)
+    written = Receipt(response=response, household_label=label, answers_shown=True, answers={
         answer.question_id: SurveyAnswer(question_id=answer.question_id, value=answer.value, text=answer.text.strip())
         for answer in checked})
     # Detached, so the commit does not expire it.
     db.session.expunge(response)
     db.session.commit()
     return written
+
+
+def sheet_receipt_key(survey_id: int, household_id: int, revision: int) -> str:
+    return f"survey-{survey_id}-household-{household_id}-sheet-{revision}"
+
+
+def _tell_sheet_recorded(survey: Survey, response: SurveyResponse, label: str, user_id: int, now: datetime) -> None:
+    """The receipt of my household's sheet, to me alone: which campaign and household, never an answer (the
+    household's receipt page shows those, to its own people). A changed sheet's earlier receipt is withdrawn."""
+    if response.revision > 1:
+        withdraw([sheet_receipt_key(survey.id, response.household_id, response.revision - 1)], now=now)
+    notify([user_id], SURVEY_RECEIPT, f"您已提交“{survey.title}”的满意度测评",
+           f"{label}的答卷已于{local(now)}记录。测评结束前可以修改，以最后一次提交为准。",
+           link=f"{link(survey)}/receipt?household_id={response.household_id}",
+           dedupe_key=sheet_receipt_key(survey.id, response.household_id, response.revision))
 
 
 def enter_paper_sheet(survey_id: int, user_id: int, household_id: int, answers: Sequence[AnswerInput],

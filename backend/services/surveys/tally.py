@@ -232,8 +232,8 @@ def remind(survey_id: int) -> int:
         return 0
     people = not_answered_people(survey)
     if people:
-        notify(people, SURVEY_REMINDER, f"满意度测评即将结束：{survey.title}",
-               body=f"请在{local(survey.closes_at)}前完成测评，您的答卷匿名", link=link(survey),
+        notify(people, SURVEY_REMINDER, f"满意度测评“{survey.title}”即将结束",
+               body=f"您家还没有作答，请在{local(survey.closes_at)}前完成测评。答卷是匿名的。", link=link(survey),
                dedupe_key=reminder_key(survey_id))
     db.session.commit()
     return len(people)
