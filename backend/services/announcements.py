@@ -162,7 +162,7 @@ def managed_among(announcements: Sequence[Announcement], user_id: int | None,
     over = {area_id: roles_over_area(user_id, area_id)
             for area_id in {item.area_id for item in announcements if item.area_id is not None}}
     return {
-        item.id: rules.may_manage(viewer_id=user_id, author_id=item.author_id, area_post=item.area_id is not None,
+        item.id: rules.may_manage(area_post=item.area_id is not None,
                                   roles=over[item.area_id] if item.area_id is not None else roles_here)
         for item in announcements
     }
