@@ -18,7 +18,7 @@ HOME_LIMIT = 3
 MAX_DAYS_AHEAD = 366
 ENDED_LABEL = "已结束"
 POSTERS_ONLY = "只有业委会、党组织书记、物业经理或社区及以上工作人员可以发布通知公告"
-MANAGERS_ONLY = "只有发布人或有发布权限的人可以修改或删除这条通知公告"
+MANAGERS_ONLY = "只有在此有发布权限的人可以修改或删除这条通知公告"
 # Who may change an area's notice: those over the area (its author while they still are), never a compound's committee below it.
 _OVER_AREA = frozenset({Role.OFFICIAL, Role.ADMIN})
 
