@@ -102,7 +102,7 @@ class AnnouncementDetail(MethodView):
     @blp.alt_response(404, schema=ApiErrorSchema)
     def get(self, announcement_id):
         """The notice with its photos; a signed-in reader is counted (once). `read_count` and the actions edit,
-        delete and view_reads only for its author and those who may post where it was posted."""
+        delete and view_reads only for those who may post where it was posted (its author while still one of them)."""
         return presenter.opened(announcement_id, optional_user_id(), entry_compound_id())
 
     @blp.arguments(AnnouncementPatchSchema, location="files")

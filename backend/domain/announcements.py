@@ -18,8 +18,8 @@ HOME_LIMIT = 3
 MAX_DAYS_AHEAD = 366
 ENDED_LABEL = "已结束"
 POSTERS_ONLY = "只有业委会、党组织书记、物业经理或社区及以上工作人员可以发布通知公告"
-MANAGERS_ONLY = "只有发布人或有发布权限的人可以修改或删除这条通知公告"
-# Who may change an area's notice besides its author: those over the area, never a compound's committee below it.
+MANAGERS_ONLY = "只有在此有发布权限的人可以修改或删除这条通知公告"
+# Who may change an area's notice: those over the area (its author while they still are), never a compound's committee below it.
 _OVER_AREA = frozenset({Role.OFFICIAL, Role.ADMIN})
 
 
@@ -106,13 +106,11 @@ def check_poster(roles: frozenset[Role]) -> None:
         raise AnnouncementRefused(POSTERS_ONLY, Kind.FORBIDDEN)
 
 
-def may_manage(*, viewer_id: int | None, author_id: int, roles: frozenset[Role], area_post: bool) -> bool:
-    """Edit and delete: the author, or whoever may post where it was posted. `roles` are the viewer's in the
-    notice's compound, or, for an area's notice, over that area (an official of the area or above, an admin)."""
-    if viewer_id is None:
-        return False
-    if viewer_id == author_id:
-        return True
+def may_manage(*, roles: frozenset[Role], area_post: bool) -> bool:
+    """Edit and delete: whoever may post where it was posted, the author included only while they still may (a
+    committee member who stepped down, an official who left the area, changes nothing). `roles` are the viewer's
+    in the notice's compound, or, for an area's notice, over that area (an official of the area or above, an
+    admin)."""
     if area_post:
         return bool(roles & _OVER_AREA)
     return may_post(roles)

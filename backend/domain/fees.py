@@ -233,11 +233,6 @@ def _run_label(first: date, last: date) -> str:
     return f"{first.year}年{first.month}月—{last.year}年{last.month}月"
 
 
-def room_label(label: str) -> str:
-    """A household as a receipt or a sentence names it: "1栋1单元101室" (a room given by its number)."""
-    return f"{label}室" if label[-1:].isdigit() else label
-
-
 def mask_name(name: str) -> str:
     """A person's name as a receipt shows it (个人信息保护法): the first character, the rest as *."""
     name = name.strip()

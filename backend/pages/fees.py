@@ -16,7 +16,14 @@ from backend.domain.subsidy import format_rate
 from backend.errors import show_refusal_with
 from backend.pages import h5
 from backend.pages.forms import load_form
-from backend.pages.helpers import compound_by_code, login_redirect, page_number, require_user_for_post
+from backend.pages.helpers import (
+    compound_by_code,
+    confirm_step,
+    confirmed,
+    login_redirect,
+    page_number,
+    require_user_for_post,
+)
 from backend.policy import authorize, roles_in_compound
 from backend.presenters import fees as presenter
 from backend.presenters import payments as payment_presenter
@@ -217,11 +224,11 @@ def bill_waive(code: str, bill_id: int):
     """Waiving asks first: the form's first submit shows what will happen (a page of its own, no JavaScript
     needed), and only its 确认减免 — the same form again with confirm=1 — waives."""
     user_id, body = _committee_step(code, bill_id, "waive", WaiverSchema())
-    if request.form.get("confirm") != "1":
-        screen = presenter.waiver_confirmation(user_id, bill_id, compound_by_code(code).id)
-        if screen is not None:
-            return render_template("fees/waive_confirm.html", compound=compound_by_code(code), screen=screen,
-                                   reason=body["reason"])
+    if not confirmed():
+        confirmation = presenter.waiver_confirmation(user_id, bill_id, compound_by_code(code).id, body["reason"])
+        if confirmation is not None:
+            return confirm_step(confirmation, compound_by_code(code).name, url_for("h5.bill_detail", code=code,
+                                bill_id=bill_id), {"reason": body["reason"]})
     fee_service.waive_bill(bill_id, body["reason"], user_id, client_ip())
     flash("账单已减免", "success")
     return _bill_redirect(code, bill_id)

@@ -23,11 +23,13 @@ from backend.domain.fees import (
     Collection,
     bill_actions,
     charges_fees_by_default,
+    format_fen,
     period_label,
 )
 from backend.domain.roles import Action, Role, allows
 from backend.domain.text import unstorable
 from backend.models import Bill, Compound, FeeSchedule, Household, Meeting, Payment, Refund
+from backend.presenters.confirmations import Confirmation
 from backend.schemas.fees import DeskSearchQuery
 from backend.services import compounds as compound_service
 from backend.services import fees as fee_service
@@ -157,22 +159,19 @@ def bill_detail(user_id: int | None, bill_id: int, compound_id: int | None = Non
     )
 
 
-@dataclass(frozen=True)
-class WaiverConfirmation:
-    """What waiving the bill does, said before it is done (减免 cannot be taken back)."""
-
-    detail: BillDetail
-
-    @property
-    def sentence(self) -> str:
-        held = self.detail.subsidy is not None and self.detail.subsidy.fixed
-        return "减免后该账单不再收取，已占用的补贴将释放" if held else "减免后该账单不再收取"
-
-
-def waiver_confirmation(user_id: int, bill_id: int, compound_id: int) -> WaiverConfirmation | None:
-    """The question before waiving; None when the bill cannot be waived now (the waiver then says why)."""
+def waiver_confirmation(user_id: int, bill_id: int, compound_id: int, reason: str) -> Confirmation | None:
+    """What waiving the bill does, said before it is done (减免 cannot be taken back); None when the bill cannot
+    be waived now (the waiver then says why)."""
     detail = bill_detail(user_id, bill_id, compound_id)
-    return WaiverConfirmation(detail=detail) if BillAction.WAIVE in detail.actions else None
+    if BillAction.WAIVE not in detail.actions:
+        return None
+    held = detail.subsidy is not None and detail.subsidy.fixed
+    return Confirmation(
+        question="减免这笔账单？",
+        sentence=(f"减免后，{detail.household_label} {detail.period_label}的物业费{format_fen(detail.bill.amount_fen)}"
+                  + ("不再收取，已占用的补贴将释放" if held else "不再收取") + f"。减免原因：{reason}"),
+        button="确认减免",
+    )
 
 
 # ---- a household's bills --------------------------------------------------------------------------------

@@ -2,11 +2,13 @@
 limits and messages are written here once; the responses dump what presenters/announcements.py builds."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from backend.domain.announcements import BODY_LIMIT, CATEGORY_LABELS, MAX_PHOTOS, TITLE_LIMIT, Category
 from backend.schemas.actions import Actions
-from backend.schemas.common import ID, PageQuery
+from backend.schemas.common import ID, MAX_ID, PageQuery
 from backend.schemas.consultations import Photo
 from backend.schemas.text import text_field
 
@@ -65,12 +67,19 @@ class AnnouncementPatchSchema(AnnouncementInputSchema):
         super().__init__(*args, partial=True, **kwargs)
 
 
+def _a_scope(scope: str) -> None:
+    """`compound`, or `area:<id>` with an id in the ids' range: an id past it names no area, and must be refused
+    rather than read as "this compound"."""
+    matched = re.fullmatch(r"compound|area:([1-9][0-9]{0,9})", scope)
+    if matched is None or (matched.group(1) and int(matched.group(1)) > MAX_ID):
+        raise ValidationError("请选择发布范围")
+
+
 class AnnouncementFormSchema(AnnouncementInputSchema):
     """The post and edit pages: the API's body, where to post (this compound, or `area:<id>` for an official's every
     compound below an area) and the photos ticked for removal."""
 
-    scope = fields.String(load_default="compound",
-                          validate=validate.Regexp(r"^(compound|area:[1-9][0-9]{0,9})$", error="请选择发布范围"))
+    scope = fields.String(load_default="compound", validate=_a_scope)
     remove_photo_ids = fields.List(fields.Integer(validate=ID), load_default=list,
                                    validate=validate.Length(max=MAX_PHOTOS))
 

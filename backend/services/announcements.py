@@ -28,7 +28,7 @@ from backend.models import (
 )
 from backend.policy import ancestor_area_ids, authorize_area, roles_in_compound
 from backend.services.audit import record_audit
-from backend.services.notifications import notify
+from backend.services.notifications import notify, withdraw
 from backend.services.photos import PreparedPhoto, delete_photos, kept_only_on_commit, store_photo
 from backend.services.queueing import enqueue_after_commit
 from backend.shared.clock import beijing_date, utcnow
@@ -162,7 +162,7 @@ def managed_among(announcements: Sequence[Announcement], user_id: int | None,
     over = {area_id: roles_over_area(user_id, area_id)
             for area_id in {item.area_id for item in announcements if item.area_id is not None}}
     return {
-        item.id: rules.may_manage(viewer_id=user_id, author_id=item.author_id, area_post=item.area_id is not None,
+        item.id: rules.may_manage(area_post=item.area_id is not None,
                                   roles=over[item.area_id] if item.area_id is not None else roles_here)
         for item in announcements
     }
@@ -369,10 +369,13 @@ def edit(announcement_id: int, user_id: int, changes: dict, photos: Sequence[Pre
 
 
 def remove(announcement_id: int, user_id: int, entry_compound_id: int | None = None, ip: str | None = None) -> None:
-    """Delete for everyone: the row stays (with who deleted it and when), nobody finds it any more."""
+    """Delete for everyone: the row stays (with who deleted it and when), nobody finds it any more, and its
+    notices leave every inbox (a pending push is never sent): they would link to a notice that is gone."""
     announcement = _managed(announcement_id, user_id, entry_compound_id)
     announcement.deleted_at = utcnow()
     announcement.deleted_by_id = user_id
+    withdraw([rules.dedupe_key(announcement_id, compound_id, urgent)
+              for compound_id in target_compound_ids(announcement_id) for urgent in (False, True)])
     record_audit(actor_id=user_id, action="announcement.delete", target_type="announcement",
                  target_id=announcement_id, compound_id=announcement.compound_id, before=_state(announcement),
                  ip=ip)

@@ -35,7 +35,6 @@ from backend.domain.fees import (
     order_fate,
     period_label,
     periods_label,
-    room_label,
 )
 from backend.domain.notifications import FEE_PAID
 from backend.domain.refusals import Kind
@@ -343,7 +342,7 @@ def _tell_the_payer(order: PaymentOrder, receipt: Receipt, bills: list[Bill]) ->
     household = db.session.get(Household, order.household_id)
     code = db.session.scalar(select(Compound.code).where(Compound.id == order.compound_id))
     first_payment = db.session.scalar(select(func.min(Payment.id)).where(Payment.receipt_id == receipt.id))
-    where = room_label(household_label(household.building.name, household.unit, household.room))
+    where = household_label(household.building.name, household.unit, household.room)
     periods = periods_label([(bill.period_start, bill.months) for bill in bills])
     notify([order.payer_id], FEE_PAID, "缴费成功",
            f"您已缴纳{where} {periods}物业费 {format_fen(receipt.amount_fen)}，点击查看收据",

@@ -33,7 +33,6 @@ from backend.domain.fees import (
     mask_name,
     period_label,
     periods_label,
-    room_label,
 )
 from backend.domain.refusals import Kind
 from backend.extensions import db
@@ -496,7 +495,7 @@ class ReceiptDetail:
     @property
     def payer_household(self) -> str:
         """The paying household as the receipt names it: "1栋1单元101室"."""
-        return room_label(self.household_label)
+        return self.household_label
 
     @property
     def period_label(self) -> str:

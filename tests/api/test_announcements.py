@@ -404,6 +404,20 @@ def test_a_notice_deleted_before_its_job_runs_reaches_nobody(app, client, world)
     assert told("announcement-") == []
 
 
+def test_a_deleted_notice_leaves_the_inboxes_it_reached(app, client, world):
+    created = posted(client, world.committee, world.a, urgent="true")
+    work(app)
+    assert [person for person, _ in told(f"announcement-{created['id']}-")] == sorted([world.owner.id, world.tenant.id])
+    assert client.get("/api/v1/me/notifications", headers=headers(world.owner)).get_json()["total"] == 1
+
+    deleted = client.delete(f"/api/v1/announcements/{created['id']}", headers=headers(world.committee))
+
+    assert deleted.status_code == 204
+    for person in (world.owner, world.tenant):
+        inbox = client.get("/api/v1/me/notifications", headers=headers(person)).get_json()
+        assert (inbox["total"], inbox["items"]) == (0, [])
+
+
 def test_the_list_costs_the_same_statements_for_two_notices_as_for_eight(client, count_queries, world):
     """No N+1: authors, photos, read counts and areas are each read once per page, whatever its length."""
     street_id = world.c.area.parent_id

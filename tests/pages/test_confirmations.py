@@ -222,7 +222,7 @@ def test_rejecting_a_binding_asks_first_with_the_reason_then_rejects(committee, 
 
     page = asked(committee.post(path, data={"csrf_token": committee.csrf, "reason": "房号与产权证不符"}),
                  "驳回这个绑定申请？", path,
-                 "驳回后，张三绑定1栋 1单元 201室的申请就此结束，申请人会收到通知和原因：房号与产权证不符。")
+                 "驳回后，张三绑定1栋1单元201室的申请就此结束，申请人会收到通知和原因：房号与产权证不符。")
     # The reason typed is carried to the confirming submit.
     assert '<input type="hidden" name="reason" value="房号与产权证不符">' in page
     db.session.expire_all()

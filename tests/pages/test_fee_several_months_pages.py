@@ -164,7 +164,7 @@ def test_waiving_asks_first_and_says_the_held_subsidy_goes_back(quarter, phone):
 
     assert asked.status_code == 200
     body = text(asked)
-    assert re.search(r'id="waive-consequence">减免后该账单不再收取，已占用的补贴将释放。<', body)
+    assert re.search(r'id="confirm-sentence">减免后，\d栋\d单元\d+室 \d{4}年\d+月的物业费¥[\d.]+不再收取，已占用的补贴将释放。减免原因：低保户<', body)
     assert 'name="confirm" value="1"' in body and 'name="reason" value="低保户"' in body
     db.session.expire_all()
     assert db.session.get(Bill, bill.id).status is BillStatus.UNPAID
