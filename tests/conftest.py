@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -39,6 +40,7 @@ from backend.domain.compounds import AreaLevel, ManagementModel
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import Area, Base, Compound, Household, User
+from backend.services import qr as qr_service
 from backend.services.identity import password_hasher
 from backend.shared.clock import utcnow
 from tests.support import TEST_PASSWORD, bearer
@@ -578,3 +580,31 @@ def live_server(app) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+# ---- pages: enter a compound by its QR link, sign in through the real password form ----------------------------
+
+
+@pytest.fixture
+def scan():
+    """Follow the compound's (or a building's) printed QR link, as the phone would after scanning."""
+
+    def scan(client, compound, building=None):
+        url = urlsplit(qr_service.entry_url(compound, building))
+        response = client.get(f"{url.path}?{url.query}")
+        assert response.status_code == 302, response.get_data(as_text=True)[:300]
+        return response
+
+    return scan
+
+
+@pytest.fixture
+def page_sign_in():
+    """Sign in with the staff password form; returns the CSRF double-submit value forms must carry."""
+
+    def sign_in(client, user) -> str:
+        response = client.post("/h5/login/password", data={"username": user.username, "password": TEST_PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)[:300]
+        return client.get_cookie("csrf_access_token").value
+
+    return sign_in

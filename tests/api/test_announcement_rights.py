@@ -18,7 +18,6 @@ from tests.api.test_announcements import (
     posted,
     world,  # noqa: F401  (fixture)
 )
-from tests.pages.conftest import page_sign_in, scan  # noqa: F401  (fixtures)
 from tests.support import assert_error_shape
 
 

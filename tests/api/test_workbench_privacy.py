@@ -25,7 +25,6 @@ from tests.api.test_workbench import (  # noqa: F401
     staff,
     submitted,
 )
-from tests.pages.conftest import page_sign_in, scan  # noqa: F401  (fixtures)
 from tests.support import assert_error_shape
 
 PHONE = "13812341234"
