@@ -36,7 +36,7 @@ from backend.services import fees as fee_service
 from backend.services import meetings as meeting_service
 from backend.services import payments as payment_service
 from backend.services.payment_orders import OnlinePayment, online_payments
-from backend.services.subsidies import SubsidyView, subsidy_view
+from backend.services.subsidies import SubsidyView, planned_subsidies, subsidy_view
 from backend.shared.clock import beijing_date, utcnow
 from backend.shared.pagination import Page
 
@@ -182,16 +182,12 @@ class HouseholdBills:
     household: Household
     label: str
     lines: list[BillLine]
+    # 全部缴清: what the order paying every unpaid bill now charges (each line shows its bill paid alone).
+    pay_all_fen: int
 
     @property
     def unpaid(self) -> list[BillLine]:
         return [line for line in self.lines if line.bill.status is BillStatus.UNPAID]
-
-    @property
-    def pay_all_fen(self) -> int:
-        """全部缴清: what paying every unpaid bill now comes to, each bill's subsidy estimated as paying it would fix
-        it (the order says the exact sum)."""
-        return sum(max(line.expected_share_fen - line.bill.paid_fen, 0) for line in self.unpaid)
 
     @property
     def pay_all_months(self) -> int:
@@ -203,10 +199,23 @@ class HouseholdBills:
         return len(self.unpaid) > 1
 
 
+def owed_together(bills: list[Bill]) -> dict[int, int]:
+    """What paying the bills in one payment takes of each, their subsidies held together oldest first against one
+    budget (subsidies.planned_subsidies); a bill the subsidy covers whole takes nothing."""
+    planned = planned_subsidies(bills)
+    return {bill.id: max(bill.amount_fen - _subsidy_fen(bill, planned[bill.id]) - bill.paid_fen, 0)
+            for bill in bills}
+
+
+def _subsidy_fen(bill: Bill, view: SubsidyView | None) -> int:
+    return view.subsidy_fen if view else bill.subsidy_fen
+
+
 def household_bills(household: Household, today: date) -> HouseholdBills:
+    bills = fee_service.household_bills(household.id)
     return HouseholdBills(
-        household=household, label=_household_label(household),
-        lines=[bill_line(bill, today) for bill in fee_service.household_bills(household.id)],
+        household=household, label=_household_label(household), lines=[bill_line(bill, today) for bill in bills],
+        pay_all_fen=sum(owed_together([bill for bill in bills if bill.status is BillStatus.UNPAID]).values()),
     )
 
 
@@ -314,6 +323,9 @@ class DeskLine:
     line: BillLine
     online_payment: OnlinePayment | None
     actions: tuple[BillAction, ...]
+    # What to collect for the bill in the several-months entry, every month of it ticked (subsidies planned
+    # together, oldest first).
+    together_fen: int = 0
 
     @property
     def collect_fen(self) -> int:
@@ -343,7 +355,8 @@ class Desk:
 
     @property
     def months_total_fen(self) -> int:
-        return sum(line.collect_fen for line in self.months)
+        """What the several-months entry of every month offered takes (record_offline_payments)."""
+        return sum(line.together_fen for line in self.months)
 
 
 def desk(compound_id: int, roles: frozenset[Role], search: DeskSearch, now: datetime | None = None) -> Desk:
@@ -357,11 +370,13 @@ def desk(compound_id: int, roles: frozenset[Role], search: DeskSearch, now: date
     unpaid = [bill for bill in bills if bill.status is BillStatus.UNPAID]
     online = online_payments([bill.id for bill in unpaid], now)
     today = beijing_date(now)
+    actions = {bill.id: actions_on(bill, roles, False, online.get(bill.id)) for bill in unpaid}
+    together = owed_together([bill for bill in unpaid if BillAction.RECORD_PAYMENT in actions[bill.id]])
     return Desk(
         buildings=buildings, search=search, household_label=_household_label(household),
         lines=[
-            DeskLine(line=bill_line(bill, today), online_payment=online.get(bill.id),
-                     actions=actions_on(bill, roles, False, online.get(bill.id)))
+            DeskLine(line=bill_line(bill, today), online_payment=online.get(bill.id), actions=actions[bill.id],
+                     together_fen=together.get(bill.id, 0))
             for bill in unpaid
         ],
         overpaid=[bill for bill in bills if bill.overpaid_fen],

@@ -5,7 +5,8 @@ under one paper receipt; refunds of overpayments; receipts and a household's pay
 A bill is in one live order at a time (services/payment_orders): a double tap gets the same order back, another
 person of the household is refused while it can be paid, and the desk takes cash only once no order of the
 bill can still be paid — after WeChat Pay closed it, or said it was paid. Each bill's subsidy is held as paying it
-alone would hold it (subsidies.hold_subsidy), the bills of one payment oldest first."""
+alone would hold it, the bills of one payment oldest first against one budget (subsidies.hold_subsidies) — what
+the bills page and the desk showed (subsidies.planned_subsidies)."""
 from __future__ import annotations
 
 import enum
@@ -81,7 +82,7 @@ from backend.services.payment_orders import (
 )
 from backend.services.payment_provider import notify_url as provider_notify_url
 from backend.services.payment_provider import wechat_pay
-from backend.services.subsidies import hold_subsidy
+from backend.services.subsidies import hold_subsidies, oldest_first
 from backend.shared.clock import utcnow
 
 log = logging.getLogger("linli.payments")
@@ -156,8 +157,7 @@ def _start(bill_ids: list[int], household_id: int | None, payer: User, notify_ur
         bills = _lock_payable(bill_ids, household_id)
         if provider.provider == PaymentMethod.WECHAT and not openid:
             raise FeeRefused("请在微信中打开本页面完成支付")
-        for bill in bills:
-            hold_subsidy(bill)
+        hold_subsidies(bills)
         owed = {bill.id: bill.outstanding_fen for bill in bills if bill.outstanding_fen}
         orders = {order.id: order for order in live_orders([bill.id for bill in bills]).values()}
         order = None
@@ -207,7 +207,7 @@ def _start(bill_ids: list[int], household_id: int | None, payer: User, notify_ur
     if placing is not None:
         _place(provider, order_id, placing, now)
     order = db.session.get(PaymentOrder, order_id)
-    return PaymentStart(bills=_oldest_first(db.session.scalars(select(Bill).where(Bill.id.in_(bill_ids))).all()),
+    return PaymentStart(bills=oldest_first(db.session.scalars(select(Bill).where(Bill.id.in_(bill_ids))).all()),
                         settled=False, sandbox=_simulated(provider), order=order,
                         pay_params=provider.pay_params(order.prepay_id))
 
@@ -236,11 +236,7 @@ def _lock_payable(bill_ids: list[int], household_id: int | None) -> list[Bill]:
         raise FeeRefused(NO_BILL, Kind.NOT_FOUND)
     for bill in bills:
         _payable(bill, named=household_id is not None)
-    return _oldest_first(bills)
-
-
-def _oldest_first(bills) -> list[Bill]:
-    return sorted(bills, key=lambda bill: (bill.period_start, bill.id))
+    return oldest_first(bills)
 
 
 def _simulated(provider) -> bool:
@@ -372,15 +368,16 @@ def record_offline_payments(bill_ids: list[int], method: PaymentMethod, amount_f
                      else "住户正在线上缴费（订单{until}前有效）：请先“查询并关闭线上支付”，再登记收款"),
         paid_online=PAID_ONLINE, field=field,
     )
-    for bill in bills:
-        hold_subsidy(bill)
-    covered = [bill for bill in bills if bill.outstanding_fen == 0]
-    if covered and several:
-        message = f"{period_label(covered[0].period_start, covered[0].months)}：补贴已全额抵扣，无需收款"
+    hold_subsidies(bills)
+    # A month its subsidy covers whole is settled along with the others, as paying online settles it; an entry
+    # with nothing at all to collect is no cash taken.
+    owing = [bill for bill in bills if bill.outstanding_fen]
+    if not owing and several:
+        message = f"{periods_label([(bill.period_start, bill.months) for bill in bills])}：补贴已全额抵扣，无需收款"
         raise FeeRefused(message, errors={"bill_ids": [message]})
-    if covered:
+    if not owing:
         raise FeeRefused("补贴已全额抵扣，无需收款：住户在账单页点“缴费”即可结清")
-    owed = sum(bill.outstanding_fen for bill in bills)
+    owed = sum(bill.outstanding_fen for bill in owing)
     if amount_fen != owed:
         message = (f"金额应为所选{len(bills)}个账单的应缴合计{format_fen(owed)}（已扣除补贴）" if several
                    else f"金额应为应缴的{format_fen(owed)}（已扣除补贴）")
@@ -403,6 +400,9 @@ def record_offline_payments(bill_ids: list[int], method: PaymentMethod, amount_f
         db.session.rollback()
         raise FeeRefused("该收据号已登记过", Kind.CONFLICT, errors={"offline_receipt_no": ["该收据号已登记过"]}) from None
     for bill in bills:
+        if not bill.outstanding_fen:
+            settle_bill(bill, now)
+            continue
         share = bill.outstanding_fen
         payment = Payment(
             receipt_id=receipt.id, bill_id=bill.id, compound_id=bill.compound_id, household_id=bill.household_id,

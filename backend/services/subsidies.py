@@ -3,6 +3,7 @@ under the policy's budget (never overspent, even with payments at the same insta
 settlement from the grant ledger."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -93,19 +94,46 @@ class SubsidyView:
 
 
 def subsidy_view(bill: Bill) -> SubsidyView | None:
-    grant = db.session.scalar(select(SubsidyGrant).where(SubsidyGrant.bill_id == bill.id))
-    if grant is not None and grant.status is not GrantStatus.RELEASED:
-        policy = db.session.get(SubsidyPolicy, grant.policy_id)
-        return SubsidyView(policy_name=policy.name, fixed=True, subsidy_fen=grant.amount_fen,
-                           per_month=grant.per_month)
-    if bill.status is not BillStatus.UNPAID:
-        return None
-    policy = applicable_policy(bill.compound)
-    if policy is None:
-        return None
-    split = compute_split(bill, policy, policy.budget_left_fen)
-    return SubsidyView(policy_name=policy.name, fixed=False, subsidy_fen=split.subsidy_fen,
-                       per_month=_months_json(split.per_month))
+    """The bill's subsidy as paying it alone would fix it."""
+    return planned_subsidies([bill])[bill.id]
+
+
+def oldest_first(bills: Iterable[Bill]) -> list[Bill]:
+    """The order bills paid together have their subsidies held in: a budget running out leaves the newest
+    months without."""
+    return sorted(bills, key=lambda bill: (bill.period_start, bill.id))
+
+
+def planned_subsidies(bills: Iterable[Bill]) -> dict[int, SubsidyView | None]:
+    """Each bill's subsidy as paying the bills together would fix it (hold_subsidies), holding nothing: a bill
+    whose subsidy is held keeps it; each other unpaid bill, oldest first, gets what the budget has left after the
+    older ones' — so the sum shown is what the payment takes. None for a bill no policy subsidises."""
+    left: dict[int, int | None] = {}
+    views: dict[int, SubsidyView | None] = {}
+    for bill in oldest_first(bills):
+        grant = db.session.scalar(select(SubsidyGrant).where(SubsidyGrant.bill_id == bill.id))
+        if grant is not None and grant.status is not GrantStatus.RELEASED:
+            policy = db.session.get(SubsidyPolicy, grant.policy_id)
+            views[bill.id] = SubsidyView(policy_name=policy.name, fixed=True, subsidy_fen=grant.amount_fen,
+                                         per_month=grant.per_month)
+            continue
+        policy = applicable_policy(bill.compound) if bill.status is BillStatus.UNPAID else None
+        if policy is None:
+            views[bill.id] = None
+            continue
+        budget_left_fen = left.get(policy.id, policy.budget_left_fen)
+        split = compute_split(bill, policy, budget_left_fen)
+        left[policy.id] = None if budget_left_fen is None else budget_left_fen - split.subsidy_fen
+        views[bill.id] = SubsidyView(policy_name=policy.name, fixed=False, subsidy_fen=split.subsidy_fen,
+                                     per_month=_months_json(split.per_month))
+    return views
+
+
+def hold_subsidies(bills: Iterable[Bill]) -> None:
+    """Fix the subsidies of bills paid together (the caller holds their row locks), oldest first against the
+    policy's budget: what planned_subsidies showed, unless the budget moved meanwhile."""
+    for bill in oldest_first(bills):
+        hold_subsidy(bill)
 
 
 def hold_subsidy(bill: Bill) -> SubsidyGrant | None:
