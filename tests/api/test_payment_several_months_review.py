@@ -335,3 +335,67 @@ def test_the_desks_default_several_months_entry_goes_through_when_one_month_is_f
         "offline_receipt_no": "SJ-0101"})
 
     assert taken.status_code == 302, re.findall(r'll-error[^>]*>([^<]*)<', taken.get_data(as_text=True))
+
+
+def fully_covered_oldest_month(q) -> list[int]:
+    """The oldest month covered whole (a 100% first tier), the other two at 30%: what the two newer months owe."""
+    q.policy.period_start = add_months(this_month(), -2)
+    q.policy.tiers = [[1, 10000], [24, 3000]]
+    db.session.commit()
+    return [12188 - 3656, 12188 - 3656]
+
+
+def test_the_desks_fully_subsidised_month_is_settled_with_its_subsidy_granted_and_no_payment(api, quarter):
+    owed = fully_covered_oldest_month(quarter)
+    response = desk(api, quarter, [b.id for b in quarter.bills], sum(owed))
+
+    assert response.status_code == 201, response.json
+    covered, *rest = quarter.bills
+    assert [bill(b.id).status for b in quarter.bills] == [BillStatus.PAID] * 3
+    assert [g.status for g in grants(quarter.bills)] == [GrantStatus.GRANTED] * 3
+    assert grants([covered])[0].amount_fen == 12188
+    assert sorted(db.session.scalars(select(Payment.bill_id))) == [b.id for b in rest]
+    assert [p.amount_fen for p in db.session.scalars(select(Payment).order_by(Payment.bill_id))] == owed
+    assert db.session.scalar(select(Receipt.amount_fen)) == sum(owed)
+
+
+def test_the_desk_asks_the_rest_only_and_refuses_the_total_with_the_covered_month(api, quarter):
+    owed = fully_covered_oldest_month(quarter)
+    response = desk(api, quarter, [b.id for b in quarter.bills], sum(owed) + 12188)
+
+    assert response.status_code == 422, response.json
+    assert count(Payment) == 0
+    assert [bill(b.id).status for b in quarter.bills] == [BillStatus.UNPAID] * 3
+
+
+def test_a_desk_entry_with_nothing_to_collect_is_refused(api, quarter):
+    fully_covered_oldest_month(quarter)
+    covered = quarter.bills[0]
+
+    several = desk(api, quarter, [covered.id], 1)
+    single = api("POST", f"/api/v1/bills/{covered.id}/offline-payments", quarter.people["staff"],
+                 json={"method": "cash", "amount_fen": 1, "offline_receipt_no": "SJ-0102"})
+
+    assert_error_shape(several, 409)
+    assert "补贴已全额抵扣" in several.json["message"]
+    assert_error_shape(single, 409)
+    assert "补贴已全额抵扣" in single.json["message"]
+    assert bill(covered.id).status is BillStatus.UNPAID
+    assert count(Payment) == count(Receipt) == 0
+
+
+def test_a_subsidy_already_held_keeps_its_figure_in_the_total_shown(api, quarter, phone_login):
+    """The oldest month's subsidy is held (a single-month order) before the budget is cut to nothing: 全部缴清 counts
+    it, the two newer months none, and is what the order charges."""
+    api("POST", f"/api/v1/bills/{quarter.bills[0].id}/payments", quarter.people["owner"], json={})
+    policy = db.session.get(SubsidyPolicy, quarter.policy.id)
+    policy.budget_fen = policy.committed_fen
+    db.session.commit()
+    owner = phone_login(quarter.people["owner"])
+
+    page = html.unescape(owner.get(f"/h5/c/{quarter.compound.code}/bills").get_data(as_text=True))
+    shown = re.search(rf'id="pay-all-button-{quarter.home.id}">全部缴清 ¥([0-9.]+)', page).group(1)
+    charged = pay_all(api, quarter).json["order"]["amount_fen"]
+
+    assert charged == 3 * 12188 - SUBSIDIES[0]
+    assert shown == yuan(charged)
