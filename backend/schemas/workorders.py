@@ -219,15 +219,14 @@ class PhotoUploadSchema(Schema):
 
 
 def _deadline(urgency: str, phase: str) -> fields.Integer:
-    """One of a category's four deadlines in minutes, with the sentence the settings page shows: 受理 is typed
-    there in minutes, 办结 in hours."""
+    """One of a category's four deadlines in minutes, with a sentence that names no unit to type in, for the API
+    (minutes) and the settings page (minutes or hours, chosen per cell) alike: its bounds in the one way every page
+    writes a time span ("请填写1分钟到168小时之间")."""
     word = URGENCY_LABELS[Urgency(urgency)]
-    if phase == "accept":
-        low, high = ACCEPT_MINUTES
-        message = f"{word}报修的受理时限请填写{low}到{high}之间的整数（分钟）"
-    else:
-        low, high = CLOSE_MINUTES
-        message = f"{word}报修的办结时限请填写{low // 60}到{high // 60}之间的数字（小时）"
+    low, high = ACCEPT_MINUTES if phase == "accept" else CLOSE_MINUTES
+    what = "受理" if phase == "accept" else "办结"
+    message = (f"{word}报修的{what}时限请填写"
+               f"{rules.format_duration(low * 60)}到{rules.format_duration(high * 60)}之间")
     return fields.Integer(required=True, strict=True, validate=validate.Range(min=low, max=high, error=message),
                           error_messages={"required": message, "invalid": message, "null": message})
 

@@ -756,6 +756,8 @@ def category_form(phone, compound) -> dict:
         name = re.search(r'name="([^"]+)"', tag).group(1)
         if name != "csrf_token" and ('type="checkbox"' not in tag or re.search(r"\schecked\b", tag)):
             fields[name] = html_lib.unescape(re.search(r'value="([^"]*)"', tag).group(1))
+    for name, options in re.findall(r'<select\b[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
+        fields[name] = re.search(r'<option value="([^"]*)" selected>', options).group(1)
     return fields
 
 
@@ -778,19 +780,76 @@ def category_audits(compound) -> list[AuditEvent]:
         AuditEvent.action == "work_order.categories", AuditEvent.compound_id == compound.id)))
 
 
-def test_category_settings_show_the_defaults_in_minutes_and_hours(manager, compound):
+def cell(fields: dict, row: int, field: str) -> tuple[str, str]:
+    """A deadline's number and unit as the page fills them in."""
+    return fields[f"{field}-{row}"], fields[f"{field}_unit-{row}"]
+
+
+def test_category_settings_show_every_deadline_as_a_number_and_its_unit(manager, compound):
     response = categories_page(manager, compound)
     assert response.status_code == 200
     page = html(response)
-    assert "受理（分钟）" in page and "办结（小时）" in page and "已提交的工单保持原来的时限" in page
+    assert "已提交的工单保持原来的时限" in page
+    # No column of the page reads in a unit of its own; the bounds are written as every page writes a time span.
+    assert "（分钟）" not in page and "（小时）" not in page
+    assert "受理时限1分钟到168小时，办结时限1小时到720小时" in html_lib.unescape(section(page, "categories-explain"))
     # What is saved reads one way, whatever unit it was typed in.
     assert "现行时限：一般 4小时内受理、72小时内办结；紧急 30分钟内受理、24小时内办结" in page
     fields = category_form(manager, compound)
     names = [value for key, value in fields.items() if key.startswith("name-")]
     assert names == [*DEFAULT_CATEGORIES, "", "", ""]
     lift = row_of(fields, "电梯")
-    assert [fields[f"{field}-{lift}"] for field in ("accept_normal", "close_normal", "accept_urgent", "close_urgent")] \
-        == ["240", "72", "30", "24"]
+    assert [cell(fields, lift, field) for field in ("accept_normal", "close_normal", "accept_urgent", "close_urgent")] \
+        == [("4", "hours"), ("72", "hours"), ("30", "minutes"), ("24", "hours")]
+    # A new row starts at the units such deadlines are usually given in.
+    assert cell(fields, len(DEFAULT_CATEGORIES), "accept_urgent") == ("", "minutes")
+    assert cell(fields, len(DEFAULT_CATEGORIES), "close_urgent") == ("", "hours")
+
+
+def test_a_stored_value_shows_in_the_unit_it_reads_best_in(manager, compound):
+    sla = Sla(timedelta(minutes=90), timedelta(minutes=2880))
+    workorder_service.set_categories(compound.id, [workorder_service.CategorySla("电梯", sla, sla)], None, None)
+    fields = category_form(manager, compound)
+    assert cell(fields, 0, "accept_normal") == ("90", "minutes")
+    assert cell(fields, 0, "close_normal") == ("48", "hours")
+    assert "现行时限：一般 1小时30分内受理、48小时内办结" in html(categories_page(manager, compound))
+
+
+def test_a_value_typed_in_minutes_and_one_in_hours_save_as_minutes(manager, compound):
+    fields = category_form(manager, compound)
+    lift = row_of(fields, "电梯")
+    fields |= {f"accept_normal-{lift}": "2", f"accept_normal_unit-{lift}": "hours",
+               f"close_normal-{lift}": "150", f"close_normal_unit-{lift}": "minutes",
+               f"close_urgent-{lift}": "1.5", f"close_urgent_unit-{lift}": "hours"}
+    assert save_categories(manager, compound, fields).status_code == 302
+    saved = {item.name: item for item in workorder_service.categories(compound.id)}
+    assert saved["电梯"].normal == Sla(timedelta(minutes=120), timedelta(minutes=150))
+    assert saved["电梯"].urgent.close == timedelta(minutes=90)
+    fields = category_form(manager, compound)
+    assert cell(fields, lift, "accept_normal") == ("2", "hours")
+    assert cell(fields, lift, "close_normal") == ("150", "minutes")
+    assert cell(fields, lift, "close_urgent") == ("90", "minutes")
+
+
+@pytest.mark.parametrize(
+    ("field", "changes"),
+    [("accept_urgent", {"accept_urgent": "abc"}), ("close_normal", {"close_normal_unit": "days"}),
+     ("accept_normal", {"accept_normal": "1.5", "accept_normal_unit": "minutes"})],
+    ids=["bad-number", "bad-unit", "fraction-of-a-minute"],
+)
+def test_a_bad_number_or_unit_is_shown_beside_its_cell(manager, compound, field, changes):
+    fields = category_form(manager, compound)
+    lift = row_of(fields, "电梯")
+    response = save_categories(manager, compound, fields | {f"{key}-{lift}": value for key, value in changes.items()})
+    assert response.status_code == 422
+    page = html_lib.unescape(html(response))
+    word, what = ("一般" if "normal" in field else "紧急"), ("受理" if field.startswith("accept") else "办结")
+    bounds = "1分钟到168小时" if what == "受理" else "1小时到720小时"
+    message = f"{word}报修的{what}时限请填写{bounds}之间"
+    beside = re.search(rf'id="{field}-{lift}-error">([^<]*)</p>', page)
+    assert beside and beside.group(1) == message
+    assert re.search(rf'name="{field}-{lift}"[^>]*aria-invalid="true"', page)
+    assert page.count('aria-invalid="true"') == 1
 
 
 def test_board_links_to_the_settings_for_those_who_configure(manager, committee, staff, compound):
@@ -818,7 +877,7 @@ def test_manager_changes_an_sla_adds_and_removes_categories_and_new_orders_follo
     assert saved["电梯"].normal == Sla(timedelta(hours=4), timedelta(hours=72))
     assert saved["门禁"].normal == Sla(timedelta(minutes=60), timedelta(hours=48))
     assert saved["门禁"].urgent == Sla(timedelta(minutes=10), timedelta(minutes=90))
-    assert field_value(page, f"close_urgent-{row_of(category_form(manager, compound), '门禁')}") == "1.5"
+    assert field_value(page, f"close_urgent-{row_of(category_form(manager, compound), '门禁')}") == "90"
 
     def new_order(category, urgency):
         return workorder_service.submit_order(
@@ -855,7 +914,7 @@ def test_minutes_that_are_not_whole_hours_show_and_save_back_unchanged(manager, 
     odd = Sla(timedelta(minutes=20), timedelta(minutes=100))
     workorder_service.set_categories(compound.id, [workorder_service.CategorySla("电梯", odd, odd)], None, None)
     fields = category_form(manager, compound)
-    assert fields["close_normal-0"] == "1.67"
+    assert cell(fields, 0, "close_normal") == ("100", "minutes")
     assert save_categories(manager, compound, fields).status_code == 302
     assert workorder_service.categories(compound.id)[0].normal == odd
 
@@ -908,29 +967,37 @@ def test_a_nul_byte_is_refused_before_the_view(manager, compound):
 
 LIFT = DEFAULT_CATEGORIES.index("电梯")
 LABEL = f"第{LIFT + 1}行「电梯」："
+NORMAL_ACCEPT = "一般报修的受理时限请填写1分钟到168小时之间"
+URGENT_ACCEPT = "紧急报修的受理时限请填写1分钟到168小时之间"
+URGENT_CLOSE = "紧急报修的办结时限请填写1小时到720小时之间"
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({f"accept_urgent-{LIFT}": "abc"}, LABEL + "紧急报修的受理时限请填写1到10080之间的整数（分钟）"),
-        ({f"accept_urgent-{LIFT}": "0"}, LABEL + "紧急报修的受理时限请填写1到10080之间的整数（分钟）"),
-        ({f"accept_normal-{LIFT}": "10081"}, LABEL + "一般报修的受理时限请填写1到10080之间的整数（分钟）"),
-        ({f"accept_normal-{LIFT}": "9" * 5000}, LABEL + "一般报修的受理时限请填写1到10080之间的整数（分钟）"),
-        ({f"accept_normal-{LIFT}": "-5"}, LABEL + "一般报修的受理时限请填写1到10080之间的整数（分钟）"),
-        ({f"accept_normal-{LIFT}": "1.5"}, LABEL + "一般报修的受理时限请填写1到10080之间的整数（分钟）"),
-        ({f"close_normal-{LIFT}": "721"}, LABEL + "一般报修的办结时限请填写1到720之间的数字（小时）"),
-        ({f"close_normal-{LIFT}": "0.5"}, LABEL + "一般报修的办结时限请填写1到720之间的数字（小时）"),
-        ({f"close_urgent-{LIFT}": "1.234"}, LABEL + "紧急报修的办结时限请填写1到720之间的数字（小时）"),
-        ({f"close_urgent-{LIFT}": "1e3"}, LABEL + "紧急报修的办结时限请填写1到720之间的数字（小时）"),
-        ({f"close_urgent-{LIFT}": "NaN"}, LABEL + "紧急报修的办结时限请填写1到720之间的数字（小时）"),
-        ({f"close_urgent-{LIFT}": ""}, LABEL + "紧急报修的办结时限请填写1到720之间的数字（小时）"),
-        ({f"accept_normal-{LIFT}": "600", f"close_normal-{LIFT}": "5"}, LABEL + "一般报修的办结时限不能短于受理时限"),
+        ({f"accept_urgent-{LIFT}": "abc"}, LABEL + URGENT_ACCEPT),
+        ({f"accept_urgent-{LIFT}": "0"}, LABEL + URGENT_ACCEPT),
+        ({f"accept_urgent-{LIFT}": "10081"}, LABEL + URGENT_ACCEPT),
+        ({f"accept_normal-{LIFT}": "169"}, LABEL + NORMAL_ACCEPT),
+        ({f"accept_normal-{LIFT}": "9" * 5000}, LABEL + NORMAL_ACCEPT),
+        ({f"accept_normal-{LIFT}": "-5"}, LABEL + NORMAL_ACCEPT),
+        ({f"accept_urgent-{LIFT}": "1.5"}, LABEL + URGENT_ACCEPT),
+        ({f"accept_normal_unit-{LIFT}": ""}, LABEL + NORMAL_ACCEPT),
+        ({f"close_normal-{LIFT}": "721"}, LABEL + "一般报修的办结时限请填写1小时到720小时之间"),
+        ({f"close_normal-{LIFT}": "0.5"}, LABEL + "一般报修的办结时限请填写1小时到720小时之间"),
+        ({f"close_normal-{LIFT}": "59", f"close_normal_unit-{LIFT}": "minutes"},
+         LABEL + "一般报修的办结时限请填写1小时到720小时之间"),
+        ({f"close_urgent-{LIFT}": "1.234"}, LABEL + URGENT_CLOSE),
+        ({f"close_urgent-{LIFT}": "1e3"}, LABEL + URGENT_CLOSE),
+        ({f"close_urgent-{LIFT}": "NaN"}, LABEL + URGENT_CLOSE),
+        ({f"close_urgent-{LIFT}": ""}, LABEL + URGENT_CLOSE),
+        ({f"close_urgent_unit-{LIFT}": "days"}, LABEL + URGENT_CLOSE),
+        ({f"accept_normal-{LIFT}": "6", f"close_normal-{LIFT}": "5"}, LABEL + "一般报修的办结时限不能短于受理时限"),
         ({f"accept_urgent-{LIFT}": "90", f"close_urgent-{LIFT}": "1"}, LABEL + "紧急报修的办结时限不能短于受理时限"),
         ({f"name-{LIFT}": "  "}, f"第{LIFT + 1}行：请填写类别名称"),
         ({f"name-{LIFT}": "电" * 17}, f"第{LIFT + 1}行「{'电' * 17}」：类别名称最多16个字"),
         ({f"name-{LIFT + 1}": "电梯"}, f"第{LIFT + 2}行「电梯」：类别名称重复了"),
-        ({"name-9": "门禁"}, "第10行「门禁」：一般报修的受理时限请填写1到10080之间的整数（分钟）"),
+        ({"name-9": "门禁"}, "第10行「门禁」：" + NORMAL_ACCEPT),
     ],
 )
 def test_each_problem_is_a_422_in_chinese_keeping_what_was_typed(manager, compound, changes, message):
@@ -940,6 +1007,11 @@ def test_each_problem_is_a_422_in_chinese_keeping_what_was_typed(manager, compou
     page = html(response)
     assert message in html_lib.unescape(section(page, "problems").split("</ul>", 1)[0])
     for field, value in changes.items():
+        if "_unit-" in field:
+            # A unit offered stays chosen; one not offered leaves none chosen, and the message beside it tells.
+            chosen = re.search(rf'name="{field}"[^>]*>(.*?)</select>', page, re.S).group(1)
+            assert re.findall(r'<option value="([^"]*)" selected>', chosen) == [value] * (value in ("minutes", "hours"))
+            continue
         assert field_value(page, field) == (value.strip() if field.startswith("name") else value)
     assert category_audits(compound) == []
     assert [item.name for item in workorder_service.categories(compound.id)] == list(DEFAULT_CATEGORIES)
@@ -969,7 +1041,9 @@ def test_at_least_one_and_at_most_twenty_categories(manager, compound):
 
     extra = {f"{field}-{index}": value for index in range(9, 21)
              for field, value in (("name", f"类别{index}"), ("accept_normal", "60"), ("close_normal", "2"),
-                                  ("accept_urgent", "30"), ("close_urgent", "1"))}
+                                  ("accept_urgent", "30"), ("close_urgent", "1"),
+                                  ("accept_normal_unit", "minutes"), ("close_normal_unit", "hours"),
+                                  ("accept_urgent_unit", "minutes"), ("close_urgent_unit", "hours"))}
     response = save_categories(manager, compound, fields | extra)
     assert response.status_code == 422 and "最多设置20个报修类别（现有21个），请删除一些" in html(response)
     assert field_value(html(response), "name-20") == "类别20"
@@ -981,11 +1055,13 @@ def test_at_least_one_and_at_most_twenty_categories(manager, compound):
     ("fields", "message"),
     [
         ({}, "请至少保留一个报修类别"),
-        ({"name-0": "电梯"}, "第1行「电梯」：一般报修的受理时限请填写1到10080之间的整数（分钟）"),
+        ({"name-0": "电梯"}, "第1行「电梯」：" + NORMAL_ACCEPT),
         ({"accept_normal-3": "30"}, "第1行：请填写类别名称"),
         ({"name-99999": "电梯", "accept_normal-x": "1", "name-": "a"}, "请至少保留一个报修类别"),
-        ({f"{field}-{index}": f"类{index}" if field == "name" else "1" for index in range(1000)
-          for field in ("name", "accept_normal", "close_normal", "accept_urgent", "close_urgent")},
+        ({f"{field}-{index}": f"类{index}" if field == "name" else "hours" if "unit" in field else "1"
+          for index in range(1000)
+          for field in ("name", "accept_normal", "close_normal", "accept_urgent", "close_urgent",
+                        "accept_normal_unit", "close_normal_unit", "accept_urgent_unit", "close_urgent_unit")},
          "最多设置20个报修类别（现有1000个），请删除一些"),
     ],
     ids=["nothing", "missing-fields", "no-name", "odd-keys", "1000-rows"],
