@@ -35,7 +35,8 @@ def static_version(folder: str, filename: str) -> str | None:
     path = Path(folder) / filename
     try:
         resolved = path.resolve(strict=True)
-    except (OSError, RuntimeError):
+    except (OSError, RuntimeError, ValueError):
+        # ValueError: a NUL in the name (a crafted URL); it names no file.
         return None
     if not resolved.is_file() or not resolved.is_relative_to(Path(folder).resolve()):
         return None

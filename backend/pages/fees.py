@@ -214,6 +214,12 @@ def _committee_step(code: str, bill_id: int, form_name: str, schema) -> tuple[in
 @h5.post(f"/c/<code>/bills/{BILL_ID}/adjust")
 def bill_adjust(code: str, bill_id: int):
     user_id, body = _committee_step(code, bill_id, "adjust", AdjustmentForm())
+    if body["amount_fen"] == 0 and not confirmed():
+        # Adjusted to nothing, the bill is waived: it asks first, as waiving does.
+        confirmation = presenter.waiver_confirmation(user_id, bill_id, compound_by_code(code).id, body["reason"])
+        if confirmation is not None:
+            return confirm_step(confirmation, compound_by_code(code).name, url_for("h5.bill_detail", code=code,
+                                bill_id=bill_id), {"amount": request.form["amount"], "reason": body["reason"]})
     fee_service.adjust_bill(bill_id, body["amount_fen"], body["reason"], user_id, client_ip())
     flash(f"账单金额已调整为{format_fen(body['amount_fen'])}", "success")
     return _bill_redirect(code, bill_id)
