@@ -5,7 +5,7 @@ import enum
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, time, timedelta
 
-from backend.domain.roles import Role
+from backend.domain.roles import PERMISSIONS, Action, Role
 from backend.shared.clock import SHANGHAI
 
 QUIET_FROM, QUIET_UNTIL = time(22, 0), time(8, 0)
@@ -61,7 +61,8 @@ _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
 # decision is for everyone, whatever roles they hold yet.
 FOR_EVERYONE = frozenset({BINDING_DECISION})
 RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
-    BINDING_REVIEW: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF}),
+    # Whoever may verify households is asked to (an admin member of a compound too).
+    BINDING_REVIEW: PERMISSIONS[Action.REVIEW_BINDINGS],
     # The submitter and followers; the assignee hears of a 未解决 answer or a withdrawal.
     WORK_ORDER_UPDATE: _HOUSEHOLD | {Role.STAFF, Role.MANAGER},
     WORK_ORDER_ASSIGNED: frozenset({Role.STAFF, Role.MANAGER}),

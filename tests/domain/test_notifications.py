@@ -198,6 +198,8 @@ def test_a_resident_sees_no_switch_for_staff_or_desk_work():
         (Role.COMMITTEE, {TOPIC_DESK, BINDING_REVIEW, WORK_ORDER_ESCALATED}, {WORK_ORDER_ASSIGNED, VOTE_RECEIPT}),
         (Role.OFFICIAL, {WORK_ORDER_ESCALATED, MEETING_REMINDER}, {FEE_BILL, TOPIC_DESK, WORK_ORDER_ASSIGNED}),
         (Role.EVALUATOR, {SURVEY_REMINDER}, {SURVEY_RECEIPT, TOPIC_UPDATE, MEETING_REMINDER}),
+        # An admin member of a compound may verify households, and is asked to.
+        (Role.ADMIN, {BINDING_REVIEW}, {FEE_BILL, VOTE_RECEIPT}),
     ],
 )
 def test_each_role_receives_its_own_kinds(role, receives, never):
