@@ -132,17 +132,25 @@ def work_order_submit(code: str):
     show_refusal_with(lambda refused: _render_form(compound, user_id, request.form, refused.message))
     report = load_form(WorkOrderSubmitForm())
     held_tokens = request.form.getlist("held_photo")
-    photos = held_photos.held(user_id, held_tokens) + [prepare_photo(item.stream) for item in _chosen_photos()]
+    chosen = [prepare_photo(item.stream) for item in _chosen_photos()]
     if not report.pop("confirm_new"):
         place = service.resolve_place(user_id, compound.id, report["household_id"], report["building_id"],
                                       report["location_text"])
         duplicates = service.find_duplicates(compound.id, report["category"], place)
         if duplicates:
-            # The photos wait on the server while the resident decides: not chosen or sent over 3G again.
-            return _render_form(compound, user_id, request.form, duplicates=duplicates,
-                                held=held_photos.hold(user_id, photos))
-    order = service.submit_order(user_id=user_id, compound_id=compound.id, photos=photos, ip=client_ip(), **report)
-    held_photos.release(user_id, held_tokens)
+            # The photos wait on the server while the resident decides: not chosen or sent over 3G again. Those
+            # already held keep their tokens, so an earlier offer's tokens never name a second copy.
+            held = held_photos.keep(user_id, held_tokens) + held_photos.hold(user_id, chosen)
+            return _render_form(compound, user_id, request.form, duplicates=duplicates, held=held)
+    # Taken and let go in one step: a second tap with the same tokens finds them gone and files no copy.
+    taken, photos = held_photos.take(user_id, held_tokens)
+    try:
+        order = service.submit_order(user_id=user_id, compound_id=compound.id, photos=photos + chosen,
+                                     ip=client_ip(), **report)
+    except BaseException:
+        # Not filed: the person gets the form back with their photos still held, not silently lost.
+        held_photos.put_back(user_id, taken, photos)
+        raise
     flash("报修已提交，物业会尽快受理", "success")
     return _detail(order.id)
 
