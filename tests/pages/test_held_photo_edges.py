@@ -1,5 +1,6 @@
 # ruff: noqa: F811  (the uploader tests' fixtures are imported by name, then asked for by name)
-"""Photos held for the duplicate offer (issue 15, item 7), as a reviewer probed them: odd tokens (404 or 422, never\n500), non-image bytes refused, thumbnails served as stored, six held and one new refused with the held ones kept."""
+"""Photos held for the duplicate offer (issue 15, item 7), as a reviewer probed them: odd tokens (404 or 422, never
+500), non-image bytes refused, thumbnails served as stored, six held and one new refused with the held ones kept."""
 from __future__ import annotations
 
 import io
