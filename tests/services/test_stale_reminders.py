@@ -6,16 +6,19 @@ from __future__ import annotations
 import time_machine
 from sqlalchemy import select
 
+from backend.demo.factories import grant_role
 from backend.domain.fees import PaymentMethod
 from backend.domain.notifications import FEE_REMINDER, SURVEY_REMINDER
+from backend.domain.roles import Role
 from backend.extensions import db
 from backend.jobs.fees import issue_bills, send_reminders
 from backend.models import Bill
-from backend.services.notifications import inbox_page, unread_count
 from backend.services.fees import waive_bill
+from backend.services.notifications import inbox_page, unread_count
 from backend.services.payments import record_offline_payment
 from backend.services.queueing import push_committed_jobs
 from backend.services.surveys.tally import close, remind
+from backend.shared.clock import utcnow
 from tests.api.test_survey_receipts import answer, campaign, headers, work  # noqa: F401
 from tests.jobs.test_fee_jobs import BILLS_DEC, beijing, estate, run_at  # noqa: F401
 from tests.jobs.test_fee_jobs import work as work_fees
@@ -105,3 +108,25 @@ def test_the_fee_reminder_leaves_the_households_inboxes_once_its_bill_is_waived(
 
     assert fee_reminders_shown(estate.owners[0]) == []
     assert fee_reminders_shown(estate.owners[1]) == ["您家2026年12月的物业费将于12月15日到期"]
+
+
+def test_a_fee_reminder_about_two_households_stays_until_both_are_paid(app, estate):
+    """One owner of two flats gets one "请在…前缴纳" for both: it is still true until the second bill is paid."""
+    owner = estate.owners[0]
+    grant_role(owner, Role.OWNER, compound=estate.compound, household=estate.households[1], verified_at=utcnow())
+    db.session.commit()
+    run_at(app, issue_bills, BILLS_DEC)
+    run_at(app, send_reminders, beijing(2026, 12, 8))
+    first, second = (db.session.scalar(select(Bill).where(Bill.household_id == household.id))
+                     for household in estate.households[:2])
+
+    with time_machine.travel(beijing(2026, 12, 9), tick=False):
+        record_offline_payment(first.id, PaymentMethod.BANK, first.amount_fen, "YH-0001", estate.staff.id, None)
+        work_fees(app)
+        assert fee_reminders_shown(owner) == ["您家2026年12月的物业费将于12月15日到期"]
+        record_offline_payment(second.id, PaymentMethod.BANK, second.amount_fen, "YH-0002", estate.staff.id, None)
+        work_fees(app)
+
+    assert fee_reminders_shown(owner) == []
+    assert fee_reminders_shown(estate.owners[1]) == []
+    assert fee_reminders_shown(estate.owners[2]) == ["您家2026年12月的物业费将于12月15日到期"]
