@@ -290,6 +290,19 @@ def due_reminder(today: date, due: date) -> Reminder | None:
     return None
 
 
+def due_reminder_key(stage: str, compound_id: int, period_start: date, due: date) -> str:
+    """One reminder stage of a compound's bills of a period. The due date is part of the key: residential and
+    commercial bills of one period may fall due on different days, and each group hears each of its stages."""
+    return f"fee-{stage}-{compound_id}-{period_start.isoformat()}-{due.isoformat()}"
+
+
+def due_reminder_keys(compound_id: int, period_start: date, due: date) -> list[str]:
+    """Every reminder (each stage of due_reminder) asking to pay the bills of this compound, period and due date:
+    no longer true for a person once none of their households' bills among them is unpaid."""
+    stages = ["due7"] + [f"overdue{stage}" for stage in OVERDUE_REMINDER_DAYS]
+    return [due_reminder_key(stage, compound_id, period_start, due) for stage in stages]
+
+
 def format_yuan(amount_fen: int) -> str:
     """12345 → "123.45": what a page's money field is prefilled with and reads back (no ¥, no separators)."""
     return f"{amount_fen // 100}.{amount_fen % 100:02d}"

@@ -146,3 +146,14 @@ def answers_shown(may_answer: bool) -> bool:
     """A household's answers are shown to those who may answer for it: in an owners-only campaign its tenant
     learns that the household answered and when, never what (the owner's sheet is secret from them too)."""
     return may_answer
+
+
+def reminder_key(survey_id: int) -> str:
+    """The one reminder a day before the close, to the people of the households with no sheet yet."""
+    return f"survey-{survey_id}-closing"
+
+
+def reminder_keys(survey_id: int) -> list[str]:
+    """Every notice asking a household to answer by the close: no longer true for a person once each household
+    they answer for has a sheet (online or paper), nor for anyone once the campaign closed."""
+    return [reminder_key(survey_id)]

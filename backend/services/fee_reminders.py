@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from backend.domain.fees import DUE_SOON_DAYS, BillStatus, due_reminder, period_label
+from backend.domain.fees import DUE_SOON_DAYS, BillStatus, due_reminder, due_reminder_key, period_label
 from backend.domain.notifications import FEE_BILL, FEE_REMINDER, SUBSIDY_CHANGE
 from backend.domain.roles import Role
 from backend.domain.subsidy import add_months, tier_drop_next_month
@@ -42,9 +42,7 @@ def bill_notice_key(compound_id: int, period_start: date) -> str:
 
 
 def reminder_key(stage: str, period: BillPeriod) -> str:
-    # The due date is part of the key: residential and commercial bills of one period may fall due on
-    # different days, and each group hears each of its stages.
-    return f"fee-{stage}-{period.compound_id}-{period.period_start.isoformat()}-{period.due_date.isoformat()}"
+    return due_reminder_key(stage, period.compound_id, period.period_start, period.due_date)
 
 
 def tier_drop_key(policy_id: int, compound_id: int, next_month: date) -> str:
@@ -124,13 +122,19 @@ def remind_unpaid(period: BillPeriod, today: date) -> int:
     compound = db.session.get(Compound, period.compound_id)
     if reminder is None or compound is None:
         return 0
+    # Share-locked: a payment in flight (it holds its bill) is waited for and its bill then reads paid; one that
+    # comes after waits for this commit, then finds the reminder and withdraws it (payment_orders.settle_bill).
+    owing = list(db.session.scalars(
+        select(Bill.household_id)
+        .where(Bill.compound_id == period.compound_id, Bill.period_start == period.period_start,
+               Bill.due_date == period.due_date, Bill.status == BillStatus.UNPAID)
+        .with_for_update(read=True)
+    ))
     people = list(db.session.scalars(
         select(Membership.user_id).distinct()
-        .join(Bill, Bill.household_id == Membership.household_id)
-        .where(Bill.compound_id == period.compound_id, Bill.period_start == period.period_start,
-               Bill.due_date == period.due_date, Bill.status == BillStatus.UNPAID,
-               Membership.role.in_(HOUSEHOLD_ROLES), Membership.verified_at.is_not(None))
-    ))
+        .where(Membership.household_id.in_(owing), Membership.role.in_(HOUSEHOLD_ROLES),
+               Membership.verified_at.is_not(None))
+    )) if owing else []
     label = _label(period.compound_id, period.period_start)
     body = ("还没有缴纳，请尽快缴费，可以在线缴纳。" if reminder.days_overdue
             else f"请在{period.due_date.month}月{period.due_date.day}日前缴纳，可以在线缴纳。")

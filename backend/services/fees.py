@@ -35,7 +35,7 @@ from backend.extensions import db, dialect_insert
 from backend.models import Bill, Building, Compound, FeeSchedule, Household, Meeting, Membership
 from backend.policy import fee_reader
 from backend.services.audit import record_audit
-from backend.services.payment_orders import without_live_order
+from backend.services.payment_orders import withdraw_due_reminders, without_live_order
 from backend.services.subsidies import release_subsidy
 from backend.shared.clock import utcnow
 from backend.shared.pagination import Page, paginate
@@ -396,6 +396,7 @@ def adjust_bill(bill_id: int, amount_fen: int, reason: str, actor_id: int, ip: s
     bill.adjust_reason = reason
     if amount_fen == 0:
         bill.status = BillStatus.WAIVED
+        withdraw_due_reminders(bill, now or utcnow())
     record_audit(actor_id=actor_id, action="bill.adjust", target_type="bill", target_id=bill.id,
                  compound_id=bill.compound_id, before=before,
                  after={"amount_fen": amount_fen, "reason": reason}, ip=ip)
@@ -408,6 +409,7 @@ def waive_bill(bill_id: int, reason: str, actor_id: int, ip: str | None, now: da
     release_subsidy(bill)
     bill.status = BillStatus.WAIVED
     bill.adjust_reason = reason
+    withdraw_due_reminders(bill, now or utcnow())
     record_audit(actor_id=actor_id, action="bill.waive", target_type="bill", target_id=bill.id,
                  compound_id=bill.compound_id, before={"status": BillStatus.UNPAID.value, "amount_fen": bill.amount_fen},
                  after={"status": BillStatus.WAIVED.value, "reason": reason}, ip=ip)

@@ -30,6 +30,7 @@ from backend.domain.fees import (
     FeeRefused,
     LiveOrderStep,
     OrderFate,
+    due_reminder_keys,
     format_fen,
     live_order_step,
     order_fate,
@@ -38,10 +39,20 @@ from backend.domain.fees import (
 )
 from backend.domain.notifications import FEE_PAID
 from backend.domain.refusals import Kind
+from backend.domain.roles import Role
 from backend.extensions import db
 from backend.integrations.wechat_pay import ORDER_NOT_EXIST, OrderState, PaidTransaction, WeChatPayError
-from backend.models import Bill, Compound, Household, Payment, PaymentOrder, PaymentOrderBill, Receipt
-from backend.services.notifications import notify
+from backend.models import (
+    Bill,
+    Compound,
+    Household,
+    Membership,
+    Payment,
+    PaymentOrder,
+    PaymentOrderBill,
+    Receipt,
+)
+from backend.services.notifications import notify, withdraw
 from backend.services.payment_provider import wechat_pay
 from backend.services.subsidies import grant_subsidy
 from backend.shared.clock import SHANGHAI
@@ -364,10 +375,35 @@ def take_payment(bill: Bill, amount_fen: int, now: datetime) -> bool:
     return False
 
 
+# Who hears a household's fee reminders (fee_reminders.remind_unpaid).
+HOUSEHOLD_ROLES = (Role.OWNER, Role.RESIDENT)
+
+
 def settle_bill(bill: Bill, now: datetime) -> None:
     bill.status = BillStatus.PAID
     bill.paid_at = now
     grant_subsidy(bill, now)
+    withdraw_due_reminders(bill, now)
+
+
+def withdraw_due_reminders(bill: Bill, now: datetime) -> None:
+    """A bill paid or waived (the caller holds its lock): "请在…前缴纳" is no longer true for the people of its
+    household, unless another household of theirs still owes the bills the same reminders are about."""
+    db.session.flush()
+    people = set(db.session.scalars(
+        select(Membership.user_id).where(Membership.household_id == bill.household_id,
+                                         Membership.role.in_(HOUSEHOLD_ROLES))))
+    if not people:
+        return
+    still_owing = set(db.session.scalars(
+        select(Membership.user_id)
+        .join(Bill, Bill.household_id == Membership.household_id)
+        .where(Membership.user_id.in_(people), Membership.role.in_(HOUSEHOLD_ROLES),
+               Bill.compound_id == bill.compound_id, Bill.period_start == bill.period_start,
+               Bill.due_date == bill.due_date, Bill.status == BillStatus.UNPAID)))
+    settled = sorted(people - still_owing)
+    if settled:
+        withdraw(due_reminder_keys(bill.compound_id, bill.period_start, bill.due_date), settled, now)
 
 
 def new_receipt_no(now: datetime) -> str:

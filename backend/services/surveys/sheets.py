@@ -32,6 +32,7 @@ from backend.services.audit import record_audit
 from backend.services.notifications import notify, withdraw
 from backend.services.photos import PreparedPhoto, kept_only_on_commit, store_photo
 from backend.services.surveys.common import NOT_FOUND, Standing, household_label, link, local, seen, state_of
+from backend.services.surveys.tally import withdraw_reminder
 from backend.shared.clock import utcnow
 
 
@@ -188,7 +189,7 @@ def _record_sheet(survey_id: int, compound_id: int, household_id: int, user_id: 
              "compound_id": compound_id, "value": answer.value, "text": answer.text.strip()}
             for answer in answers
         ])
-    db.session.flush()
+    withdraw_reminder(db.session.get(Survey, survey_id), household_id, now)
     return response
 
 

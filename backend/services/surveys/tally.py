@@ -17,7 +17,7 @@ from backend.domain.rating import (
 )
 from backend.domain.refusals import Kind
 from backend.domain.roles import Role
-from backend.domain.surveys import SurveyRefused
+from backend.domain.surveys import SurveyRefused, reminder_key, reminder_keys
 from backend.extensions import db, dialect_insert
 from backend.models import (
     Membership,
@@ -30,7 +30,7 @@ from backend.models import (
     SurveyTally,
 )
 from backend.services.audit import record_audit
-from backend.services.notifications import notify
+from backend.services.notifications import notify, withdraw
 from backend.services.surveys.common import HOUSEHOLD_ROLES, OVERALL, link, local, subject_of
 from backend.shared.clock import utcnow
 
@@ -56,6 +56,8 @@ def close(survey_id: int, actor_id: int | None, now: datetime | None = None, ip:
         raise SurveyRefused("测评尚未开始，不能结束", Kind.CONFLICT)
     record_audit(actor_id=actor_id, action="survey.close", target_type="survey", target_id=survey_id,
                  compound_id=survey.compound_id, ip=ip)
+    # Nobody can answer any more: "请在…前完成测评" is no longer true for anyone.
+    withdraw(reminder_keys(survey_id), now=now)
     tally(survey_id, now, commit=False)
     db.session.commit()
     return True
@@ -197,10 +199,6 @@ def running(now: datetime) -> list[int]:
         Survey.closed_at.is_(None), Survey.opens_at <= now, Survey.closes_at > now).order_by(Survey.id)))
 
 
-def reminder_key(survey_id: int) -> str:
-    return f"survey-{survey_id}-closing"
-
-
 def due_reminders(now: datetime) -> list[int]:
     """Running campaigns within a day of their close whose reminder has not gone out."""
     soon = now + timedelta(hours=REMINDER_BEFORE_HOURS)
@@ -227,8 +225,12 @@ def not_answered_people(survey: Survey) -> list[int]:
 def remind(survey_id: int) -> int:
     """The reminder a day before the close, once: one notice per campaign (its dedupe key), so a second run
     reaches nobody twice. Returns how many people it was sent to."""
-    survey = db.session.get(Survey, survey_id)
+    # Locked exclusively, as a close does: the sheets in flight (they share-lock it) are waited for and then
+    # counted as answered; a sheet that comes after finds the reminder and withdraws it (withdraw_reminder).
+    survey = db.session.scalar(select(Survey).where(Survey.id == survey_id).with_for_update()
+                               .execution_options(populate_existing=True))
     if survey is None or survey.closed_at is not None:
+        db.session.rollback()
         return 0
     people = not_answered_people(survey)
     if people:
@@ -237,3 +239,24 @@ def remind(survey_id: int) -> int:
                dedupe_key=reminder_key(survey_id))
     db.session.commit()
     return len(people)
+
+
+def withdraw_reminder(survey: Survey, household_id: int, now: datetime) -> None:
+    """The household's sheet is recorded (online or on paper, in the caller's transaction): the reminder leaves
+    the inbox of its people, unless another household they answer for still has no sheet."""
+    db.session.flush()
+    roles = (Role.OWNER,) if survey.owners_only else HOUSEHOLD_ROLES
+    people = set(db.session.scalars(select(Membership.user_id).where(
+        Membership.household_id == household_id, Membership.role.in_(HOUSEHOLD_ROLES))))
+    if not people:
+        return
+    still_to_answer = set(db.session.scalars(
+        select(Membership.user_id)
+        .join(SurveyCompound, (SurveyCompound.compound_id == Membership.compound_id)
+              & (SurveyCompound.survey_id == survey.id))
+        .where(Membership.user_id.in_(people), Membership.role.in_(roles), Membership.verified_at.is_not(None),
+               ~exists().where(SurveyResponse.survey_id == survey.id,
+                               SurveyResponse.household_id == Membership.household_id))))
+    settled = sorted(people - still_to_answer)
+    if settled:
+        withdraw(reminder_keys(survey.id), settled, now)
