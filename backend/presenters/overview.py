@@ -1,6 +1,6 @@
 """The officials' landing (辖区概况): for each compound of their area the newest period's collection rate (the
-fee presenter's figure) and the work orders open and overdue now, with the area's subtotals, and the subsidy
-settlement one tap away."""
+fee service's count, as the collection page shows it) and the work orders open and overdue now, with the area's
+subtotals, and the subsidy settlement one tap away. A fixed number of statements, however many compounds."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from backend.domain.fees import Collection
 from backend.models import Compound
-from backend.presenters import fees as fee_presenter
+from backend.services import fees as fee_service
 from backend.services import overview as service
 from backend.services import subsidies as subsidy_service
 
@@ -36,11 +36,11 @@ def area_overview(user_id: int, compounds: list[Compound], now: datetime) -> Are
         return None
     orders = service.open_orders([compound.id for compound in compounds], now)
     lines = []
+    newest = fee_service.newest_collections([compound.id for compound in compounds])
     for compound in compounds:
-        newest = fee_presenter.collection(compound.id, None, 1, 1).items
-        figures = newest[0].figures if newest else None
+        period_start, figures = newest.get(compound.id, (None, None))
         lines.append(CompoundLine(
-            compound=compound, period_start=newest[0].period_start if newest else None, collection=figures,
+            compound=compound, period_start=period_start, collection=figures,
             open_orders=orders[compound.id].open, overdue_orders=orders[compound.id].overdue,
         ))
     counted = [line.collection for line in lines if line.collection is not None]

@@ -75,3 +75,32 @@ def test_residents_land_without_the_overview(client, make_compound, make_user, p
     page_sign_in(client, make_user(role=Role.OWNER, compound=compound, household=first_household(compound)))
     page = client.get("/h5/").get_data(as_text=True)
     assert 'id="area-overview"' not in page and "settlement" not in page
+
+
+def test_the_landing_costs_the_same_statements_for_one_compound_as_for_four(client, area_tree, make_compound,
+                                                                           make_user, page_sign_in, count_queries):
+    """No query per compound: the collection rates and the orders of every compound are each read once."""
+    community = area_tree[3]
+    month = beijing_date(utcnow()).replace(day=1)
+
+    def billed_compound():
+        compound = make_compound(area=community, buildings=1, households_per_building=2)
+        make_schedule(compound, effective_from=month)
+        issue_bills_for(compound, month)
+        return compound
+
+    billed_compound()
+    page_sign_in(client, make_user(role=Role.OFFICIAL, area=community))
+    db.session.commit()
+
+    def statements() -> int:
+        db.session.expire_all()
+        with count_queries() as seen:
+            assert client.get("/h5/").status_code == 200
+        return len(seen)
+
+    one = statements()
+    for _ in range(3):
+        billed_compound()
+    db.session.commit()
+    assert statements() == one
