@@ -1,9 +1,13 @@
 # ruff: noqa: F811  (the uploader tests' fixtures are imported by name, then asked for by name)
 """Photos held for the work order's duplicate offer (issue 15, item 7) attach once: a repeated token is one photo,
-the offer shown again keeps its tokens, and filing takes them in one step so two taps cannot file them twice."""
+the offer shown again keeps its tokens, and filing takes them in one step so two taps cannot file them twice. Odd
+tokens are a 404 or a refusal (never a 500), non-image bytes are refused, and a thumbnail is served as stored."""
 from __future__ import annotations
 
+import io
 import threading
+
+import pytest
 
 from backend.domain.refusals import Refused
 from backend.extensions import db
@@ -100,3 +104,27 @@ def test_held_photos_are_put_back_when_the_order_is_not_filed(resident, neighbou
     assert refused.status_code == 422 and "最多上传6张照片" in page
     assert held_tokens(page) == tokens
     assert photos_of_new_order(submit(neighbour, compound, held=tokens, confirm_new="1")) == 6
+
+
+@pytest.mark.parametrize("token", ["a" * 5000, "../" * 40, "%00", "A" * 32, "0" * 31 + "g"],
+                         ids=["huge", "traversal", "nul", "upper-hex", "not-hex"])
+def test_a_bad_token_is_a_404_or_a_refusal_never_a_500(neighbour, resident, compound, token):
+    assert neighbour.get(f"/h5/uploads/held/{token}").status_code == 404
+    response = submit(neighbour, compound, held=[token], confirm_new="1")
+    assert response.status_code == 422 and EXPIRED in response.get_data(as_text=True)
+
+
+def test_non_image_bytes_are_refused_on_the_form(neighbour, compound):
+    fake = (io.BytesIO(b"<?php echo 1; ?>" * 100), "photo.jpg", "image/jpeg")
+    before = orders()
+    response = submit(neighbour, compound, photos=[fake])
+    assert response.status_code == 422
+    assert orders() == before
+
+
+def test_a_held_thumbnail_is_never_compressed_or_altered(neighbour, resident, compound):
+    [token] = offer_tokens(resident, neighbour, compound, 1)
+    plain = neighbour.get(f"/h5/uploads/held/{token}")
+    gz = neighbour.get(f"/h5/uploads/held/{token}", headers={"Accept-Encoding": "gzip, br"})
+    assert gz.status_code == 200 and "Content-Encoding" not in gz.headers
+    assert gz.data == plain.data and gz.data[:2] == b"\xff\xd8"
