@@ -108,16 +108,24 @@ def planned_subsidies(bills: Iterable[Bill]) -> dict[int, SubsidyView | None]:
     """Each bill's subsidy as paying the bills together would fix it (hold_subsidies), holding nothing: a bill
     whose subsidy is held keeps it; each other unpaid bill, oldest first, gets what the budget has left after the
     older ones' — so the sum shown is what the payment takes. None for a bill no policy subsidises."""
+    bills = oldest_first(bills)
+    # One read of the grants and one policy lookup per compound, however many months are shown together.
+    grants = {grant.bill_id: grant for grant in db.session.scalars(
+        select(SubsidyGrant).where(SubsidyGrant.bill_id.in_([bill.id for bill in bills]),
+                                   SubsidyGrant.status != GrantStatus.RELEASED))}
+    policies: dict[int, SubsidyPolicy | None] = {}
     left: dict[int, int | None] = {}
     views: dict[int, SubsidyView | None] = {}
-    for bill in oldest_first(bills):
-        grant = db.session.scalar(select(SubsidyGrant).where(SubsidyGrant.bill_id == bill.id))
-        if grant is not None and grant.status is not GrantStatus.RELEASED:
+    for bill in bills:
+        grant = grants.get(bill.id)
+        if grant is not None:
             policy = db.session.get(SubsidyPolicy, grant.policy_id)
             views[bill.id] = SubsidyView(policy_name=policy.name, fixed=True, subsidy_fen=grant.amount_fen,
                                          per_month=grant.per_month)
             continue
-        policy = applicable_policy(bill.compound) if bill.status is BillStatus.UNPAID else None
+        if bill.status is BillStatus.UNPAID and bill.compound_id not in policies:
+            policies[bill.compound_id] = applicable_policy(bill.compound)
+        policy = policies.get(bill.compound_id) if bill.status is BillStatus.UNPAID else None
         if policy is None:
             views[bill.id] = None
             continue

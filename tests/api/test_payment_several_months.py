@@ -494,3 +494,19 @@ def test_the_receipt_lists_each_bill_the_payee_and_the_masked_payer(api, client,
         3 * AMOUNT, sum(SUBSIDIES), sum(SHARES))
     assert body["bill_total_fen"] == body["subsidy_total_fen"] + body["total_fen"]
     assert_error_shape(api("GET", f"/api/v1/payments/{payment_id}/receipt", quarter.people["other_staff"]), 404)
+
+
+def test_planning_several_months_reads_the_grants_and_the_policy_once_however_many_months(quarter, count_queries):
+    """全部缴清 and the desk plan every month shown together: no statement per month."""
+    bills = quarter.bills
+
+    def statements(shown: list[Bill]) -> int:
+        db.session.expire_all()
+        shown = [db.session.get(Bill, bill.id) for bill in shown]
+        for bill in shown:
+            assert bill.compound is not None
+        with count_queries() as seen:
+            subsidy_service.planned_subsidies(shown)
+        return len(seen)
+
+    assert statements(bills[:1]) == statements(bills)
