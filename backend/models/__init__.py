@@ -25,6 +25,7 @@ from backend.models.consultations import (
     Vote,
     VoteCast,
 )
+from backend.models.disputes import DisputeCase
 from backend.models.fees import (
     Bill,
     FeeSchedule,
@@ -36,6 +37,7 @@ from backend.models.fees import (
     SubsidyGrant,
     SubsidyPolicy,
 )
+from backend.models.flags import ProblemFlag
 from backend.models.jobs import OutboxJob
 from backend.models.meetings import Meeting, MeetingAttendance, MeetingInvitee
 from backend.models.notifications import Delivery, Notice, Notification, NotificationPreference
@@ -50,6 +52,7 @@ from backend.models.rating import (
     RatingObjection,
     RatingRound,
 )
+from backend.models.rectifications import Rectification
 from backend.models.surveys import (
     Survey,
     SurveyAnswer,
@@ -134,6 +137,9 @@ __all__ = [
     "ScoreSnapshot",
     "User",
     "WeChatAccount",
+    "DisputeCase",
+    "ProblemFlag",
+    "Rectification",
     "WorkOrder",
     "WorkOrderCategory",
     "WorkOrderEscalation",
