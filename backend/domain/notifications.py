@@ -32,6 +32,7 @@ FEE_REMINDER = "fee_reminder"
 FEE_PAID = "fee_paid"
 SUBSIDY_CHANGE = "subsidy_change"
 ANNOUNCEMENT = "announcement"
+DISPUTE_UPDATE = "dispute_update"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -53,6 +54,7 @@ KINDS = {
     FEE_PAID: "缴费成功",
     SUBSIDY_CHANGE: "补贴调整",
     ANNOUNCEMENT: "通知公告",
+    DISPUTE_UPDATE: "调解进展",
 }
 
 _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
@@ -84,6 +86,8 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     SUBSIDY_CHANGE: _HOUSEHOLD,
     # The compound's verified owners and residents.
     ANNOUNCEMENT: _HOUSEHOLD,
+    # The resident parties of a case (its household's verified people): a new step, the outcome.
+    DISPUTE_UPDATE: _HOUSEHOLD,
 }
 
 

@@ -72,6 +72,9 @@ class Action(enum.StrEnum):
     RATE_COMPANIES = "rate_companies"
     # 通知公告: reading is VIEW_COMPOUND's; posting (and changing another's notice) by role.
     POST_ANNOUNCEMENTS = "post_announcements"
+    # 矛盾纠纷调解: officials over the compound open cases and read their area's; the case decides the rest.
+    OPEN_DISPUTES = "open_disputes"
+    VIEW_DISPUTES = "view_disputes"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -131,6 +134,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.RATE_COMPANIES: frozenset({Role.OFFICIAL, Role.ADMIN}),
     # The compound's self-governance, its property manager, and the community and above over their area.
     Action.POST_ANNOUNCEMENTS: _SELF_GOVERNANCE | {Role.MANAGER, Role.OFFICIAL},
+    # Mediation is the community's and the street's (measure 6): the committee and the company are often a side of
+    # the dispute, so they are parties to a case, never the ones who open or mediate it.
+    Action.OPEN_DISPUTES: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.VIEW_DISPUTES: frozenset({Role.OFFICIAL, Role.ADMIN}),
 }
 
 

@@ -25,7 +25,7 @@ from backend.models.consultations import (
     Vote,
     VoteCast,
 )
-from backend.models.disputes import DisputeCase
+from backend.models.disputes import DisputeCase, DisputeParty, DisputeStep
 from backend.models.fees import (
     Bill,
     FeeSchedule,
@@ -138,6 +138,8 @@ __all__ = [
     "User",
     "WeChatAccount",
     "DisputeCase",
+    "DisputeParty",
+    "DisputeStep",
     "ProblemFlag",
     "Rectification",
     "WorkOrder",
