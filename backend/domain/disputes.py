@@ -217,7 +217,7 @@ def check_outcome(outcome: Outcome, referred_to: str) -> None:
 
 
 # PDF names that run something when opened; an agreement scan never needs them.
-_ACTIVE_PDF = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/OpenAction", b"/AA", b"/RichMedia", b"/XFA")
+_ACTIVE_PDF = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/EmbeddedFiles", b"/OpenAction", b"/AA", b"/RichMedia", b"/XFA")
 
 
 def pdf_problem(data: bytes) -> str | None:

@@ -86,6 +86,8 @@ class AgreementView:
 @dataclass(frozen=True)
 class DisputeDetail(DisputeLine):
     summary: str
+    # The pages' way back to the compound's list.
+    compound_code: str
     mediator_area_name: str
     parties: list[PartyView]
     steps: list[StepView]
@@ -173,6 +175,7 @@ def detail(case_id: int, user_id: int | None) -> DisputeDetail:
     return DisputeDetail(
         **vars(line),
         summary=case.summary,
+        compound_code=service.compound_code(case.compound_id),
         mediator_area_name=service.area_name(case.mediator_area_id),
         parties=[PartyView(
             id=party.id, kind=party.kind.value, kind_label=PARTY_KIND_LABELS[party.kind],

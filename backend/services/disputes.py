@@ -515,6 +515,10 @@ def area_name(area_id: int | None) -> str:
     return db.session.scalar(select(Area.name).where(Area.id == area_id)) or "" if area_id is not None else ""
 
 
+def compound_code(compound_id: int) -> str:
+    return db.session.scalar(select(Compound.code).where(Compound.id == compound_id)) or ""
+
+
 def compound_names(compound_ids: Sequence[int]) -> dict[int, str]:
     ids = sorted(set(compound_ids))
     if not ids:
