@@ -245,12 +245,14 @@ def test_the_link_must_be_a_row_of_the_same_compound(client, sign_in, world):
     assert case["link"]["kind"] == "rectification" and case["link"]["id"] == here.id
 
 
-def test_parties_of_another_compound_and_bad_bodies_are_refused(client, sign_in, world):
+def test_parties_of_another_compound_and_bad_bodies_are_refused(client, sign_in, world, make_user):
     headers = sign_in(world.community_official)
     b_home = db.session.scalar(select(Household.id).where(Household.compound_id == world.b.id))
+    b_owner = make_user(Role.OWNER, world.b, household=db.session.get(Household, b_home))
     url = f"/api/v1/compounds/{world.a.id}/disputes"
     for body in (
         _body(world, parties=[{"kind": "owner", "household_id": b_home}, {"kind": "company", "name": "物业"}]),
+        _body(world, parties=[{"kind": "owner", "user_id": b_owner.id}, {"kind": "company", "name": "物业"}]),
         _body(world, parties=[{"kind": "company", "name": "物业"}]),
         _body(world, parties=[{"kind": "company", "household_id": world.homes[0].id}, {"kind": "owner", "name": "x"}]),
         _body(world, kind="fight"),
@@ -286,3 +288,21 @@ def test_counts_for_the_dashboard_and_reports(client, sign_in, world):
     assert (counts.opened, counts.settled, counts.referred) == (2, 1, 0)
     assert service.period_counts(world.b.area_id, today, today).opened == 0
     assert service.period_counts(world.a.area_id, today - timedelta(days=40), today - timedelta(days=10)).opened == 0
+
+
+def test_a_district_official_opens_a_case_for_a_mediator_of_the_community(client, sign_in, world, area_tree,
+                                                                          make_user):
+    district = area_tree[1]
+    official = make_user(Role.OFFICIAL, area=district)
+    url = f"/api/v1/compounds/{world.a.id}/disputes"
+    refused = client.post(url, json=_body(world), headers=sign_in(official))
+    assert_error_shape(refused, 422)
+    assert "mediator_id" in refused.json["errors"]
+    case = client.post(url, json=_body(world, mediator_id=world.community_official.id), headers=sign_in(official))
+    assert case.status_code == 201 and case.json["mediator_name"] == world.community_official.display_name
+    # Above the mediator: the district official may hand the case on.
+    assert "change_mediator" in case.json["actions"]
+    listed = client.get(f"/api/v1/areas/{district.id}/disputes?status=open", headers=sign_in(official))
+    assert [item["id"] for item in listed.json["items"]] == [case.json["id"]]
+    assert client.get(f"/api/v1/areas/{district.id}/disputes?status=settled",
+                      headers=sign_in(official)).json["total"] == 0
