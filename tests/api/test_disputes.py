@@ -149,6 +149,12 @@ def test_a_resident_who_is_no_party_and_staff_see_nothing(client, sign_in, world
         assert_error_shape(client.get(f"/api/v1/disputes/{case['id']}", headers=headers), 404)
         assert_error_shape(_step(client, headers, case["id"]), 404)
         assert_error_shape(client.get(f"/api/v1/disputes/{case['id']}/agreement", headers=headers), 404)
+        assert_error_shape(client.post(f"/api/v1/disputes/{case['id']}/agreement",
+                                       data={"agreement": (io.BytesIO(PDF), "a.pdf")}, headers=headers), 404)
+        assert_error_shape(client.post(f"/api/v1/disputes/{case['id']}/outcome", data={"outcome": "settled"},
+                                       headers=headers), 404)
+        assert_error_shape(client.post(f"/api/v1/disputes/{case['id']}/mediator",
+                                       json={"mediator_id": world.colleague.id}, headers=headers), 404)
         assert_error_shape(client.get(f"/api/v1/areas/{world.a.area_id}/disputes", headers=headers), 403)
     assert client.get(f"/api/v1/compounds/{world.a.id}/disputes", headers=sign_in(world.neighbour)).json["total"] == 0
     assert_error_shape(client.get(f"/api/v1/compounds/{world.a.id}/disputes", headers=sign_in(world.staff)), 403)
@@ -158,6 +164,10 @@ def test_a_resident_who_is_no_party_and_staff_see_nothing(client, sign_in, world
 def test_the_mediator_and_officials_above_act_a_colleague_and_the_party_only_read(client, sign_in, world):
     case = _open(client, sign_in, world)
     assert_error_shape(_step(client, sign_in(world.colleague), case["id"]), 403)
+    for action in ("outcome", "agreement"):
+        assert_error_shape(client.post(f"/api/v1/disputes/{case['id']}/{action}",
+                                       data={"outcome": "settled", "agreement": (io.BytesIO(PDF), "a.pdf")},
+                                       headers=sign_in(world.owner)), 403)
     assert_error_shape(_step(client, sign_in(world.owner), case["id"]), 403)
     colleague_view = client.get(f"/api/v1/disputes/{case['id']}", headers=sign_in(world.colleague)).json
     assert colleague_view["actions"] == ["view_contacts"]
