@@ -316,3 +316,16 @@ def test_a_district_official_opens_a_case_for_a_mediator_of_the_community(client
     assert [item["id"] for item in listed.json["items"]] == [case.json["id"]]
     assert client.get(f"/api/v1/areas/{district.id}/disputes?status=settled",
                       headers=sign_in(official)).json["total"] == 0
+
+
+def test_the_area_list_costs_the_same_queries_for_one_case_or_many(client, sign_in, world, count_queries):
+    headers = sign_in(world.street_official)
+    url = f"/api/v1/areas/{world.a.area_id}/disputes"
+    _open(client, sign_in, world)
+    with count_queries() as one:
+        assert client.get(url, headers=headers).json["total"] == 1
+    for number in range(4):
+        _open(client, sign_in, world, title=f"纠纷{number}")
+    with count_queries() as five:
+        assert client.get(url, headers=headers).json["total"] == 5
+    assert len(five) == len(one)
