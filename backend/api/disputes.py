@@ -39,10 +39,6 @@ AREA_ID = "<int(min=1, max=2147483647):area_id>"
 DISPUTE_ID = "<int(min=1, max=2147483647):dispute_id>"
 
 
-def agreement_of(upload) -> service.PreparedAgreement | None:
-    return service.prepare_agreement(upload.stream) if upload is not None else None
-
-
 @blp.route(f"/compounds/{COMPOUND_ID}/disputes")
 class CompoundDisputes(MethodView):
     @blp.arguments(DisputeListQuery, location="query")
@@ -139,7 +135,7 @@ class DisputeOutcome(MethodView):
         """Close the case (multipart): `settled` (调解成功, optionally with the signed agreement as a photo or PDF)
         or `referred` to `referred_to`. Once: a second outcome is 409. The resident parties are told."""
         service.record_outcome(dispute_id, optional_user_id(), form["outcome"], form["referred_to"], form["note"],
-                               agreement_of(form["agreement"]), ip=client_ip())
+                               form["agreement"].stream if form["agreement"] else None, ip=client_ip())
         return presenter.detail(dispute_id, optional_user_id())
 
 
@@ -175,7 +171,7 @@ class DisputeAgreement(MethodView):
     def post(self, form, dispute_id):
         """Attach (or replace) the signed agreement (multipart `agreement`: a JPG/PNG/WebP/HEIC photo, re-encoded
         without metadata, or a PDF without scripts or attachments) while open or once settled."""
-        service.attach_agreement(dispute_id, optional_user_id(), agreement_of(form["agreement"]), ip=client_ip())
+        service.attach_agreement(dispute_id, optional_user_id(), form["agreement"].stream, ip=client_ip())
         return presenter.detail(dispute_id, optional_user_id())
 
 

@@ -170,8 +170,8 @@ def dispute_outcome(dispute_id: int):
     user_id = require_user_for_post()
     show_refusal_with(lambda refused: _detail_page(dispute_id, user_id, refused, "outcome"))
     body = load_form(OutcomeInputSchema(), agreement=_chosen("agreement"))
-    agreement = service.prepare_agreement(body["agreement"].stream) if body["agreement"] is not None else None
-    service.record_outcome(dispute_id, user_id, body["outcome"], body["referred_to"], body["note"], agreement,
+    upload = body["agreement"].stream if body["agreement"] is not None else None
+    service.record_outcome(dispute_id, user_id, body["outcome"], body["referred_to"], body["note"], upload,
                            ip=client_ip())
     flash("调解结果已记录，案件已结案", "success")
     return _to_detail(dispute_id)
@@ -182,8 +182,7 @@ def dispute_agreement_upload(dispute_id: int):
     user_id = require_user_for_post()
     show_refusal_with(lambda refused: _detail_page(dispute_id, user_id, refused, "agreement"))
     body = load_form(AgreementInputSchema(), **({"agreement": _chosen("agreement")} if _chosen("agreement") else {}))
-    service.attach_agreement(dispute_id, user_id, service.prepare_agreement(body["agreement"].stream),
-                             ip=client_ip())
+    service.attach_agreement(dispute_id, user_id, body["agreement"].stream, ip=client_ip())
     flash("调解协议已上传", "success")
     return _to_detail(dispute_id)
 

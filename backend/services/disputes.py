@@ -331,13 +331,16 @@ def _put_agreement(case: DisputeCase, agreement: PreparedAgreement, stored: list
 
 
 def record_outcome(case_id: int, user_id: int, outcome: Outcome, referred_to: str = "", note: str = "",
-                   agreement: PreparedAgreement | None = None, ip: str | None = None) -> DisputeCase:
-    """Close the case once: settled, or referred to someone. The database decides who was first (the update only
-    changes an open case), so two people recording at once leave one outcome and the other a 409."""
+                   upload: typing.BinaryIO | None = None, ip: str | None = None) -> DisputeCase:
+    """Close the case once: settled (with the signed agreement's upload, if any), or referred to someone. The
+    database decides who was first (the update only changes an open case), so two people recording at once leave
+    one outcome and the other a 409."""
     rules.check_outcome(outcome, referred_to)
-    if agreement is not None and outcome is not Outcome.SETTLED:
+    if upload is not None and outcome is not Outcome.SETTLED:
         raise DisputeRefused("只有调解成功的案件附调解协议", errors={"agreement": ["只有调解成功的案件附调解协议"]})
     case = _for_change(case_id, user_id, DisputeAction.RECORD_OUTCOME)
+    # Only those who may record it get their file read: a stranger learns nothing from a refused upload.
+    agreement = prepare_agreement(upload) if upload is not None else None
     now = utcnow()
     changed = db.session.execute(
         update(DisputeCase).where(DisputeCase.id == case.id, DisputeCase.status.in_(OPEN_DISPUTE_STATUSES))
@@ -363,9 +366,10 @@ def record_outcome(case_id: int, user_id: int, outcome: Outcome, referred_to: st
     return case
 
 
-def attach_agreement(case_id: int, user_id: int, agreement: PreparedAgreement, ip: str | None = None) -> DisputeCase:
+def attach_agreement(case_id: int, user_id: int, upload: typing.BinaryIO, ip: str | None = None) -> DisputeCase:
     """Attach (or replace) the signed agreement while the case is open or after it settled."""
     case = _for_change(case_id, user_id, DisputeAction.ATTACH_AGREEMENT)
+    agreement = prepare_agreement(upload)
     with kept_only_on_commit() as stored:
         replaced = _put_agreement(case, agreement, stored)
         record_audit(actor_id=user_id, action="dispute.agreement", target_type="dispute_case", target_id=case.id,
