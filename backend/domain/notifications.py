@@ -32,6 +32,7 @@ FEE_REMINDER = "fee_reminder"
 FEE_PAID = "fee_paid"
 SUBSIDY_CHANGE = "subsidy_change"
 ANNOUNCEMENT = "announcement"
+PROBLEM_FLAG = "problem_flag"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -53,6 +54,7 @@ KINDS = {
     FEE_PAID: "缴费成功",
     SUBSIDY_CHANGE: "补贴调整",
     ANNOUNCEMENT: "通知公告",
+    PROBLEM_FLAG: "问题小区提醒",
 }
 
 _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
@@ -84,6 +86,8 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     SUBSIDY_CHANGE: _HOUSEHOLD,
     # The compound's verified owners and residents.
     ANNOUNCEMENT: _HOUSEHOLD,
+    # The street and district officials above a compound newly flagged as a problem compound.
+    PROBLEM_FLAG: frozenset({Role.OFFICIAL}),
 }
 
 

@@ -72,6 +72,10 @@ class Action(enum.StrEnum):
     RATE_COMPANIES = "rate_companies"
     # 通知公告: reading is VIEW_COMPOUND's; posting (and changing another's notice) by role.
     POST_ANNOUNCEMENTS = "post_announcements"
+    # 问题小区: the flags of the compounds below an area, with their reasons and history (officials only).
+    VIEW_FLAGS = "view_flags"
+    # The flag rules' thresholds of an area (the service also asks for an official of district level or up).
+    SET_FLAG_THRESHOLDS = "set_flag_thresholds"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -131,6 +135,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.RATE_COMPANIES: frozenset({Role.OFFICIAL, Role.ADMIN}),
     # The compound's self-governance, its property manager, and the community and above over their area.
     Action.POST_ANNOUNCEMENTS: _SELF_GOVERNANCE | {Role.MANAGER, Role.OFFICIAL},
+    Action.VIEW_FLAGS: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.SET_FLAG_THRESHOLDS: frozenset({Role.OFFICIAL, Role.ADMIN}),
 }
 
 

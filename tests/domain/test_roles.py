@@ -78,6 +78,9 @@ EXPECTED: dict[Action, set[Role]] = {
     # Issue 15: the committee, party secretary and property manager post the compound's notices, officials (社区
     # and above) theirs; staff and residents read them.
     Action.POST_ANNOUNCEMENTS: SELF_GOVERNANCE | {Role.MANAGER, Role.OFFICIAL},
+    # Issue 16: problem compounds and their thresholds are the officials' (the district and up set thresholds).
+    Action.VIEW_FLAGS: {Role.OFFICIAL, Role.ADMIN},
+    Action.SET_FLAG_THRESHOLDS: {Role.OFFICIAL, Role.ADMIN},
 }
 
 
