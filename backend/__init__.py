@@ -135,6 +135,7 @@ def _register_api(app: Flask) -> None:
         consultations,
         disputes,
         fees,
+        flags,
         ledger,
         me,
         meetings,
@@ -153,7 +154,7 @@ def _register_api(app: Flask) -> None:
     smorest_api.init_app(app)
     smorest_api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for module in (auth, me, compounds, bindings, ledger, notifications, workorders, consultations, meetings,
-                   fees, payments, subsidies, rating, surveys, announcements, disputes):
+                   fees, payments, subsidies, rating, surveys, announcements, disputes, flags):
         smorest_api.register_blueprint(module.blp)
     register_error_handlers(app)
     register_jwt(app)

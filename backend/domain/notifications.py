@@ -33,6 +33,7 @@ FEE_PAID = "fee_paid"
 SUBSIDY_CHANGE = "subsidy_change"
 ANNOUNCEMENT = "announcement"
 DISPUTE_UPDATE = "dispute_update"
+PROBLEM_FLAG = "problem_flag"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -55,6 +56,7 @@ KINDS = {
     SUBSIDY_CHANGE: "补贴调整",
     ANNOUNCEMENT: "通知公告",
     DISPUTE_UPDATE: "调解进展",
+    PROBLEM_FLAG: "问题小区提醒",
 }
 
 _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
@@ -88,6 +90,8 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     ANNOUNCEMENT: _HOUSEHOLD,
     # The resident parties of a case (its household's verified people): a new step, the outcome.
     DISPUTE_UPDATE: _HOUSEHOLD,
+    # The street and district officials above a compound newly flagged as a problem compound.
+    PROBLEM_FLAG: frozenset({Role.OFFICIAL}),
 }
 
 

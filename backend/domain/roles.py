@@ -75,6 +75,10 @@ class Action(enum.StrEnum):
     # 矛盾纠纷调解: officials over the compound open cases and read their area's; the case decides the rest.
     OPEN_DISPUTES = "open_disputes"
     VIEW_DISPUTES = "view_disputes"
+    # 问题小区: the flags of the compounds below an area, with their reasons and history (officials only).
+    VIEW_FLAGS = "view_flags"
+    # The flag rules' thresholds of an area (the service also asks for an official of district level or up).
+    SET_FLAG_THRESHOLDS = "set_flag_thresholds"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -138,6 +142,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # the dispute, so they are parties to a case, never the ones who open or mediate it.
     Action.OPEN_DISPUTES: frozenset({Role.OFFICIAL, Role.ADMIN}),
     Action.VIEW_DISPUTES: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.VIEW_FLAGS: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.SET_FLAG_THRESHOLDS: frozenset({Role.OFFICIAL, Role.ADMIN}),
 }
 
 

@@ -34,6 +34,8 @@ PERIODIC_JOBS = (
     PeriodicJob("backend.jobs.fees.send_reminders", "0 2 * * *", "每天10:00", "default"),
     PeriodicJob("backend.jobs.fees.release_abandoned_subsidies", "15 * * * *", "每小时15分", "low"),
     PeriodicJob("backend.jobs.auth.purge_expired_revocations", "40 19 * * *", "每天03:40", "low"),
+    # After the night's tallies (work orders 02:30, surveys 02:50) and bills (00:30), before the officials' day.
+    PeriodicJob("backend.jobs.flags.sweep_all", "10 20 * * *", "每天04:10", "low"),
 )
 
 for job in PERIODIC_JOBS:

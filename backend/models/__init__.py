@@ -37,7 +37,7 @@ from backend.models.fees import (
     SubsidyGrant,
     SubsidyPolicy,
 )
-from backend.models.flags import ProblemFlag
+from backend.models.flags import FlagThreshold, ProblemFlag
 from backend.models.jobs import OutboxJob
 from backend.models.meetings import Meeting, MeetingAttendance, MeetingInvitee
 from backend.models.notifications import Delivery, Notice, Notification, NotificationPreference
@@ -140,6 +140,7 @@ __all__ = [
     "DisputeCase",
     "DisputeParty",
     "DisputeStep",
+    "FlagThreshold",
     "ProblemFlag",
     "Rectification",
     "WorkOrder",

@@ -1,9 +1,10 @@
-"""Problem flags (问题小区): one row per time a rule fired for a compound; clearing keeps the row (the history)."""
+"""Problem flags (问题小区): one row per time a rule fired for a compound, clearing keeps the row (the history); and
+the per-area thresholds the rules compare with."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.domain.flags import FlagRule
@@ -29,4 +30,30 @@ class ProblemFlag(Base):
             "uq_problem_flags_active", "compound_id", "rule", unique=True,
             sqlite_where=text("cleared_at IS NULL"), postgresql_where=text("cleared_at IS NULL"),
         ),
+    )
+
+
+class FlagThreshold(Base):
+    """An area's own thresholds for the flag rules; the nearest area at or above a compound's with a row wins, the
+    defaults of domain FlagThresholds when none has one."""
+
+    __tablename__ = "flag_thresholds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), unique=True)
+    collection_min_bp: Mapped[int]
+    overdue_orders_max: Mapped[int]
+    satisfaction_min_bp: Mapped[int]
+    low_stars: Mapped[int] = mapped_column(SmallInteger)
+    open_disputes_max: Mapped[int]
+    overdue_rectifications_max: Mapped[int]
+    updated_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("collection_min_bp BETWEEN 0 AND 10000 AND satisfaction_min_bp BETWEEN 0 AND 10000",
+                        name="rates_range"),
+        CheckConstraint("low_stars BETWEEN 0 AND 5", name="low_stars_range"),
+        CheckConstraint("overdue_orders_max >= 0 AND open_disputes_max >= 0 AND overdue_rectifications_max >= 0",
+                        name="counts_not_negative"),
     )

@@ -100,6 +100,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     entry,
     fee_desk,
     fees,
+    flags,
     meetings,
     notifications,
     rating,

@@ -492,6 +492,32 @@ def newest_collections(compound_ids: Sequence[int]) -> dict[int, tuple[date, Col
     return {compound_id: (period, _as_collection(*figures)) for compound_id, period, *figures in rows}
 
 
+def recent_collections(compound_ids: Sequence[int], periods: int) -> dict[int, list[tuple[date, Collection]]]:
+    """Each compound's `periods` newest billed periods, newest first, each as `collection` counts it, in one
+    statement for a batch of compounds (the problem-compound sweep); a compound without bills is left out."""
+    if not compound_ids:
+        return {}
+    billed = (
+        select(Bill.compound_id, Bill.period_start).where(Bill.compound_id.in_(compound_ids))
+        .group_by(Bill.compound_id, Bill.period_start).subquery()
+    )
+    ranked = select(
+        billed.c.compound_id, billed.c.period_start,
+        func.row_number().over(partition_by=billed.c.compound_id, order_by=billed.c.period_start.desc()).label("n"),
+    ).subquery()
+    newest = select(ranked.c.compound_id, ranked.c.period_start).where(ranked.c.n <= periods).subquery()
+    rows = db.session.execute(
+        select(Bill.compound_id, Bill.period_start, *_collection_columns())
+        .join(newest, and_(Bill.compound_id == newest.c.compound_id, Bill.period_start == newest.c.period_start))
+        .group_by(Bill.compound_id, Bill.period_start)
+        .order_by(Bill.compound_id, Bill.period_start.desc())
+    ).all()
+    found: dict[int, list[tuple[date, Collection]]] = {}
+    for compound_id, period, *figures in rows:
+        found.setdefault(compound_id, []).append((period, _as_collection(*figures)))
+    return found
+
+
 def billed_periods(compound_id: int) -> list[date]:
     return list(db.session.scalars(
         select(Bill.period_start).where(Bill.compound_id == compound_id).distinct()

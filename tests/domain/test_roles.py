@@ -80,6 +80,9 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.POST_ANNOUNCEMENTS: SELF_GOVERNANCE | {Role.MANAGER, Role.OFFICIAL},
     Action.OPEN_DISPUTES: {Role.OFFICIAL, Role.ADMIN},
     Action.VIEW_DISPUTES: {Role.OFFICIAL, Role.ADMIN},
+    # Issue 16: problem compounds and their thresholds are the officials' (the district and up set thresholds).
+    Action.VIEW_FLAGS: {Role.OFFICIAL, Role.ADMIN},
+    Action.SET_FLAG_THRESHOLDS: {Role.OFFICIAL, Role.ADMIN},
 }
 
 
