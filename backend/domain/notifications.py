@@ -32,6 +32,10 @@ FEE_REMINDER = "fee_reminder"
 FEE_PAID = "fee_paid"
 SUBSIDY_CHANGE = "subsidy_change"
 ANNOUNCEMENT = "announcement"
+RECTIFICATION_NEW = "rectification_new"
+RECTIFICATION_ANSWERED = "rectification_answered"
+RECTIFICATION_DECIDED = "rectification_decided"
+RECTIFICATION_OVERDUE = "rectification_overdue"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -53,9 +57,14 @@ KINDS = {
     FEE_PAID: "缴费成功",
     SUBSIDY_CHANGE: "补贴调整",
     ANNOUNCEMENT: "通知公告",
+    RECTIFICATION_NEW: "整改通知",
+    RECTIFICATION_ANSWERED: "整改待验收",
+    RECTIFICATION_DECIDED: "整改验收结果",
+    RECTIFICATION_OVERDUE: "整改超期督办",
 }
 
 _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
+_RECTIFICATION_PARTIES = frozenset({Role.MANAGER, Role.STAFF, Role.COMMITTEE, Role.PARTY_SECRETARY, Role.OFFICIAL})
 # Who receives each kind, by the roles its senders address (services/*: each notify() call's recipients). The
 # settings page lists only the kinds a person can receive. Anyone signed in may ask to bind a household, so its
 # decision is for everyone, whatever roles they hold yet.
@@ -84,6 +93,13 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     SUBSIDY_CHANGE: _HOUSEHOLD,
     # The compound's verified owners and residents.
     ANNOUNCEMENT: _HOUSEHOLD,
+    # The responsible party: the company (manager, staff), the committee (and party secretary), the community.
+    RECTIFICATION_NEW: _RECTIFICATION_PARTIES,
+    # The inspector who recorded the finding.
+    RECTIFICATION_ANSWERED: frozenset({Role.OFFICIAL}),
+    RECTIFICATION_DECIDED: _RECTIFICATION_PARTIES,
+    # The party, then the street's and the district's officials.
+    RECTIFICATION_OVERDUE: _RECTIFICATION_PARTIES,
 }
 
 

@@ -72,6 +72,10 @@ class Action(enum.StrEnum):
     RATE_COMPANIES = "rate_companies"
     # 通知公告: reading is VIEW_COMPOUND's; posting (and changing another's notice) by role.
     POST_ANNOUNCEMENTS = "post_announcements"
+    # 监督检查 and 整改台账: officials inspect (the service asks for a street or higher level) and keep the
+    # checklist; the compound's company, committee and the officials over it follow the items.
+    INSPECT_COMPOUNDS = "inspect_compounds"
+    VIEW_RECTIFICATIONS = "view_rectifications"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -131,6 +135,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.RATE_COMPANIES: frozenset({Role.OFFICIAL, Role.ADMIN}),
     # The compound's self-governance, its property manager, and the community and above over their area.
     Action.POST_ANNOUNCEMENTS: _SELF_GOVERNANCE | {Role.MANAGER, Role.OFFICIAL},
+    Action.INSPECT_COMPOUNDS: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.VIEW_RECTIFICATIONS: _RUNS_COMPOUND,
 }
 
 

@@ -34,6 +34,8 @@ PERIODIC_JOBS = (
     PeriodicJob("backend.jobs.fees.send_reminders", "0 2 * * *", "每天10:00", "default"),
     PeriodicJob("backend.jobs.fees.release_abandoned_subsidies", "15 * * * *", "每小时15分", "low"),
     PeriodicJob("backend.jobs.auth.purge_expired_revocations", "40 19 * * *", "每天03:40", "low"),
+    # Deadlines are Beijing dates: the day's steps go out at 08:30, when the people they tell are at work.
+    PeriodicJob("backend.jobs.rectifications.sweep", "30 0 * * *", "每天08:30", "default"),
 )
 
 for job in PERIODIC_JOBS:

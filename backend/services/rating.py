@@ -409,7 +409,7 @@ def inspections_of(compound_id: int, user_id: int | None, limit: int = 50) -> li
     if not may_inspect(compound_id, user_id):
         raise _forbidden(INSPECTORS_ONLY)
     return list(db.session.scalars(
-        select(Inspection).where(Inspection.compound_id == compound_id)
+        select(Inspection).where(Inspection.compound_id == compound_id, Inspection.points.is_not(None))
         .order_by(Inspection.inspected_on.desc(), Inspection.id.desc()).limit(limit)
     ))
 
@@ -524,7 +524,7 @@ def gather_parts(rnd: RatingRound) -> tuple[list[CompanyParts], dict[int, tuple[
         row.company_id: (int(row.points), int(row.max_points)) for row in db.session.execute(
             select(Inspection.company_id, func.sum(Inspection.points).label("points"),
                    func.sum(Inspection.max_points).label("max_points"))
-            .where(Inspection.company_id.in_(in_companies), Inspection.compound_id.in_(
+            .where(Inspection.points.is_not(None), Inspection.company_id.in_(in_companies), Inspection.compound_id.in_(
                 select(Compound.id).where(Compound.area_id.in_(below))),
                 Inspection.inspected_on >= start, Inspection.inspected_on <= end)
             .group_by(Inspection.company_id)

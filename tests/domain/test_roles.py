@@ -78,6 +78,10 @@ EXPECTED: dict[Action, set[Role]] = {
     # Issue 15: the committee, party secretary and property manager post the compound's notices, officials (社区
     # and above) theirs; staff and residents read them.
     Action.POST_ANNOUNCEMENTS: SELF_GOVERNANCE | {Role.MANAGER, Role.OFFICIAL},
+    # Issue 16: officials inspect (a street or above, the service checks) and keep the checklist; the parties that
+    # answer (company, committee) and the officials follow the rectification items; residents do not.
+    Action.INSPECT_COMPOUNDS: {Role.OFFICIAL, Role.ADMIN},
+    Action.VIEW_RECTIFICATIONS: SELF_GOVERNANCE | {Role.STAFF, Role.MANAGER, Role.OFFICIAL},
 }
 
 
