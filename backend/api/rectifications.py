@@ -45,7 +45,7 @@ COMPOUND_ID = "<int(min=1, max=2147483647):compound_id>"
 AREA_ID = "<int(min=1, max=2147483647):area_id>"
 INSPECTION_ID = "<int(min=1, max=2147483647):inspection_id>"
 RECTIFICATION_ID = "<int(min=1, max=2147483647):rectification_id>"
-PHOTO_ID = "<int(min=1, max=2147483647):photo_id>"
+PHOTO_ID = "<int(min=1, max=2147483647):rectification_photo_id>"
 
 
 def _prepared(uploads) -> list:
@@ -235,7 +235,7 @@ class RectificationPhotoBytes(MethodView):
     @blp.alt_response(403, schema=ApiErrorSchema)
     @blp.alt_response(404, schema=ApiErrorSchema)
     @jwt_required()
-    def get(self, rectification_id, photo_id):
+    def get(self, rectification_id, rectification_photo_id):
         """A photo of the finding or of an answer (JPEG), to those who may see the item."""
-        return photo_service.photo_response(presenter.photo(rectification_id, photo_id, optional_user_id()),
-                                            max_age=3600)
+        photo = presenter.photo(rectification_id, rectification_photo_id, optional_user_id())
+        return photo_service.photo_response(photo, max_age=3600)

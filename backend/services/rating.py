@@ -371,9 +371,10 @@ def inspect(
 
 
 def _item(inspection_id: int, position: int, user_id: int | None) -> InspectionItem:
-    """An inspection's item, for those who may inspect its compound; 404 for anyone else."""
+    """A scored inspection's item, for those who may inspect its compound; 404 for anyone else (and for a
+    supervision inspection's items, whose findings and photos are its rectification items')."""
     inspection = db.session.get(Inspection, inspection_id)
-    if inspection is None or not may_inspect(inspection.compound_id, user_id):
+    if inspection is None or not inspection.scored or not may_inspect(inspection.compound_id, user_id):
         raise _hidden()
     item = db.session.scalar(select(InspectionItem).where(InspectionItem.inspection_id == inspection_id,
                                                           InspectionItem.position == position))

@@ -383,9 +383,13 @@ def inspection_seen_by(inspection_id: int, user_id: int | None) -> tuple[Inspect
     if inspection is None or inspection.points is not None or user_id is None:
         raise _hidden(INSPECTION_NOT_FOUND)
     access = authorize(Action.VIEW_RECTIFICATIONS, inspection.compound_id, user_id)
-    items = list(db.session.scalars(select(Rectification).where(Rectification.inspection_id == inspection_id)
-                                    .order_by(Rectification.id)))
-    return inspection, items, access.roles
+    return inspection, items_of_inspection(inspection_id), access.roles
+
+
+def items_of_inspection(inspection_id: int) -> list[Rectification]:
+    """The inspection's findings as rectification items, in the order recorded."""
+    return list(db.session.scalars(select(Rectification).where(Rectification.inspection_id == inspection_id)
+                                   .order_by(Rectification.id)))
 
 
 def user_names(user_ids: Sequence[int]) -> dict[int, str]:
