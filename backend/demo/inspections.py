@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from backend.domain.rectifications import RectificationUrgency, ResponsibleParty
-from backend.services.rectifications import FindingInput, accept, answer, items_of_inspection, record_inspection
+from backend.services.rectifications import (
+    FindingInput,
+    accept,
+    answer,
+    items_of_inspection,
+    record_inspection,
+)
 from backend.shared.clock import beijing_date
 
 
