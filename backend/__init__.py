@@ -142,6 +142,7 @@ def _register_api(app: Flask) -> None:
         notifications,
         payments,
         rating,
+        rectifications,
         subsidies,
         surveys,
         workorders,
@@ -154,7 +155,7 @@ def _register_api(app: Flask) -> None:
     smorest_api.init_app(app)
     smorest_api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for module in (auth, me, compounds, bindings, ledger, notifications, workorders, consultations, meetings,
-                   fees, payments, subsidies, rating, surveys, announcements, disputes, flags):
+                   fees, payments, subsidies, rating, surveys, announcements, disputes, flags, rectifications):
         smorest_api.register_blueprint(module.blp)
     register_error_handlers(app)
     register_jwt(app)

@@ -20,17 +20,18 @@ from backend import create_app
 from backend.domain.announcements import Category
 from backend.domain.bindings import BindingStatus, Relation
 from backend.domain.consultations import Channel, Schedule
+from backend.domain.rectifications import ResponsibleParty
 from backend.domain.roles import Role
 from backend.domain.voting import VoteKind, VoteRule
 from backend.domain.workorders import Urgency
 from backend.extensions import db, limiter
 from backend.models import BindingRequest, Household, Notice, Notification, TopicPhoto, WorkOrderPhoto
 from backend.policy import roles_in_compound
-from backend.services import announcements, consultations, payments, photos, surveys
+from backend.services import announcements, consultations, payments, photos, rectifications, surveys
 from backend.services.auth import issue_tokens
 from backend.services.consultations import Acceptance, OptionDraft
 from backend.services.workorders import submit_order
-from backend.shared.clock import utcnow
+from backend.shared.clock import beijing_date, utcnow
 from tests import photo_samples
 from tests.fees_support import issue_bills_for, make_policy, make_schedule
 from tests.support import buildings_of, first_household
@@ -87,6 +88,7 @@ def build_seeded(area_tree, make_compound, make_user, sign_in) -> dict:
         "order_id": order.id, "photo_id": order_photo_id(order.id), "assignee_id": staff.id,
         "merge_into_id": other.id, **published_topic(compound, resident, admin),
         "survey_id": running_survey(community, resident, admin), **posted_announcement(compound, admin),
+        **recorded_inspection(compound, admin),
     }
     return {"ids": ids, "admin": admin, "admin_headers": sign_in(admin)}
 
@@ -160,6 +162,18 @@ def posted_announcement(compound, admin) -> dict[str, int]:
         compound.id, admin.id, draft, [photos.prepare_photo(photo_samples.camera_jpeg(160, 120).stream())])
     photo_id = announcements.photos_of([announcement.id])[announcement.id][0].id
     return {"announcement_id": announcement.id, "announcement_photo_id": photo_id}
+
+
+def recorded_inspection(compound, admin) -> dict[str, int]:
+    """A supervision inspection by the admin with one finding (and its photo), still open."""
+    today = beijing_date(utcnow())
+    finding = rectifications.FindingInput(
+        "飞线充电", "楼道飞线充电", ResponsibleParty.COMPANY, today + timedelta(days=7),
+        photos=[photos.prepare_photo(photo_samples.camera_jpeg(160, 120).stream())])
+    inspection = rectifications.record_inspection(compound.id, admin.id, today, "", ["飞线充电"], [finding])
+    item = rectifications.items_of_inspection(inspection.id)[0]
+    return {"inspection_id": inspection.id, "rectification_id": item.id,
+            "rectification_photo_id": rectifications.photos_of(item.id)[0].id}
 
 
 def order_photo_id(order_id: int) -> int:

@@ -24,7 +24,6 @@ from backend.schemas.rating import (
     CreditRecordSchema,
     FindingPhotoSchema,
     InspectionOutSchema,
-    InspectionSchema,
     ObjectionAnswerSchema,
     RatingMethodOutSchema,
     RatingMethodSchema,
@@ -43,7 +42,6 @@ blp.ARGUMENTS_PARSER = MultipartParser()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 AREA_ID = "<int(min=1, max=2147483647):area_id>"
 COMPANY_ID = "<int(min=1, max=2147483647):company_id>"
-COMPOUND_ID = "<int(min=1, max=2147483647):compound_id>"
 ROUND_ID = "<int(min=1, max=2147483647):round_id>"
 OBJECTION_ID = "<int(min=1, max=2147483647):objection_id>"
 INSPECTION_ID = "<int(min=1, max=2147483647):inspection_id>"
@@ -117,25 +115,6 @@ class CreditRecords(MethodView):
     def get(self, company_id):
         """The company's credit records, latest first (officials whose area has a compound of the company)."""
         return presenter.credit_records(company_id, optional_user_id())
-
-
-@blp.route(f"/compounds/{COMPOUND_ID}/inspections")
-class Inspections(MethodView):
-    @blp.arguments(InspectionSchema)
-    @blp.response(201, InspectionOutSchema)
-    @blp.alt_response(401, schema=ApiErrorSchema)
-    @blp.alt_response(403, schema=ApiErrorSchema)
-    @blp.alt_response(404, schema=ApiErrorSchema)
-    @blp.alt_response(409, schema=ApiErrorSchema, description="该小区没有物业服务企业")
-    @blp.alt_response(422, schema=ApiErrorSchema)
-    @jwt_required()
-    def post(self, body, compound_id):
-        """Enter an on-site inspection (现场检查) of the compound's company: checklist items with points and
-        findings, dated today at the latest. By the district's (or the city's) housing official over the compound,
-        an admin or an evaluator appointed to a campaign covering it; a street's or community's official gets 403."""
-        inspection = service.inspect(compound_id, optional_user_id(), body["inspected_on"], body["note"],
-                                     body["items"], client_ip())
-        return presenter.inspection_view(inspection)
 
 
 @blp.route(f"/inspections/{INSPECTION_ID}/items/{POSITION}/photo")

@@ -34,6 +34,10 @@ SUBSIDY_CHANGE = "subsidy_change"
 ANNOUNCEMENT = "announcement"
 DISPUTE_UPDATE = "dispute_update"
 PROBLEM_FLAG = "problem_flag"
+RECTIFICATION_NEW = "rectification_new"
+RECTIFICATION_ANSWERED = "rectification_answered"
+RECTIFICATION_DECIDED = "rectification_decided"
+RECTIFICATION_OVERDUE = "rectification_overdue"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -57,9 +61,14 @@ KINDS = {
     ANNOUNCEMENT: "通知公告",
     DISPUTE_UPDATE: "调解进展",
     PROBLEM_FLAG: "问题小区提醒",
+    RECTIFICATION_NEW: "整改通知",
+    RECTIFICATION_ANSWERED: "整改待验收",
+    RECTIFICATION_DECIDED: "整改验收结果",
+    RECTIFICATION_OVERDUE: "整改超期督办",
 }
 
 _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
+_RECTIFICATION_PARTIES = frozenset({Role.MANAGER, Role.STAFF, Role.COMMITTEE, Role.PARTY_SECRETARY, Role.OFFICIAL})
 # Who receives each kind, by the roles its senders address (services/*: each notify() call's recipients). The
 # settings page lists only the kinds a person can receive. Anyone signed in may ask to bind a household, so its
 # decision is for everyone, whatever roles they hold yet.
@@ -92,6 +101,13 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     DISPUTE_UPDATE: _HOUSEHOLD,
     # The street and district officials above a compound newly flagged as a problem compound.
     PROBLEM_FLAG: frozenset({Role.OFFICIAL}),
+    # The responsible party: the company (manager, staff), the committee (and party secretary), the community.
+    RECTIFICATION_NEW: _RECTIFICATION_PARTIES,
+    # The inspector who recorded the finding.
+    RECTIFICATION_ANSWERED: frozenset({Role.OFFICIAL}),
+    RECTIFICATION_DECIDED: _RECTIFICATION_PARTIES,
+    # The party, then the street's and the district's officials.
+    RECTIFICATION_OVERDUE: _RECTIFICATION_PARTIES,
 }
 
 

@@ -79,6 +79,10 @@ class Action(enum.StrEnum):
     VIEW_FLAGS = "view_flags"
     # The flag rules' thresholds of an area (the service also asks for an official of district level or up).
     SET_FLAG_THRESHOLDS = "set_flag_thresholds"
+    # 监督检查 and 整改台账: officials inspect (the service asks for a street or higher level) and keep the
+    # checklist; the compound's company, committee and the officials over it follow the items.
+    INSPECT_COMPOUNDS = "inspect_compounds"
+    VIEW_RECTIFICATIONS = "view_rectifications"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -144,6 +148,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_DISPUTES: frozenset({Role.OFFICIAL, Role.ADMIN}),
     Action.VIEW_FLAGS: frozenset({Role.OFFICIAL, Role.ADMIN}),
     Action.SET_FLAG_THRESHOLDS: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.INSPECT_COMPOUNDS: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.VIEW_RECTIFICATIONS: _RUNS_COMPOUND,
 }
 
 

@@ -36,6 +36,8 @@ PERIODIC_JOBS = (
     PeriodicJob("backend.jobs.auth.purge_expired_revocations", "40 19 * * *", "每天03:40", "low"),
     # After the night's tallies (work orders 02:30, surveys 02:50) and bills (00:30), before the officials' day.
     PeriodicJob("backend.jobs.flags.sweep_all", "10 20 * * *", "每天04:10", "low"),
+    # Deadlines are Beijing dates: the day's steps go out at 08:30, when the people they tell are at work.
+    PeriodicJob("backend.jobs.rectifications.sweep", "30 0 * * *", "每天08:30", "default"),
 )
 
 for job in PERIODIC_JOBS:

@@ -52,7 +52,13 @@ from backend.models.rating import (
     RatingObjection,
     RatingRound,
 )
-from backend.models.rectifications import Rectification
+from backend.models.rectifications import (
+    InspectionChecklist,
+    Rectification,
+    RectificationEscalation,
+    RectificationEvent,
+    RectificationPhoto,
+)
 from backend.models.surveys import (
     Survey,
     SurveyAnswer,
@@ -81,6 +87,7 @@ __all__ = [
     "CompanyRating",
     "CreditRecord",
     "Inspection",
+    "InspectionChecklist",
     "InspectionItem",
     "RatingMethod",
     "RatingObjection",
@@ -143,6 +150,9 @@ __all__ = [
     "FlagThreshold",
     "ProblemFlag",
     "Rectification",
+    "RectificationEscalation",
+    "RectificationEvent",
+    "RectificationPhoto",
     "WorkOrder",
     "WorkOrderCategory",
     "WorkOrderEscalation",

@@ -67,23 +67,34 @@ class CreditRecord(Base):
 
 
 class Inspection(Base):
-    """An on-site inspection of a compound's service (by an evaluator or the district's housing official)."""
+    """An on-site inspection of a compound: scored (评分检查: the company's service, by an evaluator or the district's
+    housing official; points count in the rating) or a supervision inspection (监督检查: by the street or the housing
+    department, items checked without points, its findings kept as rectification items)."""
 
     __tablename__ = "inspections"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"), index=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("property_companies.id"), index=True)
+    # The company serving the compound on the day; none for a supervision inspection of a compound without one.
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("property_companies.id"), index=True)
     inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     inspected_on: Mapped[date] = mapped_column(Date)
-    points: Mapped[int]
-    max_points: Mapped[int]
+    # None for a supervision inspection: it scores nothing and counts in no rating.
+    points: Mapped[int | None]
+    max_points: Mapped[int | None]
     note: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     items: Mapped[list[InspectionItem]] = relationship(order_by="InspectionItem.position", cascade="all, delete-orphan")
 
-    __table_args__ = (CheckConstraint("max_points > 0 AND points BETWEEN 0 AND max_points", name="points_range"),)
+    __table_args__ = (
+        CheckConstraint("max_points > 0 AND points BETWEEN 0 AND max_points", name="points_range"),
+        CheckConstraint("(points IS NULL) = (max_points IS NULL)", name="scored_or_not"),
+    )
+
+    @property
+    def scored(self) -> bool:
+        return self.points is not None
 
 
 class InspectionItem(Base):
@@ -93,8 +104,8 @@ class InspectionItem(Base):
     inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"))
     position: Mapped[int] = mapped_column(SmallInteger)
     name: Mapped[str] = mapped_column(String(60))
-    max_points: Mapped[int]
-    points: Mapped[int]
+    max_points: Mapped[int | None]
+    points: Mapped[int | None]
     finding: Mapped[str] = mapped_column(String(300), default="")
     photo_key: Mapped[str | None] = mapped_column(String(128))
 

@@ -59,7 +59,8 @@ def page_context() -> dict:
 # Pages whose forms carry photos (6 of at most 10 MB each); every other request keeps the app's 12 MB cap.
 PHOTO_FORM_ENDPOINTS = frozenset({
     "h5.work_order_submit", "h5.work_order_step", "h5.topic_create", "h5.topic_progress", "h5.topic_paper_vote",
-    "h5.rating_inspection_create", "h5.announcement_create", "h5.announcement_update",
+    "h5.rating_inspection_create", "h5.announcement_create", "h5.announcement_update", "h5.inspection_create",
+    "h5.rectification_answer",
 })
 PHOTO_FORM_MAX_BYTES = 64 * 1024 * 1024
 
@@ -104,6 +105,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     meetings,
     notifications,
     rating,
+    rectifications,
     settings,
     surveys,
     uploads,

@@ -371,9 +371,10 @@ def inspect(
 
 
 def _item(inspection_id: int, position: int, user_id: int | None) -> InspectionItem:
-    """An inspection's item, for those who may inspect its compound; 404 for anyone else."""
+    """A scored inspection's item, for those who may inspect its compound; 404 for anyone else (and for a
+    supervision inspection's items, whose findings and photos are its rectification items')."""
     inspection = db.session.get(Inspection, inspection_id)
-    if inspection is None or not may_inspect(inspection.compound_id, user_id):
+    if inspection is None or not inspection.scored or not may_inspect(inspection.compound_id, user_id):
         raise _hidden()
     item = db.session.scalar(select(InspectionItem).where(InspectionItem.inspection_id == inspection_id,
                                                           InspectionItem.position == position))
@@ -409,7 +410,7 @@ def inspections_of(compound_id: int, user_id: int | None, limit: int = 50) -> li
     if not may_inspect(compound_id, user_id):
         raise _forbidden(INSPECTORS_ONLY)
     return list(db.session.scalars(
-        select(Inspection).where(Inspection.compound_id == compound_id)
+        select(Inspection).where(Inspection.compound_id == compound_id, Inspection.points.is_not(None))
         .order_by(Inspection.inspected_on.desc(), Inspection.id.desc()).limit(limit)
     ))
 
@@ -524,7 +525,7 @@ def gather_parts(rnd: RatingRound) -> tuple[list[CompanyParts], dict[int, tuple[
         row.company_id: (int(row.points), int(row.max_points)) for row in db.session.execute(
             select(Inspection.company_id, func.sum(Inspection.points).label("points"),
                    func.sum(Inspection.max_points).label("max_points"))
-            .where(Inspection.company_id.in_(in_companies), Inspection.compound_id.in_(
+            .where(Inspection.points.is_not(None), Inspection.company_id.in_(in_companies), Inspection.compound_id.in_(
                 select(Compound.id).where(Compound.area_id.in_(below))),
                 Inspection.inspected_on >= start, Inspection.inspected_on <= end)
             .group_by(Inspection.company_id)

@@ -83,6 +83,10 @@ EXPECTED: dict[Action, set[Role]] = {
     # Issue 16: problem compounds and their thresholds are the officials' (the district and up set thresholds).
     Action.VIEW_FLAGS: {Role.OFFICIAL, Role.ADMIN},
     Action.SET_FLAG_THRESHOLDS: {Role.OFFICIAL, Role.ADMIN},
+    # Issue 16: officials inspect (a street or above, the service checks) and keep the checklist; the parties that
+    # answer (company, committee) and the officials follow the rectification items; residents do not.
+    Action.INSPECT_COMPOUNDS: {Role.OFFICIAL, Role.ADMIN},
+    Action.VIEW_RECTIFICATIONS: SELF_GOVERNANCE | {Role.STAFF, Role.MANAGER, Role.OFFICIAL},
 }
 
 
