@@ -32,6 +32,7 @@ FEE_REMINDER = "fee_reminder"
 FEE_PAID = "fee_paid"
 SUBSIDY_CHANGE = "subsidy_change"
 ANNOUNCEMENT = "announcement"
+GOVERNANCE_TERM_END = "governance_term_end"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -53,6 +54,7 @@ KINDS = {
     FEE_PAID: "缴费成功",
     SUBSIDY_CHANGE: "补贴调整",
     ANNOUNCEMENT: "通知公告",
+    GOVERNANCE_TERM_END: "换届提醒",
 }
 
 _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
@@ -84,6 +86,8 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     SUBSIDY_CHANGE: _HOUSEHOLD,
     # The compound's verified owners and residents.
     ANNOUNCEMENT: _HOUSEHOLD,
+    # The body's term ends in 90 / 30 days: its committee, the party secretary, the community's officials.
+    GOVERNANCE_TERM_END: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.OFFICIAL}),
 }
 
 

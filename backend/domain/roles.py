@@ -72,6 +72,13 @@ class Action(enum.StrEnum):
     RATE_COMPANIES = "rate_companies"
     # 通知公告: reading is VIEW_COMPOUND's; posting (and changing another's notice) by role.
     POST_ANNOUNCEMENTS = "post_announcements"
+    # 台账 export: carries owners' names, so officials and admins only, each export audited.
+    EXPORT_LEDGER = "export_ledger"
+    # Party organisation and self-governance body (measures 1, 3): the compound's own desk reads, officials write.
+    VIEW_GOVERNANCE = "view_governance"
+    MANAGE_GOVERNANCE = "manage_governance"
+    # 第一书记: sending one takes a district (or city) official; the service checks the level.
+    ASSIGN_FIRST_SECRETARY = "assign_first_secretary"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -131,6 +138,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.RATE_COMPANIES: frozenset({Role.OFFICIAL, Role.ADMIN}),
     # The compound's self-governance, its property manager, and the community and above over their area.
     Action.POST_ANNOUNCEMENTS: _SELF_GOVERNANCE | {Role.MANAGER, Role.OFFICIAL},
+    Action.EXPORT_LEDGER: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.VIEW_GOVERNANCE: _SELF_GOVERNANCE | {Role.OFFICIAL},
+    Action.MANAGE_GOVERNANCE: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.ASSIGN_FIRST_SECRETARY: frozenset({Role.OFFICIAL, Role.ADMIN}),
 }
 
 

@@ -34,6 +34,7 @@ PERIODIC_JOBS = (
     PeriodicJob("backend.jobs.fees.send_reminders", "0 2 * * *", "每天10:00", "default"),
     PeriodicJob("backend.jobs.fees.release_abandoned_subsidies", "15 * * * *", "每小时15分", "low"),
     PeriodicJob("backend.jobs.auth.purge_expired_revocations", "40 19 * * *", "每天03:40", "low"),
+    PeriodicJob("backend.jobs.governance.remind_term_ends", "20 1 * * *", "每天09:20", "default"),
 )
 
 for job in PERIODIC_JOBS:

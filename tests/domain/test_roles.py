@@ -78,6 +78,13 @@ EXPECTED: dict[Action, set[Role]] = {
     # Issue 15: the committee, party secretary and property manager post the compound's notices, officials (社区
     # and above) theirs; staff and residents read them.
     Action.POST_ANNOUNCEMENTS: SELF_GOVERNANCE | {Role.MANAGER, Role.OFFICIAL},
+    # The ledger export carries owners' names: the officials' record, audited.
+    Action.EXPORT_LEDGER: {Role.OFFICIAL, Role.ADMIN},
+    # Party organisation and self-governance: the compound's desk reads, officials keep it.
+    Action.VIEW_GOVERNANCE: SELF_GOVERNANCE | {Role.OFFICIAL},
+    Action.MANAGE_GOVERNANCE: {Role.OFFICIAL, Role.ADMIN},
+    # 第一书记 are sent from above (the service asks for a district or city official).
+    Action.ASSIGN_FIRST_SECRETARY: {Role.OFFICIAL, Role.ADMIN},
 }
 
 
