@@ -99,6 +99,8 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     entry,
     fee_desk,
     fees,
+    governance,
+    ledger,
     meetings,
     notifications,
     rating,

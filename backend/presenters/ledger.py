@@ -9,7 +9,15 @@ from backend.domain.compounds import (
     format_floor_area,
 )
 from backend.domain.governance import GOVERNANCE_BODY_LABELS, PARTY_ORG_FORM_LABELS
-from backend.services.ledger_import import ImportReport
+from backend.domain.roles import Action
+from backend.models import Area
+from backend.policy import authorize_area
+from backend.services.ledger_import import FIELD_LABELS, ImportReport
+
+
+def ledger_page(area_id: int, user_id: int | None) -> Area:
+    """The 台账 page is for those who may import here (officials of the area or above, admins)."""
+    return authorize_area(Action.IMPORT_LEDGER, area_id, user_id)
 
 
 def _shown(field: str, value) -> str:
@@ -42,4 +50,5 @@ def import_screen(report: ImportReport) -> dict:
          "before": _shown(c["field"], c["before"]), "after": _shown(c["field"], c["after"])}
         for c in report.changes
     ]
-    return import_result(report) | {"lines": lines, "errors": report.errors}
+    errors = [error | {"label": FIELD_LABELS.get(error["field"], error["field"])} for error in report.errors]
+    return import_result(report) | {"lines": lines, "errors": errors}

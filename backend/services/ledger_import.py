@@ -59,7 +59,7 @@ FIELD_LABELS = {
     "name": "小区名称", "address": "地址", "built_year": "建成年份", "management_model": "管理模式",
     "party_org_form": "党组织形式", "governance_body": "自治组织", "property_company": "物业企业",
     "fee_standard": "物业费标准", "compound": "小区", "household": "房屋", "floor_area": "建筑面积",
-    "owner": "业主", "owner_phone": "业主手机",
+    "owner": "业主", "owner_phone": "业主手机", "code": "小区编码", "building": "楼栋", "unit": "单元", "room": "房号",
 }
 # What an export writes for a phone (138****5678): coming back unchanged it is no change, and it never
 # overwrites the number kept.
