@@ -282,25 +282,27 @@ def test_the_demo_is_the_one_it_was(demo):
     assert fingerprint == {
         "counts": COUNTS, "places": PLACES, "accounts": ACCOUNTS, "owners": 40,
         "first_and_last_owner": OWNERS_FIRST_AND_LAST, "registers_and_requests": REGISTERS_AND_REQUESTS,
-        "passwords": {"accounts": 52, "demo_password": True}, "work_orders": WORK_ORDERS, "topics": TOPICS,
+        "passwords": {"accounts": 53, "demo_password": True}, "work_orders": WORK_ORDERS, "topics": TOPICS,
         "meetings": MEETINGS, "announcements": ANNOUNCEMENTS, "fees": FEES, "evaluation": EVALUATION,
         "returned": RETURNED,
     }
 
 
 COUNTS = {
-    "announcement_compounds": 4, "announcements": 3, "areas": 4, "audit_events": 287, "ballot_options": 15, "ballot_results": 3, "ballot_rolls": 288, "bills": 408,
+    "announcement_compounds": 4, "announcements": 3, "areas": 4, "audit_events": 288, "ballot_options": 15, "ballot_results": 3, "ballot_rolls": 288, "bills": 408,
     "binding_requests": 2, "buildings": 7, "company_ratings": 1, "compounds": 2, "credit_records": 1,
+    # Issue 16 (ledger): both compounds' governance rows, the first secretary sent to 五十四街坊 and her log.
+    "first_secretaries": 1, "first_secretary_logs": 1, "governance_records": 2,
     "fee_schedules": 3, "households": 126, "inspection_items": 6, "inspections": 1, "meeting_invitees": 6,
     # One 缴费成功 notice (and its fan-out job) per online payment; a receipt per vote and per online survey sheet;
     # the rows of the vote reminders each household's vote withdrew from its people before any worker ran.
-    "meetings": 1, "memberships": 51, "notices": 284, "notifications": 117, "outbox_jobs": 288,
+    "meetings": 1, "memberships": 52, "notices": 284, "notifications": 117, "outbox_jobs": 288,
     "payment_order_bills": 65, "payment_orders": 65, "payments": 245, "property_companies": 1, "rating_methods": 1,
     "rating_rounds": 1, "receipts": 245, "registered_owners": 2,
     "subsidy_grants": 245, "subsidy_policies": 1, "survey_answers": 460, "survey_compounds": 4,
     "survey_evaluators": 1, "survey_questions": 14, "survey_responses": 69, "survey_tallies": 14, "surveys": 2,
     "topic_comments": 6, "topic_cosigns": 33, "topic_followers": 146, "topic_objections": 1, "topic_progress": 4,
-    "topic_ratings": 5, "topics": 8, "users": 54, "vote_casts": 118, "votes": 117, "work_order_escalations": 2,
+    "topic_ratings": 5, "topics": 8, "users": 55, "vote_casts": 118, "votes": 117, "work_order_escalations": 2,
     "work_order_events": 56, "work_order_followers": 15, "work_order_ratings": 4, "work_orders": 15,
 }
 PLACES = {
@@ -346,6 +348,7 @@ ACCOUNTS = [
     ("staff2", "何会计（五十四街坊收费员）", None, [("staff", "wushisi", None, None)]),
     ("district", "东区住建局 周科长", None, [("official", "东区", None, None)]),
     ("evaluator", "第三方测评员 何静", "139****0099", []),
+    ("first_secretary", "李红梅", None, [("party_secretary", "wushisi", None, None)]),
 ]
 OWNERS_FIRST_AND_LAST = [
     ("owner01", "业主01", "owner", "yangguang 1栋 1-102"),
@@ -445,7 +448,7 @@ RETURNED = {
     "areas": {"city": "攀枝花市", "district": "东区", "street": "炳草岗街道", "community": "金沙社区"},
     "compounds": ["wushisi", "yangguang"],
     "users": sorted(["admin", "official", "secretary", "committee", "manager", "staff", "owner", "tenant", "owner2",
-                     "staff2", "district", "evaluator", *(f"owner{number:02d}" for number in range(1, 41))]),
+                     "staff2", "district", "evaluator", "first_secretary", *(f"owner{number:02d}" for number in range(1, 41))]),
     "homes": {"owner": "yangguang 1栋 1-101", "tenant": "yangguang 1栋 1-101", "owner2": "wushisi 1栋 1-101",
               "owner01": "yangguang 1栋 1-102", "owner40": "yangguang 2栋 2-301"},
     "residents": 43,
