@@ -136,6 +136,7 @@ def _register_api(app: Flask) -> None:
         disputes,
         fees,
         flags,
+        governance,
         ledger,
         me,
         meetings,
@@ -155,7 +156,8 @@ def _register_api(app: Flask) -> None:
     smorest_api.init_app(app)
     smorest_api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for module in (auth, me, compounds, bindings, ledger, notifications, workorders, consultations, meetings,
-                   fees, payments, subsidies, rating, surveys, announcements, disputes, flags, rectifications):
+                   fees, payments, subsidies, rating, surveys, announcements, disputes, flags, rectifications,
+                   governance):
         smorest_api.register_blueprint(module.blp)
     register_error_handlers(app)
     register_jwt(app)

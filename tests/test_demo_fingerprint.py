@@ -282,7 +282,7 @@ def test_the_demo_is_the_one_it_was(demo):
     assert fingerprint == {
         "counts": COUNTS, "places": PLACES, "accounts": ACCOUNTS, "owners": 40,
         "first_and_last_owner": OWNERS_FIRST_AND_LAST, "registers_and_requests": REGISTERS_AND_REQUESTS,
-        "passwords": {"accounts": 52, "demo_password": True}, "work_orders": WORK_ORDERS, "topics": TOPICS,
+        "passwords": {"accounts": 53, "demo_password": True}, "work_orders": WORK_ORDERS, "topics": TOPICS,
         "meetings": MEETINGS, "announcements": ANNOUNCEMENTS, "fees": FEES, "evaluation": EVALUATION,
         "returned": RETURNED,
     }
@@ -294,6 +294,8 @@ COUNTS = {
     # Two dispute cases: their parties, three mediation records, and a notice to the resident parties of each
     # record and of the outcome (with its fan-out job).
     "dispute_cases": 2, "dispute_parties": 5, "dispute_steps": 3,
+    # Issue 16 (ledger): both compounds' governance rows, the first secretary sent to 五十四街坊 and her log.
+    "first_secretaries": 1, "first_secretary_logs": 1, "governance_records": 2,
     "fee_schedules": 3, "households": 126, "inspection_items": 10, "inspections": 2, "meeting_invitees": 6,
     # One 缴费成功 notice (and its fan-out job) per online payment; a receipt per vote and per online survey sheet;
     # the rows of the vote reminders each household's vote withdrew from its people before any worker ran.
@@ -303,7 +305,7 @@ COUNTS = {
     "subsidy_grants": 245, "subsidy_policies": 1, "survey_answers": 460, "survey_compounds": 4,
     "survey_evaluators": 1, "survey_questions": 14, "survey_responses": 69, "survey_tallies": 14, "surveys": 2,
     "topic_comments": 6, "topic_cosigns": 33, "topic_followers": 146, "topic_objections": 1, "topic_progress": 4,
-    "topic_ratings": 5, "topics": 8, "users": 54, "vote_casts": 118, "votes": 117, "work_order_escalations": 2,
+    "topic_ratings": 5, "topics": 8, "users": 55, "vote_casts": 118, "votes": 117, "work_order_escalations": 2,
     "work_order_events": 56, "work_order_followers": 15, "work_order_ratings": 4, "work_orders": 15,
 }
 PLACES = {
@@ -349,6 +351,7 @@ ACCOUNTS = [
     ("staff2", "何会计（五十四街坊收费员）", None, [("staff", "wushisi", None, None)]),
     ("district", "东区住建局 周科长", None, [("official", "东区", None, None)]),
     ("evaluator", "第三方测评员 何静", "139****0099", []),
+    ("first_secretary", "李红梅", None, [("party_secretary", "wushisi", None, None)]),
 ]
 OWNERS_FIRST_AND_LAST = [
     ("owner01", "业主01", "owner", "yangguang 1栋 1-102"),
@@ -448,7 +451,7 @@ RETURNED = {
     "areas": {"city": "攀枝花市", "district": "东区", "street": "炳草岗街道", "community": "金沙社区"},
     "compounds": ["wushisi", "yangguang"],
     "users": sorted(["admin", "official", "secretary", "committee", "manager", "staff", "owner", "tenant", "owner2",
-                     "staff2", "district", "evaluator", *(f"owner{number:02d}" for number in range(1, 41))]),
+                     "staff2", "district", "evaluator", "first_secretary", *(f"owner{number:02d}" for number in range(1, 41))]),
     "homes": {"owner": "yangguang 1栋 1-101", "tenant": "yangguang 1栋 1-101", "owner2": "wushisi 1栋 1-101",
               "owner01": "yangguang 1栋 1-102", "owner40": "yangguang 2栋 2-301"},
     "residents": 43,

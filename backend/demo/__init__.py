@@ -1,9 +1,10 @@
 """Demo data for `make run` and the benchmarks: one street, two compounds, ~120 households, a user per role,
 a handful of work orders in every state, a deliberation topic in every step of the five-step method, four
 months of property fee bills under a 先买后补 subsidy, partly paid online and in cash, last quarter's
-satisfaction survey and rating round to 授牌, this quarter's survey open, three notices, two dispute cases and a
-supervision inspection with one item open and one accepted (`load_demo`); on request a `bench` compound scaled to any
-number of households (`bench`) and any number of work orders spread over the
+satisfaction survey and rating round to 授牌, this quarter's survey open, three notices, two dispute cases, a
+supervision inspection with one item open and one accepted, both compounds' governance history and a first
+secretary with her log (`load_demo`); on request a `bench` compound scaled to any number of households
+(`bench`) and any number of work orders spread over the
 last six months (`bench_work_orders`). Built on the factories the tests use (`factories`)."""
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from backend.demo.disputes import make_disputes
 from backend.demo.evaluation import make_evaluation
 from backend.demo.fees import make_fees
 from backend.demo.inspections import make_inspections
+from backend.demo.governance import make_governance
 from backend.demo.people import DEMO_PASSWORD, make_people
 from backend.demo.places import demo_compound, demo_loaded, make_places
 from backend.demo.topics import make_topics
@@ -35,7 +37,8 @@ class Demo:
     # By code: `yangguang` (阳光花园, where the demo's people and stories live) and `wushisi` (五十四街坊).
     compounds: dict[str, int]
     # Every account by username: admin, official, secretary, committee, manager, staff, owner, tenant, owner2,
-    # owner01…owner40, staff2, district (the district's housing official), evaluator (a third-party surveyor);
+    # owner01…owner40, staff2, district (the district's housing official), evaluator (a third-party surveyor),
+    # first_secretary (sent to 五十四街坊);
     # all sign in with DEMO_PASSWORD.
     users: dict[str, int]
     # The household of each verified resident by username (owner and tenant share one).
@@ -61,5 +64,8 @@ def load_demo() -> Demo | None:
     make_announcements(first_id, areas[AreaLevel.STREET], people.accounts, now)
     make_disputes(first_id, people.accounts, dict(people.homes), now)
     make_inspections(first_id, people.accounts, now)
+    first_secretary_id = make_governance([first_id, compounds["wushisi"]], people.accounts["official"], evaluation.district_official,
+                    people.password_hash, now)
     return Demo(areas=areas, compounds=compounds, homes=dict(people.homes), users=people.accounts | {
-        "staff2": cashier_id, "district": evaluation.district_official, "evaluator": evaluation.evaluator})
+        "staff2": cashier_id, "district": evaluation.district_official, "evaluator": evaluation.evaluator,
+        "first_secretary": first_secretary_id})

@@ -38,6 +38,7 @@ RECTIFICATION_NEW = "rectification_new"
 RECTIFICATION_ANSWERED = "rectification_answered"
 RECTIFICATION_DECIDED = "rectification_decided"
 RECTIFICATION_OVERDUE = "rectification_overdue"
+GOVERNANCE_TERM_END = "governance_term_end"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -65,6 +66,7 @@ KINDS = {
     RECTIFICATION_ANSWERED: "整改待验收",
     RECTIFICATION_DECIDED: "整改验收结果",
     RECTIFICATION_OVERDUE: "整改超期督办",
+    GOVERNANCE_TERM_END: "换届提醒",
 }
 
 _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
@@ -108,6 +110,8 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     RECTIFICATION_DECIDED: _RECTIFICATION_PARTIES,
     # The party, then the street's and the district's officials.
     RECTIFICATION_OVERDUE: _RECTIFICATION_PARTIES,
+    # The body's term ends in 90 / 30 days: its committee, the party secretary, the community's officials.
+    GOVERNANCE_TERM_END: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.OFFICIAL}),
 }
 
 

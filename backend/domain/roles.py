@@ -83,6 +83,13 @@ class Action(enum.StrEnum):
     # checklist; the compound's company, committee and the officials over it follow the items.
     INSPECT_COMPOUNDS = "inspect_compounds"
     VIEW_RECTIFICATIONS = "view_rectifications"
+    # 台账 export: carries owners' names, so officials and admins only, each export audited.
+    EXPORT_LEDGER = "export_ledger"
+    # Party organisation and self-governance body (measures 1, 3): the compound's own desk reads, officials write.
+    VIEW_GOVERNANCE = "view_governance"
+    MANAGE_GOVERNANCE = "manage_governance"
+    # 第一书记: sending one takes a district (or city) official; the service checks the level.
+    ASSIGN_FIRST_SECRETARY = "assign_first_secretary"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -150,6 +157,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.SET_FLAG_THRESHOLDS: frozenset({Role.OFFICIAL, Role.ADMIN}),
     Action.INSPECT_COMPOUNDS: frozenset({Role.OFFICIAL, Role.ADMIN}),
     Action.VIEW_RECTIFICATIONS: _RUNS_COMPOUND,
+    Action.EXPORT_LEDGER: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.VIEW_GOVERNANCE: _SELF_GOVERNANCE | {Role.OFFICIAL},
+    Action.MANAGE_GOVERNANCE: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.ASSIGN_FIRST_SECRETARY: frozenset({Role.OFFICIAL, Role.ADMIN}),
 }
 
 

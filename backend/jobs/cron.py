@@ -38,6 +38,7 @@ PERIODIC_JOBS = (
     PeriodicJob("backend.jobs.flags.sweep_all", "10 20 * * *", "每天04:10", "low"),
     # Deadlines are Beijing dates: the day's steps go out at 08:30, when the people they tell are at work.
     PeriodicJob("backend.jobs.rectifications.sweep", "30 0 * * *", "每天08:30", "default"),
+    PeriodicJob("backend.jobs.governance.remind_term_ends", "20 1 * * *", "每天09:20", "default"),
 )
 
 for job in PERIODIC_JOBS:

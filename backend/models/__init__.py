@@ -38,6 +38,8 @@ from backend.models.fees import (
     SubsidyPolicy,
 )
 from backend.models.flags import FlagThreshold, ProblemFlag
+from backend.models.flags import ProblemFlag
+from backend.models.governance import FirstSecretary, FirstSecretaryLog, GovernanceRecord
 from backend.models.jobs import OutboxJob
 from backend.models.meetings import Meeting, MeetingAttendance, MeetingInvitee
 from backend.models.notifications import Delivery, Notice, Notification, NotificationPreference
@@ -80,6 +82,9 @@ from backend.models.workorders import (
 )
 
 __all__ = [
+    "FirstSecretary",
+    "FirstSecretaryLog",
+    "GovernanceRecord",
     "Announcement",
     "AnnouncementCompound",
     "AnnouncementPhoto",

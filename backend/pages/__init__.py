@@ -102,6 +102,8 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     fee_desk,
     fees,
     flags,
+    governance,
+    ledger,
     meetings,
     notifications,
     rating,

@@ -87,6 +87,13 @@ EXPECTED: dict[Action, set[Role]] = {
     # answer (company, committee) and the officials follow the rectification items; residents do not.
     Action.INSPECT_COMPOUNDS: {Role.OFFICIAL, Role.ADMIN},
     Action.VIEW_RECTIFICATIONS: SELF_GOVERNANCE | {Role.STAFF, Role.MANAGER, Role.OFFICIAL},
+    # The ledger export carries owners' names: the officials' record, audited.
+    Action.EXPORT_LEDGER: {Role.OFFICIAL, Role.ADMIN},
+    # Party organisation and self-governance: the compound's desk reads, officials keep it.
+    Action.VIEW_GOVERNANCE: SELF_GOVERNANCE | {Role.OFFICIAL},
+    Action.MANAGE_GOVERNANCE: {Role.OFFICIAL, Role.ADMIN},
+    # 第一书记 are sent from above (the service asks for a district or city official).
+    Action.ASSIGN_FIRST_SECRETARY: {Role.OFFICIAL, Role.ADMIN},
 }
 
 

@@ -184,9 +184,11 @@ def test_a_file_that_is_not_an_xlsx_sheet_is_refused(area_tree, content):
         _import(area_tree[3], content)
 
 
-def test_only_a_community_can_receive_an_import(area_tree):
-    with pytest.raises(LedgerFileInvalid, match="社区"):
-        _import(area_tree[2], ledger_xlsx())
+def test_only_a_community_can_receive_new_compounds(area_tree):
+    """A street takes back the sheet it exported (its compounds' changes), never new compounds."""
+    report = _import(area_tree[2], ledger_xlsx())
+
+    assert not report.ok and {error["message"] for error in report.errors} == {"新小区只能导入到所在社区"}
 
 
 # ---- the `linli import` command ---------------------------------------------------------------------
