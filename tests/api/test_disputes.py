@@ -109,8 +109,10 @@ def test_another_streets_official_gets_404_on_every_endpoint(client, sign_in, wo
     assert_error_shape(_step(client, headers, case["id"]), 404)
     assert_error_shape(client.post(f"/api/v1/disputes/{case['id']}/outcome", data={"outcome": "settled"},
                                    headers=headers), 404)
+    # Their file is never read: a broken one gets the same 404.
     assert_error_shape(client.post(f"/api/v1/disputes/{case['id']}/agreement",
-                                   data={"agreement": (io.BytesIO(PDF), "a.pdf")}, headers=headers), 404)
+                                   data={"agreement": (io.BytesIO(b"not a file we keep"), "a.pdf")},
+                                   headers=headers), 404)
     assert_error_shape(client.get(f"/api/v1/disputes/{case['id']}/agreement", headers=headers), 404)
     assert_error_shape(client.post(f"/api/v1/disputes/{case['id']}/mediator",
                                    json={"mediator_id": world.other_street.id}, headers=headers), 404)

@@ -90,3 +90,17 @@ def test_an_official_runs_a_case_through_the_pages_and_the_party_reads_it(world,
     assert area.status_code == 200 and "楼上漏水纠纷" in text(area)
     assert "暂无调解案件" in text(phone(world["street_official"]).get(
         f"/h5/areas/{world['street'].id}/disputes?status=open"))
+
+
+def test_the_pages_refuse_those_who_may_not_see_them(world, phone, make_user, make_compound):
+    code = world["compound"].code
+    staff = phone(world["staff"])
+    assert staff.get(f"/h5/c/{code}/disputes").status_code == 403
+    assert staff.get(f"/h5/c/{code}/disputes/new").status_code == 403
+    assert phone(world["owner"]).get(f"/h5/c/{code}/disputes/new").status_code == 403
+    stranger = phone(make_user(Role.OFFICIAL, area=make_compound().area))
+    assert stranger.get(f"/h5/c/{code}/disputes").status_code == 404
+    assert stranger.get(f"/h5/areas/{world['street'].id}/disputes").status_code == 404
+    listing = phone(world["owner"]).get(f"/h5/c/{code}/disputes")
+    assert listing.status_code == 200 and 'data-action="open"' not in text(listing)
+    assert phone(world["owner"]).get("/h5/disputes/mine").status_code == 200
