@@ -5,9 +5,8 @@ Revises: f15d0notices
 Create Date: 2026-12-06 03:15:19.245551
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'g16a0skeleton'
