@@ -1,7 +1,8 @@
 """Demo data for `make run` and the benchmarks: one street, two compounds, ~120 households, a user per role,
 a handful of work orders in every state, a deliberation topic in every step of the five-step method, four
 months of property fee bills under a 先买后补 subsidy, partly paid online and in cash, last quarter's
-satisfaction survey and rating round to 授牌, this quarter's survey open and three notices (`load_demo`); on request
+satisfaction survey and rating round to 授牌, this quarter's survey open, three notices and
+东区's problem-compound thresholds with the flag they raise (`load_demo`); on request
 a `bench` compound scaled to any number of households (`bench`) and any number of work orders spread over the
 last six months (`bench_work_orders`). Built on the factories the tests use (`factories`)."""
 from __future__ import annotations
@@ -12,6 +13,7 @@ from backend.demo.announcements import make_announcements
 from backend.demo.council import Council
 from backend.demo.evaluation import make_evaluation
 from backend.demo.fees import make_fees
+from backend.demo.flags import make_flags
 from backend.demo.people import DEMO_PASSWORD, make_people
 from backend.demo.places import demo_compound, demo_loaded, make_places
 from backend.demo.topics import make_topics
@@ -56,5 +58,6 @@ def load_demo() -> Demo | None:
     cashier_id = make_fees(places, people, now)
     evaluation = make_evaluation(places, people, now)
     make_announcements(first_id, areas[AreaLevel.STREET], people.accounts, now)
+    make_flags(areas[AreaLevel.DISTRICT], evaluation.district_official, list(compounds.values()), now)
     return Demo(areas=areas, compounds=compounds, homes=dict(people.homes), users=people.accounts | {
         "staff2": cashier_id, "district": evaluation.district_official, "evaluator": evaluation.evaluator})
