@@ -2,17 +2,32 @@
 overdue rectification items, written as their own features leave them."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from backend.domain.consultations import Step
 from backend.domain.disputes import DisputeKind
 from backend.domain.fees import BillStatus
+from backend.domain.flags import DecidedBallot
+from backend.domain.rating import PeriodKind, RoundStatus
 from backend.domain.rectifications import ResponsibleParty
 from backend.domain.subsidy import add_months
+from backend.domain.voting import VoteKind, VoteRule
 from backend.domain.workorders import Status, Urgency
 from backend.extensions import db
-from backend.models import Bill, Compound, DisputeCase, Rectification, User, WorkOrder
+from backend.models import (
+    BallotResult,
+    Bill,
+    CompanyRating,
+    Compound,
+    DisputeCase,
+    RatingRound,
+    Rectification,
+    Topic,
+    User,
+    WorkOrder,
+)
 from backend.shared.clock import beijing_date, utcnow
 from tests.fees_support import issue_bills_for, make_schedule
 
@@ -66,3 +81,36 @@ def add_rectifications(compound: Compound, deadlines_from_today: list[int]) -> l
     db.session.add_all(items)
     db.session.commit()
     return items
+
+
+def add_decided_ballot(compound: Compound, proposer: User, area: tuple[int, int], heads: tuple[int, int],
+                       computed_at: datetime, vote_kind: VoteKind = VoteKind.OWNERS_JOINT) -> Topic:
+    """A topic whose ballot closed at `computed_at` with (participating, total) area and headcount, frozen as the
+    close freezes it."""
+    topic = Topic(compound_id=compound.id, proposer_id=proposer.id, title="选聘物业服务企业", body="表决",
+                  step=Step.PUBLICITY)
+    db.session.add(topic)
+    db.session.flush()
+    rule = VoteRule(vote_kind, 4 if vote_kind is VoteKind.OWNERS_JOINT else None)
+    met = DecidedBallot(topic.id, area[0], area[1], heads[0], heads[1]).participation_met
+    db.session.add(BallotResult(
+        topic_id=topic.id, vote_kind=rule.kind, civil_code_item=rule.item, eligible_households=heads[1],
+        total_area_centi_m2=area[1], total_headcount=heads[1], participating_households=heads[0],
+        participating_area_centi_m2=area[0], participating_headcount=heads[0], participation_met=met,
+        passed=False, reason="未达到参与表决要求", options={}, thresholds={}, computed_at=computed_at,
+    ))
+    db.session.commit()
+    return topic
+
+
+def publish_stars(company_id: int, area_id: int, creator: User, stars: int, published_at: datetime,
+                  period_start: date) -> None:
+    """A published rating round of the area with the company's row at `stars`."""
+    rnd = RatingRound(area_id=area_id, period_kind=PeriodKind.QUARTER, period_start=period_start,
+                      period_end=period_start + timedelta(days=89), status=RoundStatus.PUBLISHED,
+                      created_by_id=creator.id, published_at=published_at)
+    db.session.add(rnd)
+    db.session.flush()
+    db.session.add(CompanyRating(round_id=rnd.id, company_id=company_id, compounds_rated=1, compounds_insufficient=0,
+                                 credit_centi=0, composite_centi=5000, rank=1, stars=stars))
+    db.session.commit()

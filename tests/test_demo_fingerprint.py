@@ -299,6 +299,9 @@ COUNTS = {
     "fee_schedules": 3, "households": 126, "inspection_items": 10, "inspections": 2, "meeting_invitees": 6,
     # One 缴费成功 notice (and its fan-out job) per online payment; a receipt per vote and per online survey sheet;
     # the rows of the vote reminders each household's vote withdrew from its people before any worker ran.
+    # Issue 16: 东区's flag thresholds (audited) and the flags they raise at this moment (阳光花园: its overdue order,
+    # and three low months of collection), told to the district and the street in one notice.
+    "flag_thresholds": 1, "problem_flags": 2,
     "meetings": 1, "memberships": 51, "notices": 288, "notifications": 117, "outbox_jobs": 292,
     "payment_order_bills": 65, "payment_orders": 65, "payments": 245, "property_companies": 1, "rating_methods": 1,
     "rating_rounds": 1, "receipts": 245, "rectification_events": 4, "rectifications": 2, "registered_owners": 2,

@@ -21,6 +21,8 @@ def sweep_all() -> int:
 
 
 def sweep_compound(compound_id: int) -> int:
+    """One compound, for a feature to queue after a change that may raise or clear a flag (a dispute closed, a
+    rectification accepted) rather than wait for the night."""
     count = service.sweep_compound(compound_id)
     push_committed_jobs()
     return count.raised

@@ -17,6 +17,8 @@ from backend.domain import workorders as rules
 from backend.domain.auth import WeChatApp
 from backend.domain.compounds import ManagementModel
 from backend.domain.consultations import MeetingKind, Step
+from backend.domain.flags import FlagRule
+from backend.domain.notifications import PROBLEM_FLAG
 from backend.domain.roles import Role
 from backend.domain.voting import VoteKind
 from backend.domain.workorders import Action, Actor, Status, Urgency
@@ -28,6 +30,7 @@ from backend.models import (
     Meeting,
     MeetingInvitee,
     Membership,
+    Notice,
     Topic,
     TopicComment,
     User,
@@ -41,6 +44,7 @@ from backend.models import (
     WorkOrderRating,
 )
 from backend.services import consultations
+from backend.services import flags as flag_service
 from backend.services.workorders import escalate_order, staff_queue, submit_order, transition, urge
 from backend.shared.clock import utcnow
 from tests.support import first_household
@@ -547,3 +551,14 @@ def test_the_demo_owner_sees_every_topic_and_the_ballot_waiting_for_them_through
     assert topics.status_code == 200 and topics.json["total"] == 8
     assert pending.status_code == 200
     assert [item["topic"]["id"] for item in pending.json["items"]] == [voting_id]
+
+
+def test_the_demo_flags_yangguang_for_its_overdue_order(demo):
+    """东区's own thresholds (no overdue order at all) flag 阳光花园 for its overdue order, the reason naming the
+    figure, and the district and street officials hear of it once."""
+    compound = demo_compound()
+    flags = {line.rule: line.reason for line in flag_service.active_flags([compound.id])[compound.id]}
+    assert flags[FlagRule.OVERDUE_ORDERS] == "超时未办结工单 1 件，超过 0 件"
+    notice = db.session.scalar(select(Notice).where(Notice.kind == PROBLEM_FLAG))
+    assert notice.title == "阳光花园小区被标记为问题小区"
+    assert flag_service.sweep([compound.id]).raised == 0

@@ -3,6 +3,8 @@ statements, flags raised once, reworded when the figures move, cleared (with the
 firing, thresholds of the nearest area up, and the district and street officials told once."""
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -10,6 +12,7 @@ from backend.domain.compounds import GovernanceBody
 from backend.domain.flags import FlagRule
 from backend.domain.notifications import PROBLEM_FLAG
 from backend.domain.roles import Role
+from backend.domain.voting import VoteKind
 from backend.extensions import db
 from backend.jobs import flags as jobs
 from backend.models import FlagThreshold, Notice, Notification, ProblemFlag
@@ -17,13 +20,15 @@ from backend.services import fees as fee_service
 from backend.services import flags as service
 from backend.shared.clock import utcnow
 from tests.flags_support import (
+    add_decided_ballot,
     add_open_disputes,
     add_overdue_orders,
     add_rectifications,
     bill_months,
     pay_all,
+    publish_stars,
 )
-from tests.rating_support import run_jobs
+from tests.rating_support import closed_survey, make_company, run_jobs, serve, tally
 
 
 @pytest.fixture
@@ -182,3 +187,41 @@ def test_active_flags_names_every_compound_asked(make_compound, governed, area_t
     found = service.active_flags([flagged.id, clean.id])
     assert [line.rule for line in found[flagged.id]] == [FlagRule.NO_SELF_GOVERNANCE]
     assert found[clean.id] == []
+
+
+def test_the_newest_sufficient_survey_and_the_newest_published_stars_count(governed, area_tree, make_user):
+    compound = governed()
+    official = make_user(Role.OFFICIAL, area=area_tree[1])
+    company = make_company()
+    serve(compound, company)
+    now = utcnow()
+    tally(closed_survey(official, area_tree[3].id, now - timedelta(days=60)), compound, [0, 5, 5, 0, 0, 0])
+    tally(closed_survey(official, area_tree[3].id, now - timedelta(days=30)), compound, [0, 0, 0, 0, 5, 5])
+    # The newest campaign had too few answers: it is left out, as it is of ratings.
+    tally(closed_survey(official, area_tree[3].id, now - timedelta(days=1)), compound, [0, 9, 0, 0, 0, 0],
+          sufficient=False)
+    publish_stars(company.id, area_tree[1].id, official, 2, now - timedelta(days=90), date(2026, 4, 1))
+    publish_stars(company.id, area_tree[1].id, official, 3, now - timedelta(days=10), date(2026, 7, 1))
+    [judged] = service.gather([compound.id], now)
+    assert (judged.facts.satisfaction_bp, judged.facts.stars) == (10000, 3)
+    service.sweep([compound.id])
+    assert flags_of(compound) == []
+
+
+def test_two_newest_owners_votes_that_missed_participation_flag(governed, make_user):
+    compound = governed()
+    proposer = make_user()
+    now = utcnow()
+    short = ((1999, 3000), (2, 3))
+    add_decided_ballot(compound, proposer, (2000, 3000), (2, 3), now - timedelta(days=90))  # met: older
+    first = add_decided_ballot(compound, proposer, *short, now - timedelta(days=30))
+    add_decided_ballot(compound, proposer, (10, 3000), (1, 3), now - timedelta(days=20), VoteKind.CONSULTATION)
+    second = add_decided_ballot(compound, proposer, (1000, 3000), (1, 3), now - timedelta(days=10))
+    service.sweep([compound.id])
+    [flag] = flags_of(compound)
+    assert flag.rule is FlagRule.FAILED_VOTES
+    assert flag.reason.endswith(f"议题#{first.id} 参与面积 66.63%、参与人数 66.66%；"
+                                f"议题#{second.id} 参与面积 33.33%、参与人数 33.33%")
+    add_decided_ballot(compound, proposer, (3000, 3000), (3, 3), now - timedelta(days=1))
+    service.sweep([compound.id])
+    assert flags_of(compound)[0].cleared_at is not None
