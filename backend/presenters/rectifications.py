@@ -15,10 +15,8 @@ from backend.domain.rectifications import (
     RESPONSIBLE_PARTY_LABELS,
     URGENCY_LABELS,
     EscalationStep,
-    RectificationRefused,
     RectificationStatus,
 )
-from backend.domain.refusals import Kind
 from backend.domain.roles import Role
 from backend.models import Inspection, Rectification, RectificationPhoto
 from backend.services import rectifications as service
@@ -157,9 +155,3 @@ def checklist(area_id: int, user_id: int | None) -> dict:
             "source_area_id": found.source.id if found.source else None,
             "source_label": found.source.name if found.source else "默认清单"}
 
-
-def require(found: dict, action: rules.RectificationAction) -> dict:
-    """The item for a page that offers `action`: refused as the domain would refuse the action itself."""
-    if action not in found["actions"]:
-        raise RectificationRefused("这项整改现在不能这样操作", Kind.CONFLICT)
-    return found
