@@ -90,6 +90,8 @@ class Action(enum.StrEnum):
     MANAGE_GOVERNANCE = "manage_governance"
     # 第一书记: sending one takes a district (or city) official; the service checks the level.
     ASSIGN_FIRST_SECRETARY = "assign_first_secretary"
+    # An area's oversight figures: party and self-governance coverage, first secretaries' logs.
+    VIEW_COVERAGE = "view_coverage"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -161,6 +163,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_GOVERNANCE: _SELF_GOVERNANCE | {Role.OFFICIAL},
     Action.MANAGE_GOVERNANCE: frozenset({Role.OFFICIAL, Role.ADMIN}),
     Action.ASSIGN_FIRST_SECRETARY: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.VIEW_COVERAGE: frozenset({Role.OFFICIAL, Role.ADMIN}),
 }
 
 

@@ -203,5 +203,5 @@ def _next_month(first: date) -> date:
 
 
 def area_logs(area_id: int, user_id: int | None, month: date) -> list[dict]:
-    authorize_area(Action.EXPORT_LEDGER, area_id, user_id)
+    authorize_area(Action.VIEW_COVERAGE, area_id, user_id)
     return first_secretary_logs(area_id, month)

@@ -115,7 +115,7 @@ def coverage(area_id: int) -> Coverage:
 
 
 def area_coverage(area_id: int, user_id: int | None) -> tuple[Area, Coverage]:
-    area = authorize_area(Action.EXPORT_LEDGER, area_id, user_id)
+    area = authorize_area(Action.VIEW_COVERAGE, area_id, user_id)
     return area, coverage(area_id)
 
 

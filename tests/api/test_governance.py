@@ -11,8 +11,9 @@ from backend.domain.compounds import AreaLevel, GovernanceBody, PartyOrgForm
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import AuditEvent, Compound, GovernanceRecord, Membership
+from backend.services.governance import coverage
 from backend.shared.clock import beijing_date, utcnow
-from tests.support import assert_error_shape
+from tests.support import assert_error_shape, first_household
 
 
 @pytest.fixture
@@ -31,13 +32,8 @@ def town(area_tree, make_area, make_compound, make_user):
         "community_official": make_user(Role.OFFICIAL, area=community),
         "stranger_official": make_user(Role.OFFICIAL, area=other_street),
         "committee": make_user(Role.COMMITTEE, compound),
-        "resident": make_user(Role.RESIDENT, compound, household=_household(compound)),
+        "resident": make_user(Role.RESIDENT, compound, household=first_household(compound)),
     }
-
-
-def _household(compound):
-    from tests.support import first_household
-    return first_household(compound)
 
 
 def gov_url(compound) -> str:
@@ -135,7 +131,6 @@ def test_coverage_counts_each_form_and_body_in_basis_points_in_one_statement(cli
 
     url = f"/api/v1/areas/{town['street'].id}/coverage"
     with count_queries() as statements:
-        from backend.services.governance import coverage
         figures = coverage(town["street"].id)
     grouped = [s for s in statements if "GROUP BY" in s.upper()]
     assert len(grouped) == 1
@@ -144,7 +139,7 @@ def test_coverage_counts_each_form_and_body_in_basis_points_in_one_statement(cli
     forms = {line["value"]: (line["count"], line["basis_points"]) for line in response["party_forms"]}
     assert forms == {"single": (0, 0), "joint": (0, 0), "grid": (1, 3333), "none": (2, 6667)}
     assert (response["with_body"]["count"], response["with_body"]["basis_points"]) == (1, 3333)
-    # The city sees the other street's compound too; the community official is 403 on the street above it.
+    # Officials below an area (a district official under the city, a community under its street) are 403 there.
     assert client.get(f"/api/v1/areas/{town['city'].id}/coverage", headers=sign_in(town["district_official"])
                       ).status_code == 403
     assert_error_shape(client.get(url, headers=sign_in(town["community_official"])), 403)

@@ -94,6 +94,8 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.MANAGE_GOVERNANCE: {Role.OFFICIAL, Role.ADMIN},
     # 第一书记 are sent from above (the service asks for a district or city official).
     Action.ASSIGN_FIRST_SECRETARY: {Role.OFFICIAL, Role.ADMIN},
+    # An area's coverage figures and first secretaries' logs: the officials' oversight.
+    Action.VIEW_COVERAGE: {Role.OFFICIAL, Role.ADMIN},
 }
 
 
