@@ -38,7 +38,6 @@ from backend.models.fees import (
     SubsidyPolicy,
 )
 from backend.models.flags import FlagThreshold, ProblemFlag
-from backend.models.flags import ProblemFlag
 from backend.models.governance import FirstSecretary, FirstSecretaryLog, GovernanceRecord
 from backend.models.jobs import OutboxJob
 from backend.models.meetings import Meeting, MeetingAttendance, MeetingInvitee
