@@ -2,7 +2,7 @@
 history, photos and escalation steps, and per-area checklists.
 
 Revision ID: g16d0inspect
-Revises: g16a0skeleton
+Revises: g16c0ledger
 Create Date: 2026-12-06 03:21:01.257973
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'g16d0inspect'
-down_revision = 'g16a0skeleton'
+down_revision = 'g16c0ledger'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """dispute cases: parties, steps, outcome, agreement
 
 Revision ID: g16e0dispute
-Revises: g16a0skeleton
+Revises: g16d0inspect
 Create Date: 2026-12-06 03:22:05.112237
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'g16e0dispute'
-down_revision = 'g16a0skeleton'
+down_revision = 'g16d0inspect'
 branch_labels = None
 depends_on = None
 

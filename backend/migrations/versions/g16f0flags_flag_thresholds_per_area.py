@@ -1,7 +1,7 @@
 """Problem compounds: the flag rules' thresholds per area (the nearest area up wins).
 
 Revision ID: g16f0flags
-Revises: g16a0skeleton
+Revises: g16e0dispute
 Create Date: 2026-12-06 03:21:30.644863
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'g16f0flags'
-down_revision = 'g16a0skeleton'
+down_revision = 'g16e0dispute'
 branch_labels = None
 depends_on = None
 
