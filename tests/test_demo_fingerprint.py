@@ -289,20 +289,20 @@ def test_the_demo_is_the_one_it_was(demo):
 
 
 COUNTS = {
-    "announcement_compounds": 4, "announcements": 3, "areas": 4, "audit_events": 293, "ballot_options": 15, "ballot_results": 3, "ballot_rolls": 288, "bills": 408,
+    "announcement_compounds": 4, "announcements": 3, "areas": 4, "audit_events": 298, "ballot_options": 15, "ballot_results": 3, "ballot_rolls": 288, "bills": 408,
     "binding_requests": 2, "buildings": 7, "company_ratings": 1, "compounds": 2, "credit_records": 1,
-    # Two dispute cases: their parties, three mediation records, and a notice to the resident parties of each
-    # record and of the outcome (with its fan-out job).
+    # Issue 16. Two dispute cases: their parties, three mediation records, and a notice to the resident parties of
+    # each record and of the outcome (with its fan-out job).
     "dispute_cases": 2, "dispute_parties": 5, "dispute_steps": 3,
-    # Issue 16 (ledger): both compounds' governance rows, the first secretary sent to 五十四街坊 and her log.
+    # Both compounds' governance rows, the first secretary sent to 五十四街坊 (a membership) and her log.
     "first_secretaries": 1, "first_secretary_logs": 1, "governance_records": 2,
+    # 东区's flag thresholds (audited) and the flags they raise at this moment (阳光花园: its overdue order, and three
+    # low months of collection), told to the district and the street in one notice.
+    "flag_thresholds": 1, "problem_flags": 2,
     "fee_schedules": 3, "households": 126, "inspection_items": 10, "inspections": 2, "meeting_invitees": 6,
     # One 缴费成功 notice (and its fan-out job) per online payment; a receipt per vote and per online survey sheet;
     # the rows of the vote reminders each household's vote withdrew from its people before any worker ran.
-    # Issue 16: 东区's flag thresholds (audited) and the flags they raise at this moment (阳光花园: its overdue order,
-    # and three low months of collection), told to the district and the street in one notice.
-    "flag_thresholds": 1, "problem_flags": 2,
-    "meetings": 1, "memberships": 51, "notices": 288, "notifications": 117, "outbox_jobs": 292,
+    "meetings": 1, "memberships": 52, "notices": 293, "notifications": 117, "outbox_jobs": 297,
     "payment_order_bills": 65, "payment_orders": 65, "payments": 245, "property_companies": 1, "rating_methods": 1,
     "rating_rounds": 1, "receipts": 245, "rectification_events": 4, "rectifications": 2, "registered_owners": 2,
     "subsidy_grants": 245, "subsidy_policies": 1, "survey_answers": 460, "survey_compounds": 4,
