@@ -17,7 +17,6 @@ from backend.domain.rectifications import (
     EscalationStep,
     RectificationStatus,
 )
-from backend.domain.roles import Role
 from backend.models import Inspection, Rectification, RectificationPhoto
 from backend.services import rectifications as service
 from backend.services.rectifications import Viewer
@@ -51,9 +50,8 @@ def _line(item: Rectification, viewer: Viewer, today: date, compound_name: str, 
     }
 
 
-def _lines(items: Sequence[Rectification], user_id: int, roles: frozenset[Role]) -> list[dict]:
-    viewers = service.viewers_of(items, user_id, roles) if roles else {
-        item.id: service.seen_by(item.id, user_id)[1] for item in items}
+def _lines(items: Sequence[Rectification], user_id: int) -> list[dict]:
+    viewers = service.viewers_of(items, user_id)
     names = service.user_names([item.inspector_id for item in items])
     compounds = service.compound_names(sorted({item.compound_id for item in items}))
     steps = service.last_steps([item.id for item in items])
@@ -79,16 +77,16 @@ def detail(rectification_id: int, user_id: int | None) -> dict:
         for event in events]}
 
 
-def _page(found, user_id: int, roles: frozenset[Role], overdue_count: int) -> dict:
-    return {"items": _lines(found.items, user_id, roles), "total": found.total, "page": found.page,
+def _page(found, user_id: int, overdue_count: int) -> dict:
+    return {"items": _lines(found.items, user_id), "total": found.total, "page": found.page,
             "page_size": found.page_size, "overdue_count": overdue_count}
 
 
 def compound_list(compound_id: int, user_id: int | None, status: RectificationStatus | None, overdue: bool,
                   page: int, page_size: int) -> dict:
-    found, roles = service.compound_page(compound_id, user_id, status, overdue, page, page_size)
+    found = service.compound_page(compound_id, user_id, status, overdue, page, page_size)
     counts = service.overdue_counts([compound_id], service.today())
-    return _page(found, user_id, roles, counts[compound_id])
+    return _page(found, user_id, counts[compound_id])
 
 
 def area_list(area_id: int, user_id: int | None, status: RectificationStatus | None, overdue: bool, page: int,
@@ -96,11 +94,10 @@ def area_list(area_id: int, user_id: int | None, status: RectificationStatus | N
     """The area's 整改台账; each item's actions are the viewer's in its compound."""
     area, found = service.area_page(area_id, user_id, status, overdue, page, page_size)
     overdue_total = service.area_overdue_total(area.path)
-    return _page(found, user_id, frozenset(), overdue_total) | {"area_id": area.id, "area_name": area.name}
+    return _page(found, user_id, overdue_total) | {"area_id": area.id, "area_name": area.name}
 
 
-def inspection_view(inspection: Inspection, rectifications: Sequence[Rectification], user_id: int,
-                    roles: frozenset[Role]) -> dict:
+def inspection_view(inspection: Inspection, rectifications: Sequence[Rectification], user_id: int) -> dict:
     names = service.user_names([inspection.inspector_id])
     return {
         "id": inspection.id, "kind": "supervision", "compound_id": inspection.compound_id,
@@ -109,20 +106,19 @@ def inspection_view(inspection: Inspection, rectifications: Sequence[Rectificati
         "inspector_name": names.get(inspection.inspector_id, "工作人员"),
         "items": [{"position": item.position, "name": item.name, "max_points": None, "points": None,
                    "finding": item.finding, "has_photo": False} for item in inspection.items],
-        "rectifications": _lines(rectifications, user_id, roles),
+        "rectifications": _lines(rectifications, user_id),
     }
 
 
 def inspection(inspection_id: int, user_id: int | None) -> dict:
-    found, items, roles = service.inspection_seen_by(inspection_id, user_id)
-    return inspection_view(found, items, user_id, roles)
+    found, items = service.inspection_seen_by(inspection_id, user_id)
+    return inspection_view(found, items, user_id)
 
 
 def inspections(compound_id: int, user_id: int | None, page: int, page_size: int) -> dict:
     found = service.inspections_page(compound_id, user_id, page, page_size)
-    views = [service.inspection_seen_by(each.id, user_id) for each in found.items]
-    return {"items": [inspection_view(*view[:2], user_id, view[2]) for view in views], "total": found.total,
-            "page": found.page, "page_size": found.page_size}
+    return {"items": [inspection_view(each, service.items_of_inspection(each.id), user_id) for each in found.items],
+            "total": found.total, "page": found.page, "page_size": found.page_size}
 
 
 def photo(rectification_id: int, photo_id: int, user_id: int | None) -> RectificationPhoto | None:

@@ -46,7 +46,7 @@ from backend.models import (
     RectificationPhoto,
     User,
 )
-from backend.policy import ancestor_area_ids, authorize, authorize_area
+from backend.policy import ancestor_area_ids, authorize, authorize_area, roles_in_compound
 from backend.services.audit import record_audit
 from backend.services.notifications import notify
 from backend.services.photos import PreparedPhoto, kept_only_on_commit, store_photo
@@ -265,9 +265,11 @@ def record_inspection(compound_id: int, user_id: int | None, inspected_on: date,
 # ---- reading -------------------------------------------------------------------------------------------------
 
 
-def _viewer(item: Rectification, user_id: int, roles: frozenset[Role]) -> Viewer:
-    community = (item.responsible_party is ResponsibleParty.COMMUNITY
-                 and AreaLevel.COMMUNITY in _official_levels(user_id, item.compound_id))
+def _viewer(item: Rectification, user_id: int, roles: frozenset[Role], levels: set[AreaLevel] | None = None) -> Viewer:
+    """`levels`: the person's official levels over the item's compound, when the caller has them already."""
+    if levels is None and Role.OFFICIAL in roles and item.responsible_party is ResponsibleParty.COMMUNITY:
+        levels = _official_levels(user_id, item.compound_id)
+    community = item.responsible_party is ResponsibleParty.COMMUNITY and AreaLevel.COMMUNITY in (levels or set())
     party = rules.answers_for(item.responsible_party, roles, community)
     inspector = item.inspector_id == user_id
     return Viewer(user_id=user_id, roles=roles, party=party, inspector=inspector,
@@ -283,8 +285,13 @@ def seen_by(rectification_id: int, user_id: int | None) -> tuple[Rectification, 
     return item, _viewer(item, user_id, access.roles)
 
 
-def viewers_of(items: Sequence[Rectification], user_id: int, roles: frozenset[Role]) -> dict[int, Viewer]:
-    return {item.id: _viewer(item, user_id, roles) for item in items}
+def viewers_of(items: Sequence[Rectification], user_id: int) -> dict[int, Viewer]:
+    """How this person sees each item: their roles asked once per compound (an area's ledger spans many)."""
+    compound_ids = {item.compound_id for item in items}
+    roles = {compound_id: roles_in_compound(user_id, compound_id) for compound_id in compound_ids}
+    levels = {compound_id: _official_levels(user_id, compound_id) if Role.OFFICIAL in roles[compound_id] else set()
+              for compound_id in compound_ids}
+    return {item.id: _viewer(item, user_id, roles[item.compound_id], levels[item.compound_id]) for item in items}
 
 
 def _overdue_first(on: date):
@@ -303,12 +310,12 @@ def _filtered(query, status: RectificationStatus | None, overdue: bool):
 
 
 def compound_page(compound_id: int, user_id: int | None, status: RectificationStatus | None, overdue: bool,
-                  page: int, page_size: int) -> tuple[Page, frozenset[Role]]:
-    """The compound's items, overdue first, then by deadline; with the viewer's roles there."""
-    access = authorize(Action.VIEW_RECTIFICATIONS, compound_id, user_id)
+                  page: int, page_size: int) -> Page:
+    """The compound's items, overdue first, then by deadline."""
+    authorize(Action.VIEW_RECTIFICATIONS, compound_id, user_id)
     query = _filtered(select(Rectification).where(Rectification.compound_id == compound_id), status, overdue)
     found = paginate(query.order_by(*_overdue_first(today())), page, page_size)
-    return Page([row[0] for row in found.items], found.total, page, page_size), access.roles
+    return Page([row[0] for row in found.items], found.total, page, page_size)
 
 
 def area_page(area_id: int, user_id: int | None, status: RectificationStatus | None, overdue: bool, page: int,
@@ -378,12 +385,12 @@ def inspections_page(compound_id: int, user_id: int | None, page: int, page_size
     return Page([row[0] for row in found.items], found.total, page, page_size)
 
 
-def inspection_seen_by(inspection_id: int, user_id: int | None) -> tuple[Inspection, list[Rectification], frozenset[Role]]:
+def inspection_seen_by(inspection_id: int, user_id: int | None) -> tuple[Inspection, list[Rectification]]:
     inspection = db.session.get(Inspection, inspection_id)
     if inspection is None or inspection.points is not None or user_id is None:
         raise _hidden(INSPECTION_NOT_FOUND)
-    access = authorize(Action.VIEW_RECTIFICATIONS, inspection.compound_id, user_id)
-    return inspection, items_of_inspection(inspection_id), access.roles
+    authorize(Action.VIEW_RECTIFICATIONS, inspection.compound_id, user_id)
+    return inspection, items_of_inspection(inspection_id)
 
 
 def items_of_inspection(inspection_id: int) -> list[Rectification]:

@@ -247,3 +247,16 @@ def test_a_scored_inspection_still_goes_to_the_rating(client, world):
                                                                                  "points": 8}]})
     # Scoring is the housing department's (rating): a street official may record only supervision inspections.
     assert_error_shape(response, 403)
+
+
+def test_the_area_ledger_asks_the_same_number_of_queries_for_more_items(client, world, count_queries):
+    url = f"/api/v1/areas/{world.street_area_id}/rectifications"
+    headers = bearer(client, world.inspector)
+    record(client, world, None, finding(), finding(responsible_party="community"))
+    with count_queries() as few:
+        assert client.get(url, headers=headers).json["total"] == 2
+    record(client, world, None, *[finding(responsible_party=party) for party in ("company", "committee",
+                                                                                  "community")] * 3)
+    with count_queries() as many:
+        assert client.get(url, headers=headers).json["total"] == 11
+    assert len(many) == len(few)
