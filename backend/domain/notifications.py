@@ -32,6 +32,7 @@ FEE_REMINDER = "fee_reminder"
 FEE_PAID = "fee_paid"
 SUBSIDY_CHANGE = "subsidy_change"
 ANNOUNCEMENT = "announcement"
+REPORT_READY = "report_ready"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -53,6 +54,7 @@ KINDS = {
     FEE_PAID: "缴费成功",
     SUBSIDY_CHANGE: "补贴调整",
     ANNOUNCEMENT: "通知公告",
+    REPORT_READY: "定期通报",
 }
 
 _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
@@ -84,6 +86,8 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     SUBSIDY_CHANGE: _HOUSEHOLD,
     # The compound's verified owners and residents.
     ANNOUNCEMENT: _HOUSEHOLD,
+    # The officials of the report's area.
+    REPORT_READY: frozenset({Role.OFFICIAL}),
 }
 
 

@@ -72,6 +72,7 @@ class Action(enum.StrEnum):
     RATE_COMPANIES = "rate_companies"
     # 通知公告: reading is VIEW_COMPOUND's; posting (and changing another's notice) by role.
     POST_ANNOUNCEMENTS = "post_announcements"
+    VIEW_REPORTS = "view_reports"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -131,6 +132,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.RATE_COMPANIES: frozenset({Role.OFFICIAL, Role.ADMIN}),
     # The compound's self-governance, its property manager, and the community and above over their area.
     Action.POST_ANNOUNCEMENTS: _SELF_GOVERNANCE | {Role.MANAGER, Role.OFFICIAL},
+    # 定期通报: read and built on demand by the officials of the area and above.
+    Action.VIEW_REPORTS: frozenset({Role.OFFICIAL, Role.ADMIN}),
 }
 
 

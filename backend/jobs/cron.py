@@ -34,6 +34,8 @@ PERIODIC_JOBS = (
     PeriodicJob("backend.jobs.fees.send_reminders", "0 2 * * *", "每天10:00", "default"),
     PeriodicJob("backend.jobs.fees.release_abandoned_subsidies", "15 * * * *", "每小时15分", "low"),
     PeriodicJob("backend.jobs.auth.purge_expired_revocations", "40 19 * * *", "每天03:40", "low"),
+    # Daily, so a missed 1st is made up the next day; each area's report of a period is made once (unique key).
+    PeriodicJob("backend.jobs.reports.ask_periodic", "10 17 * * *", "每天01:10", "low"),
 )
 
 for job in PERIODIC_JOBS:

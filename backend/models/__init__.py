@@ -53,6 +53,7 @@ from backend.models.rating import (
     RatingRound,
 )
 from backend.models.rectifications import Rectification
+from backend.models.reports import Report
 from backend.models.surveys import (
     Survey,
     SurveyAnswer,
@@ -140,6 +141,7 @@ __all__ = [
     "DisputeCase",
     "ProblemFlag",
     "Rectification",
+    "Report",
     "WorkOrder",
     "WorkOrderCategory",
     "WorkOrderEscalation",

@@ -102,6 +102,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     meetings,
     notifications,
     rating,
+    reports,
     settings,
     surveys,
     uploads,

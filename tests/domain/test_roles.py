@@ -78,6 +78,8 @@ EXPECTED: dict[Action, set[Role]] = {
     # Issue 15: the committee, party secretary and property manager post the compound's notices, officials (社区
     # and above) theirs; staff and residents read them.
     Action.POST_ANNOUNCEMENTS: SELF_GOVERNANCE | {Role.MANAGER, Role.OFFICIAL},
+    # Issue 16: the periodic reports are the officials' (of the area and above).
+    Action.VIEW_REPORTS: {Role.OFFICIAL, Role.ADMIN},
 }
 
 
