@@ -14,6 +14,7 @@ from backend.demo.evaluation import make_evaluation
 from backend.demo.fees import make_fees
 from backend.demo.people import DEMO_PASSWORD, make_people
 from backend.demo.places import demo_compound, demo_loaded, make_places
+from backend.demo.reports import make_reports
 from backend.demo.topics import make_topics
 from backend.demo.work_orders import make_work_orders
 from backend.domain.compounds import AreaLevel
@@ -56,5 +57,7 @@ def load_demo() -> Demo | None:
     cashier_id = make_fees(places, people, now)
     evaluation = make_evaluation(places, people, now)
     make_announcements(first_id, areas[AreaLevel.STREET], people.accounts, now)
+    # Last: the report is made of everything above.
+    make_reports(areas[AreaLevel.STREET], now)
     return Demo(areas=areas, compounds=compounds, homes=dict(people.homes), users=people.accounts | {
         "staff2": cashier_id, "district": evaluation.district_official, "evaluator": evaluation.evaluator})

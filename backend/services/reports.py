@@ -75,6 +75,24 @@ def _queue_build(report_id: int, today: date) -> None:
         log.info("report %d: build already queued today", report_id)
 
 
+def _insert_periodic(kind: ReportKind, period: Period, areas: Select) -> None:
+    """A report row for each area `areas` selects (its ids) that has none for the period, by the unique key."""
+    db.session.execute(
+        dialect_insert(Report)
+        .from_select(
+            ["area_id", "kind", "period_start", "period_end", "status", "figures", "failure", "requested_at",
+             "xlsx_key", "pdf_key"],
+            # WHERE true: SQLite would read the ON of ON CONFLICT as a join's without it.
+            select(Area.id, literal(kind.value), literal(period.start), literal(period.end),
+                   literal(ReportStatus.BUILDING.value), literal({}, Report.figures.type), literal(""),
+                   literal(utcnow(), Report.requested_at.type), literal(""), literal(""))
+            .where(true(), Area.id.in_(areas)),
+        )
+        .on_conflict_do_nothing(index_elements=["area_id", "kind", "period_start"],
+                                index_where=text("kind <> 'custom'"))
+    )
+
+
 def ask_periodic(today: date | None = None) -> list[int]:
     """Make sure every area has its report of the last complete month and quarter, and queue the builds of those
     not yet published (the cron, daily: on the 1st it is last month's, on a quarter's first day last quarter's).
@@ -83,19 +101,7 @@ def ask_periodic(today: date | None = None) -> list[int]:
     queued: list[int] = []
     for kind in rules.PERIODIC_KINDS:
         period = rules.last_complete_period(kind, today)
-        db.session.execute(
-            dialect_insert(Report)
-            .from_select(
-                ["area_id", "kind", "period_start", "period_end", "status", "figures", "failure", "requested_at",
-                 "xlsx_key", "pdf_key"],
-                # WHERE true: SQLite would read the ON of ON CONFLICT as a join's without it.
-                select(Area.id, literal(kind.value), literal(period.start), literal(period.end),
-                       literal(ReportStatus.BUILDING.value), literal({}, Report.figures.type), literal(""),
-                       literal(utcnow(), Report.requested_at.type), literal(""), literal("")).where(true()),
-            )
-            .on_conflict_do_nothing(index_elements=["area_id", "kind", "period_start"],
-                                    index_where=text("kind <> 'custom'"))
-        )
+        _insert_periodic(kind, period, select(Area.id))
         pending = db.session.scalars(
             select(Report.id).where(Report.kind == kind, Report.period_start == period.start,
                                     Report.status.in_(rules.REBUILDABLE_STATUSES)).order_by(Report.id)
@@ -105,6 +111,17 @@ def ask_periodic(today: date | None = None) -> list[int]:
         queued.extend(pending)
     db.session.commit()
     return queued
+
+
+def periodic_report_now(area_id: int, kind: ReportKind, today: date) -> int:
+    """The area's report of the last complete period, built now rather than by a job (the demo's); its id."""
+    period = rules.last_complete_period(kind, today)
+    _insert_periodic(kind, period, select(Area.id).where(Area.id == area_id))
+    report_id = db.session.scalar(select(Report.id).where(Report.area_id == area_id, Report.kind == kind,
+                                                          Report.period_start == period.start))
+    db.session.commit()
+    build(report_id)
+    return report_id
 
 
 def ask_custom(area_id: int, user_id: int | None, start: date, end: date) -> Report:
