@@ -59,3 +59,8 @@ def report_detail(report_id: int, user_id: int | None) -> dict:
 
 def report_file(report_id: int, user_id: int | None, kind: str) -> tuple[str, bytes]:
     return service.report_file(report_id, user_id, kind)
+
+
+def report_areas(user_id: int | None) -> list[dict]:
+    """The start page's links to the reports of the areas the person is an official of."""
+    return [{"id": area.id, "name": area.name} for area in service.official_areas(user_id)]

@@ -152,6 +152,16 @@ def report_for(report_id: int, user_id: int | None) -> Report:
     return report
 
 
+def official_areas(user_id: int | None) -> list[Area]:
+    """The areas whose reports the person reads from the start page: those they are an official of."""
+    if user_id is None:
+        return []
+    return list(db.session.scalars(
+        select(Area).join(Membership, Membership.area_id == Area.id)
+        .where(Membership.user_id == user_id, Membership.role == Role.OFFICIAL).order_by(Area.path)
+    ))
+
+
 def area_reports(area_id: int, user_id: int | None, page: int, page_size: int) -> tuple[Area, Page]:
     area = authorize_area(Action.VIEW_REPORTS, area_id, user_id)
     query = (select(Report).where(Report.area_id == area.id)

@@ -200,6 +200,7 @@ def test_only_officials_of_the_area_and_above_see_its_reports(app, client, stree
         assert_error_shape(client.post(f"/api/v1/areas/{street.street_id}/reports", headers=headers,
                                        json={"start": today, "end": today}), status)
         assert client.get(f"/h5/reports/{report.id}", headers=headers).status_code == status
+        assert client.get(f"/h5/areas/{street.street_id}/reports", headers=headers).status_code == status
     assert_error_shape(client.get(paths[0]), 401)
     assert_error_shape(client.get("/api/v1/reports/2147483647", headers=_as(client, street.street_official)), 404)
     # The other street's own report lists only its compound.

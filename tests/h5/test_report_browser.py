@@ -31,8 +31,9 @@ def test_an_official_opens_the_monthly_report_and_asks_for_a_range(
     db.session.close()
 
     page = phone().new_page()
-    page.goto(f"{live_server}/h5/login?next=/h5/areas/{street.street_id}/reports")
+    page.goto(f"{live_server}/h5/login?next=/h5/")
     sign_in_here(page, username)
+    page.locator(f"#report-links [data-area='{street.street_id}']").click()
     expect(page.locator("h1")).to_have_text("定期通报")
     page.locator(f"#reports [data-report='{report_id}']").click()
     expect(page.locator("#report-title")).to_contain_text("炳草岗街道")
