@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.installed
 VENDOR_STAMP := h5/static/vendor/.installed
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run dev test test-fast test-tools bench lint clean
+.PHONY: install run dev test test-fast test-tools report-font bench lint clean
 
 install: $(PY_STAMP) $(VENDOR_STAMP)
 
@@ -22,17 +22,24 @@ $(VENDOR_STAMP): package.json package-lock.json scripts/vendor_assets.py
 	$(BIN)/python scripts/vendor_assets.py
 	touch $@
 
-run: install
+run: install report-font
 	$(BIN)/linli dev
 
 # As `make run`, with Werkzeug's server restarting on code changes instead of gunicorn.
-dev: install
+dev: install report-font
 	$(BIN)/linli dev --reload
 
-# Debian's chromium (Playwright drives it; no browser download) and zbar-tools (QR decoding in tests).
-test-tools:
-	@command -v chromium >/dev/null && command -v zbarimg >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium zbar-tools >/dev/null; }
+# Debian's chromium (Playwright drives it; no browser download), zbar-tools (QR decoding in tests) and
+# poppler-utils (pdftotext reads the reports' PDFs back), and the reports' CJK font.
+test-tools: report-font
+	@command -v chromium >/dev/null && command -v zbarimg >/dev/null && command -v pdftotext >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium zbar-tools poppler-utils >/dev/null; }
+
+# The CJK font the reports' PDFs embed (backend/services/report_files.py looks for it; LINLI_REPORT_FONT overrides).
+REPORT_FONTS := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+report-font:
+	@ls $(REPORT_FONTS) >/dev/null 2>&1 || [ -n "$$(ls $(REPORT_FONTS) 2>/dev/null)" ] || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
 
 # Every test starts on a fixed clock (tests/conftest.py), never the real date: the suite at 2026-11-25 10:00
 # Beijing on SQLite, the tests marked `calendar` again (same run) at a short month's end and at a subsidy tier's
@@ -60,7 +67,7 @@ bench: install
 	  $(BIN)/python -m bench.workorders || status=1; $(BIN)/python -m bench.consultations || status=1; \
 	  $(BIN)/python -m bench.fees || status=1; $(BIN)/python -m bench.rating || status=1; \
 	  $(BIN)/python -m bench.surveys || status=1; $(BIN)/python -m bench.fast3g || status=1; \
-	  $(BIN)/python -m bench.burst || status=1; exit $$status
+	  $(BIN)/python -m bench.burst || status=1; $(BIN)/python -m bench.reports || status=1; exit $$status
 
 # ruff, then the layering contracts in pyproject.toml (import-linter; docs/architecture.md).
 lint: install

@@ -200,6 +200,7 @@ SLOW = (
     "services/test_demo.py::test_work_orders_500_*",
     "services/test_demo.py::test_with_a_bench_compound_*",
     "test_demo_fees.py::test_the_demo_loads_on_any_day_*",
+    "api/test_reports.py::test_the_cron_*",
 )
 _MARKED_BY_PATH = {"pure": PURE, "browser": BROWSER, "fuzz": FUZZ}
 

@@ -3,7 +3,8 @@ a handful of work orders in every state, a deliberation topic in every step of t
 months of property fee bills under a 先买后补 subsidy, partly paid online and in cash, last quarter's
 satisfaction survey and rating round to 授牌, this quarter's survey open, three notices, two dispute cases, a
 supervision inspection with one item open and one accepted, both compounds' governance history and a first
-secretary with her log, and 东区's problem-compound thresholds with the flags they raise (`load_demo`); on request
+secretary with her log, 东区's problem-compound thresholds with the flags
+they raise, and the street's monthly report made of it all (`load_demo`); on request
 a `bench` compound scaled to any number of households (`bench`) and any number of work orders spread over the
 last six months (`bench_work_orders`). Built on the factories the tests use (`factories`)."""
 from __future__ import annotations
@@ -20,6 +21,7 @@ from backend.demo.governance import make_governance
 from backend.demo.inspections import make_inspections
 from backend.demo.people import DEMO_PASSWORD, make_people
 from backend.demo.places import demo_compound, demo_loaded, make_places
+from backend.demo.reports import make_reports
 from backend.demo.topics import make_topics
 from backend.demo.work_orders import make_work_orders
 from backend.domain.compounds import AreaLevel
@@ -68,6 +70,8 @@ def load_demo() -> Demo | None:
     first_secretary_id = make_governance([first_id, compounds["wushisi"]], people.accounts["official"], evaluation.district_official,
                     people.password_hash, now)
     make_flags(areas[AreaLevel.DISTRICT], evaluation.district_official, list(compounds.values()), now)
+    # Last: the report is made of everything above.
+    make_reports(areas[AreaLevel.STREET], now)
     return Demo(areas=areas, compounds=compounds, homes=dict(people.homes), users=people.accounts | {
         "staff2": cashier_id, "district": evaluation.district_official, "evaluator": evaluation.evaluator,
         "first_secretary": first_secretary_id})

@@ -39,6 +39,7 @@ RECTIFICATION_ANSWERED = "rectification_answered"
 RECTIFICATION_DECIDED = "rectification_decided"
 RECTIFICATION_OVERDUE = "rectification_overdue"
 GOVERNANCE_TERM_END = "governance_term_end"
+REPORT_READY = "report_ready"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -67,6 +68,7 @@ KINDS = {
     RECTIFICATION_DECIDED: "整改验收结果",
     RECTIFICATION_OVERDUE: "整改超期督办",
     GOVERNANCE_TERM_END: "换届提醒",
+    REPORT_READY: "定期通报",
 }
 
 _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
@@ -112,6 +114,8 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     RECTIFICATION_OVERDUE: _RECTIFICATION_PARTIES,
     # The body's term ends in 90 / 30 days: its committee, the party secretary, the community's officials.
     GOVERNANCE_TERM_END: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.OFFICIAL}),
+    # The officials of the report's area.
+    REPORT_READY: frozenset({Role.OFFICIAL}),
 }
 
 

@@ -92,6 +92,7 @@ class Action(enum.StrEnum):
     ASSIGN_FIRST_SECRETARY = "assign_first_secretary"
     # An area's oversight figures: party and self-governance coverage, first secretaries' logs.
     VIEW_COVERAGE = "view_coverage"
+    VIEW_REPORTS = "view_reports"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -164,6 +165,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MANAGE_GOVERNANCE: frozenset({Role.OFFICIAL, Role.ADMIN}),
     Action.ASSIGN_FIRST_SECRETARY: frozenset({Role.OFFICIAL, Role.ADMIN}),
     Action.VIEW_COVERAGE: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    # 定期通报: read and built on demand by the officials of the area and above.
+    Action.VIEW_REPORTS: frozenset({Role.OFFICIAL, Role.ADMIN}),
 }
 
 

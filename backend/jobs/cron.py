@@ -39,6 +39,8 @@ PERIODIC_JOBS = (
     # Deadlines are Beijing dates: the day's steps go out at 08:30, when the people they tell are at work.
     PeriodicJob("backend.jobs.rectifications.sweep", "30 0 * * *", "每天08:30", "default"),
     PeriodicJob("backend.jobs.governance.remind_term_ends", "20 1 * * *", "每天09:20", "default"),
+    # Daily, so a missed 1st is made up the next day; each area's report of a period is made once (unique key).
+    PeriodicJob("backend.jobs.reports.ask_periodic", "10 17 * * *", "每天01:10", "low"),
 )
 
 for job in PERIODIC_JOBS:

@@ -60,6 +60,7 @@ from backend.models.rectifications import (
     RectificationEvent,
     RectificationPhoto,
 )
+from backend.models.reports import Report
 from backend.models.surveys import (
     Survey,
     SurveyAnswer,
@@ -157,6 +158,7 @@ __all__ = [
     "RectificationEscalation",
     "RectificationEvent",
     "RectificationPhoto",
+    "Report",
     "WorkOrder",
     "WorkOrderCategory",
     "WorkOrderEscalation",

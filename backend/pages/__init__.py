@@ -108,6 +108,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     notifications,
     rating,
     rectifications,
+    reports,
     settings,
     surveys,
     uploads,

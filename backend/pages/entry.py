@@ -13,6 +13,7 @@ from backend.presenters import overview as overview_presenter
 from backend.presenters import surveys as survey_presenter
 from backend.presenters import workorders as workorder_presenter
 from backend.presenters.rating import compound_stars, rates_companies
+from backend.presenters.reports import report_areas
 from backend.request_context import ENTRY_COOKIE, entry_compound_id, optional_user_id
 from backend.schemas.common import MAX_ID
 from backend.services import bindings as binding_service
@@ -35,7 +36,7 @@ def index():
     overview = overview_presenter.area_overview(user_id, [item["compound"] for item in compounds], utcnow()) \
         if user_id else None
     return render_template("index.html", compounds=compounds, rates_companies=rates_companies(user_id),
-                           survey_work=survey_work, overview=overview)
+                           survey_work=survey_work, overview=overview, report_areas=report_areas(user_id))
 
 
 @h5.get("/c/<code>")

@@ -96,6 +96,8 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.ASSIGN_FIRST_SECRETARY: {Role.OFFICIAL, Role.ADMIN},
     # An area's coverage figures and first secretaries' logs: the officials' oversight.
     Action.VIEW_COVERAGE: {Role.OFFICIAL, Role.ADMIN},
+    # Issue 16: the periodic reports are the officials' (of the area and above).
+    Action.VIEW_REPORTS: {Role.OFFICIAL, Role.ADMIN},
 }
 
 
