@@ -133,6 +133,7 @@ def _register_api(app: Flask) -> None:
         bindings,
         compounds,
         consultations,
+        dashboard,
         fees,
         ledger,
         me,
@@ -152,7 +153,7 @@ def _register_api(app: Flask) -> None:
     smorest_api.init_app(app)
     smorest_api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for module in (auth, me, compounds, bindings, ledger, notifications, workorders, consultations, meetings,
-                   fees, payments, subsidies, rating, surveys, announcements):
+                   fees, payments, subsidies, rating, surveys, announcements, dashboard):
         smorest_api.register_blueprint(module.blp)
     register_error_handlers(app)
     register_jwt(app)

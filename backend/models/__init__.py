@@ -25,6 +25,7 @@ from backend.models.consultations import (
     Vote,
     VoteCast,
 )
+from backend.models.dashboard import CompoundFigures, CompoundMonthFigures
 from backend.models.disputes import DisputeCase
 from backend.models.fees import (
     Bill,
@@ -74,6 +75,8 @@ from backend.models.workorders import (
 )
 
 __all__ = [
+    "CompoundFigures",
+    "CompoundMonthFigures",
     "Announcement",
     "AnnouncementCompound",
     "AnnouncementPhoto",

@@ -492,6 +492,22 @@ def newest_collections(compound_ids: Sequence[int]) -> dict[int, tuple[date, Col
     return {compound_id: (period, _as_collection(*figures)) for compound_id, period, *figures in rows}
 
 
+def collections_by_period(compound_ids: Sequence[int], since: date) -> dict[int, dict[date, Collection]]:
+    """Each compound's collection of every billed period starting on or after `since`, as `collection` counts
+    it, in one statement (the dashboard's year and its monthly chart)."""
+    if not compound_ids:
+        return {}
+    rows = db.session.execute(
+        select(Bill.compound_id, Bill.period_start, *_collection_columns())
+        .where(Bill.compound_id.in_(compound_ids), Bill.period_start >= since)
+        .group_by(Bill.compound_id, Bill.period_start)
+    ).all()
+    found: dict[int, dict[date, Collection]] = {}
+    for compound_id, period, *figures in rows:
+        found.setdefault(compound_id, {})[period] = _as_collection(*figures)
+    return found
+
+
 def billed_periods(compound_id: int) -> list[date]:
     return list(db.session.scalars(
         select(Bill.period_start).where(Bill.compound_id == compound_id).distinct()
