@@ -290,7 +290,7 @@ def test_the_demo_is_the_one_it_was(demo):
 
 COUNTS = {
     "announcement_compounds": 4, "announcements": 3, "areas": 4, "audit_events": 287, "ballot_options": 15, "ballot_results": 3, "ballot_rolls": 288, "bills": 408,
-    "binding_requests": 2, "buildings": 7, "company_ratings": 1, "compounds": 2, "credit_records": 1,
+    "binding_requests": 2, "buildings": 7, "company_ratings": 1, "compound_figures": 2, "compound_month_figures": 24, "compounds": 2, "credit_records": 1,
     "fee_schedules": 3, "households": 126, "inspection_items": 6, "inspections": 1, "meeting_invitees": 6,
     # One 缴费成功 notice (and its fan-out job) per online payment; a receipt per vote and per online survey sheet;
     # the rows of the vote reminders each household's vote withdrew from its people before any worker ran.

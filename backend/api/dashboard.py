@@ -6,8 +6,6 @@ from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
-from backend.domain.compounds import ManagementModel
-from backend.domain.dashboard import Sort
 from backend.presenters import dashboard as presenter
 from backend.request_context import optional_user_id
 from backend.schemas.common import ApiErrorSchema
@@ -16,14 +14,6 @@ from backend.schemas.dashboard import AreaDashboardSchema, CompoundTableQuery, D
 blp = Blueprint("dashboard", __name__, url_prefix="/api/v1/areas", description="辖区看板")
 
 AREA_ID = "<int(min=1, max=2147483647):area_id>"
-
-
-def table_query(args: dict) -> presenter.TableQuery:
-    return presenter.TableQuery(
-        model=ManagementModel(args["model"]) if args.get("model") else None,
-        area_id=args.get("area_id") or args.get("street"), flag=args.get("flag"), sort=Sort(args["sort"]),
-        page=args["page"], page_size=args["page_size"],
-    )
 
 
 @blp.route(f"/{AREA_ID}/dashboard")
@@ -50,4 +40,4 @@ class AreaCompounds(MethodView):
     def get(self, args, area_id):
         """Every compound below the area with its ledger fields and figures: filter by management model, child
         area (`area_id`, or `street`), active flag (`any` or a rule); sort; page."""
-        return presenter.compound_table(area_id, optional_user_id(), table_query(args))
+        return presenter.compound_table(area_id, optional_user_id(), presenter.table_query(args))

@@ -96,6 +96,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     bindings,
     consultation_settings,
     consultations,
+    dashboard,
     entry,
     fee_desk,
     fees,

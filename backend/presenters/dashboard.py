@@ -110,6 +110,15 @@ class TableQuery:
     page_size: int = 20
 
 
+def table_query(args: dict) -> TableQuery:
+    """The table's query as CompoundTableQuery loaded it (API query string or the page's)."""
+    return TableQuery(
+        model=ManagementModel(args["model"]) if args.get("model") else None,
+        area_id=args.get("area_id") or args.get("street"), flag=args.get("flag"), sort=rules.Sort(args["sort"]),
+        page=args["page"], page_size=args["page_size"],
+    )
+
+
 def compound_table(area_id: int, user_id: int | None, query: TableQuery) -> dict:
     area = service.seen_area(area_id, user_id)
     found = service.compound_lines(
@@ -129,3 +138,26 @@ def compound_table(area_id: int, user_id: int | None, query: TableQuery) -> dict
 
 def landing_areas(user_id: int | None) -> list[dict]:
     return [_area(area) for area in service.home_areas(user_id)]
+
+
+def _percent(rate: int | None) -> float | None:
+    return None if rate is None else rate / 100
+
+
+def chart_data(board: dict) -> dict:
+    """The charts' series as the page's ECharts reads them (months as 2026-11, rates in percent)."""
+    charts = board["charts"]
+    return {
+        "models": [{"name": row["label"], "value": row["compounds"]} for row in charts["models"] if row["compounds"]],
+        "months": [f"{row['month']:%Y-%m}" for row in charts["collection_by_month"]],
+        "collection": [_percent(row["household_rate_bp"]) for row in charts["collection_by_month"]],
+        "collection_fen": [_percent(row["fen_rate_bp"]) for row in charts["collection_by_month"]],
+        "orders": [row["orders"] for row in charts["order_trend"]],
+        "closed": [row["closed"] for row in charts["order_trend"]],
+        "worst": [{"name": line["name"], "overdue": line["figures"]["orders_overdue"] if line["figures"] else 0,
+                   "flags": line["figures"]["flags_active"] if line["figures"] else 0}
+                  for line in charts["worst"]],
+    }
+
+
+MODEL_CHOICES = [(model.value, MANAGEMENT_MODEL_LABELS[model]) for model in ManagementModel]

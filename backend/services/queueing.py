@@ -23,7 +23,7 @@ from rq.job import Callback, Job, JobStatus
 from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
-from backend.extensions import DATABASE_UNAVAILABLE, db, dialect_insert
+from backend.extensions import DATABASE_UNAVAILABLE, db
 from backend.models import OutboxJob
 from backend.shared.clock import utcnow
 
@@ -65,20 +65,6 @@ def enqueue_after_commit(
     db.session.flush()
     db.session.info.setdefault(_PENDING, []).append(row.id)
     return row
-
-
-def enqueue_once_after_commit(func_path: str, *args, job_id: str, queue: str = "default",
-                              run_at: datetime | None = None) -> bool:
-    """As enqueue_after_commit, for a job many transactions may ask for under one id (e.g. a compound's refresh
-    in the next minute): the first transaction's row stands, the others add nothing and never fail on it."""
-    statement = dialect_insert(OutboxJob).values(
-        queue=queue, func_path=func_path, args=list(args), job_id=job_id, run_at=run_at, created_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["job_id"]).returning(OutboxJob.id)
-    row_id = db.session.execute(statement).scalar()
-    if row_id is None:
-        return False
-    db.session.info.setdefault(_PENDING, []).append(row_id)
-    return True
 
 
 @event.listens_for(Session, "after_commit")
