@@ -487,6 +487,8 @@ def newest_collections(compound_ids: Sequence[int]) -> dict[int, tuple[date, Col
     rows = db.session.execute(
         select(Bill.compound_id, Bill.period_start, *_collection_columns())
         .join(newest, and_(Bill.compound_id == newest.c.compound_id, Bill.period_start == newest.c.period_start))
+        # Repeated on the outer rows so the planner reads these compounds' bills by index, not every bill.
+        .where(Bill.compound_id.in_(compound_ids))
         .group_by(Bill.compound_id, Bill.period_start)
     ).all()
     return {compound_id: (period, _as_collection(*figures)) for compound_id, period, *figures in rows}

@@ -15,6 +15,8 @@ from backend.shared.clock import SHANGHAI, utcnow
 
 COMPOUND = "compound"
 COMPANY = "company"
+# Up to this many compounds are computed one by one; more, in one statement over every compound.
+FEW_SUBJECTS = 20
 
 
 @dataclass(frozen=True)
@@ -216,9 +218,14 @@ def compounds_figures(compound_ids: Sequence[int], month: date, now: datetime | 
         )):
             found[snapshot.subject_id] = Figures(month, *(getattr(snapshot, name) for name in _COUNTED))
     missing = [compound_id for compound_id in compound_ids if compound_id not in found]
-    if missing:
+    if len(missing) > FEW_SUBJECTS:
         live = _figures_by(month, COMPOUND, now)
-        found.update({compound_id: live.get(compound_id) or _empty(month) for compound_id in missing})
+    else:
+        # A few compounds (a refresh after a commit): each by its own index range, not the whole city's month.
+        live = {}
+        for compound_id in missing:
+            live.update(_figures_by(month, COMPOUND, now, compound_id))
+    found.update({compound_id: live.get(compound_id) or _empty(month) for compound_id in missing})
     return found
 
 
