@@ -67,7 +67,8 @@ bench: install
 	  $(BIN)/python -m bench.workorders || status=1; $(BIN)/python -m bench.consultations || status=1; \
 	  $(BIN)/python -m bench.fees || status=1; $(BIN)/python -m bench.rating || status=1; \
 	  $(BIN)/python -m bench.surveys || status=1; $(BIN)/python -m bench.fast3g || status=1; \
-	  $(BIN)/python -m bench.burst || status=1; $(BIN)/python -m bench.reports || status=1; exit $$status
+	  $(BIN)/python -m bench.burst || status=1; $(BIN)/python -m bench.dashboard || status=1; \
+	  $(BIN)/python -m bench.reports || status=1; exit $$status
 
 # ruff, then the layering contracts in pyproject.toml (import-linter; docs/architecture.md).
 lint: install

@@ -290,7 +290,7 @@ def test_the_demo_is_the_one_it_was(demo):
 
 COUNTS = {
     "announcement_compounds": 4, "announcements": 3, "areas": 4, "audit_events": 298, "ballot_options": 15, "ballot_results": 3, "ballot_rolls": 288, "bills": 408,
-    "binding_requests": 2, "buildings": 7, "company_ratings": 1, "compounds": 2, "credit_records": 1,
+    "binding_requests": 2, "buildings": 7, "company_ratings": 1, "compound_figures": 2, "compound_month_figures": 24, "compounds": 2, "credit_records": 1,
     # Issue 16. Two dispute cases: their parties, three mediation records, and a notice to the resident parties of
     # each record and of the outcome (with its fan-out job).
     "dispute_cases": 2, "dispute_parties": 5, "dispute_steps": 3,

@@ -26,6 +26,7 @@ from backend.demo.topics import make_topics
 from backend.demo.work_orders import make_work_orders
 from backend.domain.compounds import AreaLevel
 from backend.extensions import db
+from backend.services.dashboard import refreshed_after
 from backend.shared.clock import utcnow
 
 __all__ = ["DEMO_PASSWORD", "Demo", "demo_compound", "load_demo"]
@@ -49,9 +50,15 @@ class Demo:
 
 
 def load_demo() -> Demo | None:
-    """Load the demo once, at the current clock; None when it is already there."""
+    """Load the demo once, at the current clock; None when it is already there. The dashboard's figures are
+    refreshed once at the end."""
     if demo_loaded():
         return None
+    with refreshed_after():
+        return _load()
+
+
+def _load() -> Demo:
     now = utcnow()
     places = make_places()
     people = make_people(places, now)

@@ -70,6 +70,7 @@ class Action(enum.StrEnum):
     VIEW_SETTLEMENT = "view_settlement"
     # 评星定级: the rating method, credit records, rating rounds (officials over an area).
     RATE_COMPANIES = "rate_companies"
+    VIEW_DASHBOARD = "view_dashboard"
     # 通知公告: reading is VIEW_COMPOUND's; posting (and changing another's notice) by role.
     POST_ANNOUNCEMENTS = "post_announcements"
     # 矛盾纠纷调解: officials over the compound open cases and read their area's; the case decides the rest.
@@ -150,6 +151,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MANAGE_SUBSIDIES: frozenset({Role.OFFICIAL, Role.ADMIN}),
     Action.VIEW_SETTLEMENT: frozenset({Role.OFFICIAL, Role.ADMIN}),
     Action.RATE_COMPANIES: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.VIEW_DASHBOARD: frozenset({Role.OFFICIAL, Role.ADMIN}),
     # The compound's self-governance, its property manager, and the community and above over their area.
     Action.POST_ANNOUNCEMENTS: _SELF_GOVERNANCE | {Role.MANAGER, Role.OFFICIAL},
     # Mediation is the community's and the street's (measure 6): the committee and the company are often a side of

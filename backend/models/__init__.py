@@ -25,6 +25,7 @@ from backend.models.consultations import (
     Vote,
     VoteCast,
 )
+from backend.models.dashboard import CompoundFigures, CompoundMonthFigures
 from backend.models.disputes import DisputeCase, DisputeParty, DisputeStep
 from backend.models.fees import (
     Bill,
@@ -85,6 +86,8 @@ __all__ = [
     "FirstSecretary",
     "FirstSecretaryLog",
     "GovernanceRecord",
+    "CompoundFigures",
+    "CompoundMonthFigures",
     "Announcement",
     "AnnouncementCompound",
     "AnnouncementPhoto",

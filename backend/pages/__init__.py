@@ -97,6 +97,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     bindings,
     consultation_settings,
     consultations,
+    dashboard,
     disputes,
     entry,
     fee_desk,

@@ -9,6 +9,7 @@ from backend.pages import h5
 from backend.pages.helpers import compound_by_code
 from backend.policy import authorize, roles_in_compound, visible_compounds
 from backend.presenters import announcements as announcement_presenter
+from backend.presenters import dashboard as dashboard_presenter
 from backend.presenters import overview as overview_presenter
 from backend.presenters import surveys as survey_presenter
 from backend.presenters import workorders as workorder_presenter
@@ -36,7 +37,8 @@ def index():
     overview = overview_presenter.area_overview(user_id, [item["compound"] for item in compounds], utcnow()) \
         if user_id else None
     return render_template("index.html", compounds=compounds, rates_companies=rates_companies(user_id),
-                           survey_work=survey_work, overview=overview, report_areas=report_areas(user_id))
+                           survey_work=survey_work, overview=overview, report_areas=report_areas(user_id),
+                           dashboard_areas=dashboard_presenter.landing_areas(user_id))
 
 
 @h5.get("/c/<code>")

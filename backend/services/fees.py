@@ -487,6 +487,8 @@ def newest_collections(compound_ids: Sequence[int]) -> dict[int, tuple[date, Col
     rows = db.session.execute(
         select(Bill.compound_id, Bill.period_start, *_collection_columns())
         .join(newest, and_(Bill.compound_id == newest.c.compound_id, Bill.period_start == newest.c.period_start))
+        # Repeated on the outer rows so the planner reads these compounds' bills by index, not every bill.
+        .where(Bill.compound_id.in_(compound_ids))
         .group_by(Bill.compound_id, Bill.period_start)
     ).all()
     return {compound_id: (period, _as_collection(*figures)) for compound_id, period, *figures in rows}
@@ -526,6 +528,22 @@ def collections_between(compound_ids: Select, first: date, last: date) -> dict[i
         .group_by(Bill.compound_id)
     ).all()
     return {compound_id: _as_collection(*figures) for compound_id, *figures in rows}
+
+
+def collections_by_period(compound_ids: Sequence[int], since: date) -> dict[int, dict[date, Collection]]:
+    """Each compound's collection of every billed period starting on or after `since`, as `collection` counts
+    it, in one statement (the dashboard's year and its monthly chart)."""
+    if not compound_ids:
+        return {}
+    rows = db.session.execute(
+        select(Bill.compound_id, Bill.period_start, *_collection_columns())
+        .where(Bill.compound_id.in_(compound_ids), Bill.period_start >= since)
+        .group_by(Bill.compound_id, Bill.period_start)
+    ).all()
+    found: dict[int, dict[date, Collection]] = {}
+    for compound_id, period, *figures in rows:
+        found.setdefault(compound_id, {})[period] = _as_collection(*figures)
+    return found
 
 
 def billed_periods(compound_id: int) -> list[date]:

@@ -819,12 +819,23 @@ def published_history(company_id: int) -> list[tuple[CompanyRating, RatingRound,
     ).all())
 
 
-def _latest_published_stars(company_id: int):
+def _latest_published_stars(company_id):
+    """`company_id` a value or a correlated column (companies_stars)."""
     return (
         select(CompanyRating.stars).join(RatingRound, RatingRound.id == CompanyRating.round_id)
         .where(CompanyRating.company_id == company_id, RatingRound.status == RoundStatus.PUBLISHED)
         .order_by(RatingRound.published_at.desc(), RatingRound.id.desc()).limit(1)
     )
+
+
+def companies_stars(company_ids: Sequence[int]) -> dict[int, int | None]:
+    """company_with_stars's stars for many companies in one statement (the dashboard's refresh)."""
+    if not company_ids:
+        return {}
+    return dict(db.session.execute(
+        select(PropertyCompany.id, _latest_published_stars(PropertyCompany.id).scalar_subquery())
+        .where(PropertyCompany.id.in_(company_ids))
+    ).all())
 
 
 def company_with_stars(company_id: int) -> tuple[PropertyCompany, int | None]:

@@ -1,6 +1,7 @@
 """Work-order figures per compound and property company and month, computed in SQL; the monthly tally."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from functools import cache
@@ -14,6 +15,8 @@ from backend.shared.clock import SHANGHAI, utcnow
 
 COMPOUND = "compound"
 COMPANY = "company"
+# Up to this many compounds are computed one by one; more, in one statement over every compound.
+FEW_SUBJECTS = 20
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,29 @@ def _figures(scope: str, subject_id: int, month: date | None, now: datetime | No
             return Figures(month, *(getattr(snapshot, name) for name in _COUNTED))
     live = _figures_by(month, scope, now, subject_id)
     return live.get(subject_id) or _empty(month)
+
+
+def compounds_figures(compound_ids: Sequence[int], month: date, now: datetime | None = None) -> dict[int, Figures]:
+    """compound_figures for many compounds at once (the dashboard's refresh): a closed month from its snapshots,
+    the current month (and a closed month never tallied) live, in one statement per kind."""
+    now = now or utcnow()
+    month = month.replace(day=1)
+    found: dict[int, Figures] = {}
+    if month < month_of(now):
+        for snapshot in db.session.scalars(select(ScoreSnapshot).where(
+            ScoreSnapshot.month == month, ScoreSnapshot.scope == COMPOUND, ScoreSnapshot.subject_id.in_(compound_ids)
+        )):
+            found[snapshot.subject_id] = Figures(month, *(getattr(snapshot, name) for name in _COUNTED))
+    missing = [compound_id for compound_id in compound_ids if compound_id not in found]
+    if len(missing) > FEW_SUBJECTS:
+        live = _figures_by(month, COMPOUND, now)
+    else:
+        # A few compounds (a refresh after a commit): each by its own index range, not the whole city's month.
+        live = {}
+        for compound_id in missing:
+            live.update(_figures_by(month, COMPOUND, now, compound_id))
+    found.update({compound_id: live.get(compound_id) or _empty(month) for compound_id in missing})
+    return found
 
 
 # ---- the tally ----------------------------------------------------------------------------------------

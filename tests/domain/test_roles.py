@@ -75,6 +75,7 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.MANAGE_SUBSIDIES: {Role.OFFICIAL, Role.ADMIN},
     Action.VIEW_SETTLEMENT: {Role.OFFICIAL, Role.ADMIN},
     Action.RATE_COMPANIES: {Role.OFFICIAL, Role.ADMIN},
+    Action.VIEW_DASHBOARD: {Role.OFFICIAL, Role.ADMIN},
     # Issue 15: the committee, party secretary and property manager post the compound's notices, officials (社区
     # and above) theirs; staff and residents read them.
     Action.POST_ANNOUNCEMENTS: SELF_GOVERNANCE | {Role.MANAGER, Role.OFFICIAL},

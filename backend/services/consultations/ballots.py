@@ -595,3 +595,27 @@ def pending_ballots(user_id: int, compound_id: int) -> list[PendingBallot]:
         ids = (entry.household_ids if entry else ()) + (household_id,)
         pending[topic.id] = PendingBallot(topic=topic, household_ids=tuple(dict.fromkeys(ids)))
     return list(pending.values())
+
+
+@dataclass(frozen=True)
+class HeldBallots:
+    """Ballots closed in a compound since a moment, with their frozen participation added up (households)."""
+
+    held: int = 0
+    participating_households: int = 0
+    eligible_households: int = 0
+
+
+def held_ballots(compound_ids: Sequence[int], closed_since: datetime) -> dict[int, HeldBallots]:
+    """Each compound's ballots closed since `closed_since` and the turnout their results froze (result_of's own
+    figures), in one statement for many compounds."""
+    if not compound_ids:
+        return {}
+    rows = db.session.execute(
+        select(Topic.compound_id, func.count(), func.coalesce(func.sum(BallotResult.participating_households), 0),
+               func.coalesce(func.sum(BallotResult.eligible_households), 0))
+        .join(BallotResult, BallotResult.topic_id == Topic.id)
+        .where(Topic.compound_id.in_(compound_ids), BallotResult.computed_at >= closed_since)
+        .group_by(Topic.compound_id)
+    ).all()
+    return {row[0]: HeldBallots(int(row[1]), int(row[2]), int(row[3])) for row in rows}

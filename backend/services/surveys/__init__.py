@@ -60,6 +60,7 @@ from backend.services.surveys.tally import (
     comments_of,
     due_reminders,
     due_to_close,
+    latest_overall,
     live_answered,
     not_answered_people,
     remind,
@@ -124,4 +125,5 @@ __all__ = [
     "running",
     "tallies_of",
     "tally",
+    "latest_overall",
 ]

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select, text, update
+from sqlalchemy import and_, exists, func, select, text, update
 
 from backend.domain import surveys as rules
 from backend.domain.notifications import SURVEY_REMINDER
@@ -260,3 +260,19 @@ def withdraw_reminder(survey: Survey, household_id: int, now: datetime) -> None:
     settled = sorted(people - still_to_answer)
     if settled:
         withdraw(reminder_keys(survey.id), settled, now)
+
+
+def latest_overall(compound_ids: Sequence[int]) -> dict[int, SurveyTally]:
+    """Each compound's overall tally of its newest tallied survey (the figure the survey's results page shows)."""
+    if not compound_ids:
+        return {}
+    newest = (
+        select(SurveyTally.compound_id, func.max(SurveyTally.survey_id).label("survey_id"))
+        .where(SurveyTally.compound_id.in_(compound_ids), SurveyTally.subject == OVERALL)
+        .group_by(SurveyTally.compound_id).subquery()
+    )
+    return {tally.compound_id: tally for tally in db.session.scalars(
+        select(SurveyTally).join(newest, and_(SurveyTally.compound_id == newest.c.compound_id,
+                                              SurveyTally.survey_id == newest.c.survey_id))
+        .where(SurveyTally.subject == OVERALL)
+    )}
