@@ -66,6 +66,10 @@ def compound_home(code: str):
         my_requests=my_requests,
         can_review=can_review,
         can_print=allows(roles, Action.PRINT_QR),
+        # Officials (and admins) over the compound: its governance, flags, inspections, rectifications, disputes.
+        oversees=allows(roles, Action.VIEW_FLAGS),
+        # The parties that answer rectification items (company, committee) follow the compound's 整改台账 too.
+        follows_rectifications=allows(roles, Action.VIEW_RECTIFICATIONS),
         pending_count=binding_service.pending_count(compound.id) if can_review else 0,
         company_stars=compound_stars(compound),
         open_surveys=survey_presenter.open_count(compound.id),

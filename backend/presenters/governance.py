@@ -9,12 +9,13 @@ from backend.domain.governance import (
     FIELD_LABELS,
     GOVERNANCE_BODY_LABELS,
     PARTY_ORG_FORM_LABELS,
+    Coverage,
     GovernanceState,
     log_editable,
 )
 from backend.domain.roles import Action
 from backend.extensions import db
-from backend.models import Compound, FirstSecretary, User
+from backend.models import Area, Compound, FirstSecretary, User
 from backend.policy import authorize
 from backend.services import first_secretaries as secretary_service
 from backend.services import governance as service
@@ -63,6 +64,12 @@ def governance(compound_id: int, user_id: int | None) -> dict:
 
 def coverage(area_id: int, user_id: int | None) -> dict:
     area, figures = service.area_coverage(area_id, user_id)
+    return coverage_of(area, figures)
+
+
+def coverage_of(area: Area, figures: Coverage | None = None) -> dict:
+    """The coverage block as the coverage page and the area's dashboard both show it (the caller has authorized)."""
+    figures = figures if figures is not None else service.coverage(area.id)
     return {"area_id": area.id, "area_name": area.name} | asdict(figures)
 
 

@@ -7,6 +7,7 @@ from backend.domain.compounds import ManagementModel
 from backend.domain.dashboard import Sort
 from backend.domain.flags import FlagRule
 from backend.schemas.common import ID, PageQuery
+from backend.schemas.governance import CoverageSchema
 
 FLAG_CHOICES = ["any", *(rule.value for rule in FlagRule)]
 
@@ -133,7 +134,6 @@ class AreaDashboardSchema(Schema):
     totals = fields.Nested(DashboardFiguresSchema, required=True)
     children = fields.List(fields.Nested(DashboardChildAreaSchema), required=True)
     charts = fields.Nested(DashboardChartsSchema, required=True)
-    coverage = fields.Dict(required=True, allow_none=True,
-                           metadata={"description": "党组织与自治组织覆盖（治理功能合并后提供）"})
+    coverage = fields.Nested(CoverageSchema, required=True, metadata={"description": "党组织与自治组织覆盖"})
     refreshed_at = fields.DateTime(required=True, allow_none=True)
     refreshed_label = fields.String(required=True)
