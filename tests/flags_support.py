@@ -11,7 +11,6 @@ from backend.domain.disputes import DisputeKind
 from backend.domain.fees import BillStatus
 from backend.domain.flags import DecidedBallot
 from backend.domain.rating import PeriodKind, RoundStatus
-from backend.domain.rectifications import ResponsibleParty
 from backend.domain.subsidy import add_months
 from backend.domain.voting import VoteKind, VoteRule
 from backend.domain.workorders import Status, Urgency
@@ -30,6 +29,7 @@ from backend.models import (
 )
 from backend.shared.clock import beijing_date, utcnow
 from tests.fees_support import issue_bills_for, make_schedule
+from tests.support import unfinished_rectification
 
 
 def add_overdue_orders(compound: Compound, submitter: User, count: int) -> list[WorkOrder]:
@@ -76,9 +76,7 @@ def add_open_disputes(compound: Compound, count: int) -> list[DisputeCase]:
 def add_rectifications(compound: Compound, deadlines_from_today: list[int]) -> list[Rectification]:
     """Unfinished items due that many days from today (negative: overdue; 0: due today, not yet overdue)."""
     today = beijing_date(utcnow())
-    items = [Rectification(compound_id=compound.id, responsible_party=ResponsibleParty.COMPANY,
-                           deadline=today + timedelta(days=days)) for days in deadlines_from_today]
-    db.session.add_all(items)
+    items = [unfinished_rectification(compound.id, today + timedelta(days=days)) for days in deadlines_from_today]
     db.session.commit()
     return items
 

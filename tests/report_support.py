@@ -15,7 +15,6 @@ from backend.domain.disputes import DisputeKind
 from backend.domain.fees import BillStatus
 from backend.domain.flags import FlagRule
 from backend.domain.rating import PeriodKind, RoundStatus
-from backend.domain.rectifications import ResponsibleParty
 from backend.domain.reports import Period, ReportKind, last_complete_period, previous_period
 from backend.domain.roles import Role
 from backend.domain.voting import VoteKind
@@ -26,13 +25,12 @@ from backend.models import (
     DisputeCase,
     ProblemFlag,
     RatingRound,
-    Rectification,
     Topic,
 )
 from backend.shared.clock import SHANGHAI, beijing_date, utcnow
 from tests.fees_support import issue_bills_for, make_schedule
 from tests.rating_support import closed_survey, make_company, serve, tally
-from tests.support import first_household
+from tests.support import first_household, unfinished_rectification
 
 HEADLINES = {"participation": "75.00%", "collection": "50.00%", "satisfaction": "90.00%", "disputes": "2件"}
 
@@ -115,8 +113,7 @@ def build_street(make_area, make_compound, make_user) -> Street:
         db.session.add(DisputeCase(compound_id=b.id, kind=DisputeKind.FEES, opened_at=opened))
     db.session.add(ProblemFlag(compound_id=b.id, rule=FlagRule.OPEN_DISPUTES, reason="调解中的纠纷 3 件，超过 2 件",
                                raised_at=moment_in(period, 3)))
-    db.session.add(Rectification(compound_id=b.id, responsible_party=ResponsibleParty.COMPANY,
-                                 deadline=period.start + timedelta(days=5)))
+    unfinished_rectification(b.id, period.start + timedelta(days=5))
     rating_round = RatingRound(area_id=district.id, period_kind=PeriodKind.QUARTER, period_start=date(2025, 1, 1),
                                period_end=date(2025, 3, 31), status=RoundStatus.PUBLISHED,
                                created_by_id=street_official.id, published_at=moment_in(previous))

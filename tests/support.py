@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from datetime import date, timedelta
 
 from flask import Flask
 
 from backend.domain.auth import WeChatApp
+from backend.domain.rectifications import ResponsibleParty
 from backend.extensions import db
-from backend.models import Building, Compound, Household, User, WeChatAccount
+from backend.models import Building, Compound, Household, Inspection, Rectification, User, WeChatAccount
 
 TEST_PASSWORD = "test-password-1"
 
@@ -80,3 +82,21 @@ def race(app: Flask, requests: Sequence[tuple[str, str, dict[str, str], dict | b
             raise result
         assert result is not None, "a request did not finish"
     return results
+
+
+def unfinished_rectification(compound_id: int, deadline: date, party: ResponsibleParty = ResponsibleParty.COMPANY,
+                             inspector: User | None = None) -> Rectification:
+    """A rectification item as a supervision inspection leaves it (待整改), without going through the API: for the
+    features that only count items (flags, reports, links)."""
+    if inspector is None:
+        inspector = User(display_name="督查员")
+        db.session.add(inspector)
+        db.session.flush()
+    inspection = Inspection(compound_id=compound_id, inspector_id=inspector.id, inspected_on=deadline - timedelta(days=7))
+    db.session.add(inspection)
+    db.session.flush()
+    item = Rectification(compound_id=compound_id, responsible_party=party, deadline=deadline,
+                         inspection_id=inspection.id, inspector_id=inspector.id, item="物业服务", finding="楼道堆物")
+    db.session.add(item)
+    db.session.flush()
+    return item

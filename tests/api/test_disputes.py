@@ -14,14 +14,13 @@ from sqlalchemy import func, select
 
 from backend.domain.compounds import AreaLevel
 from backend.domain.notifications import DISPUTE_UPDATE
-from backend.domain.rectifications import ResponsibleParty
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.models import AuditEvent, Compound, Household, Notice, Rectification, User
+from backend.models import AuditEvent, Compound, Household, Notice, User
 from backend.services import disputes as service
 from backend.shared.clock import beijing_date, utcnow
 from tests import photo_samples as samples
-from tests.support import assert_error_shape
+from tests.support import assert_error_shape, unfinished_rectification
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -243,9 +242,8 @@ def test_the_agreement_may_be_a_pdf_but_never_one_with_scripts_or_something_else
 
 def test_the_link_must_be_a_row_of_the_same_compound(client, sign_in, world):
     deadline = beijing_date(utcnow()) + timedelta(days=7)
-    here = Rectification(compound_id=world.a.id, responsible_party=ResponsibleParty.COMPANY, deadline=deadline)
-    there = Rectification(compound_id=world.b.id, responsible_party=ResponsibleParty.COMPANY, deadline=deadline)
-    db.session.add_all([here, there])
+    here = unfinished_rectification(world.a.id, deadline)
+    there = unfinished_rectification(world.b.id, deadline)
     db.session.commit()
     headers = sign_in(world.community_official)
     for link_id in (there.id, 2_147_483_647):
