@@ -2,8 +2,8 @@
 
 PostgreSQL (LINLI_BENCH_DATABASE_URL, default a fresh `bench_reports` database on 127.0.0.1, else SQLite), real
 Redis as in bench/fanout.py. `linli init-db`, then a city from a dataset builder: `LINLI_BENCH_REPORT_DATASET`
-("module:function", default `bench.city:build_city`, the dashboard's city of 2,000 compounds and 200,000
-households), which returns the city's area id; without it, `synthetic_city` below (bulk inserts; 2,000 compounds
+("module:function", default `bench.reports:dashboard_city`, bench/city.py's city of 2,000 compounds and 200,000
+households), which returns the city's area id; or `bench.reports:synthetic_city` (bulk inserts; 2,000 compounds
 of LINLI_BENCH_REPORT_HOUSEHOLDS households each, default 20) with last month's and the month before's bills (half
 paid), a vote, a survey tally per compound, disputes, flags and overdue rectifications. VACUUM ANALYZE, then
 `services.reports.build` — what the job runs: the figures, the workbook and the PDF — of the city's monthly report
@@ -24,7 +24,7 @@ from sqlalchemy import insert, text
 
 from bench.fanout import _redis_url, fresh_database_url
 
-DATASET = os.environ.get("LINLI_BENCH_REPORT_DATASET", "bench.city:build_city")
+DATASET = os.environ.get("LINLI_BENCH_REPORT_DATASET", "bench.reports:dashboard_city")
 COMPOUNDS = int(os.environ.get("LINLI_BENCH_REPORT_COMPOUNDS", "2000"))
 HOUSEHOLDS = int(os.environ.get("LINLI_BENCH_REPORT_HOUSEHOLDS", "20"))
 TARGET_SECONDS = 60.0
@@ -145,6 +145,16 @@ def synthetic_city() -> int:
         for n, compound_id in enumerate(compound_ids) if n % 25 == 0])
     db.session.commit()
     return city.id
+
+
+def dashboard_city() -> int:
+    """The dashboard bench's city (bench/city.py): 2,000 compounds, 200,000 households, a year of bills and work
+    orders."""
+    from backend.services.identity import hash_password
+    from backend.shared.clock import utcnow
+    from bench.city import build_city
+
+    return build_city(utcnow(), hash_password("bench-password")).city_id
 
 
 def _dataset():
