@@ -78,6 +78,10 @@ def _sections(figures: dict) -> list[tuple[str, str, list[str], list[list], list
          ["编号", "小区", "责任方", "整改期限", "逾期天数"],
          [[line["id"], line["name"], line["party"], line["deadline"], line["days_overdue"]]
           for line in figures["overdue_rectifications"]], [8, 20, 16, 12, 10]),
+        ("本期整改", f"本期检查发现的整改事项（{len(figures.get('rectifications_raised', []))}项）",
+         ["编号", "小区", "检查项", "问题", "责任方", "整改期限", "状态"],
+         [[line["id"], line["name"], line["item"], line["finding"], line["party"], line["deadline"], line["status"]]
+          for line in figures.get("rectifications_raised", [])], [8, 20, 12, 40, 16, 12, 10]),
         ("第一书记日志", f"第一书记工作日志（{len(figures['first_secretary_logs'])}条）",
          ["小区", "第一书记", "月份", "内容"],
          [[line["name"], line["secretary"], line["month"], line["text"]] for line in figures["first_secretary_logs"]],

@@ -18,7 +18,11 @@ from backend.domain.flags import FLAG_RULE_LABELS
 from backend.domain.notifications import REPORT_READY
 from backend.domain.rating import RoundStatus
 from backend.domain.rating import period_label as rating_period_label
-from backend.domain.rectifications import RESPONSIBLE_PARTY_LABELS, UNFINISHED_RECTIFICATION_STATUSES
+from backend.domain.rectifications import (
+    RECTIFICATION_STATUS_LABELS,
+    RESPONSIBLE_PARTY_LABELS,
+    UNFINISHED_RECTIFICATION_STATUSES,
+)
 from backend.domain.refusals import Kind, Refused
 from backend.domain.reports import Headline, Period, ReportKind, ReportStatus
 from backend.domain.roles import Action, Role
@@ -29,6 +33,7 @@ from backend.models import (
     CompanyRating,
     Compound,
     DisputeCase,
+    Inspection,
     Membership,
     ProblemFlag,
     PropertyCompany,
@@ -449,6 +454,24 @@ def _overdue_rectifications(compound_ids, period_end: date) -> list[dict]:
              "days_overdue": (period_end - row.deadline).days} for row in rows]
 
 
+def _rectifications_raised(compound_ids, period: Period) -> list[dict]:
+    """整改台账 of the period: every item found by an inspection dated in it, with where it stood when the report
+    was built (the report is frozen then)."""
+    rows = db.session.execute(
+        select(Rectification.id, Rectification.compound_id, Rectification.item, Rectification.finding,
+               Rectification.responsible_party, Rectification.deadline, Rectification.status, Compound.name)
+        .join(Compound, Compound.id == Rectification.compound_id)
+        .join(Inspection, Inspection.id == Rectification.inspection_id)
+        .where(Rectification.compound_id.in_(compound_ids), Inspection.inspected_on >= period.start,
+               Inspection.inspected_on <= period.end)
+        .order_by(Inspection.inspected_on, Rectification.id)
+    ).all()
+    return [{"id": row.id, "compound_id": row.compound_id, "name": row.name, "item": row.item,
+             "finding": row.finding, "party": RESPONSIBLE_PARTY_LABELS[row.responsible_party],
+             "deadline": row.deadline.isoformat(), "status": RECTIFICATION_STATUS_LABELS[row.status]}
+            for row in rows]
+
+
 def first_secretary_logs(area: Area, period: Period) -> list[dict]:
     """第一书记工作日志 of the period: every assignment under the area that ran in each month of it, with that month's
     log (未填写 when the secretary wrote none), as the first-secretary feature's own reader gives them."""
@@ -491,6 +514,7 @@ def compute(area: Area, kind: ReportKind, period: Period) -> dict:
         "company_ranking": _company_ranking(area, compound_ids, period.end),
         "problem_compounds": _problem_compounds(compound_ids),
         "overdue_rectifications": _overdue_rectifications(compound_ids, period.end),
+        "rectifications_raised": _rectifications_raised(compound_ids, period),
         "first_secretary_logs": first_secretary_logs(area, period),
         "ranking_rule": rules.COMPOSITE_RULE,
     }

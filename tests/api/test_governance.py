@@ -2,17 +2,20 @@
 secretaries and their monthly log; who may do what, and another street's official 404 on every endpoint."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from backend.domain.compounds import AreaLevel, GovernanceBody, PartyOrgForm
+from backend.domain.reports import ReportKind
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.models import AuditEvent, Compound, GovernanceRecord, Membership
+from backend.models import AuditEvent, Compound, GovernanceRecord, Membership, Report
+from backend.services import reports
 from backend.services.governance import coverage
-from backend.shared.clock import beijing_date, utcnow
+from backend.shared.clock import SHANGHAI, beijing_date, utcnow
 from tests.support import assert_error_shape, first_household
 
 
@@ -220,3 +223,20 @@ def test_history_rows_are_appended_never_changed(client, town, sign_in):
     forms = db.session.scalars(select(GovernanceRecord.party_org_form).where(
         GovernanceRecord.compound_id == town["compound"].id).order_by(GovernanceRecord.id)).all()
     assert forms == [PartyOrgForm.SINGLE, PartyOrgForm.JOINT, PartyOrgForm.GRID]
+
+
+def test_the_months_report_carries_the_first_secretarys_log(client, town, sign_in, make_user):
+    person = make_user()
+    district = sign_in(town["district_official"])
+    assignment_id = _assign(client, town, district, user_id=person.id).json["first_secretary"]["id"]
+    client.put(f"/api/v1/first-secretaries/{assignment_id}/logs", json={"body": "走访了 30 户，成立楼栋议事会"},
+               headers=sign_in(person))
+    today = beijing_date(utcnow())
+    first_of_next = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+    with time_machine.travel(datetime.combine(first_of_next, time(1, 10), SHANGHAI).astimezone(UTC)):
+        report = db.session.get(Report, reports.periodic_report_now(town["street"].id, ReportKind.MONTHLY,
+                                                                    first_of_next))
+
+    assert [(line["compound_id"], line["month"], line["text"]) for line in report.figures["first_secretary_logs"]] == [
+        (town["compound"].id, f"{today.year}年{today.month}月", "走访了 30 户，成立楼栋议事会")]

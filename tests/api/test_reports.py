@@ -81,7 +81,7 @@ def test_the_cron_publishes_the_streets_monthly_report_with_its_figures(app, cli
     assert "大渡口小区" not in str(figures)
     workbook = load_workbook(io.BytesIO(client.get(f"/api/v1/reports/{report.id}.xlsx",
                                                    headers=_as(client, street.street_official)).data))
-    assert workbook.sheetnames == ["三升一降", "小区红黑榜", "企业红黑榜", "问题小区", "逾期整改", "第一书记日志"]
+    assert workbook.sheetnames == ["三升一降", "小区红黑榜", "企业红黑榜", "问题小区", "逾期整改", "本期整改", "第一书记日志"]
     assert workbook["三升一降"]["B3"].value == HEADLINES["participation"]
     # The street's officials hear of it once.
     notice = db.session.scalar(select(Notice).where(Notice.dedupe_key == f"report-ready-{report.id}"))

@@ -1,18 +1,23 @@
-"""整改 in a real browser on a 375 px WeChat phone: a street official records a supervision inspection with a finding
-(photo, party = the property company, deadline, urgency); the company's manager answers it with a photo; the
-official accepts it (销号), and the area's ledger shows it 已销号. The ledger page is checked at desktop width too."""
+"""The officials' workspace end to end in a real browser on a 375 px WeChat phone (issue 16): a street official opens
+the street's dashboard, drills into the flagged compound, records a supervision inspection with a finding (photo,
+party = the property company, deadline, urgency); the company's manager answers it with a photo; the official
+accepts it (销号); the area's ledger shows it 已销号 (also at desktop width), and the month's report (定期通报), built
+by the cron's code on the 1st, lists it."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
+import time_machine
 from playwright.sync_api import expect
 
 from backend.domain.compounds import AreaLevel
+from backend.domain.reports import ReportKind
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.shared.clock import beijing_date, utcnow
+from backend.services import dashboard, flags, reports
+from backend.shared.clock import SHANGHAI, beijing_date, utcnow
 from tests import photo_samples
 from tests.h5.phone import assert_fits_phone
 from tests.h5.test_meeting_flow_browser import sign_in_here
@@ -24,7 +29,7 @@ def photo_file(name: str) -> dict:
     return {"name": name, "mimeType": "image/jpeg", "buffer": photo_samples.camera_jpeg(texture=True).data}
 
 
-def test_a_street_official_records_a_finding_the_manager_answers_and_the_official_accepts(
+def test_a_street_official_drills_into_a_flagged_compound_inspects_and_accepts_the_answer_the_report_lists_it(
     app, live_server, make_compound, area_tree, make_user, phone, artifacts
 ):
     _, _, street, community = area_tree
@@ -32,14 +37,23 @@ def test_a_street_official_records_a_finding_the_manager_answers_and_the_officia
     compound = make_compound(name="金沙苑小区", area=community, buildings=1, households_per_building=1)
     make_user(role=Role.OFFICIAL, area=street, username="re-street")
     make_user(role=Role.MANAGER, compound=compound, username="re-manager")
-    code, street_id = compound.code, street.id
+    code, street_id, compound_id = compound.code, street.id, compound.id
+    db.session.commit()
+    # The nightly jobs have run: the compound (no self-governance body) is flagged, the dashboard's figures are kept.
+    flags.sweep([compound_id])
+    dashboard.refresh()
     db.session.commit()
     db.session.close()  # no open read transaction may hold SQLite locks while the server thread writes
     deadline = beijing_date(utcnow()) + timedelta(days=7)
 
     official = phone().new_page()
-    official.goto(f"{live_server}/h5/login?next=/h5/c/{code}/inspections/new")
+    official.goto(f"{live_server}/h5/login?next=/h5/areas/{street_id}/dashboard?flag=any")
     sign_in_here(official, "re-street")
+    flagged = official.locator("#compound-table tbody tr")
+    expect(flagged).to_have_count(1)
+    flagged.first.get_by_role("link", name="金沙苑小区").click()
+    expect(official).to_have_url(f"{live_server}/h5/c/{code}")
+    official.locator("#inspect-link").click()
     expect(official.locator("h1")).to_have_text("记录监督检查")
     form = official.locator("#inspection-record-form")
     expect(form.locator("#checklist")).to_contain_text("飞线充电")
@@ -96,3 +110,15 @@ def test_a_street_official_records_a_finding_the_manager_answers_and_the_officia
     desktop.goto(f"{live_server}/h5/areas/{street_id}/rectifications")
     expect(desktop.locator("#rectifications")).to_contain_text("已销号")
     assert desktop.evaluate("document.documentElement.scrollWidth") <= 1280
+
+    # The 1st of next month, 01:10 Beijing: the cron's code builds the street's monthly report, which lists the item.
+    first_of_next = (beijing_date(utcnow()).replace(day=28) + timedelta(days=4)).replace(day=1)
+    with time_machine.travel(datetime.combine(first_of_next, time(1, 10), SHANGHAI).astimezone(UTC)):
+        report_id = reports.periodic_report_now(street_id, ReportKind.MONTHLY, first_of_next)
+        db.session.close()
+        official.goto(f"{live_server}/h5/reports/{report_id}")
+        raised = official.locator("#rectifications-raised")
+        expect(raised).to_contain_text("金沙苑小区")
+        expect(raised).to_contain_text("2栋楼道飞线充电")
+        expect(raised).to_contain_text("已销号")
+        assert_fits_phone(official)
