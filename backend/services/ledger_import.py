@@ -67,6 +67,9 @@ MASKED_PHONE = re.compile(r"\d{3}\*{4}\d{4}")
 COLUMN_TITLES = {key: title for title, key in COLUMNS.items()}
 COMPOUND_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 REQUIRED = ("code", "name", "management_model", "building", "unit", "room", "floor_area")
+# A building without units (a low block, a shop front) has households with no 单元: the column must be there, its
+# cell may be blank (the export writes it so).
+MAY_BE_BLANK = ("unit",)
 MAX_ROWS = 20_000
 # What openpyxl raises on a file that is not a readable .xlsx: not a zip, a zip without the workbook parts
 # (KeyError), broken XML inside (ParseError is a SyntaxError), or a workbook without a sheet.
@@ -114,7 +117,8 @@ def _text(value) -> str:
 def _parse_row(number: int, raw: dict) -> tuple[dict, list[dict]]:
     row = {key: _text(raw.get(key)) for key in COLUMNS.values()}
     errors = [
-        {"row": number, "field": key, "message": "不能为空"} for key in REQUIRED if not row[key]
+        {"row": number, "field": key, "message": "不能为空"}
+        for key in REQUIRED if not row[key] and key not in MAY_BE_BLANK
     ]
     if errors:
         return row, errors

@@ -2,9 +2,59 @@
 bug found in review, failing before its fix."""
 from __future__ import annotations
 
+import io
+
 import pytest
+from sqlalchemy import select
 
 from backend.domain.roles import Role
+from backend.extensions import db
+from backend.models import Building, Compound, Household
+from tests.ledger_sheets import ledger_xlsx
+from tests.support import assert_error_shape
+
+
+def _import(client, area_id: int, content: bytes, headers: dict):
+    return client.post(f"/api/v1/areas/{area_id}/ledger-import", data={"file": (io.BytesIO(content), "台账.xlsx")},
+                       headers=headers, content_type="multipart/form-data")
+
+
+def _export(client, area_id: int, headers: dict) -> bytes:
+    response = client.get(f"/api/v1/areas/{area_id}/ledger.xlsx", headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return response.data
+
+
+@pytest.fixture
+def ledger(client, area_tree, make_user, sign_in):
+    _, _, street, community = area_tree
+    headers = sign_in(make_user(Role.OFFICIAL, area=street))
+    assert _import(client, community.id, ledger_xlsx(), headers).status_code == 200
+    compound = db.session.scalar(select(Compound).where(Compound.code == "gl1"))
+    return {"street": street, "community": community, "headers": headers, "compound": compound}
+
+
+def test_a_household_without_a_unit_round_trips_as_no_changes(client, ledger):
+    """A shop front or a low block has no 单元 (household_label writes 3栋102室); its exported row has a blank 单元
+    and must import back as no change, not as "不能为空"."""
+    compound = ledger["compound"]
+    building = db.session.scalar(select(Building).where(Building.compound_id == compound.id).order_by(Building.id))
+    db.session.add(Household(compound_id=compound.id, building_id=building.id, unit="", room="门面1",
+                             floor_area_centi_m2=4000))
+    db.session.commit()
+
+    response = _import(client, ledger["community"].id, _export(client, ledger["community"].id, ledger["headers"]),
+                       ledger["headers"])
+
+    assert response.status_code == 200, response.json
+    assert response.json["no_changes"] is True
+
+
+def test_a_blank_unit_column_is_still_required_in_the_header(client, ledger):
+    header = ("小区编码", "小区名称", "地址", "建成年份", "管理模式", "楼栋", "房号", "建筑面积")
+    sheet = ledger_xlsx(rows=(("gl1", "光辉小区", "", 1994, "市场化物业服务", "1栋", "101", "89.5"),), header=header)
+
+    assert_error_shape(_import(client, ledger["community"].id, sheet, ledger["headers"]), 422)
 
 
 @pytest.mark.parametrize("month", ["9999-12-01", "9999-12-31"])
