@@ -224,8 +224,11 @@ def read_rows(stream: BinaryIO) -> tuple[list[tuple[int, dict]], list[dict]]:
     return parsed, errors
 
 
-def _company_lookup(rows: list[tuple[int, dict]], report: ImportReport) -> dict[str, int | None]:
-    """Company text → id: a credit code, or a name only one company has; a row naming none of them is an error."""
+def _company_lookup(rows: list[tuple[int, dict]], compounds: dict[str, Compound],
+                    report: ImportReport) -> dict[str, int | None]:
+    """Company text → id: a credit code, or a name only one company has; a row naming none of them is an error.
+    A name several companies share is still no change on the row of a compound whose company is one of them (the
+    export writes names, which are not unique); _apply_compound_row keeps that company."""
     texts = {row["property_company"] for _, row in rows if row.get("property_company")}
     found: dict[str, int | None] = {"": None}
     if not texts:
@@ -241,6 +244,10 @@ def _company_lookup(rows: list[tuple[int, dict]], report: ImportReport) -> dict[
             found[text] = (by_code or by_name)[0]
     for number, row in rows:
         text = row.get("property_company")
+        compound = compounds.get(row["code"])
+        if text and text not in found and compound is not None and compound.property_company_id in {
+                c.id for c in companies if c.name == text}:
+            continue
         if text and text not in found:
             report.errors.append({"row": number, "field": "property_company",
                                   "message": "没有找到这家物业企业（请填写统一社会信用代码或准确名称）"})
@@ -270,7 +277,7 @@ def _apply_compound_row(compound: Compound, row: dict, companies: dict, actor_id
         setattr(compound, attribute, row[key])
         _change(report, compound, None, key, _plain(before), _plain(row[key]))
     if "property_company" in row:
-        company_id = companies.get(row["property_company"])
+        company_id = companies.get(row["property_company"], compound.property_company_id)
         if company_id != compound.property_company_id:
             before = _company_name(compound.property_company_id)
             compound.property_company_id = company_id
@@ -330,7 +337,7 @@ def import_ledger(stream: BinaryIO, area_id: int, actor_id: int | None) -> Impor
             report.errors.append({"row": number, "field": "code", "message": "该小区编码已属于其他社区"})
         elif existing is not None and existing.code not in below:
             report.errors.append({"row": number, "field": "code", "message": "该小区编码不属于本区域"})
-    companies = _company_lookup(rows, report)
+    companies = _company_lookup(rows, compounds, report)
     if report.errors:
         return report
 

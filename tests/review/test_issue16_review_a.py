@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.models import Building, Compound, Household
+from backend.models import Building, Compound, Household, PropertyCompany
 from tests.ledger_sheets import ledger_xlsx
 from tests.support import assert_error_shape
 
@@ -55,6 +55,22 @@ def test_a_blank_unit_column_is_still_required_in_the_header(client, ledger):
     sheet = ledger_xlsx(rows=(("gl1", "光辉小区", "", 1994, "市场化物业服务", "1栋", "101", "89.5"),), header=header)
 
     assert_error_shape(_import(client, ledger["community"].id, sheet, ledger["headers"]), 422)
+
+
+def test_a_company_sharing_its_name_with_another_round_trips(client, ledger):
+    """The export writes the company's name; two companies with one name (names are not unique, credit codes are)
+    must not make the unchanged sheet unimportable."""
+    ours = PropertyCompany(name="光辉物业", credit_code="91510400MA0000001X")
+    db.session.add_all([ours, PropertyCompany(name="光辉物业", credit_code="91510400MA0000002X")])
+    db.session.flush()
+    ledger["compound"].property_company_id = ours.id
+    db.session.commit()
+
+    response = _import(client, ledger["community"].id, _export(client, ledger["community"].id, ledger["headers"]),
+                       ledger["headers"])
+
+    assert response.status_code == 200, response.json
+    assert response.json["no_changes"] is True
 
 
 @pytest.mark.parametrize("month", ["9999-12-01", "9999-12-31"])
