@@ -30,6 +30,7 @@ from backend.domain.phones import InvalidPhone, mask_phone, normalize_phone
 from backend.domain.text import FORMULA_TRIGGERS
 from backend.extensions import db
 from backend.models import Area, Building, Compound, Household, PropertyCompany, RegisteredOwner
+from backend.policy import ancestor_area_ids
 from backend.services import governance
 from backend.services.audit import record_audit
 from backend.services.identity import phone_hash
@@ -323,6 +324,9 @@ def import_ledger(stream: BinaryIO, area_id: int, actor_id: int | None) -> Impor
     if report.errors:
         return report
 
+    # One import at a time per city, before reading what exists: two sheets creating the same compound, building or
+    # household at once would otherwise both find it missing, and the second insert would fail on the unique key.
+    db.session.execute(select(Area.id).where(Area.id == ancestor_area_ids(area.path)[0]).with_for_update())
     codes = {row["code"] for _, row in rows}
     compounds = {c.code: c for c in db.session.scalars(select(Compound).where(Compound.code.in_(codes)))}
     below = set(db.session.scalars(

@@ -3,13 +3,15 @@ bug found in review, failing before its fix."""
 from __future__ import annotations
 
 import io
+import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import Building, Compound, Household, PropertyCompany
+from backend.services.auth import issue_tokens
 from tests.ledger_sheets import ledger_xlsx
 from tests.support import assert_error_shape
 
@@ -81,3 +83,34 @@ def test_first_secretary_logs_of_the_last_month_of_year_9999_is_not_a_500(client
                           headers=sign_in(make_user(Role.OFFICIAL, area=street)))
 
     assert response.status_code in (200, 422), response.get_data(as_text=True)[:300]
+
+
+@pytest.mark.live
+def test_two_imports_of_one_new_sheet_at_once_are_not_a_500(app, area_tree, make_user):
+    """Two officials uploading the same sheet of a new compound at the same instant: one creates it, the other is
+    told (no IntegrityError surfacing as 500), and the compound exists once."""
+    _, _, street, community = area_tree
+    officials = [make_user(Role.OFFICIAL, area=street) for _ in range(3)]
+    tokens = [{"Authorization": f"Bearer {issue_tokens(official)[0]}"} for official in officials]
+    community_id = community.id
+    db.session.commit()
+    db.session.close()
+    content = ledger_xlsx()
+    barrier = threading.Barrier(len(tokens))
+    statuses: list = [None] * len(tokens)
+
+    def run(index: int) -> None:
+        with app.app_context():
+            client = app.test_client()
+            barrier.wait(timeout=30)
+            statuses[index] = _import(client, community_id, content, tokens[index]).status_code
+            db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(tokens))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert 500 not in statuses and statuses.count(200) >= 1, statuses
+    assert db.session.scalar(select(func.count()).select_from(Compound).where(Compound.code == "gl1")) == 1
