@@ -6,6 +6,7 @@ import io
 import threading
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from backend.domain.roles import Role
@@ -114,3 +115,20 @@ def test_two_imports_of_one_new_sheet_at_once_are_not_a_500(app, area_tree, make
 
     assert 500 not in statuses and statuses.count(200) >= 1, statuses
     assert db.session.scalar(select(func.count()).select_from(Compound).where(Compound.code == "gl1")) == 1
+
+
+def test_an_edited_owner_name_shows_in_the_next_export(client, ledger):
+    """Export → the owner's name edited → import (one change: an owner added) → export again: the sheet shows the
+    name as edited, so exporting and importing it again is still no change and the edit is not lost from view."""
+    community = ledger["community"]
+    book = load_workbook(io.BytesIO(_export(client, community.id, ledger["headers"])))
+    sheet = book.active
+    column = [cell.value for cell in sheet[1]].index("业主姓名") + 1
+    sheet.cell(row=2, column=column, value="张新业主")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    assert _import(client, community.id, buffer.getvalue(), ledger["headers"]).status_code == 200
+
+    again = load_workbook(io.BytesIO(_export(client, community.id, ledger["headers"]))).active
+
+    assert again.cell(row=2, column=column).value == "张新业主"
