@@ -326,7 +326,9 @@ def import_ledger(stream: BinaryIO, area_id: int, actor_id: int | None) -> Impor
 
     # One import at a time per city, before reading what exists: two sheets creating the same compound, building or
     # household at once would otherwise both find it missing, and the second insert would fail on the unique key.
-    db.session.execute(select(Area.id).where(Area.id == ancestor_area_ids(area.path)[0]).with_for_update())
+    # FOR NO KEY UPDATE, so rows referencing the city (its officials' memberships) are still inserted meanwhile.
+    db.session.execute(select(Area.id).where(Area.id == ancestor_area_ids(area.path)[0])
+                       .with_for_update(key_share=True))
     codes = {row["code"] for _, row in rows}
     compounds = {c.code: c for c in db.session.scalars(select(Compound).where(Compound.code.in_(codes)))}
     below = set(db.session.scalars(
