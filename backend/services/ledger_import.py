@@ -330,7 +330,10 @@ def import_ledger(stream: BinaryIO, area_id: int, actor_id: int | None) -> Impor
     db.session.execute(select(Area.id).where(Area.id == ancestor_area_ids(area.path)[0])
                        .with_for_update(key_share=True))
     codes = {row["code"] for _, row in rows}
-    compounds = {c.code: c for c in db.session.scalars(select(Compound).where(Compound.code.in_(codes)))}
+    # Locked like the governance form locks it, so the party form and body below are compared with the state the
+    # last writer left and no change made meanwhile is overwritten.
+    compounds = {c.code: c for c in db.session.scalars(
+        select(Compound).where(Compound.code.in_(codes)).with_for_update(key_share=True))}
     below = set(db.session.scalars(
         select(Compound.code).join(Area, Area.id == Compound.area_id)
         .where(Compound.code.in_(codes), Area.path.startswith(area.path))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 
 import pytest
 from openpyxl import load_workbook
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.models import Building, Compound, Household, PropertyCompany
+from backend.models import Building, Compound, GovernanceRecord, Household, PropertyCompany
 from backend.services.auth import issue_tokens
 from tests.ledger_sheets import ledger_xlsx
 from tests.support import assert_error_shape
@@ -132,3 +133,69 @@ def test_an_edited_owner_name_shows_in_the_next_export(client, ledger):
     again = load_workbook(io.BytesIO(_export(client, community.id, ledger["headers"]))).active
 
     assert again.cell(row=2, column=column).value == "张新业主"
+
+
+@pytest.mark.live
+def test_a_ledger_import_and_governance_changes_at_once_lose_no_change(app, area_tree, make_user):
+    """An import setting the party form while officials change the secretary's details: every history row's "before"
+    is the row the last writer left (the import reads the current state under the compound's lock), so no change
+    made meanwhile is overwritten by the import's stale copy."""
+    _, _, street, community = area_tree
+    official = make_user(Role.OFFICIAL, area=street)
+    token = {"Authorization": f"Bearer {issue_tokens(official)[0]}"}
+    community_id = community.id
+    db.session.commit()
+    with app.test_client() as client:
+        assert _import(client, community_id, ledger_xlsx(), token).status_code == 200
+        compound_id = db.session.scalar(select(Compound.id).where(Compound.code == "gl1"))
+        assert client.put(f"/api/v1/compounds/{compound_id}/governance", headers=token,
+                          json={"party_org_form": "single", "party_secretary_name": "甲", "party_members": 1}
+                          ).status_code == 200
+        exported = _export(client, community_id, token)
+    db.session.close()
+    book = load_workbook(io.BytesIO(exported))
+    sheet = book.active
+    titles = [cell.value for cell in sheet[1]]
+    template = [cell.value for cell in sheet[2]]
+    # Many new households after the compound's first row keep the import's transaction open after it read the state.
+    for number in range(400):
+        row = list(template)
+        row[titles.index("房号")] = f"9{number:03d}"
+        row[titles.index("业主姓名")] = ""
+        row[titles.index("业主手机")] = ""
+        sheet.append(row)
+    for cells in sheet.iter_rows(min_row=2):
+        if cells[0].value == "gl1":
+            cells[titles.index("党组织形式")].value = "联建"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    content = buffer.getvalue()
+    statuses: list = []
+
+    def importing() -> None:
+        with app.app_context():
+            statuses.append(_import(app.test_client(), community_id, content, token).status_code)
+            db.session.remove()
+
+    def changing(members: int) -> None:
+        time.sleep(members * 0.03)
+        with app.app_context():
+            statuses.append(app.test_client().put(f"/api/v1/compounds/{compound_id}/governance", headers=token,
+                                                  json={"party_members": members}).status_code)
+            db.session.remove()
+
+    threads = [threading.Thread(target=importing)] + [
+        threading.Thread(target=changing, args=(members,)) for members in range(2, 30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert set(statuses) == {200}, statuses
+    rows = db.session.scalars(select(GovernanceRecord).where(GovernanceRecord.compound_id == compound_id)
+                              .order_by(GovernanceRecord.id)).all()
+    for before, after in zip(rows, rows[1:], strict=False):
+        kept = [name for name in ("party_org_form", "party_secretary_name", "party_members")
+                if name not in after.changed]
+        assert [getattr(after, name) for name in kept] == [getattr(before, name) for name in kept], (
+            after.source, after.changed)
