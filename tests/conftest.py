@@ -182,6 +182,7 @@ FUZZ = ("test_openapi_fuzz.py",)
 # Tests of several seconds each on the 2-core machine (`--durations`): real processes, servers, threads racing,
 # thousands of rows, browsers. Patterns of "<path relative to tests/>::<test name>".
 SLOW = (
+    "review/test_issue16_review_a.py::test_a_ledger_import_and_governance_changes_at_once_*",
     "test_make_run_burst.py::*",
     "test_database_outage.py::*",
     "test_migrations.py::*",

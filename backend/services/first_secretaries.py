@@ -2,6 +2,7 @@
 date and goals; the assignment ends; the secretary keeps a monthly log that the officials above read."""
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import date
 
 from sqlalchemy import or_, select
@@ -189,7 +190,7 @@ def first_secretary_logs(area_id: int, month: date) -> list[dict]:
         .join(User, User.id == FirstSecretary.user_id)
         .outerjoin(FirstSecretaryLog, (FirstSecretaryLog.first_secretary_id == FirstSecretary.id)
                    & (FirstSecretaryLog.month == first))
-        .where(Area.path.startswith(area.path), FirstSecretary.started_on < _next_month(first),
+        .where(Area.path.startswith(area.path), FirstSecretary.started_on <= _month_end(first),
                or_(FirstSecretary.ended_on.is_(None), FirstSecretary.ended_on >= first))
         .order_by(Compound.name, FirstSecretary.id)
     ).all()
@@ -198,8 +199,9 @@ def first_secretary_logs(area_id: int, month: date) -> list[dict]:
              "log": body} for a, compound_name, secretary, body in rows]
 
 
-def _next_month(first: date) -> date:
-    return date(first.year + first.month // 12, first.month % 12 + 1, 1)
+def _month_end(first: date) -> date:
+    # The month's last day rather than the next month's first, which December 9999 does not have.
+    return first.replace(day=monthrange(first.year, first.month)[1])
 
 
 def area_logs(area_id: int, user_id: int | None, month: date) -> list[dict]:

@@ -22,8 +22,9 @@ HEADER = list(COLUMNS)
 
 def ledger_rows(area: Area) -> list[list]:
     """The sheet's rows in the import's column order, by compound code, building, unit and room; one statement."""
-    first_owner = (
-        select(RegisteredOwner.household_id, func.min(RegisteredOwner.id).label("owner_id"))
+    # The newest registered owner: an import adds a name it does not know (a sale), so the next export shows it.
+    newest_owner = (
+        select(RegisteredOwner.household_id, func.max(RegisteredOwner.id).label("owner_id"))
         .group_by(RegisteredOwner.household_id).subquery()
     )
     owner = aliased(RegisteredOwner)
@@ -33,8 +34,8 @@ def ledger_rows(area: Area) -> list[list]:
         .join(Area, Area.id == Compound.area_id)
         .join(Household, Household.compound_id == Compound.id)
         .join(Building, Building.id == Household.building_id)
-        .outerjoin(first_owner, first_owner.c.household_id == Household.id)
-        .outerjoin(owner, owner.id == first_owner.c.owner_id)
+        .outerjoin(newest_owner, newest_owner.c.household_id == Household.id)
+        .outerjoin(owner, owner.id == newest_owner.c.owner_id)
         .outerjoin(PropertyCompany, PropertyCompany.id == Compound.property_company_id)
         .where(Area.path.startswith(area.path))
         .order_by(Compound.code, Building.name, Household.unit, Household.room)

@@ -30,6 +30,7 @@ from backend.domain.phones import InvalidPhone, mask_phone, normalize_phone
 from backend.domain.text import FORMULA_TRIGGERS
 from backend.extensions import db
 from backend.models import Area, Building, Compound, Household, PropertyCompany, RegisteredOwner
+from backend.policy import ancestor_area_ids
 from backend.services import governance
 from backend.services.audit import record_audit
 from backend.services.identity import phone_hash
@@ -67,6 +68,9 @@ MASKED_PHONE = re.compile(r"\d{3}\*{4}\d{4}")
 COLUMN_TITLES = {key: title for title, key in COLUMNS.items()}
 COMPOUND_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 REQUIRED = ("code", "name", "management_model", "building", "unit", "room", "floor_area")
+# A building without units (a low block, a shop front) has households with no 单元: the column must be there, its
+# cell may be blank (the export writes it so).
+MAY_BE_BLANK = ("unit",)
 MAX_ROWS = 20_000
 # What openpyxl raises on a file that is not a readable .xlsx: not a zip, a zip without the workbook parts
 # (KeyError), broken XML inside (ParseError is a SyntaxError), or a workbook without a sheet.
@@ -114,7 +118,8 @@ def _text(value) -> str:
 def _parse_row(number: int, raw: dict) -> tuple[dict, list[dict]]:
     row = {key: _text(raw.get(key)) for key in COLUMNS.values()}
     errors = [
-        {"row": number, "field": key, "message": "不能为空"} for key in REQUIRED if not row[key]
+        {"row": number, "field": key, "message": "不能为空"}
+        for key in REQUIRED if not row[key] and key not in MAY_BE_BLANK
     ]
     if errors:
         return row, errors
@@ -220,8 +225,11 @@ def read_rows(stream: BinaryIO) -> tuple[list[tuple[int, dict]], list[dict]]:
     return parsed, errors
 
 
-def _company_lookup(rows: list[tuple[int, dict]], report: ImportReport) -> dict[str, int | None]:
-    """Company text → id: a credit code, or a name only one company has; a row naming none of them is an error."""
+def _company_lookup(rows: list[tuple[int, dict]], compounds: dict[str, Compound],
+                    report: ImportReport) -> dict[str, int | None]:
+    """Company text → id: a credit code, or a name only one company has; a row naming none of them is an error.
+    A name several companies share is still no change on the row of a compound whose company is one of them (the
+    export writes names, which are not unique); _apply_compound_row keeps that company."""
     texts = {row["property_company"] for _, row in rows if row.get("property_company")}
     found: dict[str, int | None] = {"": None}
     if not texts:
@@ -237,6 +245,10 @@ def _company_lookup(rows: list[tuple[int, dict]], report: ImportReport) -> dict[
             found[text] = (by_code or by_name)[0]
     for number, row in rows:
         text = row.get("property_company")
+        compound = compounds.get(row["code"])
+        if text and text not in found and compound is not None and compound.property_company_id in {
+                c.id for c in companies if c.name == text}:
+            continue
         if text and text not in found:
             report.errors.append({"row": number, "field": "property_company",
                                   "message": "没有找到这家物业企业（请填写统一社会信用代码或准确名称）"})
@@ -266,7 +278,7 @@ def _apply_compound_row(compound: Compound, row: dict, companies: dict, actor_id
         setattr(compound, attribute, row[key])
         _change(report, compound, None, key, _plain(before), _plain(row[key]))
     if "property_company" in row:
-        company_id = companies.get(row["property_company"])
+        company_id = companies.get(row["property_company"], compound.property_company_id)
         if company_id != compound.property_company_id:
             before = _company_name(compound.property_company_id)
             compound.property_company_id = company_id
@@ -312,8 +324,16 @@ def import_ledger(stream: BinaryIO, area_id: int, actor_id: int | None) -> Impor
     if report.errors:
         return report
 
+    # One import at a time per city, before reading what exists: two sheets creating the same compound, building or
+    # household at once would otherwise both find it missing, and the second insert would fail on the unique key.
+    # FOR NO KEY UPDATE, so rows referencing the city (its officials' memberships) are still inserted meanwhile.
+    db.session.execute(select(Area.id).where(Area.id == ancestor_area_ids(area.path)[0])
+                       .with_for_update(key_share=True))
     codes = {row["code"] for _, row in rows}
-    compounds = {c.code: c for c in db.session.scalars(select(Compound).where(Compound.code.in_(codes)))}
+    # Locked like the governance form locks it, so the party form and body below are compared with the state the
+    # last writer left and no change made meanwhile is overwritten.
+    compounds = {c.code: c for c in db.session.scalars(
+        select(Compound).where(Compound.code.in_(codes)).with_for_update(key_share=True))}
     below = set(db.session.scalars(
         select(Compound.code).join(Area, Area.id == Compound.area_id)
         .where(Compound.code.in_(codes), Area.path.startswith(area.path))
@@ -326,7 +346,7 @@ def import_ledger(stream: BinaryIO, area_id: int, actor_id: int | None) -> Impor
             report.errors.append({"row": number, "field": "code", "message": "该小区编码已属于其他社区"})
         elif existing is not None and existing.code not in below:
             report.errors.append({"row": number, "field": "code", "message": "该小区编码不属于本区域"})
-    companies = _company_lookup(rows, report)
+    companies = _company_lookup(rows, compounds, report)
     if report.errors:
         return report
 
