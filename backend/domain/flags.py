@@ -43,7 +43,7 @@ FAILED_VOTES_IN_A_ROW = 2
 class FlagThresholds:
     """An area's thresholds (the nearest area up with its own row wins; these defaults when none has one)."""
 
-    # Fires when each of the three newest billed months' collection rate (by amount) is below this.
+    # Fires when each of the three newest billed months already due has a collection rate (by amount) below this.
     collection_min_bp: int = 6000
     # Fires when the open orders past their SLA deadline are more than this.
     overdue_orders_max: int = 5
@@ -120,8 +120,8 @@ def no_self_governance(facts: CompoundFacts, thresholds: FlagThresholds) -> str 
 
 
 def low_collection(facts: CompoundFacts, thresholds: FlagThresholds) -> str | None:
-    """Fires when each of the three newest billed months is strictly below `collection_min_bp` (a month exactly
-    at it does not count); fewer than three billed months never fire."""
+    """Fires when each of the three newest billed months already due is strictly below `collection_min_bp` (a month
+    exactly at it does not count); fewer than three such months never fire."""
     months = list(facts.collections[:COLLECTION_MONTHS])
     if len(months) < COLLECTION_MONTHS or any(m.rate_bp >= thresholds.collection_min_bp for m in months):
         return None

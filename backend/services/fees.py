@@ -494,13 +494,15 @@ def newest_collections(compound_ids: Sequence[int]) -> dict[int, tuple[date, Col
     return {compound_id: (period, _as_collection(*figures)) for compound_id, period, *figures in rows}
 
 
-def recent_collections(compound_ids: Sequence[int], periods: int) -> dict[int, list[tuple[date, Collection]]]:
-    """Each compound's `periods` newest billed periods, newest first, each as `collection` counts it, in one
-    statement for a batch of compounds (the problem-compound sweep); a compound without bills is left out."""
+def recent_collections(compound_ids: Sequence[int], periods: int, due_before: date) -> dict[int, list[tuple[date, Collection]]]:
+    """Each compound's `periods` newest billed periods already due (a bill due on or after `due_before` may still be
+    paid on time, so its period is not judged yet), newest first, each as `collection` counts it, in one statement
+    for a batch of compounds (the problem-compound sweep); a compound without such bills is left out."""
     if not compound_ids:
         return {}
     billed = (
-        select(Bill.compound_id, Bill.period_start).where(Bill.compound_id.in_(compound_ids))
+        select(Bill.compound_id, Bill.period_start)
+        .where(Bill.compound_id.in_(compound_ids), Bill.due_date < due_before)
         .group_by(Bill.compound_id, Bill.period_start).subquery()
     )
     ranked = select(

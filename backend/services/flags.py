@@ -152,7 +152,7 @@ def gather(compound_ids: Sequence[int], now: datetime) -> list[Judged]:
     above = {area_id for row in compounds for area_id in ancestor_area_ids(row.path)}
     threshold_rows = {row.area_id: row for row in db.session.scalars(
         select(FlagThreshold).where(FlagThreshold.area_id.in_(above)))}
-    collections = recent_collections(ids, COLLECTION_MONTHS)
+    collections = recent_collections(ids, COLLECTION_MONTHS, beijing_date(now))
     orders = open_orders(ids, now)
 
     tally = (select(SurveyTally.compound_id, SurveyTally.rate_bp,

@@ -15,10 +15,10 @@ from backend.domain.roles import Role
 from backend.domain.voting import VoteKind
 from backend.extensions import db
 from backend.jobs import flags as jobs
-from backend.models import FlagThreshold, Notice, Notification, ProblemFlag
+from backend.models import Bill, FlagThreshold, Notice, Notification, ProblemFlag
 from backend.services import fees as fee_service
 from backend.services import flags as service
-from backend.shared.clock import utcnow
+from backend.shared.clock import beijing_date, utcnow
 from tests.flags_support import (
     add_decided_ballot,
     add_open_disputes,
@@ -225,3 +225,14 @@ def test_two_newest_owners_votes_that_missed_participation_flag(governed, make_u
     add_decided_ballot(compound, proposer, (3000, 3000), (3, 3), now - timedelta(days=1))
     service.sweep([compound.id])
     assert flags_of(compound)[0].cleared_at is not None
+
+
+def test_a_month_whose_bills_are_not_due_yet_is_not_judged(governed):
+    compound = governed()
+    months = bill_months(compound, [3, 2, 1])
+    # The newest month's bills went out but may still be paid on time: two judged months are not three.
+    for bill in db.session.scalars(select(Bill).where(Bill.compound_id == compound.id, Bill.period_start == months[-1])):
+        bill.due_date = beijing_date(utcnow())
+    db.session.commit()
+    service.sweep([compound.id])
+    assert flags_of(compound) == []
