@@ -1,0 +1,89 @@
+"""Review probes of issue 16's dispute mediation and rectification parts (reviewer b): each test pins a bug found in
+review (scope, bad input, races, escalation order) and now passes with its fix."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from backend.domain.compounds import AreaLevel
+from backend.domain.roles import Role
+from backend.extensions import db
+from backend.models import Household
+from backend.shared.clock import beijing_date, utcnow
+from tests.photo_samples import camera_jpeg
+from tests.support import bearer
+
+
+def today():
+    return beijing_date(utcnow())
+
+
+@pytest.fixture
+def world(area_tree, make_area, make_compound, make_user):
+    _, district, street, community = area_tree
+    other_street = make_area("银江镇", AreaLevel.STREET, district)
+    compound = make_compound(name="甲小区", area=community, buildings=1, households_per_building=2)
+    homes = list(db.session.scalars(select(Household).where(Household.compound_id == compound.id)
+                                    .order_by(Household.id)))
+    return {
+        "compound": compound, "homes": homes,
+        "community_official": make_user(Role.OFFICIAL, area=community),
+        "inspector": make_user(Role.OFFICIAL, area=street),
+        "district_official": make_user(Role.OFFICIAL, area=district),
+        "other_official": make_user(Role.OFFICIAL, area=other_street),
+        "manager": make_user(Role.MANAGER, compound),
+        "owner": make_user(Role.OWNER, compound, household=homes[0]),
+        "resident": make_user(Role.RESIDENT, compound, household=homes[1]),
+    }
+
+
+@pytest.fixture
+def phone(app, page_sign_in):
+    def open_as(user):
+        client = app.test_client()
+        client.csrf = page_sign_in(client, user)
+        return client
+
+    return open_as
+
+
+def _case(client, world) -> int:
+    response = client.post(
+        f"/api/v1/compounds/{world['compound'].id}/disputes", headers=bearer(client, world["community_official"]),
+        json={"title": "漏水纠纷", "kind": "neighbour",
+              "parties": [{"kind": "owner", "household_id": world["homes"][0].id},
+                          {"kind": "company", "name": "阳光物业"}]})
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def _item(client, world) -> int:
+    response = client.post(
+        f"/api/v1/compounds/{world['compound'].id}/inspections", headers=bearer(client, world["inspector"]),
+        json={"inspected_on": today().isoformat(), "note": "", "items": [{"name": "飞线充电"}],
+              "findings": [{"item": "飞线充电", "finding": "楼道飞线充电", "responsible_party": "company",
+                            "deadline": (today() + timedelta(days=3)).isoformat()}]})
+    assert response.status_code == 201, response.json
+    return response.json["rectifications"][0]["id"]
+
+
+@pytest.mark.parametrize("path", ["steps", "outcome", "agreement", "mediator"])
+def test_a_stranger_posting_a_dispute_form_gets_404_not_500(client, world, phone, path):
+    case_id = _case(client, world)
+    stranger = phone(world["other_official"])
+    response = stranger.post(f"/h5/disputes/{case_id}/{path}", content_type="multipart/form-data",
+                             data={"csrf_token": stranger.csrf, "happened_on": today().isoformat(), "note": "x",
+                                   "outcome": "settled", "mediator_id": "1", "agreement": camera_jpeg().upload()})
+    assert response.status_code == 404, response.status_code
+
+
+@pytest.mark.parametrize("path", ["answer", "return", "accept"])
+@pytest.mark.parametrize("who", ["other_official", "owner"])
+def test_a_stranger_or_resident_posting_a_rectification_form_gets_404_or_403_not_500(client, world, phone, path, who):
+    item_id = _item(client, world)
+    person = phone(world[who])
+    response = person.post(f"/h5/rectifications/{item_id}/{path}",
+                           data={"csrf_token": person.csrf, "note": "已整改", "reason": "不合格"})
+    assert response.status_code == (404 if who == "other_official" else 403), response.status_code
