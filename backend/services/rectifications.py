@@ -484,30 +484,38 @@ def _step_recipients(item: Rectification, step: EscalationStep) -> list[int]:
 
 
 def escalate(rectification_id: int, on: date) -> int:
-    """Take every step due for the item by `on`, each once: its row is inserted only if absent, and only the
+    """Take the next step due for the item by `on`, if any: its row is inserted only if absent, and only the
     inserting run tells anyone (a second or parallel sweep finds the row and says nothing). Returns the steps taken."""
     item = db.session.get(Rectification, rectification_id)
-    taken = 0
-    for step in rules.due_steps(item.status, item.deadline, on):
-        inserted = db.session.scalar(
-            dialect_insert(RectificationEscalation)
-            .values(rectification_id=item.id, step=int(step), created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["rectification_id", "step"])
-            .returning(RectificationEscalation.id)
-        )
-        if inserted is None:
-            continue
-        taken += 1
-        _event(item.id, None, "escalate", rules.ESCALATION_LABELS[step])
-        compound = db.session.get(Compound, item.compound_id)
-        party = RESPONSIBLE_PARTY_LABELS[item.responsible_party]
-        notify(_step_recipients(item, step), RECTIFICATION_OVERDUE, f"整改超期：{compound.name}·{item.item}",
-               f"{party}未在{item.deadline.isoformat()}前完成整改：{_brief(item.finding)}，请督促",
-               link=_link(item.id),
-               urgency=Urgency.URGENT if item.urgency is RectificationUrgency.URGENT else Urgency.NORMAL,
-               dedupe_key=rules.escalation_dedupe_key(item.id, step))
+    last = db.session.execute(
+        select(RectificationEscalation.step, RectificationEscalation.created_at)
+        .where(RectificationEscalation.rectification_id == item.id)
+        .order_by(RectificationEscalation.step.desc()).limit(1)
+    ).first()
+    step = rules.next_step(item.status, item.deadline, on, EscalationStep(last.step) if last else None,
+                           beijing_date(last.created_at) if last else None)
+    if step is None:
+        db.session.rollback()
+        return 0
+    inserted = db.session.scalar(
+        dialect_insert(RectificationEscalation)
+        .values(rectification_id=item.id, step=int(step), created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["rectification_id", "step"])
+        .returning(RectificationEscalation.id)
+    )
+    if inserted is None:
+        db.session.rollback()
+        return 0
+    _event(item.id, None, "escalate", rules.ESCALATION_LABELS[step])
+    compound = db.session.get(Compound, item.compound_id)
+    party = RESPONSIBLE_PARTY_LABELS[item.responsible_party]
+    notify(_step_recipients(item, step), RECTIFICATION_OVERDUE, f"整改超期：{compound.name}·{item.item}",
+           f"{party}未在{item.deadline.isoformat()}前完成整改：{_brief(item.finding)}，请督促",
+           link=_link(item.id),
+           urgency=Urgency.URGENT if item.urgency is RectificationUrgency.URGENT else Urgency.NORMAL,
+           dedupe_key=rules.escalation_dedupe_key(item.id, step))
     db.session.commit()
-    return taken
+    return 1
 
 
 def sweep(on: date | None = None) -> int:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from backend.domain.compounds import AreaLevel
+from backend.domain.rectifications import ESCALATION_INTERVAL, EscalationStep
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.models import Household
+from backend.models import Household, RectificationEscalation
+from backend.services import rectifications as service
 from backend.shared.clock import beijing_date, utcnow
 from tests.photo_samples import camera_jpeg
 from tests.support import bearer
@@ -87,3 +90,35 @@ def test_a_stranger_or_resident_posting_a_rectification_form_gets_404_or_403_not
     response = person.post(f"/h5/rectifications/{item_id}/{path}",
                            data={"csrf_token": person.csrf, "note": "已整改", "reason": "不合格"})
     assert response.status_code == (404 if who == "other_official" else 403), response.status_code
+
+
+def test_an_item_returned_long_after_its_deadline_is_escalated_one_step_at_a_time(client, world):
+    """Answered in time, returned ten days after the deadline: the next sweep reminds the party only; the street and
+    the district hear later, each at least ESCALATION_INTERVAL after the step before (like work orders)."""
+    item_id = _item(client, world)
+    manager = bearer(client, world["manager"])
+    answered = client.post(f"/api/v1/rectifications/{item_id}/answer", headers=manager, data={"note": "已整改"},
+                           content_type="multipart/form-data")
+    assert answered.status_code == 200, answered.json
+    later = utcnow() + timedelta(days=13)
+    with time_machine.travel(later):
+        returned = client.post(f"/api/v1/rectifications/{item_id}/return", headers=bearer(client, world["inspector"]),
+                               json={"reason": "仍有飞线"})
+        assert returned.status_code == 200, returned.json
+        assert service.sweep() == 1
+        assert service.sweep() == 0
+        assert escalated() == [EscalationStep.PARTY]
+    with time_machine.travel(later + timedelta(days=1)):
+        assert service.sweep() == 0
+    with time_machine.travel(later + ESCALATION_INTERVAL):
+        assert service.sweep() == 1
+        assert escalated() == [EscalationStep.PARTY, EscalationStep.STREET]
+    with time_machine.travel(later + 2 * ESCALATION_INTERVAL):
+        assert service.sweep() == 1
+        assert service.sweep() == 0
+    assert escalated() == list(EscalationStep)
+
+
+def escalated() -> list[EscalationStep]:
+    return [EscalationStep(step) for step in db.session.scalars(
+        select(RectificationEscalation.step).order_by(RectificationEscalation.step))]
