@@ -124,6 +124,8 @@ def check_photo_count(count: int) -> None:
 # answers for its compounds rather than inspecting them.
 INSPECTING_LEVELS = frozenset({AreaLevel.STREET, AreaLevel.DISTRICT, AreaLevel.CITY})
 INSPECTORS_ONLY = "只有街道或住建部门的工作人员可以记录监督检查"
+# The community may itself be the responsible party: what an inspection checks is set by those who inspect.
+CHECKLIST_BY_INSPECTORS_ONLY = "只有街道或住建部门的工作人员可以修改检查清单"
 
 
 def may_inspect(official_levels_over: Iterable[AreaLevel], admin: bool = False) -> bool:

@@ -98,13 +98,17 @@ def _path_of_compound(compound_id: int) -> list[int]:
     return ancestor_area_ids(path or "")
 
 
-def _official_levels(user_id: int, compound_id: int) -> set[AreaLevel]:
-    """The levels of the areas above the compound where the person is an official."""
+def _official_levels_over(user_id: int, area_ids: Sequence[int]) -> set[AreaLevel]:
+    """The levels of these areas (a path) where the person is an official."""
     return set(db.session.scalars(
         select(Area.level).join(Membership, Membership.area_id == Area.id).where(
-            Membership.user_id == user_id, Membership.role == Role.OFFICIAL,
-            Area.id.in_(_path_of_compound(compound_id)))
+            Membership.user_id == user_id, Membership.role == Role.OFFICIAL, Area.id.in_(area_ids))
     ))
+
+
+def _official_levels(user_id: int, compound_id: int) -> set[AreaLevel]:
+    """The levels of the areas above the compound where the person is an official."""
+    return _official_levels_over(user_id, _path_of_compound(compound_id))
 
 
 def _officials_at(compound_id: int, level: AreaLevel) -> list[int]:
@@ -160,9 +164,19 @@ def area_checklist(area_id: int, user_id: int | None) -> AreaChecklist:
                          source=db.session.get(Area, source_id) if source_id is not None else None)
 
 
+def may_set_checklist(area: Area, user_id: int | None) -> bool:
+    """Those who inspect (an official of a street, district or city over the area, an admin) set its checklist."""
+    if user_id is None:
+        return False
+    admin = db.session.scalar(select(exists().where(Membership.user_id == user_id, Membership.role == Role.ADMIN)))
+    return rules.may_inspect(_official_levels_over(user_id, ancestor_area_ids(area.path)), admin=bool(admin))
+
+
 def set_area_checklist(area_id: int, user_id: int | None, items: Sequence[str], ip: str | None = None) -> AreaChecklist:
     """An official of the area (or above) sets its checklist; compounds below without a nearer one follow it."""
     area = authorize_area(Action.INSPECT_COMPOUNDS, area_id, user_id)
+    if not may_set_checklist(area, user_id):
+        raise RectificationRefused(rules.CHECKLIST_BY_INSPECTORS_ONLY, Kind.FORBIDDEN)
     kept = list(rules.normalised_checklist(items))
     db.session.execute(
         dialect_insert(InspectionChecklist)

@@ -179,3 +179,20 @@ def test_answers_then_decisions_at_the_same_instant_each_happen_once(app, area_t
     assert decided == [200, 409, 409, 409, 409, 409]
     assert _count(events.where(RectificationEvent.action.in_(["accept", "return"]))) == 1
     assert _count(select(Notice).where(Notice.kind == RECTIFICATION_DECIDED)) == 1
+
+
+def test_a_community_official_cannot_rewrite_the_checklist_its_compounds_are_inspected_by(client, world, phone):
+    """The community answers for its compounds (it may itself be the responsible party); only those who inspect (the
+    street, the district, the city) set what an inspection checks."""
+    community_id = world["compound"].area_id
+    checklist = f"/api/v1/areas/{community_id}/inspection-checklist"
+    refused = client.put(checklist, headers=bearer(client, world["community_official"]), json={"items": ["其他"]})
+    assert refused.status_code == 403, refused.json
+    assert service.checklist_for_compound(world["compound"].id)[:2] == ("物业服务", "安全生产/消防")
+    # Reading it stays open to the community; the street above still sets it.
+    assert client.get(checklist, headers=bearer(client, world["community_official"])).status_code == 200
+    assert client.put(checklist, headers=bearer(client, world["inspector"]), json={"items": ["飞线充电"]}).status_code == 200
+    page = phone(world["community_official"]).get(f"/h5/areas/{community_id}/inspection-checklist")
+    assert page.status_code == 200 and 'id="checklist-form"' not in page.get_data(as_text=True)
+    assert 'id="checklist-form"' in phone(world["inspector"]).get(
+        f"/h5/areas/{community_id}/inspection-checklist").get_data(as_text=True)
