@@ -196,3 +196,16 @@ def test_a_community_official_cannot_rewrite_the_checklist_its_compounds_are_ins
     assert page.status_code == 200 and 'id="checklist-form"' not in page.get_data(as_text=True)
     assert 'id="checklist-form"' in phone(world["inspector"]).get(
         f"/h5/areas/{community_id}/inspection-checklist").get_data(as_text=True)
+
+
+def test_the_record_form_shows_a_findings_refusal_beside_the_row_it_was_typed_in(world, phone):
+    """Only the second finding row filled in, with a deadline in the past: the message belongs to row 2, not row 1."""
+    inspector = phone(world["inspector"])
+    refused = inspector.post(f"/h5/c/{world['compound'].code}/inspections/new", data={
+        "csrf_token": inspector.csrf, "inspected_on": today().isoformat(), "items": ["飞线充电"],
+        "finding_1_item": "飞线充电", "finding_1_finding": "楼道飞线", "finding_1_responsible_party": "company",
+        "finding_1_deadline": (today() - timedelta(days=1)).isoformat(), "finding_1_urgency": "normal"})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    message = text.index("整改期限不能早于今天", text.index('data-finding="0"'))
+    assert text.index('data-finding="1"') < message < text.index('data-finding="2"')
