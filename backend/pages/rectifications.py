@@ -175,6 +175,8 @@ def rectification_answer(rectification_id: int):
     show_refusal_with(lambda refused: _item_page(rectification_id, user_id, refused,
                                                  {"note": request.form.get("note", "")}))
     body = load_form(RectificationAnswerSchema(), photos=_files("photos"))
+    # Only those who may see the item get their files read.
+    service.seen_by(rectification_id, user_id)
     service.answer(rectification_id, user_id, body["note"], [prepare_photo(upload.stream) for upload in body["photos"]],
                    ip=client_ip())
     flash("整改情况已回复，等待验收", "success")

@@ -2,6 +2,7 @@
 review (scope, bad input, races, escalation order) and now passes with its fix."""
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -209,3 +210,13 @@ def test_the_record_form_shows_a_findings_refusal_beside_the_row_it_was_typed_in
     assert refused.status_code == 422
     message = text.index("整改期限不能早于今天", text.index('data-finding="0"'))
     assert text.index('data-finding="1"') < message < text.index('data-finding="2"')
+
+
+@pytest.mark.parametrize("path", ["answer", "photos"])
+def test_a_strangers_broken_upload_to_an_item_gets_404_and_is_never_read(client, world, path):
+    """As for a dispute's agreement: someone the item is hidden from learns nothing from a verdict on their file."""
+    item_id = _item(client, world)
+    response = client.post(f"/api/v1/rectifications/{item_id}/{path}", headers=bearer(client, world["other_official"]),
+                           data={"note": "已整改", "photos": [(io.BytesIO(b"not a photo"), "a.jpg")]},
+                           content_type="multipart/form-data")
+    assert response.status_code == 404, response.json
