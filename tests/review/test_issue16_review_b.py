@@ -220,3 +220,14 @@ def test_a_strangers_broken_upload_to_an_item_gets_404_and_is_never_read(client,
                            data={"note": "已整改", "photos": [(io.BytesIO(b"not a photo"), "a.jpg")]},
                            content_type="multipart/form-data")
     assert response.status_code == 404, response.json
+
+
+@pytest.mark.parametrize("name", [b"/J#61vaScript", b"/#4A#53", b"/Open#41ction", b"/#4caunch"])
+def test_an_agreement_pdf_hiding_a_script_behind_name_escapes_is_refused(client, world, name):
+    """PDF names may spell any byte as #xx (/J#61vaScript is /JavaScript to a reader): the check reads them so."""
+    case_id = _case(client, world)
+    pdf = (b"%PDF-1.4\n1 0 obj << /Type /Catalog " + name + b" (app.alert(1)) >> endobj\n"
+           b"trailer << /Root 1 0 R >>\n%%EOF\n")
+    response = client.post(f"/api/v1/disputes/{case_id}/agreement", headers=bearer(client, world["community_official"]),
+                           data={"agreement": (io.BytesIO(pdf), "agreement.pdf")}, content_type="multipart/form-data")
+    assert response.status_code == 422, response.json
