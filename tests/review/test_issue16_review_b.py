@@ -10,6 +10,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from backend.domain.compounds import AreaLevel
+from backend.domain.disputes import DisputeKind, PartyKind
 from backend.domain.notifications import RECTIFICATION_ANSWERED, RECTIFICATION_DECIDED
 from backend.domain.rectifications import (
     ESCALATION_INTERVAL,
@@ -22,6 +23,7 @@ from backend.extensions import db
 from backend.models import Household, Notice, RectificationEscalation, RectificationEvent
 from backend.services import rectifications as service
 from backend.services.auth import issue_tokens
+from backend.services.disputes import CaseDraft, PartyInput, open_case
 from backend.shared.clock import beijing_date, utcnow
 from tests.photo_samples import camera_jpeg
 from tests.support import bearer, race
@@ -231,3 +233,29 @@ def test_an_agreement_pdf_hiding_a_script_behind_name_escapes_is_refused(client,
     response = client.post(f"/api/v1/disputes/{case_id}/agreement", headers=bearer(client, world["community_official"]),
                            data={"agreement": (io.BytesIO(pdf), "agreement.pdf")}, content_type="multipart/form-data")
     assert response.status_code == 422, response.json
+
+
+@pytest.mark.postgresql
+@pytest.mark.live
+def test_a_mediator_replaced_at_the_same_instant_records_no_outcome_after_it(app, area_tree, make_compound, make_user):
+    """The street hands the case to another mediator while the old one records the outcome: either the outcome came
+    first (and the change is refused, 409) or the change did (and the old mediator is refused, 403), never both."""
+    _, _, street, community = area_tree
+    compound = make_compound(area=community, buildings=1, households_per_building=1)
+    old, new = make_user(Role.OFFICIAL, area=community), make_user(Role.OFFICIAL, area=community)
+    above = make_user(Role.OFFICIAL, area=street)
+    draft = CaseDraft(title="纠纷", kind=DisputeKind.OTHER, parties=[PartyInput(PartyKind.COMPANY, name="物业"),
+                                                                    PartyInput(PartyKind.COMMITTEE, name="业委会")])
+    cases = [open_case(compound.id, old.id, draft).id for _ in range(6)]
+    tokens = {user.id: issue_tokens(user)[0] for user in (old, above)}
+    old_id, above_id, new_id = old.id, above.id, new.id
+    db.session.commit()
+    db.session.close()
+    for case_id in cases:
+        outcome = ("POST", f"/api/v1/disputes/{case_id}/outcome",
+                   {"Authorization": f"Bearer {tokens[old_id]}",
+                    "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}, _multipart(outcome="settled"))
+        change = ("POST", f"/api/v1/disputes/{case_id}/mediator", {"Authorization": f"Bearer {tokens[above_id]}"},
+                  {"mediator_id": new_id})
+        results = [status for status, _ in race(app, [change, outcome, outcome])]
+        assert results.count(200) == 1, results
