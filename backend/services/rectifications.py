@@ -499,8 +499,10 @@ def _step_recipients(item: Rectification, step: EscalationStep) -> list[int]:
 
 def escalate(rectification_id: int, on: date) -> int:
     """Take the next step due for the item by `on`, if any: its row is inserted only if absent, and only the
-    inserting run tells anyone (a second or parallel sweep finds the row and says nothing). Returns the steps taken."""
-    item = db.session.get(Rectification, rectification_id)
+    inserting run tells anyone (a second or parallel sweep finds the row and says nothing). Returns the steps taken.
+    The item is locked like an answer locks it, so an answer made meanwhile is seen and nobody is told it is late."""
+    item = db.session.scalar(select(Rectification).where(Rectification.id == rectification_id).with_for_update()
+                             .execution_options(populate_existing=True))
     last = db.session.execute(
         select(RectificationEscalation.step, RectificationEscalation.created_at)
         .where(RectificationEscalation.rectification_id == item.id)

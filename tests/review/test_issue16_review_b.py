@@ -3,6 +3,7 @@ review (scope, bad input, races, escalation order) and now passes with its fix."
 from __future__ import annotations
 
 import io
+import threading
 from datetime import timedelta
 
 import pytest
@@ -20,7 +21,7 @@ from backend.domain.rectifications import (
 )
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.models import Household, Notice, RectificationEscalation, RectificationEvent
+from backend.models import Household, Notice, RectificationEscalation, RectificationEvent, User
 from backend.services import rectifications as service
 from backend.services.auth import issue_tokens
 from backend.services.disputes import CaseDraft, PartyInput, open_case
@@ -259,3 +260,45 @@ def test_a_mediator_replaced_at_the_same_instant_records_no_outcome_after_it(app
                   {"mediator_id": new_id})
         results = [status for status, _ in race(app, [change, outcome, outcome])]
         assert results.count(200) == 1, results
+
+
+@pytest.mark.postgresql
+@pytest.mark.live
+def test_an_item_answered_while_the_sweep_runs_is_not_escalated_after_its_answer(app, area_tree, make_compound,
+                                                                                  make_user):
+    """The party answers as the sweep reaches the item: the escalation comes before the answer or not at all."""
+    _, _, street, community = area_tree
+    compound = make_compound(area=community, buildings=1, households_per_building=1)
+    inspector, manager = make_user(Role.OFFICIAL, area=street), make_user(Role.MANAGER, compound)
+    day = today()
+    inspection = service.record_inspection(compound.id, inspector.id, day, "", ["飞线充电"], [
+        service.FindingInput("飞线充电", f"问题{n}", ResponsibleParty.COMPANY, day) for n in range(12)])
+    ids = [item.id for item in service.items_of_inspection(inspection.id)]
+    manager_id = manager.id
+    db.session.commit()
+    db.session.close()
+    travel = time_machine.travel(utcnow() + timedelta(days=1), tick=True)
+    travel.start()
+    token = issue_tokens(db.session.get(User, manager_id))[0]
+    db.session.commit()
+    db.session.close()
+    answers = [("POST", f"/api/v1/rectifications/{item_id}/answer",
+                {"Authorization": f"Bearer {token}", "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+                _multipart(note="已整改")) for item_id in reversed(ids)]
+    try:
+        sweeping = threading.Thread(target=lambda: _sweep_in(app))
+        sweeping.start()
+        assert {status for status, _ in race(app, answers)} == {200}
+        sweeping.join(timeout=60)
+    finally:
+        travel.stop()
+    for item_id in ids:
+        actions = list(db.session.scalars(select(RectificationEvent.action).where(
+            RectificationEvent.rectification_id == item_id).order_by(RectificationEvent.id)))
+        assert "escalate" not in actions[actions.index("answer"):], actions
+
+
+def _sweep_in(app) -> None:
+    with app.app_context():
+        service.sweep()
+        db.session.remove()
