@@ -22,6 +22,7 @@ from backend.models import (
     CompanyRating,
     Compound,
     DisputeCase,
+    Inspection,
     RatingRound,
     Rectification,
     Topic,
@@ -76,8 +77,17 @@ def add_open_disputes(compound: Compound, count: int) -> list[DisputeCase]:
 def add_rectifications(compound: Compound, deadlines_from_today: list[int]) -> list[Rectification]:
     """Unfinished items due that many days from today (negative: overdue; 0: due today, not yet overdue)."""
     today = beijing_date(utcnow())
+    # Rows as an inspection leaves them (an item needs its inspection and inspector), dated as the test needs.
+    inspector = User(display_name="街道检查员")
+    db.session.add(inspector)
+    db.session.flush()
+    inspection = Inspection(compound_id=compound.id, inspector_id=inspector.id, inspected_on=today)
+    db.session.add(inspection)
+    db.session.flush()
     items = [Rectification(compound_id=compound.id, responsible_party=ResponsibleParty.COMPANY,
-                           deadline=today + timedelta(days=days)) for days in deadlines_from_today]
+                           deadline=today + timedelta(days=days), inspection_id=inspection.id,
+                           inspector_id=inspector.id, item="飞线充电", finding="楼道飞线")
+             for days in deadlines_from_today]
     db.session.add_all(items)
     db.session.commit()
     return items
