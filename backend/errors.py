@@ -107,7 +107,12 @@ def handle_refusal(refused: Refused):
         return json_error(refused.status, refused.message, refused.errors or None, headers)
     render = request.environ.get(_REFUSAL_PAGE_KEY)
     if render is not None:
-        return render(refused), refused.status, headers
+        try:
+            return render(refused), refused.status, headers
+        except Refused:
+            # The form's page is not this person's to see (a stranger posting to another's case): the error page.
+            db.session.rollback()
+            return render_template("error.html", code=refused.status, message=refused.message), refused.status, headers
     back = referring_page() if request.method == "POST" else None
     if back:
         flash(refused.message, "warn")

@@ -48,7 +48,9 @@ RECTIFICATION_ID = "<int(min=1, max=2147483647):rectification_id>"
 PHOTO_ID = "<int(min=1, max=2147483647):rectification_photo_id>"
 
 
-def _prepared(uploads) -> list:
+def _prepared(rectification_id: int, uploads) -> list:
+    # Only those who may see the item get their files read: a stranger learns nothing from a refused upload.
+    service.seen_by(rectification_id, optional_user_id())
     return [photo_service.prepare_photo(upload.stream) for upload in uploads]
 
 
@@ -184,7 +186,8 @@ class Answer(MethodView):
     def post(self, form, rectification_id):
         """The responsible party answers an open item (multipart: `note`, up to six `photos`): the company's
         manager or staff, the committee or party secretary, or the community's officials. The inspector is told."""
-        service.answer(rectification_id, optional_user_id(), form["note"], _prepared(form["photos"]), ip=client_ip())
+        service.answer(rectification_id, optional_user_id(), form["note"],
+                       _prepared(rectification_id, form["photos"]), ip=client_ip())
         return presenter.detail(rectification_id, optional_user_id())
 
 
@@ -224,7 +227,7 @@ class FindingPhotos(MethodView):
     @jwt_required()
     def post(self, form, rectification_id):
         """The inspector adds photos of the finding (multipart `photos`, six in all) while the item waits for its answer."""
-        service.add_photos(rectification_id, optional_user_id(), _prepared(form["photos"]))
+        service.add_photos(rectification_id, optional_user_id(), _prepared(rectification_id, form["photos"]))
         return presenter.detail(rectification_id, optional_user_id())
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import date, timedelta
 
 from backend.domain.refusals import Kind, Refused
@@ -217,6 +218,7 @@ def check_outcome(outcome: Outcome, referred_to: str) -> None:
 
 
 # PDF names that run something when opened; an agreement scan never needs them.
+_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 _ACTIVE_PDF = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/EmbeddedFiles", b"/OpenAction", b"/AA", b"/RichMedia", b"/XFA")
 
 
@@ -232,6 +234,8 @@ def pdf_problem(data: bytes) -> str | None:
         return "不支持这种文件，请上传照片或PDF"
     if b"%%EOF" not in data[-1024:]:
         return "PDF文件不完整，请重新导出"
+    # A name may spell any byte as #xx (/J#61vaScript is /JavaScript to a reader): read the names as a reader does.
+    data = _NAME_ESCAPE.sub(lambda found: bytes([int(found[1], 16)]), data)
     for name in _ACTIVE_PDF:
         start = data.find(name)
         while start != -1:

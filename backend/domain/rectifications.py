@@ -124,6 +124,8 @@ def check_photo_count(count: int) -> None:
 # answers for its compounds rather than inspecting them.
 INSPECTING_LEVELS = frozenset({AreaLevel.STREET, AreaLevel.DISTRICT, AreaLevel.CITY})
 INSPECTORS_ONLY = "只有街道或住建部门的工作人员可以记录监督检查"
+# The community may itself be the responsible party: what an inspection checks is set by those who inspect.
+CHECKLIST_BY_INSPECTORS_ONLY = "只有街道或住建部门的工作人员可以修改检查清单"
 
 
 def may_inspect(official_levels_over: Iterable[AreaLevel], admin: bool = False) -> bool:
@@ -240,14 +242,20 @@ def step_level(step: EscalationStep) -> AreaLevel | None:
     return _STEP_LEVEL.get(step)
 
 
-def due_steps(status: RectificationStatus, deadline: date, today: date) -> list[EscalationStep]:
-    """The steps due by today for an item waiting on its party: the party's the first day past the deadline, the
-    street's ESCALATION_INTERVAL later, the district's as long again. An answered item waits on the inspector and
-    an accepted one is done: no step."""
-    if status is not RectificationStatus.OPEN or deadline >= today:
-        return []
-    first = deadline + timedelta(days=1)
-    return [step for step in EscalationStep if today >= first + ESCALATION_INTERVAL * (int(step) - 1)]
+def next_step(status: RectificationStatus, deadline: date, today: date, last: EscalationStep | None = None,
+              last_on: date | None = None) -> EscalationStep | None:
+    """The one step due by today for an item waiting on its party, after `last` (taken on `last_on`, a Beijing
+    date): the party's the first day past the deadline, the street's ESCALATION_INTERVAL later, the district's as
+    long again, and never sooner than ESCALATION_INTERVAL after the step before, so an item returned (or swept) long
+    after its deadline still climbs one step at a time. An answered item waits on the inspector and an accepted one
+    is done: no step."""
+    if status is not RectificationStatus.OPEN or deadline >= today or last is max(EscalationStep):
+        return None
+    step = EscalationStep(int(last or 0) + 1)
+    due = deadline + timedelta(days=1) + ESCALATION_INTERVAL * (int(step) - 1)
+    if last_on is not None:
+        due = max(due, last_on + ESCALATION_INTERVAL)
+    return step if today >= due else None
 
 
 def escalation_dedupe_key(rectification_id: int, step: EscalationStep) -> str:

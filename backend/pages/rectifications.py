@@ -53,11 +53,25 @@ def _typed() -> dict:
                          for index in range(FINDING_ROWS)]}
 
 
+def _filled_rows() -> list[int]:
+    """The finding rows typed in: the API's findings, in order (empty rows are left out)."""
+    return [index for index in range(FINDING_ROWS) if request.form.get(f"finding_{index}_finding", "").strip()]
+
+
+def _row_key(key: str, rows: list[int]) -> str:
+    """findings.N.field names the N-th finding sent, which is the form's row rows[N]."""
+    parts = key.split(".")
+    if len(parts) > 1 and parts[0] == "findings" and parts[1].isdigit() and int(parts[1]) < len(rows):
+        parts[1] = str(rows[int(parts[1])])
+    return ".".join(parts)
+
+
 def _record_page(compound, choices, form: dict, refused=None):
     errors = {}
     if refused is not None:
+        rows = _filled_rows()
         for key, messages in refused.errors.items():
-            errors.setdefault(key, messages[0])
+            errors.setdefault(_row_key(key, rows), messages[0])
     error = refused.message if refused is not None else None
     return render_template("rectifications/record.html", compound=compound, choices=choices, form=form,
                            errors=errors, error=error, rows=range(FINDING_ROWS))
@@ -81,7 +95,7 @@ def inspection_create(code: str):
     user_id = require_user_for_post()
     choices = presenter.record_form(compound.id, user_id)
     show_refusal_with(lambda refused: _record_page(compound, choices, _typed(), refused))
-    rows = [index for index in range(FINDING_ROWS) if request.form.get(f"finding_{index}_finding", "").strip()]
+    rows = _filled_rows()
     findings = [{name: request.form.get(f"finding_{index}_{name}", "") for name in FINDING_FIELDS} for index in rows]
     for finding in findings:
         if not finding["urgency"]:
@@ -161,6 +175,8 @@ def rectification_answer(rectification_id: int):
     show_refusal_with(lambda refused: _item_page(rectification_id, user_id, refused,
                                                  {"note": request.form.get("note", "")}))
     body = load_form(RectificationAnswerSchema(), photos=_files("photos"))
+    # Only those who may see the item get their files read.
+    service.seen_by(rectification_id, user_id)
     service.answer(rectification_id, user_id, body["note"], [prepare_photo(upload.stream) for upload in body["photos"]],
                    ip=client_ip())
     flash("整改情况已回复，等待验收", "success")

@@ -149,5 +149,6 @@ def checklist(area_id: int, user_id: int | None) -> dict:
     found = service.area_checklist(area_id, user_id)
     return {"area_id": found.area.id, "area_name": found.area.name, "items": list(found.items),
             "source_area_id": found.source.id if found.source else None,
-            "source_label": found.source.name if found.source else "默认清单"}
+            "source_label": found.source.name if found.source else "默认清单",
+            "may_edit": service.may_set_checklist(found.area, user_id)}
 

@@ -222,3 +222,4 @@ class InspectionChecklistOutSchema(Schema):
     items = fields.List(fields.String())
     source_area_id = fields.Integer(allow_none=True, metadata={"description": "清单来自哪个区域；空：默认清单"})
     source_label = fields.String()
+    may_edit = fields.Boolean(metadata={"description": "此人可修改本区域的清单（街道及以上工作人员）"})

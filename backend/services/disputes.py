@@ -175,14 +175,14 @@ def seen_by(case_id: int, user_id: int | None) -> tuple[DisputeCase, Standing]:
 
 def _for_change(case_id: int, user_id: int, action: DisputeAction) -> DisputeCase:
     """The case locked for a change by someone whose standing allows `action` in its state now."""
-    case = db.session.get(DisputeCase, case_id)
+    # Standing is read from the locked row: a mediator replaced a moment ago is no longer this case's mediator.
+    case = db.session.scalar(select(DisputeCase).where(DisputeCase.id == case_id).with_for_update()
+                             .execution_options(populate_existing=True))
     if case is None:
         raise _hidden()
     found = standing(case, user_id)
     if found.role is CaseRole.NONE:
         raise _hidden()
-    case = db.session.scalar(select(DisputeCase).where(DisputeCase.id == case_id).with_for_update()
-                             .execution_options(populate_existing=True))
     rules.check_allowed(found.role, case.status, action)
     return case
 

@@ -98,13 +98,17 @@ def _path_of_compound(compound_id: int) -> list[int]:
     return ancestor_area_ids(path or "")
 
 
-def _official_levels(user_id: int, compound_id: int) -> set[AreaLevel]:
-    """The levels of the areas above the compound where the person is an official."""
+def _official_levels_over(user_id: int, area_ids: Sequence[int]) -> set[AreaLevel]:
+    """The levels of these areas (a path) where the person is an official."""
     return set(db.session.scalars(
         select(Area.level).join(Membership, Membership.area_id == Area.id).where(
-            Membership.user_id == user_id, Membership.role == Role.OFFICIAL,
-            Area.id.in_(_path_of_compound(compound_id)))
+            Membership.user_id == user_id, Membership.role == Role.OFFICIAL, Area.id.in_(area_ids))
     ))
+
+
+def _official_levels(user_id: int, compound_id: int) -> set[AreaLevel]:
+    """The levels of the areas above the compound where the person is an official."""
+    return _official_levels_over(user_id, _path_of_compound(compound_id))
 
 
 def _officials_at(compound_id: int, level: AreaLevel) -> list[int]:
@@ -160,9 +164,19 @@ def area_checklist(area_id: int, user_id: int | None) -> AreaChecklist:
                          source=db.session.get(Area, source_id) if source_id is not None else None)
 
 
+def may_set_checklist(area: Area, user_id: int | None) -> bool:
+    """Those who inspect (an official of a street, district or city over the area, an admin) set its checklist."""
+    if user_id is None:
+        return False
+    admin = db.session.scalar(select(exists().where(Membership.user_id == user_id, Membership.role == Role.ADMIN)))
+    return rules.may_inspect(_official_levels_over(user_id, ancestor_area_ids(area.path)), admin=bool(admin))
+
+
 def set_area_checklist(area_id: int, user_id: int | None, items: Sequence[str], ip: str | None = None) -> AreaChecklist:
     """An official of the area (or above) sets its checklist; compounds below without a nearer one follow it."""
     area = authorize_area(Action.INSPECT_COMPOUNDS, area_id, user_id)
+    if not may_set_checklist(area, user_id):
+        raise RectificationRefused(rules.CHECKLIST_BY_INSPECTORS_ONLY, Kind.FORBIDDEN)
     kept = list(rules.normalised_checklist(items))
     db.session.execute(
         dialect_insert(InspectionChecklist)
@@ -491,30 +505,40 @@ def _step_recipients(item: Rectification, step: EscalationStep) -> list[int]:
 
 
 def escalate(rectification_id: int, on: date) -> int:
-    """Take every step due for the item by `on`, each once: its row is inserted only if absent, and only the
-    inserting run tells anyone (a second or parallel sweep finds the row and says nothing). Returns the steps taken."""
-    item = db.session.get(Rectification, rectification_id)
-    taken = 0
-    for step in rules.due_steps(item.status, item.deadline, on):
-        inserted = db.session.scalar(
-            dialect_insert(RectificationEscalation)
-            .values(rectification_id=item.id, step=int(step), created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["rectification_id", "step"])
-            .returning(RectificationEscalation.id)
-        )
-        if inserted is None:
-            continue
-        taken += 1
-        _event(item.id, None, "escalate", rules.ESCALATION_LABELS[step])
-        compound = db.session.get(Compound, item.compound_id)
-        party = RESPONSIBLE_PARTY_LABELS[item.responsible_party]
-        notify(_step_recipients(item, step), RECTIFICATION_OVERDUE, f"整改超期：{compound.name}·{item.item}",
-               f"{party}未在{item.deadline.isoformat()}前完成整改：{_brief(item.finding)}，请督促",
-               link=_link(item.id),
-               urgency=Urgency.URGENT if item.urgency is RectificationUrgency.URGENT else Urgency.NORMAL,
-               dedupe_key=rules.escalation_dedupe_key(item.id, step))
+    """Take the next step due for the item by `on`, if any: its row is inserted only if absent, and only the
+    inserting run tells anyone (a second or parallel sweep finds the row and says nothing). Returns the steps taken.
+    The item is locked like an answer locks it, so an answer made meanwhile is seen and nobody is told it is late."""
+    item = db.session.scalar(select(Rectification).where(Rectification.id == rectification_id).with_for_update()
+                             .execution_options(populate_existing=True))
+    last = db.session.execute(
+        select(RectificationEscalation.step, RectificationEscalation.created_at)
+        .where(RectificationEscalation.rectification_id == item.id)
+        .order_by(RectificationEscalation.step.desc()).limit(1)
+    ).first()
+    step = rules.next_step(item.status, item.deadline, on, EscalationStep(last.step) if last else None,
+                           beijing_date(last.created_at) if last else None)
+    if step is None:
+        db.session.rollback()
+        return 0
+    inserted = db.session.scalar(
+        dialect_insert(RectificationEscalation)
+        .values(rectification_id=item.id, step=int(step), created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["rectification_id", "step"])
+        .returning(RectificationEscalation.id)
+    )
+    if inserted is None:
+        db.session.rollback()
+        return 0
+    _event(item.id, None, "escalate", rules.ESCALATION_LABELS[step])
+    compound = db.session.get(Compound, item.compound_id)
+    party = RESPONSIBLE_PARTY_LABELS[item.responsible_party]
+    notify(_step_recipients(item, step), RECTIFICATION_OVERDUE, f"整改超期：{compound.name}·{item.item}",
+           f"{party}未在{item.deadline.isoformat()}前完成整改：{_brief(item.finding)}，请督促",
+           link=_link(item.id),
+           urgency=Urgency.URGENT if item.urgency is RectificationUrgency.URGENT else Urgency.NORMAL,
+           dedupe_key=rules.escalation_dedupe_key(item.id, step))
     db.session.commit()
-    return taken
+    return 1
 
 
 def sweep(on: date | None = None) -> int:

@@ -14,13 +14,15 @@ from sqlalchemy import func, select
 
 from backend.domain.compounds import AreaLevel
 from backend.domain.notifications import DISPUTE_UPDATE
+from backend.domain.rectifications import ResponsibleParty
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import AuditEvent, Compound, Household, Notice, User
 from backend.services import disputes as service
+from backend.services import rectifications
 from backend.shared.clock import beijing_date, utcnow
 from tests import photo_samples as samples
-from tests.support import assert_error_shape, unfinished_rectification
+from tests.support import assert_error_shape
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -241,10 +243,11 @@ def test_the_agreement_may_be_a_pdf_but_never_one_with_scripts_or_something_else
 
 
 def test_the_link_must_be_a_row_of_the_same_compound(client, sign_in, world):
-    deadline = beijing_date(utcnow()) + timedelta(days=7)
-    here = unfinished_rectification(world.a.id, deadline)
-    there = unfinished_rectification(world.b.id, deadline)
-    db.session.commit()
+    today = beijing_date(utcnow())
+    finding = rectifications.FindingInput("飞线充电", "楼道飞线", ResponsibleParty.COMPANY, today + timedelta(days=7))
+    here, there = (rectifications.items_of_inspection(rectifications.record_inspection(
+        compound.id, inspector.id, today, "", ["飞线充电"], [finding]).id)[0]
+        for compound, inspector in ((world.a, world.street_official), (world.b, world.other_street)))
     headers = sign_in(world.community_official)
     for link_id in (there.id, 2_147_483_647):
         response = client.post(f"/api/v1/compounds/{world.a.id}/disputes",

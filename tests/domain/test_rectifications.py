@@ -3,6 +3,7 @@ answers for which party, who may inspect, which escalation steps are due, the ne
 from __future__ import annotations
 
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -20,11 +21,11 @@ from backend.domain.rectifications import (
     allowed_actions,
     answers_for,
     check_inspection,
-    due_steps,
     is_overdue,
     may_inspect,
     nearest_checklist,
     next_status,
+    next_step,
     normalised_checklist,
 )
 from backend.domain.refusals import Kind
@@ -116,31 +117,51 @@ def test_who_inspects(levels, admin, expected):
 DEADLINE = date(2026, 3, 10)
 
 
-@pytest.mark.parametrize(("days_after", "steps"), [
-    (-1, []),
-    (0, []),
-    (1, [EscalationStep.PARTY]),
-    (1 + ESCALATION_INTERVAL.days - 1, [EscalationStep.PARTY]),
-    (1 + ESCALATION_INTERVAL.days, [EscalationStep.PARTY, EscalationStep.STREET]),
-    (1 + 2 * ESCALATION_INTERVAL.days - 1, [EscalationStep.PARTY, EscalationStep.STREET]),
-    (1 + 2 * ESCALATION_INTERVAL.days, list(EscalationStep)),
-    (400, list(EscalationStep)),
+P, T, D = EscalationStep.PARTY, EscalationStep.STREET, EscalationStep.DISTRICT
+GAP = ESCALATION_INTERVAL.days
+
+
+@pytest.mark.parametrize(("days_after", "last", "last_after", "expected"), [
+    (-1, None, None, None),
+    (0, None, None, None),
+    (1, None, None, P),
+    (400, None, None, P),
+    # The street: ESCALATION_INTERVAL after the party's place in the schedule and after the party was told.
+    (1 + GAP - 1, P, 1, None),
+    (1 + GAP, P, 1, T),
+    (1 + GAP, P, 2, None),
+    (2 + GAP, P, 2, T),
+    # Told late (an item returned long after its deadline): the next step waits its interval all the same.
+    (13, P, 13, None),
+    (13 + GAP - 1, P, 13, None),
+    (13 + GAP, P, 13, T),
+    (1 + 2 * GAP - 1, T, 1 + GAP, None),
+    (1 + 2 * GAP, T, 1 + GAP, D),
+    (400, D, 7, None),
 ])
-def test_due_steps_of_an_open_item(days_after, steps):
-    assert due_steps(S.OPEN, DEADLINE, DEADLINE + timedelta(days=days_after)) == steps
+def test_the_next_step_of_an_open_item(days_after, last, last_after, expected):
+    last_on = DEADLINE + timedelta(days=last_after) if last_after is not None else None
+    assert next_step(S.OPEN, DEADLINE, DEADLINE + timedelta(days=days_after), last, last_on) is expected
 
 
-@given(st.sampled_from([S.ANSWERED, S.ACCEPTED]), st.integers(min_value=-10, max_value=400))
-def test_an_item_not_waiting_on_its_party_is_never_escalated(status, days_after):
-    assert due_steps(status, DEADLINE, DEADLINE + timedelta(days=days_after)) == []
+@given(st.sampled_from([S.ANSWERED, S.ACCEPTED]), st.integers(min_value=-10, max_value=400),
+       st.sampled_from([None, *EscalationStep]))
+def test_an_item_not_waiting_on_its_party_is_never_escalated(status, days_after, last):
+    assert next_step(status, DEADLINE, DEADLINE + timedelta(days=days_after), last,
+                     DEADLINE + timedelta(days=1) if last else None) is None
 
 
-@given(st.integers(min_value=0, max_value=400), st.integers(min_value=0, max_value=400))
-def test_steps_only_grow_with_time(first, second):
-    earlier, later = sorted((first, second))
-    before = due_steps(S.OPEN, DEADLINE, DEADLINE + timedelta(days=earlier))
-    after = due_steps(S.OPEN, DEADLINE, DEADLINE + timedelta(days=later))
-    assert after[:len(before)] == before
+@given(st.lists(st.integers(min_value=0, max_value=60), min_size=1, max_size=30))
+def test_steps_climb_one_at_a_time_and_never_closer_than_the_interval(sweep_days):
+    """Whatever days the sweep runs on, each step follows the one before by ESCALATION_INTERVAL at least."""
+    taken: list[tuple[EscalationStep, date]] = []
+    for day in sorted(set(sweep_days)):
+        on = DEADLINE + timedelta(days=day)
+        step = next_step(S.OPEN, DEADLINE, on, *(taken[-1] if taken else (None, None)))
+        if step is not None:
+            taken.append((step, on))
+    assert [step for step, _ in taken] == list(EscalationStep)[:len(taken)]
+    assert all(later - earlier >= ESCALATION_INTERVAL for (_, earlier), (_, later) in pairwise(taken))
 
 
 @pytest.mark.parametrize(("status", "days_after", "expected"), [
