@@ -38,7 +38,7 @@ test-tools: report-font
 # The CJK font the reports' PDFs embed (backend/services/report_files.py looks for it; LINLI_REPORT_FONT overrides).
 REPORT_FONTS := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 report-font:
-	@ls $(REPORT_FONTS) >/dev/null 2>&1 || [ -n "$$(ls $(REPORT_FONTS) 2>/dev/null)" ] || { \
+	@[ -n "$$(ls $(REPORT_FONTS) 2>/dev/null)" ] || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
 
 # Every test starts on a fixed clock (tests/conftest.py), never the real date: the suite at 2026-11-25 10:00
