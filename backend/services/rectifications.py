@@ -46,7 +46,7 @@ from backend.models import (
     RectificationPhoto,
     User,
 )
-from backend.policy import ancestor_area_ids, authorize, authorize_area, roles_in_compound
+from backend.policy import ancestor_area_ids, authorize, authorize_area
 from backend.services.audit import record_audit
 from backend.services.notifications import notify
 from backend.services.photos import PreparedPhoto, kept_only_on_commit, store_photo
@@ -300,11 +300,26 @@ def seen_by(rectification_id: int, user_id: int | None) -> tuple[Rectification, 
 
 
 def viewers_of(items: Sequence[Rectification], user_id: int) -> dict[int, Viewer]:
-    """How this person sees each item: their roles asked once per compound (an area's ledger spans many)."""
+    """How this person sees each item. An area's ledger spans many compounds: the person's memberships and the
+    compounds' area paths are read once (two statements, however many compounds), and each compound's roles
+    follow the policy's rule — a role in the compound, an admin's, or an official's over an area on its path."""
     compound_ids = {item.compound_id for item in items}
-    roles = {compound_id: roles_in_compound(user_id, compound_id) for compound_id in compound_ids}
-    levels = {compound_id: _official_levels(user_id, compound_id) if Role.OFFICIAL in roles[compound_id] else set()
-              for compound_id in compound_ids}
+    if not compound_ids:
+        return {}
+    paths = dict(db.session.execute(
+        select(Compound.id, Area.path).join(Area, Area.id == Compound.area_id).where(Compound.id.in_(compound_ids))
+    ).all())
+    held = db.session.execute(
+        select(Membership.role, Membership.compound_id, Membership.area_id, Area.level)
+        .outerjoin(Area, Area.id == Membership.area_id).where(Membership.user_id == user_id)
+    ).all()
+    roles: dict[int, frozenset[Role]] = {}
+    levels: dict[int, set[AreaLevel]] = {}
+    for compound_id in compound_ids:
+        above = set(ancestor_area_ids(paths.get(compound_id, "")))
+        mine = [m for m in held if m.compound_id == compound_id or m.role == Role.ADMIN or m.area_id in above]
+        roles[compound_id] = frozenset(m.role for m in mine)
+        levels[compound_id] = {m.level for m in mine if m.role == Role.OFFICIAL}
     return {item.id: _viewer(item, user_id, roles[item.compound_id], levels[item.compound_id]) for item in items}
 
 

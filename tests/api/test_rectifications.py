@@ -260,3 +260,32 @@ def test_the_area_ledger_asks_the_same_number_of_queries_for_more_items(client, 
     with count_queries() as many:
         assert client.get(url, headers=headers).json["total"] == 11
     assert len(many) == len(few)
+
+
+def test_the_area_ledger_asks_the_same_number_of_queries_for_items_of_more_compounds(
+    client, world, make_compound, area_tree, count_queries
+):
+    url = f"/api/v1/areas/{world.street_area_id}/rectifications"
+    headers = bearer(client, world.inspector)
+    record(client, world, None, finding(), finding(responsible_party="community"))
+    with count_queries() as one_compound:
+        assert client.get(url, headers=headers).json["total"] == 2
+    community = area_tree[3]
+    for _ in range(3):
+        other = make_compound(area=community, buildings=1, households_per_building=1)
+        response = client.post(f"/api/v1/compounds/{other.id}/inspections", headers=headers,
+                               json=body(finding(responsible_party="community")))
+        assert response.status_code == 201, response.json
+    with count_queries() as four_compounds:
+        page = client.get(url, headers=headers).json
+    assert page["total"] == 5
+    # Each line offers the actions the item's own page offers (roles read per compound there).
+    for item in page["items"]:
+        assert item["actions"] == client.get(f"/api/v1/rectifications/{item['id']}", headers=headers).json["actions"]
+    community_headers = bearer(client, world.community_official)
+    community_url = f"/api/v1/areas/{community.id}/rectifications"
+    for item in client.get(community_url, headers=community_headers).json["items"]:
+        own = client.get(f"/api/v1/rectifications/{item['id']}", headers=community_headers).json["actions"]
+        assert item["actions"] == own
+    assert len(four_compounds) == len(one_compound)
+
