@@ -39,6 +39,19 @@ from backend.models.fees import (
     SubsidyPolicy,
 )
 from backend.models.flags import FlagThreshold, ProblemFlag
+from backend.models.funds import (
+    Disclosure,
+    FundAccount,
+    FundEntry,
+    FundMonth,
+    FundSettings,
+    FundVoucher,
+    FundYear,
+    SpendingApproval,
+    SpendingQuote,
+    SpendingRequest,
+    SurplusRefund,
+)
 from backend.models.governance import FirstSecretary, FirstSecretaryLog, GovernanceRecord
 from backend.models.jobs import OutboxJob
 from backend.models.meetings import Meeting, MeetingAttendance, MeetingInvitee
@@ -83,6 +96,17 @@ from backend.models.workorders import (
 )
 
 __all__ = [
+    "Disclosure",
+    "FundAccount",
+    "FundEntry",
+    "FundMonth",
+    "FundSettings",
+    "FundVoucher",
+    "FundYear",
+    "SpendingApproval",
+    "SpendingQuote",
+    "SpendingRequest",
+    "SurplusRefund",
     "FirstSecretary",
     "FirstSecretaryLog",
     "GovernanceRecord",

@@ -3,9 +3,7 @@ the outcome (once), the signed agreement (a photo or a checked PDF), who stands 
 (a compound's, an area's, one's own), telling the resident parties, and the counts other features read."""
 from __future__ import annotations
 
-import io
 import typing
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -47,17 +45,12 @@ from backend.models import (
 )
 from backend.policy import ancestor_area_ids, authorize, authorize_area, roles_in_compound
 from backend.services.audit import record_audit
+from backend.services.documents import JPEG, PDF, PreparedDocument, prepare_document, store_document
 from backend.services.notifications import notify
 from backend.services.photos import (
-    MAX_UPLOAD_BYTES,
-    TOO_LARGE,
-    PhotoRefused,
-    PhotoTooLarge,
     delete_photos,
     kept_only_on_commit,
     load_photo,
-    photo_storage,
-    prepare_photo,
 )
 from backend.shared.clock import SHANGHAI, beijing_date, utcnow
 from backend.shared.pagination import Page, paginate
@@ -65,8 +58,6 @@ from backend.shared.pagination import Page, paginate
 NOT_FOUND = "调解案件不存在"
 CHOOSE_MEDIATOR = "请选择社区或街道的调解员"
 _HOUSEHOLD_ROLES = (Role.OWNER, Role.RESIDENT)
-PDF = "application/pdf"
-JPEG = "image/jpeg"
 _LINKED = {LinkKind.WORK_ORDER: (WorkOrder, "work_order_id"), LinkKind.TOPIC: (Topic, "topic_id"),
            LinkKind.RECTIFICATION: (Rectification, "rectification_id")}
 
@@ -88,12 +79,6 @@ class CaseDraft:
     mediator_id: int | None = None
     link_kind: LinkKind | None = None
     link_id: int | None = None
-
-
-@dataclass(frozen=True)
-class PreparedAgreement:
-    data: bytes
-    content_type: str
 
 
 @dataclass(frozen=True)
@@ -312,19 +297,10 @@ def add_step(case_id: int, user_id: int, happened_on: date, note: str, ip: str |
     return step
 
 
-def _store_agreement(agreement: PreparedAgreement, stored: list[str]) -> str:
-    now = datetime.now(UTC)
-    extension = "pdf" if agreement.content_type == PDF else "jpg"
-    key = f"disputes/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.{extension}"
-    photo_storage().save(key, agreement.data, agreement.content_type)
-    stored.append(key)
-    return key
-
-
-def _put_agreement(case: DisputeCase, agreement: PreparedAgreement, stored: list[str]) -> str | None:
+def _put_agreement(case: DisputeCase, agreement: PreparedDocument, stored: list[str]) -> str | None:
     """Keep the new file on the case; the key of the one it replaces, to delete once the rows are committed."""
     old = case.agreement_key
-    case.agreement_key = _store_agreement(agreement, stored)
+    case.agreement_key = store_document(agreement, "disputes", stored)
     case.agreement_type = agreement.content_type
     case.agreement_uploaded_at = utcnow()
     return old
@@ -340,7 +316,7 @@ def record_outcome(case_id: int, user_id: int, outcome: Outcome, referred_to: st
         raise DisputeRefused("只有调解成功的案件附调解协议", errors={"agreement": ["只有调解成功的案件附调解协议"]})
     case = _for_change(case_id, user_id, DisputeAction.RECORD_OUTCOME)
     # Only those who may record it get their file read: a stranger learns nothing from a refused upload.
-    agreement = prepare_agreement(upload) if upload is not None else None
+    agreement = prepare_document(upload) if upload is not None else None
     now = utcnow()
     changed = db.session.execute(
         update(DisputeCase).where(DisputeCase.id == case.id, DisputeCase.status.in_(OPEN_DISPUTE_STATUSES))
@@ -369,7 +345,7 @@ def record_outcome(case_id: int, user_id: int, outcome: Outcome, referred_to: st
 def attach_agreement(case_id: int, user_id: int, upload: typing.BinaryIO, ip: str | None = None) -> DisputeCase:
     """Attach (or replace) the signed agreement while the case is open or after it settled."""
     case = _for_change(case_id, user_id, DisputeAction.ATTACH_AGREEMENT)
-    agreement = prepare_agreement(upload)
+    agreement = prepare_document(upload)
     with kept_only_on_commit() as stored:
         replaced = _put_agreement(case, agreement, stored)
         record_audit(actor_id=user_id, action="dispute.agreement", target_type="dispute_case", target_id=case.id,
@@ -394,21 +370,6 @@ def change_mediator(case_id: int, user_id: int, mediator_id: int, ip: str | None
 
 
 # ---- the agreement file -----------------------------------------------------------------------------------------
-
-
-def prepare_agreement(stream: typing.BinaryIO) -> PreparedAgreement:
-    """A PDF (by its first bytes, never its name or declared type) checked by rules.pdf_problem, else a photo
-    checked and re-encoded like a work-order photo."""
-    data = stream.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise PhotoTooLarge(TOO_LARGE)
-    if data.startswith(b"%PDF-"):
-        problem = rules.pdf_problem(data)
-        if problem:
-            raise PhotoRefused(problem)
-        return PreparedAgreement(data=data, content_type=PDF)
-    photo = prepare_photo(io.BytesIO(data))
-    return PreparedAgreement(data=photo.data, content_type=JPEG)
 
 
 @dataclass(frozen=True)

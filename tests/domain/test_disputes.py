@@ -8,6 +8,7 @@ import pytest
 
 from backend.domain import disputes as rules
 from backend.domain.disputes import CaseRole, DisputeAction, DisputeRefused, DisputeStatus, Outcome, PartyKind
+from backend.domain.documents import MAX_PDF_BYTES, pdf_problem
 from backend.domain.refusals import Kind
 
 A = DisputeAction
@@ -134,10 +135,10 @@ PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n%%EOF"
     (PDF.replace(b"/Pages 2 0 R", b"/Names << /EmbeddedFiles 4 0 R >>"), False),
     (PDF.replace(b"/Pages 2 0 R", b"/EmbeddedFile 4 0 R"), False),
     (PDF.replace(b"/Pages", b"/Launch"), False),
-    (b"%PDF-1.4\n" + b"0" * rules.MAX_PDF_BYTES + b"%%EOF", False),
+    (b"%PDF-1.4\n" + b"0" * MAX_PDF_BYTES + b"%%EOF", False),
 ])
 def test_pdf_check(data, ok):
-    assert (rules.pdf_problem(data) is None) is ok
+    assert (pdf_problem(data) is None) is ok
 
 
 def test_dedupe_keys_are_one_per_step_and_one_per_outcome():

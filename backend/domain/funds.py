@@ -1,0 +1,271 @@
+"""The compound's public money (公共账本): its accounts, the categories of its journal, who keeps the books and who
+sees what under each management model, spending requests and the disclosures owners are owed (Civil Code Art. 282,
+Art. 943), and the words for them."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from backend.domain.compounds import ManagementModel
+from backend.domain.refusals import Kind, Refused
+from backend.domain.roles import Role
+
+
+class FundRefused(Refused):
+    default_kind = Kind.CONFLICT
+
+
+class AccountKind(enum.StrEnum):
+    BASIC = "basic"
+    JOINT = "joint"
+    TRUST = "trust"
+    # The compound keeps its journal but holds no account of its own yet (the money sits with a provider).
+    NONE = "none"
+
+
+ACCOUNT_KIND_LABELS = {
+    AccountKind.BASIC: "基本户",
+    AccountKind.JOINT: "共管户",
+    AccountKind.TRUST: "信托户",
+    AccountKind.NONE: "未开设",
+}
+
+# Fee payments and granted subsidies of a trust compound land in the first open account of these kinds.
+RECEIVING_ACCOUNT_KINDS = (AccountKind.TRUST, AccountKind.JOINT, AccountKind.BASIC, AccountKind.NONE)
+
+
+class Direction(enum.StrEnum):
+    INCOME = "income"
+    EXPENSE = "expense"
+
+
+DIRECTION_LABELS = {Direction.INCOME: "收入", Direction.EXPENSE: "支出"}
+
+
+class Category(enum.StrEnum):
+    PROPERTY_FEE = "property_fee"
+    SUBSIDY = "subsidy"
+    PARKING = "parking"
+    ADVERTISING = "advertising"
+    VENUE_RENTAL = "venue_rental"
+    INTEREST = "interest"
+    OTHER_INCOME = "other_income"
+    STAFF = "staff"
+    CLEANING = "cleaning"
+    GREENING = "greening"
+    SECURITY = "security"
+    REPAIR = "repair"
+    SHARED_UTILITIES = "shared_utilities"
+    REMUNERATION = "remuneration"
+    TAX = "tax"
+    OTHER_EXPENSE = "other_expense"
+
+
+CATEGORY_LABELS = {
+    Category.PROPERTY_FEE: "物业费",
+    Category.SUBSIDY: "过渡期补贴",
+    Category.PARKING: "停车",
+    Category.ADVERTISING: "广告",
+    Category.VENUE_RENTAL: "场地租赁",
+    Category.INTEREST: "利息",
+    Category.OTHER_INCOME: "其他收入",
+    Category.STAFF: "人员",
+    Category.CLEANING: "保洁",
+    Category.GREENING: "绿化",
+    Category.SECURITY: "秩序维护",
+    Category.REPAIR: "维修",
+    Category.SHARED_UTILITIES: "水电公摊",
+    Category.REMUNERATION: "酬金",
+    Category.TAX: "税费",
+    Category.OTHER_EXPENSE: "其他支出",
+}
+
+INCOME_CATEGORIES = (
+    Category.PROPERTY_FEE, Category.SUBSIDY, Category.PARKING, Category.ADVERTISING, Category.VENUE_RENTAL,
+    Category.INTEREST, Category.OTHER_INCOME,
+)
+EXPENSE_CATEGORIES = (
+    Category.STAFF, Category.CLEANING, Category.GREENING, Category.SECURITY, Category.REPAIR,
+    Category.SHARED_UTILITIES, Category.REMUNERATION, Category.TAX, Category.OTHER_EXPENSE,
+)
+# Civil Code Art. 282: income from the common parts (advertising, parking on common land, venue rental) belongs to
+# the owners after reasonable costs; interest on their money too.
+PUBLIC_INCOME_CATEGORIES = frozenset({
+    Category.PARKING, Category.ADVERTISING, Category.VENUE_RENTAL, Category.INTEREST, Category.OTHER_INCOME,
+})
+# Fee income: what the trust model's remuneration is computed from.
+FEE_INCOME_CATEGORIES = frozenset({Category.PROPERTY_FEE, Category.SUBSIDY})
+
+
+def direction_of(category: Category) -> Direction:
+    return Direction.INCOME if category in INCOME_CATEGORIES else Direction.EXPENSE
+
+
+class EntryOrigin(enum.StrEnum):
+    """Who wrote an entry: a person at the desk, or the system from a fee payment, a granted subsidy, a refund of
+    an overpayment, or the month's close (the trust model's remuneration)."""
+
+    MANUAL = "manual"
+    FEE_PAYMENT = "fee_payment"
+    SUBSIDY_GRANT = "subsidy_grant"
+    FEE_REFUND = "fee_refund"
+    REMUNERATION = "remuneration"
+    REVERSAL = "reversal"
+
+
+# ---- who keeps the books and who sees what, per management model ------------------------------------------------
+
+# Open books: the owners' own money (fees and public income) is kept in the compound's journal by the committee.
+OPEN_BOOK_MODELS = frozenset({ManagementModel.TRUST, ManagementModel.OWNER_SELF, ManagementModel.COMMUNITY_FALLBACK})
+# A provider (the company or the original unit) holds the fees; the journal holds the public income and its costs.
+PROVIDER_MODELS = frozenset({ManagementModel.MARKET, ManagementModel.UNIT_SELF})
+
+_COMMITTEE = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY})
+_OVERSEERS = frozenset({Role.OFFICIAL, Role.ADMIN})
+
+
+def categories_kept(model: ManagementModel) -> tuple[Category, ...]:
+    """The categories a compound's journal holds: everything under the trust model; no remuneration where no
+    company is paid one; only public income and its costs where a provider holds the fees."""
+    if model == ManagementModel.TRUST:
+        return INCOME_CATEGORIES + EXPENSE_CATEGORIES
+    expenses = tuple(category for category in EXPENSE_CATEGORIES if category != Category.REMUNERATION)
+    if model in PROVIDER_MODELS:
+        return tuple(c for c in INCOME_CATEGORIES if c in PUBLIC_INCOME_CATEGORIES) + expenses
+    return INCOME_CATEGORIES + expenses
+
+
+def bookkeeper_roles(model: ManagementModel) -> frozenset[Role]:
+    """Who posts entries and closes months: the committee of an open-books compound, the provider's manager
+    elsewhere (public income only)."""
+    return _COMMITTEE if model in OPEN_BOOK_MODELS else frozenset({Role.MANAGER})
+
+
+@dataclass(frozen=True)
+class FundRights:
+    """What one person may see and do with one compound's public money. Every view and page asks this once."""
+
+    see_accounts: bool = False
+    see_entries: bool = False
+    see_vouchers: bool = False
+    see_statements: bool = False
+    see_spending: bool = False
+    see_disclosures: bool = False
+    keep_books: bool = False
+    request_spending: bool = False
+    approve_spending: bool = False
+    post_disclosures: bool = False
+
+    @property
+    def sees_anything(self) -> bool:
+        return self.see_statements or self.see_disclosures
+
+
+_NOTHING = FundRights()
+
+
+def fund_rights(model: ManagementModel, roles: frozenset[Role]) -> FundRights:
+    """Verified owners see every account, entry, voucher and statement (under a provider model the journal holds only
+    public income and its costs); tenants and staff see the statements and disclosures, not the entries; officials
+    over the compound see everything and change nothing; a visitor or a stranger sees nothing (404)."""
+    keeps = bool(roles & bookkeeper_roles(model))
+    committee = bool(roles & _COMMITTEE)
+    insider = bool(roles & ({Role.OWNER, Role.MANAGER} | _COMMITTEE | _OVERSEERS))
+    reader = insider or bool(roles & {Role.RESIDENT, Role.STAFF})
+    if not reader:
+        return _NOTHING
+    return FundRights(
+        see_accounts=insider,
+        see_entries=insider,
+        see_vouchers=insider,
+        see_statements=True,
+        see_spending=insider,
+        see_disclosures=True,
+        keep_books=keeps,
+        request_spending=keeps or committee,
+        approve_spending=committee,
+        post_disclosures=bool(roles & {Role.MANAGER}) or (committee and model in OPEN_BOOK_MODELS),
+    )
+
+
+# ---- spending requests -------------------------------------------------------------------------------------------
+
+
+class SpendingPurpose(enum.StrEnum):
+    """What the money is for decides the owners' vote above the threshold (Civil Code Art. 278)."""
+
+    MAINTENANCE_FUND = "maintenance_fund"
+    COMMON_PARTS_BUSINESS = "common_parts_business"
+    OTHER = "other"
+
+
+SPENDING_PURPOSE_LABELS = {
+    SpendingPurpose.MAINTENANCE_FUND: "使用维修资金",
+    SpendingPurpose.COMMON_PARTS_BUSINESS: "利用共有部分从事经营活动",
+    SpendingPurpose.OTHER: "其他支出",
+}
+
+# Art. 278 items: (5) using the maintenance fund, (8) changing the use of common parts or running a business on
+# them; any other spending above the threshold goes to an ordinary consultation (None).
+PURPOSE_CIVIL_CODE_ITEM: dict[SpendingPurpose, int | None] = {
+    SpendingPurpose.MAINTENANCE_FUND: 5,
+    SpendingPurpose.COMMON_PARTS_BUSINESS: 8,
+    SpendingPurpose.OTHER: None,
+}
+
+
+class SpendingStatus(enum.StrEnum):
+    PENDING = "pending"
+    VOTING = "voting"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+SPENDING_STATUS_LABELS = {
+    SpendingStatus.PENDING: "待业委会审批",
+    SpendingStatus.VOTING: "业主表决中",
+    SpendingStatus.APPROVED: "已批准",
+    SpendingStatus.REJECTED: "未批准",
+}
+
+# Two committee members, neither of them the requester, approve a request below the threshold.
+APPROVALS_NEEDED = 2
+DEFAULT_SPENDING_THRESHOLD_FEN = 500_000
+
+
+# ---- disclosures (公示栏, Civil Code Art. 943) ---------------------------------------------------------------------
+
+
+class DisclosureKind(enum.StrEnum):
+    SERVICE_STANDARDS = "service_standards"
+    STAFF_ON_DUTY = "staff_on_duty"
+    FEE_ITEMS = "fee_items"
+    PUBLIC_INCOME = "public_income"
+    MAINTENANCE_FUND = "maintenance_fund"
+    ANNUAL_AUDIT = "annual_audit"
+
+
+DISCLOSURE_KIND_LABELS = {
+    DisclosureKind.SERVICE_STANDARDS: "服务事项和标准",
+    DisclosureKind.STAFF_ON_DUTY: "在岗人员",
+    DisclosureKind.FEE_ITEMS: "收费项目和标准",
+    DisclosureKind.PUBLIC_INCOME: "公共收益季度收支",
+    DisclosureKind.MAINTENANCE_FUND: "维修资金使用",
+    DisclosureKind.ANNUAL_AUDIT: "年度审计报告",
+}
+
+
+# ---- the year's surplus (trust model) ------------------------------------------------------------------------------
+
+
+class SurplusUse(enum.StrEnum):
+    CARRY_FORWARD = "carry_forward"
+    REDUCE_FEES = "reduce_fees"
+    REFUND = "refund"
+
+
+SURPLUS_USE_LABELS = {
+    SurplusUse.CARRY_FORWARD: "结转下年",
+    SurplusUse.REDUCE_FEES: "抵减下年物业费",
+    SurplusUse.REFUND: "按面积退还各户",
+}
