@@ -195,14 +195,15 @@ SLOW = (
     "api/test_payment_races.py::*",
     "domain/test_workorders.py::test_no_sequence_of_actions_reaches_an_invalid_state",
     "services/test_demo.py::test_households_450_*",
-    "services/test_demo.py::test_a_second_run_*",
     "services/test_demo.py::test_a_larger_count_*",
-    "services/test_demo.py::test_the_plain_demo_*",
     "services/test_demo.py::test_work_orders_500_*",
     "services/test_demo.py::test_with_a_bench_compound_*",
     "test_demo_fees.py::test_the_demo_loads_on_any_day_*",
     "api/test_reports.py::test_the_cron_*",
 )
+# Modules whose data built once is cheap (a second or two) and whose tests are many: each worker builds its own copy
+# and the tests spread over the workers, rather than one worker running the whole module.
+SPREAD = ("test_openapi_fuzz.py",)
 _MARKED_BY_PATH = {"pure": PURE, "browser": BROWSER, "fuzz": FUZZ}
 
 
@@ -216,7 +217,7 @@ def _mark(items) -> None:
                 item.add_marker(marker)
         if any(fnmatch.fnmatch(f"{path}::{item.originalname}", pattern) for pattern in SLOW):
             item.add_marker("slow")
-        if item.path in sharing:
+        if item.path in sharing and not any(fnmatch.fnmatch(path, pattern) for pattern in SPREAD):
             # Under `--dist loadgroup` one pytest-xdist worker runs the module: its data is built once.
             item.add_marker(pytest.mark.xdist_group(path))
 
@@ -246,6 +247,10 @@ def _left_out(item, postgresql: bool) -> bool:
     return bool(item.get_closest_marker("postgresql"))
 
 
+# First: pytest-xdist's worker reads the xdist_group marks in its own hook of this name to place a module's tests
+# on one worker (--dist loadgroup); run after it, the marks came too late and a module's data built once was built
+# again on each worker its tests were spread over.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     _mark(items)
     _share_in_turn(items)

@@ -42,8 +42,6 @@ from backend.services import fees as fee_service
 from backend.services import subsidies as subsidy_service
 from backend.shared.clock import SHANGHAI, utcnow
 
-pytestmark = pytest.mark.calendar
-
 CAP_FEN, BUDGET_FEN, SECOND_TIER_BP = 6000, 20_000_000, 3000
 
 
@@ -72,6 +70,7 @@ def _periods(compound: Compound) -> list[date]:
     return sorted(fee_service.billed_periods(compound.id))
 
 
+@pytest.mark.calendar
 def test_the_demo_bills_every_household_for_the_last_three_months_and_this_one(demo, app):
     this_month = _beijing_month()
     months = [add_months(this_month, back) for back in (-3, -2, -1, 0)]
@@ -109,6 +108,7 @@ def test_the_demo_bills_every_household_for_the_last_three_months_and_this_one(d
     assert fee_service.issue_bills(utcnow().astimezone(SHANGHAI).date()) == []
 
 
+@pytest.mark.calendar
 def test_every_demo_bill_adds_up_to_the_fen_and_the_budget_is_never_overspent(demo, app):
     policy = db.session.scalar(select(SubsidyPolicy))
     grants = {grant.bill_id: grant for grant in db.session.scalars(select(SubsidyGrant))}
@@ -147,6 +147,7 @@ def test_every_demo_bill_adds_up_to_the_fen_and_the_budget_is_never_overspent(de
         AuditEvent.action == "bill.waive", AuditEvent.target_id == waived.id)) == 1
 
 
+@pytest.mark.calendar
 def test_every_demo_period_is_partly_paid_online_through_the_sandbox_and_in_cash_at_the_desk(demo, app):
     members = {(row.user_id, row.household_id) for row in db.session.execute(
         select(Membership.user_id, Membership.household_id).where(
@@ -177,6 +178,7 @@ def test_every_demo_period_is_partly_paid_online_through_the_sandbox_and_in_cash
     assert all(payment.paid_at <= utcnow() for payment in payments)
 
 
+@pytest.mark.calendar
 def test_the_demo_owner_sees_a_paid_bill_with_a_receipt_an_unpaid_one_with_the_subsidy_and_an_overdue_one(
     demo, app, client
 ):
@@ -209,6 +211,7 @@ def test_the_demo_owner_sees_a_paid_bill_with_a_receipt_an_unpaid_one_with_the_s
     assert methods == ["cash", "sandbox"]
 
 
+@pytest.mark.calendar
 def test_the_street_settlement_holds_every_granted_subsidy_month_by_month(demo, app):
     street = db.session.scalar(select(Area).where(Area.level == AreaLevel.STREET))
     granted = db.session.scalars(select(SubsidyGrant).where(SubsidyGrant.status == GrantStatus.GRANTED)).all()
@@ -224,6 +227,7 @@ def test_the_street_settlement_holds_every_granted_subsidy_month_by_month(demo, 
     assert policy["budget_left_fen"] == BUDGET_FEN - settlement.total_fen
 
 
+# Not `calendar`: it travels to moments of its own.
 @pytest.mark.parametrize("moment", [
     datetime(2027, 1, 3, 2, 0, tzinfo=UTC),  # a new year's third day: last year's months, a month barely begun
     datetime(2026, 12, 31, 16, 10, tzinfo=UTC),  # ten minutes into a Beijing new year, still the old one in UTC

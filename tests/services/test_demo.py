@@ -82,7 +82,7 @@ def _counts(compound: Compound) -> tuple[int, int, int]:
     return households, owners, buildings
 
 
-def test_households_450_makes_a_bench_compound_of_450_households_each_with_a_verified_owner(demo_cli):
+def test_households_450_makes_a_bench_compound_of_450_households_each_with_a_verified_owner_once(demo_cli):
     output = demo_cli("--households", "450")
 
     assert "已导入演示数据" in output
@@ -109,16 +109,12 @@ def test_households_450_makes_a_bench_compound_of_450_households_each_with_a_ver
         select(func.count(func.distinct(Membership.household_id))).where(Membership.compound_id == bench.id)
     )
     assert one_household_each == 450
-
-
-def test_a_second_run_with_the_same_count_adds_nothing(demo_cli):
-    demo_cli("--households", "450")
     users = db.session.scalar(select(func.count()).select_from(User))
 
-    output = demo_cli("--households", "450")
+    again = demo_cli("--households", "450")
 
-    assert "演示数据已存在，跳过" in output
-    assert "压测小区已有 450 户，跳过" in output
+    assert "演示数据已存在，跳过" in again
+    assert "压测小区已有 450 户，跳过" in again
     assert _counts(_bench()) == (450, 450, 3)
     assert db.session.scalar(select(func.count()).select_from(User)) == users
     assert db.session.scalar(select(func.count()).select_from(Compound).where(Compound.code == "bench")) == 1
@@ -135,9 +131,7 @@ def test_a_larger_count_adds_only_the_missing_households_chunk_by_chunk(demo):
     assert _counts(_bench()) == (450, 450, 3)
 
 
-def test_the_plain_demo_makes_no_bench_compound(demo_cli):
-    demo_cli()
-
+def test_the_plain_demo_makes_no_bench_compound(demo):
     assert _bench() is None
 
 
@@ -344,7 +338,7 @@ def test_a_replayed_order_matches_the_same_story_told_through_the_services(
 
 
 @pytest.mark.calendar
-def test_work_orders_500_fills_the_demo_city_with_500_consistent_orders_over_six_months(demo_cli):
+def test_work_orders_500_fills_the_demo_city_with_500_consistent_orders_over_six_months_once(demo_cli):
     before = utcnow()
     output = demo_cli("--work-orders", "500")
     now = utcnow()
@@ -363,21 +357,17 @@ def test_work_orders_500_fills_the_demo_city_with_500_consistent_orders_over_six
     assert len({order.category for order in bulk}) >= 6
     ratings = db.session.scalar(select(func.count()).select_from(WorkOrderRating))
     assert ratings == sum(1 for order in orders if order.confirmed_at is not None) > 200
-
-
-def test_a_second_run_with_the_same_count_adds_no_work_orders_and_a_larger_one_only_the_difference(demo_cli):
-    demo_cli("--work-orders", "300")
     events = db.session.scalar(select(func.count()).select_from(WorkOrderEvent))
 
-    again = demo_cli("--work-orders", "300")
+    again = demo_cli("--work-orders", "500")
 
-    assert "已有 300 张以上工单，跳过" in again
-    assert len(_city_orders()) == 300
+    assert "已有 500 张以上工单，跳过" in again
+    assert len(_city_orders()) == 500
     assert db.session.scalar(select(func.count()).select_from(WorkOrderEvent)) == events
     progress = []
-    assert load_bench_work_orders(450, chunk_size=100, on_chunk=lambda done, total: progress.append(done)) == 150
-    assert progress == [400, 450]
-    assert len(_city_orders()) == 450
+    assert load_bench_work_orders(650, chunk_size=100, on_chunk=lambda done, total: progress.append(done)) == 150
+    assert progress == [600, 650]
+    assert len(_city_orders()) == 650
 
 
 def test_with_a_bench_compound_its_residents_file_most_orders_and_the_demo_staff_handle_them(demo_cli):
