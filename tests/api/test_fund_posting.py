@@ -15,7 +15,16 @@ from backend.domain.funds import AccountKind, Category, EntryOrigin
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.jobs.funds import sweep_fund_posts
-from backend.models import Bill, FundAccount, FundEntry, FundMonth, Payment, PaymentOrder, Refund, SubsidyGrant
+from backend.models import (
+    Bill,
+    FundAccount,
+    FundEntry,
+    FundMonth,
+    Payment,
+    PaymentOrder,
+    Refund,
+    SubsidyGrant,
+)
 from backend.services import fees as fee_service
 from backend.services import funds as service
 from backend.services import payments as payment_service
