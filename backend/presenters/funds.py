@@ -111,6 +111,7 @@ class VoucherView:
 @dataclass(frozen=True)
 class EntryView:
     id: int
+    compound_id: int
     account_id: int
     account_label: str
     entry_date: date
@@ -151,7 +152,7 @@ def _entry(entry: FundEntry, labels: dict[int, str], vouchers: list[FundVoucher]
            **detail) -> EntryView:
     direction = direction_of(entry.category)
     return EntryView(
-        id=entry.id, account_id=entry.account_id, account_label=labels.get(entry.account_id, ""),
+        id=entry.id, compound_id=entry.compound_id, account_id=entry.account_id, account_label=labels.get(entry.account_id, ""),
         entry_date=entry.entry_date, month=_month_text(entry.month), category=entry.category.value,
         category_label=CATEGORY_LABELS[entry.category], direction=direction.value,
         direction_label=DIRECTION_LABELS[direction], amount_fen=entry.amount_fen,

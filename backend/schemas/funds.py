@@ -24,6 +24,7 @@ from backend.domain.funds import (
 from backend.schemas.actions import Actions
 from backend.schemas.common import PageQuery, envelope
 from backend.schemas.consultations import whole
+from backend.schemas.fees import Yuan
 from backend.schemas.text import text_field
 from backend.services.funds import AccountDraft, EntryDraft, SettingsDraft
 
@@ -201,3 +202,26 @@ class EntryDetailSchema(EntryLineSchema):
 
 class EntryListSchema(envelope(EntryLineSchema)):
     actions = Actions("post：可记账")
+
+
+# ---- the pages' forms: money in yuan, the rest as the API's ------------------------------------------------------
+
+_YUAN_ASKED = "请填写金额（元），最多两位小数"
+
+
+def _yuan(data_key: str, low: int, **kwargs) -> Yuan:
+    return Yuan(data_key=data_key, validate=validate.Range(min=low, max=MAX_AMOUNT_FEN, error=_YUAN_ASKED),
+                error_messages={"invalid": _YUAN_ASKED, "required": _YUAN_ASKED, "null": _YUAN_ASKED}, **kwargs)
+
+
+class AccountForm(AccountInputSchema):
+    opening_balance_fen = _yuan("opening_balance", 0, load_default=0)
+
+
+class SettingsForm(SettingsInputSchema):
+    spending_threshold_fen = _yuan("spending_threshold", 0, required=True)
+    remuneration_fixed_fen = _yuan("remuneration_fixed", 0, allow_none=True, load_default=None)
+
+
+class EntryForm(EntryInputSchema):
+    amount_fen = _yuan("amount", 1, required=True)
