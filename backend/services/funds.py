@@ -9,7 +9,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
@@ -49,7 +49,8 @@ from backend.services.audit import record_audit
 from backend.services.documents import PDF, prepare_document, store_document
 from backend.services.fund_access import FundAccess, fund_access, require
 from backend.services.photos import kept_only_on_commit, load_photo
-from backend.shared.clock import beijing_date, utcnow
+from backend.services.queueing import enqueue_after_commit
+from backend.shared.clock import SHANGHAI, beijing_date, utcnow
 from backend.shared.pagination import Page, paginate
 
 NO_ENTRY = "这笔账不存在"
@@ -57,6 +58,7 @@ NO_ACCOUNT = "请先开设账户"
 NO_SUCH_ACCOUNT = "请选择本小区的账户"
 NO_SUCH_REQUEST = "请选择本小区的支出申请"
 INCOME_HAS_NO_REQUEST = "收入不对应支出申请"
+POST_MISSING_JOB = "backend.jobs.funds.post_missing"
 
 
 def today() -> date:
@@ -99,6 +101,9 @@ def open_account(compound_id: int, user_id: int, draft: AccountDraft, ip: str | 
                  after={"kind": draft.kind.value, "opened_on": draft.opened_on.isoformat(),
                         "opening_balance_fen": draft.opening_balance_fen, "bank_name": draft.bank_name,
                         "account_no_masked": account.account_no_masked})
+    if access.model == ManagementModel.TRUST:
+        # Payments made before this account existed are posted now rather than by the night's sweep.
+        enqueue_after_commit(POST_MISSING_JOB, compound_id, queue="low")
     db.session.commit()
     return account
 
@@ -427,8 +432,10 @@ def post_bill_subsidy(bill_id: int) -> FundEntry | None:
     return post_subsidy_grant(grant_id) if grant_id is not None else None
 
 
-def _since(compound_id: int) -> date | None:
-    return db.session.scalar(select(func.min(FundAccount.opened_on)).where(FundAccount.compound_id == compound_id))
+def _since(compound_id: int) -> datetime | None:
+    """The first moment any of the compound's accounts covers: money before it is in the opening balances."""
+    opened = db.session.scalar(select(func.min(FundAccount.opened_on)).where(FundAccount.compound_id == compound_id))
+    return datetime.combine(opened, time(0), SHANGHAI).astimezone(UTC) if opened is not None else None
 
 
 def post_missing(compound_id: int) -> int:
@@ -440,14 +447,17 @@ def post_missing(compound_id: int) -> int:
         return 0
     posted = 0
     payments = db.session.scalars(select(Payment.id).where(
-        Payment.compound_id == compound_id, ~select(FundEntry.id).where(FundEntry.payment_id == Payment.id).exists())
+        Payment.compound_id == compound_id, Payment.paid_at >= since,
+        ~select(FundEntry.id).where(FundEntry.payment_id == Payment.id).exists())
         .order_by(Payment.id)).all()
     grants = db.session.scalars(select(SubsidyGrant.id).where(
         SubsidyGrant.compound_id == compound_id, SubsidyGrant.status == GrantStatus.GRANTED,
+        SubsidyGrant.granted_at >= since,
         ~select(FundEntry.id).where(FundEntry.subsidy_grant_id == SubsidyGrant.id).exists())
         .order_by(SubsidyGrant.id)).all()
     refunds = db.session.scalars(select(Refund.id).where(
-        Refund.compound_id == compound_id, ~select(FundEntry.id).where(FundEntry.refund_id == Refund.id).exists())
+        Refund.compound_id == compound_id, Refund.created_at >= since,
+        ~select(FundEntry.id).where(FundEntry.refund_id == Refund.id).exists())
         .order_by(Refund.id)).all()
     for poster, ids in ((post_payment, payments), (post_subsidy_grant, grants), (post_refund, refunds)):
         for linked_id in ids:

@@ -185,3 +185,16 @@ def test_a_refund_of_an_overpayment_posts_an_expense_once(billed):
     assert (first.category, first.amount_fen, first.origin, first.refund_id) == (
         Category.OTHER_EXPENSE, 500, EntryOrigin.FEE_REFUND, refund.id)
     assert db.session.scalar(select(func.count()).select_from(FundEntry)) == 1
+
+
+def test_a_payment_before_the_accounts_opening_is_in_its_opening_balance_and_never_posted(billed):
+    compound, bills, committee = billed(account=False)
+    bill = db.session.get(Bill, bills[0].id)
+    payment = payment_service.record_offline_payment(bill.id, PaymentMethod.CASH, bill.outstanding_fen, "NO-005",
+                                                     committee.id, None)
+    payment.paid_at = datetime.combine(this_month() - timedelta(days=1), time(23, 59), SHANGHAI)
+    db.session.commit()
+    _account(compound.id, opened_on=this_month())
+
+    assert sweep_fund_posts() == 0
+    assert _entries() == []
