@@ -132,3 +132,15 @@ def test_the_market_compounds_manager_keeps_public_income_only(world, phone):
 def test_a_login_is_asked_for_first(client, world):
     response = client.get(f"/h5/compounds/{world['compound'].id}/funds/entries")
     assert response.status_code == 302 and "/h5/login" in response.headers["Location"]
+
+
+def test_a_visitor_who_scanned_the_compounds_code_sees_nothing_of_its_money(world, phone, scan):
+    compound = world["compound"]
+    _open_account(phone(world["committee"]), compound.id)
+    visitor = phone(world["stranger"])
+    scan(visitor, compound)
+    for url in (f"/h5/compounds/{compound.id}/funds/entries", f"/h5/compounds/{compound.id}/funds/accounts",
+                f"/api/v1/compounds/{compound.id}/fund-accounts"):
+        response = visitor.get(url)
+        assert response.status_code == 404, url
+        assert "****" not in text(response)
