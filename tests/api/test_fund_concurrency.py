@@ -10,7 +10,7 @@ from backend.domain.compounds import ManagementModel
 from backend.domain.funds import AccountKind, Category, EntryOrigin, SpendingPurpose, SpendingStatus
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.models import FundAccount, FundEntry, Payment, PaymentOrder, SpendingRequest
+from backend.models import FundAccount, FundEntry, FundSettings, Payment, PaymentOrder, SpendingRequest
 from backend.services.auth import issue_tokens
 from backend.services.payment_provider import wechat_pay
 from backend.shared.clock import beijing_date, utcnow
@@ -104,3 +104,17 @@ def test_a_notification_delivered_twenty_times_at_once_posts_one_entry(app, book
     payment_id = db.session.scalar(select(Payment.id))
     entries = list(db.session.scalars(select(FundEntry).where(FundEntry.origin == EntryOrigin.FEE_PAYMENT)))
     assert [(entry.payment_id, entry.account_id) for entry in entries] == [(payment_id, account_id)]
+
+
+def test_two_first_saves_of_the_settings_at_once_leave_one_row(app, books):
+    compound, committee, _ = books
+    url = f"/api/v1/compounds/{compound.id}/fund-settings"
+    headers = {"Authorization": f"Bearer {issue_tokens(committee)[0]}"}
+    db.session.remove()
+
+    answers = race(app, [("PUT", url, headers, {"spending_threshold_fen": 100_000 * (index + 1)})
+                         for index in range(4)])
+
+    assert [status for status, _ in answers] == [200] * 4, answers
+    assert db.session.scalar(select(func.count()).select_from(FundSettings)) == 1
+    assert db.session.scalar(select(FundSettings.spending_threshold_fen)) in {100_000, 200_000, 300_000, 400_000}

@@ -407,3 +407,19 @@ def test_a_bad_month_filter_is_refused(client, sign_in, trust):
     response = client.get(f"/api/v1/compounds/{trust.compound.id}/fund-entries?month=2026-13",
                           headers=sign_in(trust.owner))
     assert_error_shape(response, 422)
+
+
+def test_the_journal_lists_in_a_fixed_number_of_queries(client, sign_in, trust, count_queries):
+    _open_account(client, sign_in, trust)
+    headers = sign_in(trust.bookkeeper)
+    first = _post(client, headers, trust.compound.id).json
+    client.post(f"/api/v1/fund-entries/{first['id']}/reversal", data={"reason": "记错"}, headers=headers)
+    url = f"/api/v1/compounds/{trust.compound.id}/fund-entries"
+    owner = sign_in(trust.owner)
+    with count_queries() as few:
+        assert len(client.get(url, headers=owner).json["items"]) == 2
+    for _ in range(5):
+        _post(client, headers, trust.compound.id)
+    with count_queries() as more:
+        assert len(client.get(url, headers=owner).json["items"]) == 7
+    assert len(more) == len(few)

@@ -1,4 +1,4 @@
-"""The journal in a real browser on a 375 px WeChat phone: the committee of a trust compound opens an account, posts
+"""The journal in a real browser on a 375 px WeChat phone: the committee of a trust compound opens an account, saves the settings, posts
 an expense against an approved spending request with a photo of the receipt, sees it with its voucher, and an
 owner opens the month's entries, the entry and its voucher photo (no reversal form for them)."""
 from __future__ import annotations
@@ -49,6 +49,15 @@ def test_the_committee_posts_an_expense_with_a_receipt_photo_and_an_owner_sees_i
     account.get_by_role("button", name="开设").click()
     expect(desk.locator("#fund-accounts")).to_contain_text("****2345")
     expect(desk.locator("#accounts-total")).to_have_text("¥5,000.00")
+
+    desk.get_by_role("link", name="设置").click()
+    settings = desk.locator("#settings-form")
+    settings.locator("input[name=spending_threshold]").fill("3000")
+    settings.locator("input[name=remuneration_rate_bp]").fill("1200")
+    settings.get_by_role("button", name="保存").click()
+    expect(desk.locator("#settings-threshold")).to_have_text("¥3,000.00以上")
+    expect(desk.locator("#settings-remuneration")).to_contain_text("12")
+    assert_fits_phone(desk)
 
     desk.goto(f"{live_server}/h5/compounds/{compound_id}/funds/entries")
     desk.locator("#new-expense-link").click()
