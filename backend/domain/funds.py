@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import date
 
 from backend.domain.compounds import ManagementModel
 from backend.domain.refusals import Kind, Refused
@@ -269,3 +270,92 @@ SURPLUS_USE_LABELS = {
     SurplusUse.REDUCE_FEES: "抵减下年物业费",
     SurplusUse.REFUND: "按面积退还各户",
 }
+
+
+# ---- the journal ---------------------------------------------------------------------------------------------------
+
+CLOSED_MONTH = "该月已结账，请在当前月份记一笔更正"
+NOT_KEPT = "本小区的账本不记这一类"
+NEEDS_REQUEST = "支出须对应已批准的支出申请（或紧急维修）"
+REQUEST_NOT_SPENDABLE = "该支出申请尚未批准"
+OVER_REQUEST = "超出该支出申请的金额，剩余可支出{left}"
+NEEDS_VOUCHER = "请上传至少一张凭证（收据、发票或合同的照片或PDF）"
+ALREADY_REVERSED = "这笔账已冲销过"
+NOT_REVERSIBLE = "冲销记录不能再冲销"
+SYSTEM_ONLY = "酬金在结账时自动计提，不能手工记账"
+MAX_VOUCHERS = 5
+COUNTERPARTY_LIMIT = 60
+NOTE_LIMIT = 300
+REASON_LIMIT = 300
+# A fen amount larger than a compound's money could ever be: keeps sums inside BIGINT with room to spare.
+MAX_AMOUNT_FEN = 100_000_000_00
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return month.replace(year=month.year + 1, month=1) if month.month == 12 else month.replace(month=month.month + 1)
+
+
+def first_open_month(opened_on: date, last_closed: date | None) -> date:
+    """Months close in order from the account's opening month: the first open one follows the last closed."""
+    return next_month(last_closed) if last_closed is not None else month_of(opened_on)
+
+
+def check_manual_entry(model: ManagementModel, category: Category, entry_date: date, today: date,
+                       opened_on: date, first_open: date) -> None:
+    """A person's entry: a category the compound's journal keeps (never remuneration, which the close posts), dated
+    between the account's opening and today, in a month not yet closed."""
+    if category == Category.REMUNERATION:
+        raise FundRefused(SYSTEM_ONLY, Kind.INVALID, errors={"category": [SYSTEM_ONLY]})
+    if category not in categories_kept(model):
+        raise FundRefused(NOT_KEPT, Kind.INVALID, errors={"category": [NOT_KEPT]})
+    if entry_date > today:
+        message = "日期不能晚于今天"
+        raise FundRefused(message, Kind.INVALID, errors={"entry_date": [message]})
+    if entry_date < opened_on:
+        message = f"日期不能早于该账户的开户日期{opened_on.isoformat()}"
+        raise FundRefused(message, Kind.INVALID, errors={"entry_date": [message]})
+    if month_of(entry_date) < first_open:
+        raise FundRefused(CLOSED_MONTH, Kind.INVALID, errors={"entry_date": [CLOSED_MONTH]})
+
+
+def check_spendable(status: SpendingStatus, emergency: bool, amount_fen: int, request_fen: int,
+                    spent_fen: int) -> None:
+    """An expense is spent against a request that is approved, or an emergency repair not rejected (paid at once,
+    ratified afterwards), and never beyond what the request allows (net of reversals)."""
+    if not (status == SpendingStatus.APPROVED or (emergency and status != SpendingStatus.REJECTED)):
+        raise FundRefused(REQUEST_NOT_SPENDABLE, Kind.INVALID, errors={"spending_request_id": [REQUEST_NOT_SPENDABLE]})
+    left = request_fen - spent_fen
+    if amount_fen > left:
+        message = OVER_REQUEST.format(left=f"¥{max(left, 0) // 100}.{max(left, 0) % 100:02d}")
+        raise FundRefused(message, Kind.INVALID, errors={"amount_fen": [message]})
+
+
+def check_reversible(origin: EntryOrigin, already_reversed: bool) -> None:
+    if origin == EntryOrigin.REVERSAL:
+        raise FundRefused(NOT_REVERSIBLE, Kind.CONFLICT)
+    if already_reversed:
+        raise FundRefused(ALREADY_REVERSED, Kind.CONFLICT)
+
+
+def auto_post_date(paid_on: date, opened_on: date, first_open: date) -> date:
+    """Where a fee payment, a granted subsidy or a refund lands: on its own Beijing day while that month is open,
+    else on the first day of the first open month (never before the account's opening)."""
+    if month_of(paid_on) >= first_open and paid_on >= opened_on:
+        return paid_on
+    return max(first_open, opened_on)
+
+
+def signed_fen(category: Category, amount_fen: int) -> int:
+    """An entry's effect on its account's balance: income adds, expense takes away (a reversal's negative amount
+    turns that round)."""
+    return amount_fen if direction_of(category) == Direction.INCOME else -amount_fen
+
+
+def receiving_account(accounts: list[tuple[int, AccountKind]]) -> int | None:
+    """The account fee payments and subsidies land in: the first by RECEIVING_ACCOUNT_KINDS, then the lowest id."""
+    ranked = sorted(accounts, key=lambda pair: (RECEIVING_ACCOUNT_KINDS.index(pair[1]), pair[0]))
+    return ranked[0][0] if ranked else None

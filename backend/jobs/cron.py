@@ -42,6 +42,8 @@ PERIODIC_JOBS = (
     PeriodicJob("backend.jobs.governance.remind_term_ends", "20 1 * * *", "每天09:20", "default"),
     # Daily, so a missed 1st is made up the next day; each area's report of a period is made once (unique key).
     PeriodicJob("backend.jobs.reports.ask_periodic", "10 17 * * *", "每天01:10", "low"),
+    # Payments made while a trust compound had no account: posted the night after one is opened.
+    PeriodicJob("backend.jobs.funds.sweep_fund_posts", "40 17 * * *", "每天01:40", "low"),
 )
 
 for job in PERIODIC_JOBS:

@@ -52,6 +52,7 @@ from backend.models import (
     PaymentOrderBill,
     Receipt,
 )
+from backend.services.funds import post_bill_subsidy, post_receipt_payments
 from backend.services.notifications import notify, withdraw
 from backend.services.payment_provider import wechat_pay
 from backend.services.subsidies import grant_subsidy
@@ -334,6 +335,7 @@ def record_paid_transaction(transaction: PaidTransaction, now: datetime) -> Rece
     order.paid_at, order.live = paid_at, False
     try:
         db.session.flush()
+        post_receipt_payments(receipt.id)
         _tell_the_payer(order, receipt, [bills[line.bill_id] for line in lines])
         db.session.commit()
     except IntegrityError:
@@ -383,6 +385,7 @@ def settle_bill(bill: Bill, now: datetime) -> None:
     bill.status = BillStatus.PAID
     bill.paid_at = now
     grant_subsidy(bill, now)
+    post_bill_subsidy(bill.id)
     withdraw_due_reminders(bill, now)
 
 

@@ -61,6 +61,7 @@ from backend.models import (
 from backend.services.audit import record_audit
 from backend.services.auth import wechat_openid
 from backend.services.fees import NO_BILL, household_label, lock_bill, lock_bills
+from backend.services.funds import post_payment, post_refund
 from backend.services.payment_orders import (
     SETTLE_ROUNDS,
     STILL_OPEN,
@@ -411,6 +412,7 @@ def record_offline_payments(bill_ids: list[int], method: PaymentMethod, amount_f
         db.session.add(payment)
         take_payment(bill, share, now)
         db.session.flush()
+        post_payment(payment.id)
         record_audit(actor_id=actor_id, action="payment.offline", target_type="payment", target_id=payment.id,
                      compound_id=bill.compound_id,
                      after={"bill_id": bill.id, "method": method.value, "amount_fen": share,
@@ -434,6 +436,7 @@ def refund_overpayment(bill_id: int, amount_fen: int, method: PaymentMethod, rea
     db.session.add(refund)
     bill.paid_fen -= amount_fen
     db.session.flush()
+    post_refund(refund.id)
     record_audit(actor_id=actor_id, action="bill.refund", target_type="bill", target_id=bill.id,
                  compound_id=bill.compound_id,
                  after={"refund_id": refund.id, "amount_fen": amount_fen, "method": method.value, "reason": reason},
