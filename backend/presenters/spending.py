@@ -84,6 +84,7 @@ class SpendingDetail(SpendingLine):
     vote: VoteView | None
     topic: TopicView | None
     actions: frozenset[SpendingAction]
+    compound_name: str
 
     @property
     def threshold_text(self) -> str:
@@ -93,6 +94,7 @@ class SpendingDetail(SpendingLine):
 @dataclass(frozen=True)
 class SpendingList:
     compound_id: int
+    compound_name: str
     items: list[SpendingLine]
     total: int
     page: int
@@ -104,6 +106,7 @@ class SpendingList:
 @dataclass(frozen=True)
 class SpendingForm:
     compound_id: int
+    compound_name: str
     threshold_fen: int
     purposes: list[tuple[str, str]]
     categories: list[tuple[str, str]]
@@ -134,7 +137,8 @@ def request_list(compound_id: int, user_id: int | None, status: SpendingStatus |
     found, access = service.requests_page(compound_id, user_id, status, page, page_size, entry_compound_id)
     names = service.names_of([request.requester_id for request in found.items])
     return SpendingList(
-        compound_id=compound_id, items=[SpendingLine(**_line(request, names)) for request in found.items],
+        compound_id=compound_id, compound_name=service.compound_name(compound_id),
+        items=[SpendingLine(**_line(request, names)) for request in found.items],
         total=found.total, page=page, page_size=page_size, status=status.value if status else None,
         actions=frozenset({SpendingAction.REQUEST}) if access.rights.request_spending else frozenset(),
     )
@@ -162,6 +166,7 @@ def detail(request_id: int, user_id: int | None, entry_compound_id: int | None =
         actions=rules.allowed_actions(request.status, request.requester_id, user_id,
                                       frozenset(approver_id for approver_id, _ in approvers),
                                       access.rights.approve_spending),
+        compound_name=service.compound_name(request.compound_id),
     )
 
 
@@ -169,7 +174,8 @@ def new_form(compound_id: int, user_id: int | None, entry_compound_id: int | Non
     """The form's choices, for those who may file a request (403 for the others, 404 for strangers)."""
     service.check_may_request(compound_id, user_id, entry_compound_id)
     return SpendingForm(
-        compound_id=compound_id, threshold_fen=service.threshold_for(compound_id),
+        compound_id=compound_id, compound_name=service.compound_name(compound_id),
+        threshold_fen=service.threshold_for(compound_id),
         purposes=[(purpose.value, label) for purpose, label in SPENDING_PURPOSE_LABELS.items()],
         categories=[(category.value, CATEGORY_LABELS[category]) for category in EXPENSE_CATEGORIES],
     )

@@ -31,6 +31,7 @@ from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import (
     BallotResult,
+    Compound,
     FundSettings,
     Membership,
     SpendingApproval,
@@ -69,6 +70,10 @@ def _hidden() -> FundRefused:
 def threshold_for(compound_id: int) -> int:
     settings = db.session.get(FundSettings, compound_id)
     return settings.spending_threshold_fen if settings is not None else DEFAULT_SPENDING_THRESHOLD_FEN
+
+
+def compound_name(compound_id: int) -> str:
+    return db.session.scalar(select(Compound.name).where(Compound.id == compound_id)) or ""
 
 
 def link(request_id: int) -> str:

@@ -17,6 +17,7 @@ from backend.domain.funds import FundRefused
 from backend.domain.notifications import SPENDING_DECIDED, SPENDING_DESK, TOPIC_DESK
 from backend.domain.roles import Role
 from backend.extensions import db
+from backend.jobs.spending import sweep
 from backend.models import AuditEvent, Compound, FundSettings, Household, Notice, SpendingRequest, Topic, User
 from backend.services import spending as service
 from backend.services.auth import issue_tokens
@@ -284,7 +285,7 @@ def test_a_failed_vote_rejects_and_the_sweep_settles_once(client, world):
         assert service.settle_votes() == 0
         result = run_the_vote(client, world, clock, filed["topic"]["id"], "consultation", None, yes=2)
         assert result["passed"] is False
-        assert (service.settle_votes(), service.settle_votes()) == (1, 0)
+        assert (sweep(), sweep()) == ({"settled": 1}, {"settled": 0})
         seen = ok(call(client, "GET", f"/api/v1/spending-requests/{filed['id']}", world.members[0]))
         assert (seen["status"], seen["decision_note"]) == ("rejected", "业主表决未通过")
         assert notices(SPENDING_DECIDED, f"spending-{filed['id']}-decided") == 1
