@@ -5,11 +5,13 @@ needs that part merged.
 FOR THE LEAD AT MERGE: this test was written on the spending branch before the journal existed. ENTRY_FORM and
 VOUCHER_FIELD below are the expense form as the brief describes it (multipart, one voucher photo at least); adjust
 them to funds' schema if its field names differ, then the test should pass as it stands. On the spending branch it
-fails (404: no such endpoint)."""
+fails (404: no such endpoint), hence the strict xfail below: REMOVE `pytestmark` AT MERGE (strict: once the journal
+is there and the test passes, the xfail itself fails, so it cannot be forgotten)."""
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import time_machine
 from sqlalchemy import func, select
 
@@ -21,6 +23,8 @@ from backend.models import FundAccount, FundEntry, Household, User
 from backend.services.auth import issue_tokens
 from backend.shared.clock import beijing_date, utcnow
 from tests import photo_samples as samples
+
+pytestmark = pytest.mark.xfail(strict=True, reason="needs part funds' POST /api/v1/compounds/<id>/fund-entries")
 
 VOUCHER_FIELD = "vouchers"
 MOTION = [{"label": "同意", "is_approval": True}, {"label": "不同意"}, {"label": "弃权", "is_abstain": True}]
