@@ -2,11 +2,15 @@
 purpose. Spent through the journal's API (part funds: POST /api/v1/compounds/<id>/fund-entries), so this file
 needs that part merged.
 
-FOR THE LEAD AT MERGE: this test was written on the spending branch before the journal existed. ENTRY_FORM and
-VOUCHER_FIELD below are the expense form as the brief describes it (multipart, one voucher photo at least); adjust
-them to funds' schema if its field names differ, then the test should pass as it stands. On the spending branch it
-fails (404: no such endpoint), hence the strict xfail below: REMOVE `pytestmark` AT MERGE (strict: once the journal
-is there and the test passes, the xfail itself fails, so it cannot be forgotten)."""
+FOR THE LEAD AT MERGE: funds' `_spend_against` (wt-funds, services/funds.py) locks the request and reads its status
+as stored; a request whose ballot has just passed is still `voting` there until the spending sweep (every 5
+minutes) or a read settles it. Let it call `services.spending.locked_for_spending(request_id, compound_id)` for the
+lock (it settles the request by its vote, then refuses what may not be spent; the sum stays funds'), and the last
+part of this test passes without waiting for the sweep.
+Also: the `expense` helper's fields and VOUCHER_FIELD match funds' EntryInputSchema as seen in wt-funds while
+writing this. On the spending branch the test fails (404: no such endpoint), hence the strict xfail below: REMOVE
+`pytestmark` AT MERGE (strict: once the journal is there and the test passes, the xfail itself fails, so it cannot
+be forgotten)."""
 from __future__ import annotations
 
 from datetime import timedelta
