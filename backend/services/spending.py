@@ -279,16 +279,17 @@ def settle_votes(limit: int = 200) -> int:
     return changed
 
 
-def locked_for_spending(request_id: int, compound_id: int) -> SpendingRequest:
-    """For the journal, inside its transaction: the request locked (so that expenses against it serialize),
-    brought up to its vote, and refused unless it may be spent against now. The caller sums what was spent."""
-    request = _locked(request_id)
-    if request.compound_id != compound_id:
-        raise FundRefused("支出申请不存在", Kind.INVALID, errors={"spending_request_id": ["支出申请不存在"]})
+def locked_for_spending(request_id: int, compound_id: int) -> SpendingRequest | None:
+    """For the journal, inside its transaction: the request locked (so that expenses against it serialize) and
+    brought up to its vote, or None when the compound has no such request. The journal then checks it may be
+    spent against (`domain.spending.spendable`) and sums what was spent."""
+    request = db.session.scalar(
+        select(SpendingRequest).where(SpendingRequest.id == request_id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if request is None or request.compound_id != compound_id:
+        return None
     _settle_locked(request)
-    if not rules.spendable(request.status, request.emergency):
-        message = "该支出申请尚未批准，不能支出"
-        raise FundRefused(message, Kind.INVALID, errors={"spending_request_id": [message]})
     return request
 
 

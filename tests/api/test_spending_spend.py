@@ -4,9 +4,11 @@ needs that part merged.
 
 FOR THE LEAD AT MERGE: funds' `_spend_against` (wt-funds, services/funds.py) locks the request and reads its status
 as stored; a request whose ballot has just passed is still `voting` there until the spending sweep (every 5
-minutes) or a read settles it. Let it call `services.spending.locked_for_spending(request_id, compound_id)` for the
-lock (it settles the request by its vote, then refuses what may not be spent; the sum stays funds'), and the last
-part of this test passes without waiting for the sweep.
+minutes) or a read settles it. Let it take the lock through the spending service instead:
+    request = spending.locked_for_spending(request_id, compound_id)   # locked, settled by its vote; None: not here
+    if request is None: raise FundRefused(NO_SUCH_REQUEST, ...)
+and keep its own check_spendable and sum. Checked on a scratch merge of both branches: then this test passes on
+SQLite and PostgreSQL.
 Also: the `expense` helper's fields and VOUCHER_FIELD match funds' EntryInputSchema as seen in wt-funds while
 writing this. On the spending branch the test fails (404: no such endpoint), hence the strict xfail below: REMOVE
 `pytestmark` AT MERGE (strict: once the journal is there and the test passes, the xfail itself fails, so it cannot
