@@ -21,6 +21,7 @@ from backend.jobs.spending import sweep
 from backend.models import AuditEvent, Compound, FundSettings, Household, Notice, SpendingRequest, Topic, User
 from backend.services import spending as service
 from backend.services.auth import issue_tokens
+from backend.services.qr import make_entry_token
 from backend.shared.clock import utcnow
 from tests import photo_samples as samples
 from tests.support import assert_error_shape
@@ -187,6 +188,10 @@ def test_who_sees_the_requests(client, world):
             response = call(client, "GET", path, reader)
             assert_error_shape(response, status)
             assert "修补屋面" not in response.get_data(as_text=True)
+    # A QR visitor of the compound (signed in, no role of theirs there) sees nothing.
+    visitor = bearer(world.stranger) | {"X-Entry-Token": make_entry_token(world.compound)}
+    for path in (listing, f"/api/v1/spending-requests/{request_id}"):
+        assert_error_shape(client.get(path, headers=visitor), 404)
     for filer, status in [(world.owners[0], 403), (world.tenant, 403), (world.official, 403),
                           (world.stranger, 404)]:
         assert_error_shape(file_request(client, world, filer), status)
@@ -199,9 +204,19 @@ def test_under_the_market_model_the_manager_files_and_the_committee_approves(cli
     market = make_compound(model=ManagementModel.MARKET, area=area_tree[3])
     manager = make_user(Role.MANAGER, market)
     first, second = make_user(Role.COMMITTEE, market), make_user(Role.COMMITTEE, market)
+    owner = make_user(Role.OWNER, market, household=db.session.scalars(
+        select(Household).where(Household.compound_id == market.id)).first())
+    tenant = make_user(Role.RESIDENT, market, household=db.session.scalars(
+        select(Household).where(Household.compound_id == market.id).order_by(Household.id.desc())).first())
     world.compound = market
     filed = ok(file_request(client, world, manager, title="广告位维护"), 201)
     assert filed["status"] == "pending"
+    # Public income's costs are the owners' to see under the market model too; a tenant's are the statements only.
+    listing = f"/api/v1/compounds/{market.id}/spending-requests"
+    assert [item["title"] for item in ok(call(client, "GET", listing, owner))["items"]] == ["广告位维护"]
+    assert_error_shape(call(client, "GET", listing, tenant), 403)
+    assert_error_shape(call(client, "GET", listing, world.members[0]), 404)
+    assert_error_shape(file_request(client, world, owner), 403)
     for member in (first, second):
         ok(call(client, "POST", f"/api/v1/spending-requests/{filed['id']}/approve", member))
     assert_error_shape(call(client, "POST", f"/api/v1/spending-requests/{filed['id']}/approve", manager), 403)
