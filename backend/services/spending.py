@@ -249,10 +249,19 @@ def _settle_locked(request: SpendingRequest) -> bool:
     return True
 
 
+def _settleable():
+    """Requests under a vote whose topic has a result or was not adopted: only these can change."""
+    return (
+        select(SpendingRequest.id).join(Topic, Topic.id == SpendingRequest.topic_id)
+        .outerjoin(BallotResult, BallotResult.topic_id == Topic.id)
+        .where(SpendingRequest.status == SpendingStatus.VOTING,
+               (BallotResult.topic_id.is_not(None)) | Topic.step.in_((Step.DECLINED, Step.MERGED)))
+    )
+
+
 def settle(request_id: int) -> None:
-    """Bring one request up to its topic's result (a no-op unless it is under a vote that has ended)."""
-    if db.session.scalar(select(SpendingRequest.status).where(SpendingRequest.id == request_id)) \
-            is not SpendingStatus.VOTING:
+    """Bring one request up to its topic's result; a read of one still voting takes no lock."""
+    if db.session.scalar(_settleable().where(SpendingRequest.id == request_id)) is None:
         return
     if _settle_locked(_locked(request_id)):
         db.session.commit()
@@ -263,13 +272,7 @@ def settle(request_id: int) -> None:
 def settle_votes(limit: int = 200) -> int:
     """The sweep: every request still under a vote whose topic has a result or was not adopted. Returns how
     many changed."""
-    ids = list(db.session.scalars(
-        select(SpendingRequest.id).join(Topic, Topic.id == SpendingRequest.topic_id)
-        .outerjoin(BallotResult, BallotResult.topic_id == Topic.id)
-        .where(SpendingRequest.status == SpendingStatus.VOTING,
-               (BallotResult.topic_id.is_not(None)) | Topic.step.in_((Step.DECLINED, Step.MERGED)))
-        .order_by(SpendingRequest.id).limit(limit)
-    ))
+    ids = list(db.session.scalars(_settleable().order_by(SpendingRequest.id).limit(limit)))
     db.session.rollback()
     changed = 0
     for request_id in ids:
@@ -312,9 +315,7 @@ def requests_page(compound_id: int, user_id: int | None, status: SpendingStatus 
                   entry_compound_id: int | None = None) -> tuple[Page, FundAccess]:
     access = fund_access(compound_id, user_id, entry_compound_id)
     require(access, "see_spending")
-    waiting = db.session.scalars(select(SpendingRequest.id).where(
-        SpendingRequest.compound_id == compound_id, SpendingRequest.status == SpendingStatus.VOTING)).all()
-    for request_id in waiting:
+    for request_id in db.session.scalars(_settleable().where(SpendingRequest.compound_id == compound_id)).all():
         settle(request_id)
     query = select(SpendingRequest).where(SpendingRequest.compound_id == compound_id)
     if status is not None:

@@ -325,3 +325,16 @@ def test_the_threshold_is_the_compounds_setting_at_filing(client, world):
         client, "GET", f"/api/v1/compounds/{world.compound.id}/spending-requests?status=rejected",
         world.members[0]))["items"]]
     assert statuses == ["rejected"]
+
+
+def test_the_list_costs_the_same_queries_for_one_request_or_five(client, world, count_queries):
+    listing = f"/api/v1/compounds/{world.compound.id}/spending-requests"
+    ok(file_request(client, world, quotes=[]), 201)
+    headers = bearer(world.owners[0])
+    with count_queries() as one:
+        ok(client.get(listing, headers=headers))
+    for member in world.members[1:] * 2:
+        ok(file_request(client, world, member, quotes=[]), 201)
+    with count_queries() as five:
+        assert ok(client.get(listing, headers=headers))["total"] == 5
+    assert len(five) == len(one)
