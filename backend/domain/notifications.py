@@ -40,6 +40,8 @@ RECTIFICATION_DECIDED = "rectification_decided"
 RECTIFICATION_OVERDUE = "rectification_overdue"
 GOVERNANCE_TERM_END = "governance_term_end"
 REPORT_READY = "report_ready"
+SPENDING_DESK = "spending_desk"
+SPENDING_DECIDED = "spending_decided"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -69,6 +71,8 @@ KINDS = {
     RECTIFICATION_OVERDUE: "整改超期督办",
     GOVERNANCE_TERM_END: "换届提醒",
     REPORT_READY: "定期通报",
+    SPENDING_DESK: "支出待审批",
+    SPENDING_DECIDED: "支出审批结果",
 }
 
 _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
@@ -116,6 +120,10 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     GOVERNANCE_TERM_END: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.OFFICIAL}),
     # The officials of the report's area.
     REPORT_READY: frozenset({Role.OFFICIAL}),
+    # The committee (and party secretary) when a request waits for their approval.
+    SPENDING_DESK: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY}),
+    # The requester: someone who keeps the books or sits on the committee.
+    SPENDING_DECIDED: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.MANAGER}),
 }
 
 
