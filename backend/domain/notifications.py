@@ -40,6 +40,8 @@ RECTIFICATION_DECIDED = "rectification_decided"
 RECTIFICATION_OVERDUE = "rectification_overdue"
 GOVERNANCE_TERM_END = "governance_term_end"
 REPORT_READY = "report_ready"
+DISCLOSURE_POSTED = "disclosure_posted"
+DISCLOSURE_OVERDUE = "disclosure_overdue"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -69,6 +71,8 @@ KINDS = {
     RECTIFICATION_OVERDUE: "整改超期督办",
     GOVERNANCE_TERM_END: "换届提醒",
     REPORT_READY: "定期通报",
+    DISCLOSURE_POSTED: "公示栏更新",
+    DISCLOSURE_OVERDUE: "公示逾期提醒",
 }
 
 _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
@@ -116,6 +120,10 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     GOVERNANCE_TERM_END: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.OFFICIAL}),
     # The officials of the report's area.
     REPORT_READY: frozenset({Role.OFFICIAL}),
+    # The compound's verified owners and residents: a new posting on the notice board (公示栏).
+    DISCLOSURE_POSTED: _HOUSEHOLD,
+    # The street's officials: a quarter's public-income statement not posted by its due date.
+    DISCLOSURE_OVERDUE: frozenset({Role.OFFICIAL}),
 }
 
 
