@@ -290,28 +290,35 @@ def overdue_compounds(on: date) -> list[int]:
     return [compound_id for key, compound_id in keys.items() if key not in told]
 
 
-def tell_street(compound_id: int, on: date) -> int:
-    """Tell the street's officials the compound's statement is late; once per compound and quarter (the notice's
-    key), however often the sweep runs. Returns how many were told."""
+def tell_street(compound_id: int, on: date) -> bool:
+    """Tell the street's officials the compound's statement is late; once per compound and quarter however often
+    (and however many at once) the sweep runs: the compound's row is locked, and the notice of that key looked for
+    under the lock. Whether this run told them."""
     quarter = rules.quarter_due(on)
-    compound = db.session.get(Compound, compound_id)
+    key = rules.overdue_dedupe_key(compound_id, quarter)
+    compound = db.session.scalar(select(Compound).where(Compound.id == compound_id).with_for_update()
+                                 .execution_options(populate_existing=True))
+    if db.session.scalar(select(exists().where(Notice.dedupe_key == key))):
+        db.session.rollback()
+        return False
     people = street_officials(compound_id)
     notify(people, DISCLOSURE_OVERDUE, f"公示逾期：{compound.name}{quarter.label}公共收益",
            f"应于{rules.due_on(quarter).isoformat()}前公示{quarter.label}公共收益收支情况，至今未公示，请督促。",
-           link=f"/h5/compounds/{compound_id}/disclosures", dedupe_key=rules.overdue_dedupe_key(compound_id, quarter))
+           link=f"/h5/compounds/{compound_id}/disclosures", dedupe_key=key)
     record_audit(actor_id=None, action="disclosure.overdue", target_type="compound", target_id=compound_id,
                  compound_id=compound_id, after={"quarter": str(quarter), "told": len(people)})
     db.session.commit()
-    return len(people)
+    return True
 
 
 def sweep_overdue(on: date | None = None) -> int:
     """Tell each street of every compound whose statement is late, each compound committing on its own; returns
-    how many compounds were told about this run."""
+    how many compounds this run told about."""
     on = on or today()
     due = overdue_compounds(on)
     db.session.rollback()
+    told = 0
     for compound_id in due:
-        tell_street(compound_id, on)
+        told += tell_street(compound_id, on)
         push_committed_jobs()
-    return len(due)
+    return told
