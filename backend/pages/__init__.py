@@ -60,7 +60,7 @@ def page_context() -> dict:
 PHOTO_FORM_ENDPOINTS = frozenset({
     "h5.work_order_submit", "h5.work_order_step", "h5.topic_create", "h5.topic_progress", "h5.topic_paper_vote",
     "h5.rating_inspection_create", "h5.announcement_create", "h5.announcement_update", "h5.inspection_create",
-    "h5.rectification_answer",
+    "h5.rectification_answer", "h5.disclosure_create",
 })
 PHOTO_FORM_MAX_BYTES = 64 * 1024 * 1024
 
@@ -98,6 +98,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     consultation_settings,
     consultations,
     dashboard,
+    disclosures,
     disputes,
     entry,
     fee_desk,

@@ -157,6 +157,10 @@ def seen_by(disclosure_id: int, user_id: int | None,
     return disclosure, access
 
 
+def compound_name(compound_id: int) -> str:
+    return db.session.scalar(select(Compound.name).where(Compound.id == compound_id)) or ""
+
+
 def board_access(compound_id: int, user_id: int | None, entry_compound_id: int | None = None) -> FundAccess:
     access = fund_access(compound_id, user_id, entry_compound_id)
     require(access, "see_disclosures")
