@@ -78,6 +78,8 @@ def test_the_company_posts_through_the_form_and_a_tenant_reads_the_board(world, 
     assert audit.status_code == 302, text(audit)[:500]
 
     tenant = phone(world["tenant"])
+    home = text(tenant.get(f"/h5/c/{compound.code}"))
+    assert f'href="/h5/compounds/{compound.id}/disclosures"' in home
     board = text(tenant.get(f"/h5/compounds/{compound.id}/disclosures"))
     assert f"{quarter.label}公共收益季度收支公示" in board and "年度审计报告公示" in board
     assert 'data-action="post"' not in board
