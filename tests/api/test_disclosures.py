@@ -387,3 +387,18 @@ def test_a_posted_statement_is_not_late(client, sign_in, world):
         assert service.sweep_overdue() == 0
         board = client.get(f"/api/v1/compounds/{world.trust.id}/disclosures", headers=sign_in(world.owner)).json
         assert board["public_income_due"]["posted"] is True and board["public_income_due"]["overdue"] is False
+
+
+def test_the_board_costs_the_same_statements_however_many_postings(client, sign_in, world, count_queries):
+    headers = sign_in(world.manager)
+    url = f"/api/v1/compounds/{world.market.id}/disclosures"
+    _post(client, headers, world.market)
+    with count_queries() as few:
+        assert client.get(url, headers=headers).json["total"] == 1
+    for kind, fields in (("staff_on_duty", {"staff": ["张三", "李四"], "body": ""}),
+                         ("maintenance_fund", {"body": "本季度未使用"}), ("service_standards", {"body": "更正"})):
+        for _ in range(3):
+            _post(client, headers, world.market, kind=kind, **fields)
+    with count_queries() as many:
+        assert client.get(url, headers=headers).json["total"] == 10
+    assert len(many) == len(few)
