@@ -134,6 +134,7 @@ def _register_api(app: Flask) -> None:
         compounds,
         consultations,
         dashboard,
+        disclosures,
         disputes,
         fees,
         flags,
@@ -161,7 +162,7 @@ def _register_api(app: Flask) -> None:
     smorest_api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for module in (auth, me, compounds, bindings, ledger, notifications, workorders, consultations, meetings,
                    fees, payments, subsidies, rating, surveys, announcements, disputes, flags, rectifications,
-                   governance, reports, dashboard, funds, spending):
+                   governance, reports, dashboard, funds, spending, disclosures):
         smorest_api.register_blueprint(module.blp)
     register_error_handlers(app)
     register_jwt(app)

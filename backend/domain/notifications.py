@@ -42,6 +42,8 @@ GOVERNANCE_TERM_END = "governance_term_end"
 REPORT_READY = "report_ready"
 SPENDING_DESK = "spending_desk"
 SPENDING_DECIDED = "spending_decided"
+DISCLOSURE_POSTED = "disclosure_posted"
+DISCLOSURE_OVERDUE = "disclosure_overdue"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -73,6 +75,8 @@ KINDS = {
     REPORT_READY: "定期通报",
     SPENDING_DESK: "支出待审批",
     SPENDING_DECIDED: "支出审批结果",
+    DISCLOSURE_POSTED: "公示栏更新",
+    DISCLOSURE_OVERDUE: "公示逾期提醒",
 }
 
 _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
@@ -124,6 +128,10 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     SPENDING_DESK: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY}),
     # The requester: someone who keeps the books or sits on the committee.
     SPENDING_DECIDED: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.MANAGER}),
+    # The compound's verified owners and residents: a new posting on the notice board (公示栏).
+    DISCLOSURE_POSTED: _HOUSEHOLD,
+    # The street's officials: a quarter's public-income statement not posted by its due date.
+    DISCLOSURE_OVERDUE: frozenset({Role.OFFICIAL}),
 }
 
 

@@ -61,6 +61,7 @@ PHOTO_FORM_ENDPOINTS = frozenset({
     "h5.work_order_submit", "h5.work_order_step", "h5.topic_create", "h5.topic_progress", "h5.topic_paper_vote",
     "h5.rating_inspection_create", "h5.announcement_create", "h5.announcement_update", "h5.inspection_create",
     "h5.rectification_answer", "h5.fund_entry_create", "h5.fund_entry_reverse", "h5.spending_create",
+    "h5.disclosure_create",
 })
 PHOTO_FORM_MAX_BYTES = 64 * 1024 * 1024
 
@@ -98,6 +99,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     consultation_settings,
     consultations,
     dashboard,
+    disclosures,
     disputes,
     entry,
     fee_desk,
