@@ -19,7 +19,7 @@ from backend.domain.funds import (
 )
 from backend.domain.refusals import Kind
 from backend.extensions import db
-from backend.models import User
+from backend.models import Area, User
 from backend.services import fund_years as service
 from backend.services.fund_access import fund_access, require
 
@@ -159,6 +159,15 @@ class CoverageRow:
 
 def coverage(area_id: int, user_id: int | None) -> dict:
     area, lines = service.coverage(area_id, user_id)
+    return _coverage(area, lines)
+
+
+def coverage_of(area: Area) -> dict:
+    """The coverage as the area's dashboard shows it (the dashboard has authorized)."""
+    return _coverage(area, service.coverage_lines(area))
+
+
+def _coverage(area: Area, lines: list[service.CoverageLine]) -> dict:
     rows = [CoverageRow(
         compound_id=line.compound_id, compound_name=line.compound_name, management_model=line.management_model.value,
         management_model_label=MANAGEMENT_MODEL_LABELS[line.management_model],

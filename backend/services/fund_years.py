@@ -178,9 +178,14 @@ class CoverageLine:
 
 
 def coverage(area_id: int, user_id: int | None) -> tuple[Area, list[CoverageLine]]:
-    """Every compound below the area with its accounts counted by kind, in one GROUP BY: officials of the area or
-    above (and admins)."""
+    """For officials of the area or above (and admins)."""
     area = authorize_area(Action.VIEW_DASHBOARD, area_id, user_id)
+    return area, coverage_lines(area)
+
+
+def coverage_lines(area: Area) -> list[CoverageLine]:
+    """Every compound below the area with its accounts counted by kind, in one GROUP BY (the caller has
+    authorized)."""
     rows = db.session.execute(
         select(Compound.id, Compound.name, Compound.management_model, FundAccount.kind, func.count(FundAccount.id))
         .join(Area, Area.id == Compound.area_id)
@@ -194,4 +199,4 @@ def coverage(area_id: int, user_id: int | None) -> tuple[Area, list[CoverageLine
         line = lines.setdefault(compound_id, CoverageLine(compound_id, name, ManagementModel(model), {}))
         if kind is not None:
             line.accounts[AccountKind(kind)] = int(count)
-    return area, list(lines.values())
+    return list(lines.values())

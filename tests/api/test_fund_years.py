@@ -215,3 +215,8 @@ def test_the_officials_see_which_compounds_keep_accounts(client, sign_in, world,
     assert_error_shape(client.get(f"/api/v1/areas/{street.id}/fund-coverage",
                                   headers=sign_in(world.other_official)), 404)
     assert_error_shape(client.get(f"/api/v1/areas/{street.id}/fund-coverage", headers=sign_in(world.owner)), 403)
+    board = client.get(f"/api/v1/areas/{street.id}/dashboard", headers=sign_in(world.official)).json
+    assert board["fund_coverage"]["with_account"] == 1 and board["fund_coverage"]["compounds"] == 2
+    page = client.get(f"/h5/areas/{street.id}/dashboard", headers=sign_in(world.official))
+    assert page.status_code == 200
+    assert "公共收益账户" in page.get_data(as_text=True) and "信托户 1" in page.get_data(as_text=True)
