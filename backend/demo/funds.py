@@ -277,10 +277,11 @@ def _trust_books(compound_id: int, crew: dict[str, int], secretary_id: int, vouc
 
 def _close_trust_month(books: _Books, month: date, chair: int, last_closed: date) -> None:
     """The trust model's remuneration of the month is posted on its last day before the month is frozen."""
-    fee_income = db.session.scalar(
+    # A sum of BIGINT is a NUMERIC (Decimal) on PostgreSQL.
+    fee_income = int(db.session.scalar(
         select(func.coalesce(func.sum(FundEntry.amount_fen), 0))
         .where(FundEntry.account_id == books.account.id, FundEntry.month == month,
-               FundEntry.category.in_((Category.PROPERTY_FEE, Category.SUBSIDY))))
+               FundEntry.category.in_((Category.PROPERTY_FEE, Category.SUBSIDY)))))
     remuneration = (fee_income * REMUNERATION_RATE_BP + 5_000) // 10_000
     if remuneration:
         books.post(add_months(month, 1) - timedelta(days=1), Category.REMUNERATION, remuneration,
