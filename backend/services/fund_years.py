@@ -70,7 +70,7 @@ def figures(compound_id: int, year: int) -> YearFigures:
     months_open = {account_id: [month for month in months if (account_id, month) not in closed]
                    for account_id, months in needed.items() if months}
     return YearFigures(year=year, result=rules.result_of(by_category), by_category=by_category,
-                       months_open=months_open, has_accounts=bool(months_open) or any(needed.values()))
+                       months_open=months_open, has_accounts=any(needed.values()))
 
 
 def decision_of(compound_id: int, year: int) -> FundYear | None:
