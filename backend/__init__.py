@@ -139,6 +139,7 @@ def _register_api(app: Flask) -> None:
         fees,
         flags,
         funds,
+        fund_years,
         governance,
         ledger,
         me,
@@ -162,7 +163,7 @@ def _register_api(app: Flask) -> None:
     smorest_api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for module in (auth, me, compounds, bindings, ledger, notifications, workorders, consultations, meetings,
                    fees, payments, subsidies, rating, surveys, announcements, disputes, flags, rectifications,
-                   governance, reports, dashboard, funds, spending, disclosures):
+                   governance, reports, dashboard, funds, spending, disclosures, fund_years):
         smorest_api.register_blueprint(module.blp)
     register_error_handlers(app)
     register_jwt(app)

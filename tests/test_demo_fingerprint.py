@@ -25,6 +25,9 @@ from backend.models import (
     CompanyRating,
     Compound,
     FeeSchedule,
+    FundAccount,
+    FundEntry,
+    FundMonth,
     Household,
     Meeting,
     MeetingInvitee,
@@ -270,6 +273,27 @@ def _returned(demo: Demo) -> dict:
     }
 
 
+def _funds() -> list[tuple]:
+    """Each account: its compound, kind and opening day, its closed months (opening, income, expense, closing and
+    the bank's balance) and the net of the entries after them, with the reversals."""
+    accounts = db.session.execute(
+        select(FundAccount.id, Compound.code, FundAccount.kind, FundAccount.opened_on)
+        .join(Compound, Compound.id == FundAccount.compound_id).order_by(FundAccount.id)).all()
+    found = []
+    for account_id, code, kind, opened_on in accounts:
+        months = db.session.execute(
+            select(FundMonth.month, FundMonth.opening_fen, FundMonth.income_fen, FundMonth.expense_fen,
+                   FundMonth.closing_fen, FundMonth.bank_balance_fen)
+            .where(FundMonth.account_id == account_id).order_by(FundMonth.month)).all()
+        after = db.session.scalar(select(func.count()).where(FundEntry.account_id == account_id,
+                                                             FundEntry.month > months[-1].month))
+        reversals = db.session.scalars(select(FundEntry.amount_fen).where(FundEntry.account_id == account_id,
+                                                                          FundEntry.reverses_id.is_not(None))).all()
+        found.append((code, kind.value, opened_on.isoformat(),
+                      [(row.month.isoformat(), *row[1:]) for row in months], after, reversals))
+    return found
+
+
 def test_the_demo_is_the_one_it_was(demo):
     owners = _owners()
     fingerprint = {
@@ -277,19 +301,32 @@ def test_the_demo_is_the_one_it_was(demo):
         "first_and_last_owner": [owners[0], owners[-1]], "registers_and_requests": _registers_and_requests(),
         "passwords": _passwords(), "work_orders": _work_orders(), "topics": _topics(), "meetings": _meetings(),
         "announcements": _announcements(), "fees": _fees(), "evaluation": _evaluation(), "returned": _returned(demo),
+        "funds": _funds(),
     }
 
     assert fingerprint == {
         "counts": COUNTS, "places": PLACES, "accounts": ACCOUNTS, "owners": 40,
         "first_and_last_owner": OWNERS_FIRST_AND_LAST, "registers_and_requests": REGISTERS_AND_REQUESTS,
-        "passwords": {"accounts": 53, "demo_password": True}, "work_orders": WORK_ORDERS, "topics": TOPICS,
+        "passwords": {"accounts": 55, "demo_password": True}, "work_orders": WORK_ORDERS, "topics": TOPICS,
         "meetings": MEETINGS, "announcements": ANNOUNCEMENTS, "fees": FEES, "evaluation": EVALUATION,
-        "returned": RETURNED,
+        "returned": RETURNED, "funds": FUNDS,
     }
 
 
+FUNDS = [
+    ("wushisi", "trust", "2026-07-01", [
+        ("2026-07-01", 1268000, 550138, 151414, 1666724, 1666724),
+        ("2026-08-01", 1666724, 143748, 110775, 1699697, 1699697),
+        # The bank's interest, entered in October, explains the difference.
+        ("2026-09-01", 1699697, 36000, 120000, 1615697, 1616047),
+    ], 49, [-20000]),
+    ("yangguang", "joint", "2026-08-01", [
+        ("2026-08-01", 356000, 440000, 13000, 783000, 783000),
+        ("2026-09-01", 783000, 260000, 13000, 1030000, 1030000),
+    ], 5, []),
+]
 COUNTS = {
-    "announcement_compounds": 4, "announcements": 3, "areas": 4, "audit_events": 298, "ballot_options": 15, "ballot_results": 3, "ballot_rolls": 288, "bills": 408,
+    "announcement_compounds": 4, "announcements": 3, "areas": 4, "audit_events": 454, "ballot_options": 15, "ballot_results": 3, "ballot_rolls": 288, "bills": 408,
     "binding_requests": 2, "buildings": 7, "company_ratings": 1, "compound_figures": 2, "compound_month_figures": 24, "compounds": 2, "credit_records": 1,
     # Issue 16. Two dispute cases: their parties, three mediation records, and a notice to the resident parties of
     # each record and of the outcome (with its fan-out job).
@@ -299,17 +336,24 @@ COUNTS = {
     # 东区's flag thresholds (audited) and the flags they raise at this moment (阳光花园: its overdue order, and three
     # low months of collection), told to the district and the street in one notice.
     "flag_thresholds": 1, "problem_flags": 2,
+    # Issue 17. 五十四街坊's trust account (every fee payment posted once, cleaning, parking, electricity, a roof
+    # repair, the bank's interest, the remuneration posted at each close of a month with fee income, one electricity bill entered
+    # twice and reversed) and 阳光花园's joint account (parking, lift advertising, taxes, parking lines), each entry
+    # with its audit event, a voucher photo per manual entry, every ended month closed but the last; two committee
+    # members of 五十四街坊 who keep its books; six spending requests (five approved by two members, one waiting).
+    "fund_accounts": 2, "fund_entries": 149, "fund_months": 5, "fund_settings": 2, "fund_vouchers": 28,
+    "spending_approvals": 11, "spending_requests": 6,
     "fee_schedules": 3, "households": 126, "inspection_items": 10, "inspections": 2, "meeting_invitees": 6,
     # One 缴费成功 notice (and its fan-out job) per online payment; a receipt per vote and per online survey sheet;
     # the rows of the vote reminders each household's vote withdrew from its people before any worker ran.
     # The street's monthly report (定期通报), with its 通报已生成 notice and that notice's fan-out job.
-    "meetings": 1, "memberships": 52, "notices": 294, "notifications": 117, "outbox_jobs": 298,
+    "meetings": 1, "memberships": 54, "notices": 294, "notifications": 117, "outbox_jobs": 298,
     "payment_order_bills": 65, "payment_orders": 65, "payments": 245, "property_companies": 1, "rating_methods": 1,
     "rating_rounds": 1, "receipts": 245, "rectification_events": 4, "rectifications": 2, "registered_owners": 2, "reports": 1,
     "subsidy_grants": 245, "subsidy_policies": 1, "survey_answers": 460, "survey_compounds": 4,
     "survey_evaluators": 1, "survey_questions": 14, "survey_responses": 69, "survey_tallies": 14, "surveys": 2,
     "topic_comments": 6, "topic_cosigns": 33, "topic_followers": 146, "topic_objections": 1, "topic_progress": 4,
-    "topic_ratings": 5, "topics": 8, "users": 55, "vote_casts": 118, "votes": 117, "work_order_escalations": 2,
+    "topic_ratings": 5, "topics": 8, "users": 57, "vote_casts": 118, "votes": 117, "work_order_escalations": 2,
     "work_order_events": 56, "work_order_followers": 15, "work_order_ratings": 4, "work_orders": 15,
 }
 PLACES = {
@@ -356,6 +400,8 @@ ACCOUNTS = [
     ("district", "东区住建局 周科长", None, [("official", "东区", None, None)]),
     ("evaluator", "第三方测评员 何静", "139****0099", []),
     ("first_secretary", "李红梅", None, [("party_secretary", "wushisi", None, None)]),
+    ("committee2", "刘淑芬（五十四街坊业委会主任）", None, [("committee", "wushisi", None, None)]),
+    ("committee3", "黄志强（五十四街坊业委会委员）", None, [("committee", "wushisi", None, None)]),
 ]
 OWNERS_FIRST_AND_LAST = [
     ("owner01", "业主01", "owner", "yangguang 1栋 1-102"),
@@ -455,7 +501,7 @@ RETURNED = {
     "areas": {"city": "攀枝花市", "district": "东区", "street": "炳草岗街道", "community": "金沙社区"},
     "compounds": ["wushisi", "yangguang"],
     "users": sorted(["admin", "official", "secretary", "committee", "manager", "staff", "owner", "tenant", "owner2",
-                     "staff2", "district", "evaluator", "first_secretary", *(f"owner{number:02d}" for number in range(1, 41))]),
+                     "staff2", "district", "evaluator", "first_secretary", "committee2", "committee3", *(f"owner{number:02d}" for number in range(1, 41))]),
     "homes": {"owner": "yangguang 1栋 1-101", "tenant": "yangguang 1栋 1-101", "owner2": "wushisi 1栋 1-101",
               "owner01": "yangguang 1栋 1-102", "owner40": "yangguang 2栋 2-301"},
     "residents": 43,

@@ -3,7 +3,7 @@ a handful of work orders in every state, a deliberation topic in every step of t
 months of property fee bills under a 先买后补 subsidy, partly paid online and in cash, last quarter's
 satisfaction survey and rating round to 授牌, this quarter's survey open, three notices, two dispute cases, a
 supervision inspection with one item open and one accepted, both compounds' governance history and a first
-secretary with her log, 东区's problem-compound thresholds with the flags
+secretary with her log, both compounds' public money (公共账本), 东区's problem-compound thresholds with the flags
 they raise, and the street's monthly report made of it all (`load_demo`); on request
 a `bench` compound scaled to any number of households (`bench`) and any number of work orders spread over the
 last six months (`bench_work_orders`). Built on the factories the tests use (`factories`)."""
@@ -17,6 +17,7 @@ from backend.demo.disputes import make_disputes
 from backend.demo.evaluation import make_evaluation
 from backend.demo.fees import make_fees
 from backend.demo.flags import make_flags
+from backend.demo.funds import make_funds
 from backend.demo.governance import make_governance
 from backend.demo.inspections import make_inspections
 from backend.demo.people import DEMO_PASSWORD, make_people
@@ -42,7 +43,7 @@ class Demo:
     compounds: dict[str, int]
     # Every account by username: admin, official, secretary, committee, manager, staff, owner, tenant, owner2,
     # owner01…owner40, staff2, district (the district's housing official), evaluator (a third-party surveyor),
-    # first_secretary (sent to 五十四街坊);
+    # first_secretary (sent to 五十四街坊), committee2 and committee3 (五十四街坊's committee, who keep its books);
     # all sign in with DEMO_PASSWORD.
     users: dict[str, int]
     # The household of each verified resident by username (owner and tenant share one).
@@ -76,9 +77,11 @@ def _load() -> Demo:
     make_inspections(first_id, people.accounts, now)
     first_secretary_id = make_governance([first_id, compounds["wushisi"]], people.accounts["official"], evaluation.district_official,
                     people.password_hash, now)
+    treasurers = make_funds(compounds, people.accounts | {"first_secretary": first_secretary_id}, people.password_hash,
+                            now)
     make_flags(areas[AreaLevel.DISTRICT], evaluation.district_official, list(compounds.values()), now)
     # Last: the report is made of everything above.
     make_reports(areas[AreaLevel.STREET], now)
     return Demo(areas=areas, compounds=compounds, homes=dict(people.homes), users=people.accounts | {
         "staff2": cashier_id, "district": evaluation.district_official, "evaluator": evaluation.evaluator,
-        "first_secretary": first_secretary_id})
+        "first_secretary": first_secretary_id} | treasurers)

@@ -106,6 +106,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     fees,
     flags,
     funds,
+    fund_years,
     governance,
     ledger,
     meetings,

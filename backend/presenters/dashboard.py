@@ -8,6 +8,7 @@ from datetime import datetime
 from backend.domain import dashboard as rules
 from backend.domain.compounds import MANAGEMENT_MODEL_LABELS, ManagementModel
 from backend.domain.flags import FLAG_RULE_LABELS, FlagRule
+from backend.presenters import fund_years as fund_years_presenter
 from backend.presenters import governance as governance_presenter
 from backend.services import dashboard as service
 from backend.shared.clock import SHANGHAI
@@ -95,6 +96,7 @@ def area_dashboard(area_id: int, user_id: int | None) -> dict:
             "worst": [compound_line(line) for line in found.worst],
         },
         "coverage": governance_presenter.coverage_of(area),
+        "fund_coverage": fund_years_presenter.coverage_of(area),
         "refreshed_at": found.refreshed_at,
         "refreshed_label": _refreshed_label(found.refreshed_at),
     }

@@ -7,6 +7,7 @@ from backend.domain.compounds import ManagementModel
 from backend.domain.dashboard import Sort
 from backend.domain.flags import FlagRule
 from backend.schemas.common import ID, PageQuery
+from backend.schemas.fund_years import FundCoverageSchema
 from backend.schemas.governance import CoverageSchema
 
 FLAG_CHOICES = ["any", *(rule.value for rule in FlagRule)]
@@ -135,5 +136,7 @@ class AreaDashboardSchema(Schema):
     children = fields.List(fields.Nested(DashboardChildAreaSchema), required=True)
     charts = fields.Nested(DashboardChartsSchema, required=True)
     coverage = fields.Nested(CoverageSchema, required=True, metadata={"description": "党组织与自治组织覆盖"})
+    fund_coverage = fields.Nested(FundCoverageSchema, required=True,
+                                  metadata={"description": "公共收益账户覆盖：开设各类账户的小区"})
     refreshed_at = fields.DateTime(required=True, allow_none=True)
     refreshed_label = fields.String(required=True)
