@@ -45,6 +45,7 @@ from backend.models import (
     SpendingRequest,
     SubsidyGrant,
 )
+from backend.services import spending
 from backend.services.audit import record_audit
 from backend.services.documents import PDF, prepare_document, store_document
 from backend.services.fund_access import FundAccess, fund_access, require
@@ -256,9 +257,9 @@ def _spend_against(compound_id: int, request_id: int | None, amount_fen: int) ->
     """The request locked (two expenses against it serialize), checked spendable and not overspent."""
     if request_id is None:
         raise FundRefused(rules.NEEDS_REQUEST, Kind.INVALID, errors={"spending_request_id": [rules.NEEDS_REQUEST]})
-    request = db.session.scalar(select(SpendingRequest).where(SpendingRequest.id == request_id).with_for_update()
-                                .execution_options(populate_existing=True))
-    if request is None or request.compound_id != compound_id:
+    # Locked and brought up to its owners' vote: a ballot that passed a moment ago makes it spendable now.
+    request = spending.locked_for_spending(request_id, compound_id)
+    if request is None:
         raise FundRefused(NO_SUCH_REQUEST, Kind.INVALID, errors={"spending_request_id": [NO_SUCH_REQUEST]})
     spent = db.session.scalar(select(func.coalesce(func.sum(FundEntry.amount_fen), 0))
                               .where(FundEntry.spending_request_id == request.id)) or 0

@@ -1,23 +1,9 @@
 """A spending request above the threshold cannot be spent before the owners' vote passes; the vote's item matches the
-purpose. Spent through the journal's API (part funds: POST /api/v1/compounds/<id>/fund-entries), so this file
-needs that part merged.
-
-FOR THE LEAD AT MERGE: funds' `_spend_against` (wt-funds, services/funds.py) locks the request and reads its status
-as stored; a request whose ballot has just passed is still `voting` there until the spending sweep (every 5
-minutes) or a read settles it. Let it take the lock through the spending service instead:
-    request = spending.locked_for_spending(request_id, compound_id)   # locked, settled by its vote; None: not here
-    if request is None: raise FundRefused(NO_SUCH_REQUEST, ...)
-and keep its own check_spendable and sum. Checked on a scratch merge of both branches: then this test passes on
-SQLite and PostgreSQL.
-Also: the `expense` helper's fields and VOUCHER_FIELD match funds' EntryInputSchema as seen in wt-funds while
-writing this. On the spending branch the test fails (404: no such endpoint), hence the strict xfail below: REMOVE
-`pytestmark` AT MERGE (strict: once the journal is there and the test passes, the xfail itself fails, so it cannot
-be forgotten)."""
+purpose. Spent through the journal's API (POST /api/v1/compounds/<id>/fund-entries)."""
 from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 import time_machine
 from sqlalchemy import func, select
 
@@ -29,8 +15,6 @@ from backend.models import FundAccount, FundEntry, Household, User
 from backend.services.auth import issue_tokens
 from backend.shared.clock import beijing_date, utcnow
 from tests import photo_samples as samples
-
-pytestmark = pytest.mark.xfail(strict=True, reason="needs part funds' POST /api/v1/compounds/<id>/fund-entries")
 
 VOUCHER_FIELD = "vouchers"
 MOTION = [{"label": "同意", "is_approval": True}, {"label": "不同意"}, {"label": "弃权", "is_abstain": True}]
