@@ -334,11 +334,27 @@ def check_spendable(status: SpendingStatus, emergency: bool, amount_fen: int, re
         raise FundRefused(message, Kind.INVALID, errors={"amount_fen": [message]})
 
 
-def check_reversible(origin: EntryOrigin, already_reversed: bool) -> None:
+# Entries that mirror the fee ledger (a payment, a granted subsidy, a refund) are corrected there: a refund at the
+# desk posts itself; reversing the mirror by hand would part the journal from the bills.
+MIRRORED_ORIGINS = frozenset({EntryOrigin.FEE_PAYMENT, EntryOrigin.SUBSIDY_GRANT, EntryOrigin.FEE_REFUND})
+MIRRORED = "物业费收缴记录随收费台账自动记账，请在收费台办理退款，不能在账本中冲销"
+
+
+def reversal_refusal(origin: EntryOrigin, already_reversed: bool) -> str | None:
+    """Why this entry cannot be reversed, or None when it can (the presenter's button and the service ask this)."""
     if origin == EntryOrigin.REVERSAL:
-        raise FundRefused(NOT_REVERSIBLE, Kind.CONFLICT)
+        return NOT_REVERSIBLE
+    if origin in MIRRORED_ORIGINS:
+        return MIRRORED
     if already_reversed:
-        raise FundRefused(ALREADY_REVERSED, Kind.CONFLICT)
+        return ALREADY_REVERSED
+    return None
+
+
+def check_reversible(origin: EntryOrigin, already_reversed: bool) -> None:
+    refusal = reversal_refusal(origin, already_reversed)
+    if refusal is not None:
+        raise FundRefused(refusal, Kind.CONFLICT)
 
 
 def auto_post_date(paid_on: date, opened_on: date, first_open: date) -> date:

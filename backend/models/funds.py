@@ -74,7 +74,8 @@ class FundAccount(Base):
 
 class FundEntry(Base):
     """One line of the journal, never edited or deleted. Income and expense are positive amounts; a reversal (红字冲销)
-    repeats the category of the entry it reverses with the amount negated, names it, and gives a reason."""
+    repeats the category of the entry it reverses with the amount negated, names it, and gives a reason; an
+    overpaid fee given back is negative fee income."""
 
     __tablename__ = "fund_entries"
 
@@ -106,7 +107,8 @@ class FundEntry(Base):
         Index("ix_fund_entries_compound_month", "compound_id", "month"),
         Index("ix_fund_entries_account_month", "account_id", "month"),
         CheckConstraint("amount_fen <> 0", name="amount_not_zero"),
-        CheckConstraint("(reverses_id IS NULL) = (amount_fen > 0)", name="only_reversals_negative"),
+        CheckConstraint("(amount_fen < 0) = (reverses_id IS NOT NULL OR origin = 'fee_refund')",
+                        name="only_reversals_and_refunds_negative"),
     )
 
 

@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
+from backend.domain import funds as rules
 from backend.domain.compounds import ManagementModel
 from backend.domain.funds import (
     ACCOUNT_KIND_LABELS,
@@ -189,7 +190,7 @@ def entries(compound_id: int, user_id: int | None, month: date | None, page: int
 
 
 def _actions(entry: FundEntry, access: FundAccess, reversed_by: int | None) -> frozenset[str]:
-    reversible = entry.origin != EntryOrigin.REVERSAL and reversed_by is None
+    reversible = rules.reversal_refusal(entry.origin, reversed_by is not None) is None
     return frozenset({"reverse"} if access.rights.keep_books and reversible else ())
 
 

@@ -365,7 +365,7 @@ def _post_system(compound_id: int, paid_on: date, category: Category, amount_fen
     compound not under the trust model, without an account, or for money before the account's opening (its
     opening balance holds that)."""
     model = db.session.scalar(select(Compound.management_model).where(Compound.id == compound_id))
-    if model != ManagementModel.TRUST or amount_fen <= 0:
+    if model != ManagementModel.TRUST or amount_fen == 0:
         return None
     account_id = receiving_account_id(compound_id)
     if account_id is None:
@@ -415,14 +415,14 @@ def post_subsidy_grant(grant_id: int) -> FundEntry | None:
 
 
 def post_refund(refund_id: int) -> FundEntry | None:
-    """An overpayment given back leaves the fund as an expense (the journal's amounts are positive; the property
-    fee income it came in as stays as it was)."""
+    """An overpayment given back is negative fee income: it came in as 物业费 and goes out the same way, so the
+    month's fee income (and the trust model's remuneration computed from it) counts only the fees kept."""
     refund = db.session.get(Refund, refund_id)
     if refund is None:
         return None
     household_id = db.session.scalar(select(Bill.household_id).where(Bill.id == refund.bill_id))
-    return _post_system(refund.compound_id, beijing_date(refund.created_at), Category.OTHER_EXPENSE,
-                        refund.amount_fen, EntryOrigin.FEE_REFUND, _household_name(household_id),
+    return _post_system(refund.compound_id, beijing_date(refund.created_at), Category.PROPERTY_FEE,
+                        -refund.amount_fen, EntryOrigin.FEE_REFUND, _household_name(household_id),
                         f"退还多缴物业费（账单{refund.bill_id}）", refund_id=refund.id)
 
 

@@ -171,7 +171,7 @@ def test_a_payment_in_a_closed_month_lands_on_the_first_day_of_the_first_open_mo
     assert fee.entry_date == this_month()
 
 
-def test_a_refund_of_an_overpayment_posts_an_expense_once(billed):
+def test_a_refund_of_an_overpayment_posts_negative_fee_income_once(billed):
     compound, bills, committee = billed()
     refund = Refund(bill_id=bills[0].id, compound_id=compound.id, method=PaymentMethod.CASH, amount_fen=500,
                     reason="多缴", refunded_by_id=committee.id)
@@ -183,7 +183,25 @@ def test_a_refund_of_an_overpayment_posts_an_expense_once(billed):
 
     assert second is None
     assert (first.category, first.amount_fen, first.origin, first.refund_id) == (
-        Category.OTHER_EXPENSE, 500, EntryOrigin.FEE_REFUND, refund.id)
+        Category.PROPERTY_FEE, -500, EntryOrigin.FEE_REFUND, refund.id)
+    assert db.session.scalar(select(func.count()).select_from(FundEntry)) == 1
+
+
+def test_a_refund_entry_is_corrected_at_the_fee_desk_not_reversed_in_the_journal(client, billed):
+    compound, bills, committee = billed()
+    refund = Refund(bill_id=bills[0].id, compound_id=compound.id, method=PaymentMethod.CASH, amount_fen=500,
+                    reason="多缴", refunded_by_id=committee.id)
+    db.session.add(refund)
+    db.session.flush()
+    entry = service.post_refund(refund.id)
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {issue_tokens(committee)[0]}"}
+
+    detail = client.get(f"/api/v1/fund-entries/{entry.id}", headers=headers)
+    response = client.post(f"/api/v1/fund-entries/{entry.id}/reversal", data={"reason": "记错了"}, headers=headers)
+
+    assert detail.status_code == 200 and "reverse" not in detail.json["actions"]
+    assert response.status_code == 409 and "收费台" in response.json["message"]
     assert db.session.scalar(select(func.count()).select_from(FundEntry)) == 1
 
 

@@ -121,9 +121,12 @@ def test_a_manual_entry_in_the_open_month_is_accepted():
                              date(2026, 2, 1), date(2026, 11, 1))
 
 
-def test_a_reversal_is_made_once_and_never_of_a_reversal():
+def test_a_reversal_is_made_once_and_never_of_a_reversal_or_of_the_fee_ledgers_mirror():
     rules.check_reversible(EntryOrigin.MANUAL, already_reversed=False)
-    rules.check_reversible(EntryOrigin.FEE_PAYMENT, already_reversed=False)
+    rules.check_reversible(EntryOrigin.REMUNERATION, already_reversed=False)
+    for mirrored in (EntryOrigin.FEE_PAYMENT, EntryOrigin.SUBSIDY_GRANT, EntryOrigin.FEE_REFUND):
+        with pytest.raises(FundRefused, match="收费台"):
+            rules.check_reversible(mirrored, already_reversed=False)
     with pytest.raises(FundRefused, match="已冲销过"):
         rules.check_reversible(EntryOrigin.MANUAL, already_reversed=True)
     with pytest.raises(FundRefused, match="不能再冲销"):

@@ -198,7 +198,7 @@ def upgrade():
     sa.Column('emergency', sa.Boolean(), nullable=False),
     sa.Column('posted_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint('(reverses_id IS NULL) = (amount_fen > 0)', name=op.f('ck_fund_entries_only_reversals_negative')),
+    sa.CheckConstraint("(amount_fen < 0) = (reverses_id IS NOT NULL OR origin = 'fee_refund')", name=op.f('ck_fund_entries_only_reversals_and_refunds_negative')),
     sa.CheckConstraint('amount_fen <> 0', name=op.f('ck_fund_entries_amount_not_zero')),
     sa.ForeignKeyConstraint(['account_id'], ['fund_accounts.id'], name=op.f('fk_fund_entries_account_id_fund_accounts')),
     sa.ForeignKeyConstraint(['compound_id'], ['compounds.id'], name=op.f('fk_fund_entries_compound_id_compounds')),
