@@ -137,6 +137,7 @@ def _register_api(app: Flask) -> None:
         disputes,
         fees,
         flags,
+        fund_statements,
         governance,
         ledger,
         me,
@@ -159,7 +160,7 @@ def _register_api(app: Flask) -> None:
     smorest_api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for module in (auth, me, compounds, bindings, ledger, notifications, workorders, consultations, meetings,
                    fees, payments, subsidies, rating, surveys, announcements, disputes, flags, rectifications,
-                   governance, reports, dashboard):
+                   governance, reports, dashboard, fund_statements):
         smorest_api.register_blueprint(module.blp)
     register_error_handlers(app)
     register_jwt(app)
