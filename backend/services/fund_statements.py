@@ -83,14 +83,24 @@ def _accounts(compound_id: int, *, lock: bool = False) -> list[FundAccount]:
     return list(db.session.scalars(query.with_for_update() if lock else query))
 
 
-def _last_closed(account_ids: list[int]) -> dict[int, FundMonth]:
-    if not account_ids:
-        return {}
+def _last_closed(compound_id: int) -> dict[int, FundMonth]:
+    """Each account's latest closed month (one statement: a compound has a handful of accounts)."""
     latest = (select(FundMonth.account_id, func.max(FundMonth.month).label("month"))
-              .where(FundMonth.account_id.in_(account_ids)).group_by(FundMonth.account_id).subquery())
+              .where(FundMonth.compound_id == compound_id).group_by(FundMonth.account_id).subquery())
     rows = db.session.scalars(select(FundMonth).join(
         latest, (FundMonth.account_id == latest.c.account_id) & (FundMonth.month == latest.c.month)))
     return {row.account_id: row for row in rows}
+
+
+def _accounts_with_last(compound_id: int) -> list[tuple[FundAccount, FundMonth | None]]:
+    """The compound's accounts, each with its latest closed month, in one statement."""
+    latest = (select(FundMonth.account_id, func.max(FundMonth.month).label("month"))
+              .where(FundMonth.compound_id == compound_id).group_by(FundMonth.account_id).subquery())
+    query = (select(FundAccount, FundMonth)
+             .outerjoin(latest, latest.c.account_id == FundAccount.id)
+             .outerjoin(FundMonth, (FundMonth.account_id == latest.c.account_id) & (FundMonth.month == latest.c.month))
+             .where(FundAccount.compound_id == compound_id).order_by(FundAccount.id))
+    return [(account, month) for account, month in db.session.execute(query)]
 
 
 def _amounts(account_id: int, first: date | None, last: date | None) -> tuple[dict[str, int], int]:
@@ -106,6 +116,19 @@ def _amounts(account_id: int, first: date | None, last: date | None) -> tuple[di
         amounts[Category(category).value] = int(amount)
         count += number
     return amounts, count
+
+
+def _month_amounts(compound_id: int, month: date) -> dict[int, tuple[dict[str, int], int]]:
+    """Every account's net amount per category and number of entries in `month`: one aggregate for the compound."""
+    result: dict[int, tuple[dict[str, int], int]] = {}
+    for account_id, category, amount, number in db.session.execute(
+            select(FundEntry.account_id, FundEntry.category, func.sum(FundEntry.amount_fen), func.count())
+            .where(FundEntry.compound_id == compound_id, FundEntry.month == month)
+            .group_by(FundEntry.account_id, FundEntry.category)):
+        amounts, count = result.setdefault(account_id, ({}, 0))
+        amounts[Category(category).value] = int(amount)
+        result[account_id] = (amounts, count + number)
+    return result
 
 
 def _net(amounts: Mapping[str, int]) -> int:
@@ -137,21 +160,24 @@ def _total(statements: list[Statement]) -> Statement:
 
 
 def month_report(compound_id: int, month: date) -> MonthReport:
-    """One section per account open by the month's end: frozen where the account closed the month, live otherwise."""
+    """One section per account open by the month's end: frozen where the account closed the month, live otherwise.
+    An open month costs two statements (accounts with their last close, the month's aggregate); a closed one reads
+    its frozen rows instead."""
     day = today()
-    accounts = [a for a in _accounts(compound_id) if a.opened_on <= rules.last_day(month)]
-    last = _last_closed([a.id for a in accounts])
-    frozen = {row.account_id: row for row in db.session.scalars(
-        select(FundMonth).where(FundMonth.compound_id == compound_id, FundMonth.month == month))}
+    accounts = [(a, last) for a, last in _accounts_with_last(compound_id) if a.opened_on <= rules.last_day(month)]
+    frozen = {}
+    if any(last is not None and last.month >= month for _, last in accounts):
+        frozen = {row.account_id: row for row in db.session.scalars(
+            select(FundMonth).where(FundMonth.compound_id == compound_id, FundMonth.month == month))}
+    live = _month_amounts(compound_id, month) if len(frozen) < len(accounts) else {}
     sections = []
-    for account in accounts:
-        latest = last.get(account.id)
+    for account, latest in accounts:
         status = rules.month_status(month, account.opened_on, latest.month if latest else None, day)
         if account.id in frozen:
             row = frozen[account.id]
             sections.append(AccountMonth(account, _frozen_statement(row), status, row.entry_count, row))
             continue
-        amounts, count = _amounts(account.id, month, month)
+        amounts, count = live.get(account.id, ({}, 0))
         statement = rules.month_statement(_opening(account, latest, month), amounts)
         sections.append(AccountMonth(account, statement, status, count))
     return MonthReport(compound_id, month, rules.compound_month_status([s.status for s in sections]), sections,
@@ -169,18 +195,17 @@ def statement(compound_id: int, month: date, user_id: int | None, entry_compound
 def months(compound_id: int) -> list[tuple[date, MonthStatus, Statement | None]]:
     """Every month since the first account was opened, newest first, with its status and, once closed, its figures
     (one query for every frozen row)."""
-    accounts = _accounts(compound_id)
+    accounts = _accounts_with_last(compound_id)
     if not accounts:
         return []
     day = today()
-    last = _last_closed([a.id for a in accounts])
     frozen: dict[date, list[Statement]] = {}
     for row in db.session.scalars(select(FundMonth).where(FundMonth.compound_id == compound_id)):
         frozen.setdefault(row.month, []).append(_frozen_statement(row))
     result = []
-    for month in reversed(rules.months_between(min(a.opened_on for a in accounts), rules.month_of(day))):
-        statuses = [rules.month_status(month, a.opened_on, last[a.id].month if a.id in last else None, day)
-                    for a in accounts if a.opened_on <= rules.last_day(month)]
+    for month in reversed(rules.months_between(min(a.opened_on for a, _ in accounts), rules.month_of(day))):
+        statuses = [rules.month_status(month, a.opened_on, last.month if last else None, day)
+                    for a, last in accounts if a.opened_on <= rules.last_day(month)]
         status = rules.compound_month_status(statuses)
         result.append((month, status, _total(frozen[month]) if status == MonthStatus.CLOSED and month in frozen
                        else None))
@@ -188,32 +213,37 @@ def months(compound_id: int) -> list[tuple[date, MonthStatus, Statement | None]]
 
 
 def summary(compound_id: int) -> Summary:
-    """Balance now (last closed month + entries after it, per account) and this month's figures."""
+    """Balance now and this month's figures in three statements whatever the journal's length: the accounts with
+    their last closed month, one aggregate of the entries after the earliest of those months (per account, month
+    and category: a few dozen rows), and the latest closed months."""
     day = today()
     this_month = rules.month_of(day)
-    accounts = _accounts(compound_id)
-    last = _last_closed([a.id for a in accounts])
-    balances = []
-    for account in accounts:
-        latest = last.get(account.id)
-        base = account.opening_balance_fen if latest is None else latest.closing_fen
-        amounts, _ = _amounts(account.id, None if latest is None else rules.next_month(latest.month), None)
-        balances.append((account, base + _net(amounts)))
-    current = dict(db.session.execute(
-        select(FundEntry.category, func.sum(FundEntry.amount_fen))
-        .where(FundEntry.compound_id == compound_id, FundEntry.month == this_month).group_by(FundEntry.category)).all())
-    recent_months = list(db.session.scalars(
-        select(FundMonth.month).where(FundMonth.compound_id == compound_id).group_by(FundMonth.month)
-        .order_by(FundMonth.month.desc()).limit(6)))
+    accounts = _accounts_with_last(compound_id)
+    after = {a.id: rules.next_to_close(a.opened_on, last.month if last else None) for a, last in accounts}
+    moved: dict[int, int] = {}
+    current: dict[str, int] = {}
+    if accounts:
+        for account_id, month, category, amount in db.session.execute(
+                select(FundEntry.account_id, FundEntry.month, FundEntry.category, func.sum(FundEntry.amount_fen))
+                .where(FundEntry.compound_id == compound_id, FundEntry.month >= min(after.values()))
+                .group_by(FundEntry.account_id, FundEntry.month, FundEntry.category)):
+            category = Category(category).value
+            if account_id in after and month >= after[account_id]:
+                moved[account_id] = moved.get(account_id, 0) + rules.signed(category, int(amount))
+            if month == this_month:
+                current[category] = current.get(category, 0) + int(amount)
+    balances = [(account, (account.opening_balance_fen if last is None else last.closing_fen) + moved.get(account.id, 0))
+                for account, last in accounts]
     recent: dict[date, list[Statement]] = {}
-    if recent_months:
-        for row in db.session.scalars(select(FundMonth).where(FundMonth.compound_id == compound_id,
-                                                              FundMonth.month.in_(recent_months))):
-            recent.setdefault(row.month, []).append(_frozen_statement(row))
+    recent_months = (select(FundMonth.month).where(FundMonth.compound_id == compound_id).group_by(FundMonth.month)
+                     .order_by(FundMonth.month.desc()).limit(6).scalar_subquery())
+    for row in db.session.scalars(select(FundMonth).where(FundMonth.compound_id == compound_id,
+                                                          FundMonth.month.in_(recent_months))):
+        recent.setdefault(row.month, []).append(_frozen_statement(row))
     return Summary(
         compound_id=compound_id, today=day, balance_fen=sum(balance for _, balance in balances), balances=balances,
-        this_month=rules.month_statement(0, {Category(c).value: int(a) for c, a in current.items()}),
-        latest_closed=[(month, _total(recent[month])) for month in recent_months],
+        this_month=rules.month_statement(0, current),
+        latest_closed=[(month, _total(recent[month])) for month in sorted(recent, reverse=True)],
     )
 
 
@@ -272,7 +302,7 @@ def close_month(compound_id: int, month: date, bank_balances: Mapping[int, int |
     accounts = [a for a in _accounts(compound_id, lock=True) if a.opened_on <= rules.last_day(month)]
     if not accounts:
         raise FundRefused("该月没有账户可结账", Kind.CONFLICT)
-    last = _last_closed([a.id for a in accounts])
+    last = _last_closed(compound_id)
     closing = []
     for account in accounts:
         latest = last.get(account.id)
