@@ -3,13 +3,15 @@ statement workbook. The balance of any day is the last closed month's closing pl
 reads a handful of rows whatever the journal's length."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import Date, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from backend.domain import fund_statements as rules
 from backend.domain.compounds import ManagementModel
@@ -92,15 +94,28 @@ def _last_closed(compound_id: int) -> dict[int, FundMonth]:
     return {row.account_id: row for row in rows}
 
 
-def _accounts_with_last(compound_id: int) -> list[tuple[FundAccount, FundMonth | None]]:
-    """The compound's accounts, each with its latest closed month, in one statement."""
+@functools.cache
+def _accounts_with_last_query():
+    """Built once: the aliases and the subquery cost more to construct than the statement takes to run."""
+    compound_id = bindparam("compound_id")
     latest = (select(FundMonth.account_id, func.max(FundMonth.month).label("month"))
               .where(FundMonth.compound_id == compound_id).group_by(FundMonth.account_id).subquery())
-    query = (select(FundAccount, FundMonth)
-             .outerjoin(latest, latest.c.account_id == FundAccount.id)
-             .outerjoin(FundMonth, (FundMonth.account_id == latest.c.account_id) & (FundMonth.month == latest.c.month))
-             .where(FundAccount.compound_id == compound_id).order_by(FundAccount.id))
-    return [(account, month) for account, month in db.session.execute(query)]
+    last_row = aliased(FundMonth)
+    month_row = aliased(FundMonth)
+    return (select(FundAccount, last_row, month_row)
+            .outerjoin(latest, latest.c.account_id == FundAccount.id)
+            .outerjoin(last_row, (last_row.account_id == latest.c.account_id) & (last_row.month == latest.c.month))
+            .outerjoin(month_row, (month_row.account_id == FundAccount.id)
+                       & (month_row.month == bindparam("month", type_=Date)))
+            .where(FundAccount.compound_id == compound_id).order_by(FundAccount.id))
+
+
+def _accounts_with_last(compound_id: int, month: date | None = None
+                        ) -> list[tuple[FundAccount, FundMonth | None, FundMonth | None]]:
+    """The compound's accounts, each with its latest closed month and (given `month`) that month's frozen row, in
+    one statement."""
+    rows = db.session.execute(_accounts_with_last_query(), {"compound_id": compound_id, "month": month})
+    return [(account, last, frozen) for account, last, frozen in rows]
 
 
 def _amounts(account_id: int, first: date | None, last: date | None) -> tuple[dict[str, int], int]:
@@ -118,13 +133,17 @@ def _amounts(account_id: int, first: date | None, last: date | None) -> tuple[di
     return amounts, count
 
 
+_MONTH_AMOUNTS = (select(FundEntry.account_id, FundEntry.category, func.sum(FundEntry.amount_fen), func.count())
+                  .where(FundEntry.compound_id == bindparam("compound_id"),
+                         FundEntry.month == bindparam("month", type_=Date))
+                  .group_by(FundEntry.account_id, FundEntry.category))
+
+
 def _month_amounts(compound_id: int, month: date) -> dict[int, tuple[dict[str, int], int]]:
     """Every account's net amount per category and number of entries in `month`: one aggregate for the compound."""
     result: dict[int, tuple[dict[str, int], int]] = {}
     for account_id, category, amount, number in db.session.execute(
-            select(FundEntry.account_id, FundEntry.category, func.sum(FundEntry.amount_fen), func.count())
-            .where(FundEntry.compound_id == compound_id, FundEntry.month == month)
-            .group_by(FundEntry.account_id, FundEntry.category)):
+            _MONTH_AMOUNTS, {"compound_id": compound_id, "month": month}):
         amounts, count = result.setdefault(account_id, ({}, 0))
         amounts[Category(category).value] = int(amount)
         result[account_id] = (amounts, count + number)
@@ -161,17 +180,14 @@ def _total(statements: list[Statement]) -> Statement:
 
 def month_report(compound_id: int, month: date) -> MonthReport:
     """One section per account open by the month's end: frozen where the account closed the month, live otherwise.
-    An open month costs two statements (accounts with their last close, the month's aggregate); a closed one reads
-    its frozen rows instead."""
+    A closed month is one statement (the accounts with their last close and the month's frozen rows); an open one
+    adds the month's aggregate."""
     day = today()
-    accounts = [(a, last) for a, last in _accounts_with_last(compound_id) if a.opened_on <= rules.last_day(month)]
-    frozen = {}
-    if any(last is not None and last.month >= month for _, last in accounts):
-        frozen = {row.account_id: row for row in db.session.scalars(
-            select(FundMonth).where(FundMonth.compound_id == compound_id, FundMonth.month == month))}
+    accounts = [row for row in _accounts_with_last(compound_id, month) if row[0].opened_on <= rules.last_day(month)]
+    frozen = {account.id: row for account, _, row in accounts if row is not None}
     live = _month_amounts(compound_id, month) if len(frozen) < len(accounts) else {}
     sections = []
-    for account, latest in accounts:
+    for account, latest, _ in accounts:
         status = rules.month_status(month, account.opened_on, latest.month if latest else None, day)
         if account.id in frozen:
             row = frozen[account.id]
@@ -203,9 +219,9 @@ def months(compound_id: int) -> list[tuple[date, MonthStatus, Statement | None]]
     for row in db.session.scalars(select(FundMonth).where(FundMonth.compound_id == compound_id)):
         frozen.setdefault(row.month, []).append(_frozen_statement(row))
     result = []
-    for month in reversed(rules.months_between(min(a.opened_on for a, _ in accounts), rules.month_of(day))):
+    for month in reversed(rules.months_between(min(a.opened_on for a, _, _ in accounts), rules.month_of(day))):
         statuses = [rules.month_status(month, a.opened_on, last.month if last else None, day)
-                    for a, last in accounts if a.opened_on <= rules.last_day(month)]
+                    for a, last, _ in accounts if a.opened_on <= rules.last_day(month)]
         status = rules.compound_month_status(statuses)
         result.append((month, status, _total(frozen[month]) if status == MonthStatus.CLOSED and month in frozen
                        else None))
@@ -219,7 +235,7 @@ def summary(compound_id: int) -> Summary:
     day = today()
     this_month = rules.month_of(day)
     accounts = _accounts_with_last(compound_id)
-    after = {a.id: rules.next_to_close(a.opened_on, last.month if last else None) for a, last in accounts}
+    after = {a.id: rules.next_to_close(a.opened_on, last.month if last else None) for a, last, _ in accounts}
     moved: dict[int, int] = {}
     current: dict[str, int] = {}
     if accounts:
@@ -233,7 +249,7 @@ def summary(compound_id: int) -> Summary:
             if month == this_month:
                 current[category] = current.get(category, 0) + int(amount)
     balances = [(account, (account.opening_balance_fen if last is None else last.closing_fen) + moved.get(account.id, 0))
-                for account, last in accounts]
+                for account, last, _ in accounts]
     recent: dict[date, list[Statement]] = {}
     recent_months = (select(FundMonth.month).where(FundMonth.compound_id == compound_id).group_by(FundMonth.month)
                      .order_by(FundMonth.month.desc()).limit(6).scalar_subquery())
@@ -248,8 +264,10 @@ def summary(compound_id: int) -> Summary:
 
 
 def latest_entries(compound_id: int, limit: int = 10) -> list[FundEntry]:
+    # Month first: the (compound, month) index gives the newest month without sorting the whole journal.
     return list(db.session.scalars(select(FundEntry).where(FundEntry.compound_id == compound_id)
-                                   .order_by(FundEntry.entry_date.desc(), FundEntry.id.desc()).limit(limit)))
+                                   .order_by(FundEntry.month.desc(), FundEntry.entry_date.desc(), FundEntry.id.desc())
+                                   .limit(limit)))
 
 
 def receiving_account(accounts: list[FundAccount]) -> FundAccount | None:
