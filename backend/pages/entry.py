@@ -10,6 +10,7 @@ from backend.pages.helpers import compound_by_code
 from backend.policy import authorize, roles_in_compound, visible_compounds
 from backend.presenters import announcements as announcement_presenter
 from backend.presenters import dashboard as dashboard_presenter
+from backend.presenters import fund_statements as fund_statements_presenter
 from backend.presenters import overview as overview_presenter
 from backend.presenters import surveys as survey_presenter
 from backend.presenters import workorders as workorder_presenter
@@ -77,6 +78,7 @@ def compound_home(code: str):
         status_labels=STATUS_LABELS,
         can_set_phones=allows(roles, Action.SET_SERVICE_PHONE) or allows(roles, Action.SET_COMMITTEE_PHONE),
         announcements=announcement_presenter.home_block(compound.id, user_id, roles),
+        funds=fund_statements_presenter.home_block(compound.id, user_id, entry_compound_id()),
     )
 
 

@@ -150,3 +150,24 @@ def workbook(compound_id: int, month: date, user_id: int | None, entry_compound_
     compound = db.session.get(Compound, compound_id)
     return (f"公共账本收支表-{month:%Y-%m}.xlsx",
             service.workbook(report, compound.name, with_bank=access.rights.see_accounts))
+
+
+def home_block(compound_id: int, user_id: int | None, entry_compound_id: int | None = None) -> dict | None:
+    """The 公共账本 block of the compound home: the balance and this month, for those who see statements."""
+    try:
+        access = fund_access(compound_id, user_id, entry_compound_id)
+    except FundRefused:
+        return None
+    if not access.rights.see_statements:
+        return None
+    found = service.summary(compound_id)
+    return {"balance_fen": found.balance_fen, "income_fen": found.this_month.income_fen,
+            "expense_fen": found.this_month.expense_fen, "has_accounts": bool(found.balances)}
+
+
+def heading(compound_id: int) -> dict:
+    """The compound as a page's heading names it (asked after the page's own fund_access)."""
+    compound = db.session.get(Compound, compound_id)
+    if compound is None:
+        raise FundRefused("没有这个小区", Kind.NOT_FOUND)
+    return {"id": compound.id, "name": compound.name, "management_model": compound.management_model.value}

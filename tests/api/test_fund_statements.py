@@ -189,7 +189,8 @@ def test_who_sees_what(client, area_tree, make_area, make_compound, make_user, s
         "official": make_user(Role.OFFICIAL, area=area_tree[3]),
     }
     stranger = make_user(Role.OFFICIAL, area=make_area("别的社区"))
-    other = make_user(Role.OWNER, make_compound(), household=first_household(make_compound()))
+    elsewhere = make_compound()
+    other = make_user(Role.OWNER, elsewhere, household=first_household(elsewhere))
     base = f"/api/v1/compounds/{compound.id}"
     for name, person in people.items():
         headers = sign_in(person)
