@@ -7,6 +7,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from openpyxl import Workbook
 from sqlalchemy import Date, bindparam, func, select
@@ -94,6 +95,13 @@ def _last_closed(compound_id: int) -> dict[int, FundMonth]:
     return {row.account_id: row for row in rows}
 
 
+class LastClose(NamedTuple):
+    """What a read needs of an account's latest closed month."""
+
+    month: date
+    closing_fen: int
+
+
 @functools.cache
 def _accounts_with_last_query():
     """Built once: the aliases and the subquery cost more to construct than the statement takes to run."""
@@ -102,7 +110,7 @@ def _accounts_with_last_query():
               .where(FundMonth.compound_id == compound_id).group_by(FundMonth.account_id).subquery())
     last_row = aliased(FundMonth)
     month_row = aliased(FundMonth)
-    return (select(FundAccount, last_row, month_row)
+    return (select(FundAccount, last_row.month, last_row.closing_fen, month_row)
             .outerjoin(latest, latest.c.account_id == FundAccount.id)
             .outerjoin(last_row, (last_row.account_id == latest.c.account_id) & (last_row.month == latest.c.month))
             .outerjoin(month_row, (month_row.account_id == FundAccount.id)
@@ -111,11 +119,12 @@ def _accounts_with_last_query():
 
 
 def _accounts_with_last(compound_id: int, month: date | None = None
-                        ) -> list[tuple[FundAccount, FundMonth | None, FundMonth | None]]:
+                        ) -> list[tuple[FundAccount, LastClose | None, FundMonth | None]]:
     """The compound's accounts, each with its latest closed month and (given `month`) that month's frozen row, in
     one statement."""
     rows = db.session.execute(_accounts_with_last_query(), {"compound_id": compound_id, "month": month})
-    return [(account, last, frozen) for account, last, frozen in rows]
+    return [(account, None if last_month is None else LastClose(last_month, last_closing), frozen)
+            for account, last_month, last_closing, frozen in rows]
 
 
 def _amounts(account_id: int, first: date | None, last: date | None) -> tuple[dict[str, int], int]:
@@ -154,7 +163,7 @@ def _net(amounts: Mapping[str, int]) -> int:
     return sum(rules.signed(category, amount) for category, amount in amounts.items())
 
 
-def _opening(account: FundAccount, last: FundMonth | None, month: date) -> int:
+def _opening(account: FundAccount, last: LastClose | None, month: date) -> int:
     """The account's balance at the start of an open `month`: the last closed month's closing plus the open months
     before `month`."""
     base = account.opening_balance_fen if last is None else last.closing_fen
