@@ -10,7 +10,7 @@ from datetime import date
 from typing import NamedTuple
 
 from openpyxl import Workbook
-from sqlalchemy import Date, bindparam, func, select
+from sqlalchemy import BigInteger, Date, String, bindparam, cast, func, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -45,7 +45,7 @@ BANK_BALANCE_MISSING = "请填写该账户的银行月末余额"
 class AccountMonth:
     """One account's section of a month's statement."""
 
-    account: FundAccount
+    account: FundAccount | AccountView
     statement: Statement
     status: MonthStatus
     entry_count: int
@@ -116,6 +116,61 @@ def _accounts_with_last_query():
             .outerjoin(month_row, (month_row.account_id == FundAccount.id)
                        & (month_row.month == bindparam("month", type_=Date)))
             .where(FundAccount.compound_id == compound_id).order_by(FundAccount.id))
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """What a statement shows of an account, read as plain columns with the current month's figures."""
+
+    id: int
+    kind: AccountKind
+    bank_name: str
+    account_no_masked: str
+    opening_balance_fen: int
+    opened_on: date
+
+
+@functools.cache
+def _current_month_query():
+    """The accounts with their last close, and the month's aggregate per account and category, in one round trip
+    (UNION ALL: each part runs as it would alone). The current month is never closed: no frozen rows to read."""
+    compound_id = bindparam("compound_id")
+    latest = (select(FundMonth.account_id, func.max(FundMonth.month).label("month"))
+              .where(FundMonth.compound_id == compound_id).group_by(FundMonth.account_id).subquery())
+    last_row = aliased(FundMonth)
+    nothing = {name: cast(null(), kind) for name, kind in (("text", String), ("day", Date), ("fen", BigInteger))}
+    accounts = (select(FundAccount.id.label("account_id"), cast(FundAccount.kind, String).label("kind"),
+                       FundAccount.bank_name, FundAccount.account_no_masked, FundAccount.opening_balance_fen,
+                       FundAccount.opened_on, last_row.month.label("last_month"),
+                       last_row.closing_fen.label("last_closing"), nothing["text"].label("category"),
+                       nothing["fen"].label("amount"), nothing["fen"].label("number"))
+                .outerjoin(latest, latest.c.account_id == FundAccount.id)
+                .outerjoin(last_row, (last_row.account_id == latest.c.account_id)
+                           & (last_row.month == latest.c.month))
+                .where(FundAccount.compound_id == compound_id))
+    amounts = (select(FundEntry.account_id, nothing["text"], nothing["text"], nothing["text"], nothing["fen"],
+                      nothing["day"], nothing["day"], nothing["fen"], cast(FundEntry.category, String),
+                      func.sum(FundEntry.amount_fen), func.count())
+               .where(FundEntry.compound_id == compound_id, FundEntry.month == bindparam("month", type_=Date))
+               .group_by(FundEntry.account_id, FundEntry.category))
+    return union_all(accounts, amounts)
+
+
+def _current_month(compound_id: int, month: date
+                   ) -> tuple[list[tuple[AccountView, LastClose | None, None]], dict[int, tuple[dict[str, int], int]]]:
+    accounts = []
+    live: dict[int, tuple[dict[str, int], int]] = {}
+    for row in db.session.execute(_current_month_query(), {"compound_id": compound_id, "month": month}):
+        if row.category is None:
+            account = AccountView(row.account_id, AccountKind(row.kind), row.bank_name, row.account_no_masked,
+                                  row.opening_balance_fen, row.opened_on)
+            accounts.append((account, None if row.last_month is None else LastClose(row.last_month,
+                                                                                    row.last_closing), None))
+        else:
+            amounts, count = live.get(row.account_id, ({}, 0))
+            amounts[Category(row.category).value] = int(row.amount)
+            live[row.account_id] = (amounts, count + int(row.number))
+    return sorted(accounts, key=lambda item: item[0].id), live
 
 
 def _accounts_with_last(compound_id: int, month: date | None = None
@@ -189,12 +244,17 @@ def _total(statements: list[Statement]) -> Statement:
 
 def month_report(compound_id: int, month: date) -> MonthReport:
     """One section per account open by the month's end: frozen where the account closed the month, live otherwise.
-    A closed month is one statement (the accounts with their last close and the month's frozen rows); an open one
-    adds the month's aggregate."""
+    The current month and a closed one are one statement each (the accounts with their last close and the month's
+    aggregate, or its frozen rows); an earlier month still open adds the aggregate to the second."""
     day = today()
-    accounts = [row for row in _accounts_with_last(compound_id, month) if row[0].opened_on <= rules.last_day(month)]
+    if month == rules.month_of(day):
+        every, live = _current_month(compound_id, month)
+    else:
+        every, live = _accounts_with_last(compound_id, month), None
+    accounts = [row for row in every if row[0].opened_on <= rules.last_day(month)]
     frozen = {account.id: row for account, _, row in accounts if row is not None}
-    live = _month_amounts(compound_id, month) if len(frozen) < len(accounts) else {}
+    if live is None:
+        live = _month_amounts(compound_id, month) if len(frozen) < len(accounts) else {}
     sections = []
     for account, latest, _ in accounts:
         status = rules.month_status(month, account.opened_on, latest.month if latest else None, day)

@@ -68,6 +68,13 @@ def test_closing_freezes_each_month_and_the_balance_reads_from_the_last_closed(c
         "parking": 1_200, "repair": -8_000}
     assert live["accounts"][0]["closing_fen"] == 142_000 + 1_200 + 8_000
 
+    current = client.get(f"/api/v1/compounds/{compound.id}/fund-statements/{month_text(this_month())}",
+                         headers=headers).json
+    assert current["status"] == "open" and current["actions"] == []
+    assert current["accounts"][0]["opening_fen"] == 142_000 + 1_200 + 8_000
+    assert current["accounts"][0]["by_category"] == [{"category": "cleaning", "label": "保洁", "direction": "expense",
+                                                      "direction_label": "支出", "amount_fen": 700}]
+    assert (current["accounts"][0]["entry_count"], current["total"]["closing_fen"]) == (1, 151_200 - 700)
     summary = client.get(f"/api/v1/compounds/{compound.id}/fund-summary", headers=headers).json
     assert summary["balance_fen"] == 100_000 + 50_000 - 8_000 + 1_200 + 8_000 - 700
     assert summary["this_month"]["expense_fen"] == 700
