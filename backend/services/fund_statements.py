@@ -102,20 +102,24 @@ class LastClose(NamedTuple):
     closing_fen: int
 
 
+def _last_close_columns():
+    """An account's latest closed month and its closing, each read backwards from the (account, month) index: one
+    row whatever the number of months closed."""
+    def newest(column):
+        return (select(column).where(FundMonth.account_id == FundAccount.id).order_by(FundMonth.month.desc())
+                .limit(1).correlate(FundAccount).scalar_subquery())
+
+    return newest(FundMonth.month).label("last_month"), newest(FundMonth.closing_fen).label("last_closing")
+
+
 @functools.cache
 def _accounts_with_last_query():
-    """Built once: the aliases and the subquery cost more to construct than the statement takes to run."""
-    compound_id = bindparam("compound_id")
-    latest = (select(FundMonth.account_id, func.max(FundMonth.month).label("month"))
-              .where(FundMonth.compound_id == compound_id).group_by(FundMonth.account_id).subquery())
-    last_row = aliased(FundMonth)
+    """Built once: the aliases and the subqueries cost more to construct than the statement takes to run."""
     month_row = aliased(FundMonth)
-    return (select(FundAccount, last_row.month, last_row.closing_fen, month_row)
-            .outerjoin(latest, latest.c.account_id == FundAccount.id)
-            .outerjoin(last_row, (last_row.account_id == latest.c.account_id) & (last_row.month == latest.c.month))
+    return (select(FundAccount, *_last_close_columns(), month_row)
             .outerjoin(month_row, (month_row.account_id == FundAccount.id)
                        & (month_row.month == bindparam("month", type_=Date)))
-            .where(FundAccount.compound_id == compound_id).order_by(FundAccount.id))
+            .where(FundAccount.compound_id == bindparam("compound_id")).order_by(FundAccount.id))
 
 
 @dataclass(frozen=True)
@@ -135,18 +139,11 @@ def _current_month_query():
     """The accounts with their last close, and the month's aggregate per account and category, in one round trip
     (UNION ALL: each part runs as it would alone). The current month is never closed: no frozen rows to read."""
     compound_id = bindparam("compound_id")
-    latest = (select(FundMonth.account_id, func.max(FundMonth.month).label("month"))
-              .where(FundMonth.compound_id == compound_id).group_by(FundMonth.account_id).subquery())
-    last_row = aliased(FundMonth)
     nothing = {name: cast(null(), kind) for name, kind in (("text", String), ("day", Date), ("fen", BigInteger))}
     accounts = (select(FundAccount.id.label("account_id"), cast(FundAccount.kind, String).label("kind"),
                        FundAccount.bank_name, FundAccount.account_no_masked, FundAccount.opening_balance_fen,
-                       FundAccount.opened_on, last_row.month.label("last_month"),
-                       last_row.closing_fen.label("last_closing"), nothing["text"].label("category"),
+                       FundAccount.opened_on, *_last_close_columns(), nothing["text"].label("category"),
                        nothing["fen"].label("amount"), nothing["fen"].label("number"))
-                .outerjoin(latest, latest.c.account_id == FundAccount.id)
-                .outerjoin(last_row, (last_row.account_id == latest.c.account_id)
-                           & (last_row.month == latest.c.month))
                 .where(FundAccount.compound_id == compound_id))
     amounts = (select(FundEntry.account_id, nothing["text"], nothing["text"], nothing["text"], nothing["fen"],
                       nothing["day"], nothing["day"], nothing["fen"], cast(FundEntry.category, String),
