@@ -271,7 +271,11 @@ def statement(compound_id: int, month: date, user_id: int | None, entry_compound
     require(fund_access(compound_id, user_id, entry_compound_id), "see_statements")
     if month > rules.month_of(today()):
         raise FundRefused("该月尚未开始", Kind.NOT_FOUND)
-    return month_report(compound_id, month)
+    report = month_report(compound_id, month)
+    if not report.accounts:
+        # Before the first account was opened there is no statement (the list of months starts there too).
+        raise FundRefused("该月尚无账户，没有收支表", Kind.NOT_FOUND)
+    return report
 
 
 def months(compound_id: int) -> list[tuple[date, MonthStatus, Statement | None]]:

@@ -99,6 +99,8 @@ def test_months_close_in_order_after_their_end_and_once(client, make_compound, m
     assert_error_shape(again, 409)
     assert again.json["message"] == "该月已结账"
     assert_error_shape(_close(client, headers, compound, months_ago(5), {account.id: 1}), 409)
+    assert_error_shape(client.get(f"/api/v1/compounds/{compound.id}/fund-statements/{month_text(months_ago(5))}",
+                                  headers=headers), 404)
     assert_error_shape(client.post(f"/api/v1/compounds/{compound.id}/fund-statements/2026-13/close",
                                    headers=headers, json={}), 404)
 
