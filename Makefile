@@ -68,7 +68,7 @@ bench: install
 	  $(BIN)/python -m bench.fees || status=1; $(BIN)/python -m bench.rating || status=1; \
 	  $(BIN)/python -m bench.surveys || status=1; $(BIN)/python -m bench.fast3g || status=1; \
 	  $(BIN)/python -m bench.burst || status=1; $(BIN)/python -m bench.dashboard || status=1; \
-	  $(BIN)/python -m bench.reports || status=1; exit $$status
+	  $(BIN)/python -m bench.reports || status=1; $(BIN)/python -m bench.funds || status=1; exit $$status
 
 # ruff, then the layering contracts in pyproject.toml (import-linter; docs/architecture.md).
 lint: install

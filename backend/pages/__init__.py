@@ -105,6 +105,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     fee_desk,
     fees,
     flags,
+    fund_statements,
     fund_years,
     funds,
     governance,

@@ -11,6 +11,7 @@ from backend.pages.helpers import compound_by_code
 from backend.policy import authorize, roles_in_compound, visible_compounds
 from backend.presenters import announcements as announcement_presenter
 from backend.presenters import dashboard as dashboard_presenter
+from backend.presenters import fund_statements as fund_statements_presenter
 from backend.presenters import overview as overview_presenter
 from backend.presenters import surveys as survey_presenter
 from backend.presenters import workorders as workorder_presenter
@@ -80,6 +81,7 @@ def compound_home(code: str):
         announcements=announcement_presenter.home_block(compound.id, user_id, roles),
         # 公示栏 (Art. 943): for whoever may read the compound's money; a visitor's QR scan alone is not enough.
         sees_disclosures=fund_rights(compound.management_model, roles).see_disclosures,
+        funds=fund_statements_presenter.home_block(compound.id, user_id, entry_compound_id()),
     )
 
 
