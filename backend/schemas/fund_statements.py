@@ -68,7 +68,7 @@ class ThisMonthSchema(Schema):
     by_category = fields.List(fields.Nested(CategoryAmountSchema), required=True)
 
 
-class EntryLineSchema(Schema):
+class LatestEntrySchema(Schema):
     id = fields.Integer(required=True)
     entry_date = fields.Date(required=True)
     category = fields.String(required=True)
@@ -89,7 +89,7 @@ class FundSummarySchema(Schema):
     accounts = fields.List(fields.Nested(AccountBalanceSchema), required=True)
     this_month = fields.Nested(ThisMonthSchema, required=True)
     latest_closed = fields.List(fields.Nested(MonthFiguresSchema), required=True)
-    latest_entries = fields.List(fields.Nested(EntryLineSchema), allow_none=True,
+    latest_entries = fields.List(fields.Nested(LatestEntrySchema), allow_none=True,
                                  metadata={"description": "null for those who see statements only (tenants, staff)"})
     actions = fields.List(fields.String(), required=True)
 
