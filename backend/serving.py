@@ -80,3 +80,16 @@ def init_serving(app: Flask) -> None:
     def favicon():
         # Browsers ask for /favicon.ico whatever the page links; it cannot be versioned, so a day's cache.
         return send_from_directory(app.static_folder, FAVICON, mimetype="image/x-icon", max_age=86400)
+
+
+def evidence_response(data: bytes, content_type: str, filename: str, inline_photo: bool = True) -> Response:
+    """An evidence file (an agreement, a voucher, a quote, a posted report) for the one person who may read it. A
+    photo may show in the page; a PDF is only ever downloaded, and opened from here it runs nothing of ours (no
+    script, no same-origin rights)."""
+    response = Response(data, mimetype=content_type)
+    disposition = "inline" if inline_photo and content_type.startswith("image/") else "attachment"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, max-age=600"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response

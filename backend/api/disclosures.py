@@ -7,7 +7,6 @@ and strangers → 404, a reader posting → 403, a period or content the kind do
 10 MB → 413."""
 from __future__ import annotations
 
-from flask import Response
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
@@ -24,6 +23,7 @@ from backend.schemas.disclosures import (
     DisclosureListQuery,
 )
 from backend.services import disclosures as service
+from backend.serving import evidence_response
 
 blp = Blueprint("disclosures", __name__, url_prefix="/api/v1", description="公示栏")
 blp.ARGUMENTS_PARSER = MultipartParser()
@@ -86,15 +86,6 @@ class DisclosureFile(MethodView):
     def get(self, disclosure_id):
         """The posting's file (the audit report, the maintenance fund's papers), to whoever may read the board."""
         found = service.file_of(disclosure_id, optional_user_id())
-        return file_response(found, inline=False)
+        return evidence_response(found.data, found.content_type, found.filename, inline_photo=False)
 
 
-def file_response(found: service.DisclosureFile, inline: bool) -> Response:
-    response = Response(found.data, mimetype=found.content_type)
-    disposition = "inline" if inline and found.content_type != service.PDF else "attachment"
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{found.filename}"'
-    response.headers["Cache-Control"] = "private, max-age=600"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    # A PDF opened from here runs nothing of ours: no script, no same-origin rights.
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return response

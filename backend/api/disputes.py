@@ -9,7 +9,6 @@ acting → 403; a step or outcome on a closed case → 409; bad input (a link to
 file over 10 MB → 413."""
 from __future__ import annotations
 
-from flask import Response
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
@@ -30,6 +29,7 @@ from backend.schemas.disputes import (
     StepInputSchema,
 )
 from backend.services import disputes as service
+from backend.serving import evidence_response
 
 blp = Blueprint("disputes", __name__, url_prefix="/api/v1", description="矛盾纠纷调解")
 blp.ARGUMENTS_PARSER = MultipartParser()
@@ -151,13 +151,7 @@ class DisputeAgreement(MethodView):
     def get(self, dispute_id):
         """The signed agreement, to whoever may read the case."""
         found = service.agreement_file(dispute_id, optional_user_id())
-        response = Response(found.data, mimetype=found.content_type)
-        response.headers["Content-Disposition"] = f'attachment; filename="{found.filename}"'
-        response.headers["Cache-Control"] = "private, max-age=600"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        # A PDF opened from here runs nothing of ours: no script, no same-origin rights.
-        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-        return response
+        return evidence_response(found.data, found.content_type, found.filename, inline_photo=False)
 
     @blp.arguments(AgreementInputSchema, location="files")
     @blp.response(200, DisputeDetailSchema)

@@ -8,7 +8,6 @@ strangers and other compounds: 404. An entry dated in a closed month → 422 on 
 an expense without an approved (or emergency) request, or beyond it → 422; a file over 10 MB → 413."""
 from __future__ import annotations
 
-from flask import Response
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
@@ -31,6 +30,7 @@ from backend.schemas.funds import (
     SettingsSchema,
 )
 from backend.services import funds as service
+from backend.serving import evidence_response
 
 blp = Blueprint("funds", __name__, url_prefix="/api/v1", description="公共账本：账户、设置、日记账、凭证、冲销")
 blp.ARGUMENTS_PARSER = MultipartParser()
@@ -165,11 +165,4 @@ class FundVoucher(MethodView):
     def get(self, voucher_id):
         """A voucher's file, to those who see vouchers of its compound."""
         found = service.voucher_file(voucher_id, optional_user_id())
-        response = Response(found.data, mimetype=found.content_type)
-        disposition = "inline" if found.content_type.startswith("image/") else "attachment"
-        response.headers["Content-Disposition"] = f'{disposition}; filename="{found.filename}"'
-        response.headers["Cache-Control"] = "private, max-age=600"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        # A PDF opened from here runs nothing of ours: no script, no same-origin rights.
-        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-        return response
+        return evidence_response(found.data, found.content_type, found.filename)

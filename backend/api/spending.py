@@ -8,7 +8,6 @@ them; tenants and staff get 403; strangers, visitors and another compound's peop
 a second approval by the same member → 403/409; a decided request or one under the owners' vote → 409."""
 from __future__ import annotations
 
-from flask import Response
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
@@ -27,6 +26,7 @@ from backend.schemas.spending import (
     SpendingListSchema,
 )
 from backend.services import spending as service
+from backend.serving import evidence_response
 
 blp = Blueprint("spending", __name__, url_prefix="/api/v1", description="支出申请与审批")
 blp.ARGUMENTS_PARSER = MultipartParser()
@@ -125,10 +125,4 @@ class QuoteFile(MethodView):
     def get(self, quote_id):
         """A quote's file, to whoever may see the compound's spending."""
         found = service.quote_file(quote_id, optional_user_id(), entry_compound_id())
-        response = Response(found.data, mimetype=found.content_type)
-        response.headers["Content-Disposition"] = f'attachment; filename="{found.filename}"'
-        response.headers["Cache-Control"] = "private, max-age=600"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        # A PDF opened from here runs nothing of ours: no script, no same-origin rights.
-        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-        return response
+        return evidence_response(found.data, found.content_type, found.filename, inline_photo=False)

@@ -3,7 +3,7 @@ posting below), the posting form with its file, one posting with its frozen figu
 is the presenter's (presenters/disclosures.py); the form is loaded by the API's schema (schemas/disclosures.py)."""
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from backend.domain.funds import DisclosureKind
 from backend.errors import show_refusal_with
@@ -14,6 +14,7 @@ from backend.presenters import disclosures as presenter
 from backend.request_context import client_ip, optional_user_id
 from backend.schemas.disclosures import DisclosureInputSchema
 from backend.services import disclosures as service
+from backend.serving import evidence_response
 
 PAGE_SIZE = 20
 COMPOUND_ID = "<int(min=1, max=2147483647):compound_id>"
@@ -93,11 +94,4 @@ def disclosure_file(disclosure_id: int):
     if user_id is None:
         return login_redirect()
     found = service.file_of(disclosure_id, user_id)
-    response = Response(found.data, mimetype=found.content_type)
-    # A photo is shown in the page; a PDF is only ever downloaded, and runs nothing of ours.
-    disposition = "attachment" if found.content_type == service.PDF else "inline"
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{found.filename}"'
-    response.headers["Cache-Control"] = "private, max-age=600"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return response
+    return evidence_response(found.data, found.content_type, found.filename)

@@ -4,7 +4,7 @@ the outcome with the agreement, the agreement alone, another mediator). What eac
 (presenters/disputes.py); forms are loaded by the API's schemas (schemas/disputes.py)."""
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from backend.domain.disputes import DisputeStatus
 from backend.errors import show_refusal_with
@@ -21,6 +21,7 @@ from backend.schemas.disputes import (
     StepInputSchema,
 )
 from backend.services import disputes as service
+from backend.serving import evidence_response
 
 PAGE_SIZE = 20
 # The open form offers this many party rows; empty ones are left out.
@@ -203,12 +204,5 @@ def dispute_agreement(dispute_id: int):
     if user_id is None:
         return login_redirect()
     found = service.agreement_file(dispute_id, user_id)
-    response = Response(found.data, mimetype=found.content_type)
-    # A photo is shown in the page; a PDF is only ever downloaded, and runs nothing of ours.
-    disposition = "attachment" if found.content_type == service.PDF else "inline"
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{found.filename}"'
-    response.headers["Cache-Control"] = "private, max-age=600"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return response
+    return evidence_response(found.data, found.content_type, found.filename)
 

@@ -3,7 +3,7 @@ quotes, approvals, the owners' vote it waits for and the committee's approve / r
 presenter's (presenters/spending.py); forms are loaded by the API's schemas (schemas/spending.py)."""
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from backend.domain.funds import SpendingStatus
 from backend.errors import show_refusal_with
@@ -14,6 +14,7 @@ from backend.presenters import spending as presenter
 from backend.request_context import client_ip, entry_compound_id, optional_user_id
 from backend.schemas.spending import RejectInputSchema, SpendingFormSchema
 from backend.services import spending as service
+from backend.serving import evidence_response
 
 PAGE_SIZE = 20
 # The form offers this many quote inputs (a photo or a PDF each); empty ones are left out.
@@ -115,11 +116,4 @@ def spending_quote(quote_id: int):
     if user_id is None:
         return login_redirect()
     found = service.quote_file(quote_id, user_id, entry_compound_id())
-    response = Response(found.data, mimetype=found.content_type)
-    # A photo is shown in the page; a PDF is only ever downloaded, and runs nothing of ours.
-    disposition = "attachment" if found.content_type == service.PDF else "inline"
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{found.filename}"'
-    response.headers["Cache-Control"] = "private, max-age=600"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return response
+    return evidence_response(found.data, found.content_type, found.filename)
