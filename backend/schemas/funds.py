@@ -46,7 +46,7 @@ class MonthField(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if not MONTH.match(text):
+        if not MONTH.match(text) or int(text[:4]) < 1:
             raise ValidationError("月份格式应为YYYY-MM")
         return date(int(text[:4]), int(text[5:7]), 1)
 
