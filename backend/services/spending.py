@@ -236,7 +236,8 @@ def _settle_locked(request: SpendingRequest) -> bool:
         return False
     topic_step = db.session.scalar(select(Topic.step).where(Topic.id == request.topic_id))
     result = db.session.get(BallotResult, request.topic_id)
-    outcome = (rules.VoteOutcome(kind=result.vote_kind, item=result.civil_code_item, passed=result.passed)
+    outcome = (rules.VoteOutcome(kind=result.vote_kind, item=result.civil_code_item, passed=result.passed,
+                                 motion=any(option.get("is_approval") for option in result.options.values()))
                if result is not None else None)
     status, note = rules.status_from_vote(request.purpose, topic_step, outcome)
     if status is SpendingStatus.VOTING:

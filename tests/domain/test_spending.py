@@ -44,12 +44,12 @@ def test_approval_by_someone_other_than_the_requester_of_a_pending_request():
 
 
 @given(purpose=st.sampled_from(SpendingPurpose), kind=st.sampled_from(VoteKind),
-       item=st.one_of(st.none(), st.integers(1, 9)), passed=st.booleans())
-def test_only_a_passed_vote_of_the_purposes_item_approves(purpose, kind, item, passed):
-    status, note = rules.status_from_vote(purpose, Step.PUBLICITY, VoteOutcome(kind, item, passed))
+       item=st.one_of(st.none(), st.integers(1, 9)), passed=st.booleans(), motion=st.booleans())
+def test_only_a_passed_motion_of_the_purposes_item_approves(purpose, kind, item, passed, motion):
+    status, note = rules.status_from_vote(purpose, Step.PUBLICITY, VoteOutcome(kind, item, passed, motion))
     expected = rules.vote_rule_for(purpose)
     matches = kind is expected.kind and item == expected.item
-    assert (status is SpendingStatus.APPROVED) is (matches and passed)
+    assert (status is SpendingStatus.APPROVED) is (matches and passed and motion)
     assert status is not SpendingStatus.VOTING and note
 
 

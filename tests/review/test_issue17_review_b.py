@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from backend.domain.compounds import AreaLevel, ManagementModel
@@ -137,3 +139,95 @@ def test_nul_characters_in_text_never_500(client, world):
 
 def text(response) -> str:
     return html.unescape(response.get_data(as_text=True))
+
+
+EVIL = "<script>alert(17)</script>"
+
+
+def seed(client, world: World) -> dict:
+    """An account, an entry with a voucher, a spending request with a quote, two disclosures: hostile text in each."""
+    cid = world.compound.id
+    account = open_account(client, world)
+    member = world.members[0]
+    entry = call(client, "POST", f"/api/v1/compounds/{cid}/fund-entries", member, content_type="multipart/form-data",
+                 data={"category": "parking", "amount_fen": "12345", "counterparty": f"甲ZQX{EVIL}",
+                       "note": f"ZQX{EVIL}", "vouchers": [samples.camera_jpeg(80, 60).upload()]})
+    assert entry.status_code == 201, entry.get_json()
+    request = call(client, "POST", f"/api/v1/compounds/{cid}/spending-requests", member,
+                   content_type="multipart/form-data",
+                   data={"title": f"门禁ZQS{EVIL}", "purpose": "other", "amount_fen": "1000", "category": "repair",
+                         "payee": f"乙{EVIL}", "quotes": [samples.camera_jpeg(80, 60).upload()]})
+    assert request.status_code == 201, request.get_json()
+    board = call(client, "POST", f"/api/v1/compounds/{cid}/disclosures", world.manager,
+                 content_type="multipart/form-data",
+                 data={"kind": "service_standards", "title": f"标准{EVIL}", "body": f"保洁{EVIL}"})
+    assert board.status_code == 201, board.get_json()
+    return {"account": account, "entry": entry.get_json(), "request": request.get_json(),
+            "disclosure": board.get_json()}
+
+
+def page_urls(world: World, seeded: dict) -> list[str]:
+    cid = world.compound.id
+    month = beijing_date(utcnow()).strftime("%Y-%m")
+    return [f"/h5/compounds/{cid}/funds", f"/h5/compounds/{cid}/funds/desk",
+            f"/h5/compounds/{cid}/funds/entries", f"/h5/compounds/{cid}/funds/entries?month={month}",
+            f"/h5/compounds/{cid}/funds/entries/new", f"/h5/fund-entries/{seeded['entry']['id']}",
+            f"/h5/compounds/{cid}/funds/accounts", f"/h5/compounds/{cid}/funds/settings",
+            f"/h5/compounds/{cid}/funds/statements/{month}", f"/h5/compounds/{cid}/spending",
+            f"/h5/compounds/{cid}/spending/new", f"/h5/spending-requests/{seeded['request']['id']}",
+            f"/h5/compounds/{cid}/disclosures", f"/h5/compounds/{cid}/disclosures/new",
+            f"/h5/disclosures/{seeded['disclosure']['id']}",
+            f"/h5/compounds/{cid}/funds/years/{beijing_date(utcnow()).year - 1}"]
+
+
+def test_every_page_escapes_and_answers_each_reader(client, app, world, page_sign_in):
+    seeded = seed(client, world)
+    readers = {"owner": world.owner, "tenant": world.tenant, "staff": world.staff, "manager": world.manager,
+               "member": world.members[1], "official": world.official, "other_official": world.other_official,
+               "stranger": world.stranger}
+    for name, user in readers.items():
+        phone = app.test_client()
+        page_sign_in(phone, user)
+        for url in page_urls(world, seeded):
+            response = phone.get(url)
+            body = response.get_data(as_text=True)
+            assert response.status_code in (200, 403, 404), (name, url, response.status_code, body[:300])
+            assert EVIL not in body, (name, url)
+            if name in ("stranger", "other_official"):
+                assert response.status_code == 404, (name, url)
+            if name in ("tenant", "staff"):
+                assert "ZQX" not in body and "ZQS" not in body, (name, url)
+            if response.status_code == 200:
+                assert ">None<" not in body and "None</" not in body, (name, url)
+                for form in body.split("<form")[1:]:
+                    if 'method="post"' in form.split(">")[0]:
+                        assert 'name="csrf_token"' in form.split("</form>")[0], (name, url)
+
+
+def test_a_ballot_without_an_approval_option_never_approves_a_request(client, world):
+    """Options drafted as plain choices ("同意", "不同意" with neither marked as the motion's yes): whichever wins
+    "passes" the ballot, so "不同意" winning must not approve the spending request."""
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        start = utcnow()
+        filed = call(client, "POST", f"/api/v1/compounds/{world.compound.id}/spending-requests", world.members[0],
+                     content_type="multipart/form-data",
+                     data={"title": "外墙粉刷", "purpose": "other", "amount_fen": "600000", "category": "repair",
+                           "payee": "某公司"})
+        assert filed.status_code == 201, filed.get_json()
+        topic_id = filed.get_json()["topic"]["id"]
+        review = {"decision": "accept", "vote_kind": "consultation", "civil_code_item": None,
+                  "deliberation_ends_at": (start + timedelta(days=3)).isoformat(), "voting_hours": 72,
+                  "publicity_days": 7, "responsible_party": "业委会"}
+        assert call(client, "POST", f"/api/v1/topics/{topic_id}/review", world.members[1], json=review).status_code \
+            == 200
+        options = call(client, "PUT", f"/api/v1/topics/{topic_id}/options", world.members[1],
+                       json={"options": [{"label": "同意"}, {"label": "不同意"}]}).get_json()["items"]
+        no = next(option["id"] for option in options if option["label"] == "不同意")
+        assert call(client, "POST", f"/api/v1/topics/{topic_id}/ballot/open", world.members[1]).status_code == 200
+        assert call(client, "PUT", f"/api/v1/topics/{topic_id}/vote", world.owner, json={"option_id": no}) \
+            .status_code == 200
+        clock.move_to(start + timedelta(hours=73))
+        closed = call(client, "POST", f"/api/v1/topics/{topic_id}/ballot/close", world.members[1])
+        assert closed.status_code == 200, closed.get_json()
+        seen = call(client, "GET", f"/api/v1/spending-requests/{filed.get_json()['id']}", world.members[0])
+        assert (seen.get_json()["status"], seen.get_json()["spendable"]) == ("rejected", False), seen.get_json()
