@@ -231,3 +231,68 @@ def test_a_ballot_without_an_approval_option_never_approves_a_request(client, wo
         assert closed.status_code == 200, closed.get_json()
         seen = call(client, "GET", f"/api/v1/spending-requests/{filed.get_json()['id']}", world.members[0])
         assert (seen.get_json()["status"], seen.get_json()["spendable"]) == ("rejected", False), seen.get_json()
+
+
+def page_posts(world: World, seeded: dict) -> list[tuple[str, dict]]:
+    cid = world.compound.id
+    month = beijing_date(utcnow()).strftime("%Y-%m")
+    huge = "9" * 40
+    return [
+        (f"/h5/compounds/{cid}/funds/entries/new", {"category": "parking", "amount": huge, "entry_date": "0001-01-01",
+                                                     "account_id": huge, "spending_request_id": "-1"}),
+        (f"/h5/compounds/{cid}/funds/entries/new", {"category": "repair", "amount": "1e5", "entry_date": "2026-02-30",
+                                                     "account_id": "１", "spending_request_id": huge}),
+        (f"/h5/fund-entries/{seeded['entry']['id']}/reversal", {"reason": "x" * 5000}),
+        (f"/h5/compounds/{cid}/funds/accounts", {"kind": "trust", "opened_on": "0001-01-01",
+                                                  "opening_balance": huge}),
+        (f"/h5/compounds/{cid}/funds/accounts", {"kind": "x", "opened_on": "x", "opening_balance": "-5"}),
+        (f"/h5/compounds/{cid}/funds/settings", {"spending_threshold": huge, "remuneration_rate_bp": huge,
+                                                  "remuneration_fixed": "-1"}),
+        (f"/h5/compounds/{cid}/funds/statements/{month}/close", {f"bank_{seeded['account']}": huge}),
+        (f"/h5/compounds/{cid}/funds/statements/0000-01/close", {}),
+        (f"/h5/compounds/{cid}/funds/statements/{month}/explanation", {"account_id": huge, "note": "x" * 5000}),
+        (f"/h5/compounds/{cid}/funds/years/2025", {"use": "refund", "topic_id": huge, "note": "x" * 5000}),
+        (f"/h5/compounds/{cid}/spending/new", {"title": "x", "purpose": "other", "amount": huge,
+                                               "category": "repair", "payee": "x", "emergency": "maybe"}),
+        (f"/h5/spending-requests/{seeded['request']['id']}/reject", {"note": "x" * 5000}),
+        (f"/h5/compounds/{cid}/disclosures/new", {"kind": "public_income", "period": "9999Q4"}),
+        (f"/h5/compounds/{cid}/disclosures/new", {"kind": "staff_on_duty", "staff": "\n".join(["张三"] * 500)}),
+    ]
+
+
+def test_page_forms_refuse_bad_values_and_a_missing_csrf_token(client, app, world, page_sign_in):
+    seeded = seed(client, world)
+    for user in (world.members[1], world.manager):
+        phone = app.test_client()
+        csrf = page_sign_in(phone, user)
+        for url, form in page_posts(world, seeded):
+            response = phone.post(url, data=form, content_type="multipart/form-data")
+            assert response.status_code in (400, 403), (url, response.status_code)
+            response = phone.post(url, data=form | {"csrf_token": csrf}, content_type="multipart/form-data")
+            assert response.status_code in (403, 404, 409, 422), (url, response.status_code,
+                                                                   response.get_data(as_text=True)[:300])
+
+
+def test_page_queries_with_bad_values_never_500(client, app, world, page_sign_in):
+    seed(client, world)
+    cid = world.compound.id
+    phone = app.test_client()
+    page_sign_in(phone, world.members[1])
+    huge = "9" * 30
+    for url in [f"/h5/compounds/{cid}/funds/entries?month=0000-01", f"/h5/compounds/{cid}/funds/entries?month=x",
+                f"/h5/compounds/{cid}/funds/entries?page={huge}", f"/h5/compounds/{cid}/funds/entries?page=-1",
+                f"/h5/compounds/{cid}/funds/entries/new?direction=x", f"/h5/compounds/{cid}/spending?status=x",
+                f"/h5/compounds/{cid}/spending?page={huge}", f"/h5/compounds/{cid}/disclosures?kind=x",
+                f"/h5/compounds/{cid}/disclosures?page={huge}", f"/h5/compounds/{cid}/disclosures/new?kind=x",
+                f"/h5/compounds/{cid}/funds/statements/0000-01", f"/h5/compounds/{cid}/funds/statements/9999-12",
+                f"/h5/compounds/{cid}/funds/years/2100", "/h5/fund-entries/2147483647",
+                "/h5/spending-requests/2147483647", "/h5/disclosures/2147483647", "/h5/disclosures/2147483647/file",
+                "/h5/spending-quotes/2147483647"]:
+        response = phone.get(url)
+        assert response.status_code in (200, 302, 400, 404, 422), (url, response.status_code)
+    for url in [f"/api/v1/compounds/{cid}/spending-requests?page={huge}", f"/api/v1/compounds/{cid}/disclosures?page=0",
+                f"/api/v1/compounds/{cid}/fund-entries?page={huge}", f"/api/v1/compounds/{cid}/disclosures?kind=x",
+                f"/api/v1/compounds/{cid}/fund-years/2100", f"/api/v1/compounds/{cid}/fund-years/2100/refunds",
+                "/api/v1/areas/2147483647/fund-coverage", "/api/v1/disclosure-files/2147483647",
+                "/api/v1/fund-vouchers/2147483647", "/api/v1/spending-quotes/2147483647"]:
+        no_500(call(client, "GET", url, world.members[1]))
