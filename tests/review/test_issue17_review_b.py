@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend.domain.compounds import AreaLevel, ManagementModel
 from backend.domain.roles import Role
@@ -296,3 +296,72 @@ def test_page_queries_with_bad_values_never_500(client, app, world, page_sign_in
                 "/api/v1/areas/2147483647/fund-coverage", "/api/v1/disclosure-files/2147483647",
                 "/api/v1/fund-vouchers/2147483647", "/api/v1/spending-quotes/2147483647"]:
         no_500(call(client, "GET", url, world.members[1]))
+
+
+@pytest.mark.live
+def test_overdue_sweeps_at_the_same_instant_tell_the_street_once(app, area_tree, make_compound, make_user):
+    import threading
+
+    from backend.domain import disclosures as board_rules
+    from backend.domain.funds import AccountKind
+    from backend.domain.notifications import DISCLOSURE_OVERDUE
+    from backend.models import AuditEvent, FundAccount, Notice
+    from backend.services import disclosures as board
+
+    _, _, street, community = area_tree
+    compound = make_compound(area=community, model=ManagementModel.TRUST, buildings=1, households_per_building=1)
+    make_user(Role.OFFICIAL, area=street)
+    owed = board_rules.quarter_due(beijing_date(utcnow()))
+    late = board_rules.due_on(owed) + timedelta(days=1)
+    db.session.add(FundAccount(compound_id=compound.id, kind=AccountKind.TRUST, opening_balance_fen=0,
+                               opened_on=owed.first_day))
+    db.session.commit()
+    db.session.close()
+    barrier = threading.Barrier(4)
+    told: list[int] = []
+
+    def sweep():
+        with app.app_context():
+            barrier.wait()
+            told.append(board.sweep_overdue(late))
+            db.session.remove()
+
+    threads = [threading.Thread(target=sweep) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(told) == [0, 0, 0, 1]
+    assert db.session.scalar(select(func.count()).where(Notice.kind == DISCLOSURE_OVERDUE)) == 1
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "disclosure.overdue")) == 1
+
+
+def test_every_api_read_answers_each_reader_by_their_rights(client, world):
+    seeded = seed(client, world)
+    cid = world.compound.id
+    month = beijing_date(utcnow()).strftime("%Y-%m")
+    entry = call(client, "GET", f"/api/v1/fund-entries/{seeded['entry']['id']}", world.members[0]).get_json()
+    voucher_url = entry["vouchers"][0]["url"]
+    quote_url = seeded["request"]["quotes"][0]["url"]
+    insiders_only = [f"/api/v1/compounds/{cid}/fund-accounts", f"/api/v1/compounds/{cid}/fund-entries",
+                     f"/api/v1/fund-entries/{seeded['entry']['id']}", voucher_url,
+                     f"/api/v1/compounds/{cid}/spending-requests", f"/api/v1/spending-requests/{seeded['request']['id']}",
+                     quote_url]
+    everyone = [f"/api/v1/compounds/{cid}/fund-summary", f"/api/v1/compounds/{cid}/fund-statements",
+                f"/api/v1/compounds/{cid}/fund-statements/{month}", f"/api/v1/compounds/{cid}/fund-statements/{month}.xlsx",
+                f"/api/v1/compounds/{cid}/disclosures", f"/api/v1/disclosures/{seeded['disclosure']['id']}",
+                f"/api/v1/compounds/{cid}/fund-years/{beijing_date(utcnow()).year - 1}"]
+    for user in (world.owner, world.manager, world.members[1], world.official):
+        for url in insiders_only + everyone:
+            assert call(client, "GET", url, user).status_code == 200, (user.username, url)
+    for user in (world.tenant, world.staff):
+        for url in insiders_only:
+            assert_error_shape(call(client, "GET", url, user), 403)
+        for url in everyone:
+            response = call(client, "GET", url, user)
+            assert response.status_code == 200, (url, response.status_code)
+            assert b"ZQX" not in response.data and b"ZQS" not in response.data, url
+            assert b"fund-vouchers" not in response.data, url
+    for user in (world.stranger, world.other_official):
+        for url in insiders_only + everyone:
+            assert_error_shape(call(client, "GET", url, user), 404)
