@@ -1,7 +1,10 @@
-"""Review probes for issue 17 (public money): access, bad input and pages."""
+"""Review of issue 17 (public money) — access, input and pages: bad periods, months and bodies answer 4xx in the
+error shape; every API read and page answers each reader (owner, tenant, staff, manager, committee, officials of
+the area and of another, stranger) by their rights, escaped, with CSRF on every form; a spending request is
+approved only by a passed motion; the overdue sweep tells the street once however many run at once."""
 from __future__ import annotations
 
-import html
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -9,10 +12,14 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from backend.domain import disclosures as board_rules
 from backend.domain.compounds import AreaLevel, ManagementModel
+from backend.domain.funds import AccountKind
+from backend.domain.notifications import DISCLOSURE_OVERDUE
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.models import Compound, Household, User
+from backend.models import AuditEvent, Compound, FundAccount, Household, Notice, User
+from backend.services import disclosures as board
 from backend.services.auth import issue_tokens
 from backend.shared.clock import beijing_date, utcnow
 from tests import photo_samples as samples
@@ -135,10 +142,6 @@ def test_nul_characters_in_text_never_500(client, world):
     no_500(call(client, "POST", f"/api/v1/compounds/{cid}/spending-requests", world.members[0],
                 data={"title": "门\x00禁", "purpose": "other", "amount_fen": "100", "category": "repair",
                       "payee": "x"}, content_type="multipart/form-data"))
-
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 EVIL = "<script>alert(17)</script>"
@@ -300,14 +303,6 @@ def test_page_queries_with_bad_values_never_500(client, app, world, page_sign_in
 
 @pytest.mark.live
 def test_overdue_sweeps_at_the_same_instant_tell_the_street_once(app, area_tree, make_compound, make_user):
-    import threading
-
-    from backend.domain import disclosures as board_rules
-    from backend.domain.funds import AccountKind
-    from backend.domain.notifications import DISCLOSURE_OVERDUE
-    from backend.models import AuditEvent, FundAccount, Notice
-    from backend.services import disclosures as board
-
     _, _, street, community = area_tree
     compound = make_compound(area=community, model=ManagementModel.TRUST, buildings=1, households_per_building=1)
     make_user(Role.OFFICIAL, area=street)
@@ -365,3 +360,4 @@ def test_every_api_read_answers_each_reader_by_their_rights(client, world):
     for user in (world.stranger, world.other_official):
         for url in insiders_only + everyone:
             assert_error_shape(call(client, "GET", url, user), 404)
+
