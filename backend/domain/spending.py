@@ -6,13 +6,18 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from backend.domain.compounds import ManagementModel
 from backend.domain.consultations import Step
 from backend.domain.funds import (
     APPROVALS_NEEDED,
     PURPOSE_CIVIL_CODE_ITEM,
+    Category,
+    Direction,
     FundRefused,
     SpendingPurpose,
     SpendingStatus,
+    categories_kept,
+    direction_of,
 )
 from backend.domain.refusals import Kind
 from backend.domain.voting import ITEM_LABELS, VoteKind, VoteRule
@@ -30,6 +35,21 @@ class SpendingAction(enum.StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     REQUEST = "request"
+
+
+CATEGORY_MESSAGE = "请选择本小区账本可记的支出类别"
+
+
+def spending_categories(model: ManagementModel) -> tuple[Category, ...]:
+    """What a request may be for: an expense the compound's journal keeps and a person posts (never remuneration,
+    which the month's close posts without a request): a request for anything else could never be spent."""
+    return tuple(category for category in categories_kept(model)
+                 if direction_of(category) is Direction.EXPENSE and category is not Category.REMUNERATION)
+
+
+def check_category(model: ManagementModel, category: Category) -> None:
+    if category not in spending_categories(model):
+        raise FundRefused(CATEGORY_MESSAGE, Kind.INVALID, errors={"category": [CATEGORY_MESSAGE]})
 
 
 def needs_owners_vote(amount_fen: int, threshold_fen: int) -> bool:

@@ -19,11 +19,9 @@ from backend.domain.funds import (
     DEFAULT_SPENDING_THRESHOLD_FEN,
     SPENDING_PURPOSE_LABELS,
     Category,
-    Direction,
     FundRefused,
     SpendingPurpose,
     SpendingStatus,
-    direction_of,
 )
 from backend.domain.notifications import SPENDING_DECIDED, SPENDING_DESK
 from backend.domain.refusals import Kind
@@ -89,9 +87,8 @@ def create_request(compound_id: int, user_id: int | None, draft: RequestDraft,
     """File a request (those who keep the books or sit on the committee). At or below the threshold it waits for
     two committee members; above it a topic is raised at once for the owners, accepted by the desk with the vote
     the purpose fixes. An emergency repair's request may be spent against at once and is ratified the same way."""
-    check_may_request(compound_id, user_id, entry_compound_id)
-    if direction_of(draft.category) is not Direction.EXPENSE:
-        raise FundRefused("请选择支出类别", Kind.INVALID, errors={"category": ["请选择支出类别"]})
+    access = check_may_request(compound_id, user_id, entry_compound_id)
+    rules.check_category(access.model, draft.category)
     if len(quotes) > rules.MAX_QUOTES:
         raise FundRefused(f"报价最多上传{rules.MAX_QUOTES}个文件", Kind.INVALID,
                           errors={"quotes": [f"报价最多上传{rules.MAX_QUOTES}个文件"]})

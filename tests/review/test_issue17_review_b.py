@@ -361,3 +361,21 @@ def test_every_api_read_answers_each_reader_by_their_rights(client, world):
         for url in insiders_only + everyone:
             assert_error_shape(call(client, "GET", url, user), 404)
 
+
+
+def test_a_request_is_for_an_expense_the_journal_can_post(client, world, make_compound, make_user):
+    """酬金 is posted by the close, never by hand, and a provider's journal keeps no remuneration: a request for it
+    could be approved and never spent."""
+    response = call(client, "POST", f"/api/v1/compounds/{world.compound.id}/spending-requests", world.members[0],
+                    content_type="multipart/form-data",
+                    data={"title": "酬金", "purpose": "other", "amount_fen": "1000", "category": "remuneration",
+                          "payee": "物业公司"})
+    assert_error_shape(response, 422)
+    assert "category" in str(response.get_json()["errors"])
+    market = make_compound(name="阳光花园小区", area=world.compound.area, model=ManagementModel.MARKET)
+    manager = make_user(Role.MANAGER, market)
+    response = call(client, "POST", f"/api/v1/compounds/{market.id}/spending-requests", manager,
+                    content_type="multipart/form-data",
+                    data={"title": "酬金", "purpose": "other", "amount_fen": "1000", "category": "remuneration",
+                          "payee": "物业公司"})
+    assert_error_shape(response, 422)
