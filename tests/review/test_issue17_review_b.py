@@ -379,3 +379,39 @@ def test_a_request_is_for_an_expense_the_journal_can_post(client, world, make_co
                     data={"title": "酬金", "purpose": "other", "amount_fen": "1000", "category": "remuneration",
                           "payee": "物业公司"})
     assert_error_shape(response, 422)
+
+
+def test_a_market_compounds_money_answers_each_reader_by_their_rights(client, app, area_tree, make_compound, make_user,
+                                                                     page_sign_in):
+    compound = make_compound(name="阳光花园小区", area=area_tree[3], model=ManagementModel.MARKET, buildings=1,
+                             households_per_building=2)
+    homes = list(db.session.scalars(select(Household).where(Household.compound_id == compound.id)
+                                    .order_by(Household.id)))
+    owner, tenant = make_user(Role.OWNER, compound, household=homes[0]), make_user(Role.RESIDENT, compound,
+                                                                                   household=homes[1])
+    manager, member, staff = make_user(Role.MANAGER, compound), make_user(Role.COMMITTEE, compound), \
+        make_user(Role.STAFF, compound)
+    cid = compound.id
+    opened = call(client, "POST", f"/api/v1/compounds/{cid}/fund-accounts", manager,
+                  json={"kind": "basic", "opened_on": beijing_date(utcnow()).replace(day=1).isoformat()})
+    assert opened.status_code == 201, opened.get_json()
+    assert_error_shape(call(client, "POST", f"/api/v1/compounds/{cid}/fund-accounts", member,
+                            json={"kind": "basic", "opened_on": beijing_date(utcnow()).isoformat()}), 403)
+    posted = call(client, "POST", f"/api/v1/compounds/{cid}/fund-entries", manager, content_type="multipart/form-data",
+                  data={"category": "advertising", "amount_fen": "5000", "counterparty": "ZQX广告",
+                        "vouchers": [samples.camera_jpeg(80, 60).upload()]})
+    assert posted.status_code == 201, posted.get_json()
+    assert_error_shape(call(client, "POST", f"/api/v1/compounds/{cid}/disclosures", member,
+                            content_type="multipart/form-data", data={"kind": "service_standards", "body": "x"}), 403)
+    entries = f"/api/v1/compounds/{cid}/fund-entries"
+    for user in (owner, manager, member):
+        assert call(client, "GET", entries, user).get_json()["items"][0]["counterparty"] == "ZQX广告"
+    for user in (tenant, staff):
+        assert_error_shape(call(client, "GET", entries, user), 403)
+        summary = call(client, "GET", f"/api/v1/compounds/{cid}/fund-summary", user)
+        assert summary.status_code == 200 and "ZQX" not in summary.get_data(as_text=True)
+        phone = app.test_client()
+        page_sign_in(phone, user)
+        overview = phone.get(f"/h5/compounds/{cid}/funds")
+        assert overview.status_code == 200 and "ZQX" not in overview.get_data(as_text=True)
+        assert phone.get(f"/h5/compounds/{cid}/funds/entries").status_code == 403
