@@ -131,6 +131,7 @@ def _raise_topic(request: SpendingRequest, user_id: int, ip: str | None) -> Topi
         f"用途：{SPENDING_PURPOSE_LABELS[request.purpose]}；类别：{CATEGORY_LABELS[request.category]}；"
         f"收款方：{request.payee}",
         f"表决事项：{rules.vote_rule_label(rule)}",
+        "表决选项：同意/不同意/弃权，以“同意”是否通过为准（候选项式的表决不能批准支出）",
         "紧急维修：已先行支出，请业主表决追认。" if request.emergency else "",
         request.description,
         f"申请详情与报价：{link(request.id)}",
@@ -143,7 +144,7 @@ def _raise_topic(request: SpendingRequest, user_id: int, ip: str | None) -> Topi
     audit_topic(topic, user_id, "topic.raise", after={"title": topic.title, "step": Step.REVIEW,
                                                       "spending_request_id": request.id}, ip=ip)
     tell_desk(topic, f"支出申请“{request.title}”须业主表决，等待确定议题", "topic-review",
-              f"请按{rules.vote_rule_label(rule)}确定议题。")
+              f"请按{rules.vote_rule_label(rule)}确定议题，表决选项用“同意/不同意/弃权”。")
     return topic
 
 
