@@ -415,3 +415,24 @@ def test_a_market_compounds_money_answers_each_reader_by_their_rights(client, ap
         overview = phone.get(f"/h5/compounds/{cid}/funds")
         assert overview.status_code == 200 and "ZQX" not in overview.get_data(as_text=True)
         assert phone.get(f"/h5/compounds/{cid}/funds/entries").status_code == 403
+
+
+def test_an_emergency_expense_shows_where_its_ratification_stands(client, app, world, page_sign_in, make_user):
+    cid = world.compound.id
+    open_account(client, world)
+    filed = call(client, "POST", f"/api/v1/compounds/{cid}/spending-requests", world.members[0],
+                 content_type="multipart/form-data",
+                 data={"title": "水管爆裂抢修", "purpose": "other", "amount_fen": "30000", "category": "repair",
+                       "payee": "水电班", "emergency": "true"}).get_json()
+    spent = call(client, "POST", f"/api/v1/compounds/{cid}/fund-entries", world.members[0],
+                 content_type="multipart/form-data",
+                 data={"category": "repair", "amount_fen": "30000", "spending_request_id": str(filed["id"]),
+                       "vouchers": [samples.camera_jpeg(80, 60).upload()]})
+    assert spent.status_code == 201, spent.get_json()
+    phone = app.test_client()
+    page_sign_in(phone, world.owner)
+    url = f"/h5/fund-entries/{spent.get_json()['id']}"
+    assert "紧急维修（待追认）" in phone.get(url).get_data(as_text=True)
+    for member in (world.members[1], make_user(Role.COMMITTEE, world.compound)):
+        assert call(client, "POST", f"/api/v1/spending-requests/{filed['id']}/approve", member).status_code == 200
+    assert "紧急维修（已追认）" in phone.get(url).get_data(as_text=True)
