@@ -119,6 +119,14 @@ def test_bad_bodies_never_500(client, world):
         no_500(call(client, "POST", path, world.members[0], data="{not json", content_type="application/json"))
     no_500(call(client, "PUT", f"/api/v1/compounds/{cid}/fund-settings", world.members[0],
                 json={"spending_threshold_fen": big}))
+    # Multipart endpoints given JSON, JSON endpoints given a form.
+    for path in (f"/api/v1/compounds/{cid}/fund-entries", f"/api/v1/compounds/{cid}/spending-requests",
+                 f"/api/v1/compounds/{cid}/disclosures"):
+        no_500(call(client, "POST", path, world.members[0], json={"category": "repair", "amount_fen": 1}))
+        no_500(call(client, "POST", path, world.members[0], data=b"\xff\xfe", content_type="multipart/form-data"))
+    for path in (f"/api/v1/compounds/{cid}/fund-accounts", "/api/v1/spending-requests/1/reject",
+                 f"/api/v1/compounds/{cid}/fund-statements/2026-01/close"):
+        no_500(call(client, "POST", path, world.members[0], data={"kind": "trust", "note": "x"}))
     forms = [
         {"category": "repair", "amount_fen": str(big), "account_id": str(account), "vouchers": "text"},
         {"category": "parking", "amount_fen": "100", "account_id": str(big),
