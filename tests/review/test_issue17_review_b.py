@@ -173,8 +173,11 @@ def seed(client, world: World) -> dict:
                  content_type="multipart/form-data",
                  data={"kind": "service_standards", "title": f"标准{EVIL}", "body": f"保洁{EVIL}"})
     assert board.status_code == 201, board.get_json()
+    staff = call(client, "POST", f"/api/v1/compounds/{cid}/disclosures", world.manager,
+                 content_type="multipart/form-data", data={"kind": "staff_on_duty", "staff": [f"王{EVIL}", "李四"]})
+    assert staff.status_code == 201, staff.get_json()
     return {"account": account, "entry": entry.get_json(), "request": request.get_json(),
-            "disclosure": board.get_json()}
+            "disclosure": board.get_json(), "staff": staff.get_json()}
 
 
 def page_urls(world: World, seeded: dict) -> list[str]:
@@ -187,7 +190,7 @@ def page_urls(world: World, seeded: dict) -> list[str]:
             f"/h5/compounds/{cid}/funds/statements/{month}", f"/h5/compounds/{cid}/spending",
             f"/h5/compounds/{cid}/spending/new", f"/h5/spending-requests/{seeded['request']['id']}",
             f"/h5/compounds/{cid}/disclosures", f"/h5/compounds/{cid}/disclosures/new",
-            f"/h5/disclosures/{seeded['disclosure']['id']}",
+            f"/h5/disclosures/{seeded['disclosure']['id']}", f"/h5/disclosures/{seeded['staff']['id']}",
             f"/h5/compounds/{cid}/funds/years/{beijing_date(utcnow()).year - 1}"]
 
 
