@@ -41,6 +41,8 @@ BODY_REQUIRED = frozenset({DisclosureKind.SERVICE_STANDARDS, DisclosureKind.MAIN
 
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 _YEAR = re.compile(r"^(\d{4})$")
+# Periods a notice board can be about: a year like 0000 or 9999 is a typing error (and has no quarter after it).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 class DisclosureRefused(FundRefused):
@@ -92,7 +94,13 @@ def quarter_of(day: date) -> Quarter:
 
 def parse_quarter(text: str) -> Quarter | None:
     found = _QUARTER.match(text)
-    return Quarter(int(found.group(1)), int(found.group(2))) if found else None
+    if not found or not FIRST_YEAR <= int(found.group(1)) <= LAST_YEAR:
+        return None
+    return Quarter(int(found.group(1)), int(found.group(2)))
+
+
+def _is_year(text: str) -> bool:
+    return bool(_YEAR.match(text)) and FIRST_YEAR <= int(text) <= LAST_YEAR
 
 
 def due_on(quarter: Quarter) -> date:
@@ -114,7 +122,7 @@ def period_label(period: str) -> str:
     quarter = parse_quarter(period)
     if quarter is not None:
         return quarter.label
-    return f"{period}年度" if _YEAR.match(period) else ""
+    return f"{period}年度" if _is_year(period) else ""
 
 
 def period_order(period: str) -> tuple[int, int]:
@@ -123,14 +131,14 @@ def period_order(period: str) -> tuple[int, int]:
     quarter = parse_quarter(period)
     if quarter is not None:
         return quarter.year, quarter.number
-    return (int(period), 5) if _YEAR.match(period) else (0, 0)
+    return (int(period), 5) if _is_year(period) else (0, 0)
 
 
 def check_period(kind: DisclosureKind, period: str, today: date) -> str:
     """The period as kept; refused (422 on `period`) when the kind needs another, or it has not ended yet."""
     period = period.strip().upper()
     quarter = parse_quarter(period)
-    year = _YEAR.match(period)
+    year = _is_year(period)
     if kind in QUARTERLY:
         if quarter is None:
             raise _invalid("period", "请选择季度，如 2026Q3")

@@ -6,13 +6,18 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from backend.domain.compounds import ManagementModel
 from backend.domain.consultations import Step
 from backend.domain.funds import (
     APPROVALS_NEEDED,
     PURPOSE_CIVIL_CODE_ITEM,
+    Category,
+    Direction,
     FundRefused,
     SpendingPurpose,
     SpendingStatus,
+    categories_kept,
+    direction_of,
 )
 from backend.domain.refusals import Kind
 from backend.domain.voting import ITEM_LABELS, VoteKind, VoteRule
@@ -30,6 +35,21 @@ class SpendingAction(enum.StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     REQUEST = "request"
+
+
+CATEGORY_MESSAGE = "请选择本小区账本可记的支出类别"
+
+
+def spending_categories(model: ManagementModel) -> tuple[Category, ...]:
+    """What a request may be for: an expense the compound's journal keeps and a person posts (never remuneration,
+    which the month's close posts without a request): a request for anything else could never be spent."""
+    return tuple(category for category in categories_kept(model)
+                 if direction_of(category) is Direction.EXPENSE and category is not Category.REMUNERATION)
+
+
+def check_category(model: ManagementModel, category: Category) -> None:
+    if category not in spending_categories(model):
+        raise FundRefused(CATEGORY_MESSAGE, Kind.INVALID, errors={"category": [CATEGORY_MESSAGE]})
 
 
 def needs_owners_vote(amount_fen: int, threshold_fen: int) -> bool:
@@ -79,24 +99,28 @@ def status_after_approvals(approvals: int) -> SpendingStatus:
 
 @dataclass(frozen=True)
 class VoteOutcome:
-    """The frozen result of the topic's ballot: what was decided (kind, item) and whether it passed."""
+    """The frozen result of the topic's ballot: what was decided (kind, item), whether it passed, and whether it was
+    a motion (it had a "同意" option whose passing is the ballot's). A ballot of plain choices "passes" when any
+    choice wins, "不同意" too: it says yes to nothing."""
 
     kind: VoteKind | str
     item: int | None
     passed: bool
+    motion: bool
 
 
 NOT_ADOPTED = "议题未被采纳，申请未获批准"
 WRONG_VOTE = "表决事项与支出用途不符（应为{expected}），表决结果不能作为批准"
+NOT_A_MOTION = "表决未设“同意”选项，结果不能作为对支出申请的批准"
 VOTE_FAILED = "业主表决未通过"
 VOTE_PASSED = "业主表决通过"
 
 
 def status_from_vote(purpose: SpendingPurpose, step: Step, outcome: VoteOutcome | None
                      ) -> tuple[SpendingStatus, str]:
-    """A request under the owners' vote: approved only by a passed ballot of exactly the kind and item its purpose
-    fixes; a declined or merged topic, a failed ballot or a ballot on the wrong item rejects it; otherwise it is
-    still voting."""
+    """A request under the owners' vote: approved only by a passed motion ("同意") of exactly the kind and item its
+    purpose fixes; a declined or merged topic, a failed ballot, a ballot on the wrong item or a ballot of plain
+    choices rejects it; otherwise it is still voting."""
     if outcome is None:
         if step in (Step.DECLINED, Step.MERGED):
             return SpendingStatus.REJECTED, NOT_ADOPTED
@@ -104,6 +128,8 @@ def status_from_vote(purpose: SpendingPurpose, step: Step, outcome: VoteOutcome 
     expected = vote_rule_for(purpose)
     if VoteKind(outcome.kind) is not expected.kind or outcome.item != expected.item:
         return SpendingStatus.REJECTED, WRONG_VOTE.format(expected=vote_rule_label(expected))
+    if not outcome.motion:
+        return SpendingStatus.REJECTED, NOT_A_MOTION
     if not outcome.passed:
         return SpendingStatus.REJECTED, VOTE_FAILED
     return SpendingStatus.APPROVED, VOTE_PASSED

@@ -19,12 +19,13 @@ from backend.domain.funds import (
     AccountKind,
     Category,
     EntryOrigin,
+    SpendingStatus,
     categories_kept,
     direction_of,
     signed_fen,
 )
 from backend.extensions import db
-from backend.models import FundEntry, FundVoucher, User
+from backend.models import FundEntry, FundVoucher, SpendingRequest, User
 from backend.services import funds as service
 from backend.services.documents import JPEG
 from backend.services.fund_access import FundAccess, fund_access, require
@@ -141,7 +142,12 @@ class EntryView:
     posted_by_name: str = ""
     created_at: datetime | None = None
     month_closed: bool = False
+    # An emergency expense: where the ratification of its request stands (待追认, 已追认, 未获追认).
+    ratification: str = ""
     actions: frozenset[str] = frozenset()
+
+
+RATIFICATION_LABELS = {SpendingStatus.APPROVED: "已追认", SpendingStatus.REJECTED: "未获追认"}
 
 
 def _voucher(voucher: FundVoucher) -> VoucherView:
@@ -200,11 +206,16 @@ def entry_detail(entry_id: int, user_id: int | None) -> EntryView:
     poster = db.session.scalar(select(User.display_name).where(User.id == entry.posted_by_id)) \
         if entry.posted_by_id else None
     closed = (entry.account_id, entry.month) in service.closed_months([entry.account_id])
+    ratification = ""
+    if entry.emergency and entry.spending_request_id is not None:
+        status = db.session.scalar(select(SpendingRequest.status)
+                                   .where(SpendingRequest.id == entry.spending_request_id))
+        ratification = RATIFICATION_LABELS.get(status, "待追认")
     return _entry(entry, service.account_labels(entry.compound_id), service.vouchers_of([entry.id])[entry.id],
                   reversed_by, reason=entry.reason, spending_request_id=entry.spending_request_id,
                   payment_id=entry.payment_id, subsidy_grant_id=entry.subsidy_grant_id, refund_id=entry.refund_id,
                   posted_by_name=poster or ("系统" if entry.posted_by_id is None else "记账人"),
-                  created_at=entry.created_at, month_closed=closed,
+                  created_at=entry.created_at, month_closed=closed, ratification=ratification,
                   actions=_actions(entry, access, reversed_by))
 
 

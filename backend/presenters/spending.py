@@ -12,7 +12,6 @@ from backend.domain.fees import format_fen
 from backend.domain.funds import (
     APPROVALS_NEEDED,
     CATEGORY_LABELS,
-    EXPENSE_CATEGORIES,
     SPENDING_PURPOSE_LABELS,
     SPENDING_STATUS_LABELS,
     SpendingStatus,
@@ -172,10 +171,11 @@ def detail(request_id: int, user_id: int | None, entry_compound_id: int | None =
 
 def new_form(compound_id: int, user_id: int | None, entry_compound_id: int | None = None) -> SpendingForm:
     """The form's choices, for those who may file a request (403 for the others, 404 for strangers)."""
-    service.check_may_request(compound_id, user_id, entry_compound_id)
+    access = service.check_may_request(compound_id, user_id, entry_compound_id)
     return SpendingForm(
         compound_id=compound_id, compound_name=service.compound_name(compound_id),
         threshold_fen=service.threshold_for(compound_id),
         purposes=[(purpose.value, label) for purpose, label in SPENDING_PURPOSE_LABELS.items()],
-        categories=[(category.value, CATEGORY_LABELS[category]) for category in EXPENSE_CATEGORIES],
+        categories=[(category.value, CATEGORY_LABELS[category])
+                    for category in rules.spending_categories(access.model)],
     )

@@ -19,11 +19,9 @@ from backend.domain.funds import (
     DEFAULT_SPENDING_THRESHOLD_FEN,
     SPENDING_PURPOSE_LABELS,
     Category,
-    Direction,
     FundRefused,
     SpendingPurpose,
     SpendingStatus,
-    direction_of,
 )
 from backend.domain.notifications import SPENDING_DECIDED, SPENDING_DESK
 from backend.domain.refusals import Kind
@@ -89,9 +87,8 @@ def create_request(compound_id: int, user_id: int | None, draft: RequestDraft,
     """File a request (those who keep the books or sit on the committee). At or below the threshold it waits for
     two committee members; above it a topic is raised at once for the owners, accepted by the desk with the vote
     the purpose fixes. An emergency repair's request may be spent against at once and is ratified the same way."""
-    check_may_request(compound_id, user_id, entry_compound_id)
-    if direction_of(draft.category) is not Direction.EXPENSE:
-        raise FundRefused("请选择支出类别", Kind.INVALID, errors={"category": ["请选择支出类别"]})
+    access = check_may_request(compound_id, user_id, entry_compound_id)
+    rules.check_category(access.model, draft.category)
     if len(quotes) > rules.MAX_QUOTES:
         raise FundRefused(f"报价最多上传{rules.MAX_QUOTES}个文件", Kind.INVALID,
                           errors={"quotes": [f"报价最多上传{rules.MAX_QUOTES}个文件"]})
@@ -134,6 +131,7 @@ def _raise_topic(request: SpendingRequest, user_id: int, ip: str | None) -> Topi
         f"用途：{SPENDING_PURPOSE_LABELS[request.purpose]}；类别：{CATEGORY_LABELS[request.category]}；"
         f"收款方：{request.payee}",
         f"表决事项：{rules.vote_rule_label(rule)}",
+        "表决选项：同意/不同意/弃权，以“同意”是否通过为准（候选项式的表决不能批准支出）",
         "紧急维修：已先行支出，请业主表决追认。" if request.emergency else "",
         request.description,
         f"申请详情与报价：{link(request.id)}",
@@ -146,7 +144,7 @@ def _raise_topic(request: SpendingRequest, user_id: int, ip: str | None) -> Topi
     audit_topic(topic, user_id, "topic.raise", after={"title": topic.title, "step": Step.REVIEW,
                                                       "spending_request_id": request.id}, ip=ip)
     tell_desk(topic, f"支出申请“{request.title}”须业主表决，等待确定议题", "topic-review",
-              f"请按{rules.vote_rule_label(rule)}确定议题。")
+              f"请按{rules.vote_rule_label(rule)}确定议题，表决选项用“同意/不同意/弃权”。")
     return topic
 
 
@@ -236,7 +234,8 @@ def _settle_locked(request: SpendingRequest) -> bool:
         return False
     topic_step = db.session.scalar(select(Topic.step).where(Topic.id == request.topic_id))
     result = db.session.get(BallotResult, request.topic_id)
-    outcome = (rules.VoteOutcome(kind=result.vote_kind, item=result.civil_code_item, passed=result.passed)
+    outcome = (rules.VoteOutcome(kind=result.vote_kind, item=result.civil_code_item, passed=result.passed,
+                                 motion=any(option.get("is_approval") for option in result.options.values()))
                if result is not None else None)
     status, note = rules.status_from_vote(request.purpose, topic_step, outcome)
     if status is SpendingStatus.VOTING:

@@ -69,6 +69,12 @@ def test_periods_each_kind_takes(kind, period, kept):
     (DisclosureKind.MAINTENANCE_FUND, "Q1"),
     (DisclosureKind.FEE_ITEMS, "2026Q1"),
     (DisclosureKind.STAFF_ON_DUTY, "2026"),
+    # Outside the calendar a board can be about (a quarter of 9999 has no quarter after it to be due in).
+    (DisclosureKind.PUBLIC_INCOME, "9999Q4"),
+    (DisclosureKind.PUBLIC_INCOME, "0000Q1"),
+    (DisclosureKind.ANNUAL_AUDIT, "0000"),
+    (DisclosureKind.MAINTENANCE_FUND, "9999Q4"),
+    (DisclosureKind.MAINTENANCE_FUND, "0000"),
 ])
 def test_periods_refused(kind, period):
     with pytest.raises(DisclosureRefused) as refused:

@@ -7,8 +7,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backend.domain import spending as rules
+from backend.domain.compounds import ManagementModel
 from backend.domain.consultations import Step
-from backend.domain.funds import FundRefused, SpendingPurpose, SpendingStatus
+from backend.domain.funds import (
+    Category,
+    Direction,
+    FundRefused,
+    SpendingPurpose,
+    SpendingStatus,
+    categories_kept,
+    direction_of,
+)
 from backend.domain.refusals import Kind
 from backend.domain.spending import SpendingAction, VoteOutcome
 from backend.domain.voting import VoteKind
@@ -44,12 +53,12 @@ def test_approval_by_someone_other_than_the_requester_of_a_pending_request():
 
 
 @given(purpose=st.sampled_from(SpendingPurpose), kind=st.sampled_from(VoteKind),
-       item=st.one_of(st.none(), st.integers(1, 9)), passed=st.booleans())
-def test_only_a_passed_vote_of_the_purposes_item_approves(purpose, kind, item, passed):
-    status, note = rules.status_from_vote(purpose, Step.PUBLICITY, VoteOutcome(kind, item, passed))
+       item=st.one_of(st.none(), st.integers(1, 9)), passed=st.booleans(), motion=st.booleans())
+def test_only_a_passed_motion_of_the_purposes_item_approves(purpose, kind, item, passed, motion):
+    status, note = rules.status_from_vote(purpose, Step.PUBLICITY, VoteOutcome(kind, item, passed, motion))
     expected = rules.vote_rule_for(purpose)
     matches = kind is expected.kind and item == expected.item
-    assert (status is SpendingStatus.APPROVED) is (matches and passed)
+    assert (status is SpendingStatus.APPROVED) is (matches and passed and motion)
     assert status is not SpendingStatus.VOTING and note
 
 
@@ -75,3 +84,18 @@ def test_the_buttons():
     assert rules.allowed_actions(pending, 1, 2, frozenset({2}), True) == frozenset()
     assert rules.allowed_actions(pending, 1, 2, frozenset(), False) == frozenset()
     assert rules.allowed_actions(SpendingStatus.VOTING, 1, 2, frozenset(), True) == frozenset()
+
+
+@pytest.mark.parametrize("model", list(ManagementModel))
+def test_a_request_is_for_an_expense_a_person_posts_in_the_compounds_journal(model):
+    allowed = rules.spending_categories(model)
+    assert Category.REMUNERATION not in allowed and Category.REPAIR in allowed
+    assert all(category in categories_kept(model) and direction_of(category) is Direction.EXPENSE
+               for category in allowed)
+    for category in Category:
+        if category in allowed:
+            rules.check_category(model, category)
+        else:
+            with pytest.raises(FundRefused) as refused:
+                rules.check_category(model, category)
+            assert list(refused.value.errors) == ["category"] and refused.value.status == 422
