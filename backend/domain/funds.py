@@ -289,6 +289,9 @@ NOTE_LIMIT = 300
 REASON_LIMIT = 300
 # A fen amount larger than a compound's money could ever be: keeps sums inside BIGINT with room to spare.
 MAX_AMOUNT_FEN = 100_000_000_00
+# The journal starts here at the earliest: an older account brings its past in as the opening balance (months close
+# in order from the opening, and statements and years are named from 2000 on).
+FIRST_OPENING_DAY = date(2000, 1, 1)
 
 
 def month_of(day: date) -> date:

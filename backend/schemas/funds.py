@@ -28,7 +28,8 @@ from backend.schemas.fees import Yuan
 from backend.schemas.text import text_field
 from backend.services.funds import AccountDraft, EntryDraft, SettingsDraft
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# Year 0000 matches four digits but is no date.
+MONTH = re.compile(r"^(?!0000)\d{4}-(0[1-9]|1[0-2])$")
 
 
 def _choice(enum, labels: dict, message: str, **kwargs) -> fields.Enum:

@@ -91,6 +91,9 @@ def open_account(compound_id: int, user_id: int, draft: AccountDraft, ip: str | 
     if draft.opened_on > today():
         message = "开户日期不能晚于今天"
         raise FundRefused(message, Kind.INVALID, errors={"opened_on": [message]})
+    if draft.opened_on < rules.FIRST_OPENING_DAY:
+        message = f"开户日期不能早于{rules.FIRST_OPENING_DAY:%Y年%m月%d日}，此前的余额请作为期初余额"
+        raise FundRefused(message, Kind.INVALID, errors={"opened_on": [message]})
     account = FundAccount(compound_id=compound_id, kind=draft.kind, bank_name=draft.bank_name,
                           account_no_masked=mask_account_no(draft.account_no), holder=draft.holder,
                           opening_balance_fen=draft.opening_balance_fen, opened_on=draft.opened_on,
