@@ -307,6 +307,20 @@ def first_open_month(opened_on: date, last_closed: date | None) -> date:
     return next_month(last_closed) if last_closed is not None else month_of(opened_on)
 
 
+def check_opening(opened_on: date, today: date, compound_closed: date | None) -> None:
+    """An account opens on a day up to today, from 2000 on, and after the compound's last closed month: opened
+    inside a closed month it would take entries dated there and reopen what the compound froze."""
+    message = None
+    if opened_on > today:
+        message = "开户日期不能晚于今天"
+    elif opened_on < FIRST_OPENING_DAY:
+        message = f"开户日期不能早于{FIRST_OPENING_DAY:%Y年%m月%d日}，此前的余额请作为期初余额"
+    elif compound_closed is not None and month_of(opened_on) <= compound_closed:
+        message = f"{compound_closed:%Y年%m月}及以前已结账，开户日期请选在其后，此前的余额请作为期初余额"
+    if message is not None:
+        raise FundRefused(message, Kind.INVALID, errors={"opened_on": [message]})
+
+
 def check_manual_entry(model: ManagementModel, category: Category, entry_date: date, today: date,
                        opened_on: date, first_open: date) -> None:
     """A person's entry: a category the compound's journal keeps (never remuneration, which the close posts), dated

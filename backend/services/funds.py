@@ -88,12 +88,11 @@ def mask_account_no(number: str) -> str:
 def open_account(compound_id: int, user_id: int, draft: AccountDraft, ip: str | None = None) -> FundAccount:
     access = fund_access(compound_id, user_id)
     require(access, "keep_books")
-    if draft.opened_on > today():
-        message = "开户日期不能晚于今天"
-        raise FundRefused(message, Kind.INVALID, errors={"opened_on": [message]})
-    if draft.opened_on < rules.FIRST_OPENING_DAY:
-        message = f"开户日期不能早于{rules.FIRST_OPENING_DAY:%Y年%m月%d日}，此前的余额请作为期初余额"
-        raise FundRefused(message, Kind.INVALID, errors={"opened_on": [message]})
+    # The compound's accounts locked as a close locks them: an account opened while a month closes either counts
+    # in that close or opens after the month.
+    db.session.scalars(select(FundAccount.id).where(FundAccount.compound_id == compound_id).with_for_update()).all()
+    closed = db.session.scalar(select(func.max(FundMonth.month)).where(FundMonth.compound_id == compound_id))
+    rules.check_opening(draft.opened_on, today(), closed)
     account = FundAccount(compound_id=compound_id, kind=draft.kind, bank_name=draft.bank_name,
                           account_no_masked=mask_account_no(draft.account_no), holder=draft.holder,
                           opening_balance_fen=draft.opening_balance_fen, opened_on=draft.opened_on,

@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.domain.compounds import ManagementModel
-from backend.domain.fund_statements import last_day, month_statement
+from backend.domain.fund_statements import last_day, month_statement, next_month
 from backend.domain.funds import (
     FEE_INCOME_CATEGORIES,
     Category,
+    FundRefused,
     SpendingStatus,
+    check_opening,
 )
 from backend.domain.roles import Role
 from backend.extensions import db
@@ -75,6 +77,33 @@ def test_an_account_opened_before_2000_is_refused_as_its_first_month_could_never
     assert_error_shape(response, 422)
     assert "opened_on" in response.json["errors"]
     assert db.session.scalar(select(func.count()).select_from(FundAccount)) == 0
+
+
+def test_an_account_opened_into_a_month_the_compound_closed_cannot_reopen_that_month(client, make_compound,
+                                                                                    make_user, sign_in):
+    """A second account backdated into a closed month would take entries dated in it and turn the compound's frozen
+    month back to "待结账": its opening must come after the compound's last closed month."""
+    compound = make_compound(model=ManagementModel.TRUST)
+    keeper = make_user(Role.COMMITTEE, compound)
+    headers = sign_in(keeper)
+    closed = months_ago(2)
+    first = open_account(compound, closed, opening_fen=1_000)
+    closing = client.post(f"/api/v1/compounds/{compound.id}/fund-statements/{month_text(closed)}/close",
+                          headers=headers, json={"bank_balances": [{"account_id": first.id, "bank_balance_fen": 1_000}]})
+    assert closing.status_code == 200, closing.json
+    before = client.get(f"/api/v1/compounds/{compound.id}/fund-statements/{month_text(closed)}", headers=headers).json
+
+    response = client.post(f"/api/v1/compounds/{compound.id}/fund-accounts", headers=headers,
+                           json={"kind": "basic", "opened_on": last_day(closed).isoformat(), "bank_name": "工商银行",
+                                 "opening_balance_fen": 500})
+
+    assert_error_shape(response, 422)
+    assert "opened_on" in response.json["errors"]
+    after = client.get(f"/api/v1/compounds/{compound.id}/fund-statements/{month_text(closed)}", headers=headers).json
+    assert after == before and after["status"] == "closed"
+    opened = client.post(f"/api/v1/compounds/{compound.id}/fund-accounts", headers=headers,
+                         json={"kind": "basic", "opened_on": next_month(closed).isoformat(), "bank_name": "工商银行"})
+    assert opened.status_code == 201, opened.json
 
 
 # ---- the demo's books keep the rules -------------------------------------------------------------------------------
@@ -175,3 +204,14 @@ def test_entries_posted_while_their_month_closes_are_in_the_frozen_month_or_refu
     assert (frozen.entry_count, frozen.income_fen) == (in_month[0], int(in_month[1]))
     assert frozen.entry_count == 1 + posted.count(201)
     assert frozen.closing_fen == 5_000 + frozen.income_fen
+
+
+def test_an_opening_day_is_up_to_today_from_2000_and_after_the_compounds_last_closed_month():
+    today = date(2026, 12, 31)
+    check_opening(date(2026, 12, 1), today, date(2026, 11, 1))
+    check_opening(date(2000, 1, 1), today, None)
+    for opened_on, closed in ((date(2027, 1, 1), None), (date(1999, 12, 31), None), (date(2026, 11, 30),
+                                                                                      date(2026, 11, 1))):
+        with pytest.raises(FundRefused) as refused:
+            check_opening(opened_on, today, closed)
+        assert list(refused.value.errors) == ["opened_on"]
