@@ -373,7 +373,7 @@ def _post_remuneration(compound: Compound, month: date, closing: list[FundAccoun
                       counterparty="物业服务企业", note=f"{month:%Y年%m月}酬金", posted_by_id=actor_id)
     db.session.add(entry)
     db.session.flush()
-    record_audit(actor_id=actor_id, action="fund_entry.remuneration", target_type="fund_entry", target_id=entry.id,
+    record_audit(actor_id=actor_id, action="fund.entry.remuneration", target_type="fund_entry", target_id=entry.id,
                  compound_id=compound.id, after={"amount_fen": amount, "account_id": target.id,
                                                  "month": f"{month:%Y-%m}", "fee_income_fen": int(fee_income)},
                  ip=ip)

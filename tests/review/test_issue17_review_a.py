@@ -20,7 +20,15 @@ from backend.domain.funds import (
 )
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.models import Compound, FundAccount, FundEntry, FundMonth, FundSettings, SpendingRequest
+from backend.models import (
+    AuditEvent,
+    Compound,
+    FundAccount,
+    FundEntry,
+    FundMonth,
+    FundSettings,
+    SpendingRequest,
+)
 from backend.services import fund_statements
 from backend.services.auth import issue_tokens
 from tests import photo_samples as samples
@@ -142,6 +150,11 @@ def test_the_demos_closed_months_are_what_closing_them_would_freeze(demo):
         assert spent <= request.amount_fen, request.title
         if spent:
             assert request.status == SpendingStatus.APPROVED or request.emergency, request.title
+    # Every entry is an audit event under the name the services give it (fund.entry.<origin>).
+    audited = dict(db.session.execute(select(AuditEvent.target_id, AuditEvent.action)
+                                      .where(AuditEvent.target_type == "fund_entry")).all())
+    assert audited == {entry.id: f"fund.entry.{entry.origin.value}"
+                       for entry in db.session.scalars(select(FundEntry))}
 
 
 def test_the_demos_statements_read_the_same_live_and_frozen(demo):
