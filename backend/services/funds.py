@@ -166,9 +166,13 @@ def accounts_of(compound_id: int) -> list[AccountLine]:
     return lines
 
 
-def receiving_account_id(compound_id: int) -> int | None:
-    rows = db.session.execute(select(FundAccount.id, FundAccount.kind)
-                              .where(FundAccount.compound_id == compound_id)).all()
+def receiving_account_id(compound_id: int, open_on: date | None = None) -> int | None:
+    """`open_on`: among the accounts open that day (money received before an account opened went elsewhere, or is in
+    its opening balance)."""
+    query = select(FundAccount.id, FundAccount.kind).where(FundAccount.compound_id == compound_id)
+    if open_on is not None:
+        query = query.where(FundAccount.opened_on <= open_on)
+    rows = db.session.execute(query).all()
     return rules.receiving_account([(row.id, row.kind) for row in rows])
 
 
@@ -362,19 +366,17 @@ def _household_name(household_id: int) -> str:
 
 def _post_system(compound_id: int, paid_on: date, category: Category, amount_fen: int, origin: EntryOrigin,
                  counterparty: str, note: str, **link: int) -> FundEntry | None:
-    """One system entry in the caller's transaction, into the receiving account, once per linked row (the unique
-    key decides; a savepoint keeps the caller's work when another transaction posted it first). Nothing for a
-    compound not under the trust model, without an account, or for money before the account's opening (its
-    opening balance holds that)."""
+    """One system entry in the caller's transaction, into the receiving account of the accounts open on `paid_on`,
+    once per linked row (the unique key decides; a savepoint keeps the caller's work when another transaction
+    posted it first). Nothing for a compound not under the trust model, or for money before every account's opening
+    (their opening balances hold that)."""
     model = db.session.scalar(select(Compound.management_model).where(Compound.id == compound_id))
     if model != ManagementModel.TRUST or amount_fen == 0:
         return None
-    account_id = receiving_account_id(compound_id)
+    account_id = receiving_account_id(compound_id, open_on=paid_on)
     if account_id is None:
         return None
     account = _lock_account(account_id)
-    if paid_on < account.opened_on:
-        return None
     (column, linked_id), = link.items()
     if db.session.scalar(select(FundEntry.id).where(getattr(FundEntry, column) == linked_id)) is not None:
         return None

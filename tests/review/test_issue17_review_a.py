@@ -4,16 +4,19 @@ a rule no part's own tests held."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from backend.domain.compounds import ManagementModel
+from backend.domain.fees import PaymentMethod
 from backend.domain.fund_statements import last_day, month_statement, next_month
 from backend.domain.funds import (
     FEE_INCOME_CATEGORIES,
+    AccountKind,
     Category,
+    EntryOrigin,
     FundRefused,
     SpendingStatus,
     check_opening,
@@ -30,9 +33,13 @@ from backend.models import (
     SpendingRequest,
 )
 from backend.services import fund_statements
+from backend.services import funds as funds_service
+from backend.services import payments as payment_service
 from backend.services.auth import issue_tokens
+from backend.shared.clock import beijing_date, utcnow
 from tests import photo_samples as samples
-from tests.fund_statements_support import month_text, months_ago, open_account, post
+from tests.fees_support import issue_bills_for, make_schedule
+from tests.fund_statements_support import month_text, months_ago, open_account, post, this_month
 from tests.support import assert_error_shape, race
 
 # ---- bad input ---------------------------------------------------------------------------------------------------
@@ -228,3 +235,26 @@ def test_an_opening_day_is_up_to_today_from_2000_and_after_the_compounds_last_cl
         with pytest.raises(FundRefused) as refused:
             check_opening(opened_on, today, closed)
         assert list(refused.value.errors) == ["opened_on"]
+
+
+# ---- posting from payments ------------------------------------------------------------------------------------------
+
+
+def test_a_payment_made_before_a_newer_account_opened_posts_into_the_account_open_that_day(make_compound, make_user):
+    """The receiving account is chosen among the accounts open on the payment's day: a trust account opened today
+    must not swallow (and so drop) yesterday's payment that the joint account, open since last month, received."""
+    compound = make_compound(model=ManagementModel.TRUST, buildings=1, households_per_building=1)
+    make_schedule(compound, effective_from=this_month())
+    (bill,) = issue_bills_for(compound, this_month())
+    committee = make_user(Role.COMMITTEE, compound)
+    joint = open_account(compound, months_ago(1), kind=AccountKind.JOINT)
+    open_account(compound, beijing_date(utcnow()), kind=AccountKind.TRUST)
+    yesterday = utcnow() - timedelta(days=1)
+
+    payment = payment_service.record_offline_payment(bill.id, PaymentMethod.CASH, bill.outstanding_fen, "NO-R1",
+                                                     committee.id, None, now=yesterday)
+    funds_service.post_missing(compound.id)
+
+    fees = db.session.execute(select(FundEntry.payment_id, FundEntry.account_id, FundEntry.entry_date)
+                              .where(FundEntry.origin == EntryOrigin.FEE_PAYMENT)).all()
+    assert fees == [(payment.id, joint.id, beijing_date(yesterday))]
