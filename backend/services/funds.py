@@ -90,7 +90,8 @@ def open_account(compound_id: int, user_id: int, draft: AccountDraft, ip: str | 
     require(access, "keep_books")
     # The compound's accounts locked as a close locks them: an account opened while a month closes either counts
     # in that close or opens after the month.
-    db.session.scalars(select(FundAccount.id).where(FundAccount.compound_id == compound_id).with_for_update()).all()
+    db.session.scalars(select(FundAccount.id).where(FundAccount.compound_id == compound_id)
+                       .order_by(FundAccount.id).with_for_update()).all()
     closed = db.session.scalar(select(func.max(FundMonth.month)).where(FundMonth.compound_id == compound_id))
     rules.check_opening(draft.opened_on, today(), closed)
     account = FundAccount(compound_id=compound_id, kind=draft.kind, bank_name=draft.bank_name,
@@ -450,6 +451,10 @@ def post_missing(compound_id: int) -> int:
     since = _since(compound_id)
     if model != ManagementModel.TRUST or since is None:
         return 0
+    # Every account locked up front in id order, as a close locks them: the sweep may post into several (each
+    # payment into the account open on its day) and must not take them in another order than a close does.
+    db.session.scalars(select(FundAccount.id).where(FundAccount.compound_id == compound_id)
+                       .order_by(FundAccount.id).with_for_update()).all()
     posted = 0
     payments = db.session.scalars(select(Payment.id).where(
         Payment.compound_id == compound_id, Payment.paid_at >= since,
