@@ -4,7 +4,7 @@ a rule no part's own tests held."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -36,7 +36,7 @@ from backend.services import fund_statements
 from backend.services import funds as funds_service
 from backend.services import payments as payment_service
 from backend.services.auth import issue_tokens
-from backend.shared.clock import beijing_date, utcnow
+from backend.shared.clock import SHANGHAI, beijing_date, utcnow
 from tests import photo_samples as samples
 from tests.fees_support import issue_bills_for, make_schedule
 from tests.fund_statements_support import month_text, months_ago, open_account, post, this_month
@@ -258,3 +258,66 @@ def test_a_payment_made_before_a_newer_account_opened_posts_into_the_account_ope
     fees = db.session.execute(select(FundEntry.payment_id, FundEntry.account_id, FundEntry.entry_date)
                               .where(FundEntry.origin == EntryOrigin.FEE_PAYMENT)).all()
     assert fees == [(payment.id, joint.id, beijing_date(yesterday))]
+
+
+def test_fees_remuneration_reversals_and_late_payments_add_up_across_two_closes(client, make_compound, make_user,
+                                                                               sign_in):
+    """The parts together through the API and the fee desk: fee income posted by payments, the remuneration at
+    each close from that month's fee income only, a late payment of a closed month counted (and remunerated) in
+    the first open month, a reversal of a closed month's entry dated today; every closed month keeps its figures and
+    the balance is the opening plus every signed entry."""
+    compound = make_compound(model=ManagementModel.TRUST, buildings=1, households_per_building=2)
+    keeper = make_user(Role.COMMITTEE, compound)
+    headers = sign_in(keeper)
+    first, second = months_ago(2), months_ago(1)
+    make_schedule(compound, effective_from=first)
+    early, late = issue_bills_for(compound, first)
+    account = open_account(compound, first, opening_fen=10_000)
+    assert client.put(f"/api/v1/compounds/{compound.id}/fund-settings", headers=headers,
+                      json={"spending_threshold_fen": 500_000, "remuneration_rate_bp": 1_250}).status_code == 200
+    paid_early = datetime.combine(first.replace(day=10), time(10), SHANGHAI)
+    payment_service.record_offline_payment(early.id, PaymentMethod.CASH, early.outstanding_fen, "NO-A1", keeper.id,
+                                           None, now=paid_early)
+    parking = client.post(f"/api/v1/compounds/{compound.id}/fund-entries", headers=headers,
+                          content_type="multipart/form-data",
+                          data={"category": "parking", "amount_fen": "3333", "entry_date": first.replace(day=12),
+                                "vouchers": [(samples.camera_jpeg(100, 80).stream(), "v.jpg")]})
+    assert parking.status_code == 201, parking.json
+
+    def close(month):
+        statement = client.get(f"/api/v1/compounds/{compound.id}/fund-statements/{month_text(month)}",
+                               headers=headers).json
+        response = client.post(f"/api/v1/compounds/{compound.id}/fund-statements/{month_text(month)}/close",
+                               headers=headers, json={"bank_balances": [{
+                                   "account_id": account.id, "bank_balance_fen": max(statement["total"]["closing_fen"],
+                                                                                     0)}]})
+        assert response.status_code == 200, response.json
+        return response.json
+
+    frozen_first = close(first)
+    # Paid in the closed month, recorded late: it lands on the first day of the next open month.
+    payment_service.record_offline_payment(late.id, PaymentMethod.CASH, late.outstanding_fen, "NO-A2", keeper.id,
+                                           None, now=datetime.combine(first.replace(day=20), time(10), SHANGHAI))
+    reversal = client.post(f"/api/v1/fund-entries/{parking.json['id']}/reversal", headers=headers,
+                           data={"reason": "重复记账"})
+    assert reversal.status_code == 201, reversal.json
+    close(second)
+
+    entries = list(db.session.scalars(select(FundEntry).order_by(FundEntry.id)))
+    fee_by_month: dict[date, int] = defaultdict(int)
+    remuneration_by_month: dict[date, int] = defaultdict(int)
+    for entry in entries:
+        if entry.category in FEE_INCOME_CATEGORIES:
+            fee_by_month[entry.month] += entry.amount_fen
+        if entry.category is Category.REMUNERATION:
+            remuneration_by_month[entry.month] += entry.amount_fen
+    late_fee = next(e for e in entries if e.origin is EntryOrigin.FEE_PAYMENT and e.entry_date == second)
+    assert late_fee.month == second
+    assert dict(remuneration_by_month) == {month: (fee * 1_250 + 5_000) // 10_000
+                                           for month, fee in fee_by_month.items() if month < this_month()}
+    again = client.get(f"/api/v1/compounds/{compound.id}/fund-statements/{month_text(first)}", headers=headers).json
+    assert again["total"] == frozen_first["total"]
+    summary = client.get(f"/api/v1/compounds/{compound.id}/fund-summary", headers=headers).json
+    assert summary["balance_fen"] == 10_000 + sum(
+        entry.amount_fen if entry.category.value in {c.value for c in FEE_INCOME_CATEGORIES} | {"parking"}
+        else -entry.amount_fen for entry in entries)
