@@ -321,3 +321,23 @@ def test_fees_remuneration_reversals_and_late_payments_add_up_across_two_closes(
     assert summary["balance_fen"] == 10_000 + sum(
         entry.amount_fen if entry.category.value in {c.value for c in FEE_INCOME_CATEGORIES} | {"parking"}
         else -entry.amount_fen for entry in entries)
+
+
+def test_the_sweep_leaves_the_fees_a_market_compound_took_before_it_turned_trust(make_compound, make_user):
+    """The sweep posts what was paid while a trust compound had no account yet; from an account's creation on, the
+    payment's own transaction posts. A compound turned from market to trust (the area ledger's import sets the
+    model) must not see the fees its company took meanwhile swept into its fund as income (and remunerated)."""
+    compound = make_compound(model=ManagementModel.MARKET, buildings=1, households_per_building=1)
+    make_schedule(compound, effective_from=this_month())
+    (bill,) = issue_bills_for(compound, this_month())
+    committee = make_user(Role.COMMITTEE, compound)
+    account = open_account(compound, months_ago(1), kind=AccountKind.JOINT)
+    account.created_at = utcnow() - timedelta(days=20)
+    db.session.commit()
+    payment_service.record_offline_payment(bill.id, PaymentMethod.CASH, bill.outstanding_fen, "NO-M1", committee.id,
+                                           None)
+    compound.management_model = ManagementModel.TRUST
+    db.session.commit()
+
+    assert funds_service.post_missing(compound.id) == 0
+    assert db.session.scalar(select(func.count()).select_from(FundEntry)) == 0
