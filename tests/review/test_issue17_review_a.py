@@ -341,3 +341,29 @@ def test_the_sweep_leaves_the_fees_a_market_compound_took_before_it_turned_trust
 
     assert funds_service.post_missing(compound.id) == 0
     assert db.session.scalar(select(func.count()).select_from(FundEntry)) == 0
+
+
+@pytest.mark.postgresql
+@pytest.mark.live
+def test_an_account_opened_while_its_month_closes_is_closed_with_it_or_refused(app, make_compound, make_user):
+    """Opening locks the compound's accounts as a close does: the new account either opens before the close and is
+    closed with the others, or after it and is refused; never a month half closed."""
+    compound = make_compound(model=ManagementModel.TRUST)
+    month = months_ago(1)
+    account = open_account(compound, month, kind=AccountKind.NONE)
+    keeper = make_user(Role.COMMITTEE, compound)
+    headers = {"Authorization": f"Bearer {issue_tokens(keeper)[0]}"}
+    compound_id, account_id = compound.id, account.id
+    db.session.commit()
+    db.session.remove()
+    opening = ("POST", f"/api/v1/compounds/{compound_id}/fund-accounts", headers,
+               {"kind": "none", "opened_on": last_day(month).isoformat()})
+    close = ("POST", f"/api/v1/compounds/{compound_id}/fund-statements/{month_text(month)}/close", headers, {})
+
+    answers = race(app, [opening, close])
+
+    assert answers[1][0] == 200, answers
+    assert answers[0][0] in {201, 422}, answers
+    accounts = db.session.scalars(select(FundAccount.id).where(FundAccount.compound_id == compound_id)).all()
+    closed = db.session.scalars(select(FundMonth.account_id).where(FundMonth.month == month)).all()
+    assert sorted(closed) == sorted(accounts) and account_id in closed, answers
