@@ -113,7 +113,7 @@ class _Books:
             db.session.add(FundVoucher(entry_id=entry.id, uploader_id=self.bookkeeper_id, storage_key=key,
                                        content_type=self.voucher.content_type, size_bytes=len(self.voucher.data),
                                        created_at=_moment(day)))
-        record_audit(actor_id=entry.posted_by_id, action="fund_entry.post", target_type="fund_entry",
+        record_audit(actor_id=entry.posted_by_id, action=f"fund.entry.{origin.value}", target_type="fund_entry",
                      target_id=entry.id, compound_id=self.compound_id,
                      after={"category": category.value, "amount_fen": amount_fen, "origin": origin.value})
         return entry
@@ -213,7 +213,7 @@ def _trust_books(compound_id: int, crew: dict[str, int], secretary_id: int, vouc
                           created_at=_moment(opened))
     db.session.add(account)
     db.session.flush()
-    record_audit(actor_id=chair, action="fund_account.open", target_type="fund_account", target_id=account.id,
+    record_audit(actor_id=chair, action="fund.account.open", target_type="fund_account", target_id=account.id,
                  compound_id=compound_id, after={"kind": AccountKind.TRUST.value})
     books = _Books(compound_id, account, chair, voucher)
     last_closed = add_months(this_month, -2)
@@ -304,7 +304,7 @@ def _market_books(compound_id: int, accounts: dict[str, int], voucher: PreparedD
                           created_at=_moment(opened))
     db.session.add(account)
     db.session.flush()
-    record_audit(actor_id=manager, action="fund_account.open", target_type="fund_account", target_id=account.id,
+    record_audit(actor_id=manager, action="fund.account.open", target_type="fund_account", target_id=account.id,
                  compound_id=compound_id, after={"kind": AccountKind.JOINT.value})
     books = _Books(compound_id, account, manager, voucher)
     requests = {

@@ -2,6 +2,7 @@
 next, the trust model's remuneration (酬金) and the difference from the bank's own balance. Pure functions."""
 from __future__ import annotations
 
+import calendar
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -73,7 +74,8 @@ def previous_month(month: date) -> date:
 
 
 def last_day(month: date) -> date:
-    return date.fromordinal(next_month(month).toordinal() - 1)
+    # From the calendar, not from the next month's first day: December of 9999 has no next month.
+    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
 
 
 def months_between(first: date, last: date) -> list[date]:

@@ -289,6 +289,9 @@ NOTE_LIMIT = 300
 REASON_LIMIT = 300
 # A fen amount larger than a compound's money could ever be: keeps sums inside BIGINT with room to spare.
 MAX_AMOUNT_FEN = 100_000_000_00
+# The journal starts here at the earliest: an older account brings its past in as the opening balance (months close
+# in order from the opening, and statements and years are named from 2000 on).
+FIRST_OPENING_DAY = date(2000, 1, 1)
 
 
 def month_of(day: date) -> date:
@@ -302,6 +305,20 @@ def next_month(month: date) -> date:
 def first_open_month(opened_on: date, last_closed: date | None) -> date:
     """Months close in order from the account's opening month: the first open one follows the last closed."""
     return next_month(last_closed) if last_closed is not None else month_of(opened_on)
+
+
+def check_opening(opened_on: date, today: date, compound_closed: date | None) -> None:
+    """An account opens on a day up to today, from 2000 on, and after the compound's last closed month: opened
+    inside a closed month it would take entries dated there and reopen what the compound froze."""
+    message = None
+    if opened_on > today:
+        message = "开户日期不能晚于今天"
+    elif opened_on < FIRST_OPENING_DAY:
+        message = f"开户日期不能早于{FIRST_OPENING_DAY:%Y年%m月%d日}，此前的余额请作为期初余额"
+    elif compound_closed is not None and month_of(opened_on) <= compound_closed:
+        message = f"{compound_closed:%Y年%m月}及以前已结账，开户日期请选在其后，此前的余额请作为期初余额"
+    if message is not None:
+        raise FundRefused(message, Kind.INVALID, errors={"opened_on": [message]})
 
 
 def check_manual_entry(model: ManagementModel, category: Category, entry_date: date, today: date,

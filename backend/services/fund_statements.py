@@ -373,7 +373,7 @@ def _post_remuneration(compound: Compound, month: date, closing: list[FundAccoun
                       counterparty="物业服务企业", note=f"{month:%Y年%m月}酬金", posted_by_id=actor_id)
     db.session.add(entry)
     db.session.flush()
-    record_audit(actor_id=actor_id, action="fund_entry.remuneration", target_type="fund_entry", target_id=entry.id,
+    record_audit(actor_id=actor_id, action="fund.entry.remuneration", target_type="fund_entry", target_id=entry.id,
                  compound_id=compound.id, after={"amount_fen": amount, "account_id": target.id,
                                                  "month": f"{month:%Y-%m}", "fee_income_fen": int(fee_income)},
                  ip=ip)
@@ -387,6 +387,9 @@ def close_month(compound_id: int, month: date, bank_balances: Mapping[int, int |
     access = fund_access(compound_id, actor_id, entry_compound_id)
     require(access, "keep_books")
     day = today()
+    _accounts(compound_id, lock=True)
+    # Read again once the locks are held: an account opened while they were awaited (its opening holds the same
+    # locks) is missing from the first statement's snapshot, and no other can open now.
     accounts = [a for a in _accounts(compound_id, lock=True) if a.opened_on <= rules.last_day(month)]
     if not accounts:
         raise FundRefused("该月没有账户可结账", Kind.CONFLICT)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
@@ -88,9 +88,12 @@ def mask_account_no(number: str) -> str:
 def open_account(compound_id: int, user_id: int, draft: AccountDraft, ip: str | None = None) -> FundAccount:
     access = fund_access(compound_id, user_id)
     require(access, "keep_books")
-    if draft.opened_on > today():
-        message = "开户日期不能晚于今天"
-        raise FundRefused(message, Kind.INVALID, errors={"opened_on": [message]})
+    # The compound's accounts locked as a close locks them: an account opened while a month closes either counts
+    # in that close or opens after the month.
+    db.session.scalars(select(FundAccount.id).where(FundAccount.compound_id == compound_id)
+                       .order_by(FundAccount.id).with_for_update()).all()
+    closed = db.session.scalar(select(func.max(FundMonth.month)).where(FundMonth.compound_id == compound_id))
+    rules.check_opening(draft.opened_on, today(), closed)
     account = FundAccount(compound_id=compound_id, kind=draft.kind, bank_name=draft.bank_name,
                           account_no_masked=mask_account_no(draft.account_no), holder=draft.holder,
                           opening_balance_fen=draft.opening_balance_fen, opened_on=draft.opened_on,
@@ -164,9 +167,13 @@ def accounts_of(compound_id: int) -> list[AccountLine]:
     return lines
 
 
-def receiving_account_id(compound_id: int) -> int | None:
-    rows = db.session.execute(select(FundAccount.id, FundAccount.kind)
-                              .where(FundAccount.compound_id == compound_id)).all()
+def receiving_account_id(compound_id: int, open_on: date | None = None) -> int | None:
+    """`open_on`: among the accounts open that day (money received before an account opened went elsewhere, or is in
+    its opening balance)."""
+    query = select(FundAccount.id, FundAccount.kind).where(FundAccount.compound_id == compound_id)
+    if open_on is not None:
+        query = query.where(FundAccount.opened_on <= open_on)
+    rows = db.session.execute(query).all()
     return rules.receiving_account([(row.id, row.kind) for row in rows])
 
 
@@ -360,19 +367,17 @@ def _household_name(household_id: int) -> str:
 
 def _post_system(compound_id: int, paid_on: date, category: Category, amount_fen: int, origin: EntryOrigin,
                  counterparty: str, note: str, **link: int) -> FundEntry | None:
-    """One system entry in the caller's transaction, into the receiving account, once per linked row (the unique
-    key decides; a savepoint keeps the caller's work when another transaction posted it first). Nothing for a
-    compound not under the trust model, without an account, or for money before the account's opening (its
-    opening balance holds that)."""
+    """One system entry in the caller's transaction, into the receiving account of the accounts open on `paid_on`,
+    once per linked row (the unique key decides; a savepoint keeps the caller's work when another transaction
+    posted it first). Nothing for a compound not under the trust model, or for money before every account's opening
+    (their opening balances hold that)."""
     model = db.session.scalar(select(Compound.management_model).where(Compound.id == compound_id))
     if model != ManagementModel.TRUST or amount_fen == 0:
         return None
-    account_id = receiving_account_id(compound_id)
+    account_id = receiving_account_id(compound_id, open_on=paid_on)
     if account_id is None:
         return None
     account = _lock_account(account_id)
-    if paid_on < account.opened_on:
-        return None
     (column, linked_id), = link.items()
     if db.session.scalar(select(FundEntry.id).where(getattr(FundEntry, column) == linked_id)) is not None:
         return None
@@ -433,31 +438,46 @@ def post_bill_subsidy(bill_id: int) -> FundEntry | None:
     return post_subsidy_grant(grant_id) if grant_id is not None else None
 
 
-def _since(compound_id: int) -> datetime | None:
-    """The first moment any of the compound's accounts covers: money before it is in the opening balances."""
-    opened = db.session.scalar(select(func.min(FundAccount.opened_on)).where(FundAccount.compound_id == compound_id))
-    return datetime.combine(opened, time(0), SHANGHAI).astimezone(UTC) if opened is not None else None
+# A payment recorded while the first account was being opened may have missed it: its moment is at most this much
+# after the account's creation.
+OPENING_MARGIN = timedelta(minutes=10)
+
+
+def _window(compound_id: int) -> tuple[datetime, datetime] | None:
+    """When the sweep looks for money: from the first day any of the compound's accounts covers (money before it is
+    in the opening balances) to the first account's creation. From then on a payment's own transaction posts it, so
+    one without an entry was not the fund's (paid while the compound was under another model)."""
+    opened, created = db.session.execute(select(func.min(FundAccount.opened_on), func.min(FundAccount.created_at))
+                                         .where(FundAccount.compound_id == compound_id)).one()
+    if opened is None:
+        return None
+    return datetime.combine(opened, time(0), SHANGHAI).astimezone(UTC), created + OPENING_MARGIN
 
 
 def post_missing(compound_id: int) -> int:
-    """The sweep: every payment, granted subsidy and refund of a trust compound from its accounts' opening on that
-    has no entry yet (made while it had no account) is posted now; idempotent. Returns how many were posted."""
+    """The sweep: every payment, granted subsidy and refund of a trust compound made while it had no account yet
+    (from its accounts' opening day on) that has no entry is posted now; idempotent. Returns how many were posted."""
     model = db.session.scalar(select(Compound.management_model).where(Compound.id == compound_id))
-    since = _since(compound_id)
-    if model != ManagementModel.TRUST or since is None:
+    window = _window(compound_id)
+    if model != ManagementModel.TRUST or window is None:
         return 0
+    since, until = window
+    # Every account locked up front in id order, as a close locks them: the sweep may post into several (each
+    # payment into the account open on its day) and must not take them in another order than a close does.
+    db.session.scalars(select(FundAccount.id).where(FundAccount.compound_id == compound_id)
+                       .order_by(FundAccount.id).with_for_update()).all()
     posted = 0
     payments = db.session.scalars(select(Payment.id).where(
-        Payment.compound_id == compound_id, Payment.paid_at >= since,
+        Payment.compound_id == compound_id, Payment.paid_at >= since, Payment.paid_at < until,
         ~select(FundEntry.id).where(FundEntry.payment_id == Payment.id).exists())
         .order_by(Payment.id)).all()
     grants = db.session.scalars(select(SubsidyGrant.id).where(
         SubsidyGrant.compound_id == compound_id, SubsidyGrant.status == GrantStatus.GRANTED,
-        SubsidyGrant.granted_at >= since,
+        SubsidyGrant.granted_at >= since, SubsidyGrant.granted_at < until,
         ~select(FundEntry.id).where(FundEntry.subsidy_grant_id == SubsidyGrant.id).exists())
         .order_by(SubsidyGrant.id)).all()
     refunds = db.session.scalars(select(Refund.id).where(
-        Refund.compound_id == compound_id, Refund.created_at >= since,
+        Refund.compound_id == compound_id, Refund.created_at >= since, Refund.created_at < until,
         ~select(FundEntry.id).where(FundEntry.refund_id == Refund.id).exists())
         .order_by(Refund.id)).all()
     for poster, ids in ((post_payment, payments), (post_subsidy_grant, grants), (post_refund, refunds)):
