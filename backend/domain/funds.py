@@ -351,6 +351,16 @@ def check_spendable(status: SpendingStatus, emergency: bool, amount_fen: int, re
         raise FundRefused(message, Kind.INVALID, errors={"amount_fen": [message]})
 
 
+OTHER_CATEGORY = "支出类别须与所依据的支出申请一致（{label}）"
+
+
+def check_request_category(category: Category, request_category: Category) -> None:
+    """An expense is of the kind the request was approved for: a cleaning request does not pay for a repair."""
+    if category != request_category:
+        message = OTHER_CATEGORY.format(label=CATEGORY_LABELS[request_category])
+        raise FundRefused(message, Kind.INVALID, errors={"category": [message]})
+
+
 # Entries that mirror the fee ledger (a payment, a granted subsidy, a refund) are corrected there: a refund at the
 # desk posts itself; reversing the mirror by hand would part the journal from the bills.
 MIRRORED_ORIGINS = frozenset({EntryOrigin.FEE_PAYMENT, EntryOrigin.SUBSIDY_GRANT, EntryOrigin.FEE_REFUND})

@@ -260,8 +260,9 @@ def _audit_entry(entry: FundEntry, actor_id: int | None, ip: str | None, voucher
                         "refund_id": entry.refund_id, "vouchers": vouchers})
 
 
-def _spend_against(compound_id: int, request_id: int | None, amount_fen: int) -> SpendingRequest:
-    """The request locked (two expenses against it serialize), checked spendable and not overspent."""
+def _spend_against(compound_id: int, request_id: int | None, category: Category, amount_fen: int) -> SpendingRequest:
+    """The request locked (two expenses against it serialize), checked spendable, of the expense's category and not
+    overspent."""
     if request_id is None:
         raise FundRefused(rules.NEEDS_REQUEST, Kind.INVALID, errors={"spending_request_id": [rules.NEEDS_REQUEST]})
     # Locked and brought up to its owners' vote: a ballot that passed a moment ago makes it spendable now.
@@ -271,6 +272,7 @@ def _spend_against(compound_id: int, request_id: int | None, amount_fen: int) ->
     spent = db.session.scalar(select(func.coalesce(func.sum(FundEntry.amount_fen), 0))
                               .where(FundEntry.spending_request_id == request.id)) or 0
     rules.check_spendable(request.status, request.emergency, amount_fen, request.amount_fen, int(spent))
+    rules.check_request_category(category, request.category)
     return request
 
 
@@ -301,7 +303,7 @@ def post_entry(compound_id: int, user_id: int, draft: EntryDraft, vouchers: Sequ
                              first_open_month(account))
     request = None
     if direction_of(draft.category) == Direction.EXPENSE:
-        request = _spend_against(compound_id, draft.spending_request_id, draft.amount_fen)
+        request = _spend_against(compound_id, draft.spending_request_id, draft.category, draft.amount_fen)
     elif draft.spending_request_id is not None:
         raise FundRefused(INCOME_HAS_NO_REQUEST, Kind.INVALID,
                           errors={"spending_request_id": [INCOME_HAS_NO_REQUEST]})

@@ -131,3 +131,10 @@ def test_a_reversal_is_made_once_and_never_of_a_reversal_or_of_the_fee_ledgers_m
         rules.check_reversible(EntryOrigin.MANUAL, already_reversed=True)
     with pytest.raises(FundRefused, match="不能再冲销"):
         rules.check_reversible(EntryOrigin.REVERSAL, already_reversed=False)
+
+
+def test_an_expense_is_of_the_category_its_request_was_approved_for():
+    rules.check_request_category(Category.REPAIR, Category.REPAIR)
+    with pytest.raises(FundRefused, match="维修") as refused:
+        rules.check_request_category(Category.CLEANING, Category.REPAIR)
+    assert refused.value.errors == {"category": ["支出类别须与所依据的支出申请一致（维修）"]}
