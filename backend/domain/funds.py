@@ -339,11 +339,16 @@ def check_manual_entry(model: ManagementModel, category: Category, entry_date: d
         raise FundRefused(CLOSED_MONTH, Kind.INVALID, errors={"entry_date": [CLOSED_MONTH]})
 
 
+def spendable(status: SpendingStatus, emergency: bool) -> bool:
+    """An expense may be posted against an approved request, or at once against an emergency repair's request
+    that has not been turned down (it is ratified afterwards by the same path)."""
+    return status is SpendingStatus.APPROVED or (emergency and status is not SpendingStatus.REJECTED)
+
+
 def check_spendable(status: SpendingStatus, emergency: bool, amount_fen: int, request_fen: int,
                     spent_fen: int) -> None:
-    """An expense is spent against a request that is approved, or an emergency repair not rejected (paid at once,
-    ratified afterwards), and never beyond what the request allows (net of reversals)."""
-    if not (status == SpendingStatus.APPROVED or (emergency and status != SpendingStatus.REJECTED)):
+    """An expense is spent against a spendable request, never beyond what it allows (net of reversals)."""
+    if not spendable(status, emergency):
         raise FundRefused(REQUEST_NOT_SPENDABLE, Kind.INVALID, errors={"spending_request_id": [REQUEST_NOT_SPENDABLE]})
     left = request_fen - spent_fen
     if amount_fen > left:

@@ -135,12 +135,6 @@ def status_from_vote(purpose: SpendingPurpose, step: Step, outcome: VoteOutcome 
     return SpendingStatus.APPROVED, VOTE_PASSED
 
 
-def spendable(status: SpendingStatus, emergency: bool) -> bool:
-    """An expense may be posted against an approved request, or at once against an emergency repair's request
-    that has not been turned down (it is ratified afterwards by the same path)."""
-    return status is SpendingStatus.APPROVED or (emergency and status is not SpendingStatus.REJECTED)
-
-
 def allowed_actions(status: SpendingStatus, requester_id: int, user_id: int | None, approver_ids: frozenset[int],
                     may_approve: bool) -> frozenset[SpendingAction]:
     """The buttons on a request: a committee member other than the requester who has not approved yet approves

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from backend.domain import funds as funds_rules
 from backend.domain import spending as rules
 from backend.domain.consultations import STEP_LABELS
 from backend.domain.fees import format_fen
@@ -126,7 +127,7 @@ def _line(request: SpendingRequest, names: dict[int, str]) -> dict:
         "amount_fen": request.amount_fen, "category": request.category.value,
         "category_label": CATEGORY_LABELS[request.category], "payee": request.payee,
         "status": request.status.value, "status_label": SPENDING_STATUS_LABELS[request.status],
-        "emergency": request.emergency, "spendable": rules.spendable(request.status, request.emergency),
+        "emergency": request.emergency, "spendable": funds_rules.spendable(request.status, request.emergency),
         "requester_name": names.get(request.requester_id, ""), "created_at": request.created_at,
     }
 

@@ -284,7 +284,7 @@ def settle_votes(limit: int = 200) -> int:
 def locked_for_spending(request_id: int, compound_id: int) -> SpendingRequest | None:
     """For the journal, inside its transaction: the request locked (so that expenses against it serialize) and
     brought up to its vote, or None when the compound has no such request. The journal then checks it may be
-    spent against (`domain.spending.spendable`) and sums what was spent."""
+    spent against (`domain.funds.spendable`) and sums what was spent."""
     request = db.session.scalar(
         select(SpendingRequest).where(SpendingRequest.id == request_id).with_for_update()
         .execution_options(populate_existing=True)

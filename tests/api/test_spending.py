@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from backend.domain import spending as rules
+from backend.domain import funds as funds_rules
 from backend.domain.compounds import AreaLevel, ManagementModel
 from backend.domain.notifications import SPENDING_DECIDED, SPENDING_DESK, TOPIC_DESK
 from backend.domain.roles import Role
@@ -95,7 +95,7 @@ def file_request(client, world: World, user: User | None = None, *, quotes=None,
 def spendable_now(request_id: int, world: World) -> bool:
     """What the journal finds when it locks the request to spend against it (the lock let go again)."""
     request = service.locked_for_spending(request_id, world.compound.id)
-    answer = rules.spendable(request.status, request.emergency)
+    answer = funds_rules.spendable(request.status, request.emergency)
     db.session.commit()
     return answer
 

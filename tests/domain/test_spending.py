@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from backend.domain import funds as funds_rules
 from backend.domain import spending as rules
 from backend.domain.compounds import ManagementModel
 from backend.domain.consultations import Step
@@ -73,7 +74,7 @@ def test_without_a_result_the_topics_step_decides(step, status):
 
 @given(status=st.sampled_from(SpendingStatus), emergency=st.booleans())
 def test_spendable_when_approved_or_an_emergency_not_turned_down(status, emergency):
-    assert rules.spendable(status, emergency) is (
+    assert funds_rules.spendable(status, emergency) is (
         status is SpendingStatus.APPROVED or (emergency and status is not SpendingStatus.REJECTED))
 
 
