@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 
-from backend.domain.funds import fund_rights
 from backend.domain.roles import Action, allows
 from backend.domain.workorders import STATUS_LABELS
 from backend.pages import h5
@@ -79,9 +78,8 @@ def compound_home(code: str):
         status_labels=STATUS_LABELS,
         can_set_phones=allows(roles, Action.SET_SERVICE_PHONE) or allows(roles, Action.SET_COMMITTEE_PHONE),
         announcements=announcement_presenter.home_block(compound.id, user_id, roles),
-        # 公示栏 (Art. 943): for whoever may read the compound's money; a visitor's QR scan alone is not enough.
-        sees_disclosures=fund_rights(compound.management_model, roles).see_disclosures,
-        funds=fund_statements_presenter.home_block(compound.id, user_id, entry_compound_id()),
+        # 公共账本 and 公示栏 (Art. 943): for whoever may read the compound's money; a visitor's QR scan is not enough.
+        funds=fund_statements_presenter.home_block(compound.id, compound.management_model, roles),
     )
 
 

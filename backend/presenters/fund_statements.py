@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import select
 
 from backend.domain import fund_statements as rules
+from backend.domain.compounds import ManagementModel
 from backend.domain.fund_statements import MONTH_STATUS_LABELS, MonthStatus, Statement
 from backend.domain.funds import (
     ACCOUNT_KIND_LABELS,
@@ -19,8 +20,10 @@ from backend.domain.funds import (
     EntryOrigin,
     FundRefused,
     direction_of,
+    fund_rights,
 )
 from backend.domain.refusals import Kind
+from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import Compound
 from backend.models.funds import FundVoucher
@@ -152,17 +155,18 @@ def workbook(compound_id: int, month: date, user_id: int | None, entry_compound_
             service.workbook(report, compound.name, with_bank=access.rights.see_accounts))
 
 
-def home_block(compound_id: int, user_id: int | None, entry_compound_id: int | None = None) -> dict | None:
-    """The 公共账本 block of the compound home: the balance and this month, for those who see statements."""
-    try:
-        access = fund_access(compound_id, user_id, entry_compound_id)
-    except FundRefused:
+def home_block(compound_id: int, model: ManagementModel, roles: frozenset[Role]) -> dict | None:
+    """What the compound home shows of the public money, from the roles the home already read: the 公共账本 block (the
+    balance and this month) for those who see statements, the 公示栏 tile for those who see disclosures."""
+    rights = fund_rights(model, roles)
+    if not rights.sees_anything:
         return None
-    if not access.rights.see_statements:
-        return None
-    found = service.summary(compound_id)
-    return {"balance_fen": found.balance_fen, "income_fen": found.this_month.income_fen,
-            "expense_fen": found.this_month.expense_fen, "has_accounts": bool(found.balances)}
+    block = {"see_statements": rights.see_statements, "see_disclosures": rights.see_disclosures}
+    if rights.see_statements:
+        found = service.summary(compound_id)
+        block |= {"balance_fen": found.balance_fen, "income_fen": found.this_month.income_fen,
+                  "expense_fen": found.this_month.expense_fen, "has_accounts": bool(found.balances)}
+    return block
 
 
 def heading(compound_id: int) -> dict:
