@@ -10,18 +10,9 @@ from datetime import date, datetime
 from backend.domain import disclosures as rules
 from backend.domain.funds import DISCLOSURE_KIND_LABELS, DisclosureKind
 from backend.models import Disclosure
+from backend.presenters.documents import DocumentView
 from backend.services import disclosures as service
 from backend.services.fund_access import require
-
-
-@dataclass(frozen=True)
-class FileView:
-    url: str
-    content_type: str
-
-    @property
-    def is_pdf(self) -> bool:
-        return self.content_type == service.PDF
 
 
 @dataclass(frozen=True)
@@ -37,7 +28,7 @@ class DisclosureLine:
     posted_by_name: str
     current: bool
     superseded: bool
-    file: FileView | None
+    file: DocumentView | None
 
 
 @dataclass(frozen=True)
@@ -88,7 +79,7 @@ def _lines(disclosures: Sequence[Disclosure], current: set[int]) -> list[Disclos
         period=row.period, period_label=rules.period_label(row.period), title=row.title, posted_at=row.posted_at,
         posted_by_name=names.get(row.posted_by_id, "") or "物业服务人", current=row.id in current,
         superseded=row.id in superseded,
-        file=FileView(url=file_url(row.id), content_type=row.file_type or service.JPEG) if row.file_key else None,
+        file=DocumentView(url=file_url(row.id), content_type=row.file_type or service.JPEG) if row.file_key else None,
     ) for row in disclosures]
 
 

@@ -26,8 +26,8 @@ from backend.domain.funds import (
 )
 from backend.extensions import db
 from backend.models import FundEntry, FundVoucher, SpendingRequest, User
+from backend.presenters.documents import DocumentView
 from backend.services import funds as service
-from backend.services.documents import JPEG
 from backend.services.fund_access import FundAccess, fund_access, require
 
 ORIGIN_LABELS = {
@@ -103,14 +103,6 @@ def settings(compound_id: int, user_id: int | None) -> SettingsScreen:
 
 
 @dataclass(frozen=True)
-class VoucherView:
-    id: int
-    url: str
-    content_type: str
-    is_photo: bool
-
-
-@dataclass(frozen=True)
 class EntryView:
     id: int
     compound_id: int
@@ -132,7 +124,7 @@ class EntryView:
     reverses_id: int | None
     reversed_by_id: int | None
     voucher_count: int
-    vouchers: list[VoucherView]
+    vouchers: list[DocumentView]
     # Detail only.
     reason: str = ""
     spending_request_id: int | None = None
@@ -150,9 +142,8 @@ class EntryView:
 RATIFICATION_LABELS = {SpendingStatus.APPROVED: "已追认", SpendingStatus.REJECTED: "未获追认"}
 
 
-def _voucher(voucher: FundVoucher) -> VoucherView:
-    return VoucherView(voucher.id, f"/api/v1/fund-vouchers/{voucher.id}", voucher.content_type,
-                       voucher.content_type == JPEG)
+def _voucher(voucher: FundVoucher) -> DocumentView:
+    return DocumentView(url=f"/api/v1/fund-vouchers/{voucher.id}", content_type=voucher.content_type, id=voucher.id)
 
 
 def _entry(entry: FundEntry, labels: dict[int, str], vouchers: list[FundVoucher], reversed_by: int | None,

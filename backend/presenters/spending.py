@@ -19,18 +19,8 @@ from backend.domain.funds import (
 )
 from backend.domain.spending import SpendingAction
 from backend.models import SpendingRequest
+from backend.presenters.documents import DocumentView
 from backend.services import spending as service
-
-
-@dataclass(frozen=True)
-class QuoteView:
-    id: int
-    url: str
-    content_type: str
-
-    @property
-    def is_pdf(self) -> bool:
-        return self.content_type == service.PDF
 
 
 @dataclass(frozen=True)
@@ -80,7 +70,7 @@ class SpendingDetail(SpendingLine):
     approver_names: list[str]
     decided_at: datetime | None
     decision_note: str
-    quotes: list[QuoteView]
+    quotes: list[DocumentView]
     vote: VoteView | None
     topic: TopicView | None
     actions: frozenset[SpendingAction]
@@ -157,7 +147,7 @@ def detail(request_id: int, user_id: int | None, entry_compound_id: int | None =
         path="owners" if voting else "committee", approvals_needed=0 if voting else APPROVALS_NEEDED,
         approver_names=[name for _, name in approvers], decided_at=request.decided_at,
         decision_note=request.decision_note,
-        quotes=[QuoteView(id=quote.id, url=quote_url(quote.id), content_type=quote.content_type)
+        quotes=[DocumentView(id=quote.id, url=quote_url(quote.id), content_type=quote.content_type)
                 for quote in service.quotes_of(request.id)],
         vote=VoteView(kind=rule.kind.value, civil_code_item=rule.item, label=rules.vote_rule_label(rule))
         if rule else None,
