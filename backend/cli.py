@@ -1,8 +1,10 @@
-"""`linli` commands: init-db, demo, qr, import, serve, worker, cron, jobs, dev (and Flask-Migrate's `db`)."""
+"""`linli` commands: init-db, demo, qr, import, serve, worker, cron, jobs, backup, restore, dev (and Flask-Migrate's
+`db`)."""
 from __future__ import annotations
 
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -17,7 +19,7 @@ GUNICORN_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.
 
 
 def register_cli(app: Flask) -> None:
-    for command in (init_db, demo, qr, import_ledger_command, serve, worker, cron, jobs, relay):
+    for command in (init_db, demo, qr, import_ledger_command, serve, worker, cron, jobs, relay, backup, restore):
         app.cli.add_command(command)
 
 
@@ -198,6 +200,36 @@ def jobs_requeue(job_id: str | None, requeue_all: bool) -> None:
     except job_admin.JobNotFailed as exc:
         raise click.ClickException(f"没有编号为 {job_id} 的失败任务") from exc
     click.echo(f"已重新排队 {job.id}（队列 {job.origin}）")
+
+
+@click.command("backup")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The archive to write (default: linli-backup-<UTC time>.tar here).")
+def backup(out: Path | None) -> None:
+    """One archive: a consistent dump of the database (pg_dump -Fc, or SQLite's backup) and the photo and file store."""
+    from backend.services.backup import BackupRefused, write_backup
+
+    out = out or Path(f"linli-backup-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.tar")
+    try:
+        written = write_backup(out)
+    except BackupRefused as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"已备份 {len(written.fingerprint.rows)} 张表、{sum(written.fingerprint.rows.values())} 行、"
+               f"{written.files} 个文件到 {written.path}")
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore(archive: Path) -> None:
+    """Restore an archive of `linli backup` into an empty database (refuses one holding any table) and its files."""
+    from backend.services.backup import BackupRefused, restore_backup
+
+    try:
+        restored = restore_backup(archive)
+    except BackupRefused as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"已恢复 {len(restored.fingerprint.rows)} 张表、{sum(restored.fingerprint.rows.values())} 行、"
+               f"{restored.files} 个文件；行数和金额、投票表的校验和与备份一致")
 
 
 def _create_app() -> Flask:
