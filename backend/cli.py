@@ -131,19 +131,19 @@ def relay() -> None:
 @click.option("--reload", "reload_code", is_flag=True,
               help="Werkzeug's development server, restarting on code changes (`make dev`).")
 def serve(reload_code: bool) -> None:
-    """The web server: gunicorn as in production (2 workers × 4 threads); --reload for development."""
-    port = int(os.environ.get("LINLI_PORT", "5000"))
+    """The web server: gunicorn (deploy/gunicorn.conf.py: in production 2 workers a core × 4 threads, else 2 × 4);
+    --reload for development."""
     if reload_code:
+        if current_app.config["ENV_NAME"] == "production":
+            raise click.UsageError("生产环境不能使用 --reload")
         from werkzeug.serving import run_simple
 
+        port = int(os.environ.get("LINLI_PORT", "5000"))
         # app.run() refuses to start under the flask CLI; run_simple is what it would call.
         run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True, use_reloader=True)
         return
     # Werkzeug's server is no place for concurrent writers; the production server is, with the same settings.
-    os.execv(sys.executable, [
-        sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG), "--bind", f"127.0.0.1:{port}",
-        "--workers", os.environ.get("LINLI_WEB_WORKERS", "2"), "backend:create_app()",
-    ])
+    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG), "backend:create_app()"])
 
 
 @click.command("worker")

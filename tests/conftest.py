@@ -201,6 +201,7 @@ SLOW = (
     "test_demo_fees.py::test_the_demo_loads_on_any_day_*",
     "api/test_reports.py::test_the_cron_*",
     "test_backup_restore.py::*",
+    "test_deploy_config.py::test_nginx_in_front_of_linli_serve_*",
 )
 # Modules whose data built once is cheap (a second or two) and whose tests are many: each worker builds its own copy
 # and the tests spread over the workers, rather than one worker running the whole module.
