@@ -29,11 +29,15 @@ run: install report-font
 dev: install report-font
 	$(BIN)/linli dev --reload
 
-# Debian's chromium (Playwright drives it; no browser download), zbar-tools (QR decoding in tests) and
-# poppler-utils (pdftotext reads the reports' PDFs back), and the reports' CJK font.
+# Debian's chromium (Playwright drives it; no browser download), zbar-tools (QR decoding in tests),
+# poppler-utils (pdftotext reads the reports' PDFs back), nginx (`nginx -t` and a live run of deploy/nginx-site.conf),
+# redis-server (deploy/redis.conf through a crash) and postgresql-client (pg_dump, pg_restore: `linli backup`), and
+# the reports' CJK font.
+TEST_COMMANDS := chromium zbarimg pdftotext redis-server pg_dump pg_restore
 test-tools: report-font
-	@command -v chromium >/dev/null && command -v zbarimg >/dev/null && command -v pdftotext >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium zbar-tools poppler-utils >/dev/null; }
+	@(for command in $(TEST_COMMANDS); do command -v $$command >/dev/null || exit 1; done) && [ -x /usr/sbin/nginx ] || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium zbar-tools poppler-utils \
+	    nginx redis-server postgresql-client >/dev/null; }
 
 # The CJK font the reports' PDFs embed (backend/services/report_files.py looks for it; LINLI_REPORT_FONT overrides).
 REPORT_FONTS := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
