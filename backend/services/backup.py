@@ -118,14 +118,18 @@ def write_backup(out: Path) -> BackupWritten:
         # The database first, then the files: a photo is written before its row commits and never deleted once it
         # did, so every file a row in the dump names is on disk by the time the files are read.
         files = 0
-        with tarfile.open(partial, "w") as archive:
-            _add_bytes(archive, MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode())
-            archive.add(database_file, arcname=database_file.name)
-            root = _store_root()
-            for path in _stored_files(root):
-                archive.add(path, arcname=f"{FILES}/{path.relative_to(root).as_posix()}", recursive=False)
-                files += 1
-        os.replace(partial, out)
+        try:
+            with tarfile.open(partial, "w") as archive:
+                _add_bytes(archive, MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode())
+                archive.add(database_file, arcname=database_file.name)
+                root = _store_root()
+                for path in _stored_files(root):
+                    archive.add(path, arcname=f"{FILES}/{path.relative_to(root).as_posix()}", recursive=False)
+                    files += 1
+            os.replace(partial, out)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
     return BackupWritten(out, found, files)
 
 
