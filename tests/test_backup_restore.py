@@ -10,7 +10,10 @@ import io
 import json
 import os
 import tarfile
+import threading
+import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -180,3 +183,39 @@ def test_restore_says_so_when_the_restored_rows_differ_from_the_backups_manifest
 
     assert result.exit_code == 1
     assert "恢复后的数据与备份不一致: areas: 1 → 0 行" in result.output
+
+
+def test_a_backup_taken_while_the_site_writes_restores_to_exactly_what_its_manifest_counted(scratch_app, tmp_path):
+    source = scratch_app("busy-site")
+    _cli(source, "init-db")
+    writer = create_engine(source.config["SQLALCHEMY_DATABASE_URI"])
+    written, backing_up = [], threading.Event()
+
+    def write_areas() -> None:
+        # Each insert its own transaction, as requests commit: the dump and the counts must see the same ones.
+        while not written or backing_up.is_set():
+            with writer.begin() as conn:
+                conn.execute(text("INSERT INTO areas (name, level, path) VALUES (:name, 'city', '/')"),
+                             {"name": f"市{len(written)}"})
+            written.append(datetime.now(UTC))
+
+    backing_up.set()
+    thread = threading.Thread(target=write_areas)
+    thread.start()
+    try:
+        while not written:
+            time.sleep(0.01)
+        started = datetime.now(UTC)
+        _cli(source, "backup", "--out", str(tmp_path / "busy.tar"))
+        ended = datetime.now(UTC)
+    finally:
+        backing_up.clear()
+        thread.join()
+        writer.dispose()
+    target = scratch_app("restored-busy-site")
+
+    result = _invoke(target, "restore", str(tmp_path / "busy.tar"))
+
+    assert result.exit_code == 0, result.output
+    assert any(started < moment < ended for moment in written)
+    assert 0 < _row_counts(target)["areas"] < len(written)

@@ -97,6 +97,7 @@ def write_backup(out: Path) -> BackupWritten:
     """Write the database and then the file store into one tar archive at `out` (made whole or not at all)."""
     dialect = db.engine.dialect.name
     out = Path(out)
+    root = _store_root()
     with tempfile.TemporaryDirectory(prefix="linli-backup-") as work:
         work_dir = Path(work)
         if dialect == "postgresql":
@@ -122,7 +123,6 @@ def write_backup(out: Path) -> BackupWritten:
             with tarfile.open(partial, "w") as archive:
                 _add_bytes(archive, MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode())
                 archive.add(database_file, arcname=database_file.name)
-                root = _store_root()
                 for path in _stored_files(root):
                     archive.add(path, arcname=f"{FILES}/{path.relative_to(root).as_posix()}", recursive=False)
                     files += 1
