@@ -163,10 +163,15 @@ def _nginx_prefix(tmp_path: Path, https_port: int, http_port: int, app_port: int
     return prefix
 
 
+def _nginx_paths(prefix: Path) -> list[str]:
+    # -e: the error log nginx opens before it reads any configuration (else /var/log/nginx, root's only).
+    return ["-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log")]
+
+
 def test_the_nginx_site_passes_debians_nginx_t(tmp_path):
     prefix = _nginx_prefix(tmp_path, _free_port(), _free_port(), _free_port())
 
-    checked = subprocess.run([NGINX, "-t", "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+    checked = subprocess.run([NGINX, "-t", *_nginx_paths(prefix)],
                              capture_output=True, text=True, timeout=60)
 
     assert checked.returncode == 0, checked.stderr
@@ -215,7 +220,7 @@ def test_nginx_in_front_of_linli_serve_in_production_serves_the_app_and_static_f
     # SIGQUIT: gunicorn's quick shutdown (TERM would wait for its workers, up to graceful_timeout).
     with (_running([str(Path(sys.executable).with_name("linli")), "serve"], signal.SIGQUIT, cwd=tmp_path, env=env)
           as server,
-          _running([NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf")]),
+          _running([NGINX, *_nginx_paths(prefix)]),
           httpx.Client(verify=False, timeout=10) as client):
         health = _answer(client, f"https://127.0.0.1:{https_port}/healthz")
         workers = _children(server.pid)
