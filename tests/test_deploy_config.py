@@ -289,3 +289,12 @@ def test_a_queued_job_survives_a_redis_crash_with_deploy_redis_conf(tmp_path):
     assert _queued_after_a_crash(tmp_path / "with-the-log") == 1
     # The same crash without the append-only log (and without a snapshot) loses the job: the test can fail.
     assert _queued_after_a_crash(tmp_path / "without", "--appendonly", "no", "--save", "") == 0
+
+
+def test_linli_serve_refuses_the_reloader_in_production(app, monkeypatch):
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+
+    result = app.test_cli_runner().invoke(args=["serve", "--reload"])
+
+    assert result.exit_code == 2
+    assert "生产环境不能使用 --reload" in result.output
