@@ -37,6 +37,7 @@ import http.client
 import json
 import os
 import random
+import resource
 import signal
 import statistics
 import subprocess
@@ -62,7 +63,7 @@ DATABASE_URL = os.environ.get("LINLI_SOAK_DATABASE_URL", "postgresql://postgres@
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PARTICIPANTS_PER_COMPOUND = 2
 POOL = 48
-RAMP_RATES = tuple(int(rate) for rate in os.environ.get("LINLI_SOAK_RAMP", "10,20,30,40,50,60,80,100").split(","))
+RAMP_RATES = tuple(int(rate) for rate in os.environ.get("LINLI_SOAK_RAMP", "5,10,15,20,25,30,40,50,60").split(","))
 RAMP_SECONDS = float(os.environ.get("LINLI_SOAK_RAMP_SECONDS", "20"))
 TARGET_P99_MS = 300.0
 MEMORY_GROWTH = 0.10
@@ -127,15 +128,17 @@ class Ledger:
 
 
 class Client:
-    """One keep-alive connection per thread; a failed connection is dropped and the request counted unanswered."""
+    """A fresh connection per request (`Connection: close`): a kept-alive one that gunicorn closed while idle (its
+    keepalive is 2 s) would fail a request the server never saw, and a retry could send a write twice."""
 
     def __init__(self, ledger: Ledger):
         self.ledger = ledger
-        self.local = threading.local()
 
     def call(self, kind: str, method: str, path: str, *, token: str = "", cookie: str = "", body: bytes | None = None,
              headers: dict | None = None) -> tuple[int, dict | None]:
-        sent = {"Content-Type": "application/json"} if body is not None else {}
+        sent = {"Connection": "close"}
+        if body is not None:
+            sent["Content-Type"] = "application/json"
         if token:
             sent["Authorization"] = f"Bearer {token}"
         if cookie:
@@ -143,22 +146,23 @@ class Client:
         sent.update(headers or {})
         started = time.monotonic()
         status, payload, shaped = 0, None, False
+        connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
         try:
-            connection = getattr(self.local, "connection", None)
-            if connection is None:
-                connection = self.local.connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
             connection.request(method, path, body=body, headers=sent)
             response = connection.getresponse()
             raw = response.read()
             status = response.status
-            if response.getheader("Content-Type", "").startswith("application/json"):
+            content_type = response.getheader("Content-Type", "")
+            if content_type.startswith("application/json"):
                 payload = json.loads(raw)
                 shaped = isinstance(payload, dict) and payload.get("code") == status and "message" in payload
+            else:
+                # A page's error is the Chinese error page (backend/errors.py), not JSON.
+                shaped = content_type.startswith("text/html") and "服务暂时不可用".encode() in raw
         except (OSError, http.client.HTTPException, ValueError):
-            connection = getattr(self.local, "connection", None)
-            if connection is not None:
-                connection.close()
-            self.local.connection = None
+            pass  # counted below as no answer (status 0)
+        finally:
+            connection.close()
         self.ledger.answers.append(Answer(kind, status, started, time.monotonic(), shaped))
         return status, payload
 
@@ -670,6 +674,7 @@ def main() -> int:
         seconds = MINUTES * 60
         since = utcnow()
         load_before = os.getloadavg()
+        cpu_before = _cpu_seconds()
         sampler.start()
         begun = time.monotonic()
         faults: list[Fault] = []
@@ -692,6 +697,7 @@ def main() -> int:
         injector.join()
         sampler.sample()
         ended = time.monotonic()
+        generator_cpu = _cpu_seconds() - cpu_before
         sampler.stopping.set()
         drained, queues = _drained(app, since)
         misses = _count(app, soak_ledger)
@@ -701,12 +707,17 @@ def main() -> int:
         sampler.stopping.set()
         system.stop()
     return _report(rate, steps, soak_ledger, faults, begun, ended, drained, queues, misses, web, workers,
-                   load_before, sampler.load, instance)
+                   load_before, sampler.load, generator_cpu, instance)
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _report(rate, steps, ledger: Ledger, faults: list[Fault], begun: float, ended: float, drained: bool,
             queues: dict, misses: list[str], web: tuple[int, int], workers: tuple[int, int], load_before, loads,
-            instance: Path) -> int:
+            generator_cpu: float, instance: Path) -> int:
     answers = ledger.answers
     in_fault = [any(f.covers(a.started) or f.covers(a.ended) for f in faults) for a in answers]
     inside = [a for a, covered in zip(answers, in_fault, strict=True) if covered]
@@ -742,7 +753,8 @@ def _report(rate, steps, ledger: Ledger, faults: list[Fault], begun: float, ende
         print(f"| {step['rate']} | {step['requests']} | {step['p99']:.0f} ms | {step['shed']} | {step['errors']} | "
               f"{step['load']:.1f} |")
     print(f"\nSoak: {sum(ledger.operations.values())} operations ({dict(ledger.operations)}), {len(answers)} requests "
-          f"in {duration:.0f} s ({len(answers) / duration:.1f} req/s), {ledger.shed} shed.\n")
+          f"in {duration:.0f} s ({len(answers) / duration:.1f} req/s), {ledger.shed} shed; the load generator itself used "
+          f"{generator_cpu / duration:.1%} of a core.\n")
     print("| request | count | p50 | p95 | p99 | 5xx | no answer |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     by_kind = defaultdict(list)
