@@ -69,6 +69,7 @@ TARGET_P99_MS = 300.0
 MEMORY_GROWTH = 0.10
 FAULT_GRACE = 5.0
 REDIS_DOWN_SECONDS = 3.0
+HORSE_WAIT = 30.0
 DRAIN_SECONDS = 300.0
 SAMPLE_EVERY = 5.0
 # Operation weights in percent: 80 reads, 15 writes, 5 payments.
@@ -295,6 +296,8 @@ class Dispatcher:
 
     def __init__(self, traffic: Traffic, participants: list[Participant], ledger: Ledger, rng: random.Random):
         self.traffic, self.participants, self.ledger, self.rng = traffic, participants, ledger, rng
+        # A payment goes to someone with a bill left to pay (who has paid them all reads their bills instead).
+        self.payers = [participant for participant in participants if participant.unpaid]
         self.pool = ThreadPoolExecutor(max_workers=POOL)
         self.slots = threading.BoundedSemaphore(POOL)
         self.kinds = list(MIX)
@@ -312,7 +315,7 @@ class Dispatcher:
                 self.ledger.shed += 1
                 continue
             kind = self.rng.choices(self.kinds, self.weights)[0]
-            participant = self._free_participant()
+            participant = self._free_participant(self.payers if kind == "payment" else self.participants)
             if participant is None:
                 self.slots.release()
                 self.ledger.shed += 1
@@ -320,9 +323,9 @@ class Dispatcher:
             self.ledger.operations[kind] += 1
             self.pool.submit(self._one, kind, participant)
 
-    def _free_participant(self) -> Participant | None:
+    def _free_participant(self, among: list[Participant]) -> Participant | None:
         for _ in range(20):
-            participant = self.rng.choice(self.participants)
+            participant = self.rng.choice(among)
             if participant.busy.acquire(blocking=False):
                 return participant
         return None
@@ -427,8 +430,7 @@ class System:
         return [worker for worker in self.workers if worker.poll() is None]
 
     def web_workers(self) -> list[int]:
-        children = Path(f"/proc/{self.web.pid}/task/{self.web.pid}/children")
-        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+        return _children(self.web.pid)
 
     def stop(self) -> None:
         for process in [self.web, self.cron, *self.workers]:
@@ -463,12 +465,31 @@ def _redis_restart(system: System) -> Fault:
 
 
 def _worker_killed(system: System) -> Fault:
+    """Preferably a worker in the middle of a job (its work horse alive, waited for up to HORSE_WAIT seconds): the
+    job is abandoned, and RQ must run it again without anyone getting its notice twice."""
     started = time.monotonic()
-    victim = system.live_workers()[0]
+    victim, busy = system.live_workers()[0], False
+    while time.monotonic() < started + HORSE_WAIT and not busy:
+        for worker in system.live_workers():
+            if _children(worker.pid):
+                victim, busy = worker, True
+                break
+        else:
+            time.sleep(0.05)
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait(timeout=30)
     system.start_worker()
-    return Fault("a `linli worker` SIGKILLed with its work horse, then started again", started, time.monotonic())
+    doing = "in the middle of a job" if busy else "idle"
+    return Fault(f"a `linli worker` SIGKILLed with its work horse ({doing}), then started again", started,
+                 time.monotonic())
+
+
+def _children(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        return [int(child) for child in children.read_text().split()]
+    except OSError:
+        return []
 
 
 def _connections_terminated(database: str) -> Fault:
