@@ -63,7 +63,8 @@ DATABASE_URL = os.environ.get("LINLI_SOAK_DATABASE_URL", "postgresql://postgres@
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PARTICIPANTS_PER_COMPOUND = 2
 POOL = 48
-RAMP_RATES = tuple(int(rate) for rate in os.environ.get("LINLI_SOAK_RAMP", "5,10,15,20,25,30,40,50,60").split(","))
+RAMP_RATES = tuple(int(rate) for rate in
+                   os.environ.get("LINLI_SOAK_RAMP", "3,5,8,10,15,20,25,30,40,50,60").split(","))
 RAMP_SECONDS = float(os.environ.get("LINLI_SOAK_RAMP_SECONDS", "20"))
 TARGET_P99_MS = 300.0
 MEMORY_GROWTH = 0.10
@@ -126,6 +127,7 @@ class Ledger:
     unanswered_writes: Counter = field(default_factory=Counter)
     shed: int = 0
     operations: Counter = field(default_factory=Counter)
+    pushes: dict = field(default_factory=dict)
 
 
 class Client:
@@ -382,6 +384,8 @@ class System:
         self.linli = str(Path(sys.executable).with_name("linli"))
         self.logs = instance / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
+        for old in self.logs.glob("*.log"):
+            old.unlink()
         self.redis_dir = instance / "redis"
         self.redis_dir.mkdir(exist_ok=True)
         self.redis: subprocess.Popen | None = None
@@ -581,8 +585,10 @@ def _drained(app, since) -> tuple[bool, dict]:
     return not (queued or running or waiting or failed or failed_rows), state
 
 
-def _count(app, ledger: Ledger) -> list[str]:
-    """Every acknowledged write found, payments once, each new order's notice in one inbox; the misses."""
+def _count(app, ledger: Ledger, since, logs: Path) -> list[str]:
+    """Every acknowledged write found, payments once, each new order's notice in one inbox, every push of the
+    notices since `since` settled and sent once (the workers' logs against the deliveries marked sent); the
+    misses."""
     from sqlalchemy import text
 
     from backend.extensions import db
@@ -638,8 +644,24 @@ def _count(app, ledger: Ledger) -> list[str]:
         if undelivered or doubled:
             misses.append(f"notifications: {undelivered} new orders' notices not delivered, {doubled} delivered to "
                           "more or fewer than one staff member")
+        pushes = dict(run(text(
+            "SELECT d.status, count(*) FROM deliveries d JOIN notifications n ON n.id = d.notification_id "
+            "WHERE n.created_at >= :since GROUP BY d.status"), {"since": since}).all())
         db.session.rollback()
+    sent = sum(_sends(path) for path in logs.glob("worker-*.log"))
+    ledger.pushes = {**pushes, "sends logged": sent}
+    if set(pushes) - {"sent", "declined"}:
+        misses.append(f"pushes not settled: {pushes}")
+    if sent != pushes.get("sent", 0):
+        misses.append(f"{sent} pushes sent by the workers for {pushes.get('sent', 0)} deliveries marked sent")
     return misses
+
+
+def _sends(log: Path) -> int:
+    """The pushes a worker's log shows sent (the sandbox providers log each message they would send)."""
+    with log.open(encoding="utf-8", errors="replace") as lines:
+        return sum(1 for line in lines if ("sandbox WeChat" in line and " message to " in line)
+                   or ("sandbox SMS to" in line and "验证码" not in line))
 
 
 # ---- run ------------------------------------------------------------------------------------------------
@@ -682,6 +704,8 @@ def main() -> int:
     sampler = Sampler(system)
     try:
         _tokens(app, participants)
+        # Pushes are counted from here: the ramp's notices may be sent during the soak.
+        since = utcnow()
         ledger = Ledger()
         rng = random.Random(SEED)
         dispatcher = Dispatcher(Traffic(Client(ledger), ledger, sign, rng), participants, ledger, rng)
@@ -693,7 +717,6 @@ def main() -> int:
         client = Client(soak_ledger)
         dispatcher = Dispatcher(Traffic(client, soak_ledger, sign, rng), participants, soak_ledger, rng)
         seconds = MINUTES * 60
-        since = utcnow()
         load_before = os.getloadavg()
         cpu_before = _cpu_seconds()
         sampler.start()
@@ -721,7 +744,7 @@ def main() -> int:
         generator_cpu = _cpu_seconds() - cpu_before
         sampler.stopping.set()
         drained, queues = _drained(app, since)
-        misses = _count(app, soak_ledger)
+        misses = _count(app, soak_ledger, since, system.logs)
         web = sampler.growth("web", begun + seconds / 10)
         workers = sampler.growth("worker", begun + seconds / 10)
     finally:
@@ -806,7 +829,9 @@ def _report(rate, steps, ledger: Ledger, faults: list[Fault], begun: float, ende
           f"({sum(len(s) for s in ledger.votes.values())} sent, {len(ledger.votes)} households × ballots); "
           f"{acknowledged_orders} payments acknowledged of {len(ledger.orders)} orders opened "
           f"({sum(record[2] for record in ledger.orders.values())} notifications sent, duplicates included); "
-          f"unanswered writes {dict(ledger.unanswered_writes) or 'none'}. Queues after the traffic: {queues}.")
+          f"unanswered writes {dict(ledger.unanswered_writes) or 'none'}. Pushes of the notices since the ramp began "
+          f"(deliveries by status, and the sends in the workers' logs): {ledger.pushes}. Queues after the traffic: "
+          f"{queues}.")
     print(f"RSS from the end of the first tenth to the end: web workers {web[0] / 1024:.0f} → {web[1] / 1024:.0f} MiB "
           f"({growth['web']:+.1%}), `linli worker`s {workers[0] / 1024:.0f} → {workers[1] / 1024:.0f} MiB "
           f"({growth['worker']:+.1%}); target < {MEMORY_GROWTH:.0%}.")
