@@ -71,7 +71,8 @@ MEMORY_GROWTH = 0.10
 FAULT_GRACE = 5.0
 REDIS_DOWN_SECONDS = 3.0
 HORSE_WAIT = 30.0
-DRAIN_SECONDS = 300.0
+# A job lost with a killed worker is pushed again by cron's outbox relay REPUSH_AFTER (10 min) after its push.
+DRAIN_SECONDS = 720.0
 SAMPLE_EVERY = 5.0
 # Operation weights in percent: 80 reads, 15 writes, 5 payments.
 MIX = {"home": 25, "work_orders": 20, "topics": 15, "bills": 20,
@@ -455,6 +456,7 @@ class Fault:
     name: str
     started: float
     recovered: float
+    abandoned_job: str | None = None
 
     def covers(self, moment: float) -> bool:
         return self.started <= moment <= self.recovered + FAULT_GRACE
@@ -469,23 +471,27 @@ def _redis_restart(system: System) -> Fault:
 
 
 def _worker_killed(system: System) -> Fault:
-    """Preferably a worker in the middle of a job (its work horse alive, waited for up to HORSE_WAIT seconds): the
-    job is abandoned, and RQ must run it again without anyone getting its notice twice."""
+    """Preferably a worker in the middle of a job (RQ's own record says busy with a current job; waited for up to
+    HORSE_WAIT seconds): the job is abandoned, and RQ must run it again without anyone getting a notice twice."""
+    from rq import Worker
+
     started = time.monotonic()
-    victim, busy = system.live_workers()[0], False
-    while time.monotonic() < started + HORSE_WAIT and not busy:
-        for worker in system.live_workers():
-            if _children(worker.pid):
-                victim, busy = worker, True
+    connection = redis.Redis(port=REDIS_PORT)
+    victim, job_id = system.live_workers()[0], None
+    while job_id is None and time.monotonic() < started + HORSE_WAIT:
+        processes = {process.pid: process for process in system.live_workers()}
+        for worker in Worker.all(connection=connection):
+            if worker.pid in processes and worker.get_state() == "busy" and worker.get_current_job_id():
+                victim, job_id = processes[worker.pid], worker.get_current_job_id()
                 break
         else:
-            time.sleep(0.05)
+            time.sleep(0.02)
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait(timeout=30)
     system.start_worker()
-    doing = "in the middle of a job" if busy else "idle"
+    doing = f"in the middle of job {job_id}" if job_id else "idle"
     return Fault(f"a `linli worker` SIGKILLed with its work horse ({doing}), then started again", started,
-                 time.monotonic())
+                 time.monotonic(), job_id)
 
 
 def _children(pid: int) -> list[int]:
@@ -583,6 +589,17 @@ def _drained(app, since) -> tuple[bool, dict]:
     state = {"queued": queued, "running": running, "outbox_waiting": waiting, "outbox_failed": failed_rows,
              "failed_jobs": failed, "seconds": time.monotonic() - started}
     return not (queued or running or waiting or failed or failed_rows), state
+
+
+def _job_status(job_id: str) -> str:
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    try:
+        status = Job.fetch(job_id, connection=redis.Redis(port=REDIS_PORT)).get_status()
+        return status.value if status is not None else "gone"
+    except NoSuchJobError:
+        return "gone"
 
 
 def _count(app, ledger: Ledger, since, logs: Path) -> list[str]:
@@ -744,6 +761,9 @@ def main() -> int:
         generator_cpu = _cpu_seconds() - cpu_before
         sampler.stopping.set()
         drained, queues = _drained(app, since)
+        for fault in faults:
+            if fault.abandoned_job:
+                queues["abandoned job"] = f"{fault.abandoned_job}: {_job_status(fault.abandoned_job)}"
         misses = _count(app, soak_ledger, since, system.logs)
         web = sampler.growth("web", begun + seconds / 10)
         workers = sampler.growth("worker", begun + seconds / 10)
@@ -775,6 +795,8 @@ def _report(rate, steps, ledger: Ledger, faults: list[Fault], begun: float, ende
         failures.append(f"inside the faults' seconds, answers other than a shaped 503: {dict(bad_inside)}")
     if not drained:
         failures.append(f"the queues did not drain cleanly: {queues}")
+    if "abandoned job" in queues and not queues["abandoned job"].endswith("finished"):
+        failures.append(f"the killed worker's job did not finish: {queues['abandoned job']}")
     growth = {name: (last / first - 1 if first else float("nan")) for name, (first, last) in
               (("web", web), ("worker", workers))}
     for name, grown in growth.items():
