@@ -18,14 +18,15 @@ notification; every fourth sent twice, as WeChat Pay repeats itself).
 1. Ramp: RAMP_SECONDS at each rate of RAMP_RATES, stopping at the first whose p99 reaches TARGET_P99_MS or that
    sheds; the soak runs at the highest rate that held.
 2. Soak at that rate. At a quarter of it Redis is shut down and started again (SHUTDOWN writes the AOF), at half one
-   `linli worker` is killed with SIGKILL together with its work horse (its process group, as the OOM killer or
-   systemd would) and started again, at three quarters every connection to the database is terminated
+   `linli worker` (preferably one RQ records busy with a job) is killed with SIGKILL together with its work horse
+   (its process group, as the OOM killer or systemd would) and started again, at three quarters every connection to the database is terminated
    (pg_terminate_backend). A fault's seconds run from its start to FAULT_GRACE after the service is back.
 3. Checks (exit 1 on any miss): every acknowledged work order, comment and vote is in the database (a household's
    stored vote is its last acknowledged one); every acknowledged notification recorded exactly one payment per bill,
    the bill paid to the fen, duplicates none; each new work order's notice reached its compound's staff member
-   exactly once; the queues (high, default, low, their started registries and the outbox) drain within DRAIN_SECONDS
-   and nothing failed; the RSS of the gunicorn workers and of the `linli worker`s grew < 10 % from the end of the
+   exactly once, and every push of the run's notices was sent once (the workers' logs against the deliveries); the
+   queues (high, default, low, their started registries and the outbox) drain within DRAIN_SECONDS, nothing failed
+   and the killed worker's job finished; the RSS of the gunicorn workers and of the `linli worker`s grew < 10 % from the end of the
    first tenth of the soak to its end; no 5xx outside the faults' seconds, and inside them only 503s with the error
    shape; p99 outside the faults' seconds < TARGET_P99_MS. The machine is shared: the load average is sampled.
 
@@ -489,7 +490,7 @@ def _worker_killed(system: System) -> Fault:
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait(timeout=30)
     system.start_worker()
-    doing = f"in the middle of job {job_id}" if job_id else "idle"
+    doing = f"while RQ recorded it busy with job {job_id}" if job_id else "idle"
     return Fault(f"a `linli worker` SIGKILLed with its work horse ({doing}), then started again", started,
                  time.monotonic(), job_id)
 
