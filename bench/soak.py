@@ -19,16 +19,17 @@ notification; every fourth sent twice, as WeChat Pay repeats itself).
    sheds; the soak runs at the highest rate that held.
 2. Soak at that rate. At a quarter of it Redis is shut down and started again (SHUTDOWN writes the AOF), at half one
    `linli worker` (preferably one RQ records busy with a job) is killed with SIGKILL together with its work horse
-   (its process group, as the OOM killer or systemd would) and started again, at three quarters every connection to the database is terminated
-   (pg_terminate_backend). A fault's seconds run from its start to FAULT_GRACE after the service is back.
+   (its process group, as the OOM killer or systemd would) and started again, at three quarters every connection
+   to the database is terminated (pg_terminate_backend). A fault's seconds run from its start to FAULT_GRACE after the service is back.
 3. Checks (exit 1 on any miss): every acknowledged work order, comment and vote is in the database (a household's
    stored vote is its last acknowledged one); every acknowledged notification recorded exactly one payment per bill,
    the bill paid to the fen, duplicates none; each new work order's notice reached its compound's staff member
    exactly once, and every push of the run's notices was sent once (the workers' logs against the deliveries); the
    queues (high, default, low, their started registries and the outbox) drain within DRAIN_SECONDS, nothing failed
-   and the killed worker's job finished; the RSS of the gunicorn workers and of the `linli worker`s grew < 10 % from the end of the
-   first tenth of the soak to its end; no 5xx outside the faults' seconds, and inside them only 503s with the error
-   shape; p99 outside the faults' seconds < TARGET_P99_MS. The machine is shared: the load average is sampled.
+   and the killed worker's job finished; the RSS of the gunicorn workers and of the `linli worker`s grew < 10 %
+   from the end of the first tenth of the soak to its end; no 5xx outside the faults' seconds, and inside them only
+   503s with the error shape; p99 outside the faults' seconds < TARGET_P99_MS. The machine is shared: the load
+   average is sampled.
 
 The figures are printed as a markdown section (docs/issue18/soak.md holds the real run's)."""
 from __future__ import annotations
@@ -652,8 +653,8 @@ def _count(app, ledger: Ledger, since, logs: Path) -> list[str]:
         unpaid = [row for rows in payments.values() for row in rows
                   if row.status != "paid" or row.paid_fen != row.bill_fen]
         if twice or missing or unpaid:
-            misses.append(f"payments: {len(missing)} acknowledged orders without their payment, {len(twice)} paid twice, "
-                          f"{len(unpaid)} bills not paid to the fen")
+            misses.append(f"payments: {len(missing)} acknowledged orders without their payment, {len(twice)} paid "
+                          f"twice, {len(unpaid)} bills not paid to the fen")
         delivered = dict(run(text(
             "SELECT n.dedupe_key, count(*) FROM notifications n WHERE n.dedupe_key = ANY(:keys) GROUP BY n.dedupe_key"),
             {"keys": [f"wo-{order_id}-new" for order_id in ledger.work_orders]}).all())
@@ -808,20 +809,20 @@ def _report(rate, steps, ledger: Ledger, faults: list[Fault], begun: float, ende
         failures.append(f"p99 outside the faults' seconds {p99_outside:.0f} ms ≥ {TARGET_P99_MS:.0f} ms")
     duration = ended - begun
     print(f"\n## Soak with faults (issue 18), {MINUTES:g} min at {rate} operations/s\n")
-    print(f"`make soak` (bench/soak.py): city of 2,000 compounds / 200,000 households on PostgreSQL, gunicorn 2 workers "
-          f"× 4 threads, 2 `linli worker`s, 1 `linli cron`, redis-server with AOF; {os.cpu_count()} cores shared with "
+    print("`make soak` (bench/soak.py): city of 2,000 compounds / 200,000 households on PostgreSQL, gunicorn 2 "
+          f"workers × 4 threads, 2 `linli worker`s, 1 `linli cron`, redis-server with AOF; {os.cpu_count()} cores shared with "
           f"other sessions: load average {load_before[0]:.1f} before, {statistics.mean(loads):.1f} mean and "
           f"{max(loads):.1f} max during the soak (1-minute).\n")
-    print("Ramp (each step " f"{RAMP_SECONDS:g} s; the soak runs at the highest rate that held p99 < {TARGET_P99_MS:.0f} ms "
-          "with nothing shed and no 5xx):\n")
+    print(f"Ramp (each step {RAMP_SECONDS:g} s; the soak runs at the highest rate that held p99 < "
+          f"{TARGET_P99_MS:.0f} ms with nothing shed and no 5xx):\n")
     print("| operations/s | requests | p99 | shed | 5xx or no answer | load |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for step in steps:
         print(f"| {step['rate']} | {step['requests']} | {step['p99']:.0f} ms | {step['shed']} | {step['errors']} | "
               f"{step['load']:.1f} |")
-    print(f"\nSoak: {sum(ledger.operations.values())} operations ({dict(ledger.operations)}), {len(answers)} requests "
-          f"in {duration:.0f} s ({len(answers) / duration:.1f} req/s), {ledger.shed} shed; the load generator itself used "
-          f"{generator_cpu / duration:.1%} of a core.\n")
+    print(f"\nSoak: {sum(ledger.operations.values())} operations ({dict(ledger.operations)}), {len(answers)} "
+          f"requests in {duration:.0f} s ({len(answers) / duration:.1f} req/s), {ledger.shed} shed; the load "
+          f"generator itself used {generator_cpu / duration:.1%} of a core.\n")
     print("| request | count | p50 | p95 | p99 | 5xx | no answer |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     by_kind = defaultdict(list)
