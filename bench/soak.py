@@ -20,7 +20,8 @@ notification; every fourth sent twice, as WeChat Pay repeats itself).
 2. Soak at that rate. At a quarter of it Redis is shut down and started again (SHUTDOWN writes the AOF), at half one
    `linli worker` (preferably one RQ records busy with a job) is killed with SIGKILL together with its work horse
    (its process group, as the OOM killer or systemd would) and started again, at three quarters every connection
-   to the database is terminated (pg_terminate_backend). A fault's seconds run from its start to FAULT_GRACE after the service is back.
+   to the database is terminated (pg_terminate_backend). A fault's seconds run from its start to FAULT_GRACE after
+   the service is back.
 3. Checks (exit 1 on any miss): every acknowledged work order, comment and vote is in the database (a household's
    stored vote is its last acknowledged one); every acknowledged notification recorded exactly one payment per bill,
    the bill paid to the fen, duplicates none; each new work order's notice reached its compound's staff member
@@ -810,8 +811,8 @@ def _report(rate, steps, ledger: Ledger, faults: list[Fault], begun: float, ende
     duration = ended - begun
     print(f"\n## Soak with faults (issue 18), {MINUTES:g} min at {rate} operations/s\n")
     print("`make soak` (bench/soak.py): city of 2,000 compounds / 200,000 households on PostgreSQL, gunicorn 2 "
-          f"workers × 4 threads, 2 `linli worker`s, 1 `linli cron`, redis-server with AOF; {os.cpu_count()} cores shared with "
-          f"other sessions: load average {load_before[0]:.1f} before, {statistics.mean(loads):.1f} mean and "
+          f"workers × 4 threads, 2 `linli worker`s, 1 `linli cron`, redis-server with AOF; {os.cpu_count()} cores "
+          f"shared with other sessions: load average {load_before[0]:.1f} before, {statistics.mean(loads):.1f} mean and "
           f"{max(loads):.1f} max during the soak (1-minute).\n")
     print(f"Ramp (each step {RAMP_SECONDS:g} s; the soak runs at the highest rate that held p99 < "
           f"{TARGET_P99_MS:.0f} ms with nothing shed and no 5xx):\n")
