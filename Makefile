@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.installed
 VENDOR_STAMP := h5/static/vendor/.installed
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run dev test test-fast test-tools report-font bench lint clean
+.PHONY: install run dev test test-fast test-tools report-font bench soak lint clean
 
 install: $(PY_STAMP) $(VENDOR_STAMP)
 
@@ -73,6 +73,10 @@ bench: install
 	  $(BIN)/python -m bench.surveys || status=1; $(BIN)/python -m bench.fast3g || status=1; \
 	  $(BIN)/python -m bench.burst || status=1; $(BIN)/python -m bench.dashboard || status=1; \
 	  $(BIN)/python -m bench.reports || status=1; $(BIN)/python -m bench.funds || status=1; exit $$status
+
+# The city under mixed traffic with faults, checked by counting (bench/soak.py; LINLI_SOAK_MINUTES shortens it).
+soak: install
+	$(BIN)/python -m bench.soak
 
 # ruff, then the layering contracts in pyproject.toml (import-linter; docs/architecture.md).
 lint: install

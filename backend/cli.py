@@ -40,8 +40,11 @@ def init_db() -> None:
     help="Also ensure the demo city holds this many work orders (the demo ones included), in every state over "
          "the last six months (benchmarks). A second run with the same number adds nothing.",
 )
-def demo(households: int | None, work_orders: int | None) -> None:
-    """Load the demo data once (and, with --households / --work-orders, the benchmark data)."""
+@click.option("--city", is_flag=True, help="Also build the city-size dataset once (PostgreSQL only; `make soak`): "
+              "2,000 compounds, 200,000 households with owners, a year of bills and work orders, two open ballots "
+              "per compound (backend/demo/city.py).")
+def demo(households: int | None, work_orders: int | None, city: bool) -> None:
+    """Load the demo data once (and, with --households / --work-orders / --city, the benchmark data)."""
     from backend.demo import load_demo
     from backend.demo.bench import load_bench_households
     from backend.demo.bench_work_orders import load_bench_work_orders
@@ -57,6 +60,10 @@ def demo(households: int | None, work_orders: int | None) -> None:
             work_orders, on_chunk=lambda done, total: click.echo(f"工单: {done}/{total} 张")
         )
         click.echo(f"新增工单 {created} 张（共 {work_orders} 张）" if created else f"已有 {work_orders} 张以上工单，跳过")
+    if city:
+        from backend.demo.city import load_city
+
+        click.echo(load_city())
 
 
 @click.command("qr")

@@ -1,5 +1,5 @@
 """The officials' dashboard over a city (issue 16): 2,000 compounds and 200,000 households with a year of bills
-and work orders (bench/city.py `build_city`), the refresh of every compound's figures timed (and again: a rerun
+and work orders (backend/demo/city.py `build_city`), the refresh of every compound's figures timed (and again: a rerun
 writes the same rows), then the city official's dashboard and the compound table's first page over signed-in
 HTTP (gunicorn, 2 workers), sequential calls on one keep-alive connection. Target: p95 ≤ 300 ms.
 
@@ -59,12 +59,12 @@ def main() -> int:
     from sqlalchemy import func, select
 
     from backend import create_app
+    from backend.demo.city import build_city
     from backend.extensions import db
     from backend.models import CompoundFigures, CompoundMonthFigures
     from backend.services import dashboard
     from backend.services.identity import hash_password
     from backend.shared.clock import utcnow
-    from bench.city import build_city
 
     with create_app().app_context():
         if db.engine.dialect.name != "postgresql":
@@ -113,7 +113,7 @@ def main() -> int:
 
     print(f"\nA city of {city.compounds} compounds, {city.households} households, {city.bills} bills, "
           f"{city.work_orders} work orders; PostgreSQL, {os.cpu_count()} cores")
-    print(f"building it (bench/city.py build_city, INSERT … SELECT + VACUUM ANALYZE): {city.seconds:.1f} s")
+    print(f"building it (backend/demo/city.py build_city, INSERT … SELECT + VACUUM ANALYZE): {city.seconds:.1f} s")
     print(f"refresh of every compound (services.dashboard.refresh): {refresh_seconds[0]:.1f} s, rerun "
           f"{refresh_seconds[1]:.1f} s ({rows[0]} compound rows, {rows[1]} month rows); one compound: "
           f"{one_seconds * 1000:.0f} ms\n")

@@ -2,7 +2,7 @@
 
 PostgreSQL (LINLI_BENCH_DATABASE_URL, default a fresh `bench_reports` database on 127.0.0.1, else SQLite), real
 Redis as in bench/fanout.py. `linli init-db`, then a city from a dataset builder: `LINLI_BENCH_REPORT_DATASET`
-("module:function", default `bench.reports:dashboard_city`, bench/city.py's city of 2,000 compounds and 200,000
+("module:function", default `bench.reports:dashboard_city`, backend/demo/city.py's city of 2,000 compounds and 200,000
 households), which returns the city's area id; or `bench.reports:synthetic_city` (bulk inserts; 2,000 compounds
 of LINLI_BENCH_REPORT_HOUSEHOLDS households each, default 20) with last month's and the month before's bills (half
 paid), a vote, a survey tally per compound, disputes, flags and overdue rectifications. VACUUM ANALYZE, then
@@ -148,11 +148,11 @@ def synthetic_city() -> int:
 
 
 def dashboard_city() -> int:
-    """The dashboard bench's city (bench/city.py): 2,000 compounds, 200,000 households, a year of bills and work
+    """The dashboard bench's city (backend/demo/city.py): 2,000 compounds, 200,000 households, a year of bills and work
     orders."""
+    from backend.demo.city import build_city
     from backend.services.identity import hash_password
     from backend.shared.clock import utcnow
-    from bench.city import build_city
 
     return build_city(utcnow(), hash_password("bench-password")).city_id
 

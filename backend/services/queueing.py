@@ -149,7 +149,12 @@ def _push(rows: list[OutboxJob]) -> int:
                 outcomes["queued"].append(row.id)
             except DuplicateJobError:
                 # Queued, running or waiting for a retry; or ended while the database could not record it.
-                outcomes[_known_outcome(row.job_id, connection)].append(row.id)
+                outcome = _known_outcome(row.job_id, connection)
+                if outcome == "lost":
+                    Job.fetch(row.job_id, connection=connection).delete()
+                    queue.enqueue(row.func_path, *row.args, **options)
+                    outcome = "queued"
+                outcomes[outcome].append(row.id)
     except redis.RedisError as exc:
         reached = sum(len(ids) for ids in outcomes.values())
         log.warning("Redis unreachable, %d job(s) wait in the outbox: %s", len(rows) - reached, exc)
@@ -164,9 +169,15 @@ def _push(rows: list[OutboxJob]) -> int:
 
 def _known_outcome(job_id: str, connection: redis.Redis) -> str:
     try:
-        status = Job.fetch(job_id, connection=connection).get_status(refresh=False)
+        job = Job.fetch(job_id, connection=connection)
     except NoSuchJobError:
         return "in_flight"  # gone since the push was refused: pushed again after REPUSH_AFTER
+    status = job.get_status(refresh=False)
     if status == JobStatus.FINISHED:
         return "done"
+    if status == JobStatus.QUEUED and connection.lpos(Queue(job.origin, connection=connection).key, job_id) is None:
+        # A worker killed after taking the job off its queue and before starting it: a worker on several queues
+        # pops with BLPOP, which keeps no copy (RQ's intermediate list is for one queue only), so the job says
+        # queued and is in no queue, and pushing its id again is refused while Redis knows it: queue it afresh.
+        return "lost"
     return "failed" if status in _ENDED_BADLY else "in_flight"

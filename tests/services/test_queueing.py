@@ -378,3 +378,24 @@ def test_the_relay_scans_the_index_of_open_rows(redis_conn):
     compiled = query.limit(queueing.RELAY_BATCH).compile(db.engine, compile_kwargs={"literal_binds": True})
     plan = "\n".join(db.session.execute(text(f"EXPLAIN {compiled}")).scalars())
     assert "ix_outbox_jobs_open" in plan, plan
+
+
+def test_a_job_taken_off_its_queue_by_a_worker_killed_before_starting_it_is_queued_again(redis_conn, later):
+    row_id = ask("popped")
+    db.session.commit()
+    push_committed_jobs()
+    # What a worker listening on several queues does first (BLPOP), then SIGKILLed before the job starts.
+    assert redis_conn.lpop(Queue("default", connection=redis_conn).key).decode() == job_id_of(row_id)
+    work(redis_conn)
+    assert runs(redis_conn) == []
+
+    later.shift(queueing.REPUSH_AFTER + timedelta(minutes=1))
+    assert relay_outbox() == 1
+    assert Queue("default", connection=redis_conn).job_ids == [job_id_of(row_id)]
+    work(redis_conn)
+
+    assert runs(redis_conn) == ["popped"]
+    row = row_of(row_id)
+    assert row.done_at is not None and row.pushes == 2
+    later.shift(queueing.REPUSH_AFTER + timedelta(minutes=1))
+    assert relay_outbox() == 0

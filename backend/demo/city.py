@@ -1,13 +1,17 @@
-"""A city for the officials' benchmarks (dashboard, reports): `build_city()` bulk-loads, on PostgreSQL, 5 districts
-× 4 streets × 5 communities, 2,000 compounds of 100 households each (200,000), a year of monthly bills (2.4 million,
-about 85 % paid) and a year of work orders (one per two households, the last weeks' still open, some overdue), in a
-few INSERT … SELECT statements over generate_series, then ANALYZE. Deterministic: the same city every run."""
+"""A city-size dataset (`linli demo --city`; the dashboard, report and soak benchmarks): `build_city()` bulk-loads,
+on PostgreSQL, 5 districts × 4 streets × 5 communities, 2,000 compounds of 100 households each (200,000), a year of
+monthly bills (2.4 million, about 85 % paid), a year of work orders (one per two households, the last weeks' still
+open, some overdue), one verified owner per household (with the WeChat account paying in the H5 needs), one staff
+member per compound (who gets the new work orders' notices) and two ballots per compound open for another 13 days
+(an owners' joint decision and an ordinary consultation, 同意/不同意/弃权, their rolls frozen), in a few
+INSERT … SELECT statements over generate_series, then VACUUM ANALYZE. Deterministic: the same city every run."""
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+import click
 from sqlalchemy import text
 
 DISTRICTS, STREETS_EACH, COMMUNITIES_EACH = 5, 4, 5
@@ -16,6 +20,16 @@ HOUSEHOLDS_EACH = 100
 BUILDINGS_EACH = 4
 MONTHS = 12
 MODELS = ("market", "owner_self", "unit_self", "trust", "community_fallback")
+# Who is who, by username: an owner's names their household, a staff member's their compound.
+OWNER_PREFIX, STAFF_PREFIX = "city-owner-", "city-staff-"
+# Opened a day before the build and open for 14 days: far from the sweep's 24 h and 2 h reminders.
+BALLOT_OPENED_BEFORE, VOTING_HOURS = timedelta(days=1), 14 * 24
+# (title, body, vote kind, Civil Code Art. 278 item) of each compound's two ballots.
+BALLOTS = (
+    ("续聘物业服务企业", "物业服务合同明年到期，是否续聘现物业服务企业。", "owners_joint", 4),
+    ("增设电动自行车充电桩", "在各栋楼前空地增设电动自行车充电桩，费用由使用者承担。", "consultation", None),
+)
+OPTIONS = (("同意", 1, False, True), ("不同意", 2, False, False), ("弃权", 3, True, False))
 
 
 @dataclass(frozen=True)
@@ -26,6 +40,8 @@ class City:
     households: int
     bills: int
     work_orders: int
+    owners: int
+    ballots: int
     seconds: float
 
 
@@ -35,8 +51,9 @@ def _months_back(month: date, count: int) -> date:
 
 
 def build_city(now: datetime, password_hash: str, compounds: int = COMPOUNDS) -> City:
-    """The city, its areas and compounds, households, bills and work orders; an official over the city
-    (`city_official`, signing in with the password of `password_hash`). Call inside an app context."""
+    """The city, its areas and compounds, households, bills, work orders, owners, staff and open ballots; an
+    official over the city (`city_official`, signing in with the password of `password_hash`; the owners and staff
+    have no password). Call inside an app context."""
     from backend.extensions import db
     from backend.shared.clock import beijing_date
 
@@ -133,12 +150,97 @@ def build_city(now: datetime, password_hash: str, compounds: int = COMPOUNDS) ->
         "CROSS JOIN LATERAL (SELECT (h.id * 7919) % 365 AS age) a "
         "CROSS JOIN LATERAL (SELECT CAST(:now AS timestamptz) - make_interval(days => age, hours => h.id % 24) AS t) tt "
         "WHERE h.id % 2 = 0"), {**params, "u": user_id}).rowcount
+    owners = _people(now)
+    ballots = _ballots(now, user_id)
     db.session.commit()
     db.session.remove()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("SET statement_timeout = 0"))
         conn.execute(text("VACUUM ANALYZE"))
     return City(city_id=city_id, official_username="city_official", compounds=compounds,
-                households=compounds * HOUSEHOLDS_EACH, bills=bills, work_orders=orders,
-                seconds=time.perf_counter() - started)
+                households=compounds * HOUSEHOLDS_EACH, bills=bills, work_orders=orders, owners=owners,
+                ballots=ballots, seconds=time.perf_counter() - started)
 
+
+def _people(now: datetime) -> int:
+    """A verified owner per household, each with an official-account openid, and a staff member per compound."""
+    from backend.extensions import db
+
+    run = db.session.execute
+    params = {"now": now, "owner": OWNER_PREFIX, "staff": STAFF_PREFIX}
+    owners = run(text(
+        "INSERT INTO users (username, display_name, is_active, large_text, created_at) "
+        "SELECT :owner || h.id, '业主' || h.room, true, false, :now "
+        "FROM households h JOIN compounds c ON c.id = h.compound_id AND c.code LIKE 'city%'"), params).rowcount
+    run(text(
+        "INSERT INTO memberships (user_id, role, compound_id, household_id, verified_at, created_at) "
+        "SELECT u.id, 'owner', h.compound_id, h.id, :now, :now "
+        "FROM households h JOIN compounds c ON c.id = h.compound_id AND c.code LIKE 'city%' "
+        "JOIN users u ON u.username = :owner || h.id"), params)
+    run(text(
+        "INSERT INTO wechat_accounts (user_id, app, openid, created_at, last_signed_in_at) "
+        "SELECT id, 'official_account', 'city-openid-' || id, :now, :now FROM users "
+        "WHERE username LIKE :owner || '%'"), params)
+    run(text(
+        "INSERT INTO users (username, display_name, is_active, large_text, created_at) "
+        "SELECT :staff || id, '物业客服' || id, true, false, :now FROM compounds WHERE code LIKE 'city%'"), params)
+    run(text(
+        "INSERT INTO memberships (user_id, role, compound_id, verified_at, created_at) "
+        "SELECT u.id, 'staff', c.id, :now, :now FROM compounds c JOIN users u ON u.username = :staff || c.id "
+        "WHERE c.code LIKE 'city%'"), params)
+    return owners
+
+
+def _ballots(now: datetime, official_id: int) -> int:
+    """Each compound's two ballots in voting, as `open_ballot` leaves them: options, the roll frozen with each
+    household's owner (`u:<user id>`, one owner per household) and area."""
+    from backend.extensions import db
+
+    run = db.session.execute
+    opened = now - BALLOT_OPENED_BEFORE
+    closes = opened + timedelta(hours=VOTING_HOURS)
+    topics = 0
+    for title, body, kind, item in BALLOTS:
+        topics += run(text(
+            "INSERT INTO topics (compound_id, proposer_id, title, body, step, cosign_count, vote_kind, "
+            "civil_code_item, open_voting, residents_may_vote, reviewer_id, reviewed_at, decline_reason, "
+            "deliberation_ends_at, voting_hours, publicity_days, ballot_opened_at, ballot_closes_at, "
+            "voting_reminders_sent, responsible_party, step_due_at, created_at, updated_at) "
+            "SELECT id, :official, :title, :body, 'voting', 0, :kind, :item, false, false, :official, "
+            ":reviewed, '', :opened, :hours, 7, :opened, :closes, 0, '', :closes, :raised, :opened "
+            "FROM compounds WHERE code LIKE 'city%'"),
+            {"official": official_id, "title": title, "body": body, "kind": kind, "item": item,
+             "reviewed": opened - timedelta(days=7), "opened": opened, "hours": VOTING_HOURS, "closes": closes,
+             "raised": opened - timedelta(days=10)}).rowcount
+    city_topics = ("SELECT t.id, t.compound_id FROM topics t JOIN compounds c ON c.id = t.compound_id "
+                   "AND c.code LIKE 'city%'")
+    for label, position, abstain, approval in OPTIONS:
+        run(text(f"INSERT INTO ballot_options (topic_id, label, position, is_abstain, is_approval) "
+                 f"SELECT id, :label, :position, :abstain, :approval FROM ({city_topics}) t"),
+            {"label": label, "position": position, "abstain": abstain, "approval": approval})
+    run(text(
+        f"INSERT INTO ballot_rolls (topic_id, household_id, owner_key, area_centi_m2, counted) "
+        f"SELECT t.id, h.id, 'u:' || m.user_id, h.floor_area_centi_m2, false FROM ({city_topics}) t "
+        f"JOIN households h ON h.compound_id = t.compound_id "
+        f"JOIN memberships m ON m.household_id = h.id AND m.role = 'owner'"))
+    return topics
+
+
+
+def load_city() -> str:
+    """`linli demo --city`: the city once (a second run finds it and adds nothing); what was done, in Chinese."""
+    from sqlalchemy import select
+
+    from backend.demo import DEMO_PASSWORD
+    from backend.extensions import db
+    from backend.models import User
+    from backend.services.identity import hash_password
+    from backend.shared.clock import utcnow
+
+    if db.engine.dialect.name != "postgresql":
+        raise click.ClickException("城市规模数据只能建在 PostgreSQL 上（LINLI_DATABASE_URL）")
+    if db.session.scalar(select(User.id).where(User.username == "city_official")) is not None:
+        return "压测市已存在，跳过"
+    city = build_city(utcnow(), hash_password(DEMO_PASSWORD))
+    return (f"已建压测市: {city.compounds} 个小区，{city.households} 户，{city.owners} 位业主，{city.bills} 张账单，"
+            f"{city.work_orders} 张工单，{city.ballots} 个表决中的议题，用时 {city.seconds:.0f} 秒")
