@@ -195,8 +195,8 @@ class _Statements:
             (engine, "begin", lambda conn: self.trace.append("BEGIN")),
             (engine, "commit", lambda conn: self.trace.append("COMMIT")),
             (engine, "rollback", lambda conn: self.trace.append("ROLLBACK")),
-            # With pool_pre_ping (create_app sets it for PostgreSQL) each checkout pings the server first.
-            (engine.pool, "checkout", lambda *args: self.trace.append("(pool checkout: pre-ping)")),
+            # No round trip: a dropped connection is found by a poll of its socket (backend/__init__.py).
+            (engine.pool, "checkout", lambda *args: self.trace.append("(pool checkout)")),
         )
 
     def __enter__(self):

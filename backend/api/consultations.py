@@ -316,9 +316,9 @@ class VoteView(MethodView):
     def put(self, body, topic_id):
         """Vote, or change the vote, for one of my households until the ballot closes; the last one counts.
         Answers with the household's receipt."""
-        seen = _seen(topic_id)
-        vote = service.cast_vote(topic_id, seen.person, body["household_id"], body["option_id"])
-        return presenter.vote_receipt(seen, vote)
+        vote = service.vote(topic_id, optional_user_id(), body["household_id"], body["option_id"],
+                            entry_compound_id())
+        return presenter.vote_receipt(vote)
 
 
 @blp.route(f"/topics/{TOPIC_ID}/paper-votes")

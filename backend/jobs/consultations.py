@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from backend.domain.consultations import Step, TopicRefused
 from backend.extensions import db
-from backend.services.consultations import advance_topic, due_topic_ids, send_voting_reminders
+from backend.services.consultations import advance_topic, due_topic_ids, send_voting_reminders, untold_votes
+from backend.services.consultations import tell_of_vote as service_tell_of_vote
 from backend.services.queueing import push_committed_jobs
 from backend.shared.clock import utcnow
 
@@ -20,6 +21,8 @@ log = logging.getLogger("linli.consultations")
 
 # A sweep after an outage works through this many batches (of 200 topics) at most; the next sweep goes on.
 MAX_TOPIC_BATCHES = 20
+# A vote's own job runs within a second or two; one untold after this was lost.
+TELL_GRACE = timedelta(minutes=1)
 
 _COUNTED_AS = {
     Step.VOTING: "ballots_opened",
@@ -65,3 +68,23 @@ def _advance(topic_id: int, now: datetime) -> Step | None:
         # Another run moved the topic between our read and our lock: its step is taken, once.
         db.session.rollback()
         return None
+
+
+def tell_of_vote(topic_id: int, household_id: int) -> bool:
+    """After a household's vote: its receipt, the reminders withdrawn, the caster following the topic (once; a
+    second run finds it told)."""
+    told = service_tell_of_vote(topic_id, household_id)
+    push_committed_jobs()
+    return told
+
+
+def tell_untold_votes() -> int:
+    """Every minute: the votes whose telling job was lost (pushed to a Redis that went away, or never pushed),
+    told now. A vote's own job has had TELL_GRACE to do it first."""
+    untold = untold_votes(utcnow() - TELL_GRACE)
+    for topic_id, household_id in untold:
+        service_tell_of_vote(topic_id, household_id)
+        push_committed_jobs()
+    if untold:
+        log.warning("told %d vote(s) whose job was lost", len(untold))
+    return len(untold)

@@ -26,6 +26,7 @@ PERIODIC_JOBS = (
     PeriodicJob("backend.jobs.workorders.sweep", "*/5 * * * *", "每5分钟", "default"),
     PeriodicJob("backend.jobs.workorders.tally_last_month", "30 18 * * *", "每天02:30", "low"),
     PeriodicJob("backend.jobs.consultations.sweep", "*/5 * * * *", "每5分钟", "default"),
+    PeriodicJob("backend.jobs.consultations.tell_untold_votes", "* * * * *", "每分钟", "default"),
     # Two minutes after the consultations' sweep, which closes the ballots whose results it reads.
     PeriodicJob("backend.jobs.spending.sweep", "2-59/5 * * * *", "每5分钟", "default"),
     PeriodicJob("backend.jobs.meetings.send_reminders", "*/5 * * * *", "每5分钟", "default"),

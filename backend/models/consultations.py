@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.domain.consultations import Channel, Step
@@ -199,10 +209,15 @@ class Vote(Base):
     cast_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # How many times the household's vote was cast (a change is a new cast).
     casts: Mapped[int] = mapped_column(default=1)
+    # How many of those casts were told (receipt, reminders withdrawn) by the job after the vote; fewer means a
+    # job still to run, or lost and found again by the sweep (services/consultations/ballots.tell_of_vote).
+    told_casts: Mapped[int] = mapped_column(default=0, server_default="0")
 
     __table_args__ = (
         UniqueConstraint("topic_id", "household_id"),
         Index("ix_votes_topic_option", "topic_id", "option_id"),
+        Index("ix_votes_untold", "cast_at", postgresql_where=text("told_casts < casts"),
+              sqlite_where=text("told_casts < casts")),
     )
 
 

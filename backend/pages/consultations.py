@@ -337,8 +337,8 @@ def topic_open_ballot(topic_id: int):
 def topic_vote(topic_id: int):
     seen = _acting(topic_id)
     form = load_form(VoteInputSchema())
-    receipt = presenter.vote_receipt(seen, service.cast_vote(topic_id, seen.person, form["household_id"],
-                                                            form["option_id"]))
+    receipt = presenter.vote_receipt(service.cast_vote(topic_id, seen.person, form["household_id"],
+                                                      form["option_id"]))
     return _done(topic_id, f"已记录您家的表决：{receipt.option_label}。表决截止前可以修改", "ballot")
 
 

@@ -39,7 +39,7 @@ from backend.presenters.confirmations import Confirmation
 from backend.services import compounds as compound_service
 from backend.services import consultations as service
 from backend.services import meetings as meeting_service
-from backend.services.consultations import MAX_TOPIC_PHOTOS, Participant
+from backend.services.consultations import MAX_TOPIC_PHOTOS, Participant, RecordedVote
 from backend.shared.clock import utcnow
 from backend.shared.pagination import Page
 
@@ -289,18 +289,19 @@ def my_ballots(topic: Topic, person: Participant, options: list[OptionLine] | No
     ]
 
 
-def vote_receipt(seen: Seen, vote: Vote, *, may_vote: bool = True) -> Receipt:
-    """The receipt of a vote just recorded, built from it: the last minute of a ballot is its busiest, so nothing
-    is read again but the household's address and the option's label."""
-    (household,) = service.households_of([vote.household_id])
-    return Receipt(household_id=vote.household_id, household_label=address(household), may_vote=may_vote,
-                   on_roll=True, voted=True, **_vote_fields(vote, service.option_label(vote.option_id)))
+def vote_receipt(vote: RecordedVote, *, may_vote: bool = True) -> Receipt:
+    """The receipt of a vote just recorded, built from what its upsert returned (the labels included): the last
+    minute of a ballot is its busiest, so nothing is read again."""
+    return Receipt(household_id=vote.household_id, household_label=vote.household_label, may_vote=may_vote,
+                   on_roll=True, voted=True, option_id=vote.option_id, option_label=vote.option_label,
+                   channel=vote.channel, channel_label=CHANNEL_LABELS[vote.channel], cast_at=vote.cast_at,
+                   casts=vote.casts)
 
 
-def paper_vote_receipt(seen: Seen, vote: Vote) -> Receipt:
+def paper_vote_receipt(seen: Seen, vote: RecordedVote) -> Receipt:
     """A paper ballot's receipt for the committee member who recorded it (they saw the paper's choice)."""
     may_vote = vote.household_id in service.voting_household_ids(seen.topic, seen.person)
-    return vote_receipt(seen, vote, may_vote=may_vote)
+    return vote_receipt(vote, may_vote=may_vote)
 
 
 # ---- a topic as one person sees it -----------------------------------------------------------------------------

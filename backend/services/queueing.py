@@ -39,6 +39,8 @@ JOB_CALLBACKS = dict(
 
 _PENDING = "linli_outbox_pending"
 _COMMITTED = "linli_outbox_committed"
+_PENDING_PUSHES = "linli_pushes_pending"
+_COMMITTED_PUSHES = "linli_pushes_committed"
 # Results are kept a day, so a late second push of the same row is still refused as a duplicate.
 RESULT_TTL = 86400
 RELAY_BATCH = 1000
@@ -67,11 +69,19 @@ def enqueue_after_commit(
     return row
 
 
+def push_after_commit(func_path: str, *args, job_id: str, queue: str = "default") -> None:
+    """Ask for `func_path(*args)` once the caller's transaction commits, straight to Redis, with no outbox row:
+    for a job whose need the caller's own rows already record, so that a sweep of those rows finds it again when
+    the push is lost (Redis out of reach, the process gone after the commit). A statement less on a hot path."""
+    db.session.info.setdefault(_PENDING_PUSHES, []).append((queue, func_path, args, job_id))
+
+
 @event.listens_for(Session, "after_commit")
 def _remember_committed(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if pending:
-        session.info.setdefault(_COMMITTED, []).extend(pending)
+    for pending_key, committed_key in ((_PENDING, _COMMITTED), (_PENDING_PUSHES, _COMMITTED_PUSHES)):
+        pending = session.info.pop(pending_key, None)
+        if pending:
+            session.info.setdefault(committed_key, []).extend(pending)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -80,21 +90,44 @@ def _forget_rolled_back(session: Session, transaction) -> None:
     # rows: a savepoint rolled back (begin_nested) undoes its own rows only, and their ids are not found.
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_PENDING_PUSHES, None)
 
 
 def push_committed_jobs() -> int:
-    """Push the jobs this session committed; a Redis or database failure leaves them for the relay."""
+    """Push the jobs this session committed; a Redis or database failure leaves them for the relay (or, for
+    push_after_commit's, for the sweep of the rows that record them)."""
+    pushes = db.session.info.pop(_COMMITTED_PUSHES, None)
+    pushed = _push_direct(pushes) if pushes else 0
     ids = db.session.info.pop(_COMMITTED, None)
     if not ids:
-        return 0
+        return pushed
     try:
         rows = db.session.scalars(select(OutboxJob).where(OutboxJob.id.in_(ids), OutboxJob.pushed_at.is_(None)))
-        return _push(list(rows))
+        return pushed + _push(list(rows))
     except DATABASE_UNAVAILABLE as exc:
         # The caller's work is committed: failing its request now would only invite a second submission.
         db.session.rollback()
         log.warning("database unreachable after the commit, %d job(s) wait for the relay: %s", len(ids), exc)
-        return 0
+        return pushed
+
+
+def _push_direct(pushes: list[tuple[str, str, tuple, str]]) -> int:
+    connection = current_app.extensions["linli_redis"]
+    pushed = 0
+    try:
+        for queue, func_path, args, job_id in pushes:
+            try:
+                Queue(queue, connection=connection).enqueue(
+                    func_path, *args, job_id=job_id, unique=True, result_ttl=RESULT_TTL,
+                    retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS), job_timeout=JOB_TIMEOUT,
+                    **JOB_CALLBACKS,
+                )
+                pushed += 1
+            except DuplicateJobError:
+                pushed += 1  # queued already (a sweep came first): it runs once
+    except redis.RedisError as exc:
+        log.warning("Redis unreachable, %d job(s) wait for their sweep: %s", len(pushes) - pushed, exc)
+    return pushed
 
 
 def relay_outbox() -> int:

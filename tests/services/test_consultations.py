@@ -168,8 +168,11 @@ def voting_on(
     return topic, {option.label: option for option in service.options_of(topic.id)}
 
 
-def vote(place: Place, topic: Topic, owner: int, option: BallotOption) -> Vote:
-    return service.cast_vote(topic.id, place.person(place.owners[owner]), place.homes[owner].id, option.id)
+def vote(place: Place, topic: Topic, owner: int, option: BallotOption) -> service.RecordedVote:
+    recorded = service.cast_vote(topic.id, place.person(place.owners[owner]), place.homes[owner].id, option.id)
+    # What the job the vote asked for does, a moment later (the voter follows the topic, the receipt).
+    service.tell_of_vote(topic.id, place.homes[owner].id)
+    return recorded
 
 
 def closed(place: Place, topic: Topic):

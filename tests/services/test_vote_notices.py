@@ -123,8 +123,10 @@ def test_someone_with_two_households_keeps_the_reminder_until_both_voted(ballot,
     person = ballot.two_homes
 
     ballot.vote(person, 2, "同意")
+    work(redis_conn)
     assert reminded(person)
     ballot.vote(person, 3, "不同意")
+    work(redis_conn)
 
     assert not reminded(person)
 

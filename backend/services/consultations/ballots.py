@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
 
 from backend.domain import consultations as rules
 from backend.domain import voting
@@ -25,8 +25,8 @@ from backend.domain.consultations import (
     vote_reminder_keys,
 )
 from backend.domain.notifications import VOTE_RECEIPT, VOTE_REMINDER
-from backend.domain.refusals import Kind
-from backend.domain.roles import Role
+from backend.domain.refusals import Kind, Refused
+from backend.domain.roles import Action, Role
 from backend.domain.voting import ABSTAIN, VoteCounts, VoteKind, VoteRule
 from backend.extensions import db, dialect_insert
 from backend.models import (
@@ -42,6 +42,7 @@ from backend.models import (
     Vote,
     VoteCast,
 )
+from backend.policy import NOT_FOUND, authorize
 from backend.services.bindings import find_household
 from backend.services.consultations.common import (
     Participant,
@@ -53,14 +54,19 @@ from backend.services.consultations.common import (
     link,
     local,
     locked,
+    participant,
     require,
     voting_household_ids,
 )
 from backend.services.consultations.topics import options_of
 from backend.services.notifications import notify, withdraw
 from backend.services.photos import PreparedPhoto, kept_only_on_commit
+from backend.services.queueing import push_after_commit
 from backend.shared.clock import utcnow
 from backend.shared.pagination import Page
+
+# The job that tells of a household's vote (its receipt, its reminders withdrawn), found by its import path.
+TELL_OF_VOTE_JOB = "backend.jobs.consultations.tell_of_vote"
 
 # ---- step 4: the ballot --------------------------------------------------------------------------------------
 
@@ -145,8 +151,44 @@ def eligible_voter_ids(topic: Topic, only_not_voted: bool = False) -> list[int]:
     return list(dict.fromkeys(user_id for user_id, household_id in people if household_id in on_roll))
 
 
+@dataclass(frozen=True)
+class RecordedVote:
+    """A household's vote as the upsert returned it, with the two labels its receipt shows."""
+
+    topic_id: int
+    household_id: int
+    household_label: str
+    option_id: int
+    option_label: str
+    channel: Channel
+    cast_by_id: int
+    cast_at: datetime
+    casts: int
+
+
+def vote(topic_id: int, user_id: int, household_id: int | None, option_id: int,
+         entry_compound_id: int | None = None, now: datetime | None = None) -> RecordedVote:
+    """The API's online vote, in three round trips (the upsert, the cast row, the commit): every check the
+    reading path makes (the topic, the caller's standing, the household, the roll, the option, the ballot open)
+    is in the upsert's own statement. When it records nothing, the reading path runs and refuses with the
+    exact reason; only that rare path reads more."""
+    now = now or utcnow()
+    if household_id is not None:
+        recorded = _upsert_vote(topic_id, household_id, option_id, Channel.ONLINE, user_id, now, voter_id=user_id)
+        if recorded is not None:
+            _cast_recorded(recorded, "")
+            db.session.commit()
+            return recorded
+        db.session.rollback()
+    topic = db.session.get(Topic, topic_id)
+    if topic is None:
+        raise Refused(NOT_FOUND, Kind.NOT_FOUND)
+    access = authorize(Action.VIEW_TOPICS, topic.compound_id, user_id, entry_compound_id)
+    return cast_vote(topic_id, participant(user_id, topic.compound_id, access.roles), household_id, option_id, now)
+
+
 def cast_vote(topic_id: int, person: Participant, household_id: int | None, option_id: int,
-              now: datetime | None = None) -> Vote:
+              now: datetime | None = None) -> RecordedVote:
     """One vote per household (None: the only one they may vote for), changeable until the ballot closes; the
     last cast counts. Many owners vote at once, so the topic row is only share-locked here (closing takes the
     exclusive lock and waits for them)."""
@@ -163,12 +205,12 @@ def cast_vote(topic_id: int, person: Participant, household_id: int | None, opti
     if household_id not in voting_household_ids(topic, person):
         raise TopicRefused("只有这户已认证的业主可以表决" if not topic.residents_may_vote
                            else "只有这户已认证的业主或住户可以表决", Kind.FORBIDDEN)
-    return _record_vote(topic, household_id, option_id, Channel.ONLINE, person.user_id, now)
+    return _record_vote(topic, household_id, option_id, Channel.ONLINE, person.user_id, now, voter_id=person.user_id)
 
 
 def record_paper_vote(topic_id: int, person: Participant, household_id: int, option_id: int, channel: Channel,
                       photo: PreparedPhoto, note: str = "", ip: str | None = None,
-                      now: datetime | None = None) -> Vote:
+                      now: datetime | None = None) -> RecordedVote:
     """书面表决票 or 委托书, recorded by a committee member with a photo of the paper, as an audit event."""
     now = now or utcnow()
     require(person, TopicAction.RECORD_PAPER_VOTE)
@@ -208,62 +250,136 @@ def _check_ballot_open(topic: Topic, now: datetime) -> None:
 
 
 def _record_vote(topic: Topic, household_id: int, option_id: int, channel: Channel, cast_by_id: int,
-                 now: datetime, note: str = "", commit: bool = True) -> Vote:
-    topic_id = topic.id
-    entry = db.session.execute(
-        select(BallotRoll.area_centi_m2, BallotRoll.owner_key, BallotOption.id, BallotOption.label)
-        .select_from(BallotRoll)
-        .outerjoin(BallotOption, and_(BallotOption.id == option_id, BallotOption.topic_id == topic_id))
-        .where(BallotRoll.topic_id == topic_id, BallotRoll.household_id == household_id)
-    ).one_or_none()
-    if entry is None:
-        raise TopicRefused("这户不在本次表决名单中", Kind.FORBIDDEN)
-    if entry[2] is None:
+                 now: datetime, note: str = "", commit: bool = True, voter_id: int | None = None) -> RecordedVote:
+    recorded = _upsert_vote(topic.id, household_id, option_id, channel, cast_by_id, now, voter_id=voter_id)
+    if recorded is None:
+        on_roll = db.session.scalar(select(exists().where(
+            BallotRoll.topic_id == topic.id, BallotRoll.household_id == household_id)))
+        if not on_roll:
+            raise TopicRefused("这户不在本次表决名单中", Kind.FORBIDDEN)
         raise TopicRefused("没有这个表决选项", Kind.INVALID)
-    cast = {"option_id": option_id, "channel": channel, "cast_by_id": cast_by_id, "cast_at": now}
-    # One statement, so fifty taps from one household at once still leave one row (the unique key decides).
-    statement = (
-        dialect_insert(Vote)
-        .values(topic_id=topic_id, household_id=household_id, area_centi_m2=entry[0], owner_key=entry[1], casts=1,
-                **cast)
-        .on_conflict_do_update(index_elements=[Vote.topic_id, Vote.household_id],
-                               set_={**cast, "casts": Vote.casts + 1})
-        .returning(Vote)
-    )
-    vote = db.session.scalars(statement, execution_options={"populate_existing": True}).one()
-    db.session.add(VoteCast(topic_id=topic_id, household_id=household_id, option_id=option_id, channel=channel,
-                            cast_by_id=cast_by_id, note=note, created_at=now))
-    follow(topic_id, cast_by_id)
-    _tell_of_vote(topic, vote, entry[3], now)
+    _cast_recorded(recorded, note)
     if commit:
-        # Detached, so the commit does not expire it: the caller's receipt needs no second round of reads.
-        db.session.expunge(vote)
         db.session.commit()
-    return vote
+    return recorded
 
 
-def _tell_of_vote(topic: Topic, vote: Vote, option_label: str, now: datetime) -> None:
+def _upsert_vote(topic_id: int, household_id: int, option_id: int, channel: Channel, cast_by_id: int,
+                 now: datetime, voter_id: int | None) -> RecordedVote | None:
+    """The household's vote inserted or replaced in one statement that records nothing unless the ballot is open,
+    the household is on its roll, the option is the topic's and, for `voter_id`, that person is a verified owner
+    of the household (or a verified resident, where the topic lets residents vote: voting_household_ids' rule).
+    One statement, so fifty taps from one household at once still leave one row (the unique key decides); the
+    topic row is share-locked by it, so a close waits for the votes in flight and counts them."""
+    checks = [BallotRoll.topic_id == topic_id, BallotRoll.household_id == household_id, Topic.step == Step.VOTING,
+              Topic.ballot_closes_at > now]
+    if voter_id is not None:
+        checks.append(exists().where(
+            Membership.user_id == voter_id, Membership.household_id == household_id,
+            Membership.compound_id == Topic.compound_id, Membership.verified_at.is_not(None),
+            or_(Membership.role == Role.OWNER, and_(Membership.role == Role.RESIDENT, Topic.residents_may_vote))))
+    cast = {"option_id": BallotOption.id, "channel": literal(channel, Vote.channel.type),
+            "cast_by_id": literal(cast_by_id), "cast_at": literal(now, Vote.cast_at.type)}
+    source = (
+        select(BallotRoll.topic_id, BallotRoll.household_id, BallotRoll.area_centi_m2, BallotRoll.owner_key,
+               literal(1), *cast.values())
+        .join(Topic, Topic.id == BallotRoll.topic_id)
+        .join(BallotOption, and_(BallotOption.id == option_id, BallotOption.topic_id == BallotRoll.topic_id))
+        .where(*checks)
+        .with_for_update(read=True, of=Topic)
+    )
+    upsert = dialect_insert(Vote).from_select(
+        ["topic_id", "household_id", "area_centi_m2", "owner_key", "casts", *cast], source)
+    row = db.session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[Vote.topic_id, Vote.household_id],
+            set_={**{name: upsert.excluded[name] for name in cast}, "casts": Vote.casts + 1},
+        ).returning(
+            Vote.option_id, Vote.channel, Vote.cast_by_id, Vote.cast_at, Vote.casts,
+            select(BallotOption.label).where(BallotOption.id == option_id).scalar_subquery(),
+            # One table per subquery: RETURNING is compiled with bare column names.
+            select(Building.name).where(Building.id == select(Household.building_id)
+                                        .where(Household.id == household_id).scalar_subquery()).scalar_subquery(),
+            select(Household.unit).where(Household.id == household_id).scalar_subquery(),
+            select(Household.room).where(Household.id == household_id).scalar_subquery(),
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    option_id, channel, cast_by_id, cast_at, casts, option_label, building, unit, room = row
+    return RecordedVote(topic_id=topic_id, household_id=household_id,
+                        household_label=household_label(building, unit, room), option_id=option_id,
+                        option_label=option_label, channel=channel, cast_by_id=cast_by_id, cast_at=cast_at,
+                        casts=casts)
+
+
+def _cast_recorded(recorded: RecordedVote, note: str) -> None:
+    """The cast's history row, and its notices asked for after the commit: who is told what about a vote reads
+    several tables, and the last minute of a ballot is its busiest, so that is a job's work (tell_of_vote)."""
+    db.session.execute(insert(VoteCast).values(
+        topic_id=recorded.topic_id, household_id=recorded.household_id, option_id=recorded.option_id,
+        channel=recorded.channel, cast_by_id=recorded.cast_by_id, note=note, created_at=recorded.cast_at))
+    push_after_commit(TELL_OF_VOTE_JOB, recorded.topic_id, recorded.household_id, queue="high",
+                      job_id=f"vote-told-{recorded.topic_id}-{recorded.household_id}-{recorded.casts}")
+
+
+def tell_of_vote(topic_id: int, household_id: int) -> bool:
+    """Everything a household's casts not yet told ask for, once (the job after a vote, and the sweep for one
+    whose job was lost): each caster follows the topic; the reminders to vote are withdrawn from whoever has no
+    household left to vote for; the receipt of the last cast is sent and the one told before it withdrawn. Casts
+    told late are told as one: only the last one's receipt is sent. Returns whether anything was told."""
+    vote = db.session.scalar(
+        select(Vote).where(Vote.topic_id == topic_id, Vote.household_id == household_id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if vote is None or vote.told_casts >= vote.casts:
+        db.session.rollback()
+        return False
+    topic = db.session.get(Topic, topic_id)
+    casters = db.session.scalars(
+        select(VoteCast.cast_by_id).where(VoteCast.topic_id == topic_id, VoteCast.household_id == household_id)
+        .order_by(VoteCast.id).offset(vote.told_casts)
+    )
+    for user_id in dict.fromkeys(casters):
+        follow(topic_id, user_id)
+    _tell_of_vote(topic, vote)
+    vote.told_casts = vote.casts
+    db.session.commit()
+    return True
+
+
+def untold_votes(cast_before: datetime, limit: int = 500) -> list[tuple[int, int]]:
+    """The (topic, household) of votes cast before `cast_before` whose casts were not all told: their job was
+    lost (Redis down or flushed, the process gone between the commit and the push)."""
+    return [tuple(row) for row in db.session.execute(
+        select(Vote.topic_id, Vote.household_id).where(Vote.told_casts < Vote.casts, Vote.cast_at < cast_before)
+        .order_by(Vote.cast_at).limit(limit)
+    )]
+
+
+def _tell_of_vote(topic: Topic, vote: Vote) -> None:
     """After a household's vote: the reminders to vote withdrawn from whoever has no household left to vote for,
     and the receipt. An online vote's receipt goes to the voter alone; a paper ballot or proxy, recorded by the
-    committee, goes to the household's people who may vote for it (it is their vote, cast on paper). A changed
-    vote's earlier receipt is withdrawn: only the last cast counts."""
+    committee, goes to the household's people who may vote for it (it is their vote, cast on paper). The
+    receipt told before is withdrawn: only the last cast counts."""
     voters = household_voter_ids(topic, vote.household_id)
     settled = _with_no_household_left(topic, voters)
     if settled:
-        withdraw(vote_reminder_keys(topic.id), settled, now)
-    if vote.casts > 1:
-        withdraw([vote_receipt_key(topic.id, vote.household_id, vote.casts - 1)], now=now)
+        withdraw(vote_reminder_keys(topic.id), settled, vote.cast_at)
+    if vote.told_casts:
+        withdraw([vote_receipt_key(topic.id, vote.household_id, vote.told_casts)], now=vote.cast_at)
     (household,) = households_of([vote.household_id])
     address = household_label(household.building.name, household.unit, household.room)
+    option_label = db.session.scalar(select(BallotOption.label).where(BallotOption.id == vote.option_id))
     if vote.channel is Channel.ONLINE:
         recipients = [vote.cast_by_id]
         title = f"您的表决已记录：{topic.title}"
-        body = (f"您于{local(now)}在线为{address}表决：{option_label}。"
+        body = (f"您于{local(vote.cast_at)}在线为{address}表决：{option_label}。"
                 "表决截止前可以修改，以最后一次为准。")
     else:
         recipients = voters
         title = f"您家的{CHANNEL_LABELS[vote.channel]}已录入：{topic.title}"
-        body = (f"业委会于{local(now)}录入了{address}的{CHANNEL_LABELS[vote.channel]}：{option_label}。"
+        body = (f"业委会于{local(vote.cast_at)}录入了{address}的{CHANNEL_LABELS[vote.channel]}：{option_label}。"
                 "如与您家的意愿不符，请在表决截止前在线重新表决，以最后一次为准。")
     if recipients:
         notify(recipients, VOTE_RECEIPT, title, body, link=link(topic),
