@@ -42,7 +42,7 @@ def _favicons_served(exposition: str) -> float:
         sample.value
         for family in text_string_to_metric_families(exposition)
         for sample in family.samples
-        if sample.name == "linli_http_requests_total" and sample.labels["endpoint"] == "favicon"
+        if sample.name == "linli_http_request_duration_seconds_count" and sample.labels["endpoint"] == "favicon"
     )
 
 
