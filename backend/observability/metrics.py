@@ -19,6 +19,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import redis
 from flask import Flask, Response, current_app, request
@@ -74,6 +75,18 @@ def init_app(app: Flask) -> None:
     app.add_url_rule(METRICS_PATH, "metrics", limiter.exempt(scrape))
     if "gunicorn" in os.environ.get("SERVER_SOFTWARE", "") and not os.environ.get(MULTIPROCESS_DIR):
         log.warning("%s is not set: each gunicorn worker reports only its own requests", MULTIPROCESS_DIR)
+
+
+def use_multiprocess_dir(instance_path: str) -> str:
+    """Before a gunicorn server starts (`linli serve`): the directory its workers write their counters to, set in
+    the environment they inherit. PROMETHEUS_MULTIPROC_DIR when given (the systemd unit's), else the instance's
+    `prometheus/`; emptied first, or the files of a previous run's workers would be added to this run's."""
+    directory = Path(os.environ.get(MULTIPROCESS_DIR) or Path(instance_path) / "prometheus")
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROCESS_DIR] = str(directory)
+    return str(directory)
 
 
 def _start_timer() -> None:

@@ -3,6 +3,7 @@ outbox backlog, payment notifications accepted and refused, SMS and WeChat messa
 or with the bearer token when one is set, and a 404 in the error shape for anyone else."""
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from rq import Queue, SimpleWorker
 from backend import create_app, integrations
 from backend.domain.auth import WeChatApp
 from backend.extensions import db
+from backend.observability.metrics import MULTIPROCESS_DIR, use_multiprocess_dir
 from backend.services.queueing import enqueue_after_commit
 from tests.api import test_payment_notify as notifications
 from tests.integrations import wechat_messages_standin
@@ -89,6 +91,20 @@ def test_an_unexpected_error_is_counted_as_a_500(app, client, monkeypatch):
     before = scrape(client)
     assert client.get("/healthz").status_code == 500
     assert requests_of(scrape(client), "healthz", status="500") - requests_of(before, "healthz", status="500") == 1
+
+
+def test_a_server_start_gives_its_workers_an_empty_counter_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv(MULTIPROCESS_DIR, "")
+    stale = tmp_path / "prometheus" / "histogram_4242.db"
+    stale.parent.mkdir()
+    stale.write_bytes(b"a previous run's counters")
+
+    assert use_multiprocess_dir(str(tmp_path)) == os.environ[MULTIPROCESS_DIR] == str(stale.parent)
+    assert list(stale.parent.iterdir()) == []
+
+    named = tmp_path / "run" / "linli-web"
+    monkeypatch.setenv(MULTIPROCESS_DIR, str(named))
+    assert use_multiprocess_dir(str(tmp_path)) == str(named) and named.is_dir()
 
 
 # ---- who may see them --------------------------------------------------------------------------------------
