@@ -94,14 +94,17 @@ def _start_timer() -> None:
 
 
 def _count_request(response: Response) -> Response:
-    started = request.environ.get(_STARTED)
+    # Every attribute read through the `request` proxy looks the request up again: once is enough.
+    current = request._get_current_object()
+    started = current.environ.get(_STARTED)
     if started is None:
         # The request failed before any before-request hook ran (opening its session): nothing was timed.
         return response
-    endpoint = request.endpoint or UNMATCHED
     # Any token is a method to werkzeug: a scanner's inventions must not each become a series.
-    method = request.method if request.method in _METHODS else "OTHER"
-    REQUEST_SECONDS.labels(endpoint, method, str(response.status_code)).observe(time.perf_counter() - started)
+    method = current.method if current.method in _METHODS else "OTHER"
+    REQUEST_SECONDS.labels(current.endpoint or UNMATCHED, method, str(response.status_code)).observe(
+        time.perf_counter() - started
+    )
     return response
 
 
