@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from backend.observability.metrics import multiprocess_dir_for
 from bench.run import CONNECTIONS, DURATION, PORT, ROOT, _env, _wait_until_up, _wrk
 
 ROUNDS = int(os.environ.get("LINLI_BENCH_ROUNDS", "3"))
@@ -75,7 +76,8 @@ def main() -> int:
     env = _env(instance)
     linli = str(Path(sys.executable).with_name("linli"))
     subprocess.run([linli, "init-db"], env=env, check=True, capture_output=True)
-    metrics_dir = instance / "prometheus"
+    # Where `linli serve` puts it: in memory (/dev/shm), not on disk.
+    metrics_dir = multiprocess_dir_for(str(instance))
     on, off = env | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}, env | {"LINLI_METRICS": "0"}
     with_metrics, without, request_on, request_off = [], [], [], []
     try:
@@ -89,6 +91,7 @@ def main() -> int:
             request_off.append(cpu_off)
     finally:
         shutil.rmtree(instance, ignore_errors=True)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     ratios = [value_on / value_off for value_on, value_off in zip(with_metrics, without, strict=True)]
     added = statistics.median(request_on) - statistics.median(request_off)
     ceiling_request = (os.cpu_count() or 1) / statistics.median(without)

@@ -13,6 +13,7 @@ Three kinds of figures, each kept where its writers can all reach it:
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 import ipaddress
 import logging
@@ -77,11 +78,23 @@ def init_app(app: Flask) -> None:
         log.warning("%s is not set: each gunicorn worker reports only its own requests", MULTIPROCESS_DIR)
 
 
+def multiprocess_dir_for(instance_path: str) -> Path:
+    """PROMETHEUS_MULTIPROC_DIR when given (the systemd unit's, under /run), else one of this instance's in
+    /dev/shm. Memory, not disk: every request writes its counters into a file mapped in memory, and on ext4 the
+    kernel's writeback of those pages cost the ceiling ≈ 30 % (docs/benchmarks.md); on tmpfs nothing measurable."""
+    given = os.environ.get(MULTIPROCESS_DIR)
+    if given:
+        return Path(given)
+    shared_memory = Path("/dev/shm")
+    base = shared_memory if shared_memory.is_dir() else Path(instance_path)
+    return base / f"linli-prometheus-{hashlib.sha256(str(instance_path).encode()).hexdigest()[:12]}"
+
+
 def use_multiprocess_dir(instance_path: str) -> str:
-    """Before a gunicorn server starts (`linli serve`): the directory its workers write their counters to, set in
-    the environment they inherit. PROMETHEUS_MULTIPROC_DIR when given (the systemd unit's), else the instance's
-    `prometheus/`; emptied first, or the files of a previous run's workers would be added to this run's."""
-    directory = Path(os.environ.get(MULTIPROCESS_DIR) or Path(instance_path) / "prometheus")
+    """Before a gunicorn server starts (`linli serve`): the directory its workers write their counters to, emptied
+    (or the files of a previous run's workers would be added to this run's) and set in the environment they
+    inherit."""
+    directory = multiprocess_dir_for(instance_path)
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("*.db"):
         stale.unlink()

@@ -4,7 +4,9 @@ or with the bearer token when one is set, and a 404 in the error shape for anyon
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -14,7 +16,7 @@ from rq import Queue, SimpleWorker
 from backend import create_app, integrations
 from backend.domain.auth import WeChatApp
 from backend.extensions import db
-from backend.observability.metrics import MULTIPROCESS_DIR, use_multiprocess_dir
+from backend.observability.metrics import MULTIPROCESS_DIR, multiprocess_dir_for, use_multiprocess_dir
 from backend.services.queueing import enqueue_after_commit
 from tests.api import test_payment_notify as notifications
 from tests.integrations import wechat_messages_standin
@@ -93,18 +95,23 @@ def test_an_unexpected_error_is_counted_as_a_500(app, client, monkeypatch):
     assert requests_of(scrape(client), "healthz", status="500") - requests_of(before, "healthz", status="500") == 1
 
 
-def test_a_server_start_gives_its_workers_an_empty_counter_directory(tmp_path, monkeypatch):
+def test_a_server_start_gives_its_workers_an_empty_counter_directory_in_memory(tmp_path, monkeypatch):
     monkeypatch.setenv(MULTIPROCESS_DIR, "")
-    stale = tmp_path / "prometheus" / "histogram_4242.db"
-    stale.parent.mkdir()
-    stale.write_bytes(b"a previous run's counters")
+    instance = str(tmp_path / "instance")
+    directory = multiprocess_dir_for(instance)
+    assert directory.parent == Path("/dev/shm") and directory != multiprocess_dir_for(str(tmp_path / "other"))
+    directory.mkdir()
+    try:
+        (directory / "histogram_4242.db").write_bytes(b"a previous run's counters")
 
-    assert use_multiprocess_dir(str(tmp_path)) == os.environ[MULTIPROCESS_DIR] == str(stale.parent)
-    assert list(stale.parent.iterdir()) == []
+        assert use_multiprocess_dir(instance) == os.environ[MULTIPROCESS_DIR] == str(directory)
+        assert list(directory.iterdir()) == []
+    finally:
+        shutil.rmtree(directory)
 
     named = tmp_path / "run" / "linli-web"
     monkeypatch.setenv(MULTIPROCESS_DIR, str(named))
-    assert use_multiprocess_dir(str(tmp_path)) == str(named) and named.is_dir()
+    assert use_multiprocess_dir(instance) == str(named) and named.is_dir()
 
 
 # ---- who may see them --------------------------------------------------------------------------------------
