@@ -12,7 +12,7 @@ from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.pool import Pool
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import integrations
+from backend import integrations, observability
 from backend.config import INSTANCE_SECRETS, PROJECT_ROOT, TEST_PASSWORD_COST, Settings, instance_secret
 from backend.extensions import api as smorest_api
 from backend.extensions import db, jwt, limiter, migrate
@@ -119,6 +119,7 @@ def create_app(config: dict | None = None) -> Flask:
         count = app.config["LINLI_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    observability.init_app(app)
 
     redis_url = app.config["LINLI_REDIS_URL"] or start_embedded_redis(Path(app.instance_path))
     app.config["LINLI_REDIS_URL"] = redis_url

@@ -150,6 +150,9 @@ def serve(reload_code: bool) -> None:
         run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True, use_reloader=True)
         return
     # Werkzeug's server is no place for concurrent writers; the production server is, with the same settings.
+    from backend.observability.metrics import use_multiprocess_dir
+
+    use_multiprocess_dir(current_app.instance_path)
     os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG), "backend:create_app()"])
 
 

@@ -240,6 +240,12 @@ class Settings:
             "LINLI_PROXY_COUNT": self.proxy_count,
             "LINLI_PHOTO_DIR": self.photo_dir,
             "LINLI_DB_STATEMENT_TIMEOUT_MS": self.db_statement_timeout_ms,
+            # GET /metrics (backend/observability/metrics.py): off with 0; with a token, for its bearers only
+            # (a Prometheus elsewhere), else for the loopback only.
+            "LINLI_METRICS_ENABLED": _env("LINLI_METRICS", "1") != "0",
+            "LINLI_METRICS_TOKEN": _env("LINLI_METRICS_TOKEN", ""),
+            # Error reports to Sentry (or a compatible server) when set (backend/observability/error_reports.py).
+            "LINLI_SENTRY_DSN": _env("LINLI_SENTRY_DSN", ""),
             "LINLI_PASSWORD_COST": PASSWORD_COST,
             "JWT_SECRET_KEY": self.jwt_secret_key,
             "JWT_TOKEN_LOCATION": ["headers", "cookies"],

@@ -14,6 +14,7 @@ from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
+from backend.observability.metrics import counts_payment_notifications
 from backend.presenters import payments as presenter
 from backend.rate_limits import limiter
 from backend.request_context import optional_user_id
@@ -132,6 +133,7 @@ class WeChatNotification(MethodView):
     @blp.alt_response(401, schema=ApiErrorSchema, description="签名不对、公钥不认识或时间戳超出5分钟")
     @blp.alt_response(404, schema=ApiErrorSchema, description="没有这个订单")
     @blp.alt_response(503, schema=ApiErrorSchema, description="数据库忙（仅 SQLite），微信支付会重发")
+    @counts_payment_notifications
     def post(self):
         """WeChat Pay's payment notification (支付结果通知): no sign-in; the Wechatpay-* headers sign the raw
         body. Verified, decrypted, checked against the order and recorded once, however often it comes. A

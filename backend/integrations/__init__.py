@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 from backend.domain.auth import WeChatApp
+from backend.integrations.counted import CountedSms, counted_wechat_messages
 from backend.integrations.sms import AliyunSms, SandboxSms, SmsSender
 from backend.integrations.wechat_login import SandboxWeChatLogin, WeChatLoginClient, WeChatLoginProvider
 from backend.integrations.wechat_messages import SandboxWeChatMessages, SubscribeMessageSender, WeChatMessages
@@ -22,9 +23,9 @@ SANDBOX_AUTHORIZE_ENDPOINT = "h5.sandbox_wechat_authorize"
 def init_app(app: Flask) -> None:
     """Build every outside client the settings name (after the pages are registered: the WeChat sandbox signs
     in through one of them)."""
-    app.extensions[SMS] = sms_for(app)
+    app.extensions[SMS] = CountedSms(sms_for(app), app.extensions["linli_redis"])
     app.extensions[WECHAT_LOGIN] = wechat_logins_for(app)
-    app.extensions[WECHAT_MESSAGES] = wechat_messages_for(app)
+    app.extensions[WECHAT_MESSAGES] = counted_wechat_messages(wechat_messages_for(app), app.extensions["linli_redis"])
 
 
 def wechat_app_credentials(config, app: WeChatApp) -> tuple[str, str]:

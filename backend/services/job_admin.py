@@ -1,13 +1,15 @@
-"""Failed jobs for admins: list them across the queues and put them back on their queue (`linli jobs`)."""
+"""Jobs for admins: how full each queue is, the failed jobs across the queues, and putting them back on their queue
+(`linli jobs`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from rq import Queue
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
-from rq.registry import FailedJobRegistry
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from sqlalchemy import update
 
 from backend.extensions import db
@@ -27,6 +29,15 @@ class FailedJob:
     queue: str
     failed_at: datetime | None  # UTC
     error: str  # the last line of the exception, e.g. "ValueError: bad id"
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    queue: str
+    queued: int  # waiting for a worker
+    started: int  # running now
+    scheduled: int  # for later: a retry's wait, or a job asked for at a set time
+    failed: int  # no retry left: waits for `linli jobs requeue`
 
 
 def _connection():
@@ -55,6 +66,19 @@ def list_failed_jobs() -> list[FailedJob]:
                 )
             )
     return sorted(failed, key=lambda job: job.failed_at.timestamp() if job.failed_at else 0, reverse=True)
+
+
+def queue_depths() -> list[QueueDepth]:
+    """How many jobs each queue holds in each state, in one round trip. Counted as they stand: cleaning the
+    registries up (a dead worker's job moved to failed) is the workers' business, not a reader's."""
+    connection = _connection()
+    pipe = connection.pipeline(transaction=False)
+    for name in QUEUES:
+        pipe.llen(Queue(name, connection=connection).key)
+        for registry in (StartedJobRegistry, ScheduledJobRegistry, FailedJobRegistry):
+            pipe.zcard(registry(name, connection=connection).key)
+    counts = pipe.execute()
+    return [QueueDepth(name, *counts[4 * index:4 * index + 4]) for index, name in enumerate(QUEUES)]
 
 
 def requeue(job_id: str) -> Job:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -20,7 +21,7 @@ from flask import current_app
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Callback, Job, JobStatus
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import and_, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.extensions import DATABASE_UNAVAILABLE, db
@@ -214,3 +215,19 @@ def _known_outcome(job_id: str, connection: redis.Redis) -> str:
         # queued and is in no queue, and pushing its id again is refused while Redis knows it: queue it afresh.
         return "lost"
     return "failed" if status in _ENDED_BADLY else "in_flight"
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    unpushed: int  # committed, open, never pushed to Redis: the relay's work
+    oldest_unpushed_at: datetime | None
+
+
+def outbox_backlog() -> OutboxBacklog:
+    """The jobs waiting in the outbox for Redis, in one statement over the open rows' index."""
+    unpushed, oldest = db.session.execute(
+        select(func.count(), func.min(OutboxJob.created_at)).where(
+            OutboxJob.done_at.is_(None), OutboxJob.failed_at.is_(None), OutboxJob.pushed_at.is_(None)
+        )
+    ).one()
+    return OutboxBacklog(unpushed, oldest)
