@@ -6,22 +6,32 @@ queues no push), and a delivery is sent only while it is pending and marked sent
 notice (services/notifications.withdraw) is written to no inbox and pushed to nobody it was withdrawn for."""
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from flask import current_app
-from sqlalchemy import exists, select, update
+from sqlalchemy import Integer, cast, exists, func, literal, select, true, update
+from sqlalchemy.dialects import postgresql
 
 from backend.domain.auth import WeChatApp, WeChatOpenid, push_order
-from backend.domain.notifications import Channel, DeliveryStatus, batches, deliver_after, push_channels
+from backend.domain.notifications import (
+    DELIVERY_BATCH,
+    Channel,
+    DeliveryStatus,
+    batches,
+    deliver_after,
+    push_channels,
+)
 from backend.domain.phones import mask_phone
 from backend.extensions import db, dialect_insert
 from backend.integrations import sms_sender, wechat_messages
 from backend.integrations.sms import PROVIDER_LIMITED, SmsSendFailed
 from backend.integrations.wechat_messages import RecipientDeclined, WeChatMessageError
 from backend.models import Delivery, Notice, Notification, NotificationPreference, User, WeChatAccount
+from backend.models.base import UTCDateTime
 from backend.services.identity import decrypt_phone
 from backend.services.queueing import enqueue_after_commit, push_committed_jobs
 from backend.shared.clock import utcnow
@@ -43,8 +53,8 @@ class DeliveryPostponed(Exception):
 
 
 def fan_out(notice_id: int, user_ids: list[int]) -> int:
-    """Write the inbox rows of one batch, then ask for its pushes to be planned; returns how many rows
-    were new. Pushes are planned by a job of their own on `default`, so every inbox row is written
+    """Write the inbox rows of one batch in one statement, then ask for its pushes to be planned; returns how
+    many rows were new. Pushes are planned by a job of their own on `default`, so every inbox row is written
     before any push work competes with it."""
     # Share-locked: a withdrawal for everyone marks the notice first, so it waits for these rows (and withdraws
     # them) or this sees the mark and writes none.
@@ -55,15 +65,19 @@ def fan_out(notice_id: int, user_ids: list[int]) -> int:
     if notice.withdrawn_at is not None:
         db.session.commit()
         return 0
-    now = utcnow()
+    recipients = _id_table(user_ids)
     statement = (
         dialect_insert(Notification)
+        .from_select(
+            ["user_id", "notice_id", "dedupe_key", "created_at"],
+            # SQLite reads an upsert's SELECT without a WHERE as a join's ON: the WHERE is its documented cure.
+            select(recipients.c.id, literal(notice.id), literal(notice.dedupe_key), literal(utcnow(), UTCDateTime()))
+            .where(true()),
+        )
         .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
         .returning(Notification.id)
     )
-    rows = [{"user_id": uid, "notice_id": notice.id, "dedupe_key": notice.dedupe_key, "created_at": now}
-            for uid in user_ids]
-    created = list(db.session.scalars(statement, rows))
+    created = list(db.session.scalars(statement))
     if created:
         enqueue_after_commit(PLAN_PUSHES_JOB, notice.id, created, queue="default")
     db.session.commit()
@@ -71,8 +85,17 @@ def fan_out(notice_id: int, user_ids: list[int]) -> int:
     return len(created)
 
 
+def _id_table(ids: list[int]):
+    """`ids` as a table of one column `id`, bound as one parameter (an array on PostgreSQL, a JSON text on
+    SQLite): one short statement whatever the batch size, instead of thousands of bound values."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.unnest(cast(ids, postgresql.ARRAY(Integer))).table_valued("id").render_derived()
+    return select(func.json_each(json.dumps(ids)).table_valued("value").c.value.label("id")).subquery()
+
+
 def plan_pushes(notice_id: int, notification_ids: list[int]) -> int:
-    """Create the push deliveries of new inbox rows and queue one delivery job per channel."""
+    """Create the push deliveries of new inbox rows (one fan-out batch) and queue their delivery jobs, by channel
+    and DELIVERY_BATCH pushes at a time."""
     notice = db.session.get(Notice, notice_id)
     people = db.session.execute(
         select(Notification.id, User.id, exists().where(WeChatAccount.user_id == User.id),
@@ -106,8 +129,8 @@ def plan_pushes(notice_id: int, notification_ids: list[int]) -> int:
         ).all()
     for channel in Channel:
         ids = [delivery_id for delivery_id, delivery_channel in inserted if delivery_channel == channel]
-        if ids:
-            enqueue_after_commit(DELIVER_JOB, channel.value, ids, queue="high", run_at=when if when > now else None)
+        for batch in batches(ids, DELIVERY_BATCH):
+            enqueue_after_commit(DELIVER_JOB, channel.value, batch, queue="high", run_at=when if when > now else None)
     db.session.commit()
     push_committed_jobs()
     return len(inserted)
@@ -196,7 +219,7 @@ def requeue_stale_deliveries() -> int:
     ).all()
     for channel in Channel:
         ids = [delivery_id for delivery_id, delivery_channel in stale if delivery_channel == channel]
-        for batch in batches(ids):
+        for batch in batches(ids, DELIVERY_BATCH):
             enqueue_after_commit(DELIVER_JOB, channel.value, batch, queue="high")
     db.session.commit()
     push_committed_jobs()
