@@ -1,5 +1,5 @@
-"""Notification jobs: write a batch of inbox rows (`high`), plan their pushes (`default`), push them by
-channel (`high`), and sweep up pushes whose job was lost.
+"""Notification jobs: write a batch of inbox rows, plan their pushes, push them by channel (all on `high`), and
+sweep up pushes whose job was lost.
 
 All are idempotent: the inbox is unique on person and dedupe key (a rerun inserts nothing new and
 queues no push), and a delivery is sent only while it is pending and marked sent before the next. A withdrawn
@@ -54,8 +54,10 @@ class DeliveryPostponed(Exception):
 
 def fan_out(notice_id: int, user_ids: list[int]) -> int:
     """Write the inbox rows of one batch in one statement, then ask for its pushes to be planned; returns how
-    many rows were new. Pushes are planned by a job of their own on `default`, so every inbox row is written
-    before any push work competes with it."""
+    many rows were new. Pushes are planned by a job of their own queued behind every fan-out job of the notice
+    (one queue, first in first out), so every inbox row is written before any push work competes with it; and
+    every push is planned (kept in the database, swept up if its job is lost) before the first of the slow
+    deliveries, queued behind the plans, starts sending."""
     # Share-locked: a withdrawal for everyone marks the notice first, so it waits for these rows (and withdraws
     # them) or this sees the mark and writes none.
     notice = db.session.scalar(
@@ -79,7 +81,7 @@ def fan_out(notice_id: int, user_ids: list[int]) -> int:
     )
     created = list(db.session.scalars(statement))
     if created:
-        enqueue_after_commit(PLAN_PUSHES_JOB, notice.id, created, queue="default")
+        enqueue_after_commit(PLAN_PUSHES_JOB, notice.id, created, queue="high")
     db.session.commit()
     push_committed_jobs()
     return len(created)

@@ -23,7 +23,7 @@ from backend.extensions import db
 from backend.integrations.sms import AliyunSms
 from backend.integrations.wechat_login import WeChatLoginClient
 from backend.integrations.wechat_messages import OFFICIAL_ACCOUNT, WeChatMessages
-from backend.jobs.notifications import DELIVER_JOB, _claim, requeue_stale_deliveries
+from backend.jobs.notifications import DELIVER_JOB, PLAN_PUSHES_JOB, _claim, requeue_stale_deliveries
 from backend.models import Delivery, Household, Notice, Notification, OutboxJob, User, WeChatAccount
 from backend.redis_conn import connect
 from backend.services.auth import issue_tokens
@@ -607,13 +607,16 @@ def test_fan_out_to_5001_recipients_is_two_jobs_and_each_gets_one_row_and_one_pl
     notice = tell(user_ids + user_ids[:10], key="water-cut-all")
     tell(user_ids, key="water-cut-all")
 
-    high, default = Queue("high", connection=redis_conn), Queue("default", connection=redis_conn)
+    high = Queue("high", connection=redis_conn)
     assert [len(job.args[1]) for job in high.jobs] == [5000, 1, 5000, 1]
     assert [uid for job in high.jobs[:2] for uid in job.args[1]] == user_ids
-    SimpleWorker([high], connection=redis_conn).work(burst=True, logging_level="WARNING")
-    # The second call's fan-outs found every row written: only the first call's batches plan pushes.
-    assert [len(job.args[1]) for job in default.jobs] == [5000, 1]
-    SimpleWorker([default], connection=redis_conn).work(burst=True, logging_level="WARNING")
+    fan_outs = high.job_ids
+    SimpleWorker([high], connection=redis_conn).work(burst=True, max_jobs=len(fan_outs), logging_level="WARNING")
+    # The second call's fan-outs found every row written: only the first call's batches plan pushes, behind the
+    # fan-outs in the one queue.
+    plans = high.jobs
+    assert [(job.func_name, len(job.args[1])) for job in plans] == [(PLAN_PUSHES_JOB, 5000), (PLAN_PUSHES_JOB, 1)]
+    SimpleWorker([high], connection=redis_conn).work(burst=True, max_jobs=len(plans), logging_level="WARNING")
 
     rows = db.session.execute(
         select(Notification.user_id, func.count()).where(Notification.notice_id == notice.id)
@@ -628,7 +631,8 @@ def test_fan_out_to_5001_recipients_is_two_jobs_and_each_gets_one_row_and_one_pl
     assert sorted(uid for _, uid in pushes) == on_wechat
     # Each planned push is in exactly one delivery job, DELIVERY_BATCH (500) at a time.
     delivery_jobs = high.jobs
-    assert [len(job.args[1]) for job in delivery_jobs] == [500, 500, 200]
+    assert [(job.func_name, len(job.args[1])) for job in delivery_jobs] == [(DELIVER_JOB, 500), (DELIVER_JOB, 500),
+                                                                            (DELIVER_JOB, 200)]
     assert sorted(delivery_id for job in delivery_jobs for delivery_id in job.args[1]) == sorted(
         delivery_id for delivery_id, _ in pushes
     )
