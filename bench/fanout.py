@@ -60,6 +60,16 @@ def _wait_until(what: str, reached, started: float, limit: float) -> float:
     return time.perf_counter() - started
 
 
+def _queues_idle(connection: redis.Redis) -> bool:
+    from rq import Queue
+    from rq.registry import StartedJobRegistry
+
+    from backend.services.queueing import QUEUES
+
+    return not any(Queue(name, connection=connection).count or StartedJobRegistry(name, connection=connection).count
+                   for name in QUEUES)
+
+
 def _stop(workers: list[subprocess.Popen]) -> None:
     """Stop the workers without waiting for the pushes still queued: a second SIGTERM is RQ's cold shutdown
     (the delivery job running is stopped; the bench's Redis keeps what is left)."""
@@ -103,7 +113,11 @@ def main() -> int:
     app = create_app()
     try:
         with app.app_context():
-            time.sleep(3)  # both workers listening
+            # The demo queued notices of its own (announcements, bills…): measured behind those jobs, the fan-out
+            # would time the demo's pushes too. Both workers listening, then nothing queued or running.
+            time.sleep(3)
+            _wait_until("the demo's own jobs done", lambda: _queues_idle(app.extensions["linli_redis"]),
+                        time.perf_counter(), 900)
             recipients = select(Membership.user_id).join(Compound, Compound.id == Membership.compound_id).where(
                 Compound.code == "bench"
             )
