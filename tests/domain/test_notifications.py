@@ -163,8 +163,8 @@ def test_batches_are_distinct_in_order_bounded_and_cover_the_input(ids, size):
     assert all(len(batch) == size for batch in cut[:-1])  # only the last one is short
 
 
-def test_twelve_thousand_recipients_make_three_fan_out_batches():
-    assert [len(batch) for batch in batches(range(1, 12_001), FAN_OUT_BATCH)] == [5000, 5000, 2000]
+def test_twenty_five_thousand_recipients_make_three_fan_out_batches():
+    assert [len(batch) for batch in batches(range(1, 25_001), FAN_OUT_BATCH)] == [10_000, 10_000, 5000]
 
 
 def test_a_delivery_batch_holds_500_pushes():

@@ -589,10 +589,10 @@ def test_a_kind_turned_off_gets_the_inbox_row_but_no_push_unless_urgent(person, 
 # ---- batching --------------------------------------------------------------------------------------
 
 
-def test_fan_out_to_5001_recipients_is_two_jobs_and_each_gets_one_row_and_one_planned_push(redis_conn):
+def test_fan_out_to_10001_recipients_is_two_jobs_and_each_gets_one_row_and_one_planned_push(redis_conn):
     db.session.execute(
         insert(User),
-        [{"username": f"fanout{n}", "display_name": f"居民{n}", "is_active": True} for n in range(5001)],
+        [{"username": f"fanout{n}", "display_name": f"居民{n}", "is_active": True} for n in range(10_001)],
     )
     user_ids = list(
         db.session.scalars(select(User.id).where(User.username.like("fanout%")).order_by(User.id))
@@ -608,14 +608,14 @@ def test_fan_out_to_5001_recipients_is_two_jobs_and_each_gets_one_row_and_one_pl
     tell(user_ids, key="water-cut-all")
 
     high = Queue("high", connection=redis_conn)
-    assert [len(job.args[1]) for job in high.jobs] == [5000, 1, 5000, 1]
+    assert [len(job.args[1]) for job in high.jobs] == [10_000, 1, 10_000, 1]
     assert [uid for job in high.jobs[:2] for uid in job.args[1]] == user_ids
     fan_outs = high.job_ids
     SimpleWorker([high], connection=redis_conn).work(burst=True, max_jobs=len(fan_outs), logging_level="WARNING")
     # The second call's fan-outs found every row written: only the first call's batches plan pushes, behind the
     # fan-outs in the one queue.
     plans = high.jobs
-    assert [(job.func_name, len(job.args[1])) for job in plans] == [(PLAN_PUSHES_JOB, 5000), (PLAN_PUSHES_JOB, 1)]
+    assert [(job.func_name, len(job.args[1])) for job in plans] == [(PLAN_PUSHES_JOB, 10_000), (PLAN_PUSHES_JOB, 1)]
     SimpleWorker([high], connection=redis_conn).work(burst=True, max_jobs=len(plans), logging_level="WARNING")
 
     rows = db.session.execute(
