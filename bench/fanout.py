@@ -60,14 +60,24 @@ def _wait_until(what: str, reached, started: float, limit: float) -> float:
     return time.perf_counter() - started
 
 
-def _queues_idle(connection: redis.Redis) -> bool:
+def _idle(connection: redis.Redis) -> bool:
+    """No job due is still open in the outbox, none is queued and none is running."""
     from rq import Queue
     from rq.registry import StartedJobRegistry
+    from sqlalchemy import or_
 
+    from backend.extensions import db
+    from backend.models import OutboxJob
     from backend.services.queueing import QUEUES
+    from backend.shared.clock import utcnow
 
-    return not any(Queue(name, connection=connection).count or StartedJobRegistry(name, connection=connection).count
-                   for name in QUEUES)
+    open_jobs = db.session.scalar(select(func.count()).select_from(OutboxJob).where(
+        OutboxJob.done_at.is_(None), OutboxJob.failed_at.is_(None),
+        or_(OutboxJob.run_at.is_(None), OutboxJob.run_at <= utcnow())))
+    db.session.rollback()
+    return not open_jobs and not any(
+        Queue(name, connection=connection).count or StartedJobRegistry(name, connection=connection).count
+        for name in QUEUES)
 
 
 def _stop(workers: list[subprocess.Popen]) -> None:
@@ -113,10 +123,11 @@ def main() -> int:
     app = create_app()
     try:
         with app.app_context():
-            # The demo queued notices of its own (announcements, bills…): measured behind those jobs, the fan-out
-            # would time the demo's pushes too. Both workers listening, then nothing queued or running.
+            # The demo asked for notices of its own (announcements, bills…), which the workers relay from the outbox
+            # when they start: measured behind those jobs, the fan-out would time the demo's pushes too. So first
+            # every job due has ended and nothing is queued or running.
             time.sleep(3)
-            _wait_until("the demo's own jobs done", lambda: _queues_idle(app.extensions["linli_redis"]),
+            _wait_until("the demo's own jobs done", lambda: _idle(app.extensions["linli_redis"]),
                         time.perf_counter(), 900)
             recipients = select(Membership.user_id).join(Compound, Compound.id == Membership.compound_id).where(
                 Compound.code == "bench"
