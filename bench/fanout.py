@@ -61,7 +61,8 @@ def _wait_until(what: str, reached, started: float, limit: float) -> float:
 
 
 def _idle(connection: redis.Redis) -> bool:
-    """No job due is still open in the outbox, none is queued and none is running."""
+    """No job due waits in the outbox to reach Redis, none is queued and none is running. (Jobs of an earlier run
+    that reached a Redis flushed since then stay open in the outbox until the relay's 10 minutes: not waited for.)"""
     from rq import Queue
     from rq.registry import StartedJobRegistry
     from sqlalchemy import or_
@@ -72,7 +73,7 @@ def _idle(connection: redis.Redis) -> bool:
     from backend.shared.clock import utcnow
 
     open_jobs = db.session.scalar(select(func.count()).select_from(OutboxJob).where(
-        OutboxJob.done_at.is_(None), OutboxJob.failed_at.is_(None),
+        OutboxJob.pushed_at.is_(None), OutboxJob.done_at.is_(None), OutboxJob.failed_at.is_(None),
         or_(OutboxJob.run_at.is_(None), OutboxJob.run_at <= utcnow())))
     db.session.rollback()
     return not open_jobs and not any(
