@@ -1,27 +1,37 @@
-"""Notification jobs: write a batch of inbox rows (`high`), plan their pushes (`default`), push them by
-channel (`high`), and sweep up pushes whose job was lost.
+"""Notification jobs: write a batch of inbox rows, plan their pushes, push them by channel (all on `high`), and
+sweep up pushes whose job was lost.
 
 All are idempotent: the inbox is unique on person and dedupe key (a rerun inserts nothing new and
 queues no push), and a delivery is sent only while it is pending and marked sent before the next. A withdrawn
 notice (services/notifications.withdraw) is written to no inbox and pushed to nobody it was withdrawn for."""
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from flask import current_app
-from sqlalchemy import exists, select, update
+from sqlalchemy import Integer, any_, cast, exists, func, literal, select, true, update
+from sqlalchemy.dialects import postgresql
 
 from backend.domain.auth import WeChatApp, WeChatOpenid, push_order
-from backend.domain.notifications import Channel, DeliveryStatus, batches, deliver_after, push_channels
+from backend.domain.notifications import (
+    DELIVERY_BATCH,
+    Channel,
+    DeliveryStatus,
+    batches,
+    deliver_after,
+    push_channels,
+)
 from backend.domain.phones import mask_phone
 from backend.extensions import db, dialect_insert
 from backend.integrations import sms_sender, wechat_messages
 from backend.integrations.sms import PROVIDER_LIMITED, SmsSendFailed
 from backend.integrations.wechat_messages import RecipientDeclined, WeChatMessageError
 from backend.models import Delivery, Notice, Notification, NotificationPreference, User, WeChatAccount
+from backend.models.base import UTCDateTime
 from backend.services.identity import decrypt_phone
 from backend.services.queueing import enqueue_after_commit, push_committed_jobs
 from backend.shared.clock import utcnow
@@ -43,9 +53,11 @@ class DeliveryPostponed(Exception):
 
 
 def fan_out(notice_id: int, user_ids: list[int]) -> int:
-    """Write the inbox rows of one batch, then ask for its pushes to be planned; returns how many rows
-    were new. Pushes are planned by a job of their own on `default`, so every inbox row is written
-    before any push work competes with it."""
+    """Write the inbox rows of one batch in one statement, then ask for its pushes to be planned; returns how
+    many rows were new. Pushes are planned by a job of their own queued behind every fan-out job of the notice
+    (one queue, first in first out), so every inbox row is written before any push work competes with it; and
+    every push is planned (kept in the database, swept up if its job is lost) before the first of the slow
+    deliveries, queued behind the plans, starts sending."""
     # Share-locked: a withdrawal for everyone marks the notice first, so it waits for these rows (and withdraws
     # them) or this sees the mark and writes none.
     notice = db.session.scalar(
@@ -55,62 +67,80 @@ def fan_out(notice_id: int, user_ids: list[int]) -> int:
     if notice.withdrawn_at is not None:
         db.session.commit()
         return 0
-    now = utcnow()
+    recipients = _id_table(user_ids)
     statement = (
         dialect_insert(Notification)
+        .from_select(
+            ["user_id", "notice_id", "dedupe_key", "created_at"],
+            # SQLite reads an upsert's SELECT without a WHERE as a join's ON: the WHERE is its documented cure.
+            select(recipients.c.id, literal(notice.id), literal(notice.dedupe_key), literal(utcnow(), UTCDateTime()))
+            .where(true()),
+        )
         .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
         .returning(Notification.id)
     )
-    rows = [{"user_id": uid, "notice_id": notice.id, "dedupe_key": notice.dedupe_key, "created_at": now}
-            for uid in user_ids]
-    created = list(db.session.scalars(statement, rows))
+    created = list(db.session.scalars(statement))
     if created:
-        enqueue_after_commit(PLAN_PUSHES_JOB, notice.id, created, queue="default")
+        enqueue_after_commit(PLAN_PUSHES_JOB, notice.id, created, queue="high")
     db.session.commit()
     push_committed_jobs()
     return len(created)
 
 
+def _among(column, ids: list[int]):
+    """`column` is one of `ids`, bound as one parameter. On PostgreSQL `= ANY(array)` probes the index for each id
+    whatever the table's statistics say (a join with the unnested array was planned as a hash over the whole
+    table while the statistics lagged behind a bulk load)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(cast(ids, postgresql.ARRAY(Integer)))
+    return column.in_(select(_id_table(ids).c.id))
+
+
+def _id_table(ids: list[int]):
+    """`ids` as a table of one column `id`, bound as one parameter (an array on PostgreSQL, a JSON text on
+    SQLite): one short statement whatever the batch size, instead of thousands of bound values."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.unnest(cast(ids, postgresql.ARRAY(Integer))).table_valued("id").render_derived()
+    return select(func.json_each(json.dumps(ids)).table_valued("value").c.value.label("id")).subquery()
+
+
 def plan_pushes(notice_id: int, notification_ids: list[int]) -> int:
-    """Create the push deliveries of new inbox rows and queue one delivery job per channel."""
+    """Create the push deliveries of new inbox rows (one fan-out batch, one statement per channel) and queue
+    their delivery jobs, by channel and DELIVERY_BATCH pushes at a time."""
     notice = db.session.get(Notice, notice_id)
     people = db.session.execute(
-        select(Notification.id, User.id, exists().where(WeChatAccount.user_id == User.id),
-               User.phone_cipher.is_not(None))
+        select(Notification.id, exists().where(WeChatAccount.user_id == User.id), User.phone_cipher.is_not(None),
+               ~exists().where(NotificationPreference.user_id == User.id, NotificationPreference.kind == notice.kind,
+                               NotificationPreference.enabled.is_(False)))
         .join(User, User.id == Notification.user_id)
-        .where(Notification.id.in_(notification_ids), Notification.withdrawn_at.is_(None))
+        .where(_among(Notification.id, notification_ids), Notification.withdrawn_at.is_(None))
     ).all()
-    turned_off = set(
-        db.session.scalars(
-            select(NotificationPreference.user_id).where(
-                NotificationPreference.user_id.in_([person[1] for person in people]),
-                NotificationPreference.kind == notice.kind,
-                NotificationPreference.enabled.is_(False),
-            )
-        )
-    )
+    by_channel: dict[Channel, list[int]] = defaultdict(list)
+    for notification_id, has_wechat, has_phone, kind_enabled in people:
+        for channel in push_channels(notice.urgency, has_wechat, has_phone, kind_enabled):
+            by_channel[channel].append(notification_id)
     now = utcnow()
     when = deliver_after(now, notice.urgency)
-    rows = [
-        {"notification_id": notification_id, "channel": channel, "status": DeliveryStatus.PENDING,
-         "deliver_after": when, "attempts": 0, "last_error": ""}
-        for notification_id, user_id, has_wechat, has_phone in people
-        for channel in push_channels(notice.urgency, has_wechat, has_phone, user_id not in turned_off)
-    ]
-    inserted = []
-    if rows:
-        inserted = db.session.execute(
-            dialect_insert(Delivery).on_conflict_do_nothing(index_elements=["notification_id", "channel"])
-            .returning(Delivery.id, Delivery.channel),
-            rows,
-        ).all()
-    for channel in Channel:
-        ids = [delivery_id for delivery_id, delivery_channel in inserted if delivery_channel == channel]
-        if ids:
-            enqueue_after_commit(DELIVER_JOB, channel.value, ids, queue="high", run_at=when if when > now else None)
+    planned = 0
+    for channel, ids in by_channel.items():
+        pushes = _id_table(ids)
+        created = sorted(db.session.scalars(
+            dialect_insert(Delivery)
+            .from_select(
+                ["notification_id", "channel", "status", "deliver_after", "attempts", "last_error"],
+                select(pushes.c.id, literal(channel, Delivery.channel.type),
+                       literal(DeliveryStatus.PENDING, Delivery.status.type), literal(when, UTCDateTime()),
+                       literal(0), literal("")).where(true()),
+            )
+            .on_conflict_do_nothing(index_elements=["notification_id", "channel"])
+            .returning(Delivery.id)
+        ))
+        planned += len(created)
+        for batch in batches(created, DELIVERY_BATCH):
+            enqueue_after_commit(DELIVER_JOB, channel.value, batch, queue="high", run_at=when if when > now else None)
     db.session.commit()
     push_committed_jobs()
-    return len(inserted)
+    return planned
 
 
 def deliver(channel: str, delivery_ids: list[int]) -> int:
@@ -196,7 +226,7 @@ def requeue_stale_deliveries() -> int:
     ).all()
     for channel in Channel:
         ids = [delivery_id for delivery_id, delivery_channel in stale if delivery_channel == channel]
-        for batch in batches(ids):
+        for batch in batches(ids, DELIVERY_BATCH):
             enqueue_after_commit(DELIVER_JOB, channel.value, batch, queue="high")
     db.session.commit()
     push_committed_jobs()

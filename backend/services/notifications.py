@@ -9,7 +9,14 @@ from uuid import uuid4
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from backend.domain.notifications import KINDS, DeliveryStatus, Urgency, batches, receivable_kinds
+from backend.domain.notifications import (
+    FAN_OUT_BATCH,
+    KINDS,
+    DeliveryStatus,
+    Urgency,
+    batches,
+    receivable_kinds,
+)
 from backend.domain.refusals import Kind, Refused
 from backend.domain.roles import Role
 from backend.extensions import db, dialect_insert
@@ -37,7 +44,7 @@ def notify(
     dedupe_key: str = "",
 ) -> Notice:
     """Ask for `title` to reach every user: in-app always, pushes by channel. Runs in the caller's
-    transaction; the fan-out jobs (one per 500 recipients) start after the caller commits. Called again
+    transaction; the fan-out jobs (one per FAN_OUT_BATCH recipients) start after the caller commits. Called again
     with the same dedupe key, nobody gets it twice."""
     # Without a key every call is its own notice (an empty key would make them all one).
     dedupe_key = (dedupe_key or f"notice-{uuid4().hex}")[:128]
@@ -50,7 +57,7 @@ def notify(
                 db.session.add(notice)
         except IntegrityError:
             notice = db.session.scalar(select(Notice).where(Notice.dedupe_key == dedupe_key))
-    for batch in batches(user_ids):
+    for batch in batches(user_ids, FAN_OUT_BATCH):
         enqueue_after_commit(FAN_OUT_JOB, notice.id, batch, queue="high")
     return notice
 

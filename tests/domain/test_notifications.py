@@ -12,9 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backend.domain.notifications import (
-    BATCH_SIZE,
     BINDING_DECISION,
     BINDING_REVIEW,
+    DELIVERY_BATCH,
+    FAN_OUT_BATCH,
     FEE_BILL,
     FEE_REMINDER,
     FOR_EVERYONE,
@@ -162,17 +163,16 @@ def test_batches_are_distinct_in_order_bounded_and_cover_the_input(ids, size):
     assert all(len(batch) == size for batch in cut[:-1])  # only the last one is short
 
 
-@given(st.lists(st.integers(min_value=1, max_value=10**6), max_size=3000))
-def test_default_batches_hold_at_most_500(ids):
-    assert all(len(batch) <= BATCH_SIZE == 500 for batch in batches(ids))
+def test_twenty_five_thousand_recipients_make_three_fan_out_batches():
+    assert [len(batch) for batch in batches(range(1, 25_001), FAN_OUT_BATCH)] == [10_000, 10_000, 5000]
 
 
-def test_twelve_hundred_recipients_make_three_batches():
-    assert [len(batch) for batch in batches(range(1, 1201))] == [500, 500, 200]
+def test_a_delivery_batch_holds_500_pushes():
+    assert [len(batch) for batch in batches(range(1, 1201), DELIVERY_BATCH)] == [500, 500, 200]
 
 
 def test_no_recipients_make_no_batch():
-    assert list(batches([])) == []
+    assert list(batches([], FAN_OUT_BATCH)) == []
 
 
 # ---- who can receive which kind (the settings page lists only those) --------------------------------------

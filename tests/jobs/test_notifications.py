@@ -23,7 +23,7 @@ from backend.extensions import db
 from backend.integrations.sms import AliyunSms
 from backend.integrations.wechat_login import WeChatLoginClient
 from backend.integrations.wechat_messages import OFFICIAL_ACCOUNT, WeChatMessages
-from backend.jobs.notifications import DELIVER_JOB, _claim, requeue_stale_deliveries
+from backend.jobs.notifications import DELIVER_JOB, PLAN_PUSHES_JOB, _claim, requeue_stale_deliveries
 from backend.models import Delivery, Household, Notice, Notification, OutboxJob, User, WeChatAccount
 from backend.redis_conn import connect
 from backend.services.auth import issue_tokens
@@ -589,30 +589,53 @@ def test_a_kind_turned_off_gets_the_inbox_row_but_no_push_unless_urgent(person, 
 # ---- batching --------------------------------------------------------------------------------------
 
 
-def test_fan_out_to_1200_recipients_is_three_jobs(redis_conn):
+def test_fan_out_to_10001_recipients_is_two_jobs_and_each_gets_one_row_and_one_planned_push(redis_conn):
     db.session.execute(
         insert(User),
-        [{"username": f"fanout{n}", "display_name": f"居民{n}", "is_active": True} for n in range(1200)],
+        [{"username": f"fanout{n}", "display_name": f"居民{n}", "is_active": True} for n in range(10_001)],
     )
     user_ids = list(
         db.session.scalars(select(User.id).where(User.username.like("fanout%")).order_by(User.id))
     )
+    on_wechat = user_ids[:1200]
+    db.session.execute(insert(WeChatAccount), [
+        {"user_id": uid, "app": WeChatApp.OFFICIAL_ACCOUNT, "openid": f"oLinliFanout{uid:016d}"} for uid in on_wechat
+    ])
+    db.session.commit()
 
-    notice = tell(user_ids, key="water-cut-all")
+    # Asked twice, and with people twice in the list: still one row and one push each.
+    notice = tell(user_ids + user_ids[:10], key="water-cut-all")
+    tell(user_ids, key="water-cut-all")
 
-    queue = Queue("high", connection=redis_conn)
-    jobs = queue.jobs
-    assert [len(job.args[1]) for job in jobs] == [500, 500, 200]
-    assert all(job.args[0] == notice.id for job in jobs)
-    assert [uid for job in jobs for uid in job.args[1]] == user_ids
-    work(redis_conn)
-    assert (
-        db.session.scalar(
-            select(func.count()).select_from(Notification).where(Notification.notice_id == notice.id)
-        )
-        == 1200
+    high = Queue("high", connection=redis_conn)
+    assert [len(job.args[1]) for job in high.jobs] == [10_000, 1, 10_000, 1]
+    assert [uid for job in high.jobs[:2] for uid in job.args[1]] == user_ids
+    fan_outs = high.job_ids
+    SimpleWorker([high], connection=redis_conn).work(burst=True, max_jobs=len(fan_outs), logging_level="WARNING")
+    # The second call's fan-outs found every row written: only the first call's batches plan pushes, behind the
+    # fan-outs in the one queue.
+    plans = high.jobs
+    assert [(job.func_name, len(job.args[1])) for job in plans] == [(PLAN_PUSHES_JOB, 10_000), (PLAN_PUSHES_JOB, 1)]
+    SimpleWorker([high], connection=redis_conn).work(burst=True, max_jobs=len(plans), logging_level="WARNING")
+
+    rows = db.session.execute(
+        select(Notification.user_id, func.count()).where(Notification.notice_id == notice.id)
+        .group_by(Notification.user_id)
+    ).all()
+    assert sorted(uid for uid, _ in rows) == user_ids
+    assert {count for _, count in rows} == {1}
+    pushes = db.session.execute(
+        select(Delivery.id, Notification.user_id).join(Notification, Notification.id == Delivery.notification_id)
+        .where(Notification.notice_id == notice.id)
+    ).all()
+    assert sorted(uid for _, uid in pushes) == on_wechat
+    # Each planned push is in exactly one delivery job, DELIVERY_BATCH (500) at a time.
+    delivery_jobs = high.jobs
+    assert [(job.func_name, len(job.args[1])) for job in delivery_jobs] == [(DELIVER_JOB, 500), (DELIVER_JOB, 500),
+                                                                            (DELIVER_JOB, 200)]
+    assert sorted(delivery_id for job in delivery_jobs for delivery_id in job.args[1]) == sorted(
+        delivery_id for delivery_id, _ in pushes
     )
-    assert queue.count == 0
 
 
 # ---- SMS answers ----------------------------------------------------------------------------------
