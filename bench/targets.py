@@ -12,8 +12,8 @@ SUMMARY_ENV = "LINLI_BENCH_SUMMARY"
 
 
 def record(target: str, measured: float, limit: float, *, at_least: bool, unit: str = "") -> bool:
-    """Whether `measured` meets `limit` (≥ when `at_least`, else <); written to the run's summary when there is one."""
-    met = measured >= limit if at_least else measured < limit
+    """Whether `measured` meets `limit` (≥ when `at_least`, else ≤); written to the run's summary when there is one."""
+    met = measured >= limit if at_least else measured <= limit
     path = os.environ.get(SUMMARY_ENV)
     if path:
         line = {"target": target, "measured": measured, "limit": limit, "at_least": at_least, "unit": unit, "met": met}
@@ -29,7 +29,7 @@ def main() -> int:
     print("| target | measured | target | met |")
     print("| --- | ---: | ---: | --- |")
     for row in rows:
-        sign = "≥" if row["at_least"] else "<"
+        sign = "≥" if row["at_least"] else "≤"
         print(f"| {row['target']} | {row['measured']:.2f}{row['unit']} | {sign} {row['limit']:g}{row['unit']} | "
               f"{'yes' if row['met'] else '**no**'} |")
     if not rows:
