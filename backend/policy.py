@@ -130,6 +130,16 @@ def authorize(
     return Access(compound_id=compound_id, roles=roles)
 
 
+def authorize_everywhere(action: Action, user_id: int) -> None:
+    """For actions over the whole platform (the accounts): only roles held everywhere count, an admin's.
+    FORBIDDEN for anyone else signed in."""
+    roles = frozenset(db.session.scalars(
+        select(Membership.role).where(Membership.user_id == user_id, Membership.role == Role.ADMIN)
+    ))
+    if not allows(roles, action):
+        raise _forbidden()
+
+
 def authorize_area(action: Action, area_id: int, user_id: int | None) -> Area:
     """For actions on an area itself (e.g. importing a community's ledger): an admin, or an official of the
     area or one of its ancestors. 404 for strangers; 403 for people who only hold roles below the area."""
