@@ -146,7 +146,7 @@ def _history_values(obj, attribute: str) -> Iterable:
     return [*history.added, *history.deleted, *history.unchanged]
 
 
-def _after_flush(session: Session, _flush_context) -> None:
+def _before_flush(session: Session, _flush_context, _instances) -> None:
     changes = None
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Membership):
@@ -157,7 +157,7 @@ def _after_flush(session: Session, _flush_context) -> None:
             if state.attrs.is_active.history.has_changes() or state.attrs.token_generation.history.has_changes():
                 changes = changes or _changes(session)
                 changes.people.add(obj.id)
-                if obj.is_active is False:
+                if state.attrs.is_active.history.added == [False]:
                     changes.deactivated.add(obj.id)
         elif isinstance(obj, RevokedToken) and obj in session.new:
             _changes(session).revoke(obj.user_id, obj.jti)
@@ -234,9 +234,9 @@ def _after_transaction(session: Session) -> None:
 
 def watch_standing_changes() -> None:
     """Listen on the app's session (once per process: the session factory is shared by every app)."""
-    if event.contains(db.session, "after_flush", _after_flush):
+    if event.contains(db.session, "before_flush", _before_flush):
         return
-    event.listen(db.session, "after_flush", _after_flush)
+    event.listen(db.session, "before_flush", _before_flush)
     event.listen(db.session, "do_orm_execute", _on_execute)
     event.listen(db.session, "before_commit", _before_commit)
     event.listen(db.session, "after_commit", _after_transaction)

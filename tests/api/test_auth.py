@@ -748,17 +748,80 @@ def test_signing_out_again_keeps_one_revocation_row_per_token(app, client, staff
     assert_error_shape(me(client, tokens["access_token"]), 401)
 
 
-def test_the_token_check_is_one_statement_with_the_account_check(client, staff, count_queries):
+def test_a_warm_token_check_runs_no_statement_and_one_redis_command(app, client, staff, count_queries):
     headers = {"Authorization": f"Bearer {password_tokens(client, staff)['access_token']}"}
     client.delete_cookie("access_token_cookie")
+    r = app.extensions["linli_redis"]
 
-    with count_queries() as statements:
+    with count_queries() as first:
         assert client.get("/api/v1/me", headers=headers).status_code == 200
+    with count_queries() as warm:
+        before = _redis_calls(r)
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+        redis_commands = _redis_calls(r) - before - 1  # the INFO reading the figures counts itself
 
-    checks = [statement for statement in statements if "revoked_tokens" in statement]
-    assert len(checks) == 1, statements
-    assert "is_active" in checks[0]
-    assert not [statement for statement in statements if "is_active" in statement and statement not in checks]
+    # The first asks the database once (account, generation, both revocations), then Redis keeps the answer.
+    checks = [statement for statement in first if "revoked_tokens" in statement]
+    assert len(checks) == 1 and "is_active" in checks[0] and "token_generation" in checks[0], first
+    assert len(warm) == len(first) - 1
+    assert not [statement for statement in warm if "revoked_tokens" in statement or "is_active" in statement]
+    assert redis_commands == 1
+
+
+def _redis_calls(r) -> int:
+    return sum(stats["calls"] for stats in r.info("commandstats").values())
+
+
+def test_logout_everywhere_ends_every_earlier_token_and_later_ones_work(client, staff):
+    phone, laptop = password_tokens(client, staff), password_tokens(client, staff)
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    assert me(client, laptop["access_token"]).status_code == 200
+
+    response = client.post("/api/v1/auth/logout-everywhere",
+                           headers={"Authorization": f"Bearer {phone['access_token']}"})
+
+    assert response.status_code == 204
+    assert "access_token_cookie=;" in "".join(response.headers.getlist("Set-Cookie"))
+    for tokens in (phone, laptop):
+        refused = me(client, tokens["access_token"])
+        assert_error_shape(refused, 401)
+        assert refused.json["message"] == "已退出登录，请重新登录"
+        assert_error_shape(client.post("/api/v1/auth/refresh",
+                                       headers={"Authorization": f"Bearer {tokens['refresh_token']}"}), 401)
+    later = password_tokens(client, staff)
+    assert me(client, later["access_token"]).json["id"] == staff.id
+    refreshed = client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {later['refresh_token']}"})
+    assert me(client, refreshed.json["access_token"]).status_code == 200
+
+
+def test_logout_everywhere_holds_after_a_redis_flush(app, client, staff):
+    tokens = password_tokens(client, staff)
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    client.post("/api/v1/auth/logout-everywhere", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+
+    app.extensions["linli_redis"].flushdb()
+
+    assert_error_shape(me(client, tokens["access_token"]), 401)
+
+
+def test_logout_everywhere_while_redis_is_unreachable_changes_nothing(client, staff, redis_down):
+    tokens = password_tokens(client, staff)
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    redis_down()
+
+    response = client.post("/api/v1/auth/logout-everywhere",
+                           headers={"Authorization": f"Bearer {tokens['access_token']}"})
+
+    assert_error_shape(response, 503)
+    assert db.session.get(User, staff.id).token_generation == 0
+    assert me(client, tokens["access_token"]).status_code == 200
+
+
+def test_logout_everywhere_needs_a_token(client):
+    assert_error_shape(client.post("/api/v1/auth/logout-everywhere"), 401)
 
 
 def test_expired_revocations_are_purged_and_live_ones_kept(client, staff):
