@@ -200,6 +200,8 @@ SLOW = (
     "services/test_demo.py::test_with_a_bench_compound_*",
     "test_demo_fees.py::test_the_demo_loads_on_any_day_*",
     "api/test_reports.py::test_the_cron_*",
+    # Two gunicorn workers boot per test: 13–18 s on a loaded 2-core machine.
+    "test_sign_in_workers.py::*",
 )
 # Modules whose data built once is cheap (a second or two) and whose tests are many: each worker builds its own copy
 # and the tests spread over the workers, rather than one worker running the whole module.
