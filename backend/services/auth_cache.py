@@ -232,6 +232,13 @@ def _after_transaction(session: Session) -> None:
         log.error("sign-in cache unreachable after a commit: hashes expire within %d s: %s", HASH_TTL_SECONDS, exc)
 
 
+def _after_rollback(session: Session, previous_transaction) -> None:
+    # Only the outermost: a savepoint rolled back (a lost race retried in begin_nested) leaves the changes the
+    # enclosing transaction flushed before it, and its commit must still tell Redis.
+    if previous_transaction.parent is None:
+        _after_transaction(session)
+
+
 def watch_standing_changes() -> None:
     """Listen on the app's session (once per process: the session factory is shared by every app)."""
     if event.contains(db.session, "before_flush", _before_flush):
@@ -240,4 +247,4 @@ def watch_standing_changes() -> None:
     event.listen(db.session, "do_orm_execute", _on_execute)
     event.listen(db.session, "before_commit", _before_commit)
     event.listen(db.session, "after_commit", _after_transaction)
-    event.listen(db.session, "after_rollback", _after_transaction)
+    event.listen(db.session, "after_soft_rollback", _after_rollback)
