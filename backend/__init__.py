@@ -167,6 +167,7 @@ def _register_api(app: Flask) -> None:
         meetings,
         notifications,
         payments,
+        people,
         rating,
         rectifications,
         reports,
@@ -184,7 +185,8 @@ def _register_api(app: Flask) -> None:
     smorest_api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for module in (auth, me, compounds, bindings, ledger, notifications, workorders, consultations, meetings,
                    fees, payments, subsidies, rating, surveys, announcements, disputes, flags, rectifications,
-                   governance, reports, dashboard, funds, fund_statements, spending, disclosures, fund_years):
+                   governance, reports, dashboard, funds, fund_statements, spending, disclosures, fund_years,
+                   people):
         smorest_api.register_blueprint(module.blp)
     register_error_handlers(app)
     register_jwt(app)

@@ -1,4 +1,5 @@
-"""flask-jwt-extended wiring: revocation, the project's error shape, and implicit refresh for pages."""
+"""flask-jwt-extended wiring: the project's error shape for its exceptions (request_context's sign-in check raises
+them too), the sign-in cache's session events, and implicit refresh for pages."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -6,24 +7,15 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask, redirect, render_template, request, url_for
 from flask_jwt_extended import decode_token, set_access_cookies
 
-from backend.domain.auth import TokenStanding
 from backend.errors import json_error, wants_json
 from backend.extensions import jwt
 from backend.request_context import current_path, optional_user_id, remember_verified_token, verified_claims
-from backend.services.auth import access_token_for, access_token_from_refresh_token, standing_of
+from backend.services.auth import access_token_for, access_token_from_refresh_token
+from backend.services.auth_cache import watch_standing_changes
 
 REFRESH_WHEN_LEFT = timedelta(minutes=10)
 CSRF_MESSAGE = "安全校验失败，请刷新页面后重试"
 _RENEWED_KEY = "linli.renewed_access_token"
-_STANDING_KEY = "linli.token_standing"
-
-
-def _standing(payload: dict) -> TokenStanding:
-    """Asked by the revocation check, then by the account check: one query answers both, once per request."""
-    cached = request.environ.get(_STANDING_KEY)
-    if cached is None or cached[0] != payload["jti"]:
-        cached = request.environ[_STANDING_KEY] = (payload["jti"], standing_of(payload))
-    return cached[1]
 
 
 def _unauthorized(message: str):
@@ -33,18 +25,7 @@ def _unauthorized(message: str):
 
 
 def register_jwt(app: Flask) -> None:
-    @jwt.token_in_blocklist_loader
-    def _revoked(_header, payload) -> bool:
-        return _standing(payload) is TokenStanding.REVOKED
-
-    @jwt.token_verification_loader
-    def _check_account_and_remember(_header, payload) -> bool:
-        # Runs last, after signature, type and revocation checks: the identity is trusted once the account
-        # still exists and is active (False → the 401 of token_verification_failed_loader).
-        if _standing(payload) is not TokenStanding.GOOD:
-            return False
-        remember_verified_token(payload)
-        return True
+    watch_standing_changes()
 
     @jwt.token_verification_failed_loader
     def _inactive_account(_header, _payload):
@@ -86,7 +67,7 @@ def register_jwt(app: Flask) -> None:
             claims = verified_claims()
             left = datetime.fromtimestamp(claims["exp"], UTC) - datetime.now(UTC)
             if left < REFRESH_WHEN_LEFT:
-                renewed = access_token_for(claims["sub"], claims.get("rjti", ""))
+                renewed = access_token_for(claims["sub"], claims.get("rjti", ""), claims.get("gen", 0))
                 request.environ[_RENEWED_KEY] = renewed
                 remember_verified_token(decode_token(renewed))
             return None

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import has_request_context, request
 from sqlalchemy import Select, String, bindparam, cast, exists, func, or_, select
 
 from backend.domain.refusals import Kind, Refused
 from backend.domain.roles import WITHOUT_PARTY_ORGANISATION, Action, Role, allows, has_party_organisation
 from backend.extensions import db
 from backend.models import Area, Compound, Membership
+from backend.shared.lru import LRU
 
 # The answers of the API's error shape for 404 and 403: a stranger learns nothing more from either.
 NOT_FOUND = "没有找到"
@@ -61,12 +63,49 @@ _ROLES_IN_COMPOUND = (
 )
 
 
+# A person's roles per compound, kept by each worker under the person's version (services/auth_cache): any change
+# of their memberships gives them a new version, so a removed role is gone on the very next request.
+_ROLES = LRU(8192)
+_VERSION_KEY = "linli.person_version"
+
+
+def remember_person_version(user_id: int, version: str | None) -> None:
+    """Called by the sign-in check with the version it read for the signed-in person (None: Redis gave none)."""
+    request.environ[_VERSION_KEY] = (user_id, version)
+
+
+def stop_caching_roles_of(user_ids: set[int]) -> None:
+    """This request changed these people's memberships: roles read from now on are not theirs for the version
+    read at its start (the change may yet be rolled back, or commit under a new version)."""
+    if has_request_context() and request.environ.get(_VERSION_KEY, (None,))[0] in user_ids:
+        del request.environ[_VERSION_KEY]
+
+
+def _person_version(user_id: int) -> str | None:
+    if not has_request_context():
+        return None
+    remembered = request.environ.get(_VERSION_KEY)
+    return remembered[1] if remembered and remembered[0] == user_id else None
+
+
+def _roles_of(user_id: int, compound_id: int) -> frozenset[Role]:
+    version = _person_version(user_id)
+    key = (user_id, version, compound_id)
+    roles = _ROLES.get(key) if version else None
+    if roles is None:
+        roles = frozenset(db.session.scalars(_ROLES_IN_COMPOUND, {"compound_id": compound_id, "user_id": user_id}))
+        if version:
+            _ROLES.put(key, roles)
+    return roles
+
+
 def roles_in_compound(user_id: int | None, compound_id: int, entry_compound_id: int | None = None) -> frozenset[Role]:
-    """Every role the caller holds here; empty when the compound does not exist or is none of theirs."""
-    roles: set[Role] = {Role.VISITOR} if entry_compound_id == compound_id else set()
-    if user_id is not None:
-        roles.update(db.session.scalars(_ROLES_IN_COMPOUND, {"compound_id": compound_id, "user_id": user_id}))
-    return frozenset(roles)
+    """Every role the caller holds here; empty when the compound does not exist or is none of theirs. The
+    visitor's role comes from the QR entry token of this request, never from the cache."""
+    roles = _roles_of(user_id, compound_id) if user_id is not None else frozenset()
+    if entry_compound_id == compound_id:
+        roles |= {Role.VISITOR}
+    return roles
 
 
 def permits(roles: frozenset[Role], action: Action, compound_id: int) -> bool:
@@ -89,6 +128,16 @@ def authorize(
     if not permits(roles, action, compound_id):
         raise _forbidden()
     return Access(compound_id=compound_id, roles=roles)
+
+
+def authorize_everywhere(action: Action, user_id: int) -> None:
+    """For actions over the whole platform (the accounts): only roles held everywhere count, an admin's.
+    FORBIDDEN for anyone else signed in."""
+    roles = frozenset(db.session.scalars(
+        select(Membership.role).where(Membership.user_id == user_id, Membership.role == Role.ADMIN)
+    ))
+    if not allows(roles, action):
+        raise _forbidden()
 
 
 def authorize_area(action: Action, area_id: int, user_id: int | None) -> Area:

@@ -1,17 +1,39 @@
-"""Who is asking: the signed-in user (JWT cookie or bearer) and the compound whose QR code they scanned."""
+"""Who is asking: the signed-in user (JWT cookie or bearer) and the compound whose QR code they scanned.
+
+The sign-in check (`verify_sign_in`, behind `jwt_required` and `optional_user_id`) takes a token from where
+flask-jwt-extended would (its settings, its exceptions, so the error answers stay those of jwt_setup), but
+verifies a token's signature once per worker: the claims are kept by the exact token string, and `exp`, the
+type, the CSRF double-submit and the token's standing (services/auth_cache: one Redis round trip) are checked
+on every request."""
 from __future__ import annotations
 
 import re
+from functools import wraps
+from hmac import compare_digest
+from time import time
 from urllib.parse import urlsplit
 
-from flask import request
-from flask_jwt_extended import verify_jwt_in_request
-from flask_jwt_extended.exceptions import JWTExtendedException
-from jwt.exceptions import PyJWTError
+from flask import current_app, request
+from flask_jwt_extended import decode_token
+from flask_jwt_extended.exceptions import (
+    CSRFError,
+    InvalidHeaderError,
+    JWTDecodeError,
+    JWTExtendedException,
+    NoAuthorizationError,
+    RevokedTokenError,
+    UserClaimsVerificationError,
+    WrongTokenError,
+)
+from jwt.exceptions import ExpiredSignatureError, PyJWTError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.urls import iri_to_uri
 
+from backend.domain.auth import TokenStanding
+from backend.policy import remember_person_version
+from backend.services.auth_cache import standing_of
 from backend.services.qr import EntryRefused, verify_entry_token
+from backend.shared.lru import LRU
 
 ENTRY_COOKIE = "linli_entry"
 ENTRY_HEADER = "X-Entry-Token"
@@ -19,6 +41,9 @@ ENTRY_HEADER = "X-Entry-Token"
 # test's app context spans many requests by different users.
 _USER_KEY = "linli.user_id"
 _CLAIMS_KEY = "linli.jwt_claims"
+# Claims of tokens whose signature this worker verified, by the exact token string: another string (one
+# character changed) is another key, verified afresh. Only what PyJWT accepted is kept.
+_VERIFIED_TOKENS = LRU(4096)
 
 
 def remember_verified_token(claims: dict) -> None:
@@ -33,6 +58,99 @@ def verified_claims() -> dict:
     return request.environ.get(_CLAIMS_KEY, {})
 
 
+def jwt_required(refresh: bool = False, verify_type: bool = True):
+    """flask-jwt-extended's decorator of the same name, through our sign-in check: a view for the signed-in."""
+
+    def wrapper(view):
+        @wraps(view)
+        def signed_in_view(*args, **kwargs):
+            verify_sign_in(refresh=refresh, verify_type=verify_type)
+            return view(*args, **kwargs)
+
+        return signed_in_view
+
+    return wrapper
+
+
+def verify_sign_in(optional: bool = False, refresh: bool = False, verify_type: bool = True) -> dict | None:
+    """The verified claims of the request's token, else raise as flask-jwt-extended would (NoAuthorizationError
+    when there is none, unless `optional`). Returns None for OPTIONS, which is never checked."""
+    config = current_app.config
+    if request.method == "OPTIONS":
+        return None
+    missing = []
+    for location in config["JWT_TOKEN_LOCATION"]:
+        try:
+            token, csrf_value = _token_from_header() if location == "headers" else _token_from_cookie(refresh)
+            break
+        except NoAuthorizationError as exc:
+            missing.append(str(exc))
+    else:
+        if optional:
+            return None
+        raise NoAuthorizationError("Missing JWT: " + "; ".join(missing))
+    claims = _verified(token)
+    if csrf_value is not None:
+        if "csrf" not in claims:
+            raise JWTDecodeError("Missing claim: csrf")
+        if not compare_digest(claims["csrf"], csrf_value):
+            raise CSRFError("CSRF double submit tokens do not match")
+    if verify_type and (claims["type"] == "refresh") != refresh:
+        raise WrongTokenError("Only refresh tokens are allowed" if refresh else "Only non-refresh tokens are allowed")
+    standing = standing_of(claims)
+    remember_person_version(int(claims["sub"]), standing.version)
+    if standing.verdict is TokenStanding.REVOKED:
+        raise RevokedTokenError({}, claims)
+    if standing.verdict is not TokenStanding.GOOD:
+        raise UserClaimsVerificationError("User claims verification failed", {}, claims)
+    remember_verified_token(claims)
+    return claims
+
+
+def _verified(token: str) -> dict:
+    """The token's claims, its signature verified once per worker; its expiry checked every time."""
+    claims = _VERIFIED_TOKENS.get(token)
+    if claims is None:
+        claims = decode_token(token)  # signature, exp, nbf, iat; raises as PyJWT does
+        _VERIFIED_TOKENS.put(token, claims)
+    elif claims["exp"] <= time() - current_app.config["JWT_DECODE_LEEWAY"]:
+        expired = ExpiredSignatureError("Signature has expired")
+        expired.jwt_header, expired.jwt_data = {}, claims
+        raise expired
+    return dict(claims)
+
+
+def _token_from_header() -> tuple[str, None]:
+    name, kind = current_app.config["JWT_HEADER_NAME"], current_app.config["JWT_HEADER_TYPE"]
+    value = request.headers.get(name, "").strip().strip(",")
+    if not value:
+        raise NoAuthorizationError(f"Missing {name} Header")
+    # The header may carry several comma-separated credentials: exactly one of our type.
+    ours = [part for part in re.split(r",\s*", value) if part.split()[:1] == [kind]]
+    if len(ours) != 1:
+        raise NoAuthorizationError(f"Missing '{kind}' type in '{name}' header. Expected '{name}: {kind} <JWT>'")
+    words = ours[0].split()
+    if len(words) != 2:
+        raise InvalidHeaderError(f"Bad {name} header. Expected '{name}: {kind} <JWT>'")
+    return words[1], None
+
+
+def _token_from_cookie(refresh: bool) -> tuple[str, str | None]:
+    config = current_app.config
+    kind = "REFRESH" if refresh else "ACCESS"
+    token = request.cookies.get(config[f"JWT_{kind}_COOKIE_NAME"])
+    if not token:
+        raise NoAuthorizationError(f'Missing cookie "{config[f"JWT_{kind}_COOKIE_NAME"]}"')
+    if not (config["JWT_COOKIE_CSRF_PROTECT"] and request.method in config["JWT_CSRF_METHODS"]):
+        return token, None
+    csrf_value = request.headers.get(config[f"JWT_{kind}_CSRF_HEADER_NAME"])
+    if not csrf_value and config["JWT_CSRF_CHECK_FORM"]:
+        csrf_value = request.form.get(config[f"JWT_{kind}_CSRF_FIELD_NAME"])
+    if not csrf_value:
+        raise CSRFError("Missing CSRF token")
+    return token, csrf_value
+
+
 def optional_user_id() -> int | None:
     """The caller's user id, or None. Only an access token signs anyone in: a refresh token is for the refresh
     endpoint and the pages' implicit renewal. A cookie that does not verify (expired, revoked, the wrong type)
@@ -40,9 +158,8 @@ def optional_user_id() -> int | None:
     endpoints that need sign-in, so the client learns to refresh or sign in again."""
     if _USER_KEY not in request.environ:
         try:
-            # Returns None for OPTIONS, where flask-jwt-extended checks nothing (and get_jwt_identity raises).
-            verified = verify_jwt_in_request(optional=True)
-            identity = verified[1]["sub"] if verified else None
+            verified = verify_sign_in(optional=True)
+            identity = verified["sub"] if verified else None
         except (JWTExtendedException, PyJWTError):
             request.environ[_USER_KEY] = None
             if request.path.startswith("/api/") and "Authorization" in request.headers:

@@ -1,4 +1,6 @@
-"""Start gunicorn (2 workers) on fresh demo data and measure requests per second with wrk.
+"""Start gunicorn (2 workers) on fresh demo data and measure requests per second with wrk; then list the SQL
+statements and Redis commands each hot endpoint runs once warm (counted in-process: engine events, and the
+Redis server's own command statistics).
 
 Targets (foundation issue): households list ≥ 0.5 × ceiling, compound home page ≥ 0.4 × ceiling."""
 from __future__ import annotations
@@ -6,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import runpy
 import shutil
 import signal
 import subprocess
@@ -64,6 +67,59 @@ def _wrk(url: str, headers: list[str]) -> float:
     return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
 
 
+ENDPOINTS = {
+    "signed_in": ("/_bench/signed-in", "committee", "bearer"),
+    "households": ("/api/v1/compounds/1/households?page_size=20", "committee", "bearer"),
+    "home": ("/h5/c/yangguang", "owner", "cookie"),
+}
+
+
+def _redis_calls(r) -> int:
+    return sum(stats["calls"] for stats in r.info("commandstats").values())
+
+
+def statements_per_endpoint(env: dict[str, str]) -> dict[str, tuple[int, int, list[str]]]:
+    """SQL statements and Redis commands of one warm request to each endpoint (the third in a row)."""
+    os.environ.update(env)
+    from sqlalchemy import event
+
+    from backend.extensions import db
+
+    app = runpy.run_path(str(ROOT / "bench" / "wsgi.py"))["app"]
+
+    client = app.test_client()
+    tokens = {
+        name: client.post("/api/v1/auth/password", json={"username": name, "password": "linli-demo"}).json
+        for name in ("committee", "owner")
+    }
+    client.delete_cookie("access_token_cookie")
+    counts = {}
+    with app.app_context():
+        r = app.extensions["linli_redis"]
+        for name, (path, who, how) in ENDPOINTS.items():
+            token = tokens[who]["access_token"]
+            headers = {"Authorization": f"Bearer {token}"} if how == "bearer" else {}
+            if how == "cookie":
+                client.set_cookie("access_token_cookie", token)
+            statements: list[str] = []
+
+            def record(conn, cursor, statement, parameters, context, executemany, statements=statements):
+                statements.append(" ".join(statement.split())[:90])
+
+            for _ in range(2):
+                assert client.get(path, headers=headers).status_code == 200, path
+            statements.clear()
+            event.listen(db.engine, "before_cursor_execute", record)
+            before = _redis_calls(r)
+            client.get(path, headers=headers)
+            # The INFO that reads the statistics counts itself once.
+            redis_commands = _redis_calls(r) - before - 1
+            event.remove(db.engine, "before_cursor_execute", record)
+            client.delete_cookie("access_token_cookie")
+            counts[name] = (len(statements), redis_commands, statements)
+    return counts
+
+
 def main() -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
@@ -91,6 +147,7 @@ def main() -> int:
             ),
             "home": _wrk(base + "/h5/c/yangguang", [f"Cookie: access_token_cookie={owner['access_token']}"]),
         }
+        counts = statements_per_endpoint(env)
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(timeout=20)
@@ -108,6 +165,12 @@ def main() -> int:
         ratio = results[name] / ceiling
         failed |= ratio < TARGETS[name]
         print(f"| {label} | {results[name]:.0f} | {ratio:.2f} | ≥ {TARGETS[name]} |")
+    print("\nOne warm request (the third in a row), counted in-process:\n")
+    print("| endpoint | SQL statements | Redis commands | statements |")
+    print("| --- | ---: | ---: | --- |")
+    for name, (sql, redis_commands, statements) in counts.items():
+        shown = "<br>".join(f"`{statement}`" for statement in statements) or "none"
+        print(f"| {ENDPOINTS[name][0]} | {sql} | {redis_commands} | {shown} |")
     return 1 if failed else 0
 
 

@@ -202,6 +202,8 @@ SLOW = (
     "api/test_reports.py::test_the_cron_*",
     "test_backup_restore.py::*",
     "test_deploy_config.py::test_nginx_in_front_of_linli_serve_*",
+    # Two gunicorn workers boot per test: 13–18 s on a loaded 2-core machine.
+    "test_sign_in_workers.py::*",
 )
 # Modules whose data built once is cheap (a second or two) and whose tests are many: each worker builds its own copy
 # and the tests spread over the workers, rather than one worker running the whole module.
@@ -556,17 +558,23 @@ def sign_in(client):
 
 
 @pytest.fixture
-def count_queries(_database):
-    """Counts SQL statements run on the test connection inside the `with` block."""
+def count_queries(app, _database):
+    """Counts SQL statements run on the test connection inside the `with` block. The sign-in cache starts
+    cold in each block (`cold_sign_in`), so two blocks count the same sign-in work: reading a token's standing
+    and the person's roles from the database."""
 
     @contextmanager
-    def counting() -> Iterator[list[str]]:
+    def counting(cold_sign_in: bool = True) -> Iterator[list[str]]:
         statements: list[str] = []
 
         def record(conn, cursor, statement, parameters, context, executemany):
             if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
                 statements.append(statement)
 
+        if cold_sign_in:
+            r = app.extensions["linli_redis"]
+            for key in r.scan_iter("linli:auth:*"):
+                r.delete(key)
         event.listen(db.engine, "before_cursor_execute", record)
         try:
             yield statements

@@ -7,14 +7,13 @@ change it → 403; bad input → 422; a photo over 10 MB → 413."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.api.arguments import MultipartParser
 from backend.api.uploads import limit_photo_upload
 from backend.domain.announcements import MAX_PHOTOS
 from backend.presenters import announcements as presenter
-from backend.request_context import client_ip, entry_compound_id, optional_user_id
+from backend.request_context import client_ip, entry_compound_id, jwt_required, optional_user_id
 from backend.schemas.announcements import (
     AnnouncementDetailSchema,
     AnnouncementInputSchema,

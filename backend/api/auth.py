@@ -1,4 +1,4 @@
-"""Sign-in endpoints: password, SMS one-time code, WeChat; refresh and logout.
+"""Sign-in endpoints: password, SMS one-time code, WeChat; refresh, logout, and logout everywhere.
 
 A failed sign-in is 401, which no refusal kind says (who you are was not shown): the views answer it themselves.
 Too many codes (429) and the SMS provider or the code store out of reach (503) are refusals like any other."""
@@ -6,18 +6,13 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, request
 from flask.views import MethodView
-from flask_jwt_extended import (
-    get_jwt,
-    jwt_required,
-    set_access_cookies,
-    set_refresh_cookies,
-    unset_jwt_cookies,
-)
+from flask_jwt_extended import set_access_cookies, set_refresh_cookies, unset_jwt_cookies
 from flask_smorest import Blueprint, abort
 
 from backend.domain.auth import LOGIN_KIND_APPS
 from backend.domain.phones import InvalidPhone
 from backend.rate_limits import limit_by_address, limit_password_sign_in, limit_phone_sign_in
+from backend.request_context import jwt_required, verified_claims
 from backend.schemas.auth import (
     LogoutSchema,
     PasswordLoginSchema,
@@ -143,8 +138,8 @@ class Refresh(MethodView):
     @jwt_required(refresh=True)
     def post(self):
         """A new access token from a refresh token (cookie or bearer); the account was checked with the token."""
-        claims = get_jwt()
-        return token_response(auth_service.access_token_for(claims["sub"], claims["jti"]), None)
+        claims = verified_claims()
+        return token_response(auth_service.access_token_for(claims["sub"], claims["jti"], claims.get("gen", 0)), None)
 
 
 @blp.route("/logout")
@@ -158,7 +153,22 @@ class Logout(MethodView):
         """Revoke this token and its refresh token (the one it names, or one given or in a cookie) and clear
         cookies. The revocation is kept in the database: no cache restart brings the tokens back."""
         refresh = (body or {}).get("refresh_token") or request.cookies.get(current_app.config["JWT_REFRESH_COOKIE_NAME"])
-        auth_service.sign_out(get_jwt(), refresh)
+        auth_service.sign_out(verified_claims(), refresh)
+        response = current_app.response_class(status=204)
+        unset_jwt_cookies(response)
+        return response
+
+
+@blp.route("/logout-everywhere")
+class LogoutEverywhere(MethodView):
+    @blp.response(204)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(503, schema=ApiErrorSchema, description="The sign-in cache is unreachable; nothing was done")
+    @jwt_required(verify_type=False)
+    def post(self):
+        """End every token of mine issued until now, on every device (a lost phone), and clear cookies; tokens
+        issued afterwards work."""
+        auth_service.sign_out_everywhere(int(verified_claims()["sub"]))
         response = current_app.response_class(status=204)
         unset_jwt_cookies(response)
         return response

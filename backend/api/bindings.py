@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.domain.roles import Action
 from backend.policy import authorize
 from backend.presenters import bindings as presenter
-from backend.request_context import client_ip, entry_compound_id, optional_user_id
+from backend.request_context import client_ip, entry_compound_id, jwt_required, optional_user_id
 from backend.schemas.bindings import (
     BindingListQuery,
     BindingRejectSchema,

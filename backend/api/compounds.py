@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from flask import Response
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
 from backend.domain.roles import Action, allows
 from backend.policy import assessed_compounds, authorize, visible_compounds
-from backend.request_context import entry_compound_id, optional_user_id
+from backend.request_context import entry_compound_id, jwt_required, optional_user_id
 from backend.schemas.common import ID, ApiErrorSchema, PageQuery, envelope
 from backend.schemas.places import BuildingSchema, CompoundSchema, HouseholdSchema
 from backend.services import compounds as compound_service

@@ -10,7 +10,6 @@ of an open vote (公开表决)."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint, abort
 
 from backend.api.arguments import MultipartParser
@@ -18,7 +17,7 @@ from backend.api.uploads import limit_photo_upload
 from backend.domain.consultations import TopicAction
 from backend.domain.roles import Action
 from backend.presenters import consultations as presenter
-from backend.request_context import client_ip, entry_compound_id, optional_user_id
+from backend.request_context import client_ip, entry_compound_id, jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema, PageQuery, envelope
 from backend.schemas.consultations import (
     AnswerSchema,

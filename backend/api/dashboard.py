@@ -3,11 +3,10 @@ Officials of the area or above and admins; another area's official → 404, resi
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.presenters import dashboard as presenter
-from backend.request_context import optional_user_id
+from backend.request_context import jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema
 from backend.schemas.dashboard import AreaDashboardSchema, CompoundTableQuery, DashboardCompoundTableSchema
 

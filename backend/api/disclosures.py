@@ -8,13 +8,12 @@ and strangers → 404, a reader posting → 403, a period or content the kind do
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.api.arguments import MultipartParser
 from backend.api.uploads import limit_photo_upload
 from backend.presenters import disclosures as presenter
-from backend.request_context import client_ip, optional_user_id
+from backend.request_context import client_ip, jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema
 from backend.schemas.disclosures import (
     DisclosureBoardSchema,

@@ -10,13 +10,12 @@ file over 10 MB → 413."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.api.arguments import MultipartParser
 from backend.api.uploads import limit_photo_upload
 from backend.presenters import disputes as presenter
-from backend.request_context import client_ip, optional_user_id
+from backend.request_context import client_ip, jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema, PageQuery
 from backend.schemas.disputes import (
     AgreementInputSchema,

@@ -8,14 +8,13 @@ may not → 403, a bill's state that forbids it → 409, bad input → 422."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.domain.roles import Action
 from backend.policy import authorize
 from backend.presenters import fees as presenter
 from backend.presenters import payments as payment_presenter
-from backend.request_context import client_ip, entry_compound_id, optional_user_id
+from backend.request_context import client_ip, entry_compound_id, jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema, PageQuery, envelope
 from backend.schemas.fees import (
     AdjustmentSchema,

@@ -6,11 +6,10 @@ Officials only: an area or compound that is none of the caller's → 404; reside
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.presenters import flags as presenter
-from backend.request_context import client_ip, optional_user_id
+from backend.request_context import client_ip, jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema
 from backend.schemas.flags import (
     CompoundFlagsSchema,

@@ -12,11 +12,10 @@ import io
 
 from flask import send_file
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.presenters import fund_statements as presenter
-from backend.request_context import client_ip, entry_compound_id, optional_user_id
+from backend.request_context import client_ip, entry_compound_id, jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema
 from backend.schemas.fund_statements import (
     CloseInputSchema,

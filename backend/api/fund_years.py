@@ -9,11 +9,10 @@ bad input (a topic of another compound, a refund without surplus) → 422."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.presenters import fund_years as presenter
-from backend.request_context import client_ip, entry_compound_id, optional_user_id
+from backend.request_context import client_ip, entry_compound_id, jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema
 from backend.schemas.fund_years import (
     FundCoverageSchema,

@@ -9,14 +9,13 @@ an expense without an approved (or emergency) request, or beyond it → 422; a f
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.api.arguments import MultipartParser
 from backend.api.uploads import limit_photo_upload
 from backend.domain.funds import MAX_VOUCHERS
 from backend.presenters import funds as presenter
-from backend.request_context import client_ip, optional_user_id
+from backend.request_context import client_ip, jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema
 from backend.schemas.funds import (
     AccountInputSchema,

@@ -3,11 +3,10 @@ first secretaries (第一书记) and their monthly logs. Strangers 404, roles th
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.presenters import governance as presenter
-from backend.request_context import client_ip, optional_user_id
+from backend.request_context import client_ip, jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema
 from backend.schemas.governance import (
     AreaLogListSchema,

@@ -7,7 +7,6 @@ from functools import wraps
 
 from flask import request, send_file
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint, abort
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields
@@ -15,7 +14,7 @@ from marshmallow import Schema, fields
 from backend.domain.roles import Action
 from backend.policy import authorize_area
 from backend.presenters.ledger import import_result
-from backend.request_context import client_ip, optional_user_id
+from backend.request_context import client_ip, jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema
 from backend.services import ledger_export
 from backend.services.ledger_import import LedgerFileInvalid, import_ledger

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.presenters import bindings as binding_presenter
-from backend.request_context import optional_user_id
+from backend.request_context import jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema
 from backend.schemas.me import MeSchema, MeUpdateSchema
 from backend.services import auth as auth_service

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.domain.notifications import KINDS
 from backend.presenters import notifications as presenter
-from backend.request_context import optional_user_id
+from backend.request_context import jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema
 from backend.schemas.notifications import (
     InboxSchema,

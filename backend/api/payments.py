@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.observability.metrics import counts_payment_notifications
 from backend.presenters import payments as presenter
 from backend.rate_limits import limiter
-from backend.request_context import optional_user_id
+from backend.request_context import jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema, PageQuery, envelope
 from backend.schemas.fees import PaymentSchema
 from backend.schemas.payments import (

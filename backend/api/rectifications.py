@@ -9,7 +9,6 @@ not allow it → 409; bad input → 422; a photo over 10 MB → 413."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.api.arguments import MultipartParser
@@ -17,7 +16,7 @@ from backend.api.uploads import limit_photo_upload
 from backend.domain.rectifications import MAX_PHOTOS
 from backend.presenters import rating as rating_presenter
 from backend.presenters import rectifications as presenter
-from backend.request_context import client_ip, optional_user_id
+from backend.request_context import client_ip, jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema, PageQuery
 from backend.schemas.rectifications import (
     InspectionChecklistOutSchema,

@@ -10,11 +10,10 @@ import io
 
 from flask import send_file
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.presenters import reports as presenter
-from backend.request_context import optional_user_id
+from backend.request_context import jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema, PageQuery
 from backend.schemas.reports import ReportCreateSchema, ReportLineSchema, ReportPageSchema, ReportSchema
 from backend.services import reports as service

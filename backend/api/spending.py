@@ -9,14 +9,13 @@ a second approval by the same member → 403/409; a decided request or one under
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.api.arguments import MultipartParser
 from backend.api.uploads import limit_photo_upload
 from backend.domain.spending import MAX_QUOTES
 from backend.presenters import spending as presenter
-from backend.request_context import client_ip, entry_compound_id, optional_user_id
+from backend.request_context import client_ip, entry_compound_id, jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema
 from backend.schemas.spending import (
     RejectInputSchema,

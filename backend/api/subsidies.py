@@ -9,13 +9,12 @@ import io
 
 from flask import send_file
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.domain.roles import Action
 from backend.policy import authorize, authorize_area
 from backend.presenters import payments as presenter
-from backend.request_context import client_ip, optional_user_id
+from backend.request_context import client_ip, jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema, envelope
 from backend.schemas.payments import (
     PolicyCreateSchema,

@@ -8,7 +8,6 @@ answering before the opening or after the close, or changing questions under ans
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from backend.api.arguments import MultipartParser
@@ -17,7 +16,7 @@ from backend.domain.roles import Action
 from backend.domain.surveys import SurveyRefused
 from backend.policy import authorize, authorize_area
 from backend.presenters import surveys as presenter
-from backend.request_context import client_ip, entry_compound_id, optional_user_id
+from backend.request_context import client_ip, entry_compound_id, jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema
 from backend.schemas.surveys import (
     EvaluatorLineSchema,

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint, abort
 
 from backend.api.uploads import limit_photo_upload
@@ -18,7 +17,7 @@ from backend.domain.roles import Action as Permission
 from backend.domain.roles import Role, allows
 from backend.policy import authorize, roles_in_compound
 from backend.presenters import workorders as presenter
-from backend.request_context import client_ip, entry_compound_id, optional_user_id
+from backend.request_context import client_ip, entry_compound_id, jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema, envelope
 from backend.schemas.workorders import (
     CategoryListSchema,

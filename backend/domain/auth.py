@@ -40,10 +40,12 @@ class TokenStanding(enum.StrEnum):
     NO_ACCOUNT = "no_account"
 
 
-def token_standing(account_active: bool | None, revoked: bool) -> TokenStanding:
-    """A genuine, unexpired token stands while it (or the refresh token it came from) is not revoked and its
-    account exists (`None`: no such account) and is active. A signed-out token says so first."""
-    if revoked:
+def token_standing(account_active: bool | None, revoked: bool, token_generation: int,
+                   account_generation: int) -> TokenStanding:
+    """A genuine, unexpired token stands while it (or the refresh token it came from) is not revoked, it belongs
+    to the account's current generation of tokens (signing out everywhere starts a new one), and its account
+    exists (`None`: no such account) and is active. A signed-out token says so first."""
+    if revoked or token_generation != account_generation:
         return TokenStanding.REVOKED
     if not account_active:
         return TokenStanding.NO_ACCOUNT

@@ -28,6 +28,8 @@ class Action(enum.StrEnum):
     REVIEW_BINDINGS = "review_bindings"
     PRINT_QR = "print_qr"
     IMPORT_LEDGER = "import_ledger"
+    # The platform's accounts: deactivate a person, take a role away.
+    MANAGE_ACCOUNTS = "manage_accounts"
     # The officials' assessment of a compound (problem compound, open problems), not its public facts.
     VIEW_ASSESSMENT = "view_assessment"
     SUBMIT_WORK_ORDER = "submit_work_order"
@@ -110,6 +112,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.REVIEW_BINDINGS: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.ADMIN}),
     Action.PRINT_QR: _RUNS_COMPOUND,
     Action.IMPORT_LEDGER: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.MANAGE_ACCOUNTS: frozenset({Role.ADMIN}),
     Action.VIEW_ASSESSMENT: _RUNS_COMPOUND,
     # A verified household's people report; staff do not file orders for themselves.
     Action.SUBMIT_WORK_ORDER: frozenset({Role.RESIDENT, Role.OWNER}),

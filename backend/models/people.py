@@ -30,6 +30,9 @@ class User(Base):
     phone_masked: Mapped[str | None] = mapped_column(String(16))
     large_text: Mapped[bool] = mapped_column(default=False)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Every token names the generation it was issued in (claim `gen`); signing out everywhere starts the next
+    # one, so all the person's earlier tokens stop at once without a revocation row each.
+    token_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(

@@ -5,7 +5,7 @@ import hmac
 import secrets
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
-from flask_jwt_extended import get_jwt, set_access_cookies, set_refresh_cookies, unset_jwt_cookies
+from flask_jwt_extended import set_access_cookies, set_refresh_cookies, unset_jwt_cookies
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from backend.domain.auth import WeChatApp
@@ -16,6 +16,7 @@ from backend.pages import h5
 from backend.pages.forms import load_form
 from backend.pages.helpers import require_user_for_post, safe_next
 from backend.rate_limits import limit_by_address, limit_password_sign_in, limit_phone_sign_in
+from backend.request_context import verified_claims
 from backend.schemas.auth import PasswordLoginSchema, SmsRequestSchema, SmsVerifySchema
 from backend.services import auth as auth_service
 from backend.services.auth import SignInFailed
@@ -152,7 +153,7 @@ def sandbox_wechat_authorize():
 @h5.post("/logout")
 def logout():
     require_user_for_post()
-    auth_service.sign_out(get_jwt(), request.cookies.get(current_app.config["JWT_REFRESH_COOKIE_NAME"]))
+    auth_service.sign_out(verified_claims(), request.cookies.get(current_app.config["JWT_REFRESH_COOKIE_NAME"]))
     response = redirect(url_for("h5.index"))
     unset_jwt_cookies(response)
     return response

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from flask import abort, redirect, render_template, request, url_for
-from flask_jwt_extended import verify_jwt_in_request
 
 if TYPE_CHECKING:
     from backend.models import Compound
     from backend.presenters.confirmations import Confirmation
 from backend.pages.forms import load_form
-from backend.request_context import current_path, optional_user_id, same_site_path
+from backend.request_context import current_path, optional_user_id, same_site_path, verify_sign_in
 from backend.schemas.common import MAX_ID, MAX_PAGE, ConfirmSchema
 from backend.services import compounds as compound_service
 
@@ -27,7 +26,7 @@ def login_redirect():
 
 def require_user_for_post() -> int:
     """Checks the JWT cookie and its CSRF double-submit field; aborts 401 (→ sign-in page) without one."""
-    verify_jwt_in_request()
+    verify_sign_in()
     return optional_user_id()
 
 

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask import current_app, make_response, redirect, request
-from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_jwt_extended.exceptions import CSRFError, JWTExtendedException
 from jwt.exceptions import PyJWTError
 
 from backend.pages import LARGE_TEXT_COOKIE, h5
 from backend.pages.forms import load_form
 from backend.pages.helpers import safe_next
+from backend.request_context import verify_sign_in
 from backend.schemas.me import MeUpdateSchema
 from backend.services import people as people_service
 
@@ -17,13 +17,12 @@ def _signed_in_user_id() -> int | None:
     """Like optional_user_id(), except that a sign-in cookie without its CSRF field is refused (403):
     optional_user_id() would read it as signed out and the choice would miss the account."""
     try:
-        verify_jwt_in_request(optional=True)
+        claims = verify_sign_in(optional=True)
     except CSRFError:
         raise
     except (JWTExtendedException, PyJWTError):
         return None  # an expired or stale sign-in counts as signed out, as on every page
-    identity = get_jwt_identity()
-    return int(identity) if identity else None
+    return int(claims["sub"]) if claims else None
 
 
 @h5.post("/settings/large-text")

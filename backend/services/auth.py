@@ -2,9 +2,9 @@
 issued and revoked.
 
 Revocation lives in the database (`revoked_tokens`), written in the logout's own transaction: a Redis restart
-or flush cannot undo a logout, and while Redis is down a revoked token is still refused. The check rides in
-the one statement every signed-in request already runs (is the account still active), so it costs no extra
-round trip."""
+or flush cannot undo a logout, and while Redis is down a revoked token is still refused. Signing out everywhere
+starts the person's next token generation (`users.token_generation`, the tokens' `gen` claim). Each request
+reads a token's standing through the sign-in cache (services/auth_cache), which hears of every such change."""
 from __future__ import annotations
 
 import hashlib
@@ -20,11 +20,11 @@ from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
-from sqlalchemy import bindparam, delete, exists, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import IntegrityError
 
 from backend import integrations
-from backend.domain.auth import TokenStanding, WeChatApp, token_standing
+from backend.domain.auth import TokenStanding, WeChatApp
 from backend.domain.phones import InvalidPhone, mask_phone
 from backend.domain.refusals import Kind, Refused
 from backend.extensions import db, dialect_insert
@@ -36,6 +36,7 @@ from backend.integrations.wechat_login import (
     WeChatLoginProvider,
 )
 from backend.models import RevokedToken, User, WeChatAccount
+from backend.services.auth_cache import standing_of
 from backend.services.identity import phone_columns, phone_hash, verify_password
 from backend.shared.clock import utcnow
 
@@ -283,32 +284,15 @@ def _find_or_create(condition, columns: dict) -> User:
 
 
 def issue_tokens(user: User) -> tuple[str, str]:
-    """A refresh token and an access token that names it (`rjti`), so signing out ends both."""
+    """A refresh token and an access token that names it (`rjti`), so signing out ends both; both of the person's
+    current token generation (`gen`), so signing out everywhere ends them too."""
     identity = str(user.id)
-    refresh = create_refresh_token(identity=identity)
-    return access_token_for(identity, decode_token(refresh)["jti"]), refresh
+    refresh = create_refresh_token(identity=identity, additional_claims={"gen": user.token_generation})
+    return access_token_for(identity, decode_token(refresh)["jti"], user.token_generation), refresh
 
 
-def access_token_for(identity: str, refresh_jti: str) -> str:
-    return create_access_token(identity=identity, additional_claims={"rjti": refresh_jti})
-
-
-# Asked on every signed-in request, so the statement is built once: the account still active, and the token or
-# the refresh token it came from not signed out, in one round trip (a primary-key probe of each table).
-_STANDING = select(
-    User.is_active,
-    exists().where(RevokedToken.jti.in_([bindparam("jti"), bindparam("rjti")])).label("revoked"),
-).where(User.id == bindparam("user_id"))
-
-
-def standing_of(claims: dict) -> TokenStanding:
-    """Whether a genuine, unexpired token still stands: see domain.auth.token_standing."""
-    identity = str(claims.get("sub", ""))
-    if not (identity.isascii() and identity.isdigit()):
-        return TokenStanding.NO_ACCOUNT
-    jti = claims["jti"]
-    row = db.session.execute(_STANDING, {"user_id": int(identity), "jti": jti, "rjti": claims.get("rjti") or jti}).first()
-    return token_standing(row.is_active if row else None, bool(row and row.revoked))
+def access_token_for(identity: str, refresh_jti: str, generation: int) -> str:
+    return create_access_token(identity=identity, additional_claims={"rjti": refresh_jti, "gen": generation})
 
 
 def access_token_from_refresh_token(encoded: str) -> str | None:
@@ -317,30 +301,40 @@ def access_token_from_refresh_token(encoded: str) -> str | None:
         claims = decode_token(encoded)
     except (PyJWTError, JWTExtendedException):
         return None
-    if claims.get("type") != "refresh" or standing_of(claims) is not TokenStanding.GOOD:
+    if claims.get("type") != "refresh" or standing_of(claims).verdict is not TokenStanding.GOOD:
         return None
-    return access_token_for(str(claims["sub"]), claims["jti"])
+    return access_token_for(str(claims["sub"]), claims["jti"], claims.get("gen", 0))
 
 
 def sign_out(claims: dict, refresh_token: str | None) -> None:
     """Revoke the presented token and its refresh token (the one it names as `rjti`, and any handed in), all in
     one transaction. A refresh token that does not decode is no threat and is ignored."""
     now = datetime.now(UTC)
-    revoked = {claims["jti"]: datetime.fromtimestamp(claims["exp"], UTC)}
+    user_id = int(claims["sub"])
+    revoked = {claims["jti"]: (user_id, datetime.fromtimestamp(claims["exp"], UTC))}
     if claims.get("rjti"):
         # The access token does not carry its refresh token's expiry: this is as late as it can be.
-        revoked[claims["rjti"]] = now + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+        revoked[claims["rjti"]] = (user_id, now + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"])
     if refresh_token:
         try:
             handed_in = decode_token(refresh_token, allow_expired=True)
         except (PyJWTError, JWTExtendedException):
             handed_in = None
         if handed_in is not None:
-            revoked[handed_in["jti"]] = datetime.fromtimestamp(handed_in["exp"], UTC)
+            revoked[handed_in["jti"]] = (int(handed_in["sub"]), datetime.fromtimestamp(handed_in["exp"], UTC))
     db.session.execute(
         dialect_insert(RevokedToken).on_conflict_do_nothing(index_elements=["jti"]),
-        [{"jti": jti, "expires_at": expires_at, "revoked_at": now} for jti, expires_at in revoked.items()],
+        [{"jti": jti, "user_id": owner, "expires_at": expires_at, "revoked_at": now}
+         for jti, (owner, expires_at) in revoked.items()],
     )
+    db.session.commit()
+
+
+def sign_out_everywhere(user_id: int) -> None:
+    """End every token of the person issued so far, on every device: their next token generation begins. The
+    database counts (a concurrent sign-out everywhere cannot be lost); a token issued afterwards carries the new
+    generation."""
+    db.session.get(User, user_id).token_generation = User.token_generation + 1
     db.session.commit()
 
 

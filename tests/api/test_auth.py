@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt as pyjwt
 import pytest
+import redis
 import time_machine
 from flask_jwt_extended import create_access_token, decode_token
 from sqlalchemy import func, select, text
@@ -722,13 +723,15 @@ def test_while_redis_is_unreachable_revoked_tokens_stay_refused_and_valid_ones_w
     redis_down()
     signed_out = client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {during['access_token']}"})
 
-    assert signed_out.status_code == 204  # kept in the database: no Redis needed to sign out
-    for tokens in (before, during):
-        assert_error_shape(me(client, tokens["access_token"]), 401)
-        assert_error_shape(
-            client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {tokens['refresh_token']}"}), 401
-        )
-    assert me(client, valid["access_token"]).json["id"] == staff.id
+    # A revocation the sign-in cache cannot hear of is not made: a worker's cached "not revoked" would outlive it.
+    assert_error_shape(signed_out, 503)
+    assert db.session.scalar(select(func.count()).select_from(RevokedToken)) == 2  # `before`'s pair only
+    assert_error_shape(me(client, before["access_token"]), 401)
+    assert_error_shape(
+        client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {before['refresh_token']}"}), 401
+    )
+    for tokens in (during, valid):
+        assert me(client, tokens["access_token"]).json["id"] == staff.id
     assert client.post("/api/v1/auth/refresh",
                        headers={"Authorization": f"Bearer {valid['refresh_token']}"}).status_code == 200
 
@@ -746,17 +749,91 @@ def test_signing_out_again_keeps_one_revocation_row_per_token(app, client, staff
     assert_error_shape(me(client, tokens["access_token"]), 401)
 
 
-def test_the_token_check_is_one_statement_with_the_account_check(client, staff, count_queries):
+class CountingRedis(redis.Redis):
+    """The app's Redis, counting the round trips this client makes (the server is shared with other tests)."""
+
+    sent: list[str]
+
+    def execute_command(self, *args, **options):
+        self.sent.append(str(args[0]))
+        return super().execute_command(*args, **options)
+
+    def pipeline(self, transaction=True, shard_hint=None):
+        self.sent.append("pipeline")
+        return super().pipeline(transaction, shard_hint)
+
+
+def test_a_warm_token_check_runs_no_statement_and_one_redis_command(app, client, staff, count_queries, monkeypatch):
     headers = {"Authorization": f"Bearer {password_tokens(client, staff)['access_token']}"}
     client.delete_cookie("access_token_cookie")
+    counting = CountingRedis.from_url(app.config["LINLI_REDIS_URL"])
+    counting.sent = []
+    monkeypatch.setitem(app.extensions, "linli_redis", counting)
 
-    with count_queries() as statements:
+    with count_queries() as first:
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+    counting.sent.clear()
+    with count_queries(cold_sign_in=False) as warm:
         assert client.get("/api/v1/me", headers=headers).status_code == 200
 
-    checks = [statement for statement in statements if "revoked_tokens" in statement]
-    assert len(checks) == 1, statements
-    assert "is_active" in checks[0]
-    assert not [statement for statement in statements if "is_active" in statement and statement not in checks]
+    # The first asks the database once (account, generation, both revocations), then Redis keeps the answer.
+    checks = [statement for statement in first if "revoked_tokens" in statement]
+    assert len(checks) == 1 and "is_active" in checks[0] and "token_generation" in checks[0], first
+    assert len(warm) == len(first) - 1
+    assert not [statement for statement in warm if "revoked_tokens" in statement or "is_active" in statement]
+    assert counting.sent == ["HMGET"]
+
+
+def test_logout_everywhere_ends_every_earlier_token_and_later_ones_work(client, staff):
+    phone, laptop = password_tokens(client, staff), password_tokens(client, staff)
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    assert me(client, laptop["access_token"]).status_code == 200
+
+    response = client.post("/api/v1/auth/logout-everywhere",
+                           headers={"Authorization": f"Bearer {phone['access_token']}"})
+
+    assert response.status_code == 204
+    assert "access_token_cookie=;" in "".join(response.headers.getlist("Set-Cookie"))
+    for tokens in (phone, laptop):
+        refused = me(client, tokens["access_token"])
+        assert_error_shape(refused, 401)
+        assert refused.json["message"] == "已退出登录，请重新登录"
+        assert_error_shape(client.post("/api/v1/auth/refresh",
+                                       headers={"Authorization": f"Bearer {tokens['refresh_token']}"}), 401)
+    later = password_tokens(client, staff)
+    assert me(client, later["access_token"]).json["id"] == staff.id
+    refreshed = client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {later['refresh_token']}"})
+    assert me(client, refreshed.json["access_token"]).status_code == 200
+
+
+def test_logout_everywhere_holds_after_a_redis_flush(app, client, staff):
+    tokens = password_tokens(client, staff)
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    client.post("/api/v1/auth/logout-everywhere", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+
+    app.extensions["linli_redis"].flushdb()
+
+    assert_error_shape(me(client, tokens["access_token"]), 401)
+
+
+def test_logout_everywhere_while_redis_is_unreachable_changes_nothing(client, staff, redis_down):
+    tokens = password_tokens(client, staff)
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    redis_down()
+
+    response = client.post("/api/v1/auth/logout-everywhere",
+                           headers={"Authorization": f"Bearer {tokens['access_token']}"})
+
+    assert_error_shape(response, 503)
+    assert db.session.get(User, staff.id).token_generation == 0
+    assert me(client, tokens["access_token"]).status_code == 200
+
+
+def test_logout_everywhere_needs_a_token(client):
+    assert_error_shape(client.post("/api/v1/auth/logout-everywhere"), 401)
 
 
 def test_expired_revocations_are_purged_and_live_ones_kept(client, staff):

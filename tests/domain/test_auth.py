@@ -46,7 +46,14 @@ def test_two_apps_signed_in_at_the_same_instant_keep_one_order_whatever_they_cam
     ],
 )
 def test_a_token_stands_only_unrevoked_with_an_active_account(account_active, revoked, standing):
-    assert token_standing(account_active, revoked) is standing
+    assert token_standing(account_active, revoked, 3, 3) is standing
+
+
+@pytest.mark.parametrize("account_active", [True, False, None])
+@pytest.mark.parametrize("token_generation", [0, 2])
+def test_a_token_of_an_earlier_generation_is_signed_out(account_active, token_generation):
+    """Signing out everywhere started generation 1: tokens of 0 are out, and so is any other than the current."""
+    assert token_standing(account_active, False, token_generation, 1) is TokenStanding.REVOKED
 
 
 def test_each_sign_in_kind_of_the_api_names_one_app():

@@ -25,6 +25,8 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.PRINT_QR: RUNS_COMPOUND,
     # The ledger (台账) is the officials' record.
     Action.IMPORT_LEDGER: {Role.OFFICIAL, Role.ADMIN},
+    # Deactivating accounts and removing roles is the platform admin's alone.
+    Action.MANAGE_ACCOUNTS: {Role.ADMIN},
     # Whether it is a problem compound and its open problems: for those who run or oversee it.
     Action.VIEW_ASSESSMENT: RUNS_COMPOUND,
     # Work orders (报事报修) are raised by the people of a verified household.
