@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'h18b0bursts'
-down_revision = 'g17a0funds'
+down_revision = 'h18a0auth'
 branch_labels = None
 depends_on = None
 
