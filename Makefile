@@ -67,12 +67,15 @@ test-fast: install
 
 bench: install
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-	@status=0; $(BIN)/python -m bench.run || status=1; $(BIN)/python -m bench.fanout || status=1; \
+	@export LINLI_BENCH_SUMMARY=$$(mktemp); status=0; \
+	  $(BIN)/python -m bench.run || status=1; $(BIN)/python -m bench.fanout || status=1; \
 	  $(BIN)/python -m bench.workorders || status=1; $(BIN)/python -m bench.consultations || status=1; \
 	  $(BIN)/python -m bench.fees || status=1; $(BIN)/python -m bench.rating || status=1; \
 	  $(BIN)/python -m bench.surveys || status=1; $(BIN)/python -m bench.fast3g || status=1; \
 	  $(BIN)/python -m bench.burst || status=1; $(BIN)/python -m bench.dashboard || status=1; \
-	  $(BIN)/python -m bench.reports || status=1; $(BIN)/python -m bench.funds || status=1; exit $$status
+	  $(BIN)/python -m bench.reports || status=1; $(BIN)/python -m bench.funds || status=1; \
+	  $(BIN)/python -m bench.metrics || status=1; $(BIN)/python -m bench.targets || status=1; \
+	  rm -f $$LINLI_BENCH_SUMMARY; exit $$status
 
 # The city under mixed traffic with faults, checked by counting (bench/soak.py; LINLI_SOAK_MINUTES shortens it).
 soak: install
