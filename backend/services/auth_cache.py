@@ -251,6 +251,10 @@ def _inserted_rows(state: ORMExecuteState) -> list[dict] | None:
 
 
 def _before_commit(session: Session) -> None:
+    # SQLAlchemy calls the commit events for a savepoint released too: the enclosing transaction's commit is the
+    # one that makes the change visible, so it is the one that tells Redis (and keeps the changes until then).
+    if session.in_nested_transaction():
+        return
     session.flush()
     changes = session.info.get(_CHANGES_KEY)
     if changes is None or not changes.people:
@@ -278,6 +282,8 @@ def _before_commit(session: Session) -> None:
 def _after_transaction(session: Session) -> None:
     """After a commit, and after a rollback too: a deactivation written before a commit that then failed must
     not outlive it."""
+    if session.in_nested_transaction():
+        return
     changes = session.info.pop(_CHANGES_KEY, None)
     if changes is None or not changes.written:
         return

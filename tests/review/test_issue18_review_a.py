@@ -241,3 +241,25 @@ def test_after_logout_everywhere_neither_refresh_nor_the_pages_renew(client, sea
     client.set_cookie("csrf_refresh_token", refresh_csrf)
     page = client.get("/h5/")
     assert "access_token_cookie" not in " ".join(page.headers.getlist("Set-Cookie"))
+
+
+def test_a_savepoint_released_after_a_role_change_does_not_spend_the_commits_invalidation(app, client, sign_in,
+                                                                                          seated):
+    compound, _, committee = seated
+    headers = sign_in(committee)
+    r = app.extensions["linli_redis"]
+    assert client.get(_households(compound), headers=headers).status_code == 200
+
+    db.session.delete(db.session.scalar(select(Membership).where(Membership.user_id == committee.id)))
+    db.session.flush()
+    with db.session.begin_nested():  # a get-or-create later in the same transaction
+        pass
+    # A request between the savepoint and the commit: elsewhere it reads the roles as they were before the
+    # change, and keeps them under the version it reads now.
+    client.get("/api/v1/me", headers=headers)
+    read_meanwhile = r.hget(f"linli:auth:{committee.id}", "v")
+    db.session.commit()
+
+    assert read_meanwhile is not None
+    assert r.hget(f"linli:auth:{committee.id}", "v") != read_meanwhile
+    assert_error_shape(client.get(_households(compound), headers=headers), 404)
