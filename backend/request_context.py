@@ -93,7 +93,8 @@ def verify_sign_in(optional: bool = False, refresh: bool = False, verify_type: b
     if csrf_value is not None:
         if "csrf" not in claims:
             raise JWTDecodeError("Missing claim: csrf")
-        if not compare_digest(claims["csrf"], csrf_value):
+        # As bytes: compare_digest refuses str out of ASCII (a TypeError, a 500), and the value is the client's.
+        if not compare_digest(claims["csrf"].encode(), csrf_value.encode()):
             raise CSRFError("CSRF double submit tokens do not match")
     if verify_type and (claims["type"] == "refresh") != refresh:
         raise WrongTokenError("Only refresh tokens are allowed" if refresh else "Only non-refresh tokens are allowed")

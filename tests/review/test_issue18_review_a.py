@@ -15,7 +15,7 @@ from backend.models import Membership, User
 from backend.services import auth as auth_service
 from backend.services import auth_cache
 from backend.shared.clock import utcnow
-from tests.support import assert_error_shape
+from tests.support import TEST_PASSWORD, assert_error_shape
 
 
 @pytest.fixture
@@ -263,3 +263,31 @@ def test_a_savepoint_released_after_a_role_change_does_not_spend_the_commits_inv
     assert read_meanwhile is not None
     assert r.hget(f"linli:auth:{committee.id}", "v") != read_meanwhile
     assert_error_shape(client.get(_households(compound), headers=headers), 404)
+
+
+@pytest.mark.parametrize("csrf", ["é", "值"])
+def test_a_csrf_value_out_of_ascii_is_refused_not_500(client, seated, page_sign_in, csrf):
+    _, _, committee = seated
+    page_sign_in(client, committee)
+    assert client.get("/api/v1/me").status_code == 200
+
+    if csrf == "é":  # a header carries latin-1 only
+        assert_error_shape(client.post("/api/v1/auth/logout", headers={"X-CSRF-TOKEN": csrf}), 401)
+    form = client.post("/api/v1/auth/logout", data={"csrf_token": csrf})
+    assert form.status_code in (401, 403), form.status_code
+    assert client.get("/api/v1/me").status_code == 200
+
+
+def test_a_refresh_token_signs_no_one_in_and_an_access_token_refreshes_nothing(client, seated):
+    _, _, committee = seated
+    tokens = client.post("/api/v1/auth/password", json={"username": committee.username,
+                                                        "password": TEST_PASSWORD}).json
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    for _ in range(2):
+        assert_error_shape(client.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens['refresh_token']}"}),
+                           401)
+        assert_error_shape(client.post("/api/v1/auth/refresh",
+                                       headers={"Authorization": f"Bearer {tokens['access_token']}"}), 401)
+    assert client.post("/api/v1/auth/refresh",
+                       headers={"Authorization": f"Bearer {tokens['refresh_token']}"}).status_code == 200
