@@ -9,6 +9,8 @@ import time_machine
 from flask_jwt_extended import create_access_token
 from sqlalchemy import delete, insert, select
 
+from backend.demo import factories
+from backend.domain.compounds import ManagementModel
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import Membership, User
@@ -291,3 +293,17 @@ def test_a_refresh_token_signs_no_one_in_and_an_access_token_refreshes_nothing(c
                                        headers={"Authorization": f"Bearer {tokens['access_token']}"}), 401)
     assert client.post("/api/v1/auth/refresh",
                        headers={"Authorization": f"Bearer {tokens['refresh_token']}"}).status_code == 200
+
+
+def test_a_compound_created_after_it_was_asked_for_is_reachable_on_the_next_request(client, sign_in, seated,
+                                                                                   area_tree):
+    _, admin, _ = seated
+    community = area_tree[-1]
+    headers = sign_in(admin)
+    future = 1_999_999
+    assert_error_shape(client.get(f"/api/v1/compounds/{future}/households", headers=headers), 404)
+
+    factories.make_compound("c-future", "后来导入的小区", community, ManagementModel.MARKET, id=future)
+    db.session.commit()  # as a ledger import creates compounds
+
+    assert client.get(f"/api/v1/compounds/{future}/households", headers=headers).status_code == 200
