@@ -14,6 +14,7 @@ from backend.domain.compounds import ManagementModel
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import Membership, User
+from backend.redis_conn import connect
 from backend.services import auth as auth_service
 from backend.services import auth_cache
 from backend.shared.clock import utcnow
@@ -307,3 +308,24 @@ def test_a_compound_created_after_it_was_asked_for_is_reachable_on_the_next_requ
     db.session.commit()  # as a ledger import creates compounds
 
     assert client.get(f"/api/v1/compounds/{future}/households", headers=headers).status_code == 200
+
+
+def test_while_redis_is_down_the_database_still_refuses_the_revoked_and_the_deactivated(
+        app, client, sign_in, seated, make_user, monkeypatch):
+    compound, admin, committee = seated
+    leaving, deactivated = make_user(role=Role.COMMITTEE, compound=compound), make_user()
+    as_admin, as_committee = sign_in(admin), sign_in(committee)
+    as_leaving, as_deactivated = sign_in(leaving), sign_in(deactivated)
+    for headers in (as_committee, as_leaving, as_deactivated):
+        assert client.get("/api/v1/me", headers=headers).status_code == 200  # all cached as standing
+    assert client.post("/api/v1/auth/logout", headers=as_leaving).status_code == 204
+    assert client.post(f"/api/v1/users/{deactivated.id}/deactivation", headers=as_admin).status_code == 204
+
+    monkeypatch.setitem(app.extensions, "linli_redis", connect("redis://127.0.0.1:9/0"))
+
+    assert_error_shape(client.get("/api/v1/me", headers=as_leaving), 401)
+    assert_error_shape(client.get("/api/v1/me", headers=as_deactivated), 401)
+    assert client.get(_households(compound), headers=as_committee).status_code == 200
+    # A change of standing cannot be made where the cache would not hear of it.
+    assert_error_shape(client.post("/api/v1/auth/logout-everywhere", headers=as_committee), 503)
+    assert client.get("/api/v1/me", headers=as_committee).status_code == 200
