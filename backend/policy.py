@@ -94,7 +94,9 @@ def _roles_of(user_id: int, compound_id: int) -> frozenset[Role]:
     roles = _ROLES.get(key) if version else None
     if roles is None:
         roles = frozenset(db.session.scalars(_ROLES_IN_COMPOUND, {"compound_id": compound_id, "user_id": user_id}))
-        if version:
+        # None kept: no roles may mean no such compound yet, and one created (a ledger import) changes no one's
+        # version, so an admin's or an official's role in it would stay hidden.
+        if version and roles:
             _ROLES.put(key, roles)
     return roles
 

@@ -93,16 +93,18 @@ def verify_sign_in(optional: bool = False, refresh: bool = False, verify_type: b
     if csrf_value is not None:
         if "csrf" not in claims:
             raise JWTDecodeError("Missing claim: csrf")
-        if not compare_digest(claims["csrf"], csrf_value):
+        # As bytes: compare_digest refuses str out of ASCII (a TypeError, a 500), and the value is the client's.
+        if not compare_digest(claims["csrf"].encode(), csrf_value.encode()):
             raise CSRFError("CSRF double submit tokens do not match")
     if verify_type and (claims["type"] == "refresh") != refresh:
         raise WrongTokenError("Only refresh tokens are allowed" if refresh else "Only non-refresh tokens are allowed")
     standing = standing_of(claims)
-    remember_person_version(int(claims["sub"]), standing.version)
     if standing.verdict is TokenStanding.REVOKED:
         raise RevokedTokenError({}, claims)
     if standing.verdict is not TokenStanding.GOOD:
         raise UserClaimsVerificationError("User claims verification failed", {}, claims)
+    # Only a token that stands names an account, so only its `sub` is surely a user id.
+    remember_person_version(int(claims["sub"]), standing.version)
     remember_verified_token(claims)
     return claims
 

@@ -7,9 +7,12 @@ One hash per person, `linli:auth:<user id>`:
   a        1 while the account is active, 0 once deactivated
   g        the account's token generation (signing out everywhere starts the next one)
   r:<jti>  1 when that token was signed out, 0 when it was not when last looked up
+  w        a random mark every writer replaces, before its commit and after it
 
-A request asks `HMGET v a g r:<jti> r:<rjti>`. A missing field means "ask the database": one statement, then
-HSETNX of each field (a writer's value, set meanwhile, is never overwritten) and HMGET again.
+A request asks `HMGET v a g r:<jti> r:<rjti>`. A missing field means "ask the database": the mark is read first,
+then one statement, then (in one script) HSETNX of each field only if the mark is still the one read. A writer
+that committed while the database was read has replaced the mark, so the loader cannot put back what it read
+before that commit (a deactivation, a generation); a writer's own values are never overwritten either.
 
 Writers never need to remember this: session events watch every flush for memberships added, changed or
 removed, users' `is_active` and `token_generation`, and revoked tokens. Before the commit they write Redis
@@ -24,6 +27,7 @@ hold, and no roles are cached."""
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,6 +46,8 @@ from backend.policy import stop_caching_roles_of
 log = logging.getLogger("linli.auth")
 
 HASH_TTL_SECONDS = 600
+# users.id is a 32-bit integer: a larger `sub` names no one (and would overflow the database's parameter).
+_LARGEST_USER_ID = 2**31 - 1
 UNAVAILABLE = "服务暂时不可用，请稍后再试"
 _CHANGES_KEY = "linli.auth_changes"
 
@@ -70,7 +76,7 @@ _FROM_DATABASE = select(
 def standing_of(claims: dict) -> Standing:
     """Whether a genuine, unexpired token still stands (domain.auth.token_standing), and the person's version."""
     identity = str(claims.get("sub", ""))
-    if not (identity.isascii() and identity.isdigit()):
+    if not (identity.isascii() and identity.isdigit()) or int(identity) > _LARGEST_USER_ID:
         return Standing(TokenStanding.NO_ACCOUNT, None)
     user_id = int(identity)
     jti = claims["jti"]
@@ -84,13 +90,9 @@ def standing_of(claims: dict) -> Standing:
             values = _load(r, user_id, jti, rjti, fields)
     except redis.RedisError as exc:
         log.warning("sign-in cache unreachable, asking the database: %s", exc)
-        row = _database_row(user_id, jti, rjti)
-        if row is None:
-            return Standing(TokenStanding.NO_ACCOUNT, None)
-        revoked = row.jti_revoked or row.rjti_revoked
-        return Standing(token_standing(row.is_active, revoked, generation, row.token_generation), None)
-    if values is None:
-        return Standing(TokenStanding.NO_ACCOUNT, None)
+        return _from_row(_database_row(user_id, jti, rjti), generation)
+    if not isinstance(values, list):
+        return _from_row(values, generation)
     version, active, account_generation, jti_revoked, rjti_revoked = values
     revoked = jti_revoked == b"1" or rjti_revoked == b"1"
     verdict = token_standing(active == b"1", revoked, generation, int(account_generation))
@@ -101,21 +103,45 @@ def _database_row(user_id: int, jti: str, rjti: str):
     return db.session.execute(_FROM_DATABASE, {"user_id": user_id, "jti": jti, "rjti": rjti}).first()
 
 
-def _load(r: redis.Redis, user_id: int, jti: str, rjti: str, fields: tuple[str, ...]) -> list | None:
-    """Fill the missing fields from the database without overwriting what a writer put there meanwhile."""
+def _from_row(row, generation: int) -> Standing:
+    """The standing as the database gave it, without a version (nothing is cached by it)."""
+    if row is None:
+        return Standing(TokenStanding.NO_ACCOUNT, None)
+    revoked = row.jti_revoked or row.rjti_revoked
+    return Standing(token_standing(row.is_active, revoked, generation, row.token_generation), None)
+
+
+# KEYS[1] the hash; ARGV[1] the writers' mark read before the database, ARGV[2] the TTL, then the fields to
+# answer (ARGV[3] of them) and field/value pairs to fill. A mark replaced (or gone with a flush) means a writer
+# may have committed after the database was read: nothing is filled, the caller uses its row uncached.
+_FILL_UNLESS_WRITTEN = """
+if redis.call('HGET', KEYS[1], 'w') ~= ARGV[1] then return false end
+local answer = tonumber(ARGV[3])
+for i = 4 + answer, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return redis.call('HMGET', KEYS[1], unpack(ARGV, 4, 3 + answer))
+"""
+
+
+def _load(r: redis.Redis, user_id: int, jti: str, rjti: str, fields: tuple[str, ...]):
+    """Fill the missing fields from the database without overwriting what a writer put there meanwhile, nor
+    putting back what a writer changed while the database was read. The hash's answer (a list), else the
+    database's row (None: no such account)."""
+    key = _key(user_id)
+    pipe = r.pipeline(transaction=False)
+    pipe.hsetnx(key, "w", secrets.token_hex(8))
+    pipe.expire(key, HASH_TTL_SECONDS)
+    pipe.hget(key, "w")
+    mark = pipe.execute()[-1]
     row = _database_row(user_id, jti, rjti)
     if row is None:
         return None
-    key = _key(user_id)
-    pipe = r.pipeline(transaction=False)
-    pipe.hsetnx(key, "v", secrets.token_hex(8))
-    pipe.hsetnx(key, "a", int(row.is_active))
-    pipe.hsetnx(key, "g", row.token_generation)
-    pipe.hsetnx(key, f"r:{jti}", int(row.jti_revoked))
-    pipe.hsetnx(key, f"r:{rjti}", int(row.rjti_revoked))
-    pipe.expire(key, HASH_TTL_SECONDS)
-    pipe.hmget(key, fields)
-    return pipe.execute()[-1]
+    filled = {"v": secrets.token_hex(8), "a": int(row.is_active), "g": row.token_generation,
+              f"r:{jti}": int(row.jti_revoked), f"r:{rjti}": int(row.rjti_revoked)}
+    pairs = [item for pair in filled.items() for item in pair]
+    answer = r.register_script(_FILL_UNLESS_WRITTEN)(
+        keys=[key], args=[mark, HASH_TTL_SECONDS, len(fields), *fields, *pairs])
+    return answer or row
 
 
 # ---- writers: session events ----------------------------------------------------------------------------
@@ -171,12 +197,14 @@ _DELETED_FREELY = {RevokedToken}
 
 
 def _on_execute(state: ORMExecuteState) -> None:
-    """Bulk statements bypass the flush: an insert names its people in its parameters; an update or a delete
-    does not, so it is refused here rather than leave the sign-in cache unaware of it."""
+    """Bulk statements bypass the flush: an insert names its people in its parameters or its values; an update or
+    a delete does not, so it is refused here rather than leave the sign-in cache unaware of it. Statements on
+    the bare tables count as well as those on the classes."""
     if not (state.is_insert or state.is_update or state.is_delete):
         return
-    mappers = {mapper.class_ for mapper in state.all_mappers}
-    watched = mappers.intersection(_WATCHED)
+    classes = {mapper.class_ for mapper in state.all_mappers}
+    table = getattr(state.statement.table, "name", None)
+    watched = {cls for cls in _WATCHED if cls in classes or cls.__tablename__ == table}
     if not watched:
         return
     if not state.is_insert:
@@ -184,8 +212,12 @@ def _on_execute(state: ORMExecuteState) -> None:
             return
         raise RuntimeError(f"bulk update or delete of {watched}: change the rows through the session instead, "
                            "so the sign-in cache hears of it (services/auth_cache.py)")
-    parameters = state.parameters
-    rows = parameters if isinstance(parameters, list) else [parameters or {}]
+    if watched == {User}:
+        return  # a new account has no standing to change
+    rows = _inserted_rows(state)
+    if rows is None:
+        raise RuntimeError(f"insert into {watched} whose rows cannot be told (INSERT … SELECT): add them through "
+                           "the session or with their values, so the sign-in cache hears of it")
     changes = _changes(state.session)
     for row in rows:
         if RevokedToken in watched:
@@ -195,7 +227,34 @@ def _on_execute(state: ORMExecuteState) -> None:
     stop_caching_roles_of(changes.people)
 
 
+_MULTI_VALUES_KEY = re.compile(r"(?P<name>\w+?)_m(?P<row>\d+)")
+
+
+def _inserted_rows(state: ORMExecuteState) -> list[dict] | None:
+    """The rows an insert writes, by column name: from its parameters (one row or many), else from the values in
+    the statement itself (`.values(...)`, one row or many). None for an INSERT … SELECT."""
+    statement = state.statement
+    if statement._select_names is not None:
+        return None
+    parameters = state.parameters
+    if parameters:
+        return parameters if isinstance(parameters, list) else [parameters]
+    stated = statement.compile().params
+    if not statement._multi_values:
+        return [stated]
+    rows: dict[int, dict] = {}
+    for key, value in stated.items():
+        match = _MULTI_VALUES_KEY.fullmatch(key)
+        if match:
+            rows.setdefault(int(match["row"]), {})[match["name"]] = value
+    return list(rows.values())
+
+
 def _before_commit(session: Session) -> None:
+    # SQLAlchemy calls the commit events for a savepoint released too: the enclosing transaction's commit is the
+    # one that makes the change visible, so it is the one that tells Redis (and keeps the changes until then).
+    if session.in_nested_transaction():
+        return
     session.flush()
     changes = session.info.get(_CHANGES_KEY)
     if changes is None or not changes.people:
@@ -204,11 +263,14 @@ def _before_commit(session: Session) -> None:
     for user_id in changes.people:
         key = _key(user_id)
         pipe.hdel(key, "v")
+        pipe.hset(key, "w", secrets.token_hex(8))
         if user_id in changes.deactivated:
             pipe.hset(key, "a", 0)
-        pipe.expire(key, HASH_TTL_SECONDS)
     for user_id, jti in changes.revoked:
         pipe.hset(_key(user_id), f"r:{jti}", 1)
+    # Last: a hash these writes created gets its expiry too.
+    for user_id in changes.people:
+        pipe.expire(_key(user_id), HASH_TTL_SECONDS)
     try:
         pipe.execute()
     except redis.RedisError as exc:
@@ -220,12 +282,17 @@ def _before_commit(session: Session) -> None:
 def _after_transaction(session: Session) -> None:
     """After a commit, and after a rollback too: a deactivation written before a commit that then failed must
     not outlive it."""
+    if session.in_nested_transaction():
+        return
     changes = session.info.pop(_CHANGES_KEY, None)
     if changes is None or not changes.written:
         return
     pipe = current_app.extensions["linli_redis"].pipeline(transaction=False)
     for user_id in changes.people:
-        pipe.hdel(_key(user_id), "v", "a", "g")
+        key = _key(user_id)
+        pipe.hdel(key, "v", "a", "g")
+        pipe.hset(key, "w", secrets.token_hex(8))
+        pipe.expire(key, HASH_TTL_SECONDS)
     try:
         pipe.execute()
     except redis.RedisError as exc:
