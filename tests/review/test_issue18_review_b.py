@@ -9,29 +9,45 @@ import json
 import tarfile
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import time as dt_time
 
 import pytest
 import time_machine
+from rq import Queue, SimpleWorker
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from backend.domain.auth import WeChatApp
 from backend.domain.consultations import Channel, Schedule
-from backend.domain.notifications import VOTE_RECEIPT
+from backend.domain.notifications import VOTE_RECEIPT, DeliveryStatus
 from backend.domain.roles import Role
 from backend.domain.voting import VoteKind, VoteRule
 from backend.extensions import db
-from backend.models import Household, Notice, Topic, Vote
+from backend.models import (
+    Delivery,
+    Household,
+    Notice,
+    Notification,
+    NotificationPreference,
+    Topic,
+    Vote,
+    WeChatAccount,
+)
 from backend.observability.error_reports import FILTERED, blank_private_text
 from backend.policy import roles_in_compound
-from backend.services import backup
 from backend.services import consultations as service
-from backend.services.consultations import Acceptance, OptionDraft
 from backend.services.auth import issue_tokens
-from backend.services.queueing import push_committed_jobs
-from backend.shared.clock import utcnow
+from backend.services.consultations import Acceptance, OptionDraft
+from backend.services.notifications import notify, withdraw
+from backend.services.queueing import QUEUES, push_committed_jobs
+from backend.shared.clock import SHANGHAI, beijing_date, utcnow
+from tests import test_backup_restore as backups
 from tests.support import assert_error_shape
+
+# A scratch database and photo folder of its own, to restore into (tests/test_backup_restore.py).
+scratch_app = backups.scratch_app
 
 MOTION = (OptionDraft("同意", is_approval=True), OptionDraft("不同意"), OptionDraft("弃权", is_abstain=True))
 
@@ -133,9 +149,8 @@ def test_a_vote_in_flight_holds_the_topic_so_the_close_waits_for_it(ballot):
     recorded = service.ballots._upsert_vote(topic_id, homes[0].id, options["同意"], Channel.ONLINE, owner.id,
                                             utcnow(), voter_id=owner.id)
     assert recorded is not None
-    with db.engine.connect() as other:
-        with pytest.raises(OperationalError, match="could not obtain lock"):
-            other.execute(text("SELECT id FROM topics WHERE id = :id FOR UPDATE NOWAIT"), {"id": topic_id})
+    with db.engine.connect() as other, pytest.raises(OperationalError, match="could not obtain lock"):
+        other.execute(text("SELECT id FROM topics WHERE id = :id FOR UPDATE NOWAIT"), {"id": topic_id})
     db.session.rollback()
 
 
@@ -222,16 +237,58 @@ def test_error_reports_keep_an_order_number_that_merely_contains_digits():
     assert blank_private_text("order 2026120613812345678") == "order 2026120613812345678"
 
 
+# ---- (3) the fan-out -----------------------------------------------------------------------------------------
+
+
+def test_a_batch_fan_out_keeps_one_row_each_the_withdrawn_the_preferences_and_quiet_hours(app, make_user):
+
+    tonight = datetime.combine(beijing_date(utcnow()), dt_time(23, 0), tzinfo=SHANGHAI)
+    eight = tonight + timedelta(hours=9)
+    people = [make_user() for _ in range(4)]
+    follower, muted, withdrawn, without_wechat = people
+    for user in (follower, muted, withdrawn):
+        db.session.add(WeChatAccount(user_id=user.id, app=WeChatApp.OFFICIAL_ACCOUNT, openid=f"oReviewB{user.id:08d}"))
+    db.session.add(NotificationPreference(user_id=muted.id, kind="repair_update", enabled=False))
+    db.session.commit()
+    with time_machine.travel(tonight, tick=False):
+        notify([follower.id, follower.id, muted.id, withdrawn.id, without_wechat.id, follower.id], "repair_update",
+               "报修已受理", dedupe_key="review-b-fan-out")
+        withdraw(["review-b-fan-out"], [withdrawn.id])
+        db.session.commit()
+        connection = app.extensions["linli_redis"]
+        push_committed_jobs()
+        SimpleWorker([Queue(name, connection=connection) for name in QUEUES], connection=connection).work(
+            burst=True, logging_level="WARNING")
+    rows = {user.id: db.session.execute(select(Notification.id, Notification.withdrawn_at).where(
+        Notification.user_id == user.id)).all() for user in people}
+    assert all(len(found) == 1 for found in rows.values()), rows
+    assert [user.id for user in people if rows[user.id][0].withdrawn_at is not None] == [withdrawn.id]
+    pushes = db.session.execute(select(Notification.user_id, Delivery.status, Delivery.deliver_after).join(
+        Notification, Notification.id == Delivery.notification_id)).all()
+    assert [(user_id, status, when) for user_id, status, when in pushes] == [
+        (follower.id, DeliveryStatus.PENDING, eight)]
+
+
 # ---- (5) restore ---------------------------------------------------------------------------------------------
 
 
-def test_a_restore_refuses_files_that_would_leave_the_store(app, tmp_path):
-    for name in ("files/../../escaped.txt", "files//tmp/escaped.txt"):
-        archive_path = tmp_path / "evil.tar"
-        with tarfile.open(archive_path, "w") as archive:
-            info = tarfile.TarInfo(name)
-            info.size = 3
-            archive.addfile(info, io.BytesIO(b"bad"))
-        with pytest.raises(backup.BackupRefused):
-            backup._restore_files(tarfile.open(archive_path))
+def test_an_archive_with_a_file_leaving_the_store_is_refused_before_the_database_is_touched(scratch_app, tmp_path):
+    source = scratch_app("source")
+    backups._cli(source, "init-db")
+    backups._cli(source, "backup", "--out", str(tmp_path / "schema.tar"))
+    evil = tmp_path / "evil.tar"
+    with tarfile.open(tmp_path / "schema.tar") as original, tarfile.open(evil, "w") as copy:
+        for member in original:
+            copy.addfile(member, original.extractfile(member))
+        info = tarfile.TarInfo("files/../../escaped.txt")
+        info.size = 3
+        copy.addfile(info, io.BytesIO(b"bad"))
+    target = scratch_app("target")
+
+    result = backups._invoke(target, "restore", str(evil))
+
+    assert result.exit_code == 1
+    assert "不可用" in result.output
     assert not (tmp_path / "escaped.txt").exists()
+    # Refused means nothing restored: the same (corrected) archive can be restored into this database afterwards.
+    assert backups._row_counts(target) == {}
