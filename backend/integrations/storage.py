@@ -20,6 +20,12 @@ class PhotoStorage(Protocol):
     def delete(self, key: str) -> None: ...
 
 
+def is_plain_key(key: str) -> bool:
+    """A relative POSIX path that stays below whatever root it is joined to (no `..`, no absolute path)."""
+    return bool(key) and "\x00" not in key and "\\" not in key and not key.startswith("/") \
+        and ".." not in key.split("/")
+
+
 class LocalDiskStorage:
     """Files under one root directory, which is created on the first save."""
 
@@ -28,7 +34,7 @@ class LocalDiskStorage:
 
     def _path(self, key: str) -> Path:
         """Refuse (ValueError) any key that could name a file outside the root."""
-        if not key or "\x00" in key or "\\" in key or key.startswith("/") or ".." in key.split("/"):
+        if not is_plain_key(key):
             raise ValueError(f"storage key {key!r} is not a plain relative path")
         root = self.root.resolve()
         path = (root / key).resolve()

@@ -25,8 +25,9 @@ PRIVATE_KEYS = [
     "unionid", "session_key", "id_card", "wechatpay-signature", "wechatpay_signature",
 ]
 _PRIVATE_TEXT = [
-    # Mainland mobile numbers (11 digits from 13x to 19x), not inside a longer number (an order number).
-    re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"),
+    # Mainland mobile numbers (11 digits from 13x to 19x), with or without +86 and written in groups (WeChat's
+    # phoneNumber, a form field), not inside a longer number (an order number).
+    re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)"),
     # A JWT: three base64url parts, the first of them a JSON header (`{"` encodes as eyJ).
     re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*"),
     re.compile(r"(?i)(?<=bearer )[\w.~+/=-]+"),

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, create_engine, inspect, make_url, text
 
 from backend.domain.refusals import Kind, Refused
 from backend.extensions import db
-from backend.integrations.storage import LocalDiskStorage
+from backend.integrations.storage import LocalDiskStorage, is_plain_key
 from backend.services.photos import photo_storage
 
 ARCHIVE_FORMAT = 1
@@ -169,6 +169,8 @@ def restore_backup(archive_path: Path) -> Restored:
             tables = inspect(conn).get_table_names()
         if tables:
             raise BackupRefused(f"目标数据库不是空的（已有 {len(tables)} 张表），只能恢复到空数据库")
+        # Every file checked before anything is written: a refused archive leaves the database empty for the next.
+        _file_keys(archive)
         database_name = POSTGRESQL_DUMP if dialect == "postgresql" else SQLITE_COPY
         with tempfile.TemporaryDirectory(prefix="linli-restore-") as work:
             database_file = Path(work) / database_name
@@ -210,16 +212,27 @@ def _extract(archive: tarfile.TarFile, name: str, target: Path) -> None:
         shutil.copyfileobj(member, out)
 
 
-def _restore_files(archive: tarfile.TarFile) -> int:
-    storage = photo_storage()
-    restored = 0
+def _file_keys(archive: tarfile.TarFile) -> list[tuple[tarfile.TarInfo, str]]:
+    """The archive's files and their store keys; refused (nothing written) if one is not a plain file or its name
+    would leave the store."""
+    found = []
     for member in archive:
         if not member.name.startswith(FILES + "/"):
             continue
         if not member.isfile():
             raise BackupRefused(f"备份中的 {member.name} 不是普通文件", Kind.INVALID)
         key = member.name.removeprefix(FILES + "/")
-        # The store refuses a key leaving its root (ValueError): an archive cannot write elsewhere on the disk.
+        if not is_plain_key(key):
+            raise BackupRefused(f"备份中的文件名 {member.name} 不可用", Kind.INVALID)
+        found.append((member, key))
+    return found
+
+
+def _restore_files(archive: tarfile.TarFile) -> int:
+    storage = photo_storage()
+    restored = 0
+    for member, key in _file_keys(archive):
+        # The store refuses a key leaving its root through a symlink (ValueError): nothing is written elsewhere.
         try:
             storage.save(key, archive.extractfile(member).read(), "application/octet-stream")
         except ValueError as exc:
