@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import event, func, insert, select, text, update
+from sqlalchemy import event, func, insert, select, text
 
 from bench.fanout import _redis_url, fresh_database_url
 from bench.run import PORT, ROOT, _wait_until_up
@@ -103,15 +103,14 @@ def _share_owners(compound_id: int) -> None:
     from backend.extensions import db
     from backend.models import Membership
 
-    owners = db.session.execute(
-        select(Membership.id, Membership.user_id)
+    # Through the session, as every membership change must be (the sign-in cache hears of it).
+    owners = db.session.scalars(
+        select(Membership)
         .where(Membership.compound_id == compound_id, Membership.role == Role.OWNER)
         .order_by(Membership.household_id)
     ).all()
-    db.session.execute(
-        update(Membership),
-        [{"id": owners[i].id, "user_id": owners[i - 1].user_id} for i in range(9, len(owners), 10)],
-    )
+    for i in range(9, len(owners), 10):
+        owners[i].user_id = owners[i - 1].user_id
     db.session.commit()
 
 

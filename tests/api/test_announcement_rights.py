@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from backend.domain.roles import Role
@@ -28,7 +28,9 @@ def patch(client, user, announcement_id, **form):
 
 def step_down(user, compound, household_id: int | None = None) -> None:
     """The person no longer holds their committee (or official) role; they may still live in the compound."""
-    db.session.execute(delete(Membership).where(Membership.user_id == user.id))
+    # Through the session, as every membership change must be: the sign-in cache hears of it.
+    for membership in db.session.scalars(select(Membership).where(Membership.user_id == user.id)):
+        db.session.delete(membership)
     if household_id is not None:
         db.session.add(Membership(user_id=user.id, compound_id=compound.id, role=Role.OWNER,
                                   household_id=household_id, verified_at=db.func.now()))
