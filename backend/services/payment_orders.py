@@ -268,7 +268,7 @@ def store_prepay_id(order_id: int, prepay_id: str) -> str | None:
 
 # ---- recording a payment ------------------------------------------------------------------------------------
 
-# The job that does what a recorded online payment asks for besides the money (payment_followed_up), found by its
+# The job that does what a recorded online payment asks for besides the money (follow_up_payment), found by its
 # import path.
 FOLLOW_UP_PAYMENT_JOB = "backend.jobs.fees.follow_up_payment"
 

@@ -280,9 +280,9 @@ def _description(bills: list[Bill]) -> str:
 
 def accept_notification(headers: Mapping[str, str], body: bytes, now: datetime | None = None) -> int | None:
     """WeChat Pay's (or the sandbox's) payment notification: verified, decrypted, checked against the order
-    and recorded once; the receipt's id, or None for a transaction that did not succeed (nothing to record). Refused, with nothing
-    recorded: UNTRUSTED (signature, key, age), MALFORMED (unreadable, or an amount not the order's), NOT_FOUND
-    (an order we never issued)."""
+    and recorded once; the receipt's id, or None for a transaction that did not succeed (nothing to record).
+    Refused, with nothing recorded: UNTRUSTED (signature, key, age), MALFORMED (unreadable, or an amount not the
+    order's), NOT_FOUND (an order we never issued)."""
     try:
         return _record_notification(headers, body, now)
     except NotificationRejected as rejected:

@@ -32,6 +32,10 @@ opened = test_payment_notify.opened
 billed = test_fund_posting.billed
 
 
+# The replay read, as its first words show it.
+READ = "SELECT payment_orders.amount_fen, payment_orders.paid_at, receipts.id"
+
+
 def notify_statements(client, count_queries, headers, body) -> list[str]:
     db.session.expire_all()
     with count_queries() as statements:
@@ -58,8 +62,7 @@ def test_a_first_delivery_runs_four_statements_and_a_replay_one_read(app, client
     # PostgreSQL marks the order paid and inserts its receipt in one statement (an UPDATE inside a WITH).
     recorded = (["WITH paid AS"] if db.engine.dialect.name == "postgresql"
                 else ["UPDATE payment_orders SET", "INSERT INTO receipts"])
-    assert first == ["SELECT payment_orders.amount_fen, payment_orders.paid_at, receipts.id", *recorded, "UPDATE bills SET",
-                     "INSERT INTO payments"], first
+    assert first == [READ, *recorded, "UPDATE bills SET", "INSERT INTO payments"], first
     bill = db.session.get(Bill, opened.bill_id)
     assert (bill.status, bill.paid_fen) == (BillStatus.PAID, SHARE)
     receipt_id = db.session.scalar(select(Receipt.id))
@@ -69,7 +72,7 @@ def test_a_first_delivery_runs_four_statements_and_a_replay_one_read(app, client
 
     replay = notify_statements(client, count_queries, headers, body)
 
-    assert replay == ["SELECT payment_orders.amount_fen, payment_orders.paid_at, receipts.id"], replay
+    assert replay == [READ], replay
     assert counts() == (1, 1, 0, 0)
     assert follow_up_payments() == 1
     assert counts() == (1, 1, 1, 1)
