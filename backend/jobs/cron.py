@@ -36,6 +36,7 @@ PERIODIC_JOBS = (
     PeriodicJob("backend.jobs.fees.issue_bills", "30 16 * * *", "每天00:30", "low"),
     PeriodicJob("backend.jobs.fees.send_reminders", "0 2 * * *", "每天10:00", "default"),
     PeriodicJob("backend.jobs.fees.release_abandoned_subsidies", "15 * * * *", "每小时15分", "low"),
+    PeriodicJob("backend.jobs.fees.follow_up_lost_payments", "* * * * *", "每分钟", "default"),
     PeriodicJob("backend.jobs.dashboard.sweep", "*/10 * * * *", "每10分钟", "low"),
     PeriodicJob("backend.jobs.auth.purge_expired_revocations", "40 19 * * *", "每天03:40", "low"),
     # After the night's tallies (work orders 02:30, surveys 02:50) and bills (00:30), before the officials' day.

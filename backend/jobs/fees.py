@@ -1,7 +1,8 @@
 """Fee jobs: issuing each period's bills (daily 00:30 Beijing) and the reminders (daily 10:00 Beijing): bills
 due in 7 days or overdue 1, 15 and 30 days, and subsidy tiers dropping next month.
 
-Hourly, subsidies held for payments nobody finished go back to their budgets.
+Hourly, subsidies held for payments nobody finished go back to their budgets. Every minute, online payments whose
+follow-up job was lost are followed up.
 
 Idempotent: a household has one bill per period and each notice has its own dedupe key, so a run repeated (or
 run by two cron processes) issues and tells nothing twice. Each compound commits on its own; its notices go
@@ -9,15 +10,19 @@ out at once, not after the whole run."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from backend.extensions import db
-from backend.services import fee_reminders
+from backend.services import fee_reminders, payment_orders
 from backend.services import fees as fee_service
 from backend.services import subsidies as subsidy_service
 from backend.services.queueing import push_committed_jobs
 from backend.shared.clock import beijing_date, utcnow
 
 log = logging.getLogger("linli.fees")
+
+# How long a recorded payment's own follow-up job has before the sweep does it instead.
+FOLLOW_UP_GRACE = timedelta(minutes=1)
 
 
 def issue_bills() -> dict[str, int]:
@@ -72,3 +77,23 @@ def release_abandoned_subsidies() -> int:
             break
     log.info("abandoned subsidy holds: %d released", released)
     return released
+
+
+def follow_up_payment(receipt_id: int) -> bool:
+    """After an online payment is recorded: its subsidies granted and posted, its payments posted, its due
+    reminders withdrawn, 缴费成功 sent (once; a second run finds it done)."""
+    done = payment_orders.follow_up_payment(receipt_id)
+    push_committed_jobs()
+    return done
+
+
+def follow_up_lost_payments() -> int:
+    """Every minute: the online payments whose follow-up job was lost (pushed to a Redis that went away, or never
+    pushed), followed up now. A payment's own job has had FOLLOW_UP_GRACE to do it first."""
+    lost = payment_orders.payments_not_followed_up(utcnow() - FOLLOW_UP_GRACE)
+    for receipt_id in lost:
+        payment_orders.follow_up_payment(receipt_id)
+        push_committed_jobs()
+    if lost:
+        log.warning("followed up %d online payment(s) whose job was lost", len(lost))
+    return len(lost)

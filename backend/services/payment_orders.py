@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.domain.compounds import household_label
@@ -55,8 +55,9 @@ from backend.models import (
 from backend.services.funds import post_bill_subsidy, post_receipt_payments
 from backend.services.notifications import notify, withdraw
 from backend.services.payment_provider import wechat_pay
+from backend.services.queueing import push_after_commit
 from backend.services.subsidies import grant_subsidy
-from backend.shared.clock import SHANGHAI
+from backend.shared.clock import SHANGHAI, utcnow
 
 log = logging.getLogger("linli.payments")
 
@@ -267,11 +268,20 @@ def store_prepay_id(order_id: int, prepay_id: str) -> str | None:
 
 # ---- recording a payment ------------------------------------------------------------------------------------
 
+# The job that does what a recorded online payment asks for besides the money (follow_up_payment), found by its
+# import path.
+FOLLOW_UP_PAYMENT_JOB = "backend.jobs.fees.follow_up_payment"
 
-def record_paid_transaction(transaction: PaidTransaction, now: datetime) -> Receipt | None:
+
+def record_paid_transaction(transaction: PaidTransaction, now: datetime) -> int | None:
     """Record the payments of the order WeChat Pay took the money for — one per bill of it, on one receipt —
-    once; the receipt, or None for a transaction that was not paid. Raises UnknownOrder or AmountMismatch (the
-    notification's total is not the order's)."""
+    once; the receipt's id, or None for a transaction that was not paid. Raises UnknownOrder or AmountMismatch
+    (the notification's total is not the order's).
+
+    A first delivery is four statements on PostgreSQL (five on SQLite, which cannot update in a WITH): the
+    replay read; the order marked paid and its receipt inserted from what that returns; the bills updated;
+    the payments inserted from the order's lines. The rest (the subsidies granted, the fund's entries, the due
+    reminders withdrawn, 缴费成功) is the job pushed after the commit (follow_up_payment)."""
     if order_fate(transaction.trade_state) is not OrderFate.PAID:
         log.info("payment notification for %s in state %s: nothing recorded",
                  transaction.out_trade_no, transaction.trade_state)
@@ -279,7 +289,7 @@ def record_paid_transaction(transaction: PaidTransaction, now: datetime) -> Rece
     # A replay (the common case: WeChat Pay repeats itself) is answered from one unlocked read: an order once
     # paid stays paid, and a transaction that neither writes nor locks commits without a WAL flush.
     seen = db.session.execute(
-        select(PaymentOrder.amount_fen, PaymentOrder.paid_at, Receipt)
+        select(PaymentOrder.amount_fen, PaymentOrder.paid_at, Receipt.id.label("receipt_id"))
         .outerjoin(Receipt, Receipt.order_id == PaymentOrder.id)
         .where(PaymentOrder.out_trade_no == transaction.out_trade_no)
     ).first()
@@ -293,73 +303,165 @@ def record_paid_transaction(transaction: PaidTransaction, now: datetime) -> Rece
         raise AmountMismatch(transaction.out_trade_no)
     if seen.paid_at is not None:
         db.session.rollback()
-        return seen.Receipt
-    # A first delivery: the order locked (it serialises deliveries of the same payment), then its bills in id
-    # order (they serialise the desk, the adjusters and the bills' other orders), then checked again.
-    order = db.session.scalar(
-        select(PaymentOrder).where(PaymentOrder.out_trade_no == transaction.out_trade_no).with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if order.paid_at is not None:
-        # Paid by a delivery we waited for: its receipt was committed after the first read's snapshot.
-        recorded = db.session.scalar(select(Receipt).where(Receipt.order_id == order.id))
-        db.session.commit()
-        return recorded
-    lines = list(db.session.scalars(
-        select(PaymentOrderBill).where(PaymentOrderBill.order_id == order.id).order_by(PaymentOrderBill.bill_id)
-    ))
-    bills = {bill.id: bill for bill in db.session.scalars(
-        select(Bill).where(Bill.id.in_([line.bill_id for line in lines])).order_by(Bill.id).with_for_update()
-        .execution_options(populate_existing=True)
-    )}
-    paid_at = transaction.success_time or now
-    receipt = Receipt(
-        receipt_no=new_receipt_no(now), compound_id=order.compound_id, household_id=order.household_id,
-        method=order.provider, amount_fen=order.amount_fen, order_id=order.id,
-        transaction_id=transaction.transaction_id, payer_id=order.payer_id,
-        payee_company_id=payee_company_id(order.compound_id), paid_at=paid_at,
-    )
-    db.session.add(receipt)
-    db.session.flush()
-    for line in lines:
-        bill = bills[line.bill_id]
-        db.session.add(Payment(
-            receipt_id=receipt.id, bill_id=bill.id, compound_id=bill.compound_id, household_id=bill.household_id,
-            method=order.provider, amount_fen=line.amount_fen, subsidy_fen=bill.subsidy_fen, order_id=order.id,
-            paid_at=paid_at,
-        ))
-        if not take_payment(bill, line.amount_fen, now) and bill.overpaid_fen:
-            log.warning("order %s of bill %s paid with the bill %s (order closed %s): %d fen to refund",
-                        order.out_trade_no, bill.id, bill.status.value, order.closed_at, bill.overpaid_fen)
-    # `live` goes with paid_at, and the order's lines follow it: its bills are in no live order any more.
-    order.paid_at, order.live = paid_at, False
+        return seen.receipt_id
     try:
-        db.session.flush()
-        post_receipt_payments(receipt.id)
-        _tell_the_payer(order, receipt, [bills[line.bill_id] for line in lines])
+        recorded = _record_first_delivery(transaction, now)
+        if recorded is None:
+            # Paid by a delivery we waited for (the order's row lock): its receipt was committed after the
+            # first read's snapshot.
+            receipt_id = db.session.scalar(select(Receipt.id).join(PaymentOrder, PaymentOrder.id == Receipt.order_id)
+                                           .where(PaymentOrder.out_trade_no == transaction.out_trade_no))
+            db.session.commit()
+            return receipt_id
+        push_after_commit(FOLLOW_UP_PAYMENT_JOB, recorded, queue="high", job_id=f"payment-followed-up-{recorded}")
         db.session.commit()
     except IntegrityError:
         # The same transaction recorded by a concurrent delivery (SQLite cannot lock the order row); anything
         # else must fail the notification, so that WeChat Pay sends it again.
         db.session.rollback()
-        existing = db.session.scalar(select(Receipt).where(Receipt.transaction_id == transaction.transaction_id))
+        existing = db.session.scalar(select(Receipt.id).where(Receipt.transaction_id == transaction.transaction_id))
         if existing is None:
             raise
         return existing
-    return receipt
+    return recorded
 
 
-def _tell_the_payer(order: PaymentOrder, receipt: Receipt, bills: list[Bill]) -> None:
-    """缴费成功 in the payer's inbox, in the payment's own transaction: a replay records nothing, so it says
-    nothing, and the key keeps it once should it ever be asked again."""
-    household = db.session.get(Household, order.household_id)
-    code = db.session.scalar(select(Compound.code).where(Compound.id == order.compound_id))
+_ORDERS, _RECEIPTS, _BILLS = PaymentOrder.__table__, Receipt.__table__, Bill.__table__
+_LINES, _PAYMENTS = PaymentOrderBill.__table__, Payment.__table__
+
+
+def _record_first_delivery(transaction: PaidTransaction, now: datetime) -> int | None:
+    """The order marked paid (under its row lock, only while unpaid and of the notified amount), its receipt,
+    its bills and one payment per bill; the receipt's id, or None when another delivery paid the order first."""
+    paid_at = transaction.success_time or now
+    # `live` goes with paid_at, and the order's lines follow it: its bills are in no live order any more.
+    paid = (
+        update(_ORDERS)
+        .where(_ORDERS.c.out_trade_no == transaction.out_trade_no, _ORDERS.c.paid_at.is_(None),
+               _ORDERS.c.amount_fen == transaction.amount_total_fen)
+        .values(paid_at=paid_at, live=False)
+        .returning(_ORDERS.c.id, _ORDERS.c.compound_id, _ORDERS.c.household_id, _ORDERS.c.provider,
+                   _ORDERS.c.amount_fen, _ORDERS.c.payer_id)
+    )
+    receipt_values = {
+        "receipt_no": new_receipt_no(now), "transaction_id": transaction.transaction_id, "paid_at": paid_at,
+    }
+    if db.session.get_bind().dialect.name == "postgresql":
+        order = paid.cte("paid")
+        row = db.session.execute(
+            insert(_RECEIPTS).from_select(
+                ["receipt_no", "compound_id", "household_id", "method", "amount_fen", "order_id", "transaction_id",
+                 "payer_id", "payee_company_id", "paid_at"],
+                select(literal(receipt_values["receipt_no"], _RECEIPTS.c.receipt_no.type), order.c.compound_id,
+                       order.c.household_id, order.c.provider, order.c.amount_fen, order.c.id,
+                       literal(transaction.transaction_id, _RECEIPTS.c.transaction_id.type), order.c.payer_id,
+                       select(Compound.property_company_id).where(Compound.id == order.c.compound_id)
+                       .scalar_subquery(),
+                       literal(paid_at, _RECEIPTS.c.paid_at.type)),
+            ).returning(_RECEIPTS.c.id, _RECEIPTS.c.order_id, _RECEIPTS.c.method).add_cte(order)
+        ).first()
+        if row is None:
+            return None
+        receipt_id, order_id, method = row
+    else:
+        order = db.session.execute(paid).first()
+        if order is None:
+            return None
+        order_id, method = order.id, order.provider
+        receipt_id = db.session.execute(insert(_RECEIPTS).values(
+            compound_id=order.compound_id, household_id=order.household_id, method=order.provider,
+            amount_fen=order.amount_fen, order_id=order.id, payer_id=order.payer_id,
+            payee_company_id=select(Compound.property_company_id).where(Compound.id == order.compound_id)
+            .scalar_subquery(), **receipt_values,
+        ).returning(_RECEIPTS.c.id)).scalar_one()
+    _take_order_payments(order_id, now)
+    db.session.execute(insert(_PAYMENTS).from_select(
+        ["receipt_id", "bill_id", "compound_id", "household_id", "method", "amount_fen", "subsidy_fen", "order_id",
+         "paid_at"],
+        select(literal(receipt_id, _PAYMENTS.c.receipt_id.type), _LINES.c.bill_id, _BILLS.c.compound_id,
+               _BILLS.c.household_id, literal(method, _PAYMENTS.c.method.type), _LINES.c.amount_fen,
+               _BILLS.c.subsidy_fen, _LINES.c.order_id, literal(paid_at, _PAYMENTS.c.paid_at.type))
+        .join_from(_LINES, _BILLS, _BILLS.c.id == _LINES.c.bill_id)
+        .where(_LINES.c.order_id == order_id).order_by(_LINES.c.bill_id)
+    ))
+    return receipt_id
+
+
+def _take_order_payments(order_id: int, now: datetime) -> None:
+    """Each bill of the order takes its line's amount (take_payment in one statement), under the bills' row
+    locks taken in id order; a bill settled or waived before is overpaid instead, for the committee to refund."""
+    line_amount = (select(_LINES.c.amount_fen).where(_LINES.c.order_id == order_id, _LINES.c.bill_id == _BILLS.c.id)
+                   .scalar_subquery())
+    settles = and_(_BILLS.c.status == BillStatus.UNPAID,
+                   _BILLS.c.paid_fen + line_amount >= _BILLS.c.amount_fen - _BILLS.c.subsidy_fen)
+    locked = (select(_BILLS.c.id).where(_BILLS.c.id.in_(select(_LINES.c.bill_id).where(_LINES.c.order_id == order_id)))
+              .order_by(_BILLS.c.id).with_for_update())
+    taken = db.session.execute(
+        update(_BILLS).where(_BILLS.c.id.in_(locked))
+        .values(paid_fen=_BILLS.c.paid_fen + line_amount,
+                status=case((settles, literal(BillStatus.PAID, _BILLS.c.status.type)), else_=_BILLS.c.status),
+                paid_at=case((settles, literal(now, _BILLS.c.paid_at.type)), else_=_BILLS.c.paid_at))
+        .returning(_BILLS.c.id, _BILLS.c.status, _BILLS.c.paid_fen, _BILLS.c.amount_fen, _BILLS.c.subsidy_fen)
+    ).all()
+    for bill in taken:
+        overpaid = (bill.paid_fen if bill.status is BillStatus.WAIVED
+                    else bill.paid_fen - (bill.amount_fen - bill.subsidy_fen))
+        if overpaid > 0:
+            log.warning("order %s paid bill %s with the bill %s: %d fen to refund", order_id, bill.id,
+                        bill.status.value, overpaid)
+
+
+def follow_up_payment(receipt_id: int) -> bool:
+    """What an online payment asks for besides the money, once (the job after a first delivery, and the sweep
+    for one whose job was lost), under the receipt's row lock: each bill it settled has its held subsidy granted
+    and posted to the fund with it, its due reminders withdrawn; the payments posted to the fund; 缴费成功 in
+    the payer's inbox. Each step is once by its own key too (a grant only leaves "held" once, a fund entry and a
+    notice are once per row and key). Returns whether anything was done."""
+    receipt = db.session.scalar(
+        select(Receipt).where(Receipt.id == receipt_id, Receipt.handled_at.is_(None)).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if receipt is None:
+        db.session.rollback()
+        return False
+    bills = list(db.session.scalars(
+        select(Bill).join(Payment, Payment.bill_id == Bill.id).where(Payment.receipt_id == receipt.id)
+        .order_by(Bill.id)
+    ))
+    for bill in bills:
+        if bill.status is BillStatus.PAID:
+            # A bill paid before this payment (an overpayment) was granted then: its grant is no longer held.
+            grant_subsidy(bill, bill.paid_at)
+            post_bill_subsidy(bill.id)
+            withdraw_due_reminders(bill, bill.paid_at)
+    post_receipt_payments(receipt.id)
+    _tell_the_payer(receipt, bills)
+    receipt.handled_at = utcnow()
+    db.session.commit()
+    return True
+
+
+def payments_not_followed_up(paid_before: datetime, limit: int = 500) -> list[int]:
+    """The online receipts paid before `paid_before` whose follow-up job was lost (Redis down or flushed, the
+    process gone between the commit and the push)."""
+    return list(db.session.scalars(
+        select(Receipt.id).where(Receipt.handled_at.is_(None), Receipt.order_id.is_not(None),
+                                 Receipt.paid_at < paid_before)
+        .order_by(Receipt.id).limit(limit)
+    ))
+
+
+def _tell_the_payer(receipt: Receipt, bills: list[Bill]) -> None:
+    """缴费成功 in the payer's inbox, once: a replay records nothing, so it says nothing, and the key keeps it once
+    should the follow-up ever run again."""
+    household = db.session.get(Household, receipt.household_id)
+    code = db.session.scalar(select(Compound.code).where(Compound.id == receipt.compound_id))
     first_payment = db.session.scalar(select(func.min(Payment.id)).where(Payment.receipt_id == receipt.id))
     where = household_label(household.building.name, household.unit, household.room)
     periods = periods_label([(bill.period_start, bill.months) for bill in bills])
-    notify([order.payer_id], FEE_PAID, "缴费成功",
+    notify([receipt.payer_id], FEE_PAID, "缴费成功",
            f"您已缴纳{where} {periods}物业费 {format_fen(receipt.amount_fen)}，点击查看收据",
-           link=f"/h5/c/{code}/receipts/{first_payment}", dedupe_key=f"fee-paid-order-{order.id}")
+           link=f"/h5/c/{code}/receipts/{first_payment}", dedupe_key=f"fee-paid-order-{receipt.order_id}")
 
 
 def payee_company_id(compound_id: int) -> int | None:

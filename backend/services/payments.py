@@ -278,11 +278,11 @@ def _description(bills: list[Bill]) -> str:
     return f"{bills[0].compound.name}物业费 {periods}"[:127]
 
 
-def accept_notification(headers: Mapping[str, str], body: bytes, now: datetime | None = None) -> Receipt | None:
+def accept_notification(headers: Mapping[str, str], body: bytes, now: datetime | None = None) -> int | None:
     """WeChat Pay's (or the sandbox's) payment notification: verified, decrypted, checked against the order
-    and recorded once; None for a transaction that did not succeed (nothing to record). Refused, with nothing
-    recorded: UNTRUSTED (signature, key, age), MALFORMED (unreadable, or an amount not the order's), NOT_FOUND
-    (an order we never issued)."""
+    and recorded once; the receipt's id, or None for a transaction that did not succeed (nothing to record).
+    Refused, with nothing recorded: UNTRUSTED (signature, key, age), MALFORMED (unreadable, or an amount not the
+    order's), NOT_FOUND (an order we never issued)."""
     try:
         return _record_notification(headers, body, now)
     except NotificationRejected as rejected:
@@ -298,7 +298,7 @@ def accept_notification(headers: Mapping[str, str], body: bytes, now: datetime |
         raise FeeRefused("金额与订单不符", Kind.MALFORMED) from None
 
 
-def _record_notification(headers: Mapping[str, str], body: bytes, now: datetime | None) -> Receipt | None:
+def _record_notification(headers: Mapping[str, str], body: bytes, now: datetime | None) -> int | None:
     """Raises NotificationRejected, UnknownOrder or AmountMismatch."""
     transaction = wechat_pay().parse_notification(headers, body, now=now)
     return record_paid_transaction(transaction, now or utcnow())
@@ -329,14 +329,14 @@ def complete_sandbox_payment(order_id: int, payer_id: int, now: datetime | None 
     except WeChatPayError:
         raise FeeRefused("本次支付已关闭，请重新发起缴费") from None
     try:
-        receipt = _record_notification(headers, body, now)
+        receipt_id = _record_notification(headers, body, now)
     except (NotificationRejected, AmountMismatch) as error:
         db.session.rollback()
         log.error("the sandbox's own notification of order %s was refused: %s", order_id, error)
         raise FeeRefused("支付未能确认，请稍后刷新账单查看") from None
-    if receipt is None:
+    if receipt_id is None:
         raise FeeRefused("支付未完成")
-    return receipt_payments(receipt.id)[0]
+    return receipt_payments(receipt_id)[0]
 
 
 def record_offline_payment(bill_id: int, method: PaymentMethod, amount_fen: int, offline_receipt_no: str,
@@ -392,6 +392,8 @@ def record_offline_payments(bill_ids: list[int], method: PaymentMethod, amount_f
         receipt_no=new_receipt_no(now), compound_id=compound_id, household_id=bills[0].household_id,
         method=method, amount_fen=amount_fen, offline_receipt_no=offline_receipt_no, recorded_by_id=actor_id,
         payee_company_id=payee_company_id(compound_id), paid_at=now,
+        # The desk's entry grants, posts and withdraws in its own transaction: nothing is left to follow up.
+        handled_at=now,
     )
     try:
         db.session.add(receipt)

@@ -237,7 +237,7 @@ def release_abandoned_hold(bill_id: int, now: datetime) -> bool:
 
 def grant_subsidy(bill: Bill, now: datetime) -> None:
     """The bill is paid: its held subsidy is granted, in this Beijing month's settlement, to the property company
-    serving the compound now. One statement: it runs inside every payment notification."""
+    serving the compound now. One statement: it runs for every bill a payment settles."""
     db.session.execute(
         update(SubsidyGrant)
         .where(SubsidyGrant.bill_id == bill.id, SubsidyGrant.status == GrantStatus.HELD)

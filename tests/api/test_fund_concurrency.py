@@ -15,7 +15,7 @@ from backend.services.auth import issue_tokens
 from backend.services.payment_provider import wechat_pay
 from backend.shared.clock import beijing_date, utcnow
 from tests import photo_samples as samples
-from tests.fees_support import issue_bills_for, make_schedule
+from tests.fees_support import follow_up_payments, issue_bills_for, make_schedule
 from tests.support import first_household, race
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.live]
@@ -101,6 +101,7 @@ def test_a_notification_delivered_twenty_times_at_once_posts_one_entry(app, book
     answers = race(app, [("POST", "/api/v1/payments/wechat/notify", headers, body)] * 20)
 
     assert {status for status, _ in answers} == {200}, answers
+    assert follow_up_payments() == 1
     payment_id = db.session.scalar(select(Payment.id))
     entries = list(db.session.scalars(select(FundEntry).where(FundEntry.origin == EntryOrigin.FEE_PAYMENT)))
     assert [(entry.payment_id, entry.account_id) for entry in entries] == [(payment_id, account_id)]

@@ -31,7 +31,7 @@ from backend.services import payments as payment_service
 from backend.services.auth import issue_tokens
 from backend.shared.clock import SHANGHAI, beijing_date, utcnow
 from tests.api.test_payment_notify import Opened, notify, valid
-from tests.fees_support import issue_bills_for, make_policy, make_schedule
+from tests.fees_support import follow_up_payments, issue_bills_for, make_policy, make_schedule
 from tests.support import first_household
 
 pytestmark = pytest.mark.calendar
@@ -91,6 +91,7 @@ def test_a_fee_payment_posts_exactly_one_entry_when_the_notification_is_replayed
     statuses = {notify(client, headers, body).status_code for _ in range(20)}
 
     assert statuses == {200}
+    assert follow_up_payments() == 1
     (payment,) = db.session.scalars(select(Payment)).all()
     (fee,) = _entries(EntryOrigin.FEE_PAYMENT)
     assert (fee.payment_id, fee.amount_fen, fee.category, fee.compound_id) == (

@@ -16,7 +16,7 @@ from backend.extensions import db
 from backend.models import Bill, Compound, Household, Payment, PaymentOrder, SubsidyGrant, SubsidyPolicy, User
 from backend.services.auth import issue_tokens
 from backend.services.payment_provider import wechat_pay
-from tests.fees_support import issue_bills_for, make_policy, make_schedule
+from tests.fees_support import follow_up_payments, issue_bills_for, make_policy, make_schedule
 from tests.support import race
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.live]
@@ -72,6 +72,7 @@ def test_one_notification_delivered_twenty_times_at_once_records_one_payment(app
 
     assert [status for status, _ in answers] == [200] * DELIVERIES, answers
     assert payments_count() == 1
+    assert follow_up_payments() == 1
     bill = db.session.get(Bill, bill_id)
     assert (bill.status, bill.paid_fen) == (BillStatus.PAID, share)
     grant = db.session.scalar(select(SubsidyGrant).where(SubsidyGrant.bill_id == bill_id))
@@ -131,6 +132,7 @@ def test_fifty_payments_at_once_against_a_budget_for_thirty_subsidise_exactly_th
 
     assert [status for status, _ in paid] == [200] * HOUSEHOLDS, paid
     assert payments_count() == HOUSEHOLDS
+    assert follow_up_payments() == HOUSEHOLDS
     granted = db.session.scalars(select(SubsidyGrant).where(SubsidyGrant.status == GrantStatus.GRANTED,
                                                             SubsidyGrant.amount_fen > 0)).all()
     assert len(granted) == SUBSIDISED and sum(grant.amount_fen for grant in granted) == budget

@@ -24,7 +24,7 @@ from backend.models import Bill, Payment, PaymentOrder, SubsidyGrant, SubsidyPol
 from backend.services.auth import issue_tokens
 from backend.services.payment_provider import wechat_pay
 from backend.shared.clock import utcnow
-from tests.fees_support import issue_bills_for, make_policy, make_schedule
+from tests.fees_support import follow_up_payments, issue_bills_for, make_policy, make_schedule
 from tests.support import assert_error_shape, first_household
 
 pytestmark = pytest.mark.calendar
@@ -144,6 +144,7 @@ def test_a_valid_notification_pays_the_bill_grants_the_subsidy_and_records_one_p
                                                                            transaction_id)
     assert (payment.method, payment.amount_fen, payment.subsidy_fen) == (PaymentMethod.SANDBOX, SHARE, SUBSIDY)
     assert db.session.get(PaymentOrder, opened.order_id).paid_at == payment.paid_at
+    assert follow_up_payments() == 1
     grant = db.session.scalar(select(SubsidyGrant).where(SubsidyGrant.bill_id == opened.bill_id))
     assert (grant.status, grant.amount_fen) == (GrantStatus.GRANTED, SUBSIDY)
     assert grant.granted_at is not None and grant.settlement_month.day == 1

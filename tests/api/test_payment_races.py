@@ -16,7 +16,7 @@ from backend.extensions import db
 from backend.integrations.wechat_pay import JsapiOrder, SandboxWeChatPay
 from backend.models import Bill, Household, Payment, PaymentOrder, SubsidyGrant, SubsidyPolicy
 from tests.api.test_payment_concurrency import bearer_for
-from tests.fees_support import issue_bills_for, make_policy, make_schedule, orders_of
+from tests.fees_support import follow_up_payments, issue_bills_for, make_policy, make_schedule, orders_of
 from tests.support import race
 
 pytestmark = pytest.mark.live
@@ -65,6 +65,8 @@ def complete_every_order(app, bill_id: int, headers: dict[int, dict[str, str]]) 
 
 
 def assert_settled_once(bill_id: int) -> None:
+    # One payment recorded, so one follow-up job pushed, however many deliveries.
+    assert follow_up_payments() == 1
     bill = db.session.get(Bill, bill_id)
     payments = db.session.scalars(select(Payment).where(Payment.bill_id == bill_id)).all()
     grant = db.session.scalar(select(SubsidyGrant).where(SubsidyGrant.bill_id == bill_id))

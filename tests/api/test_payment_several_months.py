@@ -37,7 +37,7 @@ from backend.services import subsidies as subsidy_service
 from backend.services.auth import issue_tokens
 from backend.services.payment_provider import wechat_pay
 from backend.shared.clock import beijing_date, utcnow
-from tests.fees_support import issue_bills_for, make_policy, make_schedule
+from tests.fees_support import follow_up_payments, issue_bills_for, make_policy, make_schedule
 from tests.support import assert_error_shape
 
 # 1栋1单元101 is 81.25 m² at ¥1.50: 12188 fen a month. The street's transition period began 13 months before
@@ -161,6 +161,7 @@ def test_one_order_pays_every_unpaid_month_of_the_household(api, client, quarter
     assert db.session.get(SubsidyPolicy, quarter.policy.id).committed_fen == sum(SUBSIDIES)
 
     assert notify(client, order["id"]).status_code == 200
+    assert follow_up_payments() == 1
 
     db.session.expire_all()
     assert [(bill.status, bill.paid_fen) for bill in map(lambda b: db.session.get(Bill, b.id), quarter.bills)] == [
@@ -193,6 +194,7 @@ def test_one_notification_delivered_twenty_times_pays_each_bill_once_on_one_rece
                 for _ in range(20)}
 
     assert statuses == {200}
+    assert follow_up_payments() == 1
     assert (count(Receipt), count(Payment)) == (1, 3)
     db.session.expire_all()
     for bill, share in zip(quarter.bills, SHARES, strict=True):

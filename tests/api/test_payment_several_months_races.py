@@ -15,7 +15,7 @@ from backend.models import Bill, Household, Payment, PaymentOrder, PaymentOrderB
 from backend.services.payment_provider import wechat_pay
 from tests.api.test_payment_concurrency import bearer_for
 from tests.api.test_payment_several_months import this_month, three_months
-from tests.fees_support import make_policy, orders_of
+from tests.fees_support import follow_up_payments, make_policy, orders_of
 from tests.support import race
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.live]
@@ -40,6 +40,8 @@ def household(area_tree, make_compound, make_user) -> dict:
 
 
 def assert_each_bill_paid_once(bill_ids: list[int]) -> None:
+    # One receipt recorded, so one follow-up job pushed, however many deliveries.
+    assert follow_up_payments() == 1
     for bill_id in bill_ids:
         bill = db.session.get(Bill, bill_id)
         payments = db.session.scalars(select(Payment).where(Payment.bill_id == bill_id)).all()

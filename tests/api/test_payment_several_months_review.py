@@ -34,6 +34,7 @@ from tests.api.test_payment_several_months import (  # noqa: F401 - api, quarter
     quarter,
     this_month,
 )
+from tests.fees_support import follow_up_payments
 from tests.support import TEST_PASSWORD, assert_error_shape
 
 
@@ -104,6 +105,7 @@ def test_waive_after_the_multi_order_expired_closes_it_frees_every_month_and_rel
         assert [(line["bill_id"], line["amount_fen"]) for line in again.json["order"]["lines"]] == [
             (quarter.bills[0].id, SHARES[0]), (quarter.bills[2].id, SHARES[2])]
         assert notify(client, again.json["order"]["id"]).status_code == 200
+        assert follow_up_payments() == 1
     assert committed(quarter) == SUBSIDIES[0] + SUBSIDIES[2]
     assert [grant.status for grant in grants(quarter.bills)] == [GrantStatus.GRANTED, GrantStatus.RELEASED,
                                                                  GrantStatus.GRANTED]

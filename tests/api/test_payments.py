@@ -38,7 +38,7 @@ from backend.services import subsidies as subsidy_service
 from backend.services.auth import issue_tokens
 from backend.services.payment_provider import wechat_pay
 from backend.shared.clock import SHANGHAI, utcnow
-from tests.fees_support import issue_bills_for, make_policy, make_schedule, orders_of
+from tests.fees_support import follow_up_payments, issue_bills_for, make_policy, make_schedule, orders_of
 from tests.integrations.wechat_pay_standin import PayKeys, WeChatPayStandIn, notification, running_standin
 from tests.support import assert_error_shape, link_wechat
 
@@ -271,6 +271,7 @@ def test_the_sandbox_button_pays_the_bill_and_grants_the_subsidy(api, world):
     assert bill["paid_fen"] + bill["subsidy_fen"] == bill["amount_fen"]
     payment = db.session.get(Payment, body["id"])
     assert payment.order_id is not None and payment.transaction_id.startswith("sandbox")
+    assert follow_up_payments() == 1
     grant = grant_of(world.bill.id)
     assert (grant.status, grant.amount_fen, grant.street_id) == (GrantStatus.GRANTED, SUBSIDY, world.street_id)
 

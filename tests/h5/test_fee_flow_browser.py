@@ -15,7 +15,7 @@ from backend.domain.subsidy import add_months
 from backend.extensions import db
 from backend.pages import SHANGHAI
 from backend.shared.clock import utcnow
-from tests.fees_support import issue_bills_for, make_policy, make_schedule
+from tests.fees_support import follow_up_payments, issue_bills_for, make_policy, make_schedule
 from tests.h5.phone import assert_fits_phone
 from tests.support import TEST_PASSWORD, first_household
 
@@ -165,6 +165,9 @@ def test_a_resident_pays_by_the_sandbox_staff_take_cash_and_the_collection_rate_
     overdue = utcnow().astimezone(SHANGHAI).date() > this_month.replace(day=28)
     expect(committee.locator("#arrears-count")).to_contain_text("共 2 户欠费" if overdue else "共 0 户欠费")
 
+    # The online payment's follow-up (its subsidy granted), as the worker runs it a moment after the payment.
+    assert follow_up_payments() == 1
+    db.session.close()
     official = phone().new_page()
     official.goto(f"{live_server}/h5/settlement")
     sign_in_here(official, "fee-official")

@@ -14,7 +14,7 @@ from backend.extensions import db
 from backend.jobs.fees import release_abandoned_subsidies
 from backend.models import Bill, SubsidyGrant, SubsidyPolicy
 from backend.services import payments
-from tests.fees_support import issue_bills_for, make_policy, make_schedule
+from tests.fees_support import follow_up_payments, issue_bills_for, make_policy, make_schedule
 from tests.support import first_household
 
 pytestmark = pytest.mark.calendar
@@ -73,6 +73,7 @@ def test_a_paid_bill_keeps_its_grant(started):
     with time_machine.travel(STARTED + timedelta(minutes=1), tick=False):
         payments.complete_sandbox_payment(start.order.id, owner.id)
     assert _run_at(SAFE + timedelta(days=30)) == 0
+    assert follow_up_payments() == 1
     assert _state(policy, bill) == (bill.subsidy_fen, bill.subsidy_fen, GrantStatus.GRANTED)
 
 

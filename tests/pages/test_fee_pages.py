@@ -35,7 +35,7 @@ from backend.services import meetings as meeting_service
 from backend.services import subsidies as subsidy_service
 from backend.services.payment_provider import wechat_pay
 from backend.shared.clock import utcnow
-from tests.fees_support import issue_bills_for, make_policy, make_schedule
+from tests.fees_support import follow_up_payments, issue_bills_for, make_policy, make_schedule
 from tests.integrations.wechat_pay_standin import PayKeys, running_standin
 from tests.support import link_wechat
 
@@ -805,6 +805,7 @@ def test_an_official_adjusts_too(compound, people, bills, phone):
 def test_an_official_sees_the_streets_settlement_with_the_budget_left(compound, people, bills, policy, phone, area_tree):
     owner, staff = phone(people["owner"]), phone(people["staff"])
     sandbox_pay(owner, compound, bills[0], pay(owner, compound, bills[0]))
+    assert follow_up_payments() == 1
     staff.post(f"/h5/c/{compound.code}/fees/desk/bills/{bills[1].id}", data=desk_form(staff, "61.87"))
     official = phone(people["official"])
     body = text(official.get("/h5/settlement"))
