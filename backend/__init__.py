@@ -188,6 +188,10 @@ def _register_api(app: Flask) -> None:
                    governance, reports, dashboard, funds, fund_statements, spending, disclosures, fund_years,
                    people):
         smorest_api.register_blueprint(module.blp)
+    # Issue 19.
+    from backend.api import activities as activities_api
+
+    smorest_api.register_blueprint(activities_api.blp)
     register_error_handlers(app)
     register_jwt(app)
 

@@ -50,6 +50,7 @@ SPENDING_DESK = "spending_desk"
 SPENDING_DECIDED = "spending_decided"
 DISCLOSURE_POSTED = "disclosure_posted"
 DISCLOSURE_OVERDUE = "disclosure_overdue"
+ACTIVITY_UPDATE = "activity_update"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -83,6 +84,8 @@ KINDS = {
     SPENDING_DECIDED: "支出审批结果",
     DISCLOSURE_POSTED: "公示栏更新",
     DISCLOSURE_OVERDUE: "公示逾期提醒",
+    # A place from the waiting list, the day-before reminder, an activity called off.
+    ACTIVITY_UPDATE: "社区活动",
 }
 
 _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
@@ -138,6 +141,8 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     DISCLOSURE_POSTED: _HOUSEHOLD,
     # The street's officials: a quarter's public-income statement not posted by its due date.
     DISCLOSURE_OVERDUE: frozenset({Role.OFFICIAL}),
+    # Whoever signed up: anyone of the compound who may join.
+    ACTIVITY_UPDATE: PERMISSIONS[Action.JOIN_ACTIVITIES],
 }
 
 

@@ -96,6 +96,10 @@ class Action(enum.StrEnum):
     # An area's oversight figures: party and self-governance coverage, first secretaries' logs.
     VIEW_COVERAGE = "view_coverage"
     VIEW_REPORTS = "view_reports"
+    # 党建+ 社区活动: reading is everyone's; signing up is for people of the compound; organising by role.
+    VIEW_ACTIVITIES = "view_activities"
+    JOIN_ACTIVITIES = "join_activities"
+    ORGANISE_ACTIVITIES = "organise_activities"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -172,6 +176,11 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_COVERAGE: frozenset({Role.OFFICIAL, Role.ADMIN}),
     # 定期通报: read and built on demand by the officials of the area and above.
     Action.VIEW_REPORTS: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.VIEW_ACTIVITIES: frozenset(Role),
+    # Staff and the committee volunteer too; a QR visitor or a third-party evaluator holds no place here.
+    Action.JOIN_ACTIVITIES: frozenset(Role) - {Role.VISITOR, Role.EVALUATOR},
+    # The party secretary, the committee and the community's officials organise (measure 2, 党建+).
+    Action.ORGANISE_ACTIVITIES: _SELF_GOVERNANCE | {Role.OFFICIAL},
 }
 
 

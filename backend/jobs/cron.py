@@ -50,6 +50,8 @@ PERIODIC_JOBS = (
     PeriodicJob("backend.jobs.funds.sweep_fund_posts", "40 17 * * *", "每天01:40", "low"),
     # The public-income statement is due by the 15th (a Beijing date): the 16th's run at 09:00 finds it late.
     PeriodicJob("backend.jobs.disclosures.sweep_overdue", "0 1 * * *", "每天09:00", "default"),
+    # Issue 19: the day-before reminders of activities (each sign-up once; quiet hours held by notifications).
+    PeriodicJob("backend.jobs.activities.send_reminders", "5 * * * *", "每小时05分", "default"),
 )
 
 for job in PERIODIC_JOBS:

@@ -193,4 +193,11 @@ __all__ = [
     "WorkOrderFollower",
     "WorkOrderPhoto",
     "WorkOrderRating",
+    "Activity",
+    "ActivityCheckin",
+    "ActivityPhoto",
+    "ActivitySignup",
 ]
+
+# Issue 19: activities (社区活动).
+from backend.models.activities import Activity, ActivityCheckin, ActivityPhoto, ActivitySignup  # noqa: E402

@@ -64,6 +64,8 @@ PHOTO_FORM_ENDPOINTS = frozenset({
     "h5.disclosure_create",
 })
 PHOTO_FORM_MAX_BYTES = 64 * 1024 * 1024
+# Issue 19.
+PHOTO_FORM_ENDPOINTS |= {"h5.activity_report"}
 
 
 @h5.before_request
@@ -92,6 +94,7 @@ def refuse_unstorable_text():
         abort(400)
 
 
+import backend.pages.activities  # noqa: E402,F401  (issue 19)
 from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     announcements,
     auth,

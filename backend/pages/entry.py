@@ -8,6 +8,7 @@ from backend.domain.workorders import STATUS_LABELS
 from backend.pages import h5
 from backend.pages.helpers import compound_by_code
 from backend.policy import authorize, roles_in_compound, visible_compounds
+from backend.presenters import activities as activity_presenter
 from backend.presenters import announcements as announcement_presenter
 from backend.presenters import dashboard as dashboard_presenter
 from backend.presenters import fund_statements as fund_statements_presenter
@@ -80,6 +81,8 @@ def compound_home(code: str):
         announcements=announcement_presenter.home_block(compound.id, user_id, roles),
         # 公共账本 and 公示栏 (Art. 943): for whoever may read the compound's money; a visitor's QR scan is not enough.
         funds=fund_statements_presenter.home_block(compound.id, compound.management_model, roles),
+        # Issue 19: 社区活动, where the compound has coming activities (or for those who organise them).
+        activities=activity_presenter.home_block(compound.id, user_id, roles),
     )
 
 
