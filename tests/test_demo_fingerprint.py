@@ -326,7 +326,7 @@ FUNDS = [
     ], 5, []),
 ]
 COUNTS = {
-    "announcement_compounds": 4, "announcements": 3, "areas": 4, "audit_events": 454, "ballot_options": 15, "ballot_results": 3, "ballot_rolls": 288, "bills": 408,
+    "announcement_compounds": 4, "announcements": 3, "areas": 4, "audit_events": 456, "ballot_options": 15, "ballot_results": 3, "ballot_rolls": 288, "bills": 408,
     "binding_requests": 2, "buildings": 7, "company_ratings": 1, "compound_figures": 2, "compound_month_figures": 24, "compounds": 2, "credit_records": 1,
     # Issue 16. Two dispute cases: their parties, three mediation records, and a notice to the resident parties of
     # each record and of the outcome (with its fan-out job).
@@ -355,6 +355,8 @@ COUNTS = {
     "topic_comments": 6, "topic_cosigns": 33, "topic_followers": 146, "topic_objections": 1, "topic_progress": 4,
     "topic_ratings": 5, "topics": 8, "users": 57, "vote_casts": 118, "votes": 117, "work_order_escalations": 2,
     "work_order_events": 56, "work_order_followers": 15, "work_order_ratings": 4, "work_orders": 15,
+    # Issue 19: a clinic with four sign-ups and a full clean-up with one waiting (and the two audit events above).
+    "activities": 2, "activity_signups": 8,
 }
 PLACES = {
     "areas": [

@@ -101,6 +101,11 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.VIEW_COVERAGE: {Role.OFFICIAL, Role.ADMIN},
     # Issue 16: the periodic reports are the officials' (of the area and above).
     Action.VIEW_REPORTS: {Role.OFFICIAL, Role.ADMIN},
+    # Issue 19: activities are read by everyone who reached the compound; its people sign up (not a QR visitor or
+    # an outside evaluator); the party secretary, the committee and the community organise them.
+    Action.VIEW_ACTIVITIES: ALL,
+    Action.JOIN_ACTIVITIES: ALL - {Role.VISITOR, Role.EVALUATOR},
+    Action.ORGANISE_ACTIVITIES: SELF_GOVERNANCE | {Role.OFFICIAL},
 }
 
 
