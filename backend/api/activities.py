@@ -149,6 +149,21 @@ class CheckInQr(MethodView):
         return response
 
 
+@blp.route(f"/activities/{ACTIVITY_ID}/checkin-qr/renew")
+class RenewCheckInQr(MethodView):
+    @blp.response(200, ActivityDetailSchema)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(403, schema=ApiErrorSchema)
+    @blp.alt_response(404, schema=ApiErrorSchema)
+    @jwt_required()
+    def post(self, activity_id):
+        """Void every check-in code printed so far (a poster photographed and shared) and issue a new one
+        (organisers; audited); check-ins already recorded stay."""
+        user_id = optional_user_id()
+        service.renew_checkin_code(activity_id, user_id, presenter.organiser_roles(activity_id, user_id), client_ip())
+        return presenter.activity_detail(activity_id, user_id)
+
+
 @blp.route(f"/activities/{ACTIVITY_ID}/cancellation")
 class Cancellation(MethodView):
     @blp.response(200, ActivityDetailSchema)

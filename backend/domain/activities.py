@@ -52,6 +52,8 @@ class ActivityAction(enum.StrEnum):
     # With the QR code at the place, from an hour before the start to the end.
     CHECK_IN = "check_in"
     PRINT_CHECKIN_POSTER = "print_checkin_poster"
+    # A poster photographed and shared lets people check in from home: void the printed codes.
+    RENEW_CHECKIN_CODE = "renew_checkin_code"
     VIEW_SIGNUPS = "view_signups"
     POST_REPORT = "post_report"
     CANCEL = "cancel"
@@ -126,7 +128,7 @@ def allowed_actions(
     if organises:
         actions |= {ActivityAction.VIEW_SIGNUPS}
         if live:
-            actions |= {ActivityAction.PRINT_CHECKIN_POSTER}
+            actions |= {ActivityAction.PRINT_CHECKIN_POSTER, ActivityAction.RENEW_CHECKIN_CODE}
             if now < starts_at:
                 actions.add(ActivityAction.CANCEL)
             else:

@@ -120,6 +120,14 @@ def activity_cancel(activity_id: int):
     return _detail_redirect(activity_id)
 
 
+@h5.post(f"/activities/{ACTIVITY_ID}/checkin-code")
+def activity_renew_checkin_code(activity_id: int):
+    user_id = _detail_form(activity_id)
+    service.renew_checkin_code(activity_id, user_id, presenter.organiser_roles(activity_id, user_id), client_ip())
+    flash("旧签到二维码已作废，请打印新的签到海报", "success")
+    return _detail_redirect(activity_id)
+
+
 @h5.post(f"/activities/{ACTIVITY_ID}/report")
 def activity_report(activity_id: int):
     user_id = _detail_form(activity_id)

@@ -145,7 +145,7 @@ class ActivityDetailSchema(ActivitySchema):
     photos = fields.List(fields.Nested(ActivityPhotoSchema))
     actions = Actions(
         "此人可做的事：sign_up, cancel_signup, check_in（活动开始前1小时至结束：扫描现场签到二维码）；"
-        "view_signups, print_checkin_poster, cancel, post_report（组织者）"
+        "view_signups, print_checkin_poster, renew_checkin_code, cancel, post_report（组织者）"
     )
     created_at = fields.DateTime()
 

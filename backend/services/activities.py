@@ -183,9 +183,13 @@ def cancel_activity(activity_id: int, actor_id: int, roles: frozenset[Role], ip:
 
 
 def renew_checkin_code(activity_id: int, actor_id: int, roles: frozenset[Role], ip: str | None = None) -> Activity:
+    """Void every check-in code printed so far (a poster photographed and shared) and issue a new one; check-ins
+    already recorded stay."""
     activity = _locked(activity_id)
     if not may_organise(activity, actor_id, roles):
         raise ActivityRefused("只有活动组织者可以重新生成签到二维码", Kind.FORBIDDEN)
+    if activity.status is not ActivityStatus.OPEN:
+        raise ActivityRefused("活动已取消")
     activity.checkin_version += 1
     record_audit(actor_id=actor_id, action="activity.renew_checkin_code", target_type="activity",
                  target_id=activity.id, compound_id=activity.compound_id, ip=ip,

@@ -163,6 +163,13 @@ def test_check_in_by_qr_counts_volunteer_hours_once_per_activity(client, world):
         for person in (helper_not, walk_in):
             assert client.post(path, json={"token": token_of(two_hours["id"])},
                                headers=api_headers(person)).json["as_volunteer"] is False
+        # A poster photographed and shared: the organiser voids it; the old code no longer checks anyone in.
+        old_token, late = token_of(two_hours["id"]), world.residents[3]
+        renewed = client.post(f"/api/v1/activities/{two_hours['id']}/checkin-qr/renew",
+                              headers=api_headers(world.committee))
+        assert renewed.status_code == 200 and renewed.json["checkin_count"] == 3
+        assert_error_shape(client.post(path, json={"token": old_token}, headers=api_headers(late)), 403)
+        assert client.post(path, json={"token": token_of(two_hours["id"])}, headers=api_headers(late)).status_code == 200
     with time_machine.travel(utcnow() + timedelta(days=2, minutes=30)):
         client.post(f"/api/v1/activities/{ninety_minutes['id']}/checkin",
                     json={"token": token_of(ninety_minutes["id"])}, headers=api_headers(volunteer))

@@ -57,7 +57,7 @@ def test_what_a_resident_is_offered_follows_their_sign_up_and_the_moment():
 
 
 def test_an_organiser_cancels_before_the_start_and_reports_after_it():
-    runs = {ActivityAction.VIEW_SIGNUPS, ActivityAction.PRINT_CHECKIN_POSTER}
+    runs = {ActivityAction.VIEW_SIGNUPS, ActivityAction.PRINT_CHECKIN_POSTER, ActivityAction.RENEW_CHECKIN_CODE}
     assert _actions(organises=True, joins=False) == runs | {ActivityAction.CANCEL}
     assert _actions(now=END + timedelta(days=1), organises=True, joins=False) == runs | {ActivityAction.POST_REPORT}
     assert _actions(organises=True, joins=False, status=ActivityStatus.CANCELLED) == {ActivityAction.VIEW_SIGNUPS}

@@ -1,6 +1,7 @@
 """Activity pages beyond what the browser drives: the organising form read as Beijing time and shown again with the
 reason when the rule refuses it, the compound home's 社区活动 only where the compound has activities (or for those
-who organise them), a report posted with a photo from the page, and the organisers' 志愿服务统计 closed to others."""
+who organise them), renewing the check-in code and a report posted with a photo from the page, and the organisers'
+志愿服务统计 closed to others."""
 from __future__ import annotations
 
 import html
@@ -69,6 +70,10 @@ def test_the_home_shows_coming_activities_and_organisers_post_a_report(app, make
     assert "已报名 · 志愿者" in text(owner.get(f"/h5/activities/{activity.id}"))
     assert owner.get(f"/h5/c/{compound.code}/volunteering").status_code == 403
     assert committee.get(f"/h5/c/{compound.code}/volunteering").status_code == 200
+    renewed = committee.post(f"/h5/activities/{activity.id}/checkin-code", data={"csrf_token": committee.csrf},
+                             follow_redirects=True)
+    assert "旧签到二维码已作废，请打印新的签到海报" in text(renewed)
+    assert owner.post(f"/h5/activities/{activity.id}/checkin-code", data={"csrf_token": owner.csrf}).status_code == 403
 
     # Ten minutes after the start, signed in afresh (an access token lasts less than that).
     with time_machine.travel(starts + timedelta(minutes=10)):

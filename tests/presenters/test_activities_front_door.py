@@ -105,10 +105,10 @@ def test_an_activity_reads_the_same_through_the_api_and_the_page(app, client, wo
     joins = role not in ("visitor", "evaluator")
     if moment == "before the start":
         expected = ({"cancel_signup"} if role in ("staff", "owner") else {"sign_up"}) if joins else set()
-        organising = {"view_signups", "print_checkin_poster", "cancel"}
+        organising = {"view_signups", "print_checkin_poster", "renew_checkin_code", "cancel"}
     else:
         expected = {"check_in"} if joins else set()
-        organising = {"view_signups", "print_checkin_poster", "post_report"}
+        organising = {"view_signups", "print_checkin_poster", "renew_checkin_code", "post_report"}
     assert seen["actions"] == expected | (organising if role in ORGANISERS else set())
 
 
