@@ -50,6 +50,8 @@ SPENDING_DESK = "spending_desk"
 SPENDING_DECIDED = "spending_decided"
 DISCLOSURE_POSTED = "disclosure_posted"
 DISCLOSURE_OVERDUE = "disclosure_overdue"
+# Issue 19: a renovation project set up for its party, completed for its creator.
+RENOVATION_UPDATE = "renovation_update"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -83,6 +85,7 @@ KINDS = {
     SPENDING_DECIDED: "支出审批结果",
     DISCLOSURE_POSTED: "公示栏更新",
     DISCLOSURE_OVERDUE: "公示逾期提醒",
+    RENOVATION_UPDATE: "改造项目",
 }
 
 _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
@@ -138,6 +141,8 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     DISCLOSURE_POSTED: _HOUSEHOLD,
     # The street's officials: a quarter's public-income statement not posted by its due date.
     DISCLOSURE_OVERDUE: frozenset({Role.OFFICIAL}),
+    # The party (company, committee, community) of a new project; its creator (an official or the committee) when done.
+    RENOVATION_UPDATE: _RECTIFICATION_PARTIES,
 }
 
 

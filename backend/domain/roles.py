@@ -96,6 +96,11 @@ class Action(enum.StrEnum):
     # An area's oversight figures: party and self-governance coverage, first secretaries' logs.
     VIEW_COVERAGE = "view_coverage"
     VIEW_REPORTS = "view_reports"
+    # 老旧小区改造 (issue 19): projects are public to the compound; the officials over it and its self-governance
+    # set them up; progress is the responsible party's and rating a household's (the service checks both).
+    VIEW_RENOVATION = "view_renovation"
+    MANAGE_RENOVATION = "manage_renovation"
+    RATE_RENOVATION = "rate_renovation"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -172,6 +177,13 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_COVERAGE: frozenset({Role.OFFICIAL, Role.ADMIN}),
     # 定期通报: read and built on demand by the officials of the area and above.
     Action.VIEW_REPORTS: frozenset({Role.OFFICIAL, Role.ADMIN}),
+}
+
+# Issue 19: renovation projects.
+PERMISSIONS |= {
+    Action.VIEW_RENOVATION: frozenset(Role),
+    Action.MANAGE_RENOVATION: _SELF_GOVERNANCE | {Role.OFFICIAL},
+    Action.RATE_RENOVATION: _HOUSEHOLD_PEOPLE,
 }
 
 

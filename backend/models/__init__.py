@@ -194,3 +194,14 @@ __all__ = [
     "WorkOrderPhoto",
     "WorkOrderRating",
 ]
+
+# Issue 19: renovation projects (老旧小区改造).
+from backend.models.renovation import (  # noqa: E402
+    RenovationItem,
+    RenovationPhoto,
+    RenovationProject,
+    RenovationRating,
+    RenovationUpdate,
+)
+
+__all__ += ["RenovationItem", "RenovationPhoto", "RenovationProject", "RenovationRating", "RenovationUpdate"]

@@ -92,6 +92,7 @@ def refuse_unstorable_text():
         abort(400)
 
 
+# Issue 19.
 from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     announcements,
     auth,
@@ -114,6 +115,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     notifications,
     rating,
     rectifications,
+    renovation,  # noqa: E402,F401
     reports,
     settings,
     spending,

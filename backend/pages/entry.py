@@ -12,6 +12,7 @@ from backend.presenters import announcements as announcement_presenter
 from backend.presenters import dashboard as dashboard_presenter
 from backend.presenters import fund_statements as fund_statements_presenter
 from backend.presenters import overview as overview_presenter
+from backend.presenters import renovation as renovation_presenter
 from backend.presenters import surveys as survey_presenter
 from backend.presenters import workorders as workorder_presenter
 from backend.presenters.rating import compound_stars, rates_companies
@@ -80,6 +81,8 @@ def compound_home(code: str):
         announcements=announcement_presenter.home_block(compound.id, user_id, roles),
         # 公共账本 and 公示栏 (Art. 943): for whoever may read the compound's money; a visitor's QR scan is not enough.
         funds=fund_statements_presenter.home_block(compound.id, compound.management_model, roles),
+        # Issue 19: 改造进度, where the compound has renovation projects.
+        renovation=renovation_presenter.home_block(compound.id, roles),
     )
 
 
