@@ -47,7 +47,7 @@ def _responses(*statuses):
 class CompoundProjects(MethodView):
     @blp.arguments(PageQuery, location="query")
     @blp.response(200, RenovationPageSchema)
-    @_responses(404)
+    @_responses(401, 404)
     def get(self, query, compound_id):
         """The compound's projects, under way first: public to everyone of the compound (a QR visitor too)."""
         return presenter.compound_list(compound_id, optional_user_id(), entry_compound_id(), query["page"],
@@ -67,7 +67,7 @@ class CompoundProjects(MethodView):
 @blp.route(f"/renovation-projects/{PROJECT_ID}")
 class Project(MethodView):
     @blp.response(200, RenovationProjectDetailSchema)
-    @_responses(404)
+    @_responses(401, 404)
     def get(self, project_id):
         """The project: items, funding, the topic it came from, the timeline (proposal → decision → project →
         rating), progress with photos, ratings; `actions` are this person's."""
@@ -110,7 +110,7 @@ class Rating(MethodView):
 @blp.route(f"/renovation-projects/{PROJECT_ID}/photos/{PHOTO_ID}")
 class PhotoBytes(MethodView):
     @blp.response(200, {"type": "string", "format": "binary"}, content_type="image/jpeg")
-    @_responses(404)
+    @_responses(401, 404)
     def get(self, project_id, renovation_photo_id):
         """A progress photo (JPEG), to everyone who may see the project."""
         photo = presenter.photo(project_id, renovation_photo_id, optional_user_id(), entry_compound_id())

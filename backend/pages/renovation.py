@@ -35,6 +35,9 @@ def _files(name: str) -> list:
 @h5.get("/c/<code>/renovation")
 def renovation_list(code: str):
     compound = compound_by_code(code)
+    # Signed-out readers must at least have scanned the compound's QR code; others sign in first.
+    if optional_user_id() is None and entry_compound_id() != compound.id:
+        return login_redirect()
     listing = presenter.compound_list(compound.id, optional_user_id(), entry_compound_id(), page_number(), PAGE_SIZE)
     return render_template("renovation/list.html", compound=compound, listing=listing)
 
@@ -91,6 +94,8 @@ def _project_page(project_id: int, user_id: int | None, refused=None, typed: dic
 
 @h5.get(f"/renovation/{PROJECT_ID}")
 def renovation_page(project_id: int):
+    if optional_user_id() is None and entry_compound_id() is None:
+        return login_redirect()
     return _project_page(project_id, optional_user_id())
 
 

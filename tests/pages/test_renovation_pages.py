@@ -12,6 +12,7 @@ def test_the_set_up_form_and_the_home_block(client, page_sign_in, make_compound,
     committee = make_user(Role.COMMITTEE, compound)
     resident = make_user(Role.RESIDENT, compound, household=first_household(compound))
     home = f"/h5/c/{compound.code}"
+    assert "/h5/login" in client.get(f"{home}/renovation").headers["Location"]
 
     page_sign_in(client, resident)
     assert 'id="home-renovation"' not in client.get(home).get_data(as_text=True)
@@ -38,3 +39,6 @@ def test_the_set_up_form_and_the_home_block(client, page_sign_in, make_compound,
     shown = client.get(home).get_data(as_text=True)
     assert 'id="home-renovation"' in shown and f'data-project="{project_id}"' in shown and "雨污分流改造" in shown
     assert "¥125,000.50" in client.get(f"/h5/renovation/{project_id}").get_data(as_text=True)
+    for cookie in ("access_token_cookie", "refresh_token_cookie"):
+        client.delete_cookie(cookie)
+    assert "/h5/login" in client.get(f"/h5/renovation/{project_id}").headers["Location"]
