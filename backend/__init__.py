@@ -192,6 +192,8 @@ def _register_api(app: Flask) -> None:
     from backend.api import activities as activities_api
 
     smorest_api.register_blueprint(activities_api.blp)
+    from backend.api import renovation
+    smorest_api.register_blueprint(renovation.blp)
     register_error_handlers(app)
     register_jwt(app)
 

@@ -21,13 +21,22 @@ from backend.domain.announcements import Category
 from backend.domain.bindings import BindingStatus, Relation
 from backend.domain.consultations import Channel, Schedule
 from backend.domain.rectifications import ResponsibleParty
+from backend.domain.renovation import FundingSource, ItemClass
 from backend.domain.roles import Role
 from backend.domain.voting import VoteKind, VoteRule
 from backend.domain.workorders import Urgency
 from backend.extensions import db, limiter
 from backend.models import BindingRequest, Household, Notice, Notification, TopicPhoto, WorkOrderPhoto
 from backend.policy import roles_in_compound
-from backend.services import announcements, consultations, payments, photos, rectifications, surveys
+from backend.services import (
+    announcements,
+    consultations,
+    payments,
+    photos,
+    rectifications,
+    renovation,
+    surveys,
+)
 from backend.services.auth import issue_tokens
 from backend.services.consultations import Acceptance, OptionDraft
 from backend.services.workorders import submit_order
@@ -90,6 +99,7 @@ def build_seeded(area_tree, make_compound, make_user, sign_in) -> dict:
         "survey_id": running_survey(community, resident, admin), **posted_announcement(compound, admin),
         **recorded_inspection(compound, admin),
     }
+    ids |= renovation_project(compound, admin, staff)
     return {"ids": ids, "admin": admin, "admin_headers": sign_in(admin)}
 
 
@@ -174,6 +184,15 @@ def recorded_inspection(compound, admin) -> dict[str, int]:
     item = rectifications.items_of_inspection(inspection.id)[0]
     return {"inspection_id": inspection.id, "rectification_id": item.id,
             "rectification_photo_id": rectifications.photos_of(item.id)[0].id}
+
+
+def renovation_project(compound, admin, staff) -> dict[str, int]:
+    """Issue 19: a renovation project set up by the admin, under way with a photo of the company's staff."""
+    project = renovation.create_project(compound.id, admin.id, renovation.ProjectInput(
+        "电梯改造", ResponsibleParty.COMPANY, [renovation.ItemInput(ItemClass.BASIC, "电梯", 100, FundingSource.LOCAL)]))
+    renovation.post_progress(project.id, staff.id, "施工中", 50,
+                             [photos.prepare_photo(photo_samples.camera_jpeg(160, 120).stream())])
+    return {"project_id": project.id, "renovation_photo_id": renovation.photos_of(project.id)[0].id}
 
 
 def order_photo_id(order_id: int) -> int:

@@ -23,6 +23,7 @@ from backend.demo.governance import make_governance
 from backend.demo.inspections import make_inspections
 from backend.demo.people import DEMO_PASSWORD, make_people
 from backend.demo.places import demo_compound, demo_loaded, make_places
+from backend.demo.renovation import make_renovation
 from backend.demo.reports import make_reports
 from backend.demo.topics import make_topics
 from backend.demo.work_orders import make_work_orders
@@ -83,6 +84,8 @@ def _load() -> Demo:
     make_flags(areas[AreaLevel.DISTRICT], evaluation.district_official, list(compounds.values()), now)
     # Issue 19: 社区活动 (no notices: signing up tells nobody but the screen).
     make_activities(first_id, people.accounts, now)
+    # Issue 19.
+    make_renovation(first_id, people.accounts, now)
     # Last: the report is made of everything above.
     make_reports(areas[AreaLevel.STREET], now)
     return Demo(areas=areas, compounds=compounds, homes=dict(people.homes), users=people.accounts | {

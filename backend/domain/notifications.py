@@ -51,6 +51,8 @@ SPENDING_DECIDED = "spending_decided"
 DISCLOSURE_POSTED = "disclosure_posted"
 DISCLOSURE_OVERDUE = "disclosure_overdue"
 ACTIVITY_UPDATE = "activity_update"
+# Issue 19: a renovation project set up for its party, completed for its creator.
+RENOVATION_UPDATE = "renovation_update"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -86,6 +88,7 @@ KINDS = {
     DISCLOSURE_OVERDUE: "公示逾期提醒",
     # A place from the waiting list, the day-before reminder, an activity called off.
     ACTIVITY_UPDATE: "社区活动",
+    RENOVATION_UPDATE: "改造项目",
 }
 
 _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
@@ -143,6 +146,8 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     DISCLOSURE_OVERDUE: frozenset({Role.OFFICIAL}),
     # Whoever signed up: anyone of the compound who may join.
     ACTIVITY_UPDATE: PERMISSIONS[Action.JOIN_ACTIVITIES],
+    # The party (company, committee, community) of a new project; its creator (an official or the committee) when done.
+    RENOVATION_UPDATE: _RECTIFICATION_PARTIES,
 }
 
 

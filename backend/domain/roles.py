@@ -100,6 +100,11 @@ class Action(enum.StrEnum):
     VIEW_ACTIVITIES = "view_activities"
     JOIN_ACTIVITIES = "join_activities"
     ORGANISE_ACTIVITIES = "organise_activities"
+    # 老旧小区改造 (issue 19): projects are public to the compound; the officials over it and its self-governance
+    # set them up; progress is the responsible party's and rating a household's (the service checks both).
+    VIEW_RENOVATION = "view_renovation"
+    MANAGE_RENOVATION = "manage_renovation"
+    RATE_RENOVATION = "rate_renovation"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -181,6 +186,13 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.JOIN_ACTIVITIES: frozenset(Role) - {Role.VISITOR, Role.EVALUATOR},
     # The party secretary, the committee and the community's officials organise (measure 2, 党建+).
     Action.ORGANISE_ACTIVITIES: _SELF_GOVERNANCE | {Role.OFFICIAL},
+}
+
+# Issue 19: renovation projects.
+PERMISSIONS |= {
+    Action.VIEW_RENOVATION: frozenset(Role),
+    Action.MANAGE_RENOVATION: _SELF_GOVERNANCE | {Role.OFFICIAL},
+    Action.RATE_RENOVATION: _HOUSEHOLD_PEOPLE,
 }
 
 

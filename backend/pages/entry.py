@@ -13,6 +13,7 @@ from backend.presenters import announcements as announcement_presenter
 from backend.presenters import dashboard as dashboard_presenter
 from backend.presenters import fund_statements as fund_statements_presenter
 from backend.presenters import overview as overview_presenter
+from backend.presenters import renovation as renovation_presenter
 from backend.presenters import surveys as survey_presenter
 from backend.presenters import workorders as workorder_presenter
 from backend.presenters.rating import compound_stars, rates_companies
@@ -83,6 +84,8 @@ def compound_home(code: str):
         funds=fund_statements_presenter.home_block(compound.id, compound.management_model, roles),
         # Issue 19: 社区活动, where the compound has coming activities (or for those who organise them).
         activities=activity_presenter.home_block(compound.id, user_id, roles),
+        # Issue 19: 改造进度, where the compound has renovation projects.
+        renovation=renovation_presenter.home_block(compound.id, roles),
     )
 
 

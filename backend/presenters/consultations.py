@@ -5,7 +5,7 @@ comments, objections and progress, the turnout and the frozen result, the commit
 topic screen. Labels come from the domain; who may do what from the permission table through policy."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -35,6 +35,7 @@ from backend.domain.refusals import Kind, Refused
 from backend.domain.roles import Action
 from backend.domain.voting import ITEM_LABELS, VoteKind
 from backend.policy import NOT_FOUND, Access, authorize
+from backend.presenters import renovation as renovation_presenter
 from backend.presenters.confirmations import Confirmation
 from backend.services import compounds as compound_service
 from backend.services import consultations as service
@@ -341,6 +342,8 @@ class TopicDetail(TopicLine):
     # To whoever may open the ballot now: what to know first (it ends the deliberation early, a meeting on the
     # topic is still to come).
     open_ballot_warnings: tuple[str, ...]
+    # Issue 19: the renovation projects the topic led to (the way back of the accountability timeline).
+    renovation_projects: list[dict] = field(default_factory=list)
 
     @property
     def byline(self) -> str:
@@ -418,6 +421,7 @@ def topic_detail(seen: Seen, now: datetime | None = None) -> TopicDetail:
         open_ballot_warnings=rules.open_ballot_warnings(
             now, topic.deliberation_ends_at, [(f"{m.kind_label}“{m.title}”", m.starts_at) for m in meetings]
         ) if TopicAction.OPEN_BALLOT in actions else (),
+        renovation_projects=renovation_presenter.topic_projects(topic.id),
     )
 
 

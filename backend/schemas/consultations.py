@@ -470,6 +470,16 @@ class LinkedMeetingSchema(Schema):
     place = fields.String()
 
 
+class TopicRenovationSchema(Schema):
+    """Issue 19: a renovation project the topic led to."""
+
+    id = fields.Integer()
+    title = fields.String()
+    status = fields.String(metadata={"description": "planned, in_progress, completed"})
+    status_label = fields.String()
+    percent = fields.Integer()
+
+
 class TopicDetailSchema(TopicSchema):
     five_steps = fields.List(fields.String())
     proposer_name = fields.String(
@@ -505,6 +515,8 @@ class TopicDetailSchema(TopicSchema):
         "可以开启表决时，开启前应知道的事（提前结束协商讨论、相关会议尚未举行），每条一句；开启表决和结束表决不可撤销，"
         "接口不再询问，请客户端先向用户确认"
     )})
+    renovation_projects = fields.List(fields.Nested(TopicRenovationSchema),
+                                      metadata={"description": "由本议题形成的老旧小区改造项目"})
 
 
 class TopicListSchema(envelope(TopicSchema)):

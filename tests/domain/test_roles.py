@@ -107,6 +107,13 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.JOIN_ACTIVITIES: ALL - {Role.VISITOR, Role.EVALUATOR},
     Action.ORGANISE_ACTIVITIES: SELF_GOVERNANCE | {Role.OFFICIAL},
 }
+# Issue 19: renovation projects are public to the compound; the officials over it and its self-governance set them
+# up; a household rates (the responsible party's progress is checked by the service, not by role).
+EXPECTED |= {
+    Action.VIEW_RENOVATION: ALL,
+    Action.MANAGE_RENOVATION: SELF_GOVERNANCE | {Role.OFFICIAL},
+    Action.RATE_RENOVATION: {Role.RESIDENT, Role.OWNER},
+}
 
 
 # In a compound without a party organisation the committee stands in for it.
