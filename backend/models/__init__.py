@@ -201,6 +201,7 @@ __all__ = [
 
 # Issue 19: activities (社区活动).
 from backend.models.activities import Activity, ActivityCheckin, ActivityPhoto, ActivitySignup  # noqa: E402
+
 # Issue 19: renovation projects (老旧小区改造).
 from backend.models.renovation import (  # noqa: E402
     RenovationItem,

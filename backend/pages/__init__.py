@@ -95,6 +95,7 @@ def refuse_unstorable_text():
 
 
 import backend.pages.activities  # noqa: E402,F401  (issue 19)
+
 # Issue 19.
 from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     announcements,
