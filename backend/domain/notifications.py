@@ -50,6 +50,8 @@ SPENDING_DESK = "spending_desk"
 SPENDING_DECIDED = "spending_decided"
 DISCLOSURE_POSTED = "disclosure_posted"
 DISCLOSURE_OVERDUE = "disclosure_overdue"
+CONTRACT_DECIDED = "contract_decided"
+CONTRACT_TERM_END = "contract_term_end"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -83,6 +85,8 @@ KINDS = {
     SPENDING_DECIDED: "支出审批结果",
     DISCLOSURE_POSTED: "公示栏更新",
     DISCLOSURE_OVERDUE: "公示逾期提醒",
+    CONTRACT_DECIDED: "物业选聘结果",
+    CONTRACT_TERM_END: "物业合同到期提醒",
 }
 
 _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
@@ -138,6 +142,10 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     DISCLOSURE_POSTED: _HOUSEHOLD,
     # The street's officials: a quarter's public-income statement not posted by its due date.
     DISCLOSURE_OVERDUE: frozenset({Role.OFFICIAL}),
+    # The committee and party secretary: a selection vote decided (a draft contract, or a dismissal).
+    CONTRACT_DECIDED: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY}),
+    # The committee and party secretary: the company's contract ends in 180 / 90 days.
+    CONTRACT_TERM_END: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY}),
 }
 
 

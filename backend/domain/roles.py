@@ -96,6 +96,11 @@ class Action(enum.StrEnum):
     # An area's oversight figures: party and self-governance coverage, first secretaries' logs.
     VIEW_COVERAGE = "view_coverage"
     VIEW_REPORTS = "view_reports"
+    # The company's life cycle (issue 19): selections, contracts and handover inspections.
+    VIEW_CONTRACTS = "view_contracts"
+    MANAGE_CONTRACTS = "manage_contracts"
+    # The company's signature on a handover inspection (its manager in the compound).
+    SIGN_HANDOVER_FOR_COMPANY = "sign_handover_for_company"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -172,6 +177,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_COVERAGE: frozenset({Role.OFFICIAL, Role.ADMIN}),
     # 定期通报: read and built on demand by the officials of the area and above.
     Action.VIEW_REPORTS: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    # The company's contract and its handover are the owners' business and the company's; officials oversee.
+    Action.VIEW_CONTRACTS: _HOUSEHOLD_PEOPLE | _RUNS_COMPOUND,
+    Action.MANAGE_CONTRACTS: _SELF_GOVERNANCE,
+    Action.SIGN_HANDOVER_FOR_COMPANY: frozenset({Role.MANAGER}),
 }
 
 

@@ -50,6 +50,9 @@ PERIODIC_JOBS = (
     PeriodicJob("backend.jobs.funds.sweep_fund_posts", "40 17 * * *", "每天01:40", "low"),
     # The public-income statement is due by the 15th (a Beijing date): the 16th's run at 09:00 finds it late.
     PeriodicJob("backend.jobs.disclosures.sweep_overdue", "0 1 * * *", "每天09:00", "default"),
+    # Three minutes after the consultations' sweep, which closes the ballots whose results it reads.
+    PeriodicJob("backend.jobs.contracts.sweep", "3-59/5 * * * *", "每5分钟", "default"),
+    PeriodicJob("backend.jobs.contracts.remind_term_ends", "25 1 * * *", "每天09:25", "default"),
 )
 
 for job in PERIODIC_JOBS:

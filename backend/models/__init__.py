@@ -25,6 +25,14 @@ from backend.models.consultations import (
     Vote,
     VoteCast,
 )
+from backend.models.contracts import (
+    CompanySelection,
+    ContractReminder,
+    HandoverInspection,
+    HandoverItem,
+    HandoverPhoto,
+    PropertyContract,
+)
 from backend.models.dashboard import CompoundFigures, CompoundMonthFigures
 from backend.models.disputes import DisputeCase, DisputeParty, DisputeStep
 from backend.models.fees import (
@@ -193,4 +201,10 @@ __all__ = [
     "WorkOrderFollower",
     "WorkOrderPhoto",
     "WorkOrderRating",
+    "CompanySelection",
+    "ContractReminder",
+    "HandoverInspection",
+    "HandoverItem",
+    "HandoverPhoto",
+    "PropertyContract",
 ]
