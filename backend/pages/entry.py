@@ -80,6 +80,8 @@ def compound_home(code: str):
         announcements=announcement_presenter.home_block(compound.id, user_id, roles),
         # 公共账本 and 公示栏 (Art. 943): for whoever may read the compound's money; a visitor's QR scan is not enough.
         funds=fund_statements_presenter.home_block(compound.id, compound.management_model, roles),
+        # Issue 19, contracts: the company's selection, contract and handover, for the compound's people.
+        contracts_link=allows(roles, Action.VIEW_CONTRACTS),
     )
 
 

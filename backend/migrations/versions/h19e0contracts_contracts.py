@@ -9,7 +9,6 @@ Create Date: 2026-12-06 13:21:10.919809
 import sqlalchemy as sa
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = 'h19e0contracts'
 down_revision = 'h18c0paynotify'
