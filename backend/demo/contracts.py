@@ -23,8 +23,15 @@ CONTRACT_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root
 
 
 def decided_on_paper(compound_id: int, company_id: int, committee_id: int) -> int:
+    """A selection of `company_id` decided on paper, settled the way the sweep settles one: the draft's id."""
+    selection_id = paper_result(compound_id, company_id, committee_id)
+    service.settle_selections(compound_id)
+    return service.contract_made_by(selection_id)
+
+
+def paper_result(compound_id: int, company_id: int, committee_id: int) -> int:
     """A selection of `company_id` whose topic carries the result of an item-4 vote held on paper (four in five of
-    the households and of the area, all for), settled the way the sweep settles one: the draft contract's id."""
+    the households and of the area, all for), not settled yet: its id."""
     selection = service.start_selection(compound_id, committee_id, SelectionPurpose.HIRE, [company_id])
     selection_id = selection.id
     households, area = db.session.execute(select(func.count(), func.coalesce(func.sum(Household.floor_area_centi_m2), 0))
@@ -41,8 +48,7 @@ def decided_on_paper(compound_id: int, company_id: int, committee_id: int) -> in
                        "area_centi_m2": voted_area, "headcount": voted, "approved": True}},
         thresholds={"participation": "2/3", "approval": "1/2", "approval_strict": True}))
     db.session.commit()
-    service.settle_selections(compound_id)
-    return service.contract_made_by(selection_id)
+    return selection_id
 
 
 def make_contracts(compound_id: int, accounts: dict[str, int], now: datetime) -> int:

@@ -101,6 +101,12 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.VIEW_COVERAGE: {Role.OFFICIAL, Role.ADMIN},
     # Issue 16: the periodic reports are the officials' (of the area and above).
     Action.VIEW_REPORTS: {Role.OFFICIAL, Role.ADMIN},
+    # Issue 19: the company's contract is read by the compound's people and those who run or oversee it; the
+    # committee keeps it; the company's manager signs its handover inspections.
+    Action.VIEW_CONTRACTS: {Role.RESIDENT, Role.OWNER, Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER,
+                            Role.OFFICIAL, Role.ADMIN},
+    Action.MANAGE_CONTRACTS: SELF_GOVERNANCE,
+    Action.SIGN_HANDOVER_FOR_COMPANY: {Role.MANAGER},
 }
 
 
