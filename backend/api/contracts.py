@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 
 from backend.api.arguments import MultipartParser
 from backend.api.uploads import limit_photo_upload
-from backend.domain.contracts import MAX_PHOTOS, SelectionPurpose
+from backend.domain.contracts import MAX_PHOTOS
 from backend.presenters import contracts as presenter
 from backend.request_context import client_ip, jwt_required, optional_user_id
 from backend.schemas.common import ApiErrorSchema
@@ -71,8 +71,7 @@ class CompanySelections(MethodView):
     def post(self, body, compound_id):
         """选聘: the committee names 1–5 candidate companies; a topic waits at the desk to be accepted as an owners'
         joint decision under Art. 278 item 4. Its passed result makes a draft contract with the chosen company."""
-        selection = service.start_selection(compound_id, optional_user_id(), SelectionPurpose.HIRE,
-                                            body["candidate_ids"], ip=client_ip())
+        selection = service.start_selection(compound_id, optional_user_id(), body["candidate_ids"], ip=client_ip())
         return presenter.selection_view(selection.id)
 
 

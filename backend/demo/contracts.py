@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from backend.domain.consultations import Step
-from backend.domain.contracts import ItemState, SelectionPurpose
+from backend.domain.contracts import ItemState
 from backend.domain.voting import VoteKind
 from backend.extensions import db
 from backend.models import BallotResult, Compound, Household, Topic
@@ -32,7 +32,7 @@ def decided_on_paper(compound_id: int, company_id: int, committee_id: int) -> in
 def paper_result(compound_id: int, company_id: int, committee_id: int) -> int:
     """A selection of `company_id` whose topic carries the result of an item-4 vote held on paper (four in five of
     the households and of the area, all for), not settled yet: its id."""
-    selection = service.start_selection(compound_id, committee_id, SelectionPurpose.HIRE, [company_id])
+    selection = service.start_selection(compound_id, committee_id, [company_id])
     selection_id = selection.id
     households, area = db.session.execute(select(func.count(), func.coalesce(func.sum(Household.floor_area_centi_m2), 0))
                                           .where(Household.compound_id == compound_id)).one()

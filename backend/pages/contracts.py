@@ -68,7 +68,7 @@ def contracts_select(compound_id: int):
     user_id = require_user_for_post()
     show_refusal_with(lambda refused: _compound_page(compound_id, user_id, refused))
     body = load_form(SelectionInputSchema())
-    service.start_selection(compound_id, user_id, SelectionPurpose.HIRE, body["candidate_ids"], ip=client_ip())
+    service.start_selection(compound_id, user_id, body["candidate_ids"], ip=client_ip())
     flash("已发起选聘表决，等待确定议题", "success")
     return redirect(url_for("h5.contracts_compound", compound_id=compound_id))
 

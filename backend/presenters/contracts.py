@@ -237,7 +237,7 @@ def contract_detail(contract_id: int, user_id: int | None) -> ContractDetail:
 
 def handover_detail(inspection_id: int, user_id: int | None) -> HandoverDetail:
     inspection, seen = service.inspection_seen(inspection_id, user_id)
-    contract = service.contract_seen(inspection.contract_id, user_id)[0]
+    contract = service.contract_of(inspection)
     items = service.items_of(inspection.id)
     photos = service.photos_of([item.id for item in items])
     people = service.user_names([item.checked_by_id for item in items]

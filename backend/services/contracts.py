@@ -112,14 +112,12 @@ def _companies(company_ids: Sequence[int]) -> dict[int, str]:
         select(PropertyCompany.id, PropertyCompany.name).where(PropertyCompany.id.in_(set(company_ids)))).all())
 
 
-def start_selection(compound_id: int, user_id: int | None, purpose: SelectionPurpose, candidate_ids: Sequence[int],
+def start_selection(compound_id: int, user_id: int | None, candidate_ids: Sequence[int],
                     ip: str | None = None) -> CompanySelection:
     """选聘: the committee names the candidate companies and the topic goes to the desk (议题确定), to be accepted
     as an owners' joint decision under item 4."""
-    if purpose is not SelectionPurpose.HIRE:
-        raise ContractsRefused("续聘与解聘从合同页面发起", Kind.INVALID, errors={"purpose": ["只能选聘"]})
     _managing(compound_id, user_id)
-    return _raise(compound_id, user_id, purpose, list(candidate_ids), None, ip)
+    return _raise(compound_id, user_id, SelectionPurpose.HIRE, list(candidate_ids), None, ip)
 
 
 def follow_up_contract(contract_id: int, user_id: int | None, purpose: SelectionPurpose,
@@ -216,8 +214,8 @@ def _settle_locked(selection: CompanySelection) -> bool:
                  target_id=selection.id, compound_id=selection.compound_id,
                  after={"topic_id": selection.topic_id, "note": decision.note,
                         "contract_id": made.id if made else selection.contract_id})
-    link = contract_link(made.id if made else selection.contract_id) if (made or selection.contract_id) else \
-        f"/h5/compounds/{selection.compound_id}/contracts"
+    about = made.id if made else selection.contract_id
+    link = contract_link(about) if about else f"/h5/compounds/{selection.compound_id}/contracts"
     notify(_desk_ids(selection.compound_id), CONTRACT_DECIDED,
            f"{SELECTION_PURPOSE_LABELS[selection.purpose]}：{decision.note}"[:64],
            "请填写合同期限、服务等级、收费标准并上传合同文件。" if made else "", link=link,
@@ -337,7 +335,8 @@ def attach_file(contract_id: int, user_id: int | None, document: PreparedDocumen
 
 
 def activate(contract_id: int, user_id: int | None, ip: str | None = None) -> PropertyContract:
-    """签订生效: the compound's company becomes the contract's (audited); a contract in force before it ends."""
+    """签订生效: the compound's company becomes the contract's (audited); a contract in force before it ends, and
+    when it was another company's, that company's hand-back inspection opens."""
     contract = _for_change(contract_id, user_id, ContractAction.ACTIVATE)
     rules.check_activation(contract.status, rules.missing_for_activation(
         contract.term_start, contract.term_end, contract.service_level, contract.file_key is not None))
@@ -346,6 +345,8 @@ def activate(contract_id: int, user_id: int | None, ip: str | None = None) -> Pr
             PropertyContract.compound_id == contract.compound_id, PropertyContract.status == ContractStatus.ACTIVE)
             .with_for_update()):
         previous.status, previous.ended_at, previous.end_note = ContractStatus.ENDED, now, "由新合同接续"
+        if previous.company_id != contract.company_id:
+            _open_handover(previous, HandoverDirection.HAND_BACK, user_id)
     db.session.flush()
     contract.status, contract.activated_at = ContractStatus.ACTIVE, now
     compound = db.session.get(Compound, contract.compound_id)
@@ -481,6 +482,10 @@ def start_handover(contract_id: int, user_id: int | None, ip: str | None = None)
                  after={"contract_id": contract.id, "direction": inspection.direction.value})
     db.session.commit()
     return inspection
+
+
+def contract_of(inspection: HandoverInspection) -> PropertyContract:
+    return db.session.get(PropertyContract, inspection.contract_id)
 
 
 def inspection_seen(inspection_id: int, user_id: int | None) -> tuple[HandoverInspection, Viewer]:

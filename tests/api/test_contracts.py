@@ -33,6 +33,7 @@ from backend.models import (
 from backend.services.auth import issue_tokens
 from backend.shared.clock import beijing_date, utcnow
 from tests import photo_samples as samples
+from tests.contracts_support import contract_in_force, drafted_contract
 from tests.support import assert_error_shape
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -322,3 +323,20 @@ def test_another_compounds_people_find_nothing(client, world):
                             world.members[0], json={"candidate_ids": []}), 422)
     assert_error_shape(call(client, "POST", f"/api/v1/compounds/{world.compound.id}/company-selections",
                             world.members[0], json={"candidate_ids": [2147483647]}), 422)
+
+
+def test_a_new_companys_contract_ends_the_old_one_and_opens_its_hand_back(client, world):
+    old_company, new_company = world.companies[0], world.companies[1]
+    today = beijing_date(utcnow())
+    old = contract_in_force(world.compound.id, old_company.id, world.members[0].id, today - timedelta(days=700), today)
+    new = drafted_contract(world.compound.id, new_company.id, world.members[0].id)
+    ok(call(client, "PUT", f"/api/v1/contracts/{new}", world.members[0], json={
+        "term_start": today.isoformat(), "term_end": (today + timedelta(days=1095)).isoformat(), "service_level": 1}))
+    ok(call(client, "POST", f"/api/v1/contracts/{new}/file", world.members[0],
+            data={"file": (io.BytesIO(PDF), "合同.pdf", "application/pdf")}, content_type="multipart/form-data"))
+    assert ok(call(client, "POST", f"/api/v1/contracts/{new}/activation", world.members[0]))["status"] == "active"
+    ended = ok(call(client, "GET", f"/api/v1/contracts/{old}", world.members[0]))
+    assert (ended["status"], ended["end_note"]) == ("ended", "由新合同接续")
+    assert [(i["direction"], i["open_items"]) for i in ended["inspections"]] == [("hand_back", 10)]
+    db.session.expire_all()
+    assert db.session.get(Compound, world.compound.id).property_company_id == new_company.id
