@@ -153,7 +153,8 @@ def _raise(compound_id: int, user_id: int, purpose: SelectionPurpose, candidate_
         if purpose is not SelectionPurpose.DISMISS else
         f"请按第{SELECTION_ITEM}项确定议题；{rules.ballot_hint(purpose, ordered)}。表决通过后合同解除并开始退出移交",
     ]))
-    title = f"{label}：{ordered[0]}" if len(ordered) == 1 else label
+    named = ordered[0] if len(ordered) == 1 else current
+    title = f"{label}：{named}" if named else label
     topic = Topic(compound_id=compound_id, proposer_id=user_id, title=title[:60], body=body, step=Step.REVIEW)
     db.session.add(topic)
     db.session.flush()
