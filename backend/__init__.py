@@ -153,6 +153,7 @@ def _register_api(app: Flask) -> None:
         bindings,
         compounds,
         consultations,
+        contracts,
         dashboard,
         disclosures,
         disputes,
@@ -186,7 +187,7 @@ def _register_api(app: Flask) -> None:
     for module in (auth, me, compounds, bindings, ledger, notifications, workorders, consultations, meetings,
                    fees, payments, subsidies, rating, surveys, announcements, disputes, flags, rectifications,
                    governance, reports, dashboard, funds, fund_statements, spending, disclosures, fund_years,
-                   people):
+                   people, contracts):
         smorest_api.register_blueprint(module.blp)
     # Issue 19.
     from backend.api import activities as activities_api

@@ -326,7 +326,7 @@ FUNDS = [
     ], 5, []),
 ]
 COUNTS = {
-    "announcement_compounds": 4, "announcements": 3, "areas": 4, "audit_events": 465, "ballot_options": 15, "ballot_results": 3, "ballot_rolls": 288, "bills": 408,
+    "announcement_compounds": 4, "announcements": 3, "areas": 4, "audit_events": 477, "ballot_options": 15, "ballot_results": 4, "ballot_rolls": 288, "bills": 408,
     "binding_requests": 2, "buildings": 7, "company_ratings": 1, "compound_figures": 2, "compound_month_figures": 24, "compounds": 2, "credit_records": 1,
     # Issue 16. Two dispute cases: their parties, three mediation records, and a notice to the resident parties of
     # each record and of the outcome (with its fan-out job).
@@ -347,13 +347,13 @@ COUNTS = {
     # One 缴费成功 notice (and its fan-out job) per online payment; a receipt per vote and per online survey sheet;
     # the rows of the vote reminders each household's vote withdrew from its people before any worker ran.
     # The street's monthly report (定期通报), with its 通报已生成 notice and that notice's fan-out job.
-    "meetings": 1, "memberships": 54, "notices": 298, "notifications": 117, "outbox_jobs": 301,
+    "meetings": 1, "memberships": 54, "notices": 300, "notifications": 117, "outbox_jobs": 303,
     "payment_order_bills": 65, "payment_orders": 65, "payments": 245, "property_companies": 1, "rating_methods": 1,
     "rating_rounds": 1, "receipts": 245, "rectification_events": 4, "rectifications": 2, "registered_owners": 2, "reports": 1,
     "subsidy_grants": 245, "subsidy_policies": 1, "survey_answers": 460, "survey_compounds": 4,
     "survey_evaluators": 1, "survey_questions": 14, "survey_responses": 69, "survey_tallies": 14, "surveys": 2,
-    "topic_comments": 6, "topic_cosigns": 33, "topic_followers": 146, "topic_objections": 1, "topic_progress": 4,
-    "topic_ratings": 5, "topics": 8, "users": 57, "vote_casts": 118, "votes": 117, "work_order_escalations": 2,
+    "topic_comments": 6, "topic_cosigns": 33, "topic_followers": 147, "topic_objections": 1, "topic_progress": 4,
+    "topic_ratings": 5, "topics": 9, "users": 57, "vote_casts": 118, "votes": 117, "work_order_escalations": 2,
     "work_order_events": 56, "work_order_followers": 15, "work_order_ratings": 4, "work_orders": 15,
     # Issue 19: a clinic with four sign-ups and a full clean-up with one waiting (and the two audit events above).
     "activities": 2, "activity_signups": 8,
@@ -361,6 +361,9 @@ COUNTS = {
     # households), a lift under way, parking and greening planned; each step audited (9), a notice to each project's
     # party and one on completion (4 notices; the community's has no official to fan out to, so 3 jobs).
     "renovation_items": 6, "renovation_projects": 3, "renovation_ratings": 3, "renovation_updates": 3,
+    # Issue 19, contracts: 阳光花园's company chosen on paper (the selection's topic, its result, the desk's and the
+    # committee's notices with their jobs, twelve audit events), its contract in force and the takeover inspection.
+    "company_selections": 1, "handover_inspections": 1, "handover_items": 10, "property_contracts": 1,
 }
 PLACES = {
     "areas": [
@@ -449,6 +452,8 @@ TOPICS = [
     ("owner19", "砍掉3栋前的黄葛树", "declined", 5, None, None, ""),
     ("owner14", "小区大门增设人脸识别门禁", "review", 5, None, None, ""),
     ("owner11", "增设电动自行车集中充电棚", "proposed", 3, None, None, ""),
+    # Issue 19, contracts.
+    ("committee", "选聘物业服务企业：攀枝花安居物业服务有限公司", "done", 0, "owners_joint", None, ""),
 ]
 MEETINGS = [
     ("1栋屋面防水修缮议事会", "deliberation", "小区党群服务站二楼会议室", "使用维修资金修缮1栋屋面防水", 6),

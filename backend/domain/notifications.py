@@ -53,6 +53,8 @@ DISCLOSURE_OVERDUE = "disclosure_overdue"
 ACTIVITY_UPDATE = "activity_update"
 # Issue 19: a renovation project set up for its party, completed for its creator.
 RENOVATION_UPDATE = "renovation_update"
+CONTRACT_DECIDED = "contract_decided"
+CONTRACT_TERM_END = "contract_term_end"
 KINDS = {
     BINDING_DECISION: "房屋认证结果",
     BINDING_REVIEW: "住户认证审核",
@@ -89,6 +91,8 @@ KINDS = {
     # A place from the waiting list, the day-before reminder, an activity called off.
     ACTIVITY_UPDATE: "社区活动",
     RENOVATION_UPDATE: "改造项目",
+    CONTRACT_DECIDED: "物业选聘结果",
+    CONTRACT_TERM_END: "物业合同到期提醒",
 }
 
 _HOUSEHOLD = frozenset({Role.OWNER, Role.RESIDENT})
@@ -148,6 +152,10 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     ACTIVITY_UPDATE: PERMISSIONS[Action.JOIN_ACTIVITIES],
     # The party (company, committee, community) of a new project; its creator (an official or the committee) when done.
     RENOVATION_UPDATE: _RECTIFICATION_PARTIES,
+    # The committee and party secretary: a selection vote decided (a draft contract, or a dismissal).
+    CONTRACT_DECIDED: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY}),
+    # The committee and party secretary: the company's contract ends in 180 / 90 days.
+    CONTRACT_TERM_END: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY}),
 }
 
 

@@ -105,6 +105,11 @@ class Action(enum.StrEnum):
     VIEW_RENOVATION = "view_renovation"
     MANAGE_RENOVATION = "manage_renovation"
     RATE_RENOVATION = "rate_renovation"
+    # The company's life cycle (issue 19): selections, contracts and handover inspections.
+    VIEW_CONTRACTS = "view_contracts"
+    MANAGE_CONTRACTS = "manage_contracts"
+    # The company's signature on a handover inspection (its manager in the compound).
+    SIGN_HANDOVER_FOR_COMPANY = "sign_handover_for_company"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -193,6 +198,10 @@ PERMISSIONS |= {
     Action.VIEW_RENOVATION: frozenset(Role),
     Action.MANAGE_RENOVATION: _SELF_GOVERNANCE | {Role.OFFICIAL},
     Action.RATE_RENOVATION: _HOUSEHOLD_PEOPLE,
+    # The company's contract and its handover are the owners' business and the company's; officials oversee.
+    Action.VIEW_CONTRACTS: _HOUSEHOLD_PEOPLE | _RUNS_COMPOUND,
+    Action.MANAGE_CONTRACTS: _SELF_GOVERNANCE,
+    Action.SIGN_HANDOVER_FOR_COMPANY: frozenset({Role.MANAGER}),
 }
 
 

@@ -52,6 +52,9 @@ PERIODIC_JOBS = (
     PeriodicJob("backend.jobs.disclosures.sweep_overdue", "0 1 * * *", "每天09:00", "default"),
     # Issue 19: the day-before reminders of activities (each sign-up once; quiet hours held by notifications).
     PeriodicJob("backend.jobs.activities.send_reminders", "5 * * * *", "每小时05分", "default"),
+    # Three minutes after the consultations' sweep, which closes the ballots whose results it reads.
+    PeriodicJob("backend.jobs.contracts.sweep", "3-59/5 * * * *", "每5分钟", "default"),
+    PeriodicJob("backend.jobs.contracts.remind_term_ends", "25 1 * * *", "每天09:25", "default"),
 )
 
 for job in PERIODIC_JOBS:

@@ -25,6 +25,14 @@ from backend.models.consultations import (
     Vote,
     VoteCast,
 )
+from backend.models.contracts import (
+    CompanySelection,
+    ContractReminder,
+    HandoverInspection,
+    HandoverItem,
+    HandoverPhoto,
+    PropertyContract,
+)
 from backend.models.dashboard import CompoundFigures, CompoundMonthFigures
 from backend.models.disputes import DisputeCase, DisputeParty, DisputeStep
 from backend.models.fees import (
@@ -197,6 +205,12 @@ __all__ = [
     "ActivityCheckin",
     "ActivityPhoto",
     "ActivitySignup",
+    "CompanySelection",
+    "ContractReminder",
+    "HandoverInspection",
+    "HandoverItem",
+    "HandoverPhoto",
+    "PropertyContract",
 ]
 
 # Issue 19: activities (社区活动).

@@ -62,6 +62,8 @@ PHOTO_FORM_ENDPOINTS = frozenset({
     "h5.rating_inspection_create", "h5.announcement_create", "h5.announcement_update", "h5.inspection_create",
     "h5.rectification_answer", "h5.fund_entry_create", "h5.fund_entry_reverse", "h5.spending_create",
     "h5.disclosure_create",
+    # Issue 19, contracts: a handover item's photos, a contract's file.
+    "h5.handover_item_record", "h5.contract_terms",
 })
 PHOTO_FORM_MAX_BYTES = 64 * 1024 * 1024
 # Issue 19.
@@ -103,6 +105,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     bindings,
     consultation_settings,
     consultations,
+    contracts,
     dashboard,
     disclosures,
     disputes,

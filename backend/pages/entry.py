@@ -86,6 +86,8 @@ def compound_home(code: str):
         activities=activity_presenter.home_block(compound.id, user_id, roles),
         # Issue 19: 改造进度, where the compound has renovation projects.
         renovation=renovation_presenter.home_block(compound.id, roles),
+        # Issue 19, contracts: the company's selection, contract and handover, for the compound's people.
+        contracts_link=allows(roles, Action.VIEW_CONTRACTS),
     )
 
 

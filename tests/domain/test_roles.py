@@ -113,6 +113,12 @@ EXPECTED |= {
     Action.VIEW_RENOVATION: ALL,
     Action.MANAGE_RENOVATION: SELF_GOVERNANCE | {Role.OFFICIAL},
     Action.RATE_RENOVATION: {Role.RESIDENT, Role.OWNER},
+    # Issue 19: the company's contract is read by the compound's people and those who run or oversee it; the
+    # committee keeps it; the company's manager signs its handover inspections.
+    Action.VIEW_CONTRACTS: {Role.RESIDENT, Role.OWNER, Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER,
+                            Role.OFFICIAL, Role.ADMIN},
+    Action.MANAGE_CONTRACTS: SELF_GOVERNANCE,
+    Action.SIGN_HANDOVER_FOR_COMPANY: {Role.MANAGER},
 }
 
 
