@@ -96,6 +96,10 @@ class Action(enum.StrEnum):
     # An area's oversight figures: party and self-governance coverage, first secretaries' logs.
     VIEW_COVERAGE = "view_coverage"
     VIEW_REPORTS = "view_reports"
+    # 治理骨干 (issue 19): the community's officials over the compound and its party secretary keep the roster; a
+    # verified resident puts themselves forward (the party secretary confirms).
+    KEEP_BACKBONES = "keep_backbones"
+    VOLUNTEER_AS_BACKBONE = "volunteer_as_backbone"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -172,6 +176,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_COVERAGE: frozenset({Role.OFFICIAL, Role.ADMIN}),
     # 定期通报: read and built on demand by the officials of the area and above.
     Action.VIEW_REPORTS: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    # Issue 19, 治理骨干: the public roster is VIEW_COMPOUND's.
+    Action.KEEP_BACKBONES: frozenset({Role.PARTY_SECRETARY, Role.OFFICIAL, Role.ADMIN}),
+    Action.VOLUNTEER_AS_BACKBONE: _HOUSEHOLD_PEOPLE,
 }
 
 

@@ -7,6 +7,7 @@ from backend.models.announcements import (
 )
 from backend.models.audit import AuditEvent
 from backend.models.auth import RevokedToken
+from backend.models.backbones import BackboneMember
 from backend.models.base import Base
 from backend.models.bindings import BindingRequest
 from backend.models.consultations import (
@@ -193,4 +194,5 @@ __all__ = [
     "WorkOrderFollower",
     "WorkOrderPhoto",
     "WorkOrderRating",
+    "BackboneMember",
 ]

@@ -95,6 +95,7 @@ def refuse_unstorable_text():
 from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     announcements,
     auth,
+    backbones,
     bindings,
     consultation_settings,
     consultations,

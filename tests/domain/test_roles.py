@@ -101,6 +101,9 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.VIEW_COVERAGE: {Role.OFFICIAL, Role.ADMIN},
     # Issue 16: the periodic reports are the officials' (of the area and above).
     Action.VIEW_REPORTS: {Role.OFFICIAL, Role.ADMIN},
+    # Issue 19: the community's officials and the party secretary keep the 治理骨干 roster; residents volunteer.
+    Action.KEEP_BACKBONES: {Role.PARTY_SECRETARY, Role.OFFICIAL, Role.ADMIN},
+    Action.VOLUNTEER_AS_BACKBONE: {Role.RESIDENT, Role.OWNER},
 }
 
 
