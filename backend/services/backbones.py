@@ -157,7 +157,9 @@ def _locked(member_id: int) -> BackboneMember:
 
 def decide(member_id: int, actor_id: int, action: BackboneAction, note: str = "",
            ip: str | None = None) -> BackboneMember:
-    """Confirm or decline a resident's application, or end an active entry; the row stays, with who and when."""
+    """Confirm or decline a resident's application, or end an active entry; the row stays, with who and when. (No
+    building head is ever pending: heads are entered by keepers, active at once, so a confirmation cannot collide
+    with another head.)"""
     member = _locked(member_id)
     before = _state(member)
     target = rules.next_status(member.status, action)
@@ -171,11 +173,6 @@ def decide(member_id: int, actor_id: int, action: BackboneAction, note: str = ""
         member.decided_by_id, member.decided_at = actor_id, now
         if target is BackboneStatus.ACTIVE:
             member.since = beijing_date(now)
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise BackboneRefused(TAKEN_HEAD, Kind.CONFLICT) from exc
     record_audit(actor_id=actor_id, action=f"backbone.{action.value}", target_type="backbone", target_id=member.id,
                  compound_id=member.compound_id, before=before, after=_state(member) | {"note": member.note}, ip=ip)
     if action is not BackboneAction.END and member.user_id is not None:
@@ -210,6 +207,7 @@ def roster(compound_id: int, statuses: Sequence[BackboneStatus], kind: BackboneK
                                      BackboneMember.status.in_(list(statuses)))
     if kind is not None:
         query = query.where(BackboneMember.kind == kind)
+    # A compound's roster is tens of people; the cap only bounds a pathological history.
     return _entries(query.limit(500))
 
 
