@@ -195,6 +195,9 @@ def _register_api(app: Flask) -> None:
     smorest_api.register_blueprint(activities_api.blp)
     from backend.api import renovation
     smorest_api.register_blueprint(renovation.blp)
+    # Issue 19: the 治理骨干 roster.
+    from backend.api import backbones as backbones_api
+    smorest_api.register_blueprint(backbones_api.blp)
     register_error_handlers(app)
     register_jwt(app)
 

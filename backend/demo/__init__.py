@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from backend.demo.activities import make_activities
 from backend.demo.announcements import make_announcements
+from backend.demo.backbones import make_backbones
 from backend.demo.contracts import make_contracts
 from backend.demo.council import Council
 from backend.demo.disputes import make_disputes
@@ -89,6 +90,8 @@ def _load() -> Demo:
     make_renovation(first_id, people.accounts, now)
     # Issue 19, contracts: the first compound's contract in force and its takeover inspection.
     make_contracts(first_id, people.accounts, now)
+    # Issue 19: the 治理骨干 roster.
+    make_backbones(first_id, people.accounts, dict(people.homes), now)
     # Last: the report is made of everything above.
     make_reports(areas[AreaLevel.STREET], now)
     return Demo(areas=areas, compounds=compounds, homes=dict(people.homes), users=people.accounts | {

@@ -158,6 +158,16 @@ RECIPIENT_ROLES: dict[str, frozenset[Role]] = {
     CONTRACT_TERM_END: frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY}),
 }
 
+# Issue 19, 治理骨干: a resident put themselves forward (to the keepers: the party secretary, the community), and the
+# keepers' answer (to the resident).
+BACKBONE_REVIEW = "backbone_review"
+BACKBONE_DECISION = "backbone_decision"
+KINDS |= {BACKBONE_REVIEW: "骨干申请待确认", BACKBONE_DECISION: "骨干申请结果"}
+RECIPIENT_ROLES |= {
+    BACKBONE_REVIEW: PERMISSIONS[Action.KEEP_BACKBONES],
+    BACKBONE_DECISION: _HOUSEHOLD,
+}
+
 
 def receivable_kinds(roles: Iterable[Role]) -> list[str]:
     """The kinds (in KINDS order) someone holding `roles` anywhere can receive. A kind nobody has placed in

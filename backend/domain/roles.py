@@ -110,6 +110,10 @@ class Action(enum.StrEnum):
     MANAGE_CONTRACTS = "manage_contracts"
     # The company's signature on a handover inspection (its manager in the compound).
     SIGN_HANDOVER_FOR_COMPANY = "sign_handover_for_company"
+    # 治理骨干 (issue 19): the community's officials over the compound and its party secretary keep the roster; a
+    # verified resident puts themselves forward (the party secretary confirms).
+    KEEP_BACKBONES = "keep_backbones"
+    VOLUNTEER_AS_BACKBONE = "volunteer_as_backbone"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -202,6 +206,9 @@ PERMISSIONS |= {
     Action.VIEW_CONTRACTS: _HOUSEHOLD_PEOPLE | _RUNS_COMPOUND,
     Action.MANAGE_CONTRACTS: _SELF_GOVERNANCE,
     Action.SIGN_HANDOVER_FOR_COMPANY: frozenset({Role.MANAGER}),
+    # Issue 19, 治理骨干: the public roster is VIEW_COMPOUND's.
+    Action.KEEP_BACKBONES: frozenset({Role.PARTY_SECRETARY, Role.OFFICIAL, Role.ADMIN}),
+    Action.VOLUNTEER_AS_BACKBONE: _HOUSEHOLD_PEOPLE,
 }
 
 

@@ -7,6 +7,7 @@ from backend.models.announcements import (
 )
 from backend.models.audit import AuditEvent
 from backend.models.auth import RevokedToken
+from backend.models.backbones import BackboneMember
 from backend.models.base import Base
 from backend.models.bindings import BindingRequest
 from backend.models.consultations import (
@@ -211,6 +212,7 @@ __all__ = [
     "HandoverItem",
     "HandoverPhoto",
     "PropertyContract",
+    "BackboneMember",
 ]
 
 # Issue 19: activities (社区活动).

@@ -102,6 +102,7 @@ import backend.pages.activities  # noqa: E402,F401  (issue 19)
 from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     announcements,
     auth,
+    backbones,
     bindings,
     consultation_settings,
     consultations,

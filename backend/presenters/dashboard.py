@@ -8,6 +8,7 @@ from datetime import datetime
 from backend.domain import dashboard as rules
 from backend.domain.compounds import MANAGEMENT_MODEL_LABELS, ManagementModel
 from backend.domain.flags import FLAG_RULE_LABELS, FlagRule
+from backend.presenters import backbones as backbones_presenter
 from backend.presenters import fund_years as fund_years_presenter
 from backend.presenters import governance as governance_presenter
 from backend.services import dashboard as service
@@ -97,6 +98,8 @@ def area_dashboard(area_id: int, user_id: int | None) -> dict:
         },
         "coverage": governance_presenter.coverage_of(area),
         "fund_coverage": fund_years_presenter.coverage_of(area),
+        # Issue 19: 治理骨干 by kind below the area.
+        "backbones": backbones_presenter.area_block(area),
         "refreshed_at": found.refreshed_at,
         "refreshed_label": _refreshed_label(found.refreshed_at),
     }
@@ -127,9 +130,11 @@ def compound_table(area_id: int, user_id: int | None, query: TableQuery) -> dict
         area, service.CompoundFilter(model=query.model, child_area_id=query.area_id, flag=query.flag),
         sort=query.sort, page=query.page, page_size=query.page_size,
     )
+    # Issue 19: each line of the page with its 治理骨干 by kind (one GROUP BY over the page's compounds).
+    backbones = backbones_presenter.compound_counts([line.compound.id for line in found.items])
     return {
         "area": _area(area),
-        "items": [compound_line(line) for line in found.items],
+        "items": [compound_line(line) | {"backbones": backbones[line.compound.id]} for line in found.items],
         "total": found.total, "page": found.page, "page_size": found.page_size,
         "areas": [_area(child) for child in service.child_areas(area)],
         "flags": [{"rule": "any", "label": "任一问题"}] + [

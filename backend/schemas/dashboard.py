@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 from backend.domain.compounds import ManagementModel
 from backend.domain.dashboard import Sort
 from backend.domain.flags import FlagRule
+from backend.schemas.backbones import BackboneAreaSchema, BackboneCountsSchema
 from backend.schemas.common import ID, PageQuery
 from backend.schemas.fund_years import FundCoverageSchema
 from backend.schemas.governance import CoverageSchema
@@ -89,9 +90,13 @@ class DashboardChoiceSchema(Schema):
     label = fields.String(required=True)
 
 
+class DashboardTableLineSchema(DashboardCompoundLineSchema):
+    backbones = fields.Nested(BackboneCountsSchema, required=True, metadata={"description": "在册治理骨干（按类别）"})
+
+
 class DashboardCompoundTableSchema(Schema):
     area = fields.Nested(DashboardAreaRefSchema, required=True)
-    items = fields.List(fields.Nested(DashboardCompoundLineSchema), required=True)
+    items = fields.List(fields.Nested(DashboardTableLineSchema), required=True)
     total = fields.Integer(required=True)
     page = fields.Integer(required=True)
     page_size = fields.Integer(required=True)
@@ -138,5 +143,6 @@ class AreaDashboardSchema(Schema):
     coverage = fields.Nested(CoverageSchema, required=True, metadata={"description": "党组织与自治组织覆盖"})
     fund_coverage = fields.Nested(FundCoverageSchema, required=True,
                                   metadata={"description": "公共收益账户覆盖：开设各类账户的小区"})
+    backbones = fields.Nested(BackboneAreaSchema, required=True, metadata={"description": "在册治理骨干（按类别）"})
     refreshed_at = fields.DateTime(required=True, allow_none=True)
     refreshed_label = fields.String(required=True)

@@ -50,6 +50,7 @@ from backend.models import (
     WorkOrderRating,
 )
 from backend.policy import ancestor_area_ids, roles_in_compound
+from backend.services import backbones as backbone_service
 from backend.services.audit import record_audit
 from backend.services.identity import decrypt_phone
 from backend.services.notifications import notify
@@ -252,6 +253,8 @@ def submit_order(
     db.session.add(order)
     db.session.flush()
     db.session.add(WorkOrderFollower(work_order_id=order.id, user_id=user_id))
+    # Issue 19: the building's head (楼栋长) follows it.
+    backbone_service.follow_as_building_head(order)
     event = _record_event(order, user_id, "submit", None, Status.SUBMITTED, "")
     with kept_only_on_commit() as stored:
         for prepared in photos:

@@ -119,6 +119,9 @@ EXPECTED |= {
                             Role.OFFICIAL, Role.ADMIN},
     Action.MANAGE_CONTRACTS: SELF_GOVERNANCE,
     Action.SIGN_HANDOVER_FOR_COMPANY: {Role.MANAGER},
+    # Issue 19: the community's officials and the party secretary keep the 治理骨干 roster; residents volunteer.
+    Action.KEEP_BACKBONES: {Role.PARTY_SECRETARY, Role.OFFICIAL, Role.ADMIN},
+    Action.VOLUNTEER_AS_BACKBONE: {Role.RESIDENT, Role.OWNER},
 }
 
 

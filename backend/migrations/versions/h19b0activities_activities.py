@@ -1,7 +1,7 @@
 """党建+ activities: activities, sign-ups with the waiting list, QR check-ins and the report's photos
 
 Revision ID: h19b0activities
-Revises: h18c0paynotify
+Revises: h19a0backbones
 Create Date: 2026-12-06 13:24:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'h19b0activities'
-down_revision = 'h18c0paynotify'
+down_revision = 'h19a0backbones'
 branch_labels = None
 depends_on = None
 
