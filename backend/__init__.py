@@ -188,6 +188,9 @@ def _register_api(app: Flask) -> None:
                    governance, reports, dashboard, funds, fund_statements, spending, disclosures, fund_years,
                    people):
         smorest_api.register_blueprint(module.blp)
+    # Issue 19: environment campaigns.
+    from backend.api import campaigns as campaigns_api
+    smorest_api.register_blueprint(campaigns_api.blp)
     register_error_handlers(app)
     register_jwt(app)
 

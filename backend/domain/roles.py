@@ -96,6 +96,10 @@ class Action(enum.StrEnum):
     # An area's oversight figures: party and self-governance coverage, first secretaries' logs.
     VIEW_COVERAGE = "view_coverage"
     VIEW_REPORTS = "view_reports"
+    # Issue 19, environment campaigns (卫生评比): officials over an area run them (the campaign's appointed
+    # evaluators score too, by the campaign's own list); everyone of a covered compound reads its buildings' ranks.
+    RUN_CAMPAIGNS = "run_campaigns"
+    VIEW_CAMPAIGNS = "view_campaigns"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -172,6 +176,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_COVERAGE: frozenset({Role.OFFICIAL, Role.ADMIN}),
     # 定期通报: read and built on demand by the officials of the area and above.
     Action.VIEW_REPORTS: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    # Issue 19, environment campaigns.
+    Action.RUN_CAMPAIGNS: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.VIEW_CAMPAIGNS: frozenset(Role),
 }
 
 

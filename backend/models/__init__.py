@@ -194,3 +194,24 @@ __all__ = [
     "WorkOrderPhoto",
     "WorkOrderRating",
 ]
+
+# Issue 19: environment campaigns.
+from backend.models.campaigns import (  # noqa: E402
+    BuildingScore,
+    CampaignCompound,
+    CampaignEvaluator,
+    CampaignFinding,
+    CampaignPhoto,
+    CampaignRound,
+    EnvironmentCampaign,
+)
+
+__all__ += [
+    "BuildingScore",
+    "CampaignCompound",
+    "CampaignEvaluator",
+    "CampaignFinding",
+    "CampaignPhoto",
+    "CampaignRound",
+    "EnvironmentCampaign",
+]

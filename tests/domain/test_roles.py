@@ -101,6 +101,9 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.VIEW_COVERAGE: {Role.OFFICIAL, Role.ADMIN},
     # Issue 16: the periodic reports are the officials' (of the area and above).
     Action.VIEW_REPORTS: {Role.OFFICIAL, Role.ADMIN},
+    # Issue 19: environment campaigns are run by officials; their ranks are read by everyone of the compound.
+    Action.RUN_CAMPAIGNS: {Role.OFFICIAL, Role.ADMIN},
+    Action.VIEW_CAMPAIGNS: ALL,
 }
 
 
