@@ -356,6 +356,11 @@ COUNTS = {
     "topic_ratings": 5, "topics": 8, "users": 57, "vote_casts": 118, "votes": 117, "work_order_escalations": 2,
     "work_order_events": 56, "work_order_followers": 15, "work_order_ratings": 4, "work_orders": 15,
 }
+# Issue 19, environment campaigns: 炳草岗街道's 卫生评比 over both compounds, one round scoring all seven buildings with
+# two findings (no photos); the campaign, the round and each score audited.
+COUNTS |= {"building_scores": 7, "campaign_compounds": 2, "campaign_findings": 2, "campaign_rounds": 1,
+           "environment_campaigns": 1}
+COUNTS["audit_events"] += 9
 PLACES = {
     "areas": [
         ("city", "攀枝花市"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.demo.announcements import make_announcements
+from backend.demo.campaigns import make_campaigns
 from backend.demo.council import Council
 from backend.demo.disputes import make_disputes
 from backend.demo.evaluation import make_evaluation
@@ -80,6 +81,8 @@ def _load() -> Demo:
     treasurers = make_funds(compounds, people.accounts | {"first_secretary": first_secretary_id}, people.password_hash,
                             now)
     make_flags(areas[AreaLevel.DISTRICT], evaluation.district_official, list(compounds.values()), now)
+    # Issue 19: environment campaigns.
+    make_campaigns(areas[AreaLevel.STREET], people.accounts["official"], now)
     # Last: the report is made of everything above.
     make_reports(areas[AreaLevel.STREET], now)
     return Demo(areas=areas, compounds=compounds, homes=dict(people.homes), users=people.accounts | {

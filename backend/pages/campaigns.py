@@ -182,9 +182,10 @@ def campaign_finding_page(finding_id: int):
 @h5.post(f"/campaign-findings/{FINDING_ID}/work-order")
 def campaign_finding_work_order(finding_id: int):
     user_id = require_user_for_post()
-    order_id = service.finding_to_work_order(finding_id, user_id, ip=client_ip())
+    service.finding_to_work_order(finding_id, user_id, ip=client_ip())
     flash("已转为报修工单", "success")
-    return redirect(url_for("h5.work_order_detail", order_id=order_id))
+    # Back to the finding, which links the order: an evaluator without a role in the compound cannot open it.
+    return redirect(url_for("h5.campaign_finding_page", finding_id=finding_id))
 
 
 @h5.post(f"/campaign-findings/{FINDING_ID}/rectification")
