@@ -55,7 +55,8 @@ class CampaignEvaluator(Base):
 
 
 class CampaignRound(Base):
-    """One inspection round (第N轮); its number is drawn under the campaign's row lock, unique per campaign."""
+    """One inspection round (第N轮): one day's walk through the buildings. Its number is drawn under the campaign's
+    row lock; number and day are each unique per campaign, so a second tap on the same day finds the round."""
 
     __tablename__ = "campaign_rounds"
 
@@ -66,7 +67,7 @@ class CampaignRound(Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    __table_args__ = (UniqueConstraint("campaign_id", "number"),)
+    __table_args__ = (UniqueConstraint("campaign_id", "number"), UniqueConstraint("campaign_id", "inspected_on"))
 
 
 class BuildingScore(Base):

@@ -200,12 +200,18 @@ def close_campaign(campaign_id: int, user_id: int | None, ip: str | None = None)
 
 
 def add_round(campaign_id: int, user_id: int | None, inspected_on: date, ip: str | None = None) -> CampaignRound:
-    """The next round (第N轮), numbered under the campaign's row lock (the number is unique per campaign too)."""
+    """The next round (第N轮), numbered under the campaign's row lock; a round is one day's, so the day's round when
+    there is one already (a second tap, or a colleague's)."""
     seen_by(campaign_id, user_id)
     campaign = _locked_campaign(campaign_id)
     _require(standing_in(campaign, user_id), CampaignAction.ADD_ROUND, "只有评比员或组织评比的工作人员可以开始新一轮检查")
     if inspected_on > today():
         raise CampaignRefused("检查日期不能晚于今天", Kind.INVALID, errors={"inspected_on": ["检查日期不能晚于今天"]})
+    same_day = db.session.scalar(select(CampaignRound).where(CampaignRound.campaign_id == campaign_id,
+                                                             CampaignRound.inspected_on == inspected_on))
+    if same_day is not None:
+        db.session.rollback()
+        return same_day
     number = (db.session.scalar(select(func.max(CampaignRound.number))
                                 .where(CampaignRound.campaign_id == campaign_id)) or 0) + 1
     held = CampaignRound(campaign_id=campaign_id, number=number, inspected_on=inspected_on, created_by_id=user_id,
@@ -477,8 +483,9 @@ def finding_to_work_order(finding_id: int, user_id: int | None, ip: str | None =
     finding, campaign = _locked_finding(finding_id, user_id, CampaignAction.TO_WORK_ORDER,
                                         "只有评比员或组织评比的工作人员可以转为工单")
     if finding.work_order_id is not None:
+        made = finding.work_order_id
         db.session.rollback()
-        return finding.work_order_id
+        return made
     order = workorder_service.open_order_with_kept_photos(
         user_id=user_id, compound_id=finding.compound_id, building_id=finding.building_id,
         description=_described(finding, campaign), photos=_kept_photos(finding.id))
@@ -496,8 +503,9 @@ def finding_to_rectification(finding_id: int, user_id: int | None, party: Respon
     finding, campaign = _locked_finding(finding_id, user_id, CampaignAction.TO_RECTIFICATION,
                                         "只有组织评比的工作人员可以转为整改事项")
     if finding.rectification_id is not None:
+        made = finding.rectification_id
         db.session.rollback()
-        return finding.rectification_id
+        return made
     held = db.session.get(CampaignRound, finding.round_id)
     item = rectification_service.record_campaign_finding(
         finding.compound_id, user_id, held.inspected_on, finding.item, finding.note or finding.item, party, deadline,

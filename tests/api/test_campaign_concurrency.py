@@ -1,5 +1,5 @@
 """Environment campaigns under parallel requests (PostgreSQL): the same building scored from several phones at once
-keeps one score row; a finding tapped into a work order and a rectification item from several phones at once
+keeps one score row; a round started from several phones on the same day is one round; a finding tapped into a work order and a rectification item from several phones at once
 makes one of each, and every tap answers the same one."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from backend.domain.campaigns import DEFAULT_CHECKLIST, CampaignKind
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.models import BuildingScore, CampaignFinding, Inspection, WorkOrder
+from backend.models import BuildingScore, CampaignFinding, CampaignRound, Inspection, WorkOrder
 from backend.services import campaigns as service
 from backend.services.auth import issue_tokens
 from tests.support import buildings_of, race
@@ -32,7 +32,8 @@ def test_parallel_scores_and_taps_make_one_score_one_order_and_one_rectification
                          [service.FindingDraft("小广告", "电梯间小广告")])
     finding_id = db.session.scalar(select(CampaignFinding.id))
     token = {"Authorization": f"Bearer {issue_tokens(official)[0]}"}
-    round_id, building_id, compound_id, deadline = held.id, building.id, compound.id, service.today() + timedelta(days=5)
+    round_id, building_id, compound_id, campaign_id = held.id, building.id, compound.id, campaign.id
+    deadline = service.today() + timedelta(days=5)
     db.session.commit()
     db.session.close()
 
@@ -42,11 +43,15 @@ def test_parallel_scores_and_taps_make_one_score_one_order_and_one_rectification
     orders = [("POST", f"/api/v1/campaign-findings/{finding_id}/work-order", token, {})] * 6
     items = [("POST", f"/api/v1/campaign-findings/{finding_id}/rectification", token,
               {"responsible_party": "company", "deadline": deadline.isoformat()})] * 6
-    results = race(app, scores + orders + items)
-    assert [status for status, _ in results] == [200] * 20, results
+    rounds = [("POST", f"/api/v1/campaigns/{campaign_id}/rounds", token,
+               {"inspected_on": (deadline - timedelta(days=6)).isoformat()})] * 4
+    results = race(app, scores + orders + items + rounds)
+    assert [status for status, _ in results] == [200] * 20 + [201] * 4, results
+    assert len({body["id"] for _, body in results[20:]}) == 1
     assert len({body["work_order_id"] for _, body in results[8:14]}) == 1
-    assert len({body["rectification_id"] for _, body in results[14:]}) == 1
+    assert len({body["rectification_id"] for _, body in results[14:20]}) == 1
     assert db.session.scalar(select(func.count()).select_from(BuildingScore)) == 1
+    assert db.session.scalar(select(func.count()).select_from(CampaignRound)) == 2
     assert db.session.scalar(select(BuildingScore.total)) in {points * len(DEFAULT_CHECKLIST) for points in range(8)}
     assert db.session.scalar(select(func.count()).select_from(WorkOrder).where(WorkOrder.compound_id == compound_id)) == 1
     assert db.session.scalar(select(func.count()).select_from(Inspection).where(

@@ -98,6 +98,8 @@ def test_a_round_is_ranked_with_ties_and_red_flags_include_them_residents_see_th
     (other,) = (building.id for building in buildings_of(world.neighbour))
     held = new_round(client, official, campaign["id"])
     assert held["number"] == 1 and len(held["unscored"]) == 4
+    # A round is one day's: tapping again the same day finds it.
+    assert new_round(client, official, campaign["id"])["id"] == held["id"]
     score(client, official, held["id"], first, points=points(小广告=5))
     score(client, official, held["id"], second, points=points(楼道堆物=2, 小广告=3))
     score(client, official, held["id"], third, points=points(飞线充电=10))

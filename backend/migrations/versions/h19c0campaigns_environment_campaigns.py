@@ -67,6 +67,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['campaign_id'], ['environment_campaigns.id'], name=op.f('fk_campaign_rounds_campaign_id_environment_campaigns')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_campaign_rounds_created_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_campaign_rounds')),
+    sa.UniqueConstraint('campaign_id', 'inspected_on', name=op.f('uq_campaign_rounds_campaign_id_inspected_on')),
     sa.UniqueConstraint('campaign_id', 'number', name=op.f('uq_campaign_rounds_campaign_id_number'))
     )
     op.create_table('building_scores',
