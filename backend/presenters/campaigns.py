@@ -131,3 +131,8 @@ def compound_board(compound_id: int, user_id: int | None, entry_compound_id: int
                           for row in entry.buildings],
         }
         for entry in service.compound_board(compound_id, user_id, entry_compound_id)]}
+
+
+def has_campaign_work(user_id: int | None) -> bool:
+    """An official or admin (who may start campaigns) or an appointed evaluator: the start page links to 环境评比."""
+    return user_id is not None and service.has_campaign_work(user_id)

@@ -410,6 +410,13 @@ def my_campaigns(user_id: int) -> list[EnvironmentCampaign]:
                                    .limit(100)))
 
 
+def has_campaign_work(user_id: int) -> bool:
+    return bool(db.session.scalar(select(
+        select(Membership.user_id).where(Membership.user_id == user_id,
+                                         Membership.role.in_((Role.ADMIN, Role.OFFICIAL))).exists()
+        | select(CampaignEvaluator.user_id).where(CampaignEvaluator.user_id == user_id).exists())))
+
+
 def official_areas(user_id: int) -> list[Area]:
     """Where the person may start a campaign: the areas they are an official of (every area for an admin)."""
     memberships = db.session.execute(select(Membership.role, Membership.area_id).where(

@@ -1,5 +1,5 @@
 """An environment campaign in a real browser on a 375 px WeChat phone (issue 19): the appointed inspector starts a
-round, scores two buildings (a finding with a photo on one); the community official turns the finding into a work
+round from the start page's 环境评比 link, scores two buildings (a finding with a photo on one); the community official turns the finding into a work
 order in one tap and the order shows the photo; a resident sees the compound's ranking with its red-flag building."""
 from __future__ import annotations
 
@@ -36,8 +36,9 @@ def test_an_inspector_records_a_round_with_a_photo_and_a_resident_sees_the_ranki
     db.session.close()  # no open read transaction may hold SQLite locks while the server thread writes
 
     inspector = phone().new_page()
-    inspector.goto(f"{live_server}/h5/login?next=/h5/campaigns")
+    inspector.goto(f"{live_server}/h5/login?next=/h5/")
     sign_in_here(inspector, "cp-inspector")
+    inspector.locator("#my-campaigns-link").click()
     inspector.locator(f"[data-campaign='{campaign_id}']").click()
     expect(inspector.locator("#campaign-title")).to_have_text("12月卫生评比")
     inspector.locator("#round-form").get_by_role("button", name="开始新一轮检查").click()
