@@ -5,7 +5,7 @@ and what a compound's people see of it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from sqlalchemy import func, or_, select
@@ -250,6 +250,11 @@ def record_score(round_id: int, building_id: int, user_id: int | None, points: d
     building), a second entry replaces the points (upsert, never a second row). Findings are kept per item (a
     second entry of the same item updates its note and adds its photos)."""
     held, campaign, standing = round_seen_by(round_id, user_id)
+    # Shared lock on the campaign: a close waits for the scores in flight, and a score after the close sees it.
+    status = db.session.scalar(select(EnvironmentCampaign.status).where(EnvironmentCampaign.id == campaign.id)
+                               .with_for_update(read=True))
+    standing = replace(standing, actions=rules.allowed_actions(status, runs=standing.runs,
+                                                               evaluator=standing.evaluator))
     _require(standing, CampaignAction.SCORE, "只有评比员或组织评比的工作人员可以打分")
     building = building_in_campaign(campaign.id, building_id)
     checklist = checklist_of(campaign)
@@ -466,11 +471,11 @@ def compound_board(compound_id: int, user_id: int | None, entry_compound_id: int
 
 def _locked_finding(finding_id: int, user_id: int | None, action: CampaignAction,
                     message: str) -> tuple[CampaignFinding, EnvironmentCampaign]:
-    finding_seen_by(finding_id, user_id)
-    finding = db.session.scalar(select(CampaignFinding).where(CampaignFinding.id == finding_id)
-                                .with_for_update().execution_options(populate_existing=True))
+    """The finding, row-locked for the one who may take `action` (strangers are refused before any lock)."""
     _, campaign, standing = finding_seen_by(finding_id, user_id)
     _require(standing, action, message)
+    finding = db.session.scalar(select(CampaignFinding).where(CampaignFinding.id == finding_id)
+                                .with_for_update().execution_options(populate_existing=True))
     return finding, campaign
 
 

@@ -223,3 +223,5 @@ def test_strangers_get_404_bad_input_422_and_a_closed_campaign_409(client, world
     assert closed.status_code == 200 and closed.json["status"] == "closed"
     assert_error_shape(client.post(f"/api/v1/campaigns/{campaign['id']}/rounds", headers=official,
                                    json={"inspected_on": beijing_date(utcnow()).isoformat()}), 409)
+    assert_error_shape(client.put(f"/api/v1/campaign-rounds/{held['id']}/buildings/{first}/score", headers=official,
+                                  json={"points": points()}), 409)
