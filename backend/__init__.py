@@ -198,6 +198,9 @@ def _register_api(app: Flask) -> None:
     # Issue 19: the 治理骨干 roster.
     from backend.api import backbones as backbones_api
     smorest_api.register_blueprint(backbones_api.blp)
+    # Issue 19: environment campaigns.
+    from backend.api import campaigns as campaigns_api
+    smorest_api.register_blueprint(campaigns_api.blp)
     register_error_handlers(app)
     register_jwt(app)
 

@@ -326,7 +326,7 @@ FUNDS = [
     ], 5, []),
 ]
 COUNTS = {
-    "announcement_compounds": 4, "announcements": 3, "areas": 4, "audit_events": 483, "ballot_options": 15, "ballot_results": 4, "ballot_rolls": 288, "bills": 408,
+    "announcement_compounds": 4, "announcements": 3, "areas": 4, "audit_events": 492, "ballot_options": 15, "ballot_results": 4, "ballot_rolls": 288, "bills": 408,
     "binding_requests": 2, "buildings": 7, "company_ratings": 1, "compound_figures": 2, "compound_month_figures": 24, "compounds": 2, "credit_records": 1,
     # Issue 16. Two dispute cases: their parties, three mediation records, and a notice to the resident parties of
     # each record and of the outcome (with its fan-out job).
@@ -368,6 +368,10 @@ COUNTS = {
     # the party secretary told of each application and the confirmed volunteer of the answer: three notices, each
     # with its fan-out job).
     "backbone_members": 5,
+    # Issue 19, environment campaigns: 炳草岗街道's 卫生评比 over both compounds, one round scoring all seven buildings
+    # with two findings (no photos); the campaign, the round and each score audited (9).
+    "building_scores": 7, "campaign_compounds": 2, "campaign_findings": 2, "campaign_rounds": 1,
+    "environment_campaigns": 1,
 }
 PLACES = {
     "areas": [

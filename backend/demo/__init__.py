@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from backend.demo.activities import make_activities
 from backend.demo.announcements import make_announcements
 from backend.demo.backbones import make_backbones
+from backend.demo.campaigns import make_campaigns
 from backend.demo.contracts import make_contracts
 from backend.demo.council import Council
 from backend.demo.disputes import make_disputes
@@ -92,6 +93,8 @@ def _load() -> Demo:
     make_contracts(first_id, people.accounts, now)
     # Issue 19: the 治理骨干 roster.
     make_backbones(first_id, people.accounts, dict(people.homes), now)
+    # Issue 19: environment campaigns.
+    make_campaigns(areas[AreaLevel.STREET], people.accounts["official"], now)
     # Last: the report is made of everything above.
     make_reports(areas[AreaLevel.STREET], now)
     return Demo(areas=areas, compounds=compounds, homes=dict(people.homes), users=people.accounts | {

@@ -114,6 +114,10 @@ class Action(enum.StrEnum):
     # verified resident puts themselves forward (the party secretary confirms).
     KEEP_BACKBONES = "keep_backbones"
     VOLUNTEER_AS_BACKBONE = "volunteer_as_backbone"
+    # Issue 19, environment campaigns (卫生评比): officials over an area run them (the campaign's appointed
+    # evaluators score too, by the campaign's own list); everyone of a covered compound reads its buildings' ranks.
+    RUN_CAMPAIGNS = "run_campaigns"
+    VIEW_CAMPAIGNS = "view_campaigns"
 
 
 _RUNS_COMPOUND = frozenset({Role.COMMITTEE, Role.PARTY_SECRETARY, Role.STAFF, Role.MANAGER, Role.OFFICIAL, Role.ADMIN})
@@ -209,6 +213,9 @@ PERMISSIONS |= {
     # Issue 19, 治理骨干: the public roster is VIEW_COMPOUND's.
     Action.KEEP_BACKBONES: frozenset({Role.PARTY_SECRETARY, Role.OFFICIAL, Role.ADMIN}),
     Action.VOLUNTEER_AS_BACKBONE: _HOUSEHOLD_PEOPLE,
+    # Issue 19, environment campaigns.
+    Action.RUN_CAMPAIGNS: frozenset({Role.OFFICIAL, Role.ADMIN}),
+    Action.VIEW_CAMPAIGNS: frozenset(Role),
 }
 
 

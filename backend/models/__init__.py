@@ -228,3 +228,23 @@ from backend.models.renovation import (  # noqa: E402
 )
 
 __all__ += ["RenovationItem", "RenovationPhoto", "RenovationProject", "RenovationRating", "RenovationUpdate"]
+# Issue 19: environment campaigns.
+from backend.models.campaigns import (  # noqa: E402
+    BuildingScore,
+    CampaignCompound,
+    CampaignEvaluator,
+    CampaignFinding,
+    CampaignPhoto,
+    CampaignRound,
+    EnvironmentCampaign,
+)
+
+__all__ += [
+    "BuildingScore",
+    "CampaignCompound",
+    "CampaignEvaluator",
+    "CampaignFinding",
+    "CampaignPhoto",
+    "CampaignRound",
+    "EnvironmentCampaign",
+]

@@ -132,3 +132,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     workorder_categories,
     workorders,
 )
+
+# Issue 19: environment campaigns.
+PHOTO_FORM_ENDPOINTS |= {"h5.campaign_score_save"}
+from backend.pages import campaigns  # noqa: E402,F401

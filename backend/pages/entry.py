@@ -10,6 +10,7 @@ from backend.pages.helpers import compound_by_code
 from backend.policy import authorize, roles_in_compound, visible_compounds
 from backend.presenters import activities as activity_presenter
 from backend.presenters import announcements as announcement_presenter
+from backend.presenters import campaigns as campaign_presenter
 from backend.presenters import dashboard as dashboard_presenter
 from backend.presenters import fund_statements as fund_statements_presenter
 from backend.presenters import overview as overview_presenter
@@ -41,7 +42,9 @@ def index():
         if user_id else None
     return render_template("index.html", compounds=compounds, rates_companies=rates_companies(user_id),
                            survey_work=survey_work, overview=overview, report_areas=report_areas(user_id),
-                           dashboard_areas=dashboard_presenter.landing_areas(user_id))
+                           dashboard_areas=dashboard_presenter.landing_areas(user_id),
+                           # Issue 19: environment campaigns.
+                           campaign_work=campaign_presenter.has_campaign_work(user_id))
 
 
 @h5.get("/c/<code>")

@@ -72,6 +72,17 @@ class PreparedPhoto:
     content_type: str = "image/jpeg"
 
 
+@dataclass(frozen=True)
+class KeptPhoto:
+    """A photo already in storage, handed to another feature's row under the same key (a campaign finding's photo
+    shown on the work order made from it). Photo files are never deleted once their row commits."""
+
+    storage_key: str
+    width: int
+    height: int
+    size_bytes: int
+
+
 @functools.cache
 def _register_heif() -> None:
     """HEIC support is registered with Pillow the first time a photo is read, not at import."""

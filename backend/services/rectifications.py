@@ -49,7 +49,7 @@ from backend.models import (
 from backend.policy import ancestor_area_ids, authorize, authorize_area
 from backend.services.audit import record_audit
 from backend.services.notifications import notify
-from backend.services.photos import PreparedPhoto, kept_only_on_commit, store_photo
+from backend.services.photos import KeptPhoto, PreparedPhoto, kept_only_on_commit, store_photo
 from backend.shared.clock import SHANGHAI, beijing_date, utcnow
 from backend.shared.pagination import Page, paginate
 
@@ -274,6 +274,39 @@ def record_inspection(compound_id: int, user_id: int | None, inspected_on: date,
                      after={"inspected_on": inspected_on.isoformat(), "items": checked, "findings": len(findings)})
         db.session.commit()
     return inspection
+
+
+def record_campaign_finding(compound_id: int, user_id: int | None, inspected_on: date, item: str, finding: str,
+                            party: ResponsibleParty, deadline: date, photos: Sequence[KeptPhoto],
+                            note: str) -> Rectification:
+    """A finding of an environment campaign kept as a rectification item, in the caller's transaction (the caller
+    commits): by those who record supervision inspections, as a one-finding inspection of its own whose photos
+    are the finding's files under the same keys. The campaign's checklist, not the area's, names the item."""
+    _check_inspector(compound_id, user_id)
+    rules.check_inspection(inspected_on, today(), [item], [item], [item], [deadline])
+    compound = db.session.get(Compound, compound_id)
+    now = utcnow()
+    inspection = Inspection(
+        compound_id=compound_id, company_id=compound.property_company_id, inspector_id=user_id,
+        inspected_on=inspected_on, note=note, points=None, max_points=None, created_at=now,
+        items=[InspectionItem(position=1, name=item, max_points=None, points=None, finding=_brief(finding, 60))])
+    db.session.add(inspection)
+    db.session.flush()
+    rectification = Rectification(
+        compound_id=compound_id, inspection_id=inspection.id, inspector_id=user_id, item=item, finding=finding,
+        responsible_party=party, deadline=deadline, urgency=RectificationUrgency.NORMAL,
+        status=RectificationStatus.OPEN, created_at=now, updated_at=now)
+    db.session.add(rectification)
+    db.session.flush()
+    event = _event(rectification.id, user_id, "record", finding)
+    for photo in photos:
+        db.session.add(RectificationPhoto(
+            rectification_id=rectification.id, event_id=event.id, uploader_id=user_id,
+            storage_key=photo.storage_key, width=photo.width, height=photo.height, size_bytes=photo.size_bytes))
+    notify(party_people(compound_id, party), RECTIFICATION_NEW, f"整改通知：{compound.name}·{item}",
+           f"{_brief(finding)}，请于{deadline.isoformat()}前整改并回复", link=_link(rectification.id),
+           dedupe_key=f"rectification-{rectification.id}-new")
+    return rectification
 
 
 # ---- reading -------------------------------------------------------------------------------------------------

@@ -54,7 +54,13 @@ from backend.services import backbones as backbone_service
 from backend.services.audit import record_audit
 from backend.services.identity import decrypt_phone
 from backend.services.notifications import notify
-from backend.services.photos import MAX_PHOTOS_PER_ORDER, PreparedPhoto, kept_only_on_commit, store_photo
+from backend.services.photos import (
+    MAX_PHOTOS_PER_ORDER,
+    KeptPhoto,
+    PreparedPhoto,
+    kept_only_on_commit,
+    store_photo,
+)
 from backend.shared.clock import beijing_date, utcnow
 from backend.shared.pagination import Page
 
@@ -240,6 +246,19 @@ def submit_order(
     )
     if resubmitted is not None:
         return resubmitted
+    order, event = _open_order(user_id, compound_id, place, category, description, urgency, sla, visit_date,
+                               visit_half_day)
+    with kept_only_on_commit() as stored:
+        for prepared in photos:
+            stored.append(_add_photo(order, user_id, prepared, event_id=event.id).storage_key)
+        _tell_staff_of_new(order)
+        db.session.commit()
+    return order
+
+
+def _open_order(user_id: int, compound_id: int, place: Place, category: str, description: str, urgency: Urgency,
+                sla: Sla, visit_date: date | None, visit_half_day: HalfDay | None) -> tuple[WorkOrder, WorkOrderEvent]:
+    now = utcnow()
     order = WorkOrder(
         compound_id=compound_id, submitter_id=user_id, household_id=place.household_id,
         building_id=place.building_id, location_text=place.location_text, category=category,
@@ -255,20 +274,35 @@ def submit_order(
     db.session.add(WorkOrderFollower(work_order_id=order.id, user_id=user_id))
     # Issue 19: the building's head (楼栋长) follows it.
     backbone_service.follow_as_building_head(order)
-    event = _record_event(order, user_id, "submit", None, Status.SUBMITTED, "")
-    with kept_only_on_commit() as stored:
-        for prepared in photos:
-            stored.append(_add_photo(order, user_id, prepared, event_id=event.id).storage_key)
-        handlers = _staff_ids(compound_id)
-        if handlers:
-            kind = "紧急报修" if urgency is Urgency.URGENT else "报修"
-            notify(
-                handlers, WORK_ORDER_ASSIGNED, f"新报修：{category}",
-                f"居民提交了{kind}：{rules.brief(order.description)}，请尽快受理",
-                link=f"/h5/work-orders/{order.id}", urgency=_notice_urgency(order),
-                dedupe_key=f"wo-{order.id}-new",
-            )
-        db.session.commit()
+    return order, _record_event(order, user_id, "submit", None, Status.SUBMITTED, "")
+
+
+def _tell_staff_of_new(order: WorkOrder) -> None:
+    handlers = _staff_ids(order.compound_id)
+    if handlers:
+        kind = "紧急报修" if order.urgency is Urgency.URGENT else "报修"
+        notify(
+            handlers, WORK_ORDER_ASSIGNED, f"新报修：{order.category}",
+            f"居民提交了{kind}：{rules.brief(order.description)}，请尽快受理",
+            link=f"/h5/work-orders/{order.id}", urgency=_notice_urgency(order),
+            dedupe_key=f"wo-{order.id}-new",
+        )
+
+
+def open_order_with_kept_photos(*, user_id: int, compound_id: int, building_id: int, description: str,
+                                photos: Sequence[KeptPhoto]) -> WorkOrder:
+    """An order for a common area of a building, opened by another feature (an environment campaign's finding) in
+    the caller's transaction: its photos are the finding's files under the same keys, and the caller commits. The
+    category is the compound's 环境卫生 where it keeps one, else its last (其他)."""
+    names = [item.name for item in categories(compound_id)]
+    category = "环境卫生" if "环境卫生" in names else names[-1]
+    order, event = _open_order(user_id, compound_id, Place(None, building_id, ""), category, description,
+                               Urgency.NORMAL, _sla_for(compound_id, category, Urgency.NORMAL), None, None)
+    for photo in photos:
+        db.session.add(WorkOrderPhoto(
+            work_order_id=order.id, event_id=event.id, uploader_id=user_id, storage_key=photo.storage_key,
+            width=photo.width, height=photo.height, size_bytes=photo.size_bytes))
+    _tell_staff_of_new(order)
     return order
 
 

@@ -122,6 +122,9 @@ EXPECTED |= {
     # Issue 19: the community's officials and the party secretary keep the 治理骨干 roster; residents volunteer.
     Action.KEEP_BACKBONES: {Role.PARTY_SECRETARY, Role.OFFICIAL, Role.ADMIN},
     Action.VOLUNTEER_AS_BACKBONE: {Role.RESIDENT, Role.OWNER},
+    # Issue 19: environment campaigns are run by officials; their ranks are read by everyone of the compound.
+    Action.RUN_CAMPAIGNS: {Role.OFFICIAL, Role.ADMIN},
+    Action.VIEW_CAMPAIGNS: ALL,
 }
 
 

@@ -1,7 +1,7 @@
 """renovation projects (老旧小区改造): projects, their items, progress reports with photos, households' ratings
 
 Revision ID: h19d0renovation
-Revises: h19b0activities
+Revises: h19c0campaigns
 Create Date: 2026-12-06 13:23:48
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'h19d0renovation'
-down_revision = 'h19b0activities'
+down_revision = 'h19c0campaigns'
 branch_labels = None
 depends_on = None
 
