@@ -148,9 +148,12 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _register_api(app: Flask) -> None:
     from backend.api import (
+        activities,
         announcements,
         auth,
+        backbones,
         bindings,
+        campaigns,
         compounds,
         consultations,
         contracts,
@@ -171,6 +174,7 @@ def _register_api(app: Flask) -> None:
         people,
         rating,
         rectifications,
+        renovation,
         reports,
         spending,
         subsidies,
@@ -187,20 +191,8 @@ def _register_api(app: Flask) -> None:
     for module in (auth, me, compounds, bindings, ledger, notifications, workorders, consultations, meetings,
                    fees, payments, subsidies, rating, surveys, announcements, disputes, flags, rectifications,
                    governance, reports, dashboard, funds, fund_statements, spending, disclosures, fund_years,
-                   people, contracts):
+                   people, backbones, activities, campaigns, renovation, contracts):
         smorest_api.register_blueprint(module.blp)
-    # Issue 19.
-    from backend.api import activities as activities_api
-
-    smorest_api.register_blueprint(activities_api.blp)
-    from backend.api import renovation
-    smorest_api.register_blueprint(renovation.blp)
-    # Issue 19: the 治理骨干 roster.
-    from backend.api import backbones as backbones_api
-    smorest_api.register_blueprint(backbones_api.blp)
-    # Issue 19: environment campaigns.
-    from backend.api import campaigns as campaigns_api
-    smorest_api.register_blueprint(campaigns_api.blp)
     register_error_handlers(app)
     register_jwt(app)
 

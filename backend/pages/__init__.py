@@ -96,14 +96,13 @@ def refuse_unstorable_text():
         abort(400)
 
 
-import backend.pages.activities  # noqa: E402,F401  (issue 19)
-
-# Issue 19.
 from backend.pages import (  # noqa: E402,F401  (routes register on h5)
+    activities,
     announcements,
     auth,
     backbones,
     bindings,
+    campaigns,
     consultation_settings,
     consultations,
     contracts,
@@ -123,7 +122,7 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
     notifications,
     rating,
     rectifications,
-    renovation,  # noqa: E402,F401
+    renovation,
     reports,
     settings,
     spending,
@@ -135,4 +134,3 @@ from backend.pages import (  # noqa: E402,F401  (routes register on h5)
 
 # Issue 19: environment campaigns.
 PHOTO_FORM_ENDPOINTS |= {"h5.campaign_score_save"}
-from backend.pages import campaigns  # noqa: E402,F401

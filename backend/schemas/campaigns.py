@@ -164,7 +164,7 @@ class CampaignSchema(CampaignBriefSchema):
     actions = Actions("appoint, add_round, score, close, to_work_order, to_rectification")
 
 
-class PhotoViewSchema(Schema):
+class CampaignPhotoSchema(Schema):
     id = fields.Integer()
     url = fields.String()
     width = fields.Integer()
@@ -180,7 +180,7 @@ class FindingSchema(Schema):
     work_order_id = fields.Integer(allow_none=True)
     rectification_id = fields.Integer(allow_none=True)
     created_at = fields.DateTime()
-    photos = fields.List(fields.Nested(PhotoViewSchema))
+    photos = fields.List(fields.Nested(CampaignPhotoSchema))
     actions = Actions("to_work_order, to_rectification (each once)")
 
 

@@ -162,7 +162,7 @@ class CompoundContractsSchema(Schema):
     actions = Actions("select：可发起选聘")
 
 
-class PhotoViewSchema(Schema):
+class HandoverPhotoSchema(Schema):
     id = fields.Integer()
     url = fields.String()
 
@@ -178,7 +178,7 @@ class ItemViewSchema(Schema):
     checked_by_name = fields.String()
     checked_at = fields.DateTime(allow_none=True)
     resolved_at = fields.DateTime(allow_none=True)
-    photos = fields.List(fields.Nested(PhotoViewSchema))
+    photos = fields.List(fields.Nested(HandoverPhotoSchema))
     actions = Actions("record、resolve")
 
 
