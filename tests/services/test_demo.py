@@ -25,6 +25,7 @@ from backend.domain.workorders import Action, Actor, Status, Urgency
 from backend.extensions import db
 from backend.models import (
     Building,
+    CompanySelection,
     Compound,
     Household,
     Meeting,
@@ -398,7 +399,9 @@ def test_work_orders_need_the_demo_first(app):
 
 
 def _topics_by_step() -> dict[Step, Topic]:
-    topics = db.session.scalars(select(Topic).where(Topic.compound_id == demo_compound().id)).all()
+    # The company selection's topic (issue 19) is the contracts' demo, decided on paper, not a step of the five.
+    topics = db.session.scalars(select(Topic).where(
+        Topic.compound_id == demo_compound().id, Topic.id.not_in(select(CompanySelection.topic_id)))).all()
     by_step = {topic.step: topic for topic in topics}
     assert len(by_step) == len(topics), [topic.step for topic in topics]
     return by_step
@@ -538,7 +541,8 @@ def test_the_demo_owner_sees_every_topic_and_the_ballot_waiting_for_them_through
     topics = client.get(f"/api/v1/compounds/{compound_id}/topics", headers=headers)
     pending = client.get(f"/api/v1/compounds/{compound_id}/pending-ballots", headers=headers)
 
-    assert topics.status_code == 200 and topics.json["total"] == 8
+    # The five steps' eight topics and the company selection's (issue 19).
+    assert topics.status_code == 200 and topics.json["total"] == 9
     assert pending.status_code == 200
     assert [item["topic"]["id"] for item in pending.json["items"]] == [voting_id]
 
