@@ -244,6 +244,9 @@ def cancel_signup(activity_id: int, user_id: int) -> ActivitySignup:
         raise ActivityRefused("您没有报名这次活动")
     if not rules.signup_open(now, activity.starts_at, activity.status):
         raise ActivityRefused("活动已开始或已取消，不能取消报名")
+    if my_checkin(activity.id, user_id) is not None:
+        # The place would go to the waiting list while the check-in still counts as volunteer hours.
+        raise ActivityRefused("您已签到，不能取消报名")
     was_confirmed = signup.status is SignupStatus.CONFIRMED
     signup.status, signup.changed_at = SignupStatus.CANCELLED, now
     db.session.flush()

@@ -270,9 +270,14 @@ def _tell_applicant(member: BackboneMember) -> None:
 
 
 def _heads(building_id: int) -> list[int]:
+    # Still a verified resident here: a head who moved away keeps the entry until a keeper ends it, but no longer
+    # hears of the building's orders.
     return list(db.session.scalars(select(BackboneMember.user_id).where(
         BackboneMember.building_id == building_id, BackboneMember.kind == BackboneKind.BUILDING_HEAD,
-        BackboneMember.status == BackboneStatus.ACTIVE, BackboneMember.user_id.is_not(None))))
+        BackboneMember.status == BackboneStatus.ACTIVE, BackboneMember.user_id.is_not(None),
+        exists().where(Membership.user_id == BackboneMember.user_id,
+                       Membership.compound_id == BackboneMember.compound_id,
+                       Membership.role.in_(_HOUSEHOLD_ROLES), Membership.verified_at.is_not(None)))))
 
 
 def follow_as_building_head(order: WorkOrder) -> None:

@@ -1,0 +1,76 @@
+"""Issue 19 review A: probes of backbones, activities and campaigns that failed before their fixes."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import time_machine
+from sqlalchemy import func, select
+
+from backend.domain.roles import Role
+from backend.extensions import db
+from backend.models import Activity, Membership, Notice, WorkOrderFollower
+from backend.services import activities as activity_service
+from backend.services.people import remove_membership
+from backend.shared.clock import utcnow
+from tests.presenters.two_doors import api_headers
+from tests.support import assert_error_shape, buildings_of, first_household
+
+HOUR = timedelta(hours=1)
+
+
+def _organise(client, organiser, compound, capacity: int) -> int:
+    starts = utcnow() + timedelta(days=1)
+    response = client.post(f"/api/v1/compounds/{compound.id}/activities", headers=api_headers(organiser), json={
+        "kind": "cleaning", "title": "楼道清洁", "starts_at": starts.isoformat(),
+        "ends_at": (starts + 2 * HOUR).isoformat(), "place": "3号楼", "organiser": "党员志愿服务队",
+        "capacity": capacity})
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def test_a_volunteer_checked_in_cannot_give_the_place_away_and_keep_the_hours(client, area_tree, make_compound,
+                                                                               make_user):
+    compound = make_compound(area=area_tree[3], buildings=1, households_per_building=2)
+    home = first_household(compound)
+    secretary = make_user(Role.PARTY_SECRETARY, compound)
+    volunteer, waiting = (make_user(Role.OWNER, compound, household=home) for _ in range(2))
+    activity_id = _organise(client, secretary, compound, capacity=1)
+    for person, helps in ((volunteer, True), (waiting, False)):
+        client.put(f"/api/v1/activities/{activity_id}/signup", json={"as_volunteer": helps},
+                   headers=api_headers(person))
+    token = activity_service.make_checkin_token(db.session.get(Activity, activity_id))
+    # The check-in opens an hour before the start, while a sign-up can still be cancelled.
+    with time_machine.travel(utcnow() + timedelta(days=1) - 30 * timedelta(minutes=1)):
+        checked = client.post(f"/api/v1/activities/{activity_id}/checkin", json={"token": token},
+                              headers=api_headers(volunteer))
+        assert checked.json["as_volunteer"] is True
+        detail = client.get(f"/api/v1/activities/{activity_id}", headers=api_headers(volunteer)).json
+        assert "cancel_signup" not in detail["actions"]
+        assert_error_shape(client.delete(f"/api/v1/activities/{activity_id}/signup", headers=api_headers(volunteer)),
+                           409)
+        assert client.get(f"/api/v1/activities/{activity_id}",
+                          headers=api_headers(waiting)).json["my_signup"]["status"] == "waiting"
+
+
+def test_a_building_head_who_left_the_compound_no_longer_follows_its_orders(client, area_tree, make_compound,
+                                                                             make_user):
+    compound = make_compound(area=area_tree[3], buildings=1, households_per_building=2)
+    building = buildings_of(compound)[0]
+    home = first_household(compound)
+    secretary = make_user(Role.PARTY_SECRETARY, compound)
+    admin = make_user(Role.ADMIN)
+    head = make_user(Role.OWNER, compound, household=home, phone="13800138077")
+    owner = make_user(Role.OWNER, compound, household=home)
+    added = client.post(f"/api/v1/compounds/{compound.id}/backbones", headers=api_headers(secretary), json={
+        "name": "张建国", "kind": "building_head", "building_id": building.id, "phone": "13800138077"})
+    assert added.status_code == 201, added.json
+    # The head moves away: the admin takes their household binding off; the roster entry is not ended.
+    membership_id = db.session.scalar(select(Membership.id).where(Membership.user_id == head.id))
+    remove_membership(membership_id, admin.id)
+    order = client.post(f"/api/v1/compounds/{compound.id}/work-orders", headers=api_headers(owner),
+                        json={"category": "水电维修", "description": "3单元楼道灯不亮，门禁坏了",
+                              "building_id": building.id, "location_text": "3单元"})
+    assert order.status_code == 201, order.json
+    order_id = order.json["id"]
+    assert db.session.get(WorkOrderFollower, (order_id, head.id)) is None
+    assert db.session.scalar(select(func.count()).where(Notice.dedupe_key == f"wo-{order_id}-building-head")) == 0
