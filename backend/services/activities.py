@@ -77,9 +77,9 @@ def local_label(moment: datetime) -> str:
 
 
 def may_organise(activity: Activity, user_id: int | None, roles: frozenset[Role]) -> bool:
-    return user_id is not None and (
-        activity.created_by_id == user_id or allows(roles, Action.ORGANISE_ACTIVITIES)
-    )
+    # `roles` are in the activity's compound; having created it grants nothing once the role is gone (a committee
+    # member who stepped down no longer reads the sign-up list).
+    return user_id is not None and allows(roles, Action.ORGANISE_ACTIVITIES)
 
 
 # ---- the check-in code (as the meetings': services/meetings.make_checkin_token) ------------------------------

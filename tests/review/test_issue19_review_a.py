@@ -6,6 +6,7 @@ from datetime import timedelta
 import time_machine
 from sqlalchemy import func, select
 
+from backend.demo import factories
 from backend.domain.roles import Role
 from backend.extensions import db
 from backend.models import Activity, Membership, Notice, WorkOrderFollower
@@ -74,3 +75,22 @@ def test_a_building_head_who_left_the_compound_no_longer_follows_its_orders(clie
     order_id = order.json["id"]
     assert db.session.get(WorkOrderFollower, (order_id, head.id)) is None
     assert db.session.scalar(select(func.count()).where(Notice.dedupe_key == f"wo-{order_id}-building-head")) == 0
+
+
+def test_a_committee_member_who_stepped_down_no_longer_runs_the_activity_they_created(client, area_tree,
+                                                                                       make_compound, make_user):
+    compound = make_compound(area=area_tree[3], buildings=1, households_per_building=1)
+    home = first_household(compound)
+    admin = make_user(Role.ADMIN)
+    member = make_user(Role.OWNER, compound, household=home)
+    seat = factories.grant_role(member, Role.COMMITTEE, compound=compound)
+    db.session.commit()
+    seat_id = seat.id
+    activity_id = _organise(client, member, compound, capacity=5)
+    # The committee seat is taken away; the person still lives here as an owner.
+    remove_membership(seat_id, admin.id)
+    assert_error_shape(client.get(f"/api/v1/activities/{activity_id}/signups", headers=api_headers(member)), 403)
+    assert_error_shape(client.post(f"/api/v1/activities/{activity_id}/cancellation", headers=api_headers(member)),
+                       403)
+    detail = client.get(f"/api/v1/activities/{activity_id}", headers=api_headers(member)).json
+    assert not {"view_signups", "cancel", "print_checkin_poster"} & set(detail["actions"])
