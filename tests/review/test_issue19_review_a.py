@@ -3,18 +3,25 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import time_machine
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from backend.demo import factories
+from backend.domain.campaigns import DEFAULT_CHECKLIST, CampaignKind
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.models import Activity, Membership, Notice, WorkOrderFollower
+from backend.models import Activity, CampaignFinding, CampaignPhoto, Membership, Notice, WorkOrderFollower
 from backend.services import activities as activity_service
+from backend.services import campaigns as campaign_service
+from backend.services.auth import issue_tokens
 from backend.services.people import remove_membership
 from backend.shared.clock import utcnow
+from tests import photo_samples as samples
 from tests.presenters.two_doors import api_headers
-from tests.support import assert_error_shape, buildings_of, first_household
+from tests.support import assert_error_shape, buildings_of, first_household, race
 
 HOUR = timedelta(hours=1)
 
@@ -94,3 +101,32 @@ def test_a_committee_member_who_stepped_down_no_longer_runs_the_activity_they_cr
                        403)
     detail = client.get(f"/api/v1/activities/{activity_id}", headers=api_headers(member)).json
     assert not {"view_signups", "cancel", "print_checkin_poster"} & set(detail["actions"])
+
+
+@pytest.mark.postgresql
+@pytest.mark.live
+def test_parallel_photo_uploads_to_one_finding_keep_its_cap(app, area_tree, make_compound, make_user):
+    _, _, street, community = area_tree
+    compound = make_compound(area=community, buildings=1, households_per_building=1)
+    official = make_user(Role.OFFICIAL, area=street)
+    campaign = campaign_service.create_campaign(street.id, official.id, title="整治", kind=CampaignKind.CLEAN_UP,
+                                                checklist=[], red_flag_count=1)
+    held = campaign_service.add_round(campaign.id, official.id, campaign_service.today())
+    (building,) = buildings_of(compound)
+    campaign_service.record_score(held.id, building.id, official.id, {item.name: 20 for item in DEFAULT_CHECKLIST},
+                                  "", [campaign_service.FindingDraft("小广告", "电梯间小广告")])
+    finding_id = db.session.scalar(select(CampaignFinding.id))
+    token = {"Authorization": f"Bearer {issue_tokens(official)[0]}"}
+    uploads = []
+    for _ in range(3):
+        boundary, body = encode_multipart(MultiDict(
+            [("photos", FileStorage(*samples.camera_jpeg(160, 120).upload())) for _ in range(4)]))
+        uploads.append(("POST", f"/api/v1/campaign-findings/{finding_id}/photos",
+                        token | {"Content-Type": f"multipart/form-data; boundary={boundary}"}, body))
+    db.session.commit()
+    db.session.remove()
+
+    answers = race(app, uploads)
+    # Six photos a finding at most (four each): one upload is kept, the others are refused.
+    assert sorted(status for status, _ in answers) == [200, 422, 422], answers
+    assert db.session.scalar(select(func.count()).where(CampaignPhoto.finding_id == finding_id)) == 4
