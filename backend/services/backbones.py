@@ -163,6 +163,10 @@ def decide(member_id: int, actor_id: int, action: BackboneAction, note: str = ""
     member = _locked(member_id)
     before = _state(member)
     target = rules.next_status(member.status, action)
+    if (action is BackboneAction.CONFIRM and member.user_id is not None
+            and not _is_verified_resident(member.compound_id, member.user_id)):
+        # Moved away (or the binding was taken off) since applying: the roster is of the compound's people.
+        raise BackboneRefused("申请人已不是本小区的认证住户，请婉拒该申请", Kind.CONFLICT)
     now = utcnow()
     member.status = target
     if note.strip():

@@ -130,3 +130,19 @@ def test_parallel_photo_uploads_to_one_finding_keep_its_cap(app, area_tree, make
     # Six photos a finding at most (four each): one upload is kept, the others are refused.
     assert sorted(status for status, _ in answers) == [200, 422, 422], answers
     assert db.session.scalar(select(func.count()).where(CampaignPhoto.finding_id == finding_id)) == 4
+
+
+def test_an_application_of_someone_who_has_left_the_compound_cannot_be_confirmed(client, area_tree, make_compound,
+                                                                                 make_user):
+    compound = make_compound(area=area_tree[3], buildings=1, households_per_building=1)
+    secretary, admin = make_user(Role.PARTY_SECRETARY, compound), make_user(Role.ADMIN)
+    applicant = make_user(Role.OWNER, compound, household=first_household(compound))
+    applied = client.post(f"/api/v1/compounds/{compound.id}/backbones/volunteer", headers=api_headers(applicant),
+                          json={"name": "李明", "kind": "volunteer"})
+    assert applied.status_code == 201, applied.json
+    remove_membership(db.session.scalar(select(Membership.id).where(Membership.user_id == applicant.id)), admin.id)
+    assert_error_shape(client.post(f"/api/v1/backbones/{applied.json['id']}/confirm", json={},
+                                   headers=api_headers(secretary)), 409)
+    # Declining it stays possible: the keeper clears the waiting list.
+    assert client.post(f"/api/v1/backbones/{applied.json['id']}/decline", json={},
+                       headers=api_headers(secretary)).status_code == 200
