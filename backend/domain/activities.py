@@ -121,7 +121,8 @@ def allowed_actions(
     if joins and signup_open(now, starts_at, status):
         if my_signup in (None, SignupStatus.CANCELLED):
             actions.add(ActivityAction.SIGN_UP)
-        else:
+        elif not checked_in:
+            # Checked in (the window opens before the start): the place is taken and the hours are counted.
             actions.add(ActivityAction.CANCEL_SIGNUP)
     if joins and live and not checked_in and checkin_open(now, starts_at, ends_at):
         actions.add(ActivityAction.CHECK_IN)

@@ -77,9 +77,9 @@ def local_label(moment: datetime) -> str:
 
 
 def may_organise(activity: Activity, user_id: int | None, roles: frozenset[Role]) -> bool:
-    return user_id is not None and (
-        activity.created_by_id == user_id or allows(roles, Action.ORGANISE_ACTIVITIES)
-    )
+    # `roles` are in the activity's compound; having created it grants nothing once the role is gone (a committee
+    # member who stepped down no longer reads the sign-up list).
+    return user_id is not None and allows(roles, Action.ORGANISE_ACTIVITIES)
 
 
 # ---- the check-in code (as the meetings': services/meetings.make_checkin_token) ------------------------------
@@ -244,6 +244,9 @@ def cancel_signup(activity_id: int, user_id: int) -> ActivitySignup:
         raise ActivityRefused("您没有报名这次活动")
     if not rules.signup_open(now, activity.starts_at, activity.status):
         raise ActivityRefused("活动已开始或已取消，不能取消报名")
+    if my_checkin(activity.id, user_id) is not None:
+        # The place would go to the waiting list while the check-in still counts as volunteer hours.
+        raise ActivityRefused("您已签到，不能取消报名")
     was_confirmed = signup.status is SignupStatus.CONFIRMED
     signup.status, signup.changed_at = SignupStatus.CANCELLED, now
     db.session.flush()

@@ -163,6 +163,10 @@ def decide(member_id: int, actor_id: int, action: BackboneAction, note: str = ""
     member = _locked(member_id)
     before = _state(member)
     target = rules.next_status(member.status, action)
+    if (action is BackboneAction.CONFIRM and member.user_id is not None
+            and not _is_verified_resident(member.compound_id, member.user_id)):
+        # Moved away (or the binding was taken off) since applying: the roster is of the compound's people.
+        raise BackboneRefused("申请人已不是本小区的认证住户，请婉拒该申请", Kind.CONFLICT)
     now = utcnow()
     member.status = target
     if note.strip():
@@ -270,9 +274,14 @@ def _tell_applicant(member: BackboneMember) -> None:
 
 
 def _heads(building_id: int) -> list[int]:
+    # Still a verified resident here: a head who moved away keeps the entry until a keeper ends it, but no longer
+    # hears of the building's orders.
     return list(db.session.scalars(select(BackboneMember.user_id).where(
         BackboneMember.building_id == building_id, BackboneMember.kind == BackboneKind.BUILDING_HEAD,
-        BackboneMember.status == BackboneStatus.ACTIVE, BackboneMember.user_id.is_not(None))))
+        BackboneMember.status == BackboneStatus.ACTIVE, BackboneMember.user_id.is_not(None),
+        exists().where(Membership.user_id == BackboneMember.user_id,
+                       Membership.compound_id == BackboneMember.compound_id,
+                       Membership.role.in_(_HOUSEHOLD_ROLES), Membership.verified_at.is_not(None)))))
 
 
 def follow_as_building_head(order: WorkOrder) -> None:

@@ -299,6 +299,8 @@ def record_score(round_id: int, building_id: int, user_id: int | None, points: d
 def add_finding_photos(finding_id: int, user_id: int | None, photos: Sequence[PreparedPhoto]) -> CampaignFinding:
     finding, campaign, standing = finding_seen_by(finding_id, user_id)
     _require(standing, CampaignAction.SCORE, "只有评比员或组织评比的工作人员可以补充照片")
+    # The finding's row lock: parallel uploads count the kept photos one at a time, so the cap holds.
+    db.session.execute(select(CampaignFinding.id).where(CampaignFinding.id == finding_id).with_for_update())
     kept = db.session.scalar(select(func.count()).where(CampaignPhoto.finding_id == finding_id)) or 0
     rules.check_photo_count(kept + len(photos))
     with kept_only_on_commit() as stored:
