@@ -1,0 +1,107 @@
+"""Review of issue 19 (reviewer b), renovation and contracts: a defect recorded again after it was put right is
+open again, so the handover cannot be signed over it; a contract's term far out of the calendar is refused (a
+renewal of a term ending on the last representable day made every read of the compound's contracts a 500); two
+drafts signed into force at the same instant leave one contract in force and no 500 (PostgreSQL)."""
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.demo.contracts import paper_result
+from backend.domain.contracts import ContractStatus
+from backend.domain.roles import Role
+from backend.extensions import db
+from backend.models import PropertyCompany, PropertyContract
+from backend.services import contracts as service
+from backend.services.auth import issue_tokens
+from backend.services.documents import prepare_document
+from backend.shared.clock import beijing_date, utcnow
+from tests.contracts_support import PDF, drafted_contract
+from tests.support import assert_error_shape, race
+
+
+def _company(name: str, code: str) -> PropertyCompany:
+    company = PropertyCompany(name=name, credit_code=code)
+    db.session.add(company)
+    db.session.commit()
+    return company
+
+
+def _call(client, method: str, path: str, user, **kwargs):
+    return client.open(path, method=method, headers={"Authorization": f"Bearer {issue_tokens(user)[0]}"}, **kwargs)
+
+
+def test_a_defect_found_again_after_it_was_put_right_keeps_the_handover_open(client, area_tree, make_compound,
+                                                                                make_user):
+    compound = make_compound(area=area_tree[3], buildings=1, households_per_building=2)
+    committee, manager = make_user(Role.COMMITTEE, compound), make_user(Role.MANAGER, compound)
+    company = _company("安居物业", "91510400MA6REVB001")
+    contract_id = drafted_contract(compound.id, company.id, committee.id)
+    started = _call(client, "POST", f"/api/v1/contracts/{contract_id}/handovers", committee)
+    assert started.status_code == 201, started.get_json()
+    path = f"/api/v1/handovers/{started.get_json()['id']}"
+    items = started.get_json()["items"]
+    for item in items[1:]:
+        assert _call(client, "POST", f"{path}/items/{item['id']}", committee, data={"state": "good"},
+                     content_type="multipart/form-data").status_code == 200
+    first = f"{path}/items/{items[0]['id']}"
+    assert _call(client, "POST", first, committee, data={"state": "defective", "note": "3栋屋面渗水"},
+                 content_type="multipart/form-data").status_code == 200
+    assert _call(client, "POST", f"{first}/resolution", committee).get_json()["open_items"] == 0
+
+    again = _call(client, "POST", first, committee, data={"state": "defective", "note": "复查：5栋屋面又渗水"},
+                  content_type="multipart/form-data")
+    assert again.status_code == 200
+    assert (again.get_json()["open_items"], again.get_json()["items"][0]["is_open"]) == (1, True)
+    assert_error_shape(_call(client, "POST", f"{path}/signatures", committee, json={"side": "committee"}), 409)
+    assert_error_shape(_call(client, "POST", f"{path}/signatures", manager, json={"side": "company"}), 409)
+
+
+def test_a_term_out_of_the_calendar_is_refused(client, area_tree, make_compound, make_user):
+    compound = make_compound(area=area_tree[3], buildings=1, households_per_building=2)
+    committee = make_user(Role.COMMITTEE, compound)
+    contract_id = drafted_contract(compound.id, _company("安居物业", "91510400MA6REVB002").id, committee.id)
+    path = f"/api/v1/contracts/{contract_id}"
+    # A term ending on the last day Python knows: its renewal would start the day after, which does not exist.
+    last = {"term_start": (date.max - timedelta(days=365)).isoformat(), "term_end": date.max.isoformat()}
+    first = {"term_start": date.min.isoformat(), "term_end": (date.min + timedelta(days=365)).isoformat()}
+    for terms in (last, first, {"term_end": date.max.isoformat()}):
+        refused = _call(client, "PUT", path, committee, json=terms | {"service_level": 3})
+        assert_error_shape(refused, 422)
+    today = beijing_date(utcnow())
+    accepted = _call(client, "PUT", path, committee, json={
+        "term_start": today.isoformat(), "term_end": (today + timedelta(days=3 * 365)).isoformat()})
+    assert accepted.status_code == 200, accepted.get_json()
+
+
+@pytest.mark.postgresql
+@pytest.mark.live
+def test_two_drafts_signed_at_once_leave_one_contract_in_force(app, area_tree, make_compound, make_user):
+    compound = make_compound(area=area_tree[3], buildings=1, households_per_building=2)
+    committee = [make_user(Role.COMMITTEE, compound) for _ in range(2)]
+    companies = [_company("安居物业", "91510400MA6REVB003"), _company("宜居物业", "91510400MA6REVB004")]
+    today = beijing_date(utcnow())
+    for company in companies:
+        paper_result(compound.id, company.id, committee[0].id)
+    service.settle_selections(compound.id)
+    drafts = list(db.session.scalars(select(PropertyContract.id).where(PropertyContract.compound_id == compound.id)
+                                     .order_by(PropertyContract.id)))
+    assert len(drafts) == 2
+    for contract_id in drafts:
+        service.update_terms(contract_id, committee[0].id, term_start=today, term_end=today + timedelta(days=730),
+                             service_level=3, fee_schedule_id=None)
+        service.attach_file(contract_id, committee[0].id, prepare_document(io.BytesIO(PDF)))
+    tokens = [issue_tokens(member)[0] for member in committee]
+    compound_id = compound.id
+    db.session.commit()
+    db.session.close()
+
+    results = race(app, [("POST", f"/api/v1/contracts/{contract_id}/activation",
+                          {"Authorization": f"Bearer {token}"}, None)
+                         for contract_id, token in zip(drafts, tokens, strict=True)])
+    assert sorted(status for status, _ in results) == [200, 409], results
+    assert db.session.scalar(select(func.count()).select_from(PropertyContract).where(
+        PropertyContract.compound_id == compound_id, PropertyContract.status == ContractStatus.ACTIVE)) == 1
