@@ -241,10 +241,20 @@ def _draft_contract(selection: CompanySelection, company_id: int) -> PropertyCon
 
 def _dismiss(selection: CompanySelection, now) -> None:
     """解聘: the contract ends at once, the compound has no company, and the company's hand-back inspection opens."""
+    company_id = db.session.scalar(select(PropertyContract.company_id)
+                                   .where(PropertyContract.id == selection.contract_id))
+    # The owners' later decision stands: a draft with the dismissed company (an earlier renewal's) is void. Drafts
+    # are locked before the contract in force, in the order activation locks them.
+    drafts = list(db.session.scalars(select(PropertyContract).where(
+        PropertyContract.compound_id == selection.compound_id, PropertyContract.company_id == company_id,
+        PropertyContract.status == ContractStatus.DRAFT).order_by(PropertyContract.id).with_for_update()
+        .execution_options(populate_existing=True)))
     contract = _locked_contract(selection.contract_id)
     if contract.status is not ContractStatus.ACTIVE:
         return
     contract.status, contract.ended_at, contract.end_note = ContractStatus.DISMISSED, now, rules.DISMISSED
+    for draft in drafts:
+        draft.status, draft.ended_at, draft.end_note = ContractStatus.DISMISSED, now, rules.DISMISSED
     compound = db.session.get(Compound, contract.compound_id)
     if compound.property_company_id == contract.company_id:
         compound.property_company_id = None

@@ -1,7 +1,8 @@
 """Review of issue 19 (reviewer b), renovation and contracts: a defect recorded again after it was put right is
 open again, so the handover cannot be signed over it; a contract's term far out of the calendar is refused (a
 renewal of a term ending on the last representable day made every read of the compound's contracts a 500); two
-drafts signed into force at the same instant leave one contract in force and no 500 (PostgreSQL)."""
+drafts signed into force at the same instant leave one contract in force and no 500 (PostgreSQL); a company the
+owners dismissed cannot come back through the draft an earlier renewal vote left."""
 from __future__ import annotations
 
 import io
@@ -11,15 +12,17 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.demo.contracts import paper_result
-from backend.domain.contracts import ContractStatus
+from backend.domain.consultations import Step
+from backend.domain.contracts import ContractStatus, SelectionPurpose
 from backend.domain.roles import Role
+from backend.domain.voting import VoteKind
 from backend.extensions import db
-from backend.models import PropertyCompany, PropertyContract
+from backend.models import BallotResult, Compound, PropertyCompany, PropertyContract, Topic
 from backend.services import contracts as service
 from backend.services.auth import issue_tokens
 from backend.services.documents import prepare_document
 from backend.shared.clock import beijing_date, utcnow
-from tests.contracts_support import PDF, drafted_contract
+from tests.contracts_support import PDF, contract_in_force, drafted_contract
 from tests.support import assert_error_shape, race
 
 
@@ -105,3 +108,41 @@ def test_two_drafts_signed_at_once_leave_one_contract_in_force(app, area_tree, m
     assert sorted(status for status, _ in results) == [200, 409], results
     assert db.session.scalar(select(func.count()).select_from(PropertyContract).where(
         PropertyContract.compound_id == compound_id, PropertyContract.status == ContractStatus.ACTIVE)) == 1
+
+
+def _passed(topic_id: int) -> None:
+    """The topic's item-4 motion carried, as a closed ballot freezes it."""
+    topic = db.session.get(Topic, topic_id)
+    topic.step, topic.vote_kind, topic.civil_code_item = Step.DONE, VoteKind.OWNERS_JOINT, 4
+    db.session.add(BallotResult(
+        topic_id=topic_id, vote_kind=VoteKind.OWNERS_JOINT, civil_code_item=4, eligible_households=2,
+        total_area_centi_m2=20000, total_headcount=2, participating_households=2, participating_area_centi_m2=20000,
+        participating_headcount=2, participation_met=True, passed=True, reason="表决通过",
+        options={"1": {"label": "同意", "is_abstain": False, "is_approval": True, "households": 2,
+                       "area_centi_m2": 20000, "headcount": 2, "approved": True}},
+        thresholds={"participation": "2/3", "approval": "1/2", "approval_strict": True}))
+    db.session.commit()
+
+
+def test_a_dismissed_company_does_not_come_back_through_an_earlier_renewals_draft(client, area_tree, make_compound,
+                                                                                  make_user):
+    compound = make_compound(area=area_tree[3], buildings=1, households_per_building=2)
+    committee = make_user(Role.COMMITTEE, compound)
+    company = _company("安居物业", "91510400MA6REVB005")
+    today = beijing_date(utcnow())
+    contract_id = contract_in_force(compound.id, company.id, committee.id, today, today + timedelta(days=3 * 365))
+    renewal = service.follow_up_contract(contract_id, committee.id, SelectionPurpose.RENEW)
+    _passed(renewal.topic_id)
+    service.settle_selections(compound.id)
+    renewed = service.contract_made_by(renewal.id)
+    assert renewed is not None
+    # The owners change their mind: they dismiss the company whose renewal they had passed.
+    dismissal = service.follow_up_contract(contract_id, committee.id, SelectionPurpose.DISMISS)
+    _passed(dismissal.topic_id)
+    service.settle_selections(compound.id)
+
+    draft = _call(client, "GET", f"/api/v1/contracts/{renewed}", committee).get_json()
+    assert "activate" not in draft["actions"] and draft["status"] != "draft"
+    assert_error_shape(_call(client, "POST", f"/api/v1/contracts/{renewed}/activation", committee), 409)
+    db.session.expire_all()
+    assert db.session.get(Compound, compound.id).property_company_id is None
