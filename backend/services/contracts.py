@@ -251,7 +251,13 @@ def _dismiss(selection: CompanySelection, now) -> None:
         .execution_options(populate_existing=True)))
     contract = _locked_contract(selection.contract_id)
     if contract.status is not ContractStatus.ACTIVE:
-        return
+        # Renewed while the owners voted: the company's contract now in force is the one they dismissed.
+        contract = db.session.scalar(select(PropertyContract).where(
+            PropertyContract.compound_id == selection.compound_id, PropertyContract.company_id == company_id,
+            PropertyContract.status == ContractStatus.ACTIVE).with_for_update()
+            .execution_options(populate_existing=True))
+        if contract is None:
+            return
     contract.status, contract.ended_at, contract.end_note = ContractStatus.DISMISSED, now, rules.DISMISSED
     for draft in drafts:
         draft.status, draft.ended_at, draft.end_note = ContractStatus.DISMISSED, now, rules.DISMISSED

@@ -146,3 +146,29 @@ def test_a_dismissed_company_does_not_come_back_through_an_earlier_renewals_draf
     assert_error_shape(_call(client, "POST", f"/api/v1/contracts/{renewed}/activation", committee), 409)
     db.session.expire_all()
     assert db.session.get(Compound, compound.id).property_company_id is None
+
+
+def test_a_dismissal_voted_while_the_company_was_renewed_dismisses_the_renewed_contract(client, area_tree,
+                                                                                        make_compound, make_user):
+    compound = make_compound(area=area_tree[3], buildings=1, households_per_building=2)
+    committee = make_user(Role.COMMITTEE, compound)
+    company = _company("安居物业", "91510400MA6REVB006")
+    today = beijing_date(utcnow())
+    contract_id = contract_in_force(compound.id, company.id, committee.id, today, today + timedelta(days=365))
+    renewal = service.follow_up_contract(contract_id, committee.id, SelectionPurpose.RENEW)
+    _passed(renewal.topic_id)
+    service.settle_selections(compound.id)
+    renewed = service.contract_made_by(renewal.id)
+    dismissal = service.follow_up_contract(contract_id, committee.id, SelectionPurpose.DISMISS)
+    # While the owners vote on the dismissal, the committee signs the renewal, which ends the contract voted on.
+    service.update_terms(renewed, committee.id, term_start=today + timedelta(days=366),
+                         term_end=today + timedelta(days=3 * 365), service_level=3, fee_schedule_id=None)
+    service.attach_file(renewed, committee.id, prepare_document(io.BytesIO(PDF)))
+    service.activate(renewed, committee.id)
+    _passed(dismissal.topic_id)
+    service.settle_selections(compound.id)
+
+    seen = _call(client, "GET", f"/api/v1/contracts/{renewed}", committee).get_json()
+    assert (seen["status"], [i["direction"] for i in seen["inspections"]]) == ("dismissed", ["hand_back"])
+    db.session.expire_all()
+    assert db.session.get(Compound, compound.id).property_company_id is None
