@@ -21,6 +21,9 @@ ITEM_NAME_LIMIT = 30
 MAX_PHOTOS = 6
 # The longest term a contract may state: a typing error past it.
 MAX_TERM_YEARS = 10
+# Contract dates a compound can have: past them a typing error, and a renewal's start (the day after the end)
+# stays a date.
+EARLIEST_TERM, LATEST_TERM = date(2000, 1, 1), date(2099, 12, 31)
 # Days before the term ends that the committee is reminded, furthest first.
 REMINDER_DAYS = (180, 90)
 
@@ -214,6 +217,10 @@ class ContractAction(enum.StrEnum):
 
 
 def check_terms(term_start: date | None, term_end: date | None) -> None:
+    for name, day in (("term_start", term_start), ("term_end", term_end)):
+        if day is not None and not EARLIEST_TERM <= day <= LATEST_TERM:
+            message = f"合同日期须在{EARLIEST_TERM.year}年至{LATEST_TERM.year}年之间"
+            raise ContractsRefused(message, Kind.INVALID, errors={name: [message]})
     if term_start is None or term_end is None:
         return
     if term_end <= term_start:

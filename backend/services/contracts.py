@@ -241,10 +241,26 @@ def _draft_contract(selection: CompanySelection, company_id: int) -> PropertyCon
 
 def _dismiss(selection: CompanySelection, now) -> None:
     """解聘: the contract ends at once, the compound has no company, and the company's hand-back inspection opens."""
+    company_id = db.session.scalar(select(PropertyContract.company_id)
+                                   .where(PropertyContract.id == selection.contract_id))
+    # The owners' later decision stands: a draft with the dismissed company (an earlier renewal's) is void. Drafts
+    # are locked before the contract in force, in the order activation locks them.
+    drafts = list(db.session.scalars(select(PropertyContract).where(
+        PropertyContract.compound_id == selection.compound_id, PropertyContract.company_id == company_id,
+        PropertyContract.status == ContractStatus.DRAFT).order_by(PropertyContract.id).with_for_update()
+        .execution_options(populate_existing=True)))
     contract = _locked_contract(selection.contract_id)
     if contract.status is not ContractStatus.ACTIVE:
-        return
+        # Renewed while the owners voted: the company's contract now in force is the one they dismissed.
+        contract = db.session.scalar(select(PropertyContract).where(
+            PropertyContract.compound_id == selection.compound_id, PropertyContract.company_id == company_id,
+            PropertyContract.status == ContractStatus.ACTIVE).with_for_update()
+            .execution_options(populate_existing=True))
+        if contract is None:
+            return
     contract.status, contract.ended_at, contract.end_note = ContractStatus.DISMISSED, now, rules.DISMISSED
+    for draft in drafts:
+        draft.status, draft.ended_at, draft.end_note = ContractStatus.DISMISSED, now, rules.DISMISSED
     compound = db.session.get(Compound, contract.compound_id)
     if compound.property_company_id == contract.company_id:
         compound.property_company_id = None
@@ -349,7 +365,13 @@ def activate(contract_id: int, user_id: int | None, ip: str | None = None) -> Pr
         if previous.company_id != contract.company_id:
             _open_handover(previous, HandoverDirection.HAND_BACK, user_id)
     db.session.flush()
-    contract.status, contract.activated_at = ContractStatus.ACTIVE, now
+    # Two drafts signed at once both find no contract in force: the partial unique index lets one through.
+    try:
+        with db.session.begin_nested():
+            contract.status, contract.activated_at = ContractStatus.ACTIVE, now
+    except IntegrityError:
+        db.session.rollback()
+        raise ContractsRefused("另一份合同刚刚生效，请刷新后再看") from None
     compound = db.session.get(Compound, contract.compound_id)
     before = compound.property_company_id
     compound.property_company_id = contract.company_id
@@ -521,8 +543,8 @@ def record_item(inspection_id: int, item_id: int, user_id: int | None, state: It
         rules.check_may_record(inspection.status, bool(inspection.committee_signed_at or inspection.company_signed_at))
         held = db.session.scalar(select(func.count()).where(HandoverPhoto.item_id == item.id)) or 0
         rules.check_photo_count(held + len(photos))
-        if state is not item.state:
-            item.resolved_at = item.resolved_by_id = None
+        # Every recording is a new finding: a defect found again after it was put right is open until put right.
+        item.resolved_at = item.resolved_by_id = None
         item.state, item.note, item.checked_by_id, item.checked_at = state, note, user_id, utcnow()
         for prepared in photos:
             key = store_photo(prepared)
