@@ -52,8 +52,8 @@ class CompanySelection(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (
-        # One vote at a time about a contract: a second tap on 续聘 / 重新选聘 / 解聘 finds the first.
-        Index("uq_company_selections_open_contract", "contract_id", unique=True,
+        # One selection vote at a time per compound: a second tap on 发起选聘, 续聘, 重新选聘 or 解聘 finds the first.
+        Index("uq_company_selections_one_voting", "compound_id", unique=True,
               postgresql_where=text("status = 'voting'"), sqlite_where=text("status = 'voting'")),
     )
 

@@ -290,7 +290,10 @@ def my_checkin(activity_id: int, user_id: int | None) -> ActivityCheckin | None:
 def check_in(activity_id: int, user_id: int, token: str) -> CheckIn:
     """Record the person once, as a volunteer when their sign-up (confirmed) says so. A second scan records
     nothing and answers with the first time; a first scan outside the window is refused (409)."""
-    activity = get_activity(activity_id)
+    # A share lock on the activity: check-ins go on side by side, but a cancellation (which locks the row for
+    # update) waits for them and sees their check-in, so no one gives up a place and keeps its volunteer hours.
+    activity = db.session.scalar(select(Activity).where(Activity.id == activity_id).with_for_update(read=True)
+                                 .execution_options(populate_existing=True))
     if activity is None:
         raise ActivityRefused("活动不存在", Kind.NOT_FOUND)
     _check_token(activity, token)

@@ -123,7 +123,7 @@ def start_selection(compound_id: int, user_id: int | None, candidate_ids: Sequen
 def follow_up_contract(contract_id: int, user_id: int | None, purpose: SelectionPurpose,
                        candidate_ids: Sequence[int] = (), ip: str | None = None) -> CompanySelection:
     """The contract page's one tap: 续聘 (the company under contract), 重新选聘 (the candidates named, the company
-    under contract among them or not) or 解聘. One vote at a time about a contract (a unique index)."""
+    under contract among them or not) or 解聘. One selection vote at a time per compound (a unique index)."""
     compound_id = db.session.scalar(select(PropertyContract.compound_id).where(PropertyContract.id == contract_id))
     if compound_id is None:
         raise _hidden()
@@ -166,7 +166,7 @@ def _raise(compound_id: int, user_id: int, purpose: SelectionPurpose, candidate_
             db.session.add(selection)
     except IntegrityError:
         db.session.rollback()
-        raise ContractsRefused("该合同已有一项表决在进行中") from None
+        raise ContractsRefused("本小区已有一项物业选聘表决在进行中") from None
     follow(topic.id, user_id)
     audit_topic(topic, user_id, "topic.raise", after={"title": topic.title, "step": Step.REVIEW,
                                                       "company_selection_id": selection.id}, ip=ip)

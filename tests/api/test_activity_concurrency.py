@@ -1,6 +1,6 @@
 """Activity places under concurrency, on PostgreSQL with committed data: thirty people signing up at once for twenty
 places leave exactly twenty confirmed and ten waiting, in the order they came; a cancellation promotes the first
-waiting, once."""
+waiting, once; a volunteer's check-in and cancellation at the same moment never leave hours for a place given up."""
 from __future__ import annotations
 
 from collections import Counter
@@ -12,13 +12,14 @@ from sqlalchemy import select
 from backend.domain.activities import ActivityKind, SignupStatus
 from backend.domain.roles import Role
 from backend.extensions import db
-from backend.models import ActivitySignup, Household
+from backend.models import ActivityCheckin, ActivitySignup, Household
 from backend.services import activities as service
 from backend.shared.clock import utcnow
 from tests.presenters.two_doors import api_headers
 from tests.support import race
 
 PEOPLE, PLACES = 30, 20
+VOLUNTEERS = 12
 
 
 @pytest.mark.postgresql
@@ -63,3 +64,35 @@ def test_thirty_sign_ups_for_twenty_places_leave_twenty_confirmed_and_ten_waitin
     assert Counter(after.values()) == {SignupStatus.CONFIRMED: PLACES, SignupStatus.WAITING: PEOPLE - PLACES - 2,
                                        SignupStatus.CANCELLED: 2}
     assert [after[row.user_id] for row in waiting] == [SignupStatus.CONFIRMED] * 2 + [SignupStatus.WAITING] * 8
+
+
+@pytest.mark.postgresql
+@pytest.mark.live
+def test_a_volunteer_checking_in_while_cancelling_never_keeps_hours_for_a_place_given_up(app, make_compound, make_user):
+    compound = make_compound(buildings=1, households_per_building=VOLUNTEERS)
+    secretary = make_user(Role.PARTY_SECRETARY, compound)
+    homes = db.session.scalars(select(Household).where(Household.compound_id == compound.id)).all()
+    people = [make_user(Role.RESIDENT, compound, household=home) for home in homes]
+    # Half an hour before the start: check-in is open and so is cancelling.
+    starts = utcnow() + timedelta(minutes=30)
+    activity = service.create_activity(
+        compound_id=compound.id, creator_id=secretary.id, kind=ActivityKind.CLEANING, title="清洁家园", description="",
+        starts_at=starts, ends_at=starts + timedelta(hours=2), place="小区广场", organiser="党支部", capacity=VOLUNTEERS,
+    )
+    for person in people:
+        service.sign_up(activity.id, person.id, as_volunteer=True)
+    activity_id, token = activity.id, service.make_checkin_token(activity)
+    requests = [request for person in people for request in (
+        ("POST", f"/api/v1/activities/{activity_id}/checkin", api_headers(person), {"token": token}),
+        ("DELETE", f"/api/v1/activities/{activity_id}/signup", api_headers(person), None))]
+    db.session.remove()
+
+    answers = race(app, requests)
+    assert all(status in (200, 201, 409) for status, _ in answers), answers
+    signups = {row.user_id: row.status for row in db.session.scalars(
+        select(ActivitySignup).where(ActivitySignup.activity_id == activity_id))}
+    volunteers = set(db.session.scalars(select(ActivityCheckin.user_id).where(
+        ActivityCheckin.activity_id == activity_id, ActivityCheckin.as_volunteer.is_(True))))
+    # Each person either checked in as a volunteer and kept the place, or gave it up and counts no hours.
+    assert all(signups[user_id] is SignupStatus.CONFIRMED for user_id in volunteers)
+    assert all(user_id in volunteers or status is SignupStatus.CANCELLED for user_id, status in signups.items())

@@ -1,6 +1,6 @@
 """The company's once-guarantees under concurrency (PostgreSQL): people reading a decided selection at the same instant settle
 it into exactly one draft contract; committee members tapping 续聘 / 解聘 on a contract at once raise one vote (the
-rest 409); two taps on 开始承接查验 open one inspection."""
+rest 409); two taps on 开始承接查验 open one inspection; a double tap on 发起选聘 raises one vote."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -60,3 +60,22 @@ def test_a_decided_selection_read_at_once_makes_one_contract_and_one_vote_follow
                                                           None) for token in tokens]))
     assert statuses == [201, 409, 409], statuses
     assert count(HandoverInspection, HandoverInspection.contract_id == signed) == 1
+
+
+def test_committee_members_starting_a_selection_at_once_raise_one_vote(app, area_tree, make_compound, make_user):
+    compound = make_compound(area=area_tree[3], buildings=1, households_per_building=2)
+    members = [make_user(Role.COMMITTEE, compound) for _ in range(3)]
+    company = PropertyCompany(name="安居物业", credit_code="91510400MA6RACE002")
+    db.session.add(company)
+    db.session.commit()
+    tokens = [issue_tokens(member)[0] for member in members]
+    compound_id, company_id = compound.id, company.id
+    db.session.close()
+
+    start = f"/api/v1/compounds/{compound_id}/company-selections"
+    calls = [("POST", start, {"Authorization": f"Bearer {token}"}, {"candidate_ids": [company_id]})
+             for token in tokens * 2]
+    statuses = sorted(status for status, _ in race(app, calls))
+    assert statuses == [201] + [409] * 5, statuses
+    assert count(CompanySelection, CompanySelection.compound_id == compound_id) == 1
+    assert count(Topic, Topic.compound_id == compound_id) == 1

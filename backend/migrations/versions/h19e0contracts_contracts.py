@@ -37,7 +37,7 @@ def upgrade():
     )
     with op.batch_alter_table('company_selections', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_company_selections_compound_id'), ['compound_id'], unique=False)
-        batch_op.create_index('uq_company_selections_open_contract', ['contract_id'], unique=True,
+        batch_op.create_index('uq_company_selections_one_voting', ['compound_id'], unique=True,
                               postgresql_where=sa.text("status = 'voting'"), sqlite_where=sa.text("status = 'voting'"))
 
     op.create_table('property_contracts',
@@ -163,7 +163,7 @@ def downgrade():
 
     op.drop_table('property_contracts')
     with op.batch_alter_table('company_selections', schema=None) as batch_op:
-        batch_op.drop_index('uq_company_selections_open_contract', postgresql_where=sa.text("status = 'voting'"),
+        batch_op.drop_index('uq_company_selections_one_voting', postgresql_where=sa.text("status = 'voting'"),
                             sqlite_where=sa.text("status = 'voting'"))
         batch_op.drop_index(batch_op.f('ix_company_selections_compound_id'))
 
