@@ -457,13 +457,22 @@ def _rows_in(value) -> Iterator[Base]:
 
 
 def _truncate_all() -> None:
-    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    """Empty what a live test committed, and start the ids of those tables at 1 again. Only the tables that hold
+    rows, children first: a live test writes to a few of the ~100, and on PostgreSQL a TRUNCATE of them all took
+    2.5 s a test (each table and index gets new files), a DELETE of the few milliseconds."""
+    tables = list(reversed(Base.metadata.sorted_tables))
     with db.engine.begin() as conn:
+        quote = conn.dialect.identifier_preparer.quote
+        filled = set(conn.scalars(text(" UNION ALL ".join(
+            f"SELECT '{table.name}' WHERE EXISTS (SELECT 1 FROM {quote(table.name)})" for table in tables))))
+        emptied = [table for table in tables if table.name in filled]
+        for table in emptied:
+            conn.execute(text(f"DELETE FROM {quote(table.name)}"))
         if conn.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(text(f"DELETE FROM {table}"))
+            for table in emptied:
+                if "id" in table.c and table.c.id.autoincrement is not False:
+                    conn.execute(text("SELECT setval(pg_get_serial_sequence(:name, 'id'), 1, false)"),
+                                 {"name": quote(table.name)})
 
 
 @pytest.fixture
