@@ -243,6 +243,24 @@ def _share_in_turn(items) -> None:
     items[:] = [item for module in modules.values() for item in sorted(module, key=turn)]
 
 
+def _long_first(items) -> None:
+    """The modules with a slow test, then those whose tests share data built once (one worker runs each as a
+    whole), then the rest, each module's order kept. pytest-xdist hands out work in this order: a wait of a
+    minute or two (a killed worker's retry, `make run`'s burst, gunicorn booting) or a long module started last
+    (the top-level test files come last by name) left the other worker idle at the end of the run; started
+    first, the short tests fill the other worker meanwhile."""
+    modules: dict = {}
+    for item in items:
+        modules.setdefault(item.path, []).append(item)
+
+    def length(module: list) -> int:
+        if any(item.get_closest_marker("slow") for item in module):
+            return 0
+        return 1 if any(_shares_data(item) for item in module) else 2
+
+    items[:] = [item for module in sorted(modules.values(), key=length) for item in module]
+
+
 def _left_out(item, postgresql: bool) -> bool:
     if postgresql:
         # A test that touches no database ran on SQLite already; one about the date runs at the year's end too.
@@ -258,6 +276,7 @@ def _left_out(item, postgresql: bool) -> bool:
 def pytest_collection_modifyitems(config, items):
     _mark(items)
     _share_in_turn(items)
+    _long_first(items)
     postgresql = os.environ.get("LINLI_TEST_DATABASE_URL", "sqlite") != "sqlite"
     elsewhere = [item for item in items if _left_out(item, postgresql)]
     if elsewhere:
