@@ -12,7 +12,14 @@ from datetime import datetime, timedelta
 
 from backend.domain.consultations import Step, TopicRefused
 from backend.extensions import db
-from backend.services.consultations import advance_topic, due_topic_ids, send_voting_reminders, untold_votes
+from backend.jobs.one_by_one import OneByOne
+from backend.services.consultations import (
+    advance_topic,
+    due_topic_ids,
+    remind_voters,
+    untold_votes,
+    voting_reminder_topic_ids,
+)
 from backend.services.consultations import tell_of_vote as service_tell_of_vote
 from backend.services.queueing import push_committed_jobs
 from backend.shared.clock import utcnow
@@ -37,18 +44,17 @@ def sweep() -> dict[str, int]:
     reminders that are due."""
     now = utcnow()
     moved: Counter[str] = Counter()
+    topics = OneByOne(log, "topic")
     for _ in range(MAX_TOPIC_BATCHES):
-        due = due_topic_ids(now)
+        due = topics.not_failed(due_topic_ids(now))
         if not due:
             break
         for topic_id in due:
-            step = _advance(topic_id, now)
+            # Each topic commits on its own; its notifications go out now, not after the whole sweep.
+            step = topics.handle(topic_id, _advance, topic_id, now, failed=None)
             if step is not None:
                 moved[_COUNTED_AS[step]] += 1
-            # Each topic commits on its own; its notifications go out now, not after the whole sweep.
-            push_committed_jobs()
     reminders = send_voting_reminders(now)
-    push_committed_jobs()
     counts = {key: moved[key] for key in ("ballots_opened", "ballots_closed", "publicities_ended")}
     counts["reminders"] = reminders
     log.info(
@@ -59,6 +65,13 @@ def sweep() -> dict[str, int]:
         reminders,
     )
     return counts
+
+
+def send_voting_reminders(now: datetime) -> int:
+    """Eligible non-voters 24 h and 2 h before the ballot closes, each reminder once; how many topics sent one."""
+    topics = OneByOne(log, "reminding the voters of topic")
+    return sum(topics.handle(topic_id, remind_voters, topic_id, now, failed=False)
+               for topic_id in voting_reminder_topic_ids(now))
 
 
 def _advance(topic_id: int, now: datetime) -> Step | None:
@@ -82,9 +95,10 @@ def tell_untold_votes() -> int:
     """Every minute: the votes whose telling job was lost (pushed to a Redis that went away, or never pushed),
     told now. A vote's own job has had TELL_GRACE to do it first."""
     untold = untold_votes(utcnow() - TELL_GRACE)
+    votes = OneByOne(log, "telling the vote (topic, household)")
     for topic_id, household_id in untold:
-        service_tell_of_vote(topic_id, household_id)
-        push_committed_jobs()
-    if untold:
-        log.warning("told %d vote(s) whose job was lost", len(untold))
-    return len(untold)
+        votes.handle((topic_id, household_id), service_tell_of_vote, topic_id, household_id, failed=False)
+    told = len(untold) - len(votes.failed)
+    if told:
+        log.warning("told %d vote(s) whose job was lost", told)
+    return told

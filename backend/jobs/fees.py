@@ -13,6 +13,7 @@ import logging
 from datetime import timedelta
 
 from backend.extensions import db
+from backend.jobs.one_by_one import OneByOne
 from backend.services import fee_reminders, payment_orders
 from backend.services import fees as fee_service
 from backend.services import subsidies as subsidy_service
@@ -91,9 +92,10 @@ def follow_up_lost_payments() -> int:
     """Every minute: the online payments whose follow-up job was lost (pushed to a Redis that went away, or never
     pushed), followed up now. A payment's own job has had FOLLOW_UP_GRACE to do it first."""
     lost = payment_orders.payments_not_followed_up(utcnow() - FOLLOW_UP_GRACE)
+    receipts = OneByOne(log, "following up receipt")
     for receipt_id in lost:
-        payment_orders.follow_up_payment(receipt_id)
-        push_committed_jobs()
-    if lost:
-        log.warning("followed up %d online payment(s) whose job was lost", len(lost))
-    return len(lost)
+        receipts.handle(receipt_id, payment_orders.follow_up_payment, receipt_id, failed=False)
+    followed_up = len(lost) - len(receipts.failed)
+    if followed_up:
+        log.warning("followed up %d online payment(s) whose job was lost", followed_up)
+    return followed_up

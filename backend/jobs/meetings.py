@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from backend.jobs.one_by_one import OneByOne
 from backend.services.meetings import due_reminder_ids, remind
-from backend.services.queueing import push_committed_jobs
 from backend.shared.clock import utcnow
 
 log = logging.getLogger("linli.meetings")
@@ -22,14 +22,14 @@ def send_reminders() -> int:
     """Send every reminder that is due; returns how many meetings had one sent."""
     now = utcnow()
     sent = 0
+    meetings = OneByOne(log, "reminding of meeting")
     for _ in range(MAX_REMINDER_BATCHES):
-        due = due_reminder_ids(now)
+        due = meetings.not_failed(due_reminder_ids(now))
         if not due:
             break
         for meeting_id in due:
-            if remind(meeting_id, now):
-                sent += 1
             # Each meeting commits on its own; its reminders go out now, not after the whole sweep.
-            push_committed_jobs()
+            if meetings.handle(meeting_id, remind, meeting_id, now, failed=False):
+                sent += 1
     log.info("meeting reminders: %d sent", sent)
     return sent

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import logging
 
-from backend.services.queueing import push_committed_jobs
-from backend.services.spending import settle_votes
+from backend.jobs.one_by_one import OneByOne
+from backend.services.spending import settle_vote, settleable_ids
 
 log = logging.getLogger("linli.spending")
 
 
 def sweep() -> dict[str, int]:
-    settled = settle_votes()
-    push_committed_jobs()
+    requests = OneByOne(log, "settling spending request")
+    settled = sum(requests.handle(request_id, settle_vote, request_id, failed=False)
+                  for request_id in settleable_ids())
     if settled:
         log.info("spending requests settled by their vote: %d", settled)
     return {"settled": settled}

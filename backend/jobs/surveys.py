@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from backend.jobs.one_by_one import OneByOne
 from backend.services import surveys as service
 from backend.services.queueing import push_committed_jobs
 from backend.shared.clock import utcnow
@@ -17,7 +18,9 @@ log = logging.getLogger("linli.surveys")
 
 def close_due() -> int:
     """Close and tally every campaign past its close time; returns how many this run closed."""
-    closed = sum(close_and_tally(survey_id) for survey_id in service.due_to_close(utcnow()))
+    surveys = OneByOne(log, "closing survey")
+    closed = sum(surveys.handle(survey_id, close_and_tally, survey_id, failed=False)
+                 for survey_id in service.due_to_close(utcnow()))
     log.info("surveys: %d closed", closed)
     return closed
 

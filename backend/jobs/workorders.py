@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
+from backend.jobs.one_by_one import OneByOne
 from backend.services.queueing import push_committed_jobs
 from backend.services.workorder_stats import month_of, tally_month
 from backend.services.workorders import due_escalation_ids, escalate_order, remind_to_rate
@@ -24,15 +25,15 @@ def sweep() -> dict[str, int]:
     An order overdue for several steps (the sweep was down) climbs one step per batch until none is due."""
     now = utcnow()
     escalated = 0
+    orders = OneByOne(log, "escalating work order")
     for _ in range(MAX_ESCALATION_BATCHES):
-        due = due_escalation_ids(now)
+        due = orders.not_failed(due_escalation_ids(now))
         if not due:
             break
         for order_id in due:
-            if escalate_order(order_id, now) is not None:
-                escalated += 1
             # Each order commits on its own; its notifications go out now, not after the whole sweep.
-            push_committed_jobs()
+            if orders.handle(order_id, escalate_order, order_id, now, failed=None) is not None:
+                escalated += 1
     reminded = remind_to_rate(now)
     push_committed_jobs()
     log.info("work-order sweep: %d escalation steps, %d rating reminders", escalated, reminded)

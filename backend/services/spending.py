@@ -268,16 +268,17 @@ def settle(request_id: int) -> None:
         db.session.rollback()
 
 
-def settle_votes(limit: int = 200) -> int:
-    """The sweep: every request still under a vote whose topic has a result or was not adopted. Returns how
-    many changed."""
+def settleable_ids(limit: int = 200) -> list[int]:
+    """For the sweep: the requests still under a vote whose topic has a result or was not adopted."""
     ids = list(db.session.scalars(_settleable().order_by(SpendingRequest.id).limit(limit)))
     db.session.rollback()
-    changed = 0
-    for request_id in ids:
-        if _settle_locked(_locked(request_id)):
-            changed += 1
-        db.session.commit()
+    return ids
+
+
+def settle_vote(request_id: int) -> bool:
+    """The sweep's step for one request, committed on its own; whether it changed."""
+    changed = _settle_locked(_locked(request_id))
+    db.session.commit()
     return changed
 
 

@@ -293,7 +293,7 @@ def test_a_passed_vote_on_another_item_does_not_approve(client, world):
         filed = ok(file_request(client, world, purpose="maintenance_fund", amount_fen="800000"), 201)
         result = run_the_vote(client, world, clock, filed["topic"]["id"], "owners_joint", 4, yes=7)
         assert result["passed"] is True
-        assert service.settle_votes() == 1
+        assert sweep() == {"settled": 1}
         seen = ok(call(client, "GET", f"/api/v1/spending-requests/{filed['id']}", world.members[0]))
         assert (seen["status"], seen["spendable"]) == ("rejected", False)
         assert "第5项" in seen["decision_note"]
@@ -302,7 +302,7 @@ def test_a_passed_vote_on_another_item_does_not_approve(client, world):
 def test_a_failed_vote_rejects_and_the_sweep_settles_once(client, world):
     with time_machine.travel(utcnow(), tick=False) as clock:
         filed = ok(file_request(client, world, purpose="other", amount_fen="600000"), 201)
-        assert service.settle_votes() == 0
+        assert sweep() == {"settled": 0}
         result = run_the_vote(client, world, clock, filed["topic"]["id"], "consultation", None, yes=2)
         assert result["passed"] is False
         assert (sweep(), sweep()) == ({"settled": 1}, {"settled": 0})

@@ -6,43 +6,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 import time_machine
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
-from backend.domain.consultations import Schedule
 from backend.domain.notifications import VOTE_RECEIPT
-from backend.domain.roles import Role
-from backend.domain.voting import VoteKind, VoteRule
 from backend.extensions import db
 from backend.jobs.consultations import tell_untold_votes
-from backend.models import Household, Notice, Notification, TopicFollower, Vote
+from backend.models import Notice, Notification, TopicFollower, Vote
 from backend.policy import roles_in_compound
 from backend.services import consultations as service
 from backend.services.auth import issue_tokens
-from backend.services.consultations import Acceptance, OptionDraft
 from backend.services.queueing import QUEUES, push_committed_jobs
 from backend.shared.clock import utcnow
+from tests import ballots
 
-MOTION = (OptionDraft("同意", is_approval=True), OptionDraft("不同意"), OptionDraft("弃权", is_abstain=True))
-
-
-@pytest.fixture
-def ballot(make_compound, make_user):
-    compound = make_compound(buildings=1, households_per_building=3)
-    homes = list(db.session.scalars(
-        select(Household).where(Household.compound_id == compound.id).order_by(Household.id)))
-    owner = make_user(Role.OWNER, compound, household=homes[0])
-    committee = make_user(Role.COMMITTEE, compound)
-    desk = service.participant(committee.id, compound.id, roles_in_compound(committee.id, compound.id))
-    topic = service.raise_topic(compound.id, desk, "更换单元门禁", "门禁坏了三个月")
-    service.accept_topic(topic.id, desk, Acceptance(
-        rule=VoteRule(VoteKind.CONSULTATION), schedule=Schedule(utcnow() + timedelta(days=3), 72, 7)))
-    options = {option.label: option.id for option in service.set_options(topic.id, desk, MOTION)}
-    service.open_ballot(topic.id, committee.id)
-    push_committed_jobs()
-    return topic.id, options, owner, homes[0]
+ballot = ballots.ballot
 
 
 def work(app) -> None:
@@ -64,7 +43,7 @@ def vote_statements(client, count_queries, topic_id: int, headers: dict, househo
 
 def test_a_vote_and_a_change_each_run_the_upsert_and_the_cast_row_and_nothing_more(app, client, count_queries,
                                                                                    ballot):
-    topic_id, options, owner, home = ballot
+    topic_id, options, owner, home = ballot.topic_id, ballot.options, ballot.owner, ballot.homes[0]
     headers = {"Authorization": f"Bearer {issue_tokens(owner)[0]}"}
     for label, casts in (("同意", 1), ("不同意", 2)):
         before, own, receipt = vote_statements(client, count_queries, topic_id, headers, home.id, options[label])
@@ -81,7 +60,7 @@ def test_a_vote_and_a_change_each_run_the_upsert_and_the_cast_row_and_nothing_mo
 
 
 def test_the_refusals_keep_their_answers_when_the_upsert_records_nothing(client, ballot, make_user):
-    topic_id, options, owner, home = ballot
+    topic_id, options, owner, home = ballot.topic_id, ballot.options, ballot.owner, ballot.homes[0]
     headers = {"Authorization": f"Bearer {issue_tokens(owner)[0]}"}
 
     def put(topic: int, household_id: int | None, option_id: int, who=headers):
@@ -99,7 +78,7 @@ def test_the_refusals_keep_their_answers_when_the_upsert_records_nothing(client,
 
 
 def test_a_vote_whose_job_was_lost_is_told_by_the_sweep_once(app, ballot):
-    topic_id, options, owner, home = ballot
+    topic_id, options, owner, home = ballot.topic_id, ballot.options, ballot.owner, ballot.homes[0]
     person = service.participant(owner.id, home.compound_id, roles_in_compound(owner.id, home.compound_id))
     service.cast_vote(topic_id, person, home.id, options["同意"])
     # The push after the commit never reached Redis (the process died, or Redis went away).

@@ -20,10 +20,9 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend.domain.auth import WeChatApp
-from backend.domain.consultations import Channel, Schedule
+from backend.domain.consultations import Channel
 from backend.domain.notifications import VOTE_RECEIPT, DeliveryStatus
 from backend.domain.roles import Role
-from backend.domain.voting import VoteKind, VoteRule
 from backend.extensions import db
 from backend.models import (
     Delivery,
@@ -39,39 +38,17 @@ from backend.observability.error_reports import FILTERED, blank_private_text
 from backend.policy import roles_in_compound
 from backend.services import consultations as service
 from backend.services.auth import issue_tokens
-from backend.services.consultations import Acceptance, OptionDraft
 from backend.services.notifications import notify, withdraw
 from backend.services.queueing import QUEUES, push_committed_jobs
 from backend.shared.clock import SHANGHAI, beijing_date, utcnow
+from tests import ballots
 from tests import test_backup_restore as backups
 from tests.support import assert_error_shape
 
 # A scratch database and photo folder of its own, to restore into (tests/test_backup_restore.py).
 scratch_app = backups.scratch_app
 
-MOTION = (OptionDraft("同意", is_approval=True), OptionDraft("不同意"), OptionDraft("弃权", is_abstain=True))
-
-
-def _open_ballot(compound, committee) -> tuple[int, dict[str, int]]:
-    desk = service.participant(committee.id, compound.id, roles_in_compound(committee.id, compound.id))
-    topic = service.raise_topic(compound.id, desk, "更换单元门禁", "门禁坏了三个月")
-    service.accept_topic(topic.id, desk, Acceptance(
-        rule=VoteRule(VoteKind.CONSULTATION), schedule=Schedule(utcnow() + timedelta(days=3), 72, 7)))
-    options = {option.label: option.id for option in service.set_options(topic.id, desk, MOTION)}
-    service.open_ballot(topic.id, committee.id)
-    push_committed_jobs()
-    return topic.id, options
-
-
-@pytest.fixture
-def ballot(make_compound, make_user):
-    compound = make_compound(buildings=1, households_per_building=3)
-    homes = list(db.session.scalars(
-        select(Household).where(Household.compound_id == compound.id).order_by(Household.id)))
-    owner = make_user(Role.OWNER, compound, household=homes[0])
-    committee = make_user(Role.COMMITTEE, compound)
-    topic_id, options = _open_ballot(compound, committee)
-    return compound, topic_id, options, owner, homes, committee
+ballot = ballots.ballot
 
 
 def _put(client, user, topic_id: int, household_id: int | None, option_id: int):
@@ -100,7 +77,7 @@ def test_every_refusal_of_the_one_statement_vote_keeps_its_status_and_message(ba
     late_owner = make_user(Role.OWNER, compound, household=late_home)
     other = make_compound(buildings=1, households_per_building=1)
     other_home = db.session.scalar(select(Household).where(Household.compound_id == other.id))
-    other_topic_id, other_options = _open_ballot(other, make_user(Role.COMMITTEE, other))
+    other_topic_id, other_options = ballots.open_ballot(other, make_user(Role.COMMITTEE, other))
 
     cases = {
         "option of another topic": (owner, topic_id, homes[0].id, other_options["同意"], 422, "没有这个表决选项"),

@@ -23,6 +23,7 @@ from backend.domain.roles import Role
 from backend.domain.voting import VoteKind
 from backend.domain.workorders import Action, Actor, Status, Urgency
 from backend.extensions import db
+from backend.jobs.consultations import send_voting_reminders
 from backend.models import (
     Building,
     CompanySelection,
@@ -518,7 +519,7 @@ def test_the_demo_results_are_frozen_and_followed_by_objections_progress_and_rat
 def test_no_demo_deadline_or_reminder_is_due_so_the_sweep_has_nothing_to_do(demo):
 
     assert consultations.due_topic_ids(utcnow()) == []
-    assert consultations.send_voting_reminders(utcnow()) == 0
+    assert send_voting_reminders(utcnow()) == 0
 
 
 @pytest.mark.calendar

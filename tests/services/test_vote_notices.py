@@ -18,6 +18,7 @@ from backend.domain.notifications import VOTE_RECEIPT, VOTE_REMINDER
 from backend.domain.roles import Role
 from backend.domain.voting import VoteKind, VoteRule
 from backend.extensions import db
+from backend.jobs.consultations import send_voting_reminders
 from backend.models import Household, Membership, Notice, Notification, User
 from backend.policy import roles_in_compound
 from backend.services import consultations as service
@@ -136,7 +137,7 @@ def test_the_reminder_job_after_a_vote_sends_nothing_to_that_household(ballot, r
     closes = utcnow() + timedelta(hours=VOTING_HOURS)
 
     with time_machine.travel(closes - timedelta(hours=23), tick=False):
-        assert service.send_voting_reminders(utcnow()) == 1
+        assert send_voting_reminders(utcnow()) == 1
     work(redis_conn)
 
     for person in (ballot.owners[0], ballot.co_owner):
@@ -148,7 +149,7 @@ def test_the_reminder_job_after_a_vote_sends_nothing_to_that_household(ballot, r
 def test_a_vote_after_the_reminder_job_but_before_its_fan_out_leaves_no_reminder(ballot, redis_conn):
     closes = utcnow() + timedelta(hours=VOTING_HOURS)
     with time_machine.travel(closes - timedelta(hours=23), tick=False):
-        assert service.send_voting_reminders(utcnow()) == 1
+        assert send_voting_reminders(utcnow()) == 1
         # The reminder is committed and its fan-out queued, not yet run, when the household votes.
         ballot.vote(ballot.owners[0], 0, "同意")
     work(redis_conn)
@@ -162,7 +163,7 @@ def test_closing_the_ballot_withdraws_every_reminder_from_everyone(ballot, redis
     work(redis_conn)
     closes = utcnow() + timedelta(hours=VOTING_HOURS)
     with time_machine.travel(closes - timedelta(hours=23), tick=False):
-        service.send_voting_reminders(utcnow())
+        send_voting_reminders(utcnow())
     work(redis_conn)
     assert len(shown(ballot.owners[1], VOTE_REMINDER)) == 2
 

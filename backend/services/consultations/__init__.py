@@ -56,7 +56,12 @@ from backend.services.consultations.outcomes import (
     rate_implementation,
     ratings_summary,
 )
-from backend.services.consultations.sweep import advance_topic, due_topic_ids, send_voting_reminders
+from backend.services.consultations.sweep import (
+    advance_topic,
+    due_topic_ids,
+    remind_voters,
+    voting_reminder_topic_ids,
+)
 from backend.services.consultations.topics import (
     Acceptance,
     Decline,
@@ -150,10 +155,10 @@ __all__ = [
     "record_paper_vote",
     "require",
     "result_of",
+    "remind_voters",
     "review_topic",
     "roll_household_ids",
     "roll_page",
-    "send_voting_reminders",
     "set_options",
     "settings_for",
     "speakers",
@@ -167,4 +172,5 @@ __all__ = [
     "visible_photo",
     "voters",
     "voting_household_ids",
+    "voting_reminder_topic_ids",
 ]

@@ -71,26 +71,29 @@ def _end_publicity(topic: Topic, now: datetime) -> Step | None:
     return step
 
 
-def send_voting_reminders(now: datetime) -> int:
-    """Eligible non-voters 24 h and 2 h before the ballot closes, each reminder once."""
+def voting_reminder_topic_ids(now: datetime) -> list[int]:
+    """The ballots closing within the first reminder's time whose reminders are not all sent: eligible
+    non-voters are reminded 24 h and 2 h before the close, each reminder once."""
     first_due = now + max(rules.VOTING_REMINDERS)
-    topic_ids = list(db.session.scalars(
+    return list(db.session.scalars(
         select(Topic.id).where(Topic.step == Step.VOTING, Topic.ballot_closes_at <= first_due,
                                Topic.ballot_closes_at > now,
                                Topic.voting_reminders_sent < len(rules.VOTING_REMINDERS))
     ))
-    sent = 0
-    for topic_id in topic_ids:
-        topic = locked(topic_id)
-        due = rules.due_voting_reminders(now, topic.ballot_closes_at, topic.voting_reminders_sent)
-        if due > topic.voting_reminders_sent and topic.step is Step.VOTING:
-            hours = int(rules.VOTING_REMINDERS[due - 1].total_seconds() // 3600)
-            # Under the topic's lock, which waits for the votes being cast: a household that voted is not asked.
-            notify(eligible_voter_ids(topic, only_not_voted=True), VOTE_REMINDER,
-                   f"议题“{topic.title}”的表决不到{hours}小时就要截止了",
-                   body=f"您家还没有表决，请在{local(topic.ballot_closes_at)}前完成表决。",
-                   link=link(topic), dedupe_key=rules.vote_reminder_key(topic.id, due))
-            topic.voting_reminders_sent = due
-            sent += 1
-        db.session.commit()
+
+
+def remind_voters(topic_id: int, now: datetime) -> bool:
+    """The topic's reminder that is due, once (counted on the topic under its lock); whether one was sent."""
+    topic = locked(topic_id)
+    due = rules.due_voting_reminders(now, topic.ballot_closes_at, topic.voting_reminders_sent)
+    sent = due > topic.voting_reminders_sent and topic.step is Step.VOTING
+    if sent:
+        hours = int(rules.VOTING_REMINDERS[due - 1].total_seconds() // 3600)
+        # Under the topic's lock, which waits for the votes being cast: a household that voted is not asked.
+        notify(eligible_voter_ids(topic, only_not_voted=True), VOTE_REMINDER,
+               f"议题“{topic.title}”的表决不到{hours}小时就要截止了",
+               body=f"您家还没有表决，请在{local(topic.ballot_closes_at)}前完成表决。",
+               link=link(topic), dedupe_key=rules.vote_reminder_key(topic.id, due))
+        topic.voting_reminders_sent = due
+    db.session.commit()
     return sent
