@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import logging
 
-from backend.extensions import db
+from backend.jobs.one_by_one import OneByOne
 from backend.services.activities import due_reminder_ids, remind
-from backend.services.queueing import push_committed_jobs
 from backend.shared.clock import utcnow
 
 log = logging.getLogger("linli.activities")
@@ -19,23 +18,14 @@ MAX_REMINDER_BATCHES = 20
 
 def send_reminders() -> int:
     """Send every reminder that is due; returns how many went out. One sign-up that fails is logged and left for
-    the next sweep: the ones behind it still go."""
+    the next sweep: the ones behind it still go, each committed and pushed on its own."""
     now = utcnow()
     sent = 0
-    failed: set[int] = set()
+    signups = OneByOne(log, "activity reminder of sign-up")
     for _ in range(MAX_REMINDER_BATCHES):
-        due = [signup_id for signup_id in due_reminder_ids(now) if signup_id not in failed]
+        due = signups.not_failed(due_reminder_ids(now))
         if not due:
             break
-        for signup_id in due:
-            try:
-                if remind(signup_id, now):
-                    sent += 1
-            except Exception:
-                db.session.rollback()
-                failed.add(signup_id)
-                log.exception("activity reminder of sign-up %d failed", signup_id)
-            # Each sign-up commits on its own; its reminder goes out now, not after the whole sweep.
-            push_committed_jobs()
+        sent += sum(signups.handle(signup_id, remind, signup_id, now, failed=False) for signup_id in due)
     log.info("activity reminders: %d sent", sent)
     return sent

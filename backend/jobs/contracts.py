@@ -7,17 +7,19 @@ reminder is a row unique on (contract, term end, step), inserted before the noti
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 from backend.extensions import db
+from backend.jobs.one_by_one import OneByOne
 from backend.services import contracts as service
-from backend.services.queueing import push_committed_jobs
 
 log = logging.getLogger("linli.contracts")
 
 
 def sweep() -> dict[str, int]:
-    settled = service.settle_selections()
-    push_committed_jobs()
+    selections = OneByOne(log, "company selection")
+    settled = sum(selections.handle(selection_id, service.settle_selection, selection_id, failed=False)
+                  for selection_id in service.settleable_selection_ids())
     if settled:
         log.info("company selections settled by their vote: %d", settled)
     return {"settled": settled}
@@ -26,10 +28,14 @@ def sweep() -> dict[str, int]:
 def remind_term_ends() -> dict[str, int]:
     today = service.today()
     due = service.due_reminders(today)
-    told = 0
-    for contract_id, term_end, step in due:
-        told += service.remind(contract_id, term_end, step)
-        db.session.commit()
-        push_committed_jobs()
+    contracts = OneByOne(log, "term-end reminder of contract")
+    told = sum(contracts.handle(contract_id, _remind, contract_id, term_end, step, failed=0)
+               for contract_id, term_end, step in due)
     log.info("contract term-end reminders %s: %d contracts, %d people", today.isoformat(), len(due), told)
     return {"contracts": len(due), "people": told}
+
+
+def _remind(contract_id: int, term_end: date, step: int) -> int:
+    told = service.remind(contract_id, term_end, step)
+    db.session.commit()
+    return told

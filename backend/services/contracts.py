@@ -279,20 +279,26 @@ def _settleable():
     )
 
 
-def settle_selections(compound_id: int | None = None, limit: int = 200) -> int:
-    """Every selection still voting whose topic has a result or was not adopted, each under its own lock and
-    commit. Returns how many changed."""
+def settleable_selection_ids(compound_id: int | None = None, limit: int = 200) -> list[int]:
+    """The selections still voting whose topic has a result or was not adopted, oldest first."""
     query = _settleable()
     if compound_id is not None:
         query = query.where(CompanySelection.compound_id == compound_id)
     ids = list(db.session.scalars(query.order_by(CompanySelection.id).limit(limit)))
     db.session.rollback()
-    changed = 0
-    for selection_id in ids:
-        if _settle_locked(_locked_selection(selection_id)):
-            changed += 1
-        db.session.commit()
+    return ids
+
+
+def settle_selection(selection_id: int) -> bool:
+    """One selection brought up to its topic's result under its own lock and commit; whether it changed."""
+    changed = _settle_locked(_locked_selection(selection_id))
+    db.session.commit()
     return changed
+
+
+def settle_selections(compound_id: int | None = None, limit: int = 200) -> int:
+    """Every settleable selection (of one compound, when it is read), each on its own. Returns how many changed."""
+    return sum(settle_selection(selection_id) for selection_id in settleable_selection_ids(compound_id, limit))
 
 
 # ---- the contract ------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from backend.domain.roles import Role
 from backend.extensions import db
 from backend.jobs.contracts import remind_term_ends
 from backend.models import ContractReminder, Household, Notice, Notification, PropertyCompany, User
+from backend.services import contracts as service
 from backend.services.queueing import QUEUES
 from backend.shared.clock import SHANGHAI, beijing_date, utcnow
 from tests.contracts_support import contract_in_force
@@ -65,3 +66,32 @@ def test_each_step_is_sent_once_to_the_committee(app, area_tree, make_compound, 
     assert heard(committee) == expected and heard(secretary) == expected
     assert heard(manager) == [] and heard(owner) == []
     assert db.session.scalar(select(func.count()).select_from(ContractReminder)) == 2
+
+
+def test_a_contract_whose_reminder_keeps_raising_no_longer_stops_the_others(app, area_tree, make_compound, make_user,
+                                                                            monkeypatch, caplog):
+    compounds = [make_compound(area=area_tree[3], buildings=1, households_per_building=1) for _ in range(2)]
+    committees = [make_user(Role.COMMITTEE, compound) for compound in compounds]
+    company = PropertyCompany(name="安居物业", credit_code="91510400MA6REMIND2")
+    db.session.add(company)
+    db.session.commit()
+    today = beijing_date(utcnow())
+    term_end = today + timedelta(days=200)
+    first, _ = [contract_in_force(compound.id, company.id, committee.id, today - timedelta(days=900), term_end)
+                for compound, committee in zip(compounds, committees, strict=True)]
+    remind = service.remind
+
+    def remind_but_not_the_first(contract_id, *args):
+        if contract_id == first:
+            raise RuntimeError("this contract's data cannot be handled")
+        return remind(contract_id, *args)
+
+    monkeypatch.setattr(service, "remind", remind_but_not_the_first)
+    assert run_on(app, term_end - timedelta(days=180)) == {"contracts": 2, "people": 1}
+    assert heard(committees[0]) == [] and len(heard(committees[1])) == 1
+    assert any("term-end reminder of contract" in record.getMessage() and record.exc_info for record in caplog.records)
+
+    # The fault gone, the next run tells the first contract's committee, and only it.
+    monkeypatch.setattr(service, "remind", remind)
+    assert run_on(app, term_end - timedelta(days=179)) == {"contracts": 1, "people": 1}
+    assert len(heard(committees[0])) == 1 and len(heard(committees[1])) == 1
