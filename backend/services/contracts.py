@@ -142,6 +142,11 @@ def _raise(compound_id: int, user_id: int, purpose: SelectionPurpose, candidate_
     if len(names) != len(candidate_ids):
         raise ContractsRefused("候选企业不存在", Kind.INVALID, errors={"candidate_ids": ["候选企业不存在"]})
     ordered = [names[company_id] for company_id in candidate_ids]
+    if len(set(ordered)) != len(ordered):
+        # The vote's result is read back by the carried option's label, the company's name: two candidates of one
+        # name could not be told apart.
+        message = "候选企业名称不能相同"
+        raise ContractsRefused(message, Kind.INVALID, errors={"candidate_ids": [message]})
     label = SELECTION_PURPOSE_LABELS[purpose]
     current = _companies([contract.company_id])[contract.company_id] if contract is not None else ""
     body = "\n".join(filter(None, [

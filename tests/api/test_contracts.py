@@ -323,6 +323,12 @@ def test_another_compounds_people_find_nothing(client, world):
                             world.members[0], json={"candidate_ids": []}), 422)
     assert_error_shape(call(client, "POST", f"/api/v1/compounds/{world.compound.id}/company-selections",
                             world.members[0], json={"candidate_ids": [2147483647]}), 422)
+    # The vote names the chosen company by its name: two candidates of one name could not be told apart.
+    twin = PropertyCompany(name=world.companies[0].name, credit_code="91510400MA6TWIN001")
+    db.session.add(twin)
+    db.session.commit()
+    assert_error_shape(call(client, "POST", f"/api/v1/compounds/{world.compound.id}/company-selections",
+                            world.members[0], json={"candidate_ids": [world.companies[0].id, twin.id]}), 422)
 
 
 def test_a_new_companys_contract_ends_the_old_one_and_opens_its_hand_back(client, world):
