@@ -210,7 +210,8 @@ def _issue_batch(schedule: FeeSchedule, period_start: date, months: int, period_
     ).where(
         Household.compound_id == schedule.compound_id, Household.kind == schedule.household_kind,
         Household.id.between(first_id, last_id), ~covered,
-    )
+    # Bills numbered in the households' order, whatever order the table's rows lie in on disk.
+    ).order_by(Household.id)
     statement = dialect_insert(Bill).from_select(
         ["compound_id", "household_id", "schedule_id", "period_start", "months", "period_end",
          "floor_area_centi_m2", "standard_fen_per_m2", "original_amount_fen", "amount_fen", "due_date", "status",

@@ -87,9 +87,10 @@ def test_two_drafts_signed_at_once_leave_one_contract_in_force(app, area_tree, m
     committee = [make_user(Role.COMMITTEE, compound) for _ in range(2)]
     companies = [_company("安居物业", "91510400MA6REVB003"), _company("宜居物业", "91510400MA6REVB004")]
     today = beijing_date(utcnow())
+    # One selection vote at a time per compound: each decided and settled before the next.
     for company in companies:
         paper_result(compound.id, company.id, committee[0].id)
-    service.settle_selections(compound.id)
+        service.settle_selections(compound.id)
     drafts = list(db.session.scalars(select(PropertyContract.id).where(PropertyContract.compound_id == compound.id)
                                      .order_by(PropertyContract.id)))
     assert len(drafts) == 2
